@@ -1,0 +1,27 @@
+# Warnings and sanitizers for orgsync's own targets only. Host projects that
+# add_subdirectory(orgsync) keep their own flags: nothing here is global.
+
+set(CMAKE_CXX_STANDARD 20)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
+set(CMAKE_CXX_EXTENSIONS OFF)
+
+add_library(orgsync_warnings INTERFACE)
+target_compile_options(orgsync_warnings INTERFACE -Wall -Wextra -Werror)
+
+add_library(orgsync_sanitizers INTERFACE)
+if(ORGSYNC_SANITIZE)
+  list(JOIN ORGSYNC_SANITIZE "," _orgsync_sanitizers)
+  target_compile_options(orgsync_sanitizers INTERFACE
+    -fsanitize=${_orgsync_sanitizers} -fno-omit-frame-pointer
+    -fno-sanitize-recover=all)
+  target_link_options(orgsync_sanitizers INTERFACE
+    -fsanitize=${_orgsync_sanitizers})
+endif()
+
+# orgsync_internal_options: what every target we build (library, tests,
+# examples, benchmarks) compiles with.
+function(orgsync_apply_internal_options target)
+  target_link_libraries(${target} PRIVATE
+    $<BUILD_INTERFACE:orgsync_warnings>
+    $<BUILD_INTERFACE:orgsync_sanitizers>)
+endfunction()
