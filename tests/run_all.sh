@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# orgsync's whole test suite, in three phases:
+#   1. normal     build/        RelWithDebInfo, every test (ctest)
+#   2. sanitized  build-asan/   the same with AddressSanitizer + UBSan
+#   3. fuzz       build-fuzz/   clang + libFuzzer; runs the tests labelled fuzz
+# Stops at the first failure and exits non-zero. Ends with one line
+#   orgsync: N passed, M failed
+# summed over the phases (a phase whose configure or build fails counts as
+# one failure).
+#
+# Usage: bash tests/run_all.sh       (ORGSYNC_JOBS=N overrides parallelism)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+jobs="${ORGSYNC_JOBS:-$(nproc)}"
+passed=0
+failed=0
+summaries=()
+
+# The flags of the normal build; examples/run_demo.sh configures build/ with
+# the same ones, so that the two scripts share one build.
+common_flags=(
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  -DORGSYNC_BUILD_TESTS=ON -DORGSYNC_BUILD_EXAMPLES=ON
+  -DORGSYNC_BUILD_BENCH=ON -DORGSYNC_INSTALL=ON
+  -DORGSYNC_FUZZ=OFF
+)
+
+banner() { printf '\n==== %s\n' "$*"; }
+
+finish() {
+  banner "summary"
+  local line
+  for line in "${summaries[@]}"; do
+    echo "${line}"
+  done
+  echo "orgsync: ${passed} passed, ${failed} failed"
+}
+
+fail() {
+  echo "run_all: $*" >&2
+  finish
+  exit 1
+}
+
+# configure_and_build PHASE BUILD_DIR CMAKE_ARGS...
+configure_and_build() {
+  local phase="$1" dir="$2"
+  shift 2
+  if ! cmake -S . -B "${dir}" "$@" ||
+     ! cmake --build "${dir}" --parallel "${jobs}"; then
+    failed=$((failed + 1))
+    summaries+=("${phase}: configure/build FAILED")
+    fail "${phase}: configure or build failed"
+  fi
+}
+
+# run_ctest PHASE START_SECONDS CTEST_ARGS...: runs ctest, adds its counts
+# (from "X tests failed out of Y") to the totals and records its summary.
+run_ctest() {
+  local phase="$1" start="$2"
+  shift 2
+  local log status=0
+  log="$(mktemp)"
+  ctest "$@" 2>&1 | tee "${log}" || status=$?
+
+  local summary phase_failed=0 phase_total=0
+  summary="$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+|No tests were found' "${log}" | tail -n 1 || true)"
+  if [[ "${summary}" =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
+    phase_failed="${BASH_REMATCH[1]}"
+    phase_total="${BASH_REMATCH[2]}"
+  fi
+  rm -f "${log}"
+  if ((status != 0 && phase_failed == 0)); then
+    # ctest failed without saying which test (e.g. a broken test list).
+    phase_failed=1
+    summary="${summary:-ctest exited with status ${status}}"
+  fi
+  passed=$((passed + phase_total - phase_failed))
+  failed=$((failed + phase_failed))
+  summaries+=("${phase}: ${summary:-no ctest summary} ($((SECONDS - start)) s)")
+  echo "---- ${phase}: ${summary} -- wall time $((SECONDS - start)) s"
+  if ((phase_failed != 0)); then
+    fail "${phase}: tests failed"
+  fi
+}
+
+banner "dependencies"
+bash cmake/install-deps.sh || fail "installing dependencies failed"
+
+banner "phase 1/3: normal build (build/)"
+start=${SECONDS}
+configure_and_build normal build "${common_flags[@]}" -DORGSYNC_SANITIZE=
+run_ctest normal "${start}" --test-dir build -j "${jobs}" --output-on-failure
+
+banner "phase 2/3: sanitized build (build-asan/, address;undefined)"
+start=${SECONDS}
+configure_and_build sanitized build-asan "${common_flags[@]}" \
+  "-DORGSYNC_SANITIZE=address;undefined"
+ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 \
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  run_ctest sanitized "${start}" --test-dir build-asan -j "${jobs}" \
+    --output-on-failure
+
+# The fuzz targets register ctest tests labelled "fuzz" (fuzz/CMakeLists.txt),
+# each running its fuzzer for a fixed time. Until they exist ctest finds no
+# test here, which is not a failure.
+banner "phase 3/3: fuzz build (build-fuzz/, clang + libFuzzer)"
+start=${SECONDS}
+CC=clang CXX=clang++ configure_and_build fuzz build-fuzz \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DORGSYNC_FUZZ=ON \
+  -DORGSYNC_BUILD_TESTS=OFF -DORGSYNC_BUILD_EXAMPLES=OFF \
+  -DORGSYNC_BUILD_BENCH=OFF
+run_ctest fuzz "${start}" --test-dir build-fuzz -L fuzz -j "${jobs}" \
+  --output-on-failure
+
+finish
