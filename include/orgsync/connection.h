@@ -36,7 +36,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,9 +44,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "orgsync/clock.h"
 #include "orgsync/queue_action.h"
-#include "orgsync/storage.h"
 #include "orgsync/transport.h"
 
 namespace orgsync {

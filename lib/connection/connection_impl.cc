@@ -82,15 +82,6 @@ proto::StoredSyncOptions ToStored(const SyncOptions& sync) {
 
 absl::Time FromMicros(int64_t micros) { return absl::FromUnixMicros(micros); }
 
-std::string DescribeSync(const SyncOptions& sync) {
-  auto on = [](bool b) { return b ? "on" : "off"; };
-  return fmt::format(
-      "sync feeds and audit fields {}, sync metadata {}, "
-      "sync users {}",
-      on(sync.sync_feeds_and_audit_fields), on(sync.sync_metadata),
-      on(sync.sync_users));
-}
-
 // Text that came from an unauthenticated peer, made safe to keep.
 std::string Clip(std::string_view text) {
   return std::string(text.substr(0, kMaxTextBytes));
@@ -122,6 +113,15 @@ bool IsAccepted(ConnectionStatus status) {
 }
 
 }  // namespace
+
+std::string DescribeSync(const SyncOptions& sync) {
+  auto on = [](bool b) { return b ? "on" : "off"; };
+  return fmt::format(
+      "sync feeds and audit fields {}, sync metadata {}, "
+      "sync users {}",
+      on(sync.sync_feeds_and_audit_fields), on(sync.sync_metadata),
+      on(sync.sync_users));
+}
 
 absl::Time StoredNow(const Clock& clock) {
   return FromMicros(absl::ToUnixMicros(clock.Now()));

@@ -48,6 +48,9 @@ struct OrgEnv {
 // state always equals the reopened one.
 absl::Time StoredNow(const Clock& clock);
 
+// "sync feeds and audit fields on, sync metadata off, ...", for history.
+std::string DescribeSync(const SyncOptions& sync);
+
 // Appends a history entry to `batch`, numbering it from `state` (whose
 // status is recorded as the status after the event).
 void AddHistory(std::string_view connection_id, absl::Time time,

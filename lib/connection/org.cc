@@ -132,11 +132,8 @@ class OrgImpl final : public Org {
     WriteBatch batch;
     batch.Put(ConnectionIndexKey(id), "");
     AddHistory(id, now, HistoryEvent::kInvitationCreated, actor,
-               fmt::format("owner {}, contact {}; sync feeds and audit "
-                           "fields {}, sync metadata {}, sync users {}",
-                           options.owner, options.contact,
-                           options.sync.sync_feeds_and_audit_fields,
-                           options.sync.sync_metadata, options.sync.sync_users),
+               fmt::format("owner {}, contact {}; {}", options.owner,
+                           options.contact, DescribeSync(options.sync)),
                &state, &batch);
     ORGSYNC_RETURN_IF_ERROR(Put(state, &batch));
     // SEAM: open the new connection's components here (see Load).
