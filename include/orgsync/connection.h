@@ -1,0 +1,322 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+//
+// Connection: one replication link between this org and a partner org, as
+// seen from this org.
+//
+// A connection is born on the primary as an invitation
+// (Org::CreateInvitation, orgsync/org.h) carrying a random secret of 256
+// bits, which the host hands to the secondary's administrator out of band.
+// The secondary accepts it (Org::AcceptInvitation) by sending the connection
+// id and the secret over a Transport; the primary compares the secret in
+// constant time and answers. Until then nothing else flows: every other
+// message is rejected (DESIGN.md R1). After acceptance the status walks
+//   Invited -> Metadata Sync in Progress (if sync metadata)
+//           -> User Sync in Progress (if sync users) -> Active       (R2)
+// and from Active an administrator may suspend and resume it (R5); losing
+// the partner suspends it automatically until the partner is back (R6).
+// Deactivated is terminal (R8). Every status change and every admin event is
+// written, with its time and actor, to the connection's history (R4).
+//
+// The full transition table is IsLegalStatusTransition(); every operation
+// that would take another path fails with FailedPrecondition naming both
+// statuses, and changes nothing. Every change is durable (written with
+// sync=true to the Storage) before the call returns, and an Org reopened on
+// the same Storage restores identical connections and histories.
+//
+// Ownership: an Org owns its Connections; a Connection* stays valid as long
+// as its Org. Neither owns the Storage, the Clock or the Transports.
+//
+// Thread-safety: every method of Org and Connection may be called from any
+// thread; each Connection serializes its own operations. Transport
+// callbacks arrive on whatever thread the transport uses.
+
+#ifndef ORGSYNC_CONNECTION_H_
+#define ORGSYNC_CONNECTION_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "orgsync/queue_action.h"
+#include "orgsync/transport.h"
+
+namespace orgsync {
+
+// The seed's Connection Type. orgsync makes only Replication connections;
+// kStandard exists so that host code mirroring the seed's triggers can name
+// it (R3), and CreateInvitation refuses it.
+enum class ConnectionType { kStandard = 1, kReplication = 2 };
+
+// Which side of the connection this org is (R3).
+enum class ReplicationRole { kPrimary = 1, kSecondary = 2 };
+
+// The values are persisted; never renumber.
+enum class ConnectionStatus {
+  kInvited = 1,
+  kMetadataSyncInProgress = 2,
+  kUserSyncInProgress = 3,
+  kActive = 4,
+  kSuspended = 5,
+  kDeactivated = 6,
+};
+
+inline constexpr std::array<ConnectionStatus, 6> kAllConnectionStatuses = {
+    ConnectionStatus::kInvited,
+    ConnectionStatus::kMetadataSyncInProgress,
+    ConnectionStatus::kUserSyncInProgress,
+    ConnectionStatus::kActive,
+    ConnectionStatus::kSuspended,
+    ConnectionStatus::kDeactivated,
+};
+
+// Display names as the seed writes them: "Invited", "Metadata Sync in
+// Progress", "User Sync in Progress", "Active", "Suspended", "Deactivated".
+std::string_view ConnectionStatusName(ConnectionStatus status);
+std::string_view ConnectionTypeName(ConnectionType type);    // "Replication"
+std::string_view ReplicationRoleName(ReplicationRole role);  // "Primary"
+
+// The status machine. Legal moves:
+//   Invited -> Metadata Sync in Progress | User Sync in Progress | Active
+//   Metadata Sync in Progress -> User Sync in Progress | Active
+//   User Sync in Progress -> Active
+//   Active <-> Suspended
+//   every status but Deactivated -> Deactivated
+// Staying in the same status is not a transition.
+bool IsLegalStatusTransition(ConnectionStatus from, ConnectionStatus to);
+
+// The invitation's options (seed: "Sync Feeds and Audit Fields", "Sync
+// Metadata", "Sync Users").
+struct SyncOptions {
+  bool sync_feeds_and_audit_fields = false;
+  bool sync_metadata = false;
+  bool sync_users = false;
+
+  friend bool operator==(const SyncOptions&, const SyncOptions&) = default;
+};
+
+struct InvitationOptions {
+  // The connection's id, [A-Za-z0-9_-]{1,64}. Empty: a random one (128 bits
+  // from the operating system's generator, as hex). Give one to make a
+  // simulation reproducible.
+  std::string connection_id = {};
+  ConnectionType type = ConnectionType::kReplication;
+  SyncOptions sync = {};
+  // The primary's administrator of the connection, and the secondary's
+  // contact (seed: "Connection Owner", "Contact"). Both required.
+  std::string owner = {};
+  std::string contact = {};
+};
+
+// What the primary's administrator hands to the secondary's, out of band.
+struct Invitation {
+  std::string connection_id;
+  // 256 random bits from the operating system's CSPRNG, as 64 lowercase hex
+  // digits. Treat as a password: whoever holds it can accept.
+  std::string secret_hex;
+};
+
+// Connection history events (R4). Values are persisted; never renumber.
+enum class HistoryEvent {
+  kInvitationCreated = 1,      // primary: the invitation exists
+  kAcceptanceRequested = 2,    // secondary: acceptance sent with a secret
+  kInvitationAccepted = 3,     // both: the handshake succeeded
+  kPeerRefused = 4,            // primary: a peer's acceptance was refused
+  kInvitationRefused = 5,      // secondary: the primary refused us
+  kMetadataSyncCompleted = 6,  // R2
+  kUserSyncCompleted = 7,      // R2
+  kMetadataSyncFailure = 8,    // R4, R52
+  kAdminSuspended = 9,         // "Connection Admin Suspended" (R5)
+  kAdminResumed = 10,          // "Connection Admin Resumed" (R5)
+  kSuspended = 11,             // "Connection Suspended": partner lost (R6)
+  kResumed = 12,               // "Connection Resumed": partner back (R6)
+  kDeactivated = 13,           // "Connection Deactivate" (R8)
+  kOwnerUpdated = 14,
+  kContactUpdated = 15,
+  kSyncOptionsUpdated = 16,
+};
+
+std::string_view HistoryEventName(HistoryEvent event);
+
+struct HistoryEntry {
+  uint64_t sequence = 0;  // 1, 2, 3... per connection
+  absl::Time time;        // from the Org's Clock
+  // Who did it: the actor passed by the host, "partner:<org id>" for
+  // events the partner caused, or "system" for the engine's own.
+  std::string actor;
+  HistoryEvent event = HistoryEvent::kInvitationCreated;
+  ConnectionStatus status_after = ConnectionStatus::kInvited;
+  std::string detail;  // human-readable specifics (old -> new owner, ...)
+
+  friend bool operator==(const HistoryEntry&, const HistoryEntry&) = default;
+};
+
+// A filter over a connection's history; entries match when all set
+// conditions hold. Results come oldest first.
+struct HistoryQuery {
+  absl::Time since = absl::InfinitePast();    // inclusive
+  absl::Time until = absl::InfiniteFuture();  // exclusive
+  std::optional<HistoryEvent> event = std::nullopt;
+  size_t limit = 0;  // at most this many (the oldest); 0 = no limit
+};
+
+// A connection event that must reach the partner as a queue action (R56:
+// Connection Admin Suspended/Resumed, Connection Suspended/Resumed,
+// Connection Deactivate, Connection Update).
+//
+// TRANSITIONAL: these wait in the connection's own persisted state until the
+// RecordQueue exists; then they become RecordQueue entries written in the
+// same batch as the change that caused them, and this list goes away.
+struct PendingNotice {
+  uint64_t sequence = 0;  // 1, 2, 3... per connection, in the order made
+  QueueAction action = QueueAction::kConnectionUpdate;
+  absl::Time time;
+  std::string actor;
+  // Made while the connection was Suspended: held until it is resumed (R5).
+  bool queued_while_suspended = false;
+  // The connection's settings after the change (what Connection Update
+  // carries).
+  SyncOptions sync;
+  std::string owner;
+  std::string contact;
+
+  friend bool operator==(const PendingNotice&, const PendingNotice&) = default;
+};
+
+// A consistent copy of a connection's settings and status.
+struct ConnectionInfo {
+  std::string connection_id = {};
+  ConnectionType type = ConnectionType::kReplication;
+  ReplicationRole role = ReplicationRole::kPrimary;
+  ConnectionStatus status = ConnectionStatus::kInvited;
+  SyncOptions sync;
+  std::string owner;
+  std::string contact;
+  // The partner, once the handshake told us; empty before.
+  std::string partner_org_id;
+  std::string partner_org_name;
+  absl::Time created;
+  absl::Time accepted = absl::InfinitePast();  // InfinitePast until accepted
+  // Why a Suspended connection is suspended; both may hold at once, and it
+  // becomes Active again only when neither does.
+  bool admin_suspended = false;      // R5
+  bool partner_unavailable = false;  // R6
+
+  friend bool operator==(const ConnectionInfo&,
+                         const ConnectionInfo&) = default;
+};
+
+// Messages the connection received and what became of them.
+struct ConnectionCounters {
+  uint64_t received = 0;
+  uint64_t rejected_malformed = 0;  // bytes that are no envelope
+  // For another connection, from another org than the partner, or a
+  // handshake message this side never takes.
+  uint64_t rejected_wrong_connection = 0;
+  uint64_t rejected_not_accepted = 0;  // non-handshake before acceptance (R1)
+  uint64_t rejected_deactivated = 0;   // anything after Deactivated
+  uint64_t handshakes_accepted = 0;    // primary: acceptances granted
+  uint64_t handshakes_refused = 0;     // primary: acceptances refused
+  // Accepted-connection traffic (changes, acks, maps, ...) that no engine
+  // component handles yet. TRANSITIONAL: goes away with the engine.
+  uint64_t unhandled = 0;
+};
+
+class Connection {
+ public:
+  Connection() = default;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  virtual ~Connection() = default;
+
+  // Immutable for the connection's life.
+  virtual const std::string& id() const = 0;
+  virtual ConnectionType type() const = 0;
+  virtual ReplicationRole role() const = 0;
+
+  virtual ConnectionStatus status() const = 0;
+  // True in every status after a successful handshake except Deactivated:
+  // the seed's ConnectionStatus = 'Accepted' that host triggers test (R3).
+  virtual bool accepted() const = 0;
+  virtual ConnectionInfo Info() const = 0;
+
+  // Where the handshake stands: OK once accepted; on a secondary,
+  // PermissionDenied with the primary's reason after a refusal, Unavailable
+  // if the last acceptance could not be sent; FailedPrecondition while the
+  // answer is awaited, and for a Deactivated connection.
+  virtual absl::Status acceptance_status() const = 0;
+
+  // Connects the connection to the transport leading to its partner;
+  // nullptr detaches. A transport carries one connection: attaching it
+  // takes it from whatever it served before. The transport must outlive the
+  // attachment (detach, or destroy the Org, before destroying it). Takes the
+  // transport's current availability into account at once (R6), which may write
+  // history.
+  [[nodiscard]] virtual absl::Status AttachTransport(Transport* transport) = 0;
+
+  // Secondary only, while Invited: (re)sends the acceptance with the secret.
+  // The primary answers duplicates idempotently, so this is safe to repeat
+  // when an answer is slow or was lost. FailedPrecondition on a primary,
+  // after acceptance, or without a transport; Unavailable from the transport.
+  [[nodiscard]] virtual absl::Status SendAcceptance() = 0;
+
+  // The engine (or host) reports the end of the initial metadata sync /
+  // user sync, moving the status on (R2). FailedPrecondition unless the
+  // connection is in that phase.
+  [[nodiscard]] virtual absl::Status CompleteMetadataSync(
+      std::string_view actor) = 0;
+  [[nodiscard]] virtual absl::Status CompleteUserSync(
+      std::string_view actor) = 0;
+
+  // Logs a metadata sync failure in the history (R4; never retried, R52).
+  // `item` names the metadata item. FailedPrecondition unless accepted.
+  [[nodiscard]] virtual absl::Status RecordMetadataSyncFailure(
+      std::string_view item, std::string_view description) = 0;
+
+  // Admin suspend/resume on this side (R5). Suspend needs Active, or a
+  // connection already suspended only because the partner is unavailable;
+  // Resume needs an admin suspension, and leaves the connection Suspended
+  // while the partner stays unavailable.
+  [[nodiscard]] virtual absl::Status Suspend(std::string_view actor) = 0;
+  [[nodiscard]] virtual absl::Status Resume(std::string_view actor) = 0;
+
+  // Ends the connection for good (R8). FailedPrecondition if already
+  // Deactivated.
+  [[nodiscard]] virtual absl::Status Deactivate(std::string_view actor) = 0;
+
+  // Settings changes. Allowed on the primary from Invited on (the
+  // handshake carries the current values) and on the secondary once
+  // accepted; never once Deactivated. Once accepted, each change makes a
+  // Connection Update notice, held while Suspended (R5). Setting the current
+  // value again changes nothing and records nothing. Sync options are the
+  // primary's to edit (R74): FailedPrecondition on a secondary.
+  [[nodiscard]] virtual absl::Status UpdateOwner(std::string_view owner,
+                                                 std::string_view actor) = 0;
+  [[nodiscard]] virtual absl::Status UpdateContact(std::string_view contact,
+                                                   std::string_view actor) = 0;
+  [[nodiscard]] virtual absl::Status UpdateSyncOptions(
+      const SyncOptions& sync, std::string_view actor) = 0;
+
+  // The history, oldest first, read from the Storage.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<HistoryEntry>> History(
+      const HistoryQuery& query = {}) const = 0;
+
+  // TRANSITIONAL (see PendingNotice): notices not yet handed to the queue.
+  virtual std::vector<PendingNotice> PendingNotices() const = 0;
+
+  virtual ConnectionCounters counters() const = 0;
+
+  // Whether the attached transport last reported the partner reachable;
+  // false without a transport.
+  virtual bool partner_available() const = 0;
+};
+
+}  // namespace orgsync
+
+#endif  // ORGSYNC_CONNECTION_H_

@@ -1,0 +1,96 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+//
+// Org: the connections of one org (one instance of the host application).
+//
+// An Org keeps all its connections in one Storage, under the "c/" key
+// prefix: "c/.org" names the org the Storage belongs to, "c/.index/<id>"
+// lists the connections, and "c/<id>/..." holds each connection's state and
+// history. An org may hold several connections (R8), as the primary of some
+// and the secondary of others; two orgs is the designed case. Opening an Org
+// on a Storage restores every connection exactly as it was last written.
+//
+// See orgsync/connection.h for the connection's life cycle.
+//
+// Ownership: the Org owns its Connections (a Connection* is valid as long as
+// the Org); it owns neither the Storage, nor the Clock, nor any Transport.
+// Destroying the Org detaches its connections from their transports.
+//
+// Thread-safety: every method may be called from any thread.
+
+#ifndef ORGSYNC_ORG_H_
+#define ORGSYNC_ORG_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "orgsync/clock.h"
+#include "orgsync/connection.h"
+#include "orgsync/storage.h"
+#include "orgsync/transport.h"
+
+namespace orgsync {
+
+struct OrgOptions {
+  // This org's id, [A-Za-z0-9_.-]{1,64}; sent to partners and stored, and a
+  // Storage opened before with another id is refused.
+  std::string org_id = {};
+  std::string org_name = {};  // for display; sent to partners
+};
+
+class Org {
+ public:
+  Org() = default;
+  Org(const Org&) = delete;
+  Org& operator=(const Org&) = delete;
+  virtual ~Org() = default;
+
+  // Opens the org's connections stored in `storage` (none the first time).
+  // `storage` and `clock` must outlive the Org. InvalidArgument for a bad
+  // org id; FailedPrecondition if `storage` belongs to another org; DataLoss
+  // if stored state cannot be parsed.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<Org>> Open(
+      const OrgOptions& options, Storage* storage, Clock* clock);
+
+  virtual const std::string& org_id() const = 0;
+  virtual const std::string& org_name() const = 0;
+
+  // Primary: creates a connection in status Invited (R1) and returns its
+  // id and secret. InvalidArgument for a bad id, a missing owner/contact,
+  // an empty actor, or a type other than Replication; AlreadyExists if the
+  // id is taken.
+  [[nodiscard]] virtual absl::StatusOr<Invitation> CreateInvitation(
+      const InvitationOptions& options, std::string_view actor) = 0;
+
+  // Secondary: records the acceptance of invitation `connection_id` with
+  // `secret_hex`, attaches `transport` and sends the acceptance to the
+  // primary. The result arrives later through the transport: watch
+  // status() / acceptance_status(). Calling it again for a connection still
+  // Invited (e.g. after a refusal) replaces the secret and resends.
+  //
+  // The acceptance is recorded before it is sent, so a transport that
+  // cannot reach the primary does not fail this call: acceptance_status()
+  // reports Unavailable and SendAcceptance() sends again.
+  //
+  // InvalidArgument for a bad id, a secret that is not 64 hex digits, a
+  // null transport or an empty actor; AlreadyExists if this org is the
+  // connection's primary or already accepted it; FailedPrecondition if it
+  // was deactivated.
+  [[nodiscard]] virtual absl::StatusOr<Connection*> AcceptInvitation(
+      std::string_view connection_id, std::string_view secret_hex,
+      Transport* transport, std::string_view actor) = 0;
+
+  // NotFound if there is no such connection.
+  [[nodiscard]] virtual absl::StatusOr<Connection*> GetConnection(
+      std::string_view connection_id) const = 0;
+
+  // Every connection, Deactivated ones included, ordered by id.
+  virtual std::vector<Connection*> Connections() const = 0;
+};
+
+}  // namespace orgsync
+
+#endif  // ORGSYNC_ORG_H_

@@ -1,0 +1,893 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+
+#include "connection/connection_impl.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "connection/connection_keys.h"
+#include "connection/secret.h"
+#include "internal/strings.h"
+#include "orgsync/status.h"
+
+namespace orgsync::internal {
+namespace {
+
+constexpr std::string_view kSystemActor = "system";
+// Longest owner, contact, actor, or peer-supplied text kept in history.
+constexpr size_t kMaxTextBytes = 256;
+// Message ids are reserved on disk this many at a time (see
+// ConnectionState.message_id_limit).
+constexpr uint64_t kMessageIdBlock = 1024;
+
+// SEAM (wire helper): these two become calls into lib/wire/envelope_codec.h,
+// which owns the protocol version and the validation of received input.
+constexpr uint32_t kProtocolVersion = 1;
+
+std::string EncodeEnvelope(const proto::Envelope& envelope) {
+  std::string bytes;
+  envelope.SerializeToString(&bytes);
+  return bytes;
+}
+
+absl::StatusOr<proto::Envelope> DecodeEnvelope(std::string_view bytes) {
+  proto::Envelope envelope;
+  if (bytes.size() > static_cast<size_t>(INT32_MAX) ||
+      !envelope.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::InvalidArgumentError("not a serialized Envelope");
+  }
+  if (envelope.protocol_version() != kProtocolVersion) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unsupported protocol version ", envelope.protocol_version()));
+  }
+  if (envelope.body_case() == proto::Envelope::BODY_NOT_SET) {
+    return absl::InvalidArgumentError("envelope without a body");
+  }
+  return envelope;
+}
+
+proto::StoredConnectionStatus ToStored(ConnectionStatus status) {
+  return static_cast<proto::StoredConnectionStatus>(static_cast<int>(status));
+}
+
+ConnectionStatus FromStored(proto::StoredConnectionStatus status) {
+  return static_cast<ConnectionStatus>(static_cast<int>(status));
+}
+
+static_assert(static_cast<int>(ConnectionStatus::kInvited) ==
+              proto::STORED_INVITED);
+static_assert(static_cast<int>(ConnectionStatus::kDeactivated) ==
+              proto::STORED_DEACTIVATED);
+
+SyncOptions FromStored(const proto::StoredSyncOptions& sync) {
+  return SyncOptions{
+      .sync_feeds_and_audit_fields = sync.sync_feeds_and_audit_fields(),
+      .sync_metadata = sync.sync_metadata(),
+      .sync_users = sync.sync_users()};
+}
+
+proto::StoredSyncOptions ToStored(const SyncOptions& sync) {
+  proto::StoredSyncOptions out;
+  out.set_sync_feeds_and_audit_fields(sync.sync_feeds_and_audit_fields);
+  out.set_sync_metadata(sync.sync_metadata);
+  out.set_sync_users(sync.sync_users);
+  return out;
+}
+
+absl::Time FromMicros(int64_t micros) { return absl::FromUnixMicros(micros); }
+
+// Text that came from an unauthenticated peer, made safe to keep.
+std::string Clip(std::string_view text) {
+  return std::string(text.substr(0, kMaxTextBytes));
+}
+
+std::string PartnerActor(std::string_view org_id) {
+  return absl::StrCat("partner:", ToAbsl(Clip(org_id)));
+}
+
+absl::Status CheckText(std::string_view field, std::string_view value) {
+  if (value.empty() || value.size() > kMaxTextBytes) {
+    return absl::InvalidArgumentError(
+        fmt::format("{} must be 1 to {} bytes, got {}", field, kMaxTextBytes,
+                    value.size()));
+  }
+  return absl::OkStatus();
+}
+
+// The first status after acceptance (R2).
+ConnectionStatus FirstPhase(const SyncOptions& sync) {
+  if (sync.sync_metadata) return ConnectionStatus::kMetadataSyncInProgress;
+  if (sync.sync_users) return ConnectionStatus::kUserSyncInProgress;
+  return ConnectionStatus::kActive;
+}
+
+bool IsAccepted(ConnectionStatus status) {
+  return status != ConnectionStatus::kInvited &&
+         status != ConnectionStatus::kDeactivated;
+}
+
+}  // namespace
+
+std::string DescribeSync(const SyncOptions& sync) {
+  auto on = [](bool b) { return b ? "on" : "off"; };
+  return fmt::format(
+      "sync feeds and audit fields {}, sync metadata {}, "
+      "sync users {}",
+      on(sync.sync_feeds_and_audit_fields), on(sync.sync_metadata),
+      on(sync.sync_users));
+}
+
+absl::Time StoredNow(const Clock& clock) {
+  return FromMicros(absl::ToUnixMicros(clock.Now()));
+}
+
+void AddHistory(std::string_view connection_id, absl::Time time,
+                HistoryEvent event, std::string_view actor,
+                std::string_view detail, proto::ConnectionState* state,
+                WriteBatch* batch) {
+  const uint64_t sequence = state->next_history_sequence() + 1;
+  state->set_next_history_sequence(sequence);
+  proto::StoredHistoryEntry entry;
+  entry.set_sequence(sequence);
+  entry.set_time_micros(absl::ToUnixMicros(time));
+  entry.set_actor(std::string(actor));
+  entry.set_event(static_cast<int32_t>(event));
+  entry.set_status_after(state->status());
+  entry.set_detail(std::string(detail));
+  batch->Put(HistoryKey(connection_id, sequence), entry.SerializeAsString());
+}
+
+absl::Status ValidateStoredState(std::string_view connection_id,
+                                 const proto::ConnectionState& state) {
+  auto bad = [&](std::string_view what) {
+    return absl::DataLossError(
+        fmt::format("connection {}: stored state has {}", connection_id, what));
+  };
+  if (state.connection_id() != connection_id) return bad("another id");
+  if (state.type() != static_cast<int>(ConnectionType::kReplication)) {
+    return bad("an unknown type");
+  }
+  if (state.role() != static_cast<int>(ReplicationRole::kPrimary) &&
+      state.role() != static_cast<int>(ReplicationRole::kSecondary)) {
+    return bad("an unknown role");
+  }
+  if (state.status() < proto::STORED_INVITED ||
+      state.status() > proto::STORED_DEACTIVATED) {
+    return bad("an unknown status");
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+
+ConnectionImpl::ConnectionImpl(const OrgEnv* env, proto::ConnectionState state)
+    : env_(env),
+      id_(state.connection_id()),
+      type_(static_cast<ConnectionType>(state.type())),
+      role_(static_cast<ReplicationRole>(state.role())),
+      handler_(this),
+      state_(std::move(state)) {
+  // Ids below the stored limit may have been used before a restart.
+  next_message_id_ = std::max<uint64_t>(state_.message_id_limit(), 1);
+}
+
+ConnectionImpl::~ConnectionImpl() {
+  Transport* transport;
+  {
+    absl::MutexLock lock(&mu_);
+    transport = transport_;
+    transport_ = nullptr;
+  }
+  if (transport != nullptr) transport->SetHandler(nullptr);
+}
+
+ConnectionStatus ConnectionImpl::StatusLocked() const {
+  return FromStored(state_.status());
+}
+
+bool ConnectionImpl::AcceptedLocked() const {
+  return IsAccepted(StatusLocked());
+}
+
+ConnectionStatus ConnectionImpl::status() const {
+  absl::MutexLock lock(&mu_);
+  return StatusLocked();
+}
+
+bool ConnectionImpl::accepted() const {
+  absl::MutexLock lock(&mu_);
+  return AcceptedLocked();
+}
+
+ConnectionInfo ConnectionImpl::Info() const {
+  absl::MutexLock lock(&mu_);
+  ConnectionInfo info;
+  info.connection_id = id_;
+  info.type = type_;
+  info.role = role_;
+  info.status = StatusLocked();
+  info.sync = FromStored(state_.sync());
+  info.owner = state_.owner();
+  info.contact = state_.contact();
+  info.partner_org_id = state_.partner_org_id();
+  info.partner_org_name = state_.partner_org_name();
+  info.created = FromMicros(state_.created_micros());
+  if (state_.accepted_micros() != 0) {
+    info.accepted = FromMicros(state_.accepted_micros());
+  }
+  info.admin_suspended = state_.admin_suspended();
+  info.partner_unavailable = state_.partner_unavailable();
+  return info;
+}
+
+absl::Status ConnectionImpl::acceptance_status() const {
+  absl::MutexLock lock(&mu_);
+  const ConnectionStatus status = StatusLocked();
+  if (IsAccepted(status)) return absl::OkStatus();
+  if (status == ConnectionStatus::kDeactivated) {
+    return absl::FailedPreconditionError(
+        fmt::format("connection {} is deactivated", id_));
+  }
+  if (role_ == ReplicationRole::kPrimary) {
+    return absl::FailedPreconditionError(
+        fmt::format("connection {}: waiting for the secondary to accept", id_));
+  }
+  if (!last_send_status_.ok()) return last_send_status_;
+  if (!state_.refusal_reason().empty()) {
+    return absl::PermissionDeniedError(
+        fmt::format("connection {}: the primary refused the acceptance: {}",
+                    id_, state_.refusal_reason()));
+  }
+  return absl::FailedPreconditionError(
+      fmt::format("connection {}: waiting for the primary's answer", id_));
+}
+
+// --- Transport ---------------------------------------------------------------
+
+void ConnectionImpl::Handler::OnMessage(std::string bytes) {
+  connection_->HandleMessage(std::move(bytes));
+}
+
+void ConnectionImpl::Handler::OnAvailabilityChanged(bool available) {
+  connection_->HandleAvailability(available);
+}
+
+absl::Status ConnectionImpl::AttachTransport(Transport* transport) {
+  absl::MutexLock attaching(&attach_mu_);
+  Transport* old;
+  {
+    absl::MutexLock lock(&mu_);
+    old = transport_;
+    if (old == transport) return absl::OkStatus();
+    transport_ = transport;
+    partner_available_ = false;
+  }
+  if (old != nullptr) old->SetHandler(nullptr);
+  if (transport == nullptr) return absl::OkStatus();
+  transport->SetHandler(&handler_);
+  absl::MutexLock lock(&mu_);
+  partner_available_ = transport->PartnerAvailable();
+  return ApplyAvailabilityLocked();
+}
+
+void ConnectionImpl::HandleAvailability(bool available) {
+  absl::MutexLock lock(&mu_);
+  partner_available_ = available;
+  // A failed write leaves the status as it was; the next availability
+  // change or AttachTransport applies the then-current availability.
+  ApplyAvailabilityLocked().IgnoreError();
+}
+
+absl::Status ConnectionImpl::ApplyAvailabilityLocked() {
+  const ConnectionStatus status = StatusLocked();
+  // R6 concerns a flowing connection: before acceptance nothing flows, and
+  // during the initial metadata/user sync the engine owns the retries.
+  if (status != ConnectionStatus::kActive &&
+      status != ConnectionStatus::kSuspended) {
+    return absl::OkStatus();
+  }
+  const bool unavailable = !partner_available_;
+  if (unavailable == state_.partner_unavailable()) return absl::OkStatus();
+  proto::ConnectionState next = state_;
+  WriteBatch batch;
+  const absl::Time now = StoredNow(*env_->clock);
+  next.set_partner_unavailable(unavailable);
+  if (unavailable) {
+    next.set_status(ToStored(ConnectionStatus::kSuspended));
+    AddHistory(id_, now, HistoryEvent::kSuspended, kSystemActor,
+               "the partner org is unavailable", &next, &batch);
+    StageNotice(QueueAction::kConnectionSuspended, now, kSystemActor, &next);
+  } else {
+    if (!next.admin_suspended()) {
+      next.set_status(ToStored(ConnectionStatus::kActive));
+    }
+    AddHistory(id_, now, HistoryEvent::kResumed, kSystemActor,
+               next.admin_suspended()
+                   ? "the partner org is available again; still suspended "
+                     "by an administrator"
+                   : "the partner org is available again",
+               &next, &batch);
+    StageNotice(QueueAction::kConnectionResumed, now, kSystemActor, &next);
+  }
+  return Commit(std::move(next), std::move(batch));
+}
+
+bool ConnectionImpl::partner_available() const {
+  absl::MutexLock lock(&mu_);
+  return partner_available_;
+}
+
+absl::Status ConnectionImpl::SendEnvelope(proto::Envelope envelope) {
+  if (transport_ == nullptr) {
+    return absl::FailedPreconditionError(
+        fmt::format("connection {} has no transport attached", id_));
+  }
+  if (next_message_id_ >= state_.message_id_limit()) {
+    proto::ConnectionState next = state_;
+    next.set_message_id_limit(next_message_id_ + kMessageIdBlock);
+    ORGSYNC_RETURN_IF_ERROR(Commit(std::move(next), WriteBatch()));
+  }
+  envelope.set_protocol_version(kProtocolVersion);
+  envelope.set_connection_id(id_);
+  envelope.set_sender_org_id(env_->org_id);
+  envelope.set_message_id(next_message_id_++);
+  return transport_->Send(EncodeEnvelope(envelope));
+}
+
+void ConnectionImpl::HandleMessage(std::string bytes) {
+  absl::MutexLock lock(&mu_);
+  ++counters_.received;
+  absl::StatusOr<proto::Envelope> decoded = DecodeEnvelope(bytes);
+  if (!decoded.ok()) {
+    ++counters_.rejected_malformed;
+    return;
+  }
+  const proto::Envelope& envelope = *decoded;
+  if (envelope.connection_id() != id_) {
+    ++counters_.rejected_wrong_connection;
+    return;
+  }
+  const ConnectionStatus status = StatusLocked();
+  // A deactivated primary still answers acceptances (with a refusal), so
+  // that the secondary learns why; nothing else is looked at.
+  if (status == ConnectionStatus::kDeactivated &&
+      envelope.body_case() != proto::Envelope::kAccept) {
+    ++counters_.rejected_deactivated;
+    return;
+  }
+  switch (envelope.body_case()) {
+    case proto::Envelope::kAccept:
+      if (role_ != ReplicationRole::kPrimary) {
+        ++counters_.rejected_wrong_connection;
+        return;
+      }
+      HandleAccept(envelope);
+      return;
+    case proto::Envelope::kHandshakeResult:
+      if (role_ != ReplicationRole::kSecondary) {
+        ++counters_.rejected_wrong_connection;
+        return;
+      }
+      HandleHandshakeResult(envelope);
+      return;
+    default:
+      break;
+  }
+  // Everything else needs an accepted connection with this partner (R1).
+  if (status == ConnectionStatus::kInvited) {
+    ++counters_.rejected_not_accepted;
+    return;
+  }
+  if (envelope.sender_org_id() != state_.partner_org_id()) {
+    ++counters_.rejected_wrong_connection;
+    return;
+  }
+  RouteToEngine(envelope);
+}
+
+void ConnectionImpl::RouteToEngine(const proto::Envelope& envelope) {
+  // SEAM: dispatch by body to components_ (RecordQueue for acks,
+  // SubscriptionMap for map updates, the apply path for changes, ...).
+  // Until they exist the message is counted and dropped; senders keep
+  // unacknowledged entries queued, so nothing is lost by dropping here.
+  static_cast<void>(envelope);
+  ++counters_.unhandled;
+}
+
+void ConnectionImpl::HandleAccept(const proto::Envelope& envelope) {
+  const proto::AcceptInvitation& accept = envelope.accept();
+  const std::string& peer = accept.secondary_org_id();
+  const ConnectionStatus status = StatusLocked();
+  if (status == ConnectionStatus::kDeactivated) {
+    RefusePeer(envelope, "the connection is deactivated");
+    return;
+  }
+  // The secret is checked before anything that would tell an outsider
+  // about the connection.
+  if (state_.secret().size() != kSecretBytes ||
+      !ConstantTimeEquals(accept.secret(), state_.secret())) {
+    RefusePeer(envelope, "the invitation secret does not match");
+    return;
+  }
+  if (peer.empty() || peer != envelope.sender_org_id() || !IsValidOrgId(peer)) {
+    RefusePeer(envelope, "the secondary org id is missing or invalid");
+    return;
+  }
+  if (peer == env_->org_id) {
+    RefusePeer(envelope, "an org cannot accept its own invitation");
+    return;
+  }
+  if (IsAccepted(status)) {
+    if (peer != state_.partner_org_id()) {
+      RefusePeer(envelope, "the invitation was accepted by another org");
+      return;
+    }
+    // A repeated acceptance (the answer was lost or is slow): answer again,
+    // nothing changes.
+    ++counters_.handshakes_accepted;
+    ReplyAccepted();
+    return;
+  }
+  proto::ConnectionState next = state_;
+  WriteBatch batch;
+  const absl::Time now = StoredNow(*env_->clock);
+  next.set_status(ToStored(FirstPhase(FromStored(next.sync()))));
+  next.set_partner_org_id(peer);
+  next.set_partner_org_name(Clip(accept.secondary_org_name()));
+  next.set_accepted_micros(absl::ToUnixMicros(now));
+  AddHistory(
+      id_, now, HistoryEvent::kInvitationAccepted, PartnerActor(peer),
+      fmt::format("accepted by org {} ({})", peer, next.partner_org_name()),
+      &next, &batch);
+  // If the write fails the secondary gets no answer and retries.
+  if (!Commit(std::move(next), std::move(batch)).ok()) return;
+  ++counters_.handshakes_accepted;
+  ReplyAccepted();
+}
+
+void ConnectionImpl::RefusePeer(const proto::Envelope& envelope,
+                                std::string_view reason) {
+  ++counters_.handshakes_refused;
+  const std::string& claimed = envelope.accept().secondary_org_id();
+  proto::ConnectionState next = state_;
+  WriteBatch batch;
+  AddHistory(id_, StoredNow(*env_->clock), HistoryEvent::kPeerRefused,
+             PartnerActor(claimed.empty() ? "unknown" : claimed),
+             fmt::format("refused acceptance from org '{}': {}", Clip(claimed),
+                         reason),
+             &next, &batch);
+  // Refusing does not depend on the log write succeeding.
+  Commit(std::move(next), std::move(batch)).IgnoreError();
+  proto::Envelope answer;
+  proto::HandshakeResult* result = answer.mutable_handshake_result();
+  result->set_accepted(false);
+  result->set_reason(std::string(reason));
+  result->set_primary_org_id(env_->org_id);
+  SendEnvelope(std::move(answer)).IgnoreError();
+}
+
+void ConnectionImpl::ReplyAccepted() {
+  proto::Envelope answer;
+  proto::HandshakeResult* result = answer.mutable_handshake_result();
+  result->set_accepted(true);
+  proto::ConnectionOptions* options = result->mutable_options();
+  options->set_sync_feeds_and_audit_fields(
+      state_.sync().sync_feeds_and_audit_fields());
+  options->set_sync_metadata(state_.sync().sync_metadata());
+  options->set_sync_users(state_.sync().sync_users());
+  options->set_owner(state_.owner());
+  options->set_contact(state_.contact());
+  result->set_primary_org_id(env_->org_id);
+  result->set_primary_org_name(env_->org_name);
+  // A lost answer is recovered by the secondary resending its acceptance.
+  SendEnvelope(std::move(answer)).IgnoreError();
+}
+
+void ConnectionImpl::HandleHandshakeResult(const proto::Envelope& envelope) {
+  // Only an open acceptance expects an answer; a late or repeated one after
+  // acceptance (or after deactivation) changes nothing.
+  if (StatusLocked() != ConnectionStatus::kInvited) return;
+  const proto::HandshakeResult& result = envelope.handshake_result();
+  const std::string& primary = result.primary_org_id();
+  if (primary.empty() || primary != envelope.sender_org_id() ||
+      !IsValidOrgId(primary) || primary == env_->org_id) {
+    ++counters_.rejected_wrong_connection;
+    return;
+  }
+  proto::ConnectionState next = state_;
+  WriteBatch batch;
+  const absl::Time now = StoredNow(*env_->clock);
+  if (!result.accepted()) {
+    const std::string reason =
+        result.reason().empty() ? "no reason given" : Clip(result.reason());
+    next.set_refusal_reason(reason);
+    AddHistory(
+        id_, now, HistoryEvent::kInvitationRefused, PartnerActor(primary),
+        fmt::format("org {} refused the acceptance: {}", primary, reason),
+        &next, &batch);
+    Commit(std::move(next), std::move(batch)).IgnoreError();
+    return;
+  }
+  const proto::ConnectionOptions& options = result.options();
+  SyncOptions sync{
+      .sync_feeds_and_audit_fields = options.sync_feeds_and_audit_fields(),
+      .sync_metadata = options.sync_metadata(),
+      .sync_users = options.sync_users()};
+  *next.mutable_sync() = ToStored(sync);
+  next.set_owner(Clip(options.owner()));
+  next.set_contact(Clip(options.contact()));
+  next.set_partner_org_id(primary);
+  next.set_partner_org_name(Clip(result.primary_org_name()));
+  next.set_accepted_micros(absl::ToUnixMicros(now));
+  next.clear_refusal_reason();
+  // Accepted: the secret has done its job and need not be kept here.
+  next.clear_secret();
+  next.set_status(ToStored(FirstPhase(sync)));
+  AddHistory(id_, now, HistoryEvent::kInvitationAccepted, PartnerActor(primary),
+             fmt::format("accepted by org {} ({}); {}", primary,
+                         next.partner_org_name(), DescribeSync(sync)),
+             &next, &batch);
+  // If the write fails the connection stays Invited; resending the
+  // acceptance gets the (idempotent) answer again.
+  if (Commit(std::move(next), std::move(batch)).ok()) {
+    last_send_status_ = absl::OkStatus();
+  }
+}
+
+absl::Status ConnectionImpl::SendAcceptance() {
+  absl::MutexLock lock(&mu_);
+  return SendAcceptanceLocked();
+}
+
+absl::Status ConnectionImpl::SendAcceptanceLocked() {
+  if (role_ != ReplicationRole::kSecondary) {
+    return absl::FailedPreconditionError(fmt::format(
+        "connection {}: only the secondary sends an acceptance", id_));
+  }
+  if (StatusLocked() != ConnectionStatus::kInvited) {
+    return absl::FailedPreconditionError(
+        fmt::format("connection {}: nothing to accept in status {}", id_,
+                    ConnectionStatusName(StatusLocked())));
+  }
+  proto::Envelope envelope;
+  proto::AcceptInvitation* accept = envelope.mutable_accept();
+  accept->set_secret(state_.secret());
+  accept->set_secondary_org_id(env_->org_id);
+  accept->set_secondary_org_name(env_->org_name);
+  last_send_status_ = SendEnvelope(std::move(envelope));
+  return last_send_status_;
+}
+
+absl::Status ConnectionImpl::RestartAcceptance(std::string secret,
+                                               std::string_view actor) {
+  absl::MutexLock lock(&mu_);
+  if (role_ != ReplicationRole::kSecondary ||
+      StatusLocked() != ConnectionStatus::kInvited) {
+    return absl::FailedPreconditionError(fmt::format(
+        "connection {}: a new acceptance needs a secondary in status "
+        "Invited, not a {} in status {}",
+        id_, ReplicationRoleName(role_), ConnectionStatusName(StatusLocked())));
+  }
+  proto::ConnectionState next = state_;
+  WriteBatch batch;
+  next.set_secret(std::move(secret));
+  next.clear_refusal_reason();
+  AddHistory(id_, StoredNow(*env_->clock), HistoryEvent::kAcceptanceRequested,
+             actor, fmt::format("accepting again as org {}", env_->org_id),
+             &next, &batch);
+  ORGSYNC_RETURN_IF_ERROR(Commit(std::move(next), std::move(batch)));
+  last_send_status_ = absl::OkStatus();
+  return absl::OkStatus();
+}
+
+// --- Status machine
+// ------------------------------------------------------------
+
+absl::Status ConnectionImpl::CheckMove(ConnectionStatus to, bool allowed,
+                                       std::string_view why) const {
+  const ConnectionStatus from = StatusLocked();
+  if (allowed && IsLegalStatusTransition(from, to)) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      fmt::format("connection {}: cannot go from {} to {}: {}", id_,
+                  ConnectionStatusName(from), ConnectionStatusName(to), why));
+}
+
+void ConnectionImpl::StageNotice(QueueAction action, absl::Time time,
+                                 std::string_view actor,
+                                 proto::ConnectionState* next) const {
+  // SEAM: becomes a RecordQueue entry staged into the caller's batch. The
+  // partner hears only about an accepted connection: before acceptance the
+  // handshake carries the current settings.
+  if (!AcceptedLocked()) return;
+  const uint64_t sequence = next->next_notice_sequence() + 1;
+  next->set_next_notice_sequence(sequence);
+  proto::StoredPendingNotice* notice = next->add_pending_notices();
+  notice->set_sequence(sequence);
+  notice->set_action(static_cast<proto::QueueAction>(action));
+  notice->set_time_micros(absl::ToUnixMicros(time));
+  notice->set_actor(std::string(actor));
+  // Made during a suspension (before and after this change): held until
+  // the connection is resumed (R5).
+  notice->set_queued_while_suspended(StatusLocked() ==
+                                         ConnectionStatus::kSuspended &&
+                                     next->status() == proto::STORED_SUSPENDED);
+  *notice->mutable_sync() = next->sync();
+  notice->set_owner(next->owner());
+  notice->set_contact(next->contact());
+}
+
+absl::Status ConnectionImpl::Commit(proto::ConnectionState next,
+                                    WriteBatch batch) {
+  batch.Put(ConnectionStateKey(id_), next.SerializeAsString());
+  ORGSYNC_RETURN_IF_ERROR(
+      Annotate(env_->storage->Write(batch, WriteOptions{.sync = true}),
+               fmt::format("writing connection {}", id_)));
+  state_ = std::move(next);
+  return absl::OkStatus();
+}
+
+absl::Status ConnectionImpl::CompleteMetadataSync(std::string_view actor) {
+  ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
+  absl::MutexLock lock(&mu_);
+  const ConnectionStatus to = state_.sync().sync_users()
+                                  ? ConnectionStatus::kUserSyncInProgress
+                                  : ConnectionStatus::kActive;
+  ORGSYNC_RETURN_IF_ERROR(CheckMove(
+      to, StatusLocked() == ConnectionStatus::kMetadataSyncInProgress,
+      "the metadata sync completes only in status Metadata Sync in Progress"));
+  proto::ConnectionState next = state_;
+  WriteBatch batch;
+  next.set_status(ToStored(to));
+  AddHistory(id_, StoredNow(*env_->clock), HistoryEvent::kMetadataSyncCompleted,
+             actor, fmt::format("next: {}", ConnectionStatusName(to)), &next,
+             &batch);
+  return Commit(std::move(next), std::move(batch));
+}
+
+absl::Status ConnectionImpl::CompleteUserSync(std::string_view actor) {
+  ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
+  absl::MutexLock lock(&mu_);
+  ORGSYNC_RETURN_IF_ERROR(CheckMove(
+      ConnectionStatus::kActive,
+      StatusLocked() == ConnectionStatus::kUserSyncInProgress,
+      "the user sync completes only in status User Sync in Progress"));
+  proto::ConnectionState next = state_;
+  WriteBatch batch;
+  next.set_status(ToStored(ConnectionStatus::kActive));
+  AddHistory(id_, StoredNow(*env_->clock), HistoryEvent::kUserSyncCompleted,
+             actor, "", &next, &batch);
+  return Commit(std::move(next), std::move(batch));
+}
+
+absl::Status ConnectionImpl::RecordMetadataSyncFailure(
+    std::string_view item, std::string_view description) {
+  ORGSYNC_RETURN_IF_ERROR(CheckText("metadata item", item));
+  absl::MutexLock lock(&mu_);
+  if (!AcceptedLocked()) {
+    return absl::FailedPreconditionError(
+        fmt::format("connection {}: no metadata sync in status {}", id_,
+                    ConnectionStatusName(StatusLocked())));
+  }
+  proto::ConnectionState next = state_;
+  WriteBatch batch;
+  AddHistory(id_, StoredNow(*env_->clock), HistoryEvent::kMetadataSyncFailure,
+             kSystemActor, fmt::format("{}: {}", item, Clip(description)),
+             &next, &batch);
+  return Commit(std::move(next), std::move(batch));
+}
+
+absl::Status ConnectionImpl::Suspend(std::string_view actor) {
+  ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
+  absl::MutexLock lock(&mu_);
+  const ConnectionStatus from = StatusLocked();
+  // A connection suspended only because the partner is away may still be
+  // suspended by an administrator, so that it stays suspended once the
+  // partner is back. That is no status change.
+  const bool auto_suspended_only =
+      from == ConnectionStatus::kSuspended && !state_.admin_suspended();
+  if (!auto_suspended_only) {
+    ORGSYNC_RETURN_IF_ERROR(CheckMove(
+        ConnectionStatus::kSuspended, from == ConnectionStatus::kActive,
+        from == ConnectionStatus::kSuspended
+            ? "already suspended by an administrator"
+            : "only an Active connection can be suspended"));
+  }
+  proto::ConnectionState next = state_;
+  WriteBatch batch;
+  const absl::Time now = StoredNow(*env_->clock);
+  next.set_status(ToStored(ConnectionStatus::kSuspended));
+  next.set_admin_suspended(true);
+  AddHistory(id_, now, HistoryEvent::kAdminSuspended, actor, "", &next, &batch);
+  StageNotice(QueueAction::kConnectionAdminSuspended, now, actor, &next);
+  return Commit(std::move(next), std::move(batch));
+}
+
+absl::Status ConnectionImpl::Resume(std::string_view actor) {
+  ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
+  absl::MutexLock lock(&mu_);
+  if (!state_.admin_suspended()) {
+    return CheckMove(ConnectionStatus::kActive, false,
+                     "not suspended by an administrator");
+  }
+  proto::ConnectionState next = state_;
+  WriteBatch batch;
+  const absl::Time now = StoredNow(*env_->clock);
+  next.set_admin_suspended(false);
+  if (!next.partner_unavailable()) {
+    next.set_status(ToStored(ConnectionStatus::kActive));
+  }
+  AddHistory(id_, now, HistoryEvent::kAdminResumed, actor,
+             next.partner_unavailable()
+                 ? "still suspended: the partner org is unavailable"
+                 : "",
+             &next, &batch);
+  StageNotice(QueueAction::kConnectionAdminResumed, now, actor, &next);
+  return Commit(std::move(next), std::move(batch));
+}
+
+absl::Status ConnectionImpl::Deactivate(std::string_view actor) {
+  ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
+  absl::MutexLock lock(&mu_);
+  ORGSYNC_RETURN_IF_ERROR(
+      CheckMove(ConnectionStatus::kDeactivated, true,
+                "a deactivated connection stays deactivated"));
+  proto::ConnectionState next = state_;
+  WriteBatch batch;
+  const absl::Time now = StoredNow(*env_->clock);
+  next.set_status(ToStored(ConnectionStatus::kDeactivated));
+  next.set_admin_suspended(false);
+  next.set_partner_unavailable(false);
+  // Nobody may accept a deactivated invitation; forget the secret.
+  next.clear_secret();
+  AddHistory(id_, now, HistoryEvent::kDeactivated, actor,
+             fmt::format("was {}", ConnectionStatusName(StatusLocked())), &next,
+             &batch);
+  StageNotice(QueueAction::kConnectionDeactivate, now, actor, &next);
+  return Commit(std::move(next), std::move(batch));
+}
+
+// --- Settings ----------------------------------------------------------------
+
+absl::Status ConnectionImpl::CheckSettingsEditable(
+    std::string_view what) const {
+  const ConnectionStatus status = StatusLocked();
+  if (status == ConnectionStatus::kDeactivated) {
+    return absl::FailedPreconditionError(fmt::format(
+        "connection {}: cannot change the {} of a deactivated connection", id_,
+        what));
+  }
+  if (role_ == ReplicationRole::kSecondary &&
+      status == ConnectionStatus::kInvited) {
+    return absl::FailedPreconditionError(fmt::format(
+        "connection {}: the secondary can change the {} only once accepted "
+        "(the primary's answer sets it)",
+        id_, what));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ConnectionImpl::UpdateSettings(
+    HistoryEvent event, std::string_view actor, std::string_view detail,
+    const proto::ConnectionState& changed) {
+  proto::ConnectionState next = changed;
+  WriteBatch batch;
+  const absl::Time now = StoredNow(*env_->clock);
+  AddHistory(id_, now, event, actor, detail, &next, &batch);
+  StageNotice(QueueAction::kConnectionUpdate, now, actor, &next);
+  return Commit(std::move(next), std::move(batch));
+}
+
+absl::Status ConnectionImpl::UpdateOwner(std::string_view owner,
+                                         std::string_view actor) {
+  ORGSYNC_RETURN_IF_ERROR(CheckText("owner", owner));
+  ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
+  absl::MutexLock lock(&mu_);
+  ORGSYNC_RETURN_IF_ERROR(CheckSettingsEditable("owner"));
+  if (state_.owner() == owner) return absl::OkStatus();
+  proto::ConnectionState next = state_;
+  next.set_owner(std::string(owner));
+  return UpdateSettings(HistoryEvent::kOwnerUpdated, actor,
+                        fmt::format("{} -> {}", state_.owner(), owner), next);
+}
+
+absl::Status ConnectionImpl::UpdateContact(std::string_view contact,
+                                           std::string_view actor) {
+  ORGSYNC_RETURN_IF_ERROR(CheckText("contact", contact));
+  ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
+  absl::MutexLock lock(&mu_);
+  ORGSYNC_RETURN_IF_ERROR(CheckSettingsEditable("contact"));
+  if (state_.contact() == contact) return absl::OkStatus();
+  proto::ConnectionState next = state_;
+  next.set_contact(std::string(contact));
+  return UpdateSettings(HistoryEvent::kContactUpdated, actor,
+                        fmt::format("{} -> {}", state_.contact(), contact),
+                        next);
+}
+
+absl::Status ConnectionImpl::UpdateSyncOptions(const SyncOptions& sync,
+                                               std::string_view actor) {
+  ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
+  absl::MutexLock lock(&mu_);
+  if (role_ == ReplicationRole::kSecondary) {
+    return absl::FailedPreconditionError(fmt::format(
+        "connection {}: sync options are editable only on the primary (R74)",
+        id_));
+  }
+  ORGSYNC_RETURN_IF_ERROR(CheckSettingsEditable("sync options"));
+  const SyncOptions old = FromStored(state_.sync());
+  if (old == sync) return absl::OkStatus();
+  proto::ConnectionState next = state_;
+  *next.mutable_sync() = ToStored(sync);
+  return UpdateSettings(
+      HistoryEvent::kSyncOptionsUpdated, actor,
+      fmt::format("{} -> {}", DescribeSync(old), DescribeSync(sync)), next);
+}
+
+// --- Queries
+// -------------------------------------------------------------------
+
+absl::StatusOr<std::vector<HistoryEntry>> ConnectionImpl::History(
+    const HistoryQuery& query) const {
+  // History keys are written once and never changed, so reading them needs
+  // no lock; the iterator sees one consistent view.
+  const std::string prefix = HistoryPrefix(id_);
+  ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
+                           env_->storage->NewIterator());
+  std::vector<HistoryEntry> out;
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    const std::string_view key = it->key();
+    if (key.substr(0, prefix.size()) != prefix) break;
+    proto::StoredHistoryEntry stored;
+    const std::string_view value = it->value();
+    if (!stored.ParseFromArray(value.data(), static_cast<int>(value.size())) ||
+        stored.event() < static_cast<int>(HistoryEvent::kInvitationCreated) ||
+        stored.event() > static_cast<int>(HistoryEvent::kSyncOptionsUpdated)) {
+      return absl::DataLossError(
+          fmt::format("connection {}: unreadable history entry", id_));
+    }
+    HistoryEntry entry;
+    entry.sequence = stored.sequence();
+    entry.time = FromMicros(stored.time_micros());
+    entry.actor = stored.actor();
+    entry.event = static_cast<HistoryEvent>(stored.event());
+    entry.status_after = FromStored(stored.status_after());
+    entry.detail = stored.detail();
+    if (entry.time < query.since || entry.time >= query.until) continue;
+    if (query.event.has_value() && entry.event != *query.event) continue;
+    out.push_back(std::move(entry));
+    if (query.limit != 0 && out.size() == query.limit) break;
+  }
+  ORGSYNC_RETURN_IF_ERROR(it->status());
+  return out;
+}
+
+std::vector<PendingNotice> ConnectionImpl::PendingNotices() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<PendingNotice> out;
+  for (const proto::StoredPendingNotice& stored : state_.pending_notices()) {
+    PendingNotice notice;
+    notice.sequence = stored.sequence();
+    notice.action = static_cast<QueueAction>(stored.action());
+    notice.time = FromMicros(stored.time_micros());
+    notice.actor = stored.actor();
+    notice.queued_while_suspended = stored.queued_while_suspended();
+    notice.sync = FromStored(stored.sync());
+    notice.owner = stored.owner();
+    notice.contact = stored.contact();
+    out.push_back(std::move(notice));
+  }
+  return out;
+}
+
+ConnectionCounters ConnectionImpl::counters() const {
+  absl::MutexLock lock(&mu_);
+  return counters_;
+}
+
+}  // namespace orgsync::internal

@@ -1,0 +1,78 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+//
+// Storage keys of the connection component (prefix "c/"):
+//   c/.org                       OrgRecord: the org this Storage belongs to
+//   c/.index/<connection_id>     empty: the connection exists
+//   c/<connection_id>/state      ConnectionState
+//   c/<connection_id>/h/<seq>    StoredHistoryEntry, seq 8 bytes big-endian
+// Connection ids never contain '.', so "c/.org" and "c/.index/" cannot clash
+// with a connection's keys. Other components scope their own prefixes by
+// connection id the same way ("q/<connection_id>/...").
+
+#ifndef ORGSYNC_LIB_CONNECTION_CONNECTION_KEYS_H_
+#define ORGSYNC_LIB_CONNECTION_CONNECTION_KEYS_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace orgsync::internal {
+
+inline constexpr std::string_view kOrgRecordKey = "c/.org";
+inline constexpr std::string_view kConnectionIndexPrefix = "c/.index/";
+
+inline std::string ConnectionIndexKey(std::string_view connection_id) {
+  std::string key(kConnectionIndexPrefix);
+  key.append(connection_id);
+  return key;
+}
+
+inline std::string ConnectionStateKey(std::string_view connection_id) {
+  std::string key = "c/";
+  key.append(connection_id);
+  key.append("/state");
+  return key;
+}
+
+inline std::string HistoryPrefix(std::string_view connection_id) {
+  std::string key = "c/";
+  key.append(connection_id);
+  key.append("/h/");
+  return key;
+}
+
+// Big-endian so that the Storage's bytewise order is the numeric order.
+inline std::string HistoryKey(std::string_view connection_id,
+                              uint64_t sequence) {
+  std::string key = HistoryPrefix(connection_id);
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    key.push_back(static_cast<char>((sequence >> shift) & 0xff));
+  }
+  return key;
+}
+
+// [A-Za-z0-9_-]{1,64}: safe inside keys and messages.
+inline bool IsValidConnectionId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// [A-Za-z0-9_.-]{1,64}
+inline bool IsValidOrgId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace orgsync::internal
+
+#endif  // ORGSYNC_LIB_CONNECTION_CONNECTION_KEYS_H_

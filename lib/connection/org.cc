@@ -1,0 +1,298 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+
+#include "orgsync/org.h"
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "connection/connection_impl.h"
+#include "connection/connection_keys.h"
+#include "connection/secret.h"
+#include "orgsync/status.h"
+#include "proto/connection_state.pb.h"
+
+namespace orgsync {
+namespace internal {
+namespace {
+
+constexpr size_t kMaxTextBytes = 256;
+// Bytes of a generated connection id (shown as twice as many hex digits).
+constexpr size_t kGeneratedIdBytes = 16;
+
+absl::Status CheckText(std::string_view field, std::string_view value) {
+  if (value.empty() || value.size() > kMaxTextBytes) {
+    return absl::InvalidArgumentError(
+        fmt::format("{} must be 1 to {} bytes, got {}", field, kMaxTextBytes,
+                    value.size()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckConnectionId(std::string_view id) {
+  if (!IsValidConnectionId(id)) {
+    return absl::InvalidArgumentError(
+        fmt::format("connection id '{}' must match [A-Za-z0-9_-]{{1,64}}", id));
+  }
+  return absl::OkStatus();
+}
+
+class OrgImpl final : public Org {
+ public:
+  explicit OrgImpl(OrgEnv env) : env_(std::move(env)) {}
+
+  absl::Status Load() {
+    ORGSYNC_RETURN_IF_ERROR(CheckOrgRecord());
+    std::vector<std::string> ids;
+    {
+      ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
+                               env_.storage->NewIterator());
+      for (it->Seek(kConnectionIndexPrefix); it->Valid(); it->Next()) {
+        const std::string_view key = it->key();
+        if (key.substr(0, kConnectionIndexPrefix.size()) !=
+            kConnectionIndexPrefix) {
+          break;
+        }
+        ids.emplace_back(key.substr(kConnectionIndexPrefix.size()));
+      }
+      ORGSYNC_RETURN_IF_ERROR(it->status());
+    }
+    absl::MutexLock lock(&mu_);
+    for (const std::string& id : ids) {
+      absl::StatusOr<std::string> bytes =
+          env_.storage->Get(ConnectionStateKey(id));
+      if (absl::IsNotFound(bytes.status())) {
+        return absl::DataLossError(fmt::format(
+            "connection {} is listed but its state is missing", id));
+      }
+      ORGSYNC_RETURN_IF_ERROR(bytes.status());
+      proto::ConnectionState state;
+      if (!state.ParseFromString(*bytes)) {
+        return absl::DataLossError(
+            fmt::format("connection {}: unreadable state", id));
+      }
+      ORGSYNC_RETURN_IF_ERROR(ValidateStoredState(id, state));
+      // SEAM: open this connection's PublishSet, SubscriptionMap,
+      // RecordQueue and SyncLog on env_.storage here.
+      connections_.emplace(id, std::make_unique<ConnectionImpl>(&env_, state));
+    }
+    return absl::OkStatus();
+  }
+
+  const std::string& org_id() const override { return env_.org_id; }
+  const std::string& org_name() const override { return env_.org_name; }
+
+  absl::StatusOr<Invitation> CreateInvitation(const InvitationOptions& options,
+                                              std::string_view actor) override {
+    ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
+    ORGSYNC_RETURN_IF_ERROR(
+        CheckText("InvitationOptions.owner", options.owner));
+    ORGSYNC_RETURN_IF_ERROR(
+        CheckText("InvitationOptions.contact", options.contact));
+    if (options.type != ConnectionType::kReplication) {
+      return absl::InvalidArgumentError(
+          fmt::format("InvitationOptions.type must be Replication, got {}",
+                      ConnectionTypeName(options.type)));
+    }
+    std::string id = options.connection_id;
+    if (id.empty()) {
+      ORGSYNC_ASSIGN_OR_RETURN(std::string random,
+                               CsprngBytes(kGeneratedIdBytes));
+      id = HexEncode(random);
+    }
+    ORGSYNC_RETURN_IF_ERROR(CheckConnectionId(id));
+    ORGSYNC_ASSIGN_OR_RETURN(std::string secret, CsprngBytes(kSecretBytes));
+
+    absl::MutexLock lock(&mu_);
+    if (connections_.contains(id)) {
+      return absl::AlreadyExistsError(
+          fmt::format("org {} already has a connection '{}'", env_.org_id, id));
+    }
+    const absl::Time now = StoredNow(*env_.clock);
+    proto::ConnectionState state;
+    state.set_connection_id(id);
+    state.set_type(static_cast<int32_t>(ConnectionType::kReplication));
+    state.set_role(static_cast<int32_t>(ReplicationRole::kPrimary));
+    state.set_status(proto::STORED_INVITED);
+    state.mutable_sync()->set_sync_feeds_and_audit_fields(
+        options.sync.sync_feeds_and_audit_fields);
+    state.mutable_sync()->set_sync_metadata(options.sync.sync_metadata);
+    state.mutable_sync()->set_sync_users(options.sync.sync_users);
+    state.set_owner(options.owner);
+    state.set_contact(options.contact);
+    state.set_secret(secret);
+    state.set_created_micros(absl::ToUnixMicros(now));
+    WriteBatch batch;
+    batch.Put(ConnectionIndexKey(id), "");
+    AddHistory(id, now, HistoryEvent::kInvitationCreated, actor,
+               fmt::format("owner {}, contact {}; {}", options.owner,
+                           options.contact, DescribeSync(options.sync)),
+               &state, &batch);
+    ORGSYNC_RETURN_IF_ERROR(Put(state, &batch));
+    // SEAM: open the new connection's components here (see Load).
+    connections_.emplace(id, std::make_unique<ConnectionImpl>(&env_, state));
+    return Invitation{.connection_id = id, .secret_hex = HexEncode(secret)};
+  }
+
+  absl::StatusOr<Connection*> AcceptInvitation(
+      std::string_view connection_id, std::string_view secret_hex,
+      Transport* transport, std::string_view actor) override {
+    ORGSYNC_RETURN_IF_ERROR(CheckConnectionId(connection_id));
+    if (secret_hex.size() != 2 * kSecretBytes) {
+      return absl::InvalidArgumentError(fmt::format(
+          "the invitation secret must be {} hex digits, got {} characters",
+          2 * kSecretBytes, secret_hex.size()));
+    }
+    absl::StatusOr<std::string> secret = HexDecode(secret_hex);
+    if (!secret.ok()) {
+      return Annotate(secret.status(), "the invitation secret");
+    }
+    if (transport == nullptr) {
+      return absl::InvalidArgumentError(
+          "accepting an invitation needs a transport to the primary");
+    }
+    ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
+
+    ConnectionImpl* connection;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = connections_.find(connection_id);
+      if (it != connections_.end()) {
+        connection = it->second.get();
+        if (connection->role() == ReplicationRole::kPrimary) {
+          return absl::AlreadyExistsError(
+              fmt::format("connection {} is org {}'s own invitation",
+                          connection_id, env_.org_id));
+        }
+        const ConnectionStatus status = connection->status();
+        if (status == ConnectionStatus::kDeactivated) {
+          return absl::FailedPreconditionError(
+              fmt::format("connection {} was deactivated", connection_id));
+        }
+        if (status != ConnectionStatus::kInvited) {
+          return absl::AlreadyExistsError(
+              fmt::format("connection {} is already accepted", connection_id));
+        }
+        ORGSYNC_RETURN_IF_ERROR(
+            connection->RestartAcceptance(std::move(*secret), actor));
+      } else {
+        const absl::Time now = StoredNow(*env_.clock);
+        proto::ConnectionState state;
+        state.set_connection_id(std::string(connection_id));
+        state.set_type(static_cast<int32_t>(ConnectionType::kReplication));
+        state.set_role(static_cast<int32_t>(ReplicationRole::kSecondary));
+        state.set_status(proto::STORED_INVITED);
+        state.set_secret(std::move(*secret));
+        state.set_created_micros(absl::ToUnixMicros(now));
+        WriteBatch batch;
+        batch.Put(ConnectionIndexKey(connection_id), "");
+        AddHistory(connection_id, now, HistoryEvent::kAcceptanceRequested,
+                   actor, fmt::format("accepting as org {}", env_.org_id),
+                   &state, &batch);
+        ORGSYNC_RETURN_IF_ERROR(Put(state, &batch));
+        // SEAM: open the new connection's components here (see Load).
+        auto owned = std::make_unique<ConnectionImpl>(&env_, state);
+        connection = owned.get();
+        connections_.emplace(std::string(connection_id), std::move(owned));
+      }
+    }
+    // Attaching cannot change an Invited connection's state (R6 applies
+    // only once accepted), so it cannot fail half-way here.
+    ORGSYNC_RETURN_IF_ERROR(connection->AttachTransport(transport));
+    // The outcome is kept for acceptance_status(); the acceptance itself is
+    // already durable and may be resent.
+    connection->SendAcceptance().IgnoreError();
+    return connection;
+  }
+
+  absl::StatusOr<Connection*> GetConnection(
+      std::string_view connection_id) const override {
+    absl::MutexLock lock(&mu_);
+    auto it = connections_.find(connection_id);
+    if (it == connections_.end()) {
+      return absl::NotFoundError(fmt::format("org {} has no connection '{}'",
+                                             env_.org_id, connection_id));
+    }
+    return it->second.get();
+  }
+
+  std::vector<Connection*> Connections() const override {
+    absl::MutexLock lock(&mu_);
+    std::vector<Connection*> out;
+    out.reserve(connections_.size());
+    for (const auto& [id, connection] : connections_) {
+      out.push_back(connection.get());
+    }
+    return out;
+  }
+
+ private:
+  absl::Status CheckOrgRecord() {
+    absl::StatusOr<std::string> bytes = env_.storage->Get(kOrgRecordKey);
+    if (absl::IsNotFound(bytes.status())) {
+      proto::OrgRecord record;
+      record.set_org_id(env_.org_id);
+      record.set_org_name(env_.org_name);
+      return env_.storage->Put(kOrgRecordKey, record.SerializeAsString(),
+                               WriteOptions{.sync = true});
+    }
+    ORGSYNC_RETURN_IF_ERROR(bytes.status());
+    proto::OrgRecord record;
+    if (!record.ParseFromString(*bytes)) {
+      return absl::DataLossError("unreadable org record (c/.org)");
+    }
+    if (record.org_id() != env_.org_id) {
+      return absl::FailedPreconditionError(
+          fmt::format("the storage belongs to org {}, not {}", record.org_id(),
+                      env_.org_id));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Put(const proto::ConnectionState& state, WriteBatch* batch) {
+    batch->Put(ConnectionStateKey(state.connection_id()),
+               state.SerializeAsString());
+    return Annotate(
+        env_.storage->Write(*batch, WriteOptions{.sync = true}),
+        fmt::format("writing connection {}", state.connection_id()));
+  }
+
+  // Declared before connections_, which point at it, so it outlives them.
+  const OrgEnv env_;
+  mutable absl::Mutex mu_;
+  std::map<std::string, std::unique_ptr<ConnectionImpl>, std::less<>>
+      connections_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+}  // namespace internal
+
+absl::StatusOr<std::unique_ptr<Org>> Org::Open(const OrgOptions& options,
+                                               Storage* storage, Clock* clock) {
+  if (storage == nullptr || clock == nullptr) {
+    return absl::InvalidArgumentError("Org::Open needs a storage and a clock");
+  }
+  if (!internal::IsValidOrgId(options.org_id)) {
+    return absl::InvalidArgumentError(
+        fmt::format("OrgOptions.org_id '{}' must match [A-Za-z0-9_.-]{{1,64}}",
+                    options.org_id));
+  }
+  if (options.org_name.size() > internal::kMaxTextBytes) {
+    return absl::InvalidArgumentError(
+        fmt::format("OrgOptions.org_name must be at most {} bytes",
+                    internal::kMaxTextBytes));
+  }
+  auto org = std::make_unique<internal::OrgImpl>(
+      internal::OrgEnv{storage, clock, options.org_id, options.org_name});
+  ORGSYNC_RETURN_IF_ERROR(org->Load());
+  return std::unique_ptr<Org>(std::move(org));
+}
+
+}  // namespace orgsync
