@@ -1,0 +1,143 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+//
+// RecordStore: the host's records, as orgsync reads and writes them.
+//
+// The host implements this interface over its own database; orgsync calls it
+// to apply what the partner sent and to read records for bulk sync and
+// Verify. Writes carry an ApplyContext saying whether orgsync makes them on
+// behalf of the partner (R3): the host uses it to keep its own triggers
+// from firing twice, and orgsync uses it never to capture such a write back
+// to the partner (R31, no echo).
+//
+// Two implementations ship: NewInMemoryRecordStore() for tests and examples,
+// and OpenStorageRecordStore() (records kept in a Storage, e.g. LevelDB) for the demo.
+//
+// Contract for implementations:
+//  * Insert assigns the id when the record has none, sets version 1 and
+//    returns the stored record. Update merges the given fields (a field
+//    absent from the map is unchanged), bumps the version and returns the
+//    stored record. Every change bumps the version by exactly one.
+//  * Delete is a soft delete: the record stays readable with deleted=true;
+//    Undelete restores it. Deleting a parent soft-deletes the records whose
+//    master-detail or "cascade" lookups point at it, and undeleting the
+//    parent restores them (R33); the store reports what it cascaded.
+//  * Get returns deleted records too (with deleted=true); NotFound only for
+//    ids that never existed (or were purged).
+//  * Errors: NotFound for a missing record, InvalidArgument for values the
+//    host refuses (validation), FailedPrecondition for an operation that
+//    does not fit the record's state (deleting a deleted record, undeleting
+//    a live one, and a local update of a deleted record). Updates with
+//    context.from_replication may change a deleted record: in two-way sync
+//    an update can race a delete from the other org, and both orgs must
+//    still end with the same values. A failed call changes nothing.
+//
+// Thread-safety: implementations must allow concurrent calls from several
+// threads (orgsync applies on its step thread while host threads write).
+
+#ifndef ORGSYNC_RECORD_STORE_H_
+#define ORGSYNC_RECORD_STORE_H_
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "orgsync/clock.h"
+#include "orgsync/record.h"
+#include "orgsync/storage.h"
+
+namespace orgsync {
+
+// Why a write happens. Host code asks `from_replication` the way the seed's
+// triggers test ConnectionType and ReplicationRole (R3, R36).
+struct ApplyContext {
+  // True when orgsync writes on behalf of the partner; false for the host's
+  // own changes.
+  bool from_replication = false;
+  // The connection that carried the change; empty for local writes.
+  std::string connection_id;
+  // True when the write copies a record for the first time (insert, bulk
+  // sync, forward): the store should then keep the given audit fields
+  // instead of stamping its own (R35).
+  bool keep_audit_fields = false;
+};
+
+// What a Delete or Undelete touched: the record itself first, then the
+// children it cascaded to.
+struct CascadeResult {
+  std::vector<RecordRef> affected;
+};
+
+class RecordStore {
+ public:
+  RecordStore() = default;
+  RecordStore(const RecordStore&) = delete;
+  RecordStore& operator=(const RecordStore&) = delete;
+  virtual ~RecordStore() = default;
+
+  [[nodiscard]] virtual absl::StatusOr<Record> Get(std::string_view object,
+                                                   std::string_view id) = 0;
+
+  [[nodiscard]] virtual absl::StatusOr<Record> Insert(
+      Record record, const ApplyContext& context) = 0;
+
+  [[nodiscard]] virtual absl::StatusOr<Record> Update(
+      std::string_view object, std::string_view id, const FieldMap& changes,
+      const ApplyContext& context) = 0;
+
+  [[nodiscard]] virtual absl::StatusOr<CascadeResult> Delete(
+      std::string_view object, std::string_view id,
+      const ApplyContext& context) = 0;
+
+  [[nodiscard]] virtual absl::StatusOr<CascadeResult> Undelete(
+      std::string_view object, std::string_view id,
+      const ApplyContext& context) = 0;
+
+  // The records whose lookup or master-detail fields point at (object, id),
+  // deleted ones included, ordered by (object, id).
+  [[nodiscard]] virtual absl::StatusOr<std::vector<RecordRef>> Children(
+      std::string_view object, std::string_view id) = 0;
+
+  // Calls `visit` for each record of `object` (deleted ones included) whose
+  // LastModifiedDate is at or after `modified_since`, in id order, until
+  // `visit` returns false. Reads a consistent view.
+  [[nodiscard]] virtual absl::Status Scan(
+      std::string_view object, absl::Time modified_since,
+      const std::function<bool(const Record&)>& visit) = 0;
+};
+
+// Options shared by the shipped stores.
+struct RecordStoreOptions {
+  // Which fields of which object are lookups, and whether deleting the
+  // parent cascades to the child (R33): object -> (field -> cascade). A
+  // Reference in a field listed here makes the record a child of the
+  // referenced record.
+  std::map<std::string, std::map<std::string, bool>, std::less<>> lookups;
+  // The time source for LastModifiedDate / CreatedDate stamps; not owned;
+  // must outlive the store.
+  Clock* clock = nullptr;
+  // Prefix of generated ids, e.g. "P-" so that ids from two orgs are told
+  // apart in tests. Ids are prefix + a zero-padded counter.
+  std::string id_prefix;
+  // The user stamped into audit fields of local writes.
+  std::string user = "host";
+};
+
+// An in-memory store. Thread-safe.
+[[nodiscard]] std::unique_ptr<RecordStore> NewInMemoryRecordStore(
+    RecordStoreOptions options);
+
+// A store kept in `storage` under the key prefix "r/" (the demo uses it so
+// that its records survive a restart). `storage` must outlive the store.
+[[nodiscard]] absl::StatusOr<std::unique_ptr<RecordStore>>
+OpenStorageRecordStore(Storage* storage, RecordStoreOptions options);
+
+}  // namespace orgsync
+
+#endif  // ORGSYNC_RECORD_STORE_H_
