@@ -86,14 +86,16 @@ class Snapshot {
 };
 
 struct ReadOptions {
-  // Read as of this snapshot (which must come from the same Storage);
-  // nullptr reads the latest state.
+  // Read as of this snapshot; nullptr reads the latest state. A snapshot
+  // taken from another Storage makes the read fail with InvalidArgument.
   const Snapshot* snapshot = nullptr;
 };
 
 // Iterates keys in ascending bytewise order (memcmp, shorter first on a
 // common prefix). A new iterator is not positioned: call a Seek first.
-// An iterator sees a consistent view fixed when it was created.
+// An iterator sees a consistent view fixed when it was created (or the view
+// of the snapshot it was created with, which it keeps even if that snapshot
+// is released first).
 class StorageIterator {
  public:
   StorageIterator() = default;
@@ -113,7 +115,9 @@ class StorageIterator {
   virtual std::string_view key() const = 0;
   virtual std::string_view value() const = 0;
   // Not OK if iteration stopped because of an error (e.g. corruption)
-  // rather than because it reached the end.
+  // rather than because it reached the end. An error makes the iterator
+  // invalid at once, so a loop that ends at !Valid() never skips entries
+  // silently; check status() after it.
   [[nodiscard]] virtual absl::Status status() const = 0;
 };
 
@@ -160,11 +164,23 @@ struct LevelDbStorageOptions {
   size_t write_buffer_bytes = 0;
 };
 
-// Opens (or creates) the LevelDB database in folder `path`.
-// Errors: InvalidArgument for an empty path; FailedPrecondition if another
-// process (or another Storage in this process) holds the folder's lock;
-// DataLoss if the database is corrupt; NotFound if it does not exist and
-// create_if_missing is false; Unavailable/Internal for I/O errors.
+// Opens (or creates, with its missing parent folders) the LevelDB database
+// in folder `path`. Only one Storage at a time, in any process, may hold a
+// folder. LevelDB runs with paranoid checks and every read verifies its
+// checksums, so damage surfaces as DataLoss instead of being skipped.
+// Errors, each naming the folder:
+//   InvalidArgument     `path` is empty;
+//   FailedPrecondition  the folder is in use by another process or by
+//                       another open Storage in this process; `path` is a
+//                       file; the folder cannot be created;
+//   NotFound            no database (or no folder) and create_if_missing is
+//                       false;
+//   DataLoss            the database is corrupt (e.g. a damaged CURRENT or
+//                       MANIFEST file);
+//   PermissionDenied    the process may not open the folder's files;
+//   Unavailable         other I/O errors; Internal for anything else.
+// After an open, reads and writes report corruption as DataLoss and I/O
+// errors as Unavailable (LevelDB then refuses writes until reopened).
 [[nodiscard]] absl::StatusOr<std::unique_ptr<Storage>> OpenLevelDbStorage(
     const std::string& path, const LevelDbStorageOptions& options = {});
 
@@ -201,8 +217,11 @@ class ForwardingStorage : public Storage {
  public:
   explicit ForwardingStorage(Storage* target) : target_(target) {}
 
+  // The defaults repeat Storage's: C++ takes default arguments from the
+  // static type, so without them a call through a ForwardingStorage (or a
+  // class derived from it) would have to spell the options out.
   absl::StatusOr<std::string> Get(std::string_view key,
-                                  const ReadOptions& options) override {
+                                  const ReadOptions& options = {}) override {
     return target_->Get(key, options);
   }
   absl::Status Write(const WriteBatch& batch,
@@ -210,7 +229,7 @@ class ForwardingStorage : public Storage {
     return target_->Write(batch, options);
   }
   absl::StatusOr<std::unique_ptr<StorageIterator>> NewIterator(
-      const ReadOptions& options) override {
+      const ReadOptions& options = {}) override {
     return target_->NewIterator(options);
   }
   absl::StatusOr<std::unique_ptr<const Snapshot>> GetSnapshot() override {

@@ -14,9 +14,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "internal/strings.h"
 #include "orgsync/status.h"
 #include "orgsync/storage.h"
+#include "storage/key_text.h"
 
 namespace orgsync {
 namespace {
@@ -82,7 +82,8 @@ class MemoryStorageImpl final : public MemoryStorage {
     ORGSYNC_ASSIGN_OR_RETURN(MapRef map, MapFor(options));
     auto it = map->find(key);
     if (it == map->end()) {
-      return absl::NotFoundError(absl::StrCat("no value for key '", internal::ToAbsl(key), "'"));
+      return absl::NotFoundError(absl::StrCat(
+          "no value for key \"", internal::KeyForMessage(key), "\""));
     }
     return it->second;
   }

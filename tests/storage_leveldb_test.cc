@@ -1,0 +1,414 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+//
+// What only the LevelDB storage has: a folder on disk, its lock, its files
+// that can be damaged, and a process that can die while writing. The shared
+// behaviour is in storage_contract_test.cc.
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "fmt/core.h"
+#include "orgsync/storage.h"
+#include "testing/temp_dir.h"
+
+namespace orgsync {
+namespace {
+
+namespace fs = std::filesystem;
+using ::orgsync::testing::TempDir;
+
+#define CHECK_OK(expr) CHECK((expr) == ::absl::OkStatus())
+#define REQUIRE_OK(expr) REQUIRE((expr) == ::absl::OkStatus())
+
+constexpr WriteOptions kSync{.sync = true};
+constexpr WriteOptions kNoSync{.sync = false};
+
+std::unique_ptr<Storage> MustOpen(const std::string& path,
+                                  const LevelDbStorageOptions& options = {}) {
+  absl::StatusOr<std::unique_ptr<Storage>> opened =
+      OpenLevelDbStorage(path, options);
+  REQUIRE(opened.status() == absl::OkStatus());
+  return std::move(opened).value();
+}
+
+// A database in `path` holding keys k0..k<n-1>, closed again.
+void MakeDatabase(const std::string& path, int n) {
+  std::unique_ptr<Storage> storage = MustOpen(path);
+  WriteBatch batch;
+  for (int i = 0; i < n; ++i) {
+    batch.Put(fmt::format("k{}", i), std::string(100, 'a' + i % 26));
+  }
+  REQUIRE_OK(storage->Write(batch, kSync));
+}
+
+void WriteFile(const fs::path& path, const std::string& contents) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << contents;
+  REQUIRE(out.good());
+}
+
+std::vector<fs::path> FilesStartingWith(const std::string& folder,
+                                        const std::string& start) {
+  std::vector<fs::path> found;
+  for (const fs::directory_entry& entry : fs::directory_iterator(folder)) {
+    if (entry.path().filename().string().rfind(start, 0) == 0) {
+      found.push_back(entry.path());
+    }
+  }
+  return found;
+}
+
+// Status codes travel from a child process as its exit code; 100 and up
+// mean the child failed before it could report one.
+int ExitCodeFor(const absl::Status& status) {
+  return static_cast<int>(status.code());
+}
+constexpr int kChildSetupFailed = 100;
+
+int WaitForExitCode(pid_t child) {
+  int wstatus = 0;
+  REQUIRE(::waitpid(child, &wstatus, 0) == child);
+  REQUIRE(WIFEXITED(wstatus));
+  return WEXITSTATUS(wstatus);
+}
+
+TEST_CASE("Storage LevelDB: an empty path is InvalidArgument", "[storage]") {
+  absl::Status status = OpenLevelDbStorage("").status();
+  CHECK(status.code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(std::string(status.message()), Catch::Contains("empty"));
+}
+
+TEST_CASE("Storage LevelDB: opening creates the folder and its parents",
+          "[storage]") {
+  TempDir dir;
+  const std::string path = dir.Sub("a/b/state");
+  {
+    std::unique_ptr<Storage> storage = MustOpen(path);
+    REQUIRE_OK(storage->Put("k", "v", kSync));
+  }
+  CHECK(fs::is_directory(path));
+  CHECK(fs::exists(fs::path(path) / "CURRENT"));
+  CHECK(MustOpen(path)->Get("k").value_or("") == "v");
+}
+
+TEST_CASE("Storage LevelDB: a path that is a file is refused", "[storage]") {
+  TempDir dir;
+  const std::string file = dir.Sub("plain-file");
+  WriteFile(file, "not a database");
+  absl::Status status = OpenLevelDbStorage(file).status();
+  CHECK(status.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK_THAT(std::string(status.message()), Catch::Contains(file));
+  CHECK_THAT(std::string(status.message()), Catch::Contains("not a folder"));
+
+  // A file where a parent folder should be: the folder cannot be created.
+  const std::string below_file = file + "/state";
+  status = OpenLevelDbStorage(below_file).status();
+  CHECK(status.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK_THAT(std::string(status.message()), Catch::Contains(below_file));
+  // Nothing was changed.
+  CHECK(fs::is_regular_file(file));
+  CHECK(fs::file_size(file) == 14);
+}
+
+TEST_CASE(
+    "Storage LevelDB: create_if_missing false on a missing database is "
+    "NotFound",
+    "[storage]") {
+  TempDir dir;
+  const LevelDbStorageOptions no_create{.create_if_missing = false};
+
+  SECTION("empty folder") {
+    absl::Status status =
+        OpenLevelDbStorage(dir.path().string(), no_create).status();
+    CHECK(status.code() == absl::StatusCode::kNotFound);
+    CHECK_THAT(std::string(status.message()),
+               Catch::Contains(dir.path().string()));
+    CHECK(fs::is_empty(dir.path()));
+  }
+  SECTION("missing folder") {
+    const std::string path = dir.Sub("missing");
+    absl::Status status = OpenLevelDbStorage(path, no_create).status();
+    CHECK(status.code() == absl::StatusCode::kNotFound);
+    CHECK_THAT(std::string(status.message()), Catch::Contains(path));
+    CHECK_FALSE(fs::exists(path));
+  }
+  SECTION("an existing database opens") {
+    MakeDatabase(dir.Sub("db"), 3);
+    std::unique_ptr<Storage> storage = MustOpen(dir.Sub("db"), no_create);
+    CHECK(storage->Get("k2").ok());
+  }
+}
+
+TEST_CASE("Storage LevelDB: a second open in this process is refused",
+          "[storage]") {
+  TempDir dir;
+  const std::string path = dir.Sub("state");
+  std::unique_ptr<Storage> first = MustOpen(path);
+  REQUIRE_OK(first->Put("k", "v", kNoSync));
+
+  absl::Status second = OpenLevelDbStorage(path).status();
+  INFO(second.ToString());
+  CHECK(second.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK_THAT(std::string(second.message()), Catch::Contains(path));
+  CHECK_THAT(std::string(second.message()),
+             Catch::Contains("in use by another open Storage in this process"));
+  // The refused open disturbed nothing.
+  CHECK(first->Get("k").value_or("") == "v");
+  REQUIRE_OK(first->Put("k2", "v2", kNoSync));
+
+  first.reset();
+  std::unique_ptr<Storage> again = MustOpen(path);
+  CHECK(again->Get("k2").value_or("") == "v2");
+}
+
+TEST_CASE("Storage LevelDB: a folder held by another process is refused",
+          "[storage]") {
+  TempDir dir;
+  const std::string path = dir.Sub("state");
+  int ready[2];
+  int release[2];
+  REQUIRE(::pipe(ready) == 0);
+  REQUIRE(::pipe(release) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // The child holds the folder until the parent closes `release`.
+    ::close(ready[0]);
+    ::close(release[1]);
+    absl::StatusOr<std::unique_ptr<Storage>> held = OpenLevelDbStorage(path);
+    const char code = static_cast<char>(ExitCodeFor(held.status()));
+    if (::write(ready[1], &code, 1) != 1) ::_exit(kChildSetupFailed);
+    char ignored;
+    while (::read(release[0], &ignored, 1) > 0) {
+    }
+    held = absl::CancelledError("closing");  // closes the database
+    ::_exit(0);
+  }
+  ::close(ready[1]);
+  ::close(release[0]);
+  char child_open = -1;
+  const bool got_report = ::read(ready[0], &child_open, 1) == 1;
+  ::close(ready[0]);
+
+  const absl::Status while_held = OpenLevelDbStorage(path).status();
+  ::close(release[1]);
+  const int child_exit = WaitForExitCode(child);
+
+  REQUIRE(got_report);
+  REQUIRE(child_open == 0);
+  CHECK(child_exit == 0);
+  INFO(while_held.ToString());
+  CHECK(while_held.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK_THAT(std::string(while_held.message()), Catch::Contains(path));
+  CHECK_THAT(std::string(while_held.message()),
+             Catch::Contains("in use by another process"));
+  // Once the child is gone the folder is free.
+  CHECK(OpenLevelDbStorage(path).ok());
+}
+
+TEST_CASE(
+    "Storage LevelDB: a child process cannot open a folder its parent "
+    "holds",
+    "[storage]") {
+  TempDir dir;
+  const std::string path = dir.Sub("state");
+  std::unique_ptr<Storage> held = MustOpen(path);
+  REQUIRE_OK(held->Put("k", "v", kSync));
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // The exit code tells the parent which status the open returned; the
+    // child must not close the parent's database, so it leaves with _exit.
+    absl::StatusOr<std::unique_ptr<Storage>> second = OpenLevelDbStorage(path);
+    ::_exit(ExitCodeFor(second.status()));
+  }
+  CHECK(WaitForExitCode(child) ==
+        static_cast<int>(absl::StatusCode::kFailedPrecondition));
+  CHECK(held->Get("k").value_or("") == "v");
+}
+
+TEST_CASE("Storage LevelDB: a corrupt database is DataLoss", "[storage]") {
+  TempDir dir;
+  const std::string path = dir.Sub("state");
+  MakeDatabase(path, 50);
+  const fs::path folder(path);
+
+  SECTION("garbage CURRENT") {
+    WriteFile(folder / "CURRENT", "\x01\x02garbage without newline");
+  }
+  SECTION("CURRENT names a missing MANIFEST") {
+    WriteFile(folder / "CURRENT", "MANIFEST-999999\n");
+  }
+  SECTION("garbage MANIFEST") {
+    const std::vector<fs::path> manifests =
+        FilesStartingWith(path, "MANIFEST-");
+    REQUIRE(manifests.size() == 1);
+    WriteFile(manifests[0], std::string(4096, '\x5a'));
+  }
+  SECTION("damaged write-ahead log") {
+    // The records written above are still only in the log: overwrite its
+    // middle so the checksums no longer match.
+    std::vector<fs::path> logs;
+    for (const fs::directory_entry& entry : fs::directory_iterator(path)) {
+      if (entry.path().extension() == ".log" && fs::file_size(entry) > 0) {
+        logs.push_back(entry.path());
+      }
+    }
+    REQUIRE(logs.size() == 1);
+    std::fstream log(logs[0], std::ios::binary | std::ios::in | std::ios::out);
+    log.seekp(100);
+    log << std::string(200, '\x33');
+    REQUIRE(log.good());
+  }
+
+  const absl::Status status = OpenLevelDbStorage(path).status();
+  INFO(status.ToString());
+  CHECK(status.code() == absl::StatusCode::kDataLoss);
+  CHECK_THAT(std::string(status.message()), Catch::Contains(path));
+  CHECK_THAT(std::string(status.message()), Catch::Contains("corrupt"));
+}
+
+TEST_CASE("Storage LevelDB: a damaged table file reads as DataLoss",
+          "[storage]") {
+  TempDir dir;
+  const std::string path = dir.Sub("state");
+  MakeDatabase(path, 200);
+  // Reopening moves the log's records into a table file.
+  MustOpen(path).reset();
+  const std::vector<fs::path> tables = [&] {
+    std::vector<fs::path> found;
+    for (const fs::directory_entry& entry : fs::directory_iterator(path)) {
+      if (entry.path().extension() == ".ldb") found.push_back(entry.path());
+    }
+    return found;
+  }();
+  REQUIRE(tables.size() == 1);
+  {
+    std::fstream table(tables[0],
+                       std::ios::binary | std::ios::in | std::ios::out);
+    table.seekp(10);  // inside the first data block
+    table << std::string(16, '\x77');
+    REQUIRE(table.good());
+  }
+  std::unique_ptr<Storage> storage = MustOpen(path);
+  CHECK(storage->Get("k0").status().code() == absl::StatusCode::kDataLoss);
+  auto it = storage->NewIterator();
+  REQUIRE_OK(it.status());
+  (*it)->SeekToFirst();
+  CHECK_FALSE((*it)->Valid());
+  CHECK((*it)->status().code() == absl::StatusCode::kDataLoss);
+}
+
+TEST_CASE("Storage LevelDB: unsynced writes survive a clean close",
+          "[storage]") {
+  TempDir dir;
+  const std::string path = dir.Sub("state");
+  {
+    std::unique_ptr<Storage> storage = MustOpen(path);
+    REQUIRE_OK(storage->Put("a", "1", kNoSync));
+    WriteBatch batch;
+    batch.Put("b", "2");
+    batch.Delete("a");
+    batch.Put("c", "3");
+    REQUIRE_OK(storage->Write(batch, kNoSync));
+  }
+  std::unique_ptr<Storage> storage = MustOpen(path);
+  CHECK(storage->Get("a").status().code() == absl::StatusCode::kNotFound);
+  CHECK(storage->Get("b").value_or("") == "2");
+  CHECK(storage->Get("c").value_or("") == "3");
+}
+
+TEST_CASE("Storage LevelDB: a killed writer leaves whole batches in order",
+          "[storage]") {
+  TempDir dir;
+  const std::string path = dir.Sub("state");
+  constexpr int kBatches = 300;
+  constexpr int kKeysPerBatch = 10;
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    absl::StatusOr<std::unique_ptr<Storage>> storage = OpenLevelDbStorage(path);
+    if (!storage.ok()) ::_exit(kChildSetupFailed);
+    for (int b = 0; b < kBatches; ++b) {
+      WriteBatch batch;
+      for (int k = 0; k < kKeysPerBatch; ++k) {
+        batch.Put(fmt::format("b/{:04d}/{}", b, k), "x");
+      }
+      batch.Put("last", fmt::format("{:04d}", b));
+      if (!(*storage)->Write(batch, WriteOptions{.sync = b % 50 == 49}).ok()) {
+        ::_exit(kChildSetupFailed + 1);
+      }
+    }
+    // Dies without closing anything, as kill -9 would.
+    ::raise(SIGKILL);
+    ::_exit(kChildSetupFailed + 2);
+  }
+  int wstatus = 0;
+  REQUIRE(::waitpid(child, &wstatus, 0) == child);
+  REQUIRE(WIFSIGNALED(wstatus));
+  REQUIRE(WTERMSIG(wstatus) == SIGKILL);
+
+  std::unique_ptr<Storage> storage = MustOpen(path);
+  absl::StatusOr<std::string> last = storage->Get("last");
+  REQUIRE_OK(last.status());
+  const int last_batch = std::stoi(*last);
+  // Synced batches are surely there; a process crash (unlike a power loss)
+  // also keeps every batch the OS already took.
+  CHECK(last_batch == kBatches - 1);
+  for (int b = 0; b < kBatches; ++b) {
+    auto it = storage->NewIterator();
+    REQUIRE_OK(it.status());
+    const std::string prefix = fmt::format("b/{:04d}/", b);
+    int found = 0;
+    for ((*it)->Seek(prefix);
+         (*it)->Valid() && (*it)->key().substr(0, prefix.size()) == prefix;
+         (*it)->Next()) {
+      ++found;
+    }
+    const int expected = b <= last_batch ? kKeysPerBatch : 0;
+    if (found != expected) {
+      FAIL("batch " << b << " has " << found << " of its keys, expected "
+                    << expected);
+    }
+  }
+}
+
+TEST_CASE("Storage LevelDB: small cache and write buffer options work",
+          "[storage]") {
+  TempDir dir;
+  const std::string path = dir.Sub("state");
+  const LevelDbStorageOptions small{.block_cache_bytes = 64 * 1024,
+                                    .write_buffer_bytes = 64 * 1024};
+  constexpr int kKeys = 3000;
+  {
+    std::unique_ptr<Storage> storage = MustOpen(path, small);
+    // About 600 KB through a 64 KB write buffer: several table files.
+    for (int i = 0; i < kKeys; ++i) {
+      REQUIRE_OK(storage->Put(fmt::format("k{:05d}", i),
+                              std::string(200, 'a' + i % 26), kNoSync));
+    }
+  }
+  std::unique_ptr<Storage> storage = MustOpen(path, small);
+  auto it = storage->NewIterator();
+  REQUIRE_OK(it.status());
+  int count = 0;
+  for ((*it)->SeekToFirst(); (*it)->Valid(); (*it)->Next()) ++count;
+  CHECK_OK((*it)->status());
+  CHECK(count == kKeys);
+  CHECK(storage->Get("k02999").value_or("") ==
+        std::string(200, 'a' + 2999 % 26));
+}
+
+}  // namespace
+}  // namespace orgsync
