@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 #include <utility>
 
+#include "testing/temp_dir.h"
+
 namespace orgsync::testing {
 namespace {
 
@@ -17,6 +19,29 @@ class MemoryReopenable final : public ReopenableStorage {
 
  private:
   std::unique_ptr<MemoryStorage> storage_;
+};
+
+// LevelDB in a temporary folder; Reopen closes the database and opens the
+// folder again, as a process restart would.
+class LevelDbReopenable final : public ReopenableStorage {
+ public:
+  LevelDbReopenable() { Open(); }
+  std::string name() const override { return "leveldb"; }
+  Storage* storage() override { return storage_.get(); }
+  void Reopen() override {
+    storage_.reset();
+    Open();
+  }
+
+ private:
+  void Open() {
+    auto storage = OpenLevelDbStorage(dir_.Sub("state"));
+    RequireOk(storage.status());
+    storage_ = std::move(*storage);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Storage> storage_;
 };
 
 std::unique_ptr<Org> OpenOrg(const std::string& id, Storage* storage,
@@ -35,7 +60,8 @@ std::unique_ptr<ReopenableStorage> NewReopenableMemoryStorage() {
 
 std::vector<std::function<std::unique_ptr<ReopenableStorage>()>>
 ReopenableStorageFactories() {
-  return {NewReopenableMemoryStorage};
+  return {NewReopenableMemoryStorage,
+          [] { return std::make_unique<LevelDbReopenable>(); }};
 }
 
 void RequireOk(const absl::Status& status) {
