@@ -154,8 +154,9 @@ Check NonEmptyEntries(
     std::string_view list,
     const google::protobuf::RepeatedPtrField<std::string>& entries) {
   for (int i = 0; i < entries.size(); ++i) {
-    if (entries[i].empty())
+    if (entries[i].empty()) {
       return Broken(Indexed(list, i), "must not be empty");
+    }
   }
   return std::nullopt;
 }
