@@ -22,6 +22,23 @@ if(ORGSYNC_SANITIZE)
     -fsanitize=${_orgsync_sanitizers})
 endif()
 
+# A fuzzing build instruments orgsync's own code (the library and its
+# generated protobuf code) for libFuzzer's coverage feedback, and checks it
+# with ASan and UBSan. Only the fuzz targets link libFuzzer itself
+# (-fsanitize=fuzzer, in fuzz/CMakeLists.txt): with fuzzer-no-link, any
+# other program built from the library still has its own main().
+if(ORGSYNC_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "ORGSYNC_FUZZ needs clang (libFuzzer): configure "
+                        "with CXX=clang++")
+  endif()
+  target_compile_options(orgsync_sanitizers INTERFACE
+    -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+    -fno-sanitize-recover=all)
+  target_link_options(orgsync_sanitizers INTERFACE
+    -fsanitize=address,undefined)
+endif()
+
 # orgsync_internal_options: what every target we build (library, tests,
 # examples, benchmarks) compiles with.
 function(orgsync_apply_internal_options target)

@@ -1,0 +1,85 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+//
+// The envelope codec: the only place where orgsync turns proto::Envelope into
+// bytes for a Transport and back. Everything a partner sends goes through
+// DecodeEnvelope before the engine looks at it, so the engine may rely on the
+// rules written in lib/proto/wire.proto ("must ...") holding for every
+// envelope it handles.
+//
+// DecodeEnvelope treats its input as hostile: whatever the bytes, it returns
+// a status and never crashes, and its memory use is bounded (the wire shape
+// is scanned against kMaxEnvelopeBytes, kMaxEnvelopeElements and
+// kMaxEnvelopeNesting before the parser materializes anything). Codes:
+//   InvalidArgument     not an envelope: empty input, malformed protobuf,
+//                       invalid UTF-8 in a string field, protocol_version 0,
+//                       or a rule of wire.proto broken (the message names
+//                       the field path and the rule, e.g.
+//                       "changes.changes[2].sequence: must be >= 1").
+//   ResourceExhausted   over kMaxEnvelopeBytes or kMaxEnvelopeElements, or
+//                       nested deeper than kMaxEnvelopeNesting.
+//   FailedPrecondition  a well-formed envelope from a peer that speaks a
+//                       newer protocol version than kProtocolVersion; the
+//                       receiver may answer with a ProtocolError body that
+//                       names the version it supports.
+// Versions 1..kProtocolVersion are accepted: a newer release keeps reading
+// every older version, and adds fields rather than changing old ones.
+//
+// Thread-safety: all functions are pure and may be called concurrently.
+
+#ifndef ORGSYNC_LIB_WIRE_ENVELOPE_CODEC_H_
+#define ORGSYNC_LIB_WIRE_ENVELOPE_CODEC_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "proto/wire.pb.h"
+
+namespace orgsync::wire {
+
+// The protocol version this build speaks and stamps on what it sends.
+inline constexpr uint32_t kProtocolVersion = 1;
+
+// The largest envelope accepted, in bytes. It must hold one file body of the
+// default attachment limit (38 MB, R38) with room to spare; senders keep
+// record batches far smaller.
+inline constexpr size_t kMaxEnvelopeBytes = size_t{64} << 20;
+
+// The most wire elements (field occurrences and list items; a map entry
+// counts 3) one envelope may hold. Small elements cost far more memory
+// decoded than encoded (an empty list item is 2 bytes on the wire and a
+// 240-byte message in memory); this bounds that amplification, to roughly
+// 70 MB for the worst envelope. Room for about 600 records of 100 fields.
+inline constexpr size_t kMaxEnvelopeElements = size_t{1} << 18;
+
+// The deepest nesting of messages and groups accepted; the same as
+// protobuf's own default recursion limit.
+inline constexpr int kMaxEnvelopeNesting = 100;
+
+// Serializes `envelope` with protocol_version set to kProtocolVersion.
+// Deterministic: equal envelopes give equal bytes (map entries are sorted),
+// within one protobuf version. Does not validate: call ValidateEnvelope
+// before sending, since the partner's DecodeEnvelope rejects what it
+// rejects. Returns an empty string (which no decoder accepts) if the
+// envelope exceeds protobuf's 2 GiB limit.
+std::string EncodeEnvelope(proto::Envelope envelope);
+
+// Parses and validates bytes received from a partner; see the file comment
+// for the status codes. Unknown fields (from a newer peer) are kept, so
+// re-encoding the result preserves them.
+[[nodiscard]] absl::StatusOr<proto::Envelope> DecodeEnvelope(
+    std::string_view bytes);
+
+// Checks an envelope before it is sent, exactly as the partner's
+// DecodeEnvelope will check it after EncodeEnvelope: the size and element
+// limits (ResourceExhausted: split the content), UTF-8 in string fields and
+// every rule of wire.proto (InvalidArgument). The protocol version is not
+// checked: EncodeEnvelope sets it. Costs one serialization.
+[[nodiscard]] absl::Status ValidateEnvelope(const proto::Envelope& envelope);
+
+}  // namespace orgsync::wire
+
+#endif  // ORGSYNC_LIB_WIRE_ENVELOPE_CODEC_H_
