@@ -16,26 +16,8 @@
 #include "orgsync/queue_action.h"
 #include "orgsync/schema.h"
 #include "orgsync/storage.h"
-
-namespace orgsync {
-
-// MapNotice has no comparison of its own; tests compare whole lists.
-bool operator==(const MapNotice& a, const MapNotice& b) {
-  return a.action == b.action && a.object == b.object && a.field == b.field &&
-         a.new_name == b.new_name && a.value == b.value;
-}
-
-}  // namespace orgsync
-
-namespace Catch {
-template <>
-struct StringMaker<orgsync::MapNotice> {
-  static std::string convert(const orgsync::MapNotice& n) {
-    return "{" + std::string(orgsync::QueueActionName(n.action)) + " " +
-           n.object + " " + n.field + " " + n.new_name + " " + n.value + "}";
-  }
-};
-}  // namespace Catch
+#include "testing/change_sink_testing.h"
+#include "testing/storage_testing.h"
 
 namespace orgsync {
 namespace {
@@ -44,99 +26,13 @@ using Catch::Matchers::Contains;
 
 // ---------------------------------------------------------------- helpers
 
-// Records the ChangeSink protocol as it happens and adds one key of its own
-// to every staged batch, as a Connection adds its queue entries.
-class RecordingSink : public ChangeSink {
- public:
-  absl::Status Stage(absl::Span<const MapNotice> notices,
-                     WriteBatch* batch) override {
-    log.push_back("stage");
-    if (!stage_error.ok()) return stage_error;
-    staged.emplace_back(notices.begin(), notices.end());
-    batch->Put("q/test/" + std::to_string(staged.size()), "notices");
-    return absl::OkStatus();
-  }
-  void Finish(const absl::Status& write_status) override {
-    log.push_back(write_status.ok() ? "finish ok" : "finish error");
-    finishes.push_back(write_status);
-  }
+using testing::Dump;
+using testing::FaultyStorage;
+using testing::RecordingSink;
+using testing::ReopenableStorage;
 
-  std::vector<MapNotice> All() const {
-    std::vector<MapNotice> all;
-    for (const auto& batch : staged) all.insert(all.end(), batch.begin(), batch.end());
-    return all;
-  }
-  void Clear() {
-    staged.clear();
-    finishes.clear();
-    log.clear();
-  }
-
-  std::vector<std::vector<MapNotice>> staged;
-  std::vector<absl::Status> finishes;
-  std::vector<std::string> log;
-  absl::Status stage_error;
-};
-
-// Fails writes on demand and logs each write into the sink's log, so tests
-// can check the order Stage -> write -> Finish.
-class FaultyStorage : public ForwardingStorage {
- public:
-  FaultyStorage(Storage* target, std::vector<std::string>* log)
-      : ForwardingStorage(target), log_(log) {}
-  absl::Status Write(const WriteBatch& batch,
-                     const WriteOptions& options) override {
-    if (log_ != nullptr) {
-      log_->push_back(options.sync ? "write sync" : "write unsynced");
-    }
-    last_batch = batch;
-    ++writes;
-    if (fail_writes) return absl::UnavailableError("injected write failure");
-    return ForwardingStorage::Write(batch, options);
-  }
-  bool fail_writes = false;
-  int writes = 0;
-  WriteBatch last_batch;
-
- private:
-  std::vector<std::string>* log_;
-};
-
-std::map<std::string, std::string> Dump(Storage* storage) {
-  std::map<std::string, std::string> all;
-  auto it = storage->NewIterator(ReadOptions{});
-  REQUIRE(it.ok());
-  for ((*it)->SeekToFirst(); (*it)->Valid(); (*it)->Next()) {
-    all.emplace(std::string((*it)->key()), std::string((*it)->value()));
-  }
-  REQUIRE((*it)->status().ok());
-  return all;
-}
-
-// Storages the persistence tests run against. Restart() simulates a process
-// restart: components must be destroyed first. The LevelDB harness joins
-// this list once OpenLevelDbStorage is linked into this branch.
-class StorageHarness {
- public:
-  virtual ~StorageHarness() = default;
-  virtual std::string name() const = 0;
-  virtual Storage* storage() = 0;
-  virtual void Restart() = 0;
-};
-
-class MemoryHarness : public StorageHarness {
- public:
-  std::string name() const override { return "memory"; }
-  Storage* storage() override { return storage_.get(); }
-  // Keeps only what was made durable, as a power loss would.
-  void Restart() override { storage_->SimulateCrash(); }
-
- private:
-  std::unique_ptr<MemoryStorage> storage_ = NewMemoryStorage();
-};
-
-std::vector<std::function<std::unique_ptr<StorageHarness>()>> Harnesses() {
-  return {[] { return std::make_unique<MemoryHarness>(); }};
+std::vector<std::function<std::unique_ptr<ReopenableStorage>()>> Harnesses() {
+  return testing::ReopenableStorageFactories();
 }
 
 FieldDef Field(std::string name, FieldType type, uint32_t length = 0) {
@@ -958,7 +854,7 @@ TEST_CASE("R19: the direction report tells two-way from one-way objects and "
 
 TEST_CASE("R21: reopening restores the identical subscription map") {
   for (const auto& make : Harnesses()) {
-    std::unique_ptr<StorageHarness> harness = make();
+    std::unique_ptr<ReopenableStorage> harness = make();
     DYNAMIC_SECTION(harness->name()) {
       Pair p;
       p.LocalChanges("Account", [](ObjectDef& d) {
@@ -986,7 +882,7 @@ TEST_CASE("R21: reopening restores the identical subscription map") {
         CHECK((*other)->PartnerPublishedObjects().empty());
         p.map.reset();
       }
-      harness->Restart();
+      harness->Reopen();
       auto map = SubscriptionMap::Open(harness->storage(), "conn1", &p.schema,
                                        &p.sink);
       REQUIRE(map.ok());

@@ -5,44 +5,8 @@
 #include <catch2/catch.hpp>
 #include <utility>
 
-#include "testing/temp_dir.h"
-
 namespace orgsync::testing {
 namespace {
-
-class MemoryReopenable final : public ReopenableStorage {
- public:
-  MemoryReopenable() : storage_(NewMemoryStorage()) {}
-  std::string name() const override { return "memory"; }
-  Storage* storage() override { return storage_.get(); }
-  void Reopen() override { storage_->SimulateCrash(); }
-
- private:
-  std::unique_ptr<MemoryStorage> storage_;
-};
-
-// LevelDB in a temporary folder; Reopen closes the database and opens the
-// folder again, as a process restart would.
-class LevelDbReopenable final : public ReopenableStorage {
- public:
-  LevelDbReopenable() { Open(); }
-  std::string name() const override { return "leveldb"; }
-  Storage* storage() override { return storage_.get(); }
-  void Reopen() override {
-    storage_.reset();
-    Open();
-  }
-
- private:
-  void Open() {
-    auto storage = OpenLevelDbStorage(dir_.Sub("state"));
-    RequireOk(storage.status());
-    storage_ = std::move(*storage);
-  }
-
-  TempDir dir_;
-  std::unique_ptr<Storage> storage_;
-};
 
 std::unique_ptr<Org> OpenOrg(const std::string& id, Storage* storage,
                              Clock* clock) {
@@ -53,21 +17,6 @@ std::unique_ptr<Org> OpenOrg(const std::string& id, Storage* storage,
 }
 
 }  // namespace
-
-std::unique_ptr<ReopenableStorage> NewReopenableMemoryStorage() {
-  return std::make_unique<MemoryReopenable>();
-}
-
-std::vector<std::function<std::unique_ptr<ReopenableStorage>()>>
-ReopenableStorageFactories() {
-  return {NewReopenableMemoryStorage,
-          [] { return std::make_unique<LevelDbReopenable>(); }};
-}
-
-void RequireOk(const absl::Status& status) {
-  INFO(status.ToString());
-  REQUIRE(status.ok());
-}
 
 InvitationOptions DefaultInvitation(std::string connection_id) {
   InvitationOptions options;

@@ -1,8 +1,7 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 //
-// Test helpers for connections: storages that can be closed and reopened,
-// and two orgs (a primary and a secondary) joined by an in-process
-// transport pair, with one ManualClock.
+// Test helpers for connections: two orgs (a primary and a secondary)
+// joined by an in-process transport pair, with one ManualClock.
 
 #ifndef ORGSYNC_TESTS_TESTING_CONNECTION_FIXTURE_H_
 #define ORGSYNC_TESTS_TESTING_CONNECTION_FIXTURE_H_
@@ -17,29 +16,9 @@
 #include "orgsync/org.h"
 #include "orgsync/storage.h"
 #include "orgsync/transport.h"
+#include "testing/storage_testing.h"
 
 namespace orgsync::testing {
-
-// A Storage that a test can close and open again, as a process restart
-// would. Reopen() invalidates the previous storage() pointer.
-class ReopenableStorage {
- public:
-  virtual ~ReopenableStorage() = default;
-  virtual std::string name() const = 0;
-  virtual Storage* storage() = 0;
-  virtual void Reopen() = 0;
-};
-
-// MemoryStorage; Reopen() simulates a crash, so only synced writes survive.
-std::unique_ptr<ReopenableStorage> NewReopenableMemoryStorage();
-
-// Every kind of storage the reopen tests run over. MemoryStorage only for
-// now; the LevelDB one joins when OpenLevelDbStorage is linked in.
-std::vector<std::function<std::unique_ptr<ReopenableStorage>()>>
-ReopenableStorageFactories();
-
-// Aborts the test (Catch2 REQUIRE) unless `status` is OK.
-void RequireOk(const absl::Status& status);
 
 // The default invitation: every option on, owner and contact set.
 InvitationOptions DefaultInvitation(std::string connection_id = "conn-1");
