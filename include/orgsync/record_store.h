@@ -10,13 +10,17 @@
 // to the partner (R31, no echo).
 //
 // Two implementations ship: NewInMemoryRecordStore() for tests and examples,
-// and OpenStorageRecordStore() (records kept in a Storage, e.g. LevelDB) for the demo.
+// and OpenStorageRecordStore() (records kept in a Storage, e.g. LevelDB) for
+// the demo.
 //
 // Contract for implementations:
-//  * Insert assigns the id when the record has none, sets version 1 and
-//    returns the stored record. Update merges the given fields (a field
-//    absent from the map is unchanged), bumps the version and returns the
-//    stored record. Every change bumps the version by exactly one.
+//  * Insert assigns the id when the record has none, sets version 1, stamps
+//    the audit fields (or keeps the given ones when
+//    context.keep_audit_fields, R35) and returns the stored record. Update
+//    merges the given fields (a field absent from the map is unchanged),
+//    bumps the version, stamps LastModifiedBy/Date and returns the stored
+//    record. Every change of a record (cascaded ones included) bumps its
+//    version by exactly one and stamps LastModifiedBy/Date.
 //  * Delete is a soft delete: the record stays readable with deleted=true;
 //    Undelete restores it. Deleting a parent soft-deletes the records whose
 //    master-detail or "cascade" lookups point at it, and undeleting the
@@ -100,7 +104,8 @@ class RecordStore {
       const ApplyContext& context) = 0;
 
   // The records whose lookup or master-detail fields point at (object, id),
-  // deleted ones included, ordered by (object, id).
+  // deleted ones included, ordered by (object, id), each once. NotFound if
+  // (object, id) does not exist.
   [[nodiscard]] virtual absl::StatusOr<std::vector<RecordRef>> Children(
       std::string_view object, std::string_view id) = 0;
 
@@ -120,7 +125,7 @@ struct RecordStoreOptions {
   // referenced record.
   std::map<std::string, std::map<std::string, bool>, std::less<>> lookups;
   // The time source for LastModifiedDate / CreatedDate stamps; not owned;
-  // must outlive the store.
+  // must outlive the store. nullptr means Clock::System().
   Clock* clock = nullptr;
   // Prefix of generated ids, e.g. "P-" so that ids from two orgs are told
   // apart in tests. Ids are prefix + a zero-padded counter.
@@ -129,12 +134,46 @@ struct RecordStoreOptions {
   std::string user = "host";
 };
 
+// What the two shipped stores do where the contract above leaves room (both
+// behave exactly alike):
+//  * Ids are unique across all objects, not only within one, because a
+//    Reference names its target by id alone: inserting an id that any record
+//    holds is AlreadyExists. Generated ids are id_prefix + a 12-digit
+//    counter, so id order is creation order; a number is never handed out
+//    twice (numbers taken by explicit ids are skipped).
+//  * Object names, ids, field names and Reference ids must be non-empty and
+//    free of NUL bytes (InvalidArgument). A field listed in `lookups` holds
+//    a Reference or null (InvalidArgument otherwise). Inserting a record
+//    marked deleted is InvalidArgument.
+//  * A Reference to a record that does not exist (yet) is accepted: the
+//    engine checks parents itself (R14, R64). The referencing record becomes
+//    a child of whatever record is later inserted with that id.
+//  * Delete cascades along lookups with cascade=true, recursively and
+//    breadth first (CascadeResult lists the record, then the descendants
+//    level by level in (object, id) order). A descendant that was already
+//    deleted is not touched, but its own live descendants still go. Lookups
+//    with cascade=false are left as they are.
+//  * Undelete restores the record and exactly the descendants that the same
+//    Delete call deleted; a child deleted on its own before its parent stays
+//    deleted (R33). Undeleting a record that went with its parent's delete
+//    restores it and what that delete took below it, not the parent.
+//  * Times (audit fields and time values) are kept to the microsecond, the
+//    precision of the wire format.
+//  * Scan's view is fixed when it starts, so `visit` may call the store.
+//  * The Clock is read inside the store's lock, so with a Clock that never
+//    goes backwards, later changes carry later (or equal) stamps.
+
 // An in-memory store. Thread-safe.
 [[nodiscard]] std::unique_ptr<RecordStore> NewInMemoryRecordStore(
     RecordStoreOptions options);
 
 // A store kept in `storage` under the key prefix "r/" (the demo uses it so
 // that its records survive a restart). `storage` must outlive the store.
+// Each call that changes something is one atomic, synced write: once it
+// returns, the change survives a crash. Records are read from `storage` on
+// demand (memory does not grow with the store). Only one store may be open
+// on a Storage at a time. Errors: InvalidArgument for a null storage;
+// DataLoss if the stored counters are corrupt; the Storage's own errors.
 [[nodiscard]] absl::StatusOr<std::unique_ptr<RecordStore>>
 OpenStorageRecordStore(Storage* storage, RecordStoreOptions options);
 

@@ -1,0 +1,430 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+//
+// The shipped RecordStores: one RecordStoreCore holds the whole contract of
+// orgsync/record_store.h (validation, ids, versions, audit stamps, cascading
+// soft delete and undelete) over a RecordTable, which only keeps data. Each
+// call reads what it needs, builds one TableWrite and applies it whole, so a
+// call that fails anywhere changes nothing.
+
+#include "orgsync/record_store.h"
+
+#include <fmt/format.h>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "orgsync/record.h"
+#include "orgsync/status.h"
+#include "records/record_codec.h"
+#include "records/record_table.h"
+
+namespace orgsync {
+namespace internal {
+namespace {
+
+// Digits of the generated ids' counter: wide enough that ids sort in
+// creation order for any store a host will ever fill.
+constexpr int kIdDigits = 12;
+
+// Names end up inside Storage keys, where NUL separates their parts.
+absl::Status CheckName(std::string_view what, std::string_view name) {
+  if (name.empty()) {
+    return absl::InvalidArgumentError(
+        fmt::format("record store: {} is empty", what));
+  }
+  if (name.find('\0') != std::string_view::npos) {
+    return absl::InvalidArgumentError(
+        fmt::format("record store: {} contains a NUL byte", what));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckRecordName(std::string_view object, std::string_view id) {
+  ORGSYNC_RETURN_IF_ERROR(CheckName("the object name", object));
+  return CheckName(fmt::format("the id of a {} record", object), id);
+}
+
+RecordRef RefOf(const Record& record) { return {record.object, record.id}; }
+
+class RecordStoreCore final : public RecordStore {
+ public:
+  RecordStoreCore(std::unique_ptr<RecordTable> table,
+                  RecordStoreOptions options)
+      : table_(std::move(table)), options_(std::move(options)) {
+    if (options_.clock == nullptr) options_.clock = Clock::System();
+  }
+
+  absl::StatusOr<Record> Get(std::string_view object,
+                             std::string_view id) override {
+    ORGSYNC_RETURN_IF_ERROR(CheckRecordName(object, id));
+    absl::ReaderMutexLock lock(&mu_);
+    ORGSYNC_ASSIGN_OR_RETURN(StoredRecord stored, FindExisting(object, id));
+    return std::move(stored.record);
+  }
+
+  absl::StatusOr<Record> Insert(Record record,
+                                const ApplyContext& context) override {
+    ORGSYNC_RETURN_IF_ERROR(CheckName("the object name", record.object));
+    if (!record.id.empty()) {
+      ORGSYNC_RETURN_IF_ERROR(CheckRecordName(record.object, record.id));
+    }
+    if (record.deleted) {
+      return absl::InvalidArgumentError(fmt::format(
+          "record store: cannot insert {} record '{}' as deleted; insert it "
+          "live, then delete it",
+          record.object, record.id));
+    }
+    ORGSYNC_RETURN_IF_ERROR(CheckFields(record.object, record.fields));
+
+    absl::MutexLock lock(&mu_);
+    TableWrite write;
+    if (record.id.empty()) {
+      TableCounters counters = table_->counters();
+      ORGSYNC_ASSIGN_OR_RETURN(record.id, NextFreeId(counters));
+      write.counters = counters;
+    } else {
+      ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> owner,
+                               table_->ObjectOfId(record.id));
+      if (owner.has_value()) {
+        // A Reference names its target by id alone, so ids must be unique
+        // across objects, not only within one.
+        return absl::AlreadyExistsError(fmt::format(
+            "record store: cannot insert {}/{}: the id is taken by a {} "
+            "record",
+            record.object, record.id, *owner));
+      }
+    }
+    if (context.keep_audit_fields) {
+      // R35: a first copy keeps the origin's audit fields as they are.
+      record.audit.created_date = TruncateToMicros(record.audit.created_date);
+      record.audit.last_modified_date =
+          TruncateToMicros(record.audit.last_modified_date);
+    } else {
+      const absl::Time now = Now();
+      record.audit = {.created_by = options_.user,
+                      .created_date = now,
+                      .last_modified_by = options_.user,
+                      .last_modified_date = now};
+    }
+    record.version = 1;
+    for (const auto& [name, value] : record.fields) {
+      if (const auto* target = std::get_if<Reference>(&value)) {
+        write.index_adds.push_back(
+            {target->id, Referrer{record.object, record.id, name}});
+      }
+    }
+    write.puts.push_back({StoredRecord{record, 0}, /*created=*/true});
+    ORGSYNC_RETURN_IF_ERROR(table_->Apply(write));
+    return record;
+  }
+
+  absl::StatusOr<Record> Update(std::string_view object, std::string_view id,
+                                const FieldMap& changes,
+                                const ApplyContext& context) override {
+    ORGSYNC_RETURN_IF_ERROR(CheckRecordName(object, id));
+    FieldMap checked = changes;
+    ORGSYNC_RETURN_IF_ERROR(CheckFields(object, checked));
+
+    absl::MutexLock lock(&mu_);
+    ORGSYNC_ASSIGN_OR_RETURN(StoredRecord stored, FindExisting(object, id));
+    Record& record = stored.record;
+    if (record.deleted && !context.from_replication) {
+      return absl::FailedPreconditionError(fmt::format(
+          "record store: cannot update {}/{}: it is deleted (only a "
+          "replicated update may change a deleted record)",
+          object, id));
+    }
+    TableWrite write;
+    for (auto& [name, value] : checked) {
+      auto old = record.fields.find(name);
+      const Reference* old_target = old == record.fields.end()
+                                        ? nullptr
+                                        : std::get_if<Reference>(&old->second);
+      const Reference* new_target = std::get_if<Reference>(&value);
+      const bool same = old_target != nullptr && new_target != nullptr &&
+                        *old_target == *new_target;
+      if (!same && old_target != nullptr) {
+        write.index_removes.push_back(
+            {old_target->id, Referrer{record.object, record.id, name}});
+      }
+      if (!same && new_target != nullptr) {
+        write.index_adds.push_back(
+            {new_target->id, Referrer{record.object, record.id, name}});
+      }
+      record.fields.insert_or_assign(name, std::move(value));
+    }
+    Touch(record, Now());
+    write.puts.push_back({stored, /*created=*/false});
+    ORGSYNC_RETURN_IF_ERROR(table_->Apply(write));
+    return std::move(stored.record);
+  }
+
+  absl::StatusOr<CascadeResult> Delete(std::string_view object,
+                                       std::string_view id,
+                                       const ApplyContext&) override {
+    ORGSYNC_RETURN_IF_ERROR(CheckRecordName(object, id));
+    absl::MutexLock lock(&mu_);
+    ORGSYNC_ASSIGN_OR_RETURN(StoredRecord root, FindExisting(object, id));
+    if (root.record.deleted) {
+      return absl::FailedPreconditionError(fmt::format(
+          "record store: cannot delete {}/{}: it is already deleted", object,
+          id));
+    }
+    TableWrite write;
+    TableCounters counters = table_->counters();
+    const uint64_t deletion = counters.next_deletion++;
+    write.counters = counters;
+    const absl::Time now = Now();
+    CascadeResult result;
+    auto remove = [&](StoredRecord stored) {
+      stored.record.deleted = true;
+      stored.deletion = deletion;
+      Touch(stored.record, now);
+      result.affected.push_back(RefOf(stored.record));
+      write.puts.push_back({std::move(stored), /*created=*/false});
+    };
+    const RecordRef root_ref = RefOf(root.record);
+    remove(std::move(root));
+    // R33. A descendant already deleted keeps its own deletion (and so is
+    // not restored with this one), but the walk goes on below it: its live
+    // descendants still go with this deletion.
+    ORGSYNC_RETURN_IF_ERROR(
+        ForEachDescendant(root_ref, [&](StoredRecord descendant) {
+          if (!descendant.record.deleted) remove(std::move(descendant));
+        }));
+    ORGSYNC_RETURN_IF_ERROR(table_->Apply(write));
+    return result;
+  }
+
+  absl::StatusOr<CascadeResult> Undelete(std::string_view object,
+                                         std::string_view id,
+                                         const ApplyContext&) override {
+    ORGSYNC_RETURN_IF_ERROR(CheckRecordName(object, id));
+    absl::MutexLock lock(&mu_);
+    ORGSYNC_ASSIGN_OR_RETURN(StoredRecord root, FindExisting(object, id));
+    if (!root.record.deleted) {
+      return absl::FailedPreconditionError(
+          fmt::format("record store: cannot undelete {}/{}: it is not deleted",
+                      object, id));
+    }
+    const uint64_t deletion = root.deletion;
+    const absl::Time now = Now();
+    TableWrite write;
+    CascadeResult result;
+    auto restore = [&](StoredRecord stored) {
+      stored.record.deleted = false;
+      stored.deletion = 0;
+      Touch(stored.record, now);
+      result.affected.push_back(RefOf(stored.record));
+      write.puts.push_back({std::move(stored), /*created=*/false});
+    };
+    const RecordRef root_ref = RefOf(root.record);
+    restore(std::move(root));
+    // R33: exactly the descendants that the same Delete call removed come
+    // back; those deleted on their own stay in the recycle bin.
+    if (deletion != 0) {
+      ORGSYNC_RETURN_IF_ERROR(
+          ForEachDescendant(root_ref, [&](StoredRecord descendant) {
+            if (descendant.record.deleted && descendant.deletion == deletion) {
+              restore(std::move(descendant));
+            }
+          }));
+    }
+    ORGSYNC_RETURN_IF_ERROR(table_->Apply(write));
+    return result;
+  }
+
+  absl::StatusOr<std::vector<RecordRef>> Children(
+      std::string_view object, std::string_view id) override {
+    ORGSYNC_RETURN_IF_ERROR(CheckRecordName(object, id));
+    absl::ReaderMutexLock lock(&mu_);
+    ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> owner,
+                             table_->ObjectOfId(id));
+    if (!owner.has_value() || *owner != object) {
+      return absl::NotFoundError(
+          fmt::format("record store: record {}/{} does not exist", object, id));
+    }
+    return ChildrenOf(id, /*cascade_only=*/false);
+  }
+
+  absl::Status Scan(std::string_view object, absl::Time modified_since,
+                    const std::function<bool(const Record&)>& visit) override {
+    ORGSYNC_RETURN_IF_ERROR(CheckName("the object name", object));
+    std::unique_ptr<RecordCursor> cursor;
+    {
+      absl::ReaderMutexLock lock(&mu_);
+      ORGSYNC_ASSIGN_OR_RETURN(cursor, table_->OpenCursor(object));
+    }
+    // The cursor's view is fixed, so `visit` runs without the lock and may
+    // call back into the store.
+    for (;;) {
+      ORGSYNC_ASSIGN_OR_RETURN(const Record* record, cursor->Next());
+      if (record == nullptr) return absl::OkStatus();
+      if (record->audit.last_modified_date < modified_since) continue;
+      if (!visit(*record)) return absl::OkStatus();
+    }
+  }
+
+ private:
+  absl::Time Now() const { return TruncateToMicros(options_.clock->Now()); }
+
+  void Touch(Record& record, absl::Time now) const {
+    ++record.version;
+    record.audit.last_modified_by = options_.user;
+    record.audit.last_modified_date = now;
+  }
+
+  // Whether (object, field) is a lookup per the options, and if so whether
+  // it cascades deletes.
+  std::optional<bool> LookupCascade(std::string_view object,
+                                    const std::string& field) const {
+    auto fields = options_.lookups.find(object);
+    if (fields == options_.lookups.end()) return std::nullopt;
+    auto it = fields->second.find(field);
+    if (it == fields->second.end()) return std::nullopt;
+    return it->second;
+  }
+
+  // Validates field names and values, and rounds times to the microsecond
+  // (orgsync's precision) so that both stores keep the same values.
+  absl::Status CheckFields(std::string_view object, FieldMap& fields) const {
+    for (auto& [name, value] : fields) {
+      ORGSYNC_RETURN_IF_ERROR(
+          CheckName(fmt::format("a field name of {}", object), name));
+      if (const auto* target = std::get_if<Reference>(&value)) {
+        ORGSYNC_RETURN_IF_ERROR(CheckName(
+            fmt::format("the Reference in {}.{} (a blank lookup is null)",
+                        object, name),
+            target->id));
+      } else if (LookupCascade(object, name).has_value() &&
+                 !std::holds_alternative<std::monostate>(value)) {
+        return absl::InvalidArgumentError(fmt::format(
+            "record store: {}.{} is a lookup field and holds a Reference or "
+            "null, not '{}'",
+            object, name, FormatFieldValue(value)));
+      } else if (auto* time = std::get_if<absl::Time>(&value)) {
+        *time = TruncateToMicros(*time);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  std::string MakeId(uint64_t number) const {
+    return fmt::format("{}{:0{}}", options_.id_prefix, number, kIdDigits);
+  }
+
+  // The next generated id no record holds yet, advancing `counters`.
+  absl::StatusOr<std::string> NextFreeId(TableCounters& counters)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (;;) {
+      std::string candidate = MakeId(counters.next_id++);
+      ORGSYNC_RETURN_IF_ERROR(CheckName("id_prefix + counter", candidate));
+      ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> owner,
+                               table_->ObjectOfId(candidate));
+      // A host may have inserted this very id explicitly; skip past it.
+      if (!owner.has_value()) return candidate;
+    }
+  }
+
+  absl::StatusOr<StoredRecord> FindExisting(std::string_view object,
+                                            std::string_view id)
+      ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    ORGSYNC_ASSIGN_OR_RETURN(std::optional<StoredRecord> stored,
+                             table_->Find(object, id));
+    if (!stored.has_value()) {
+      return absl::NotFoundError(
+          fmt::format("record store: record {}/{} does not exist", object, id));
+    }
+    return *std::move(stored);
+  }
+
+  // The records that reference `target_id` through a lookup (or, with
+  // `cascade_only`, a cascading lookup), ordered by (object, id).
+  absl::StatusOr<std::vector<RecordRef>> ChildrenOf(std::string_view target_id,
+                                                    bool cascade_only)
+      ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    ORGSYNC_ASSIGN_OR_RETURN(std::vector<Referrer> referrers,
+                             table_->Referrers(target_id));
+    std::vector<RecordRef> children;
+    for (const Referrer& referrer : referrers) {
+      const std::optional<bool> cascade =
+          LookupCascade(referrer.object, referrer.field);
+      if (!cascade.has_value() || (cascade_only && !*cascade)) continue;
+      RecordRef child{referrer.object, referrer.id};
+      // Referrers come ordered by (object, id, field): a record pointing
+      // here through two fields shows up twice in a row.
+      if (!children.empty() && children.back() == child) continue;
+      children.push_back(std::move(child));
+    }
+    return children;
+  }
+
+  // Calls `visit` on every record below `root` along cascading lookups,
+  // breadth first, each level in (object, id) order, each record once even
+  // if lookups form a cycle.
+  absl::Status ForEachDescendant(const RecordRef& root,
+                                 const std::function<void(StoredRecord)>& visit)
+      ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    std::set<RecordRef> seen = {root};
+    std::deque<RecordRef> pending = {root};
+    while (!pending.empty()) {
+      const RecordRef parent = std::move(pending.front());
+      pending.pop_front();
+      ORGSYNC_ASSIGN_OR_RETURN(std::vector<RecordRef> children,
+                               ChildrenOf(parent.id, /*cascade_only=*/true));
+      for (RecordRef& child : children) {
+        if (!seen.insert(child).second) continue;
+        ORGSYNC_ASSIGN_OR_RETURN(std::optional<StoredRecord> stored,
+                                 table_->Find(child.object, child.id));
+        if (!stored.has_value()) {
+          return absl::DataLossError(fmt::format(
+              "record store: the reverse index names {}/{}, which does not "
+              "exist",
+              child.object, child.id));
+        }
+        visit(*std::move(stored));
+        pending.push_back(std::move(child));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Mutex mu_;
+  const std::unique_ptr<RecordTable> table_ ABSL_PT_GUARDED_BY(mu_);
+  // Not changed after construction.
+  RecordStoreOptions options_;
+};
+
+}  // namespace
+}  // namespace internal
+
+std::unique_ptr<RecordStore> NewInMemoryRecordStore(
+    RecordStoreOptions options) {
+  return std::make_unique<internal::RecordStoreCore>(
+      internal::NewMemoryRecordTable(), std::move(options));
+}
+
+absl::StatusOr<std::unique_ptr<RecordStore>> OpenStorageRecordStore(
+    Storage* storage, RecordStoreOptions options) {
+  if (storage == nullptr) {
+    return absl::InvalidArgumentError(
+        "OpenStorageRecordStore: storage is null");
+  }
+  ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<internal::RecordTable> table,
+                           internal::OpenStorageRecordTable(storage));
+  return std::make_unique<internal::RecordStoreCore>(std::move(table),
+                                                     std::move(options));
+}
+
+}  // namespace orgsync

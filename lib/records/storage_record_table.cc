@@ -1,0 +1,194 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+//
+// The RecordTable kept in a Storage (key layout in records/record_keys.h).
+// Only the counters are held in memory; records and the reverse index are
+// read from the Storage when needed, so the table's memory does not grow
+// with the number of records. Each Apply is one synced WriteBatch: a call
+// that returned survives a crash, and a crash never keeps half of one.
+
+#include <fmt/format.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "orgsync/status.h"
+#include "proto/record_state.pb.h"
+#include "records/record_codec.h"
+#include "records/record_keys.h"
+#include "records/record_table.h"
+
+namespace orgsync::internal {
+namespace {
+
+bool StartsWith(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+// A key with its NUL separators shown as '|', for error messages.
+std::string PrintableKey(std::string_view key) {
+  std::string printable(key);
+  for (char& c : printable) {
+    if (c == kKeySeparator) c = '|';
+  }
+  return printable;
+}
+
+absl::StatusOr<StoredRecord> DecodeRecord(std::string_view key,
+                                          std::string_view bytes) {
+  proto::StoredRecord stored;
+  if (!stored.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError(
+        fmt::format("record store: the value under key '{}' is not a "
+                    "StoredRecord",
+                    PrintableKey(key)));
+  }
+  return StoredRecordFromProto(stored);
+}
+
+class StorageCursor final : public RecordCursor {
+ public:
+  StorageCursor(std::unique_ptr<StorageIterator> it, std::string prefix)
+      : it_(std::move(it)), prefix_(std::move(prefix)) {}
+
+  absl::StatusOr<const Record*> Next() override {
+    if (started_) {
+      it_->Next();
+    } else {
+      it_->Seek(prefix_);
+      started_ = true;
+    }
+    if (!it_->Valid() || !StartsWith(it_->key(), prefix_)) {
+      ORGSYNC_RETURN_IF_ERROR(it_->status());
+      return nullptr;
+    }
+    ORGSYNC_ASSIGN_OR_RETURN(StoredRecord stored,
+                             DecodeRecord(it_->key(), it_->value()));
+    current_ = std::move(stored.record);
+    return &current_;
+  }
+
+ private:
+  std::unique_ptr<StorageIterator> it_;
+  const std::string prefix_;
+  bool started_ = false;
+  Record current_;
+};
+
+class StorageRecordTable final : public RecordTable {
+ public:
+  StorageRecordTable(Storage* storage, TableCounters counters)
+      : storage_(storage), counters_(counters) {}
+
+  absl::StatusOr<std::optional<StoredRecord>> Find(
+      std::string_view object, std::string_view id) override {
+    const std::string key = RecordKey(object, id);
+    absl::StatusOr<std::string> bytes = storage_->Get(key);
+    if (absl::IsNotFound(bytes.status())) return std::nullopt;
+    if (!bytes.ok()) return bytes.status();
+    ORGSYNC_ASSIGN_OR_RETURN(StoredRecord stored, DecodeRecord(key, *bytes));
+    if (stored.record.object != object || stored.record.id != id) {
+      return absl::DataLossError(
+          fmt::format("record store: key for {}/{} holds record {}/{}", object,
+                      id, stored.record.object, stored.record.id));
+    }
+    return stored;
+  }
+
+  absl::StatusOr<std::optional<std::string>> ObjectOfId(
+      std::string_view id) override {
+    absl::StatusOr<std::string> object = storage_->Get(IdIndexKey(id));
+    if (absl::IsNotFound(object.status())) return std::nullopt;
+    if (!object.ok()) return object.status();
+    return *std::move(object);
+  }
+
+  absl::StatusOr<std::vector<Referrer>> Referrers(
+      std::string_view target_id) override {
+    const std::string prefix = ReferrerKeyPrefix(target_id);
+    ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
+                             storage_->NewIterator());
+    std::vector<Referrer> referrers;
+    for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix);
+         it->Next()) {
+      std::optional<Referrer> referrer =
+          ParseReferrer(it->key().substr(prefix.size()));
+      if (!referrer.has_value()) {
+        return absl::DataLossError(
+            fmt::format("record store: malformed reverse-index key under "
+                        "target '{}'",
+                        target_id));
+      }
+      referrers.push_back(*std::move(referrer));
+    }
+    ORGSYNC_RETURN_IF_ERROR(it->status());
+    return referrers;
+  }
+
+  TableCounters counters() const override { return counters_; }
+
+  absl::Status Apply(const TableWrite& write) override {
+    WriteBatch batch;
+    for (const TableWrite::Put& put : write.puts) {
+      const Record& record = put.state.record;
+      batch.Put(RecordKey(record.object, record.id),
+                StoredRecordToProto(put.state).SerializeAsString());
+      if (put.created) batch.Put(IdIndexKey(record.id), record.object);
+    }
+    for (const IndexEdge& edge : write.index_removes) {
+      batch.Delete(ReferrerKey(edge.target_id, edge.referrer));
+    }
+    for (const IndexEdge& edge : write.index_adds) {
+      batch.Put(ReferrerKey(edge.target_id, edge.referrer), "");
+    }
+    if (write.counters.has_value()) {
+      proto::RecordStoreMeta meta;
+      meta.set_next_id(write.counters->next_id);
+      meta.set_next_deletion(write.counters->next_deletion);
+      batch.Put(kRecordMetaKey, meta.SerializeAsString());
+    }
+    ORGSYNC_RETURN_IF_ERROR(storage_->Write(batch, WriteOptions{.sync = true}));
+    // Only now: a failed write leaves the cached counters as on disk.
+    if (write.counters.has_value()) counters_ = *write.counters;
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::unique_ptr<RecordCursor>> OpenCursor(
+      std::string_view object) override {
+    ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
+                             storage_->NewIterator());
+    return std::make_unique<StorageCursor>(std::move(it),
+                                           RecordKeyPrefix(object));
+  }
+
+ private:
+  Storage* const storage_;
+  TableCounters counters_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RecordTable>> OpenStorageRecordTable(
+    Storage* storage) {
+  TableCounters counters;
+  absl::StatusOr<std::string> bytes = storage->Get(kRecordMetaKey);
+  if (bytes.ok()) {
+    proto::RecordStoreMeta meta;
+    if (!meta.ParseFromString(*bytes) || meta.next_id() == 0 ||
+        meta.next_deletion() == 0) {
+      return absl::DataLossError(
+          "record store: the counters under r/meta are corrupt");
+    }
+    counters = {.next_id = meta.next_id(),
+                .next_deletion = meta.next_deletion()};
+  } else if (!absl::IsNotFound(bytes.status())) {
+    return Annotate(bytes.status(), "record store: reading r/meta");
+  }
+  return std::make_unique<StorageRecordTable>(storage, counters);
+}
+
+}  // namespace orgsync::internal
