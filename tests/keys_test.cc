@@ -15,8 +15,8 @@ namespace {
 
 TEST_CASE("Keys: uint64 encoding round-trips and sorts like the numbers") {
   std::mt19937_64 rng(7);
-  std::vector<uint64_t> values = {0, 1, 255, 256, 65535,
-                                  std::numeric_limits<uint64_t>::max()};
+  std::vector<uint64_t> values = {
+      0, 1, 255, 256, 65535, std::numeric_limits<uint64_t>::max()};
   for (int i = 0; i < 500; ++i) values.push_back(rng() >> (rng() % 64));
   for (uint64_t a : values) {
     const std::string ea = EncodeUint64(a);
@@ -34,9 +34,9 @@ TEST_CASE("Keys: uint64 encoding round-trips and sorts like the numbers") {
 }
 
 TEST_CASE("Keys: int64 encoding sorts negatives before positives") {
-  const std::vector<int64_t> values = {std::numeric_limits<int64_t>::min(),
-                                       -1000000, -1, 0, 1, 1767225600000000,
-                                       std::numeric_limits<int64_t>::max()};
+  const std::vector<int64_t> values = {
+      std::numeric_limits<int64_t>::min(), -1000000, -1, 0, 1, 1767225600000000,
+      std::numeric_limits<int64_t>::max()};
   for (size_t i = 0; i < values.size(); ++i) {
     std::string ei;
     AppendInt64(&ei, values[i]);
@@ -54,9 +54,16 @@ TEST_CASE("Keys: int64 encoding sorts negatives before positives") {
 }
 
 TEST_CASE("Keys: ordered strings keep tuple order and never collide") {
-  const std::vector<std::string> parts = {
-      "", "a", "ab", std::string("a\0", 2), std::string("a\0b", 3),
-      std::string("\0", 1), "\xff", "a\xff", "b", std::string("\0\xff", 2)};
+  const std::vector<std::string> parts = {"",
+                                          "a",
+                                          "ab",
+                                          std::string("a\0", 2),
+                                          std::string("a\0b", 3),
+                                          std::string("\0", 1),
+                                          "\xff",
+                                          "a\xff",
+                                          "b",
+                                          std::string("\0\xff", 2)};
   for (const std::string& a1 : parts) {
     for (const std::string& a2 : parts) {
       std::string ea;

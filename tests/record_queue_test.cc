@@ -2,9 +2,9 @@
 
 #include "orgsync/record_queue.h"
 
-#include <catch2/catch.hpp>
 #include <algorithm>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -143,13 +143,14 @@ TEST_CASE("R50: entries come out FIFO and leave only when acknowledged") {
   auto queue = OpenQueue(storage.get(), &clock);
   std::vector<uint64_t> sequences;
   for (int i = 0; i < 5; ++i) {
-    sequences.push_back(EnqueueOne(*queue, Change("Account", std::to_string(i))));
+    sequences.push_back(
+        EnqueueOne(*queue, Change("Account", std::to_string(i))));
   }
   CHECK(std::is_sorted(sequences.begin(), sequences.end()));
   auto ready = queue->Ready(clock.Now(), 3);
   REQUIRE(ready.ok());
-  CHECK(Sequences(*ready) == std::vector<uint64_t>(sequences.begin(),
-                                                   sequences.begin() + 3));
+  CHECK(Sequences(*ready) ==
+        std::vector<uint64_t>(sequences.begin(), sequences.begin() + 3));
   // Reading does not remove anything.
   auto again = queue->Ready(clock.Now(), 10);
   REQUIRE(again.ok());
@@ -159,8 +160,7 @@ TEST_CASE("R50: entries come out FIFO and leave only when acknowledged") {
   CHECK(queue->Count() == 2);
   auto rest = queue->Ready(clock.Now(), 10);
   REQUIRE(rest.ok());
-  CHECK(Sequences(*rest) ==
-        std::vector<uint64_t>{sequences[3], sequences[4]});
+  CHECK(Sequences(*rest) == std::vector<uint64_t>{sequences[3], sequences[4]});
   CHECK(queue->Get(sequences[0]).status().code() ==
         absl::StatusCode::kNotFound);
 }
@@ -359,7 +359,8 @@ TEST_CASE("R50: paging lists every entry once, oldest first") {
   ManualClock clock;
   auto queue = OpenQueue(storage.get(), &clock);
   std::vector<NewQueueEntry> entries;
-  for (int i = 0; i < 25; ++i) entries.push_back(Change("Case", std::to_string(i)));
+  for (int i = 0; i < 25; ++i)
+    entries.push_back(Change("Case", std::to_string(i)));
   auto sequences = queue->Enqueue(entries);
   REQUIRE(sequences.ok());
   std::vector<uint64_t> seen;
@@ -369,7 +370,8 @@ TEST_CASE("R50: paging lists every entry once, oldest first") {
     auto page = queue->List(token, 7);
     REQUIRE(page.ok());
     CHECK(page->entries.size() <= 7);
-    for (const QueueEntry& entry : page->entries) seen.push_back(entry.sequence);
+    for (const QueueEntry& entry : page->entries)
+      seen.push_back(entry.sequence);
     token = page->next_page_token;
     ++pages;
   } while (!token.empty());
@@ -433,10 +435,10 @@ TEST_CASE("R50: reopening restores the same queue and never reuses numbers") {
         auto queue = OpenQueue(harness->storage(), &clock);
         std::vector<NewQueueEntry> entries;
         for (int i = 0; i < 12; ++i) {
-          entries.push_back(Change("Account", std::to_string(i % 4),
-                                   i % 3 ? QueueAction::kGenericUpdate
-                                         : QueueAction::kGenericInsert,
-                                   "p" + std::to_string(i)));
+          entries.push_back(Change(
+              "Account", std::to_string(i % 4),
+              i % 3 ? QueueAction::kGenericUpdate : QueueAction::kGenericInsert,
+              "p" + std::to_string(i)));
         }
         auto sequences = queue->Enqueue(entries);
         REQUIRE(sequences.ok());
@@ -544,7 +546,8 @@ TEST_CASE("Design rule 7: invalid input is refused and changes nothing") {
   const uint64_t seq = EnqueueOne(*queue, Change("Account", "001"));
   const size_t keys_before = storage->KeyCount();
   auto code = [](const auto& result) {
-    if constexpr (std::is_same_v<std::decay_t<decltype(result)>, absl::Status>) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(result)>,
+                                 absl::Status>) {
       return result.code();
     } else {
       return result.status().code();
@@ -552,15 +555,14 @@ TEST_CASE("Design rule 7: invalid input is refused and changes nothing") {
   };
   using absl::StatusCode;
   CHECK(code(queue->Enqueue({})) == StatusCode::kInvalidArgument);
-  CHECK(code(queue->Enqueue({NewQueueEntry{{"Account", "1"},
-                                           static_cast<QueueAction>(99),
-                                           ""}})) ==
+  CHECK(code(queue->Enqueue({NewQueueEntry{
+            {"Account", "1"}, static_cast<QueueAction>(99), ""}})) ==
         StatusCode::kInvalidArgument);
-  CHECK(code(queue->Enqueue({NewQueueEntry{{}, QueueAction::kGenericInsert,
-                                           ""}})) ==
+  CHECK(code(queue->Enqueue(
+            {NewQueueEntry{{}, QueueAction::kGenericInsert, ""}})) ==
         StatusCode::kInvalidArgument);
-  CHECK(code(queue->Enqueue({NewQueueEntry{{"", "001"},
-                                           QueueAction::kTypeMapUpdate, ""}})) ==
+  CHECK(code(queue->Enqueue(
+            {NewQueueEntry{{"", "001"}, QueueAction::kTypeMapUpdate, ""}})) ==
         StatusCode::kInvalidArgument);
   // A bad entry anywhere in a batch refuses the whole batch.
   auto mixed = queue->Enqueue(
@@ -722,9 +724,10 @@ TEST_CASE("R51: queue and log change in one atomic write") {
     REQUIRE(failure.ok());
     REQUIRE(failure->outcome().exhausted);
     const QueueEntry& entry = failure->outcome().entry;
-    NewLogEntry failed{entry.record,  entry.action,       LogStatus::kFailed,
-                       kMissingParent.code, kMissingParent.message, {},
-                       entry.sequence, entry.attempts};
+    NewLogEntry failed{entry.record,           entry.action,
+                       LogStatus::kFailed,     kMissingParent.code,
+                       kMissingParent.message, {},
+                       entry.sequence,         entry.attempts};
     auto appended = (*log)->PrepareAppend({failed}, &batch);
     REQUIRE(appended.ok());
     const absl::Status written = storage.Write(batch, {.sync = true});

@@ -2,9 +2,9 @@
 
 #include "orgsync/sync_log.h"
 
-#include <catch2/catch.hpp>
 #include <algorithm>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -100,7 +100,8 @@ std::vector<LogEntry> QueryAll(const SyncLog& log, const LogQuery& query,
   return all;
 }
 
-TEST_CASE("R53: an entry has event, record, action, time, status, error, text") {
+TEST_CASE(
+    "R53: an entry has event, record, action, time, status, error, text") {
   auto storage = NewMemoryStorage();
   ManualClock clock;
   auto log = OpenLog(storage.get(), &clock);
@@ -223,13 +224,12 @@ TEST_CASE("R54: queries by time range, object, record, status and action") {
   };
   std::vector<LogEntry> expected_all;
   for (const Spec& spec : specs) {
-    const SyncErrorCode error = spec.status == LogStatus::kResolved ||
-                                        spec.status == LogStatus::kInfo
-                                    ? SyncErrorCode::kNone
-                                    : SyncErrorCode::kValidation;
-    const uint64_t event =
-        AppendOne(*log, Entry(spec.object, spec.id, spec.status, spec.action,
-                              error));
+    const SyncErrorCode error =
+        spec.status == LogStatus::kResolved || spec.status == LogStatus::kInfo
+            ? SyncErrorCode::kNone
+            : SyncErrorCode::kValidation;
+    const uint64_t event = AppendOne(
+        *log, Entry(spec.object, spec.id, spec.status, spec.action, error));
     auto stored = log->Get(event);
     REQUIRE(stored.ok());
     expected_all.push_back(*stored);
@@ -434,10 +434,10 @@ TEST_CASE("R54: an observer may append; its entry is delivered after") {
     seen.push_back(entry.record.id);
     if (entry.record.id == "trigger") {
       // Like the seed's trigger example: react to an entry with another one.
-      REQUIRE(log->Append(Entry("Account", "reaction", LogStatus::kInfo,
-                                QueueAction::kGenericUpdate,
-                                SyncErrorCode::kNone))
-                  .ok());
+      REQUIRE(
+          log->Append(Entry("Account", "reaction", LogStatus::kInfo,
+                            QueueAction::kGenericUpdate, SyncErrorCode::kNone))
+              .ok());
     }
   });
   REQUIRE(id.ok());
@@ -583,11 +583,11 @@ TEST_CASE("R53: reopening restores the same log, counts and indexes") {
       {
         auto log = OpenLog(harness->storage(), &clock);
         for (int i = 0; i < 9; ++i) {
-          AppendOne(*log, Entry(i % 2 ? "Account" : "Contact",
-                                std::to_string(i % 3),
-                                i % 3 ? LogStatus::kFailed : LogStatus::kRetrying,
-                                i % 4 ? QueueAction::kGenericUpdate
-                                      : QueueAction::kGenericInsert));
+          AppendOne(*log,
+                    Entry(i % 2 ? "Account" : "Contact", std::to_string(i % 3),
+                          i % 3 ? LogStatus::kFailed : LogStatus::kRetrying,
+                          i % 4 ? QueueAction::kGenericUpdate
+                                : QueueAction::kGenericInsert));
           clock.Advance(absl::Seconds(7));
         }
         before = QueryAll(*log, {});
@@ -648,8 +648,8 @@ TEST_CASE("Design rule 7: bad log entries are refused and change nothing") {
                       QueueAction::kGenericUpdate, SyncErrorCode::kNone)));
   CHECK(refused(Entry("", "1")));
   CHECK(refused(Entry("Account", "1", static_cast<LogStatus>(0))));
-  CHECK(refused(Entry("Account", "1", LogStatus::kFailed,
-                      static_cast<QueueAction>(0))));
+  CHECK(refused(
+      Entry("Account", "1", LogStatus::kFailed, static_cast<QueueAction>(0))));
   CHECK(refused(Entry("Account", "1", LogStatus::kFailed,
                       QueueAction::kGenericUpdate,
                       static_cast<SyncErrorCode>(40))));

@@ -109,8 +109,7 @@ std::string_view SyncErrorCodeDescription(SyncErrorCode code);
 // anything that names no code.
 [[nodiscard]] absl::StatusOr<SyncErrorCode> ParseSyncErrorCode(
     std::string_view name);
-[[nodiscard]] absl::StatusOr<SyncErrorCode> SyncErrorCodeFromNumber(
-    int number);
+[[nodiscard]] absl::StatusOr<SyncErrorCode> SyncErrorCodeFromNumber(int number);
 
 // A record as both the queue and the log name it: the object (type) and the
 // record's id in this org. Both empty for connection-level actions.
@@ -260,10 +259,12 @@ class SyncLog {
 
   const std::string& connection_id() const;
 
-  // Appends entries durably and returns their event numbers. Observers have
-  // been called (or are being called by another appending thread) when it
-  // returns. Errors: InvalidArgument naming the bad entry and field (nothing
-  // appended), or the storage's error (nothing appended).
+  // Appends entries durably and returns their event numbers. Observers are
+  // called on this thread before it returns, unless another thread is
+  // already notifying observers or an earlier-numbered append is still in
+  // progress: then the thread that notifies next calls them, so observers
+  // always see event order. Errors: InvalidArgument naming the bad entry and
+  // field (nothing appended), or the storage's error (nothing appended).
   [[nodiscard]] absl::StatusOr<std::vector<uint64_t>> Append(
       absl::Span<const NewLogEntry> entries);
   [[nodiscard]] absl::StatusOr<uint64_t> Append(const NewLogEntry& entry);
@@ -295,7 +296,8 @@ class SyncLog {
                                                     size_t page_size) const;
   [[nodiscard]] absl::StatusOr<uint64_t> CountLast24Hours() const;
 
-  // Counts over the whole retained log, from memory (no storage reads).
+  // Counts over the whole retained log, from memory (no storage reads);
+  // the maps hold non-zero counts only.
   uint64_t size() const;
   std::map<QueueAction, uint64_t> CountsByAction() const;
   std::map<LogStatus, uint64_t> CountsByStatus() const;

@@ -31,24 +31,42 @@ static_assert(kAllLogStatuses.size() == proto::LogStatus_ARRAYSIZE - 1);
 
 std::string_view SyncErrorCodeName(SyncErrorCode code) {
   switch (code) {
-    case SyncErrorCode::kNone: return "NONE";
-    case SyncErrorCode::kUnknown: return "UNKNOWN";
-    case SyncErrorCode::kMissingParent: return "MISSING_PARENT";
-    case SyncErrorCode::kRequiredLookupBlank: return "REQUIRED_LOOKUP_BLANK";
-    case SyncErrorCode::kObjectNotSubscribed: return "OBJECT_NOT_SUBSCRIBED";
-    case SyncErrorCode::kFieldNotSubscribed: return "FIELD_NOT_SUBSCRIBED";
-    case SyncErrorCode::kRecordNotFound: return "RECORD_NOT_FOUND";
-    case SyncErrorCode::kValidation: return "VALIDATION";
-    case SyncErrorCode::kSchemaMismatch: return "SCHEMA_MISMATCH";
-    case SyncErrorCode::kMissingUser: return "MISSING_USER";
-    case SyncErrorCode::kFileTooLarge: return "FILE_TOO_LARGE";
-    case SyncErrorCode::kMissingProfile: return "MISSING_PROFILE";
-    case SyncErrorCode::kUsernameSuffix: return "USERNAME_SUFFIX";
-    case SyncErrorCode::kConflict: return "CONFLICT";
-    case SyncErrorCode::kPartnerUnavailable: return "PARTNER_UNAVAILABLE";
-    case SyncErrorCode::kMetadata: return "METADATA";
-    case SyncErrorCode::kLinkSevered: return "LINK_SEVERED";
-    case SyncErrorCode::kStorage: return "STORAGE";
+    case SyncErrorCode::kNone:
+      return "NONE";
+    case SyncErrorCode::kUnknown:
+      return "UNKNOWN";
+    case SyncErrorCode::kMissingParent:
+      return "MISSING_PARENT";
+    case SyncErrorCode::kRequiredLookupBlank:
+      return "REQUIRED_LOOKUP_BLANK";
+    case SyncErrorCode::kObjectNotSubscribed:
+      return "OBJECT_NOT_SUBSCRIBED";
+    case SyncErrorCode::kFieldNotSubscribed:
+      return "FIELD_NOT_SUBSCRIBED";
+    case SyncErrorCode::kRecordNotFound:
+      return "RECORD_NOT_FOUND";
+    case SyncErrorCode::kValidation:
+      return "VALIDATION";
+    case SyncErrorCode::kSchemaMismatch:
+      return "SCHEMA_MISMATCH";
+    case SyncErrorCode::kMissingUser:
+      return "MISSING_USER";
+    case SyncErrorCode::kFileTooLarge:
+      return "FILE_TOO_LARGE";
+    case SyncErrorCode::kMissingProfile:
+      return "MISSING_PROFILE";
+    case SyncErrorCode::kUsernameSuffix:
+      return "USERNAME_SUFFIX";
+    case SyncErrorCode::kConflict:
+      return "CONFLICT";
+    case SyncErrorCode::kPartnerUnavailable:
+      return "PARTNER_UNAVAILABLE";
+    case SyncErrorCode::kMetadata:
+      return "METADATA";
+    case SyncErrorCode::kLinkSevered:
+      return "LINK_SEVERED";
+    case SyncErrorCode::kStorage:
+      return "STORAGE";
   }
   return "INVALID";
 }
@@ -121,10 +139,14 @@ absl::StatusOr<SyncErrorCode> SyncErrorCodeFromNumber(int number) {
 
 std::string_view LogStatusName(LogStatus status) {
   switch (status) {
-    case LogStatus::kRetrying: return "Retrying";
-    case LogStatus::kFailed: return "Failed";
-    case LogStatus::kResolved: return "Resolved";
-    case LogStatus::kInfo: return "Info";
+    case LogStatus::kRetrying:
+      return "Retrying";
+    case LogStatus::kFailed:
+      return "Failed";
+    case LogStatus::kResolved:
+      return "Resolved";
+    case LogStatus::kInfo:
+      return "Info";
   }
   return "Invalid";
 }

@@ -13,6 +13,8 @@
 // order as that bound moves, by whichever finishing thread finds nobody else
 // delivering.
 
+#include "orgsync/sync_log.h"
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -32,7 +34,6 @@
 #include "internal/keys.h"
 #include "internal/strings.h"
 #include "orgsync/status.h"
-#include "orgsync/sync_log.h"
 #include "proto/log_state.pb.h"
 
 namespace orgsync {
@@ -221,9 +222,9 @@ bool Matches(const LogEntry& entry, const LogQuery& query) {
 absl::Status ValidateText(std::string_view text, size_t limit, size_t index,
                           std::string_view field) {
   if (text.size() > limit) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "sync log entry ", index, ": ", ToAbsl(field), " is ", text.size(),
-        " bytes; at most ", limit, " are allowed"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("sync log entry ", index, ": ", ToAbsl(field), " is ",
+                     text.size(), " bytes; at most ", limit, " are allowed"));
   }
   return absl::OkStatus();
 }
@@ -249,22 +250,20 @@ absl::Status ValidateNewEntry(const NewLogEntry& entry, size_t index,
        entry.status == LogStatus::kFailed) &&
       entry.error == SyncErrorCode::kNone) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "sync log entry ", index, ": a ",
-        ToAbsl(LogStatusName(entry.status)), " entry needs an error code"));
+        "sync log entry ", index, ": a ", ToAbsl(LogStatusName(entry.status)),
+        " entry needs an error code"));
   }
   if (!entry.record.id.empty() && entry.record.object.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "sync log entry ", index, ": record id '", entry.record.id,
-        "' has no object"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("sync log entry ", index, ": record id '", entry.record.id,
+                     "' has no object"));
   }
-  ORGSYNC_RETURN_IF_ERROR(ValidateText(entry.record.object,
-                                       options.max_text_bytes, index,
-                                       "record object"));
+  ORGSYNC_RETURN_IF_ERROR(ValidateText(
+      entry.record.object, options.max_text_bytes, index, "record object"));
   ORGSYNC_RETURN_IF_ERROR(ValidateText(entry.record.id, options.max_text_bytes,
                                        index, "record id"));
-  ORGSYNC_RETURN_IF_ERROR(ValidateText(entry.description,
-                                       options.max_text_bytes, index,
-                                       "description"));
+  ORGSYNC_RETURN_IF_ERROR(ValidateText(
+      entry.description, options.max_text_bytes, index, "description"));
   if (entry.details.size() > options.max_details) {
     return absl::InvalidArgumentError(absl::StrCat(
         "sync log entry ", index, ": ", entry.details.size(),
@@ -275,8 +274,8 @@ absl::Status ValidateNewEntry(const NewLogEntry& entry, size_t index,
       return absl::InvalidArgumentError(absl::StrCat(
           "sync log entry ", index, ": a detail has an empty key"));
     }
-    ORGSYNC_RETURN_IF_ERROR(ValidateText(detail.key, options.max_text_bytes,
-                                         index, "detail key"));
+    ORGSYNC_RETURN_IF_ERROR(
+        ValidateText(detail.key, options.max_text_bytes, index, "detail key"));
     ORGSYNC_RETURN_IF_ERROR(ValidateText(detail.value, options.max_text_bytes,
                                          index, "detail value"));
   }
@@ -439,7 +438,8 @@ absl::Status SyncLog::Impl::Load() {
     ORGSYNC_ASSIGN_OR_RETURN(first,
                              EventFromKey(it->key(), entry_prefix.size()));
     SeekBefore(it.get(), internal::PrefixSuccessor(entry_prefix));
-    ORGSYNC_ASSIGN_OR_RETURN(last, EventFromKey(it->key(), entry_prefix.size()));
+    ORGSYNC_ASSIGN_OR_RETURN(last,
+                             EventFromKey(it->key(), entry_prefix.size()));
     ORGSYNC_ASSIGN_OR_RETURN(LogEntry entry, DecodeEntry(last, it->value()));
     last_time = absl::ToUnixMicros(entry.time);
   }
@@ -528,10 +528,10 @@ void SyncLog::Impl::Finish(std::vector<LogEntry> entries,
         undelivered_.emplace(event, std::move(entry));
       }
       appended_since_prune_ += entries.size();
-      prune_due = options_.prune_every > 0 &&
-                  appended_since_prune_ >= options_.prune_every &&
-                  (options_.max_entries > 0 ||
-                   options_.max_age > absl::ZeroDuration());
+      prune_due =
+          options_.prune_every > 0 &&
+          appended_since_prune_ >= options_.prune_every &&
+          (options_.max_entries > 0 || options_.max_age > absl::ZeroDuration());
     }
   }
   // Even a failed write can unblock later entries waiting behind its numbers.
@@ -691,16 +691,18 @@ absl::StatusOr<SyncLog::Impl::Plan> SyncLog::Impl::MakePlan(
     absl::MutexLock lock(&mu_);
     plan.lo = first_event_hint_;
     plan.hi = VisibleBound();
-    if (query.status) status_count = by_status_[static_cast<size_t>(*query.status)];
-    if (query.action) action_count = by_action_[static_cast<size_t>(*query.action)];
+    if (query.status)
+      status_count = by_status_[static_cast<size_t>(*query.status)];
+    if (query.action)
+      action_count = by_action_[static_cast<size_t>(*query.action)];
   }
   if (query.since) {
-    ORGSYNC_ASSIGN_OR_RETURN(plan.lo, FirstEventAtOrAfter(*query.since, plan.lo,
-                                                          plan.hi, read));
+    ORGSYNC_ASSIGN_OR_RETURN(
+        plan.lo, FirstEventAtOrAfter(*query.since, plan.lo, plan.hi, read));
   }
   if (query.until) {
-    ORGSYNC_ASSIGN_OR_RETURN(plan.hi, FirstEventAtOrAfter(*query.until, plan.lo,
-                                                          plan.hi, read));
+    ORGSYNC_ASSIGN_OR_RETURN(
+        plan.hi, FirstEventAtOrAfter(*query.until, plan.lo, plan.hi, read));
   }
   // The most selective index that the query pins down; the rest of the
   // query is checked on the entry.
@@ -759,8 +761,8 @@ absl::Status SyncLog::Impl::Walk(const Plan& plan, const LogQuery& query,
       absl::StatusOr<std::string> value =
           storage_->Get(keys_.Entry(event), read);
       if (absl::IsNotFound(value.status())) {
-        return absl::DataLossError(absl::StrCat(
-            "sync log index names entry ", event, ", which is missing"));
+        return absl::DataLossError(absl::StrCat("sync log index names entry ",
+                                                event, ", which is missing"));
       }
       ORGSYNC_RETURN_IF_ERROR(value.status());
       ORGSYNC_ASSIGN_OR_RETURN(entry, DecodeEntry(event, *value));
@@ -775,9 +777,8 @@ absl::StatusOr<LogPage> SyncLog::Impl::Query(const LogQuery& query,
                                              std::string_view page_token,
                                              size_t page_size) const {
   if (page_size == 0 || page_size > kMaxPageSize) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("sync log page size ", page_size, " is not in 1..",
-                     kMaxPageSize));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "sync log page size ", page_size, " is not in 1..", kMaxPageSize));
   }
   ORGSYNC_ASSIGN_OR_RETURN(std::optional<uint64_t> after,
                            ParseEventToken(page_token));
@@ -789,16 +790,15 @@ absl::StatusOr<LogPage> SyncLog::Impl::Query(const LogQuery& query,
   ORGSYNC_ASSIGN_OR_RETURN(Plan plan, MakePlan(query, read));
   LogPage page;
   bool more = false;
-  ORGSYNC_RETURN_IF_ERROR(Walk(
-      plan, query, after, /*want_entries=*/true, read,
-      [&](uint64_t, const LogEntry* entry) {
-        if (page.entries.size() == page_size) {
-          more = true;
-          return false;
-        }
-        page.entries.push_back(*entry);
-        return true;
-      }));
+  ORGSYNC_RETURN_IF_ERROR(Walk(plan, query, after, /*want_entries=*/true, read,
+                               [&](uint64_t, const LogEntry* entry) {
+                                 if (page.entries.size() == page_size) {
+                                   more = true;
+                                   return false;
+                                 }
+                                 page.entries.push_back(*entry);
+                                 return true;
+                               }));
   if (more) page.next_page_token = EventToken(page.entries.back().event);
   return page;
 }
@@ -920,7 +920,8 @@ absl::StatusOr<std::unique_ptr<SyncLog>> SyncLog::Open(
     Storage* storage, Clock* clock, std::string connection_id,
     SyncLogOptions options) {
   if (storage == nullptr || clock == nullptr) {
-    return absl::InvalidArgumentError("SyncLog::Open needs a storage and a clock");
+    return absl::InvalidArgumentError(
+        "SyncLog::Open needs a storage and a clock");
   }
   ORGSYNC_RETURN_IF_ERROR(
       internal::ValidateScopeId(connection_id, "sync log connection id"));
@@ -928,11 +929,11 @@ absl::StatusOr<std::unique_ptr<SyncLog>> SyncLog::Open(
     return absl::InvalidArgumentError(
         "SyncLogOptions.max_text_bytes must be positive");
   }
-  auto impl = std::make_unique<Impl>(storage, clock, std::move(connection_id),
-                                     options);
-  ORGSYNC_RETURN_IF_ERROR(
-      Annotate(impl->Load(), absl::StrCat("opening the sync log of '",
-                                          impl->connection_id(), "'")));
+  auto impl =
+      std::make_unique<Impl>(storage, clock, std::move(connection_id), options);
+  ORGSYNC_RETURN_IF_ERROR(Annotate(
+      impl->Load(),
+      absl::StrCat("opening the sync log of '", impl->connection_id(), "'")));
   return std::unique_ptr<SyncLog>(new SyncLog(std::move(impl)));
 }
 
@@ -943,7 +944,8 @@ const std::string& SyncLog::connection_id() const {
 absl::StatusOr<std::vector<uint64_t>> SyncLog::Append(
     absl::Span<const NewLogEntry> entries) {
   WriteBatch batch;
-  ORGSYNC_ASSIGN_OR_RETURN(PendingAppend pending, PrepareAppend(entries, &batch));
+  ORGSYNC_ASSIGN_OR_RETURN(PendingAppend pending,
+                           PrepareAppend(entries, &batch));
   std::vector<uint64_t> events = pending.events();
   const absl::Status written = impl_->storage()->Write(batch, {.sync = true});
   FinishAppend(std::move(pending), written);

@@ -16,6 +16,8 @@
 // in any order, each writes its own key and deletes only older ones it knows
 // to be durable; Load takes the largest.
 
+#include "orgsync/record_queue.h"
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -35,7 +37,6 @@
 #include "absl/synchronization/mutex.h"
 #include "internal/keys.h"
 #include "internal/strings.h"
-#include "orgsync/record_queue.h"
 #include "orgsync/status.h"
 #include "proto/queue_state.pb.h"
 
@@ -109,7 +110,8 @@ proto::QueueEntryState ToState(const QueueEntry& entry) {
     state.set_has_last_attempt(true);
     state.set_last_attempt_micros(absl::ToUnixMicros(*entry.last_attempt));
   }
-  state.set_last_error_code(static_cast<proto::ErrorCode>(entry.last_error.code));
+  state.set_last_error_code(
+      static_cast<proto::ErrorCode>(entry.last_error.code));
   state.set_last_error_message(entry.last_error.message);
   return state;
 }
@@ -124,8 +126,8 @@ absl::StatusOr<QueueEntry> DecodeEntry(uint64_t sequence,
   auto action = QueueActionFromNumber(state.action());
   auto error = SyncErrorCodeFromNumber(state.last_error_code());
   if (!action.ok() || !error.ok()) {
-    return absl::DataLossError(absl::StrCat(
-        "record queue entry ", sequence, " has an invalid action or error"));
+    return absl::DataLossError(absl::StrCat("record queue entry ", sequence,
+                                            " has an invalid action or error"));
   }
   QueueEntry entry;
   entry.sequence = sequence;
@@ -201,10 +203,9 @@ absl::Status ValidateNewEntry(const NewQueueEntry& entry, size_t index,
                      " entry needs a record object and id"));
   }
   if (entry.payload.size() > options.max_payload_bytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(where, ": payload is ", entry.payload.size(),
-                     " bytes; at most ", options.max_payload_bytes,
-                     " are allowed"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ": payload is ", entry.payload.size(), " bytes; at most ",
+        options.max_payload_bytes, " are allowed"));
   }
   return absl::OkStatus();
 }
@@ -333,8 +334,8 @@ absl::Status RecordQueue::Impl::Load() {
       const std::string_view value = it->value();
       if (!state.ParseFromArray(value.data(), static_cast<int>(value.size())) ||
           !QueueActionFromNumber(state.action()).ok()) {
-        return absl::DataLossError(absl::StrCat(
-            "record queue entry ", sequence, " cannot be decoded"));
+        return absl::DataLossError(absl::StrCat("record queue entry ", sequence,
+                                                " cannot be decoded"));
       }
       ++count;
       ++by_action[static_cast<size_t>(state.action())];
@@ -351,7 +352,8 @@ absl::Status RecordQueue::Impl::Load() {
     ORGSYNC_RETURN_IF_ERROR(it->status());
   }
   absl::MutexLock lock(&mu_);
-  const uint64_t newest_high_water = high_water.empty() ? 0 : *high_water.rbegin();
+  const uint64_t newest_high_water =
+      high_water.empty() ? 0 : *high_water.rbegin();
   next_sequence_ = std::max(last, newest_high_water) + 1;
   scan_start_ = first != 0 ? first : next_sequence_;
   max_committed_ = last;
@@ -430,9 +432,8 @@ absl::StatusOr<std::vector<QueueEntry>> RecordQueue::Impl::Claim(
     absl::MutexLock lock(&mu_);
     for (uint64_t sequence : sequences) {
       if (sequence == 0 || sequence >= next_sequence_ || InFlight(sequence)) {
-        return absl::NotFoundError(
-            absl::StrCat("no record queue entry ", sequence, " in '",
-                         connection_id_, "'"));
+        return absl::NotFoundError(absl::StrCat(
+            "no record queue entry ", sequence, " in '", connection_id_, "'"));
       }
       if (busy_.contains(sequence)) {
         return absl::FailedPreconditionError(absl::StrCat(
@@ -516,6 +517,16 @@ void RecordQueue::Impl::FinishRemoval(absl::Span<const QueueEntry> entries,
     high_water_keys_.insert(*high_water.added);
     for (uint64_t old : high_water.dropped) high_water_keys_.erase(old);
   }
+  // A consumer draining in order removes the head: move the scan start past
+  // it now, so the next scan does not step over the fresh tombstones.
+  std::vector<uint64_t> removed;
+  removed.reserve(entries.size());
+  for (const QueueEntry& entry : entries) removed.push_back(entry.sequence);
+  std::sort(removed.begin(), removed.end());
+  for (auto it = std::lower_bound(removed.begin(), removed.end(), scan_start_);
+       it != removed.end() && *it == scan_start_; ++it) {
+    ++scan_start_;
+  }
 }
 
 absl::StatusOr<std::vector<QueueEntry>> RecordQueue::Impl::Ready(
@@ -578,9 +589,8 @@ absl::StatusOr<QueueEntry> RecordQueue::Impl::Get(uint64_t sequence) const {
 absl::StatusOr<QueuePage> RecordQueue::Impl::ListAfter(uint64_t after,
                                                        size_t page_size) const {
   if (page_size == 0 || page_size > kMaxPageSize) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("record queue page size ", page_size, " is not in 1..",
-                     kMaxPageSize));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "record queue page size ", page_size, " is not in 1..", kMaxPageSize));
   }
   QueuePage page;
   if (after == std::numeric_limits<uint64_t>::max()) return page;
@@ -639,8 +649,8 @@ absl::StatusOr<std::vector<uint64_t>> RecordQueue::Impl::PendingSequences(
                            storage_->NewIterator({}));
   const std::string prefix = keys_.RecordPrefix(record);
   std::vector<uint64_t> sequences;
-  for (it->Seek(prefix); it->Valid() && StartsWith(it->key(), prefix) &&
-                         sequences.size() < limit;
+  for (it->Seek(prefix);
+       it->Valid() && StartsWith(it->key(), prefix) && sequences.size() < limit;
        it->Next()) {
     ORGSYNC_ASSIGN_OR_RETURN(uint64_t sequence,
                              SequenceFromKey(it->key(), prefix.size()));
@@ -868,10 +878,10 @@ absl::StatusOr<RecordQueue::PendingFailure> RecordQueue::PrepareMarkFailed(
   }
   if (!SyncErrorCodeFromNumber(static_cast<int>(error.code)).ok() ||
       error.code == SyncErrorCode::kNone) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "MarkFailed of record queue entry ", sequence,
-        " needs an error code other than NONE, not ",
-        static_cast<int>(error.code)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("MarkFailed of record queue entry ", sequence,
+                     " needs an error code other than NONE, not ",
+                     static_cast<int>(error.code)));
   }
   ORGSYNC_ASSIGN_OR_RETURN(std::vector<QueueEntry> claimed,
                            impl_->Claim(absl::MakeConstSpan(&sequence, 1)));
@@ -888,8 +898,8 @@ absl::StatusOr<RecordQueue::PendingFailure> RecordQueue::PrepareMarkFailed(
   entry.last_attempt = now;
   entry.last_error.code = error.code;
   // The message is diagnostic text from the partner; keep a bounded prefix.
-  entry.last_error.message = error.message.substr(
-      0, impl_->options().max_error_message_bytes);
+  entry.last_error.message =
+      error.message.substr(0, impl_->options().max_error_message_bytes);
   outcome.exhausted = !retryable || entry.attempts >= retry.max_attempts;
   if (outcome.exhausted) {
     const Impl::HighWaterChange change =

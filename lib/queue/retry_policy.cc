@@ -34,7 +34,8 @@ absl::Status RetryPolicy::Validate() const {
       initial_delay == absl::InfiniteDuration()) {
     return absl::InvalidArgumentError(
         absl::StrCat("RetryPolicy.initial_delay must be positive and finite, "
-                     "not ", absl::FormatDuration(initial_delay)));
+                     "not ",
+                     absl::FormatDuration(initial_delay)));
   }
   if (!(multiplier >= 1.0) || !std::isfinite(multiplier)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -42,14 +43,14 @@ absl::Status RetryPolicy::Validate() const {
         multiplier));
   }
   if (max_delay < initial_delay || max_delay == absl::InfiniteDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "RetryPolicy.max_delay (", absl::FormatDuration(max_delay),
-        ") must be finite and at least initial_delay (",
-        absl::FormatDuration(initial_delay), ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("RetryPolicy.max_delay (", absl::FormatDuration(max_delay),
+                     ") must be finite and at least initial_delay (",
+                     absl::FormatDuration(initial_delay), ")"));
   }
   if (!(jitter >= 0.0 && jitter < 1.0)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "RetryPolicy.jitter must be in [0, 1), not ", jitter));
+    return absl::InvalidArgumentError(
+        absl::StrCat("RetryPolicy.jitter must be in [0, 1), not ", jitter));
   }
   if (max_attempts == 0) {
     return absl::InvalidArgumentError(
@@ -68,8 +69,7 @@ absl::Duration RetryPolicy::DelayAfter(uint64_t sequence,
   const double base_seconds =
       std::min(absl::ToDoubleSeconds(initial_delay) * growth,
                absl::ToDoubleSeconds(max_delay));
-  const absl::Duration base =
-      std::min(absl::Seconds(base_seconds), max_delay);
+  const absl::Duration base = std::min(absl::Seconds(base_seconds), max_delay);
   // Jitter only shortens the wait, so the cap holds without clamping and
   // entries that reached the cap still spread out.
   const double factor =
