@@ -425,7 +425,7 @@ TEST_CASE("R54: observers see each new entry once, after it is durable") {
         absl::StatusCode::kInvalidArgument);
 }
 
-TEST_CASE("R54: an observer may append; its entry is delivered after") {
+TEST_CASE("R54: an observer may append, and its entry is delivered after") {
   auto storage = NewMemoryStorage();
   ManualClock clock;
   auto log = OpenLog(storage.get(), &clock);
@@ -476,7 +476,7 @@ TEST_CASE("R54: a staged entry is observed only when its write finishes") {
   CHECK(log->size() == 3);
 }
 
-TEST_CASE("R54: 8 concurrent appenders; each entry observed once, in order") {
+TEST_CASE("R54: 8 concurrent appenders, each entry observed once in order") {
   auto storage = NewMemoryStorage();
   ManualClock clock;
   auto log = OpenLog(storage.get(), &clock);
