@@ -1,0 +1,331 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+//
+// SyncLog: the durable, queryable record of every change that was not
+// simply delivered (the seed's Organization Sync Log, DESIGN.md R51-R54).
+//
+// Contract:
+//   * One SyncLog per connection, kept in a Storage under "l/<connection>/".
+//     Open at most one SyncLog per (storage, connection id) at a time.
+//   * Each entry gets an event number: increasing in append order, never
+//     reused, even after a restart or after old entries were pruned.
+//   * Each entry has the record (may be empty for connection-level events),
+//     the QueueAction, the time (from the Clock; never earlier than the
+//     previous entry's, so time order equals event order), a status, an
+//     error code, a description and optional key/value details (for a
+//     conflict: both values).
+//   * Append returns OK only once the entries are durable (sync write). To
+//     make an entry durable in the same atomic write as other changes (for
+//     instance removing the failed RecordQueue entry), use PrepareAppend,
+//     write the batch, then FinishAppend.
+//   * Observers (the seed's log triggers, R54) are called exactly once per
+//     new entry, after it is durable, in event order, never while an
+//     internal lock is held (an observer may query or append to the log).
+//   * Queries filter by time range, object, record, status and action, in any
+//     combination, newest or oldest first, paged. They use secondary index
+//     keys (object, record, status, action) and the fact that time order
+//     equals event order, so a narrow query does not read the whole log.
+//   * Retention (SyncLogOptions): entries older than max_age and the oldest
+//     beyond max_entries are removed, with their index keys, by Prune() and
+//     automatically after every `prune_every` appends.
+//   * Queries and counts see an entry once its append finished; an entry
+//     whose append is still in progress (or failed) is invisible, so a
+//     reader paging oldest-first never skips an entry that shows up late.
+//
+// Thread-safety: every SyncLog method may be called concurrently from any
+// thread. PendingAppend is a move-only token used by one thread.
+
+#ifndef ORGSYNC_SYNC_LOG_H_
+#define ORGSYNC_SYNC_LOG_H_
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "orgsync/clock.h"
+#include "orgsync/queue_action.h"
+#include "orgsync/storage.h"
+
+namespace orgsync {
+
+// Why a change was not applied as sent. The numbers are stable (persisted,
+// and equal to proto ErrorCode in lib/proto/common.proto).
+enum class SyncErrorCode : int {
+  kNone = 0,
+  kUnknown = 1,
+  kMissingParent = 2,
+  kRequiredLookupBlank = 3,
+  kObjectNotSubscribed = 4,
+  kFieldNotSubscribed = 5,
+  kRecordNotFound = 6,
+  kValidation = 7,
+  kSchemaMismatch = 8,
+  kMissingUser = 9,
+  kFileTooLarge = 10,
+  kMissingProfile = 11,
+  kUsernameSuffix = 12,
+  kConflict = 13,
+  kPartnerUnavailable = 14,
+  kMetadata = 15,
+  kLinkSevered = 16,
+  kStorage = 17,
+};
+
+inline constexpr std::array<SyncErrorCode, 18> kAllSyncErrorCodes = {
+    SyncErrorCode::kNone,
+    SyncErrorCode::kUnknown,
+    SyncErrorCode::kMissingParent,
+    SyncErrorCode::kRequiredLookupBlank,
+    SyncErrorCode::kObjectNotSubscribed,
+    SyncErrorCode::kFieldNotSubscribed,
+    SyncErrorCode::kRecordNotFound,
+    SyncErrorCode::kValidation,
+    SyncErrorCode::kSchemaMismatch,
+    SyncErrorCode::kMissingUser,
+    SyncErrorCode::kFileTooLarge,
+    SyncErrorCode::kMissingProfile,
+    SyncErrorCode::kUsernameSuffix,
+    SyncErrorCode::kConflict,
+    SyncErrorCode::kPartnerUnavailable,
+    SyncErrorCode::kMetadata,
+    SyncErrorCode::kLinkSevered,
+    SyncErrorCode::kStorage,
+};
+
+// A stable identifier, e.g. "MISSING_PARENT"; safe to store or match on.
+std::string_view SyncErrorCodeName(SyncErrorCode code);
+// A one-sentence explanation for people, e.g. for a log detail page.
+std::string_view SyncErrorCodeDescription(SyncErrorCode code);
+// Inverses of SyncErrorCodeName and of the numbering; InvalidArgument for
+// anything that names no code.
+[[nodiscard]] absl::StatusOr<SyncErrorCode> ParseSyncErrorCode(
+    std::string_view name);
+[[nodiscard]] absl::StatusOr<SyncErrorCode> SyncErrorCodeFromNumber(int number);
+
+// A record as both the queue and the log name it: the object (type) and the
+// record's id in this org. Both empty for connection-level actions.
+struct RecordRef {
+  std::string object;
+  std::string id;
+
+  bool empty() const { return object.empty() && id.empty(); }
+  friend bool operator==(const RecordRef&, const RecordRef&) = default;
+};
+
+// The status of a log entry (the seed's Status column, plus Info).
+//   Retrying: the first delivery attempt failed; the change is being retried.
+//   Failed:   the change was given up (retries exhausted, or not retryable,
+//             R52) and left the queue.
+//   Resolved: a change logged as Retrying was delivered after all.
+//   Info:     a notice about a change that was applied differently than
+//             sent or deliberately not applied: a missing user replaced by
+//             the owner (R37), a file over the size limit (R38), a user
+//             without the .dr suffix (R71), a conflict resolved (both values
+//             in the details). Nothing is pending for an Info entry.
+enum class LogStatus : int {
+  kRetrying = 1,
+  kFailed = 2,
+  kResolved = 3,
+  kInfo = 4,
+};
+
+inline constexpr std::array<LogStatus, 4> kAllLogStatuses = {
+    LogStatus::kRetrying, LogStatus::kFailed, LogStatus::kResolved,
+    LogStatus::kInfo};
+
+// "Retrying", "Failed", "Resolved", "Info".
+std::string_view LogStatusName(LogStatus status);
+[[nodiscard]] absl::StatusOr<LogStatus> ParseLogStatus(std::string_view name);
+
+struct LogDetail {
+  std::string key;
+  std::string value;
+  friend bool operator==(const LogDetail&, const LogDetail&) = default;
+};
+
+// What a caller appends.
+struct NewLogEntry {
+  RecordRef record;
+  QueueAction action = QueueAction::kGenericUpdate;
+  LogStatus status = LogStatus::kFailed;
+  // Required (not kNone) for Retrying and Failed.
+  SyncErrorCode error = SyncErrorCode::kNone;
+  std::string description;
+  std::vector<LogDetail> details;
+  // The RecordQueue sequence the entry is about; 0 if none.
+  uint64_t queue_sequence = 0;
+  // Delivery attempts made so far; 0 if not applicable.
+  uint32_t attempts = 0;
+};
+
+// A stored entry.
+struct LogEntry {
+  uint64_t event = 0;
+  absl::Time time;
+  RecordRef record;
+  QueueAction action = QueueAction::kGenericUpdate;
+  LogStatus status = LogStatus::kFailed;
+  SyncErrorCode error = SyncErrorCode::kNone;
+  std::string description;
+  std::vector<LogDetail> details;
+  uint64_t queue_sequence = 0;
+  uint32_t attempts = 0;
+};
+
+struct SyncLogOptions {
+  // Entries older than this are pruned; zero or negative keeps them forever.
+  absl::Duration max_age = absl::ZeroDuration();
+  // At most this many entries are kept (the oldest go first); 0: no limit.
+  uint64_t max_entries = 0;
+  // Prune automatically after this many appended entries (on the thread
+  // that finishes the append, after observers ran); 0: only on Prune().
+  uint64_t prune_every = 1000;
+  // Longest accepted description and detail value, in bytes.
+  size_t max_text_bytes = 64 * 1024;
+  // Most details per entry.
+  size_t max_details = 64;
+};
+
+// A query; every set field narrows it. `since` is inclusive, `until`
+// exclusive. `record_id` requires `object`.
+struct LogQuery {
+  std::optional<absl::Time> since;
+  std::optional<absl::Time> until;
+  std::optional<std::string> object;
+  std::optional<std::string> record_id;
+  std::optional<LogStatus> status;
+  std::optional<QueueAction> action;
+  bool newest_first = true;
+};
+
+struct LogPage {
+  std::vector<LogEntry> entries;
+  // Pass to the next Query call (with the same query) for the next page;
+  // empty when there is none.
+  std::string next_page_token;
+};
+
+class SyncLog {
+ public:
+  using Observer = std::function<void(const LogEntry&)>;
+  using ObserverId = uint64_t;
+
+  // The largest page a query returns.
+  static constexpr size_t kMaxPageSize = 10000;
+
+  // Proof that entries were staged into a batch. Hand it to FinishAppend
+  // exactly once; a token destroyed unfinished counts as a failed write.
+  class PendingAppend {
+   public:
+    PendingAppend(PendingAppend&& other) noexcept;
+    PendingAppend& operator=(PendingAppend&& other) noexcept;
+    PendingAppend(const PendingAppend&) = delete;
+    PendingAppend& operator=(const PendingAppend&) = delete;
+    ~PendingAppend();
+
+    // The event numbers the entries will have, in the order given.
+    std::vector<uint64_t> events() const;
+
+   private:
+    friend class SyncLog;
+    PendingAppend() = default;
+    void Release();
+
+    SyncLog* owner_ = nullptr;
+    std::vector<LogEntry> entries_;
+  };
+
+  // Opens the log of `connection_id` (must be non-empty, at most 128 bytes,
+  // no '/' or control characters), restoring it from `storage`. Neither
+  // pointer is owned; both must outlive the log. Errors: InvalidArgument for
+  // bad arguments or options, DataLoss for undecodable stored state, or the
+  // storage's error.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<SyncLog>> Open(
+      Storage* storage, Clock* clock, std::string connection_id,
+      SyncLogOptions options = {});
+
+  ~SyncLog();
+  SyncLog(const SyncLog&) = delete;
+  SyncLog& operator=(const SyncLog&) = delete;
+
+  const std::string& connection_id() const;
+
+  // Appends entries durably and returns their event numbers. Observers are
+  // called on this thread before it returns, unless another thread is
+  // already notifying observers or an earlier-numbered append is still in
+  // progress: then the thread that notifies next calls them, so observers
+  // always see event order. Errors: InvalidArgument naming the bad entry and
+  // field (nothing appended), or the storage's error (nothing appended).
+  [[nodiscard]] absl::StatusOr<std::vector<uint64_t>> Append(
+      absl::Span<const NewLogEntry> entries);
+  [[nodiscard]] absl::StatusOr<uint64_t> Append(const NewLogEntry& entry);
+
+  // Validates `entries` and adds their writes to `batch` (nothing else
+  // changes yet). The caller writes the batch, then calls FinishAppend with
+  // the write's status. Event numbers are reserved at once; a failed write
+  // leaves a gap, never a duplicate.
+  [[nodiscard]] absl::StatusOr<PendingAppend> PrepareAppend(
+      absl::Span<const NewLogEntry> entries, WriteBatch* batch);
+  void FinishAppend(PendingAppend pending, const absl::Status& write_status);
+
+  // The entry with this event number; NotFound if there is none (never
+  // appended, pruned, or not finished yet).
+  [[nodiscard]] absl::StatusOr<LogEntry> Get(uint64_t event) const;
+
+  // One page (1..kMaxPageSize entries) of the entries matching `query`.
+  // InvalidArgument for a bad query, page size or page token.
+  [[nodiscard]] absl::StatusOr<LogPage> Query(const LogQuery& query,
+                                              std::string_view page_token,
+                                              size_t page_size) const;
+  // How many entries match `query` (reads index keys; reads entries only
+  // when the query combines object/record with status or action, or status
+  // with action).
+  [[nodiscard]] absl::StatusOr<uint64_t> Count(const LogQuery& query) const;
+
+  // The entries of the last 24 hours by the Clock, newest first, paged.
+  [[nodiscard]] absl::StatusOr<LogPage> Last24Hours(std::string_view page_token,
+                                                    size_t page_size) const;
+  [[nodiscard]] absl::StatusOr<uint64_t> CountLast24Hours() const;
+
+  // Counts over the whole retained log, from memory (no storage reads);
+  // the maps hold non-zero counts only.
+  uint64_t size() const;
+  std::map<QueueAction, uint64_t> CountsByAction() const;
+  std::map<LogStatus, uint64_t> CountsByStatus() const;
+
+  // Registers an observer, called once for every entry whose notification
+  // starts after this returns (every entry appended from now on, and
+  // possibly one whose append is finishing right now). Returns a handle for
+  // RemoveObserver; InvalidArgument if `observer` is empty.
+  [[nodiscard]] absl::StatusOr<ObserverId> AddObserver(Observer observer);
+  // After it returns the observer is not called again and no call of it is
+  // running on another thread (a call from inside the observer itself
+  // returns at once). NotFound for an unknown handle.
+  [[nodiscard]] absl::Status RemoveObserver(ObserverId id);
+
+  // Applies the retention policy now; returns how many entries it removed.
+  // Entries go oldest first, in atomic chunks of up to 1000 entries with
+  // their index keys, each written durably; on an error the chunks already
+  // written stay pruned and the rest stays intact.
+  [[nodiscard]] absl::StatusOr<uint64_t> Prune();
+
+ private:
+  class Impl;
+  explicit SyncLog(std::unique_ptr<Impl> impl);
+  void Abandon(std::vector<LogEntry>& entries);
+
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace orgsync
+
+#endif  // ORGSYNC_SYNC_LOG_H_
