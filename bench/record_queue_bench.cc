@@ -189,7 +189,6 @@ int main(int argc, char** argv) {
   std::filesystem::path dir;
   bool remove_dir = false;
   if (leveldb) {
-#ifdef ORGSYNC_BENCH_HAVE_LEVELDB
     if (flags.dir.empty()) {
       dir = std::filesystem::temp_directory_path() /
             fmt::format("orgsync_queue_bench_{}", getpid());
@@ -200,12 +199,6 @@ int main(int argc, char** argv) {
     auto opened = orgsync::OpenLevelDbStorage(dir.string());
     if (!opened.ok()) Die("opening LevelDB", opened.status());
     storage = *std::move(opened);
-#else
-    fmt::print(stderr,
-               "this build has no LevelDB storage yet (OpenLevelDbStorage is "
-               "not in lib/); run with --storage memory\n");
-    return 2;
-#endif
   } else {
     storage = orgsync::NewMemoryStorage();
   }

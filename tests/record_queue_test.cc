@@ -17,6 +17,7 @@
 #include "orgsync/clock.h"
 #include "orgsync/storage.h"
 #include "orgsync/sync_log.h"
+#include "testing/storage_testing.h"
 
 namespace orgsync {
 namespace {
@@ -34,30 +35,19 @@ class FailingStorage : public ForwardingStorage {
   std::atomic<bool> fail_writes{false};
 };
 
-// A storage the test can "restart": Reopen() stands for a process restart.
-// For MemoryStorage that is a crash (unsynced writes are lost) and the same
-// object lives on. LevelDB joins Harnesses() once OpenLevelDbStorage is
-// linked into this branch (it is written in parallel).
-class StorageHarness {
- public:
-  virtual ~StorageHarness() = default;
-  virtual Storage* storage() = 0;
-  virtual void Reopen() = 0;
-};
+using testing::ReopenableStorage;
 
-class MemoryHarness : public StorageHarness {
- public:
-  Storage* storage() override { return memory_.get(); }
-  void Reopen() override { memory_->SimulateCrash(); }
-
- private:
-  std::unique_ptr<MemoryStorage> memory_ = NewMemoryStorage();
-};
-
-using HarnessFactory = std::function<std::unique_ptr<StorageHarness>()>;
-
-std::map<std::string, HarnessFactory> Harnesses() {
-  return {{"memory", [] { return std::make_unique<MemoryHarness>(); }}};
+// Storages the persistence tests run over, by name; Reopen() stands for a
+// process restart (memory: a crash that keeps only synced writes; LevelDB:
+// close and open the folder again).
+std::map<std::string, std::function<std::unique_ptr<ReopenableStorage>()>>
+Harnesses() {
+  std::map<std::string, std::function<std::unique_ptr<ReopenableStorage>()>>
+      all;
+  for (const auto& make : testing::ReopenableStorageFactories()) {
+    all.emplace(make()->name(), make);
+  }
+  return all;
 }
 
 RetryPolicy TestPolicy() {

@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "orgsync/clock.h"
 #include "orgsync/storage.h"
+#include "testing/storage_testing.h"
 #include "proto/common.pb.h"
 
 namespace orgsync {
@@ -32,27 +33,19 @@ class FailingStorage : public ForwardingStorage {
   std::atomic<bool> fail_writes{false};
 };
 
-// See record_queue_test.cc: Reopen() stands for a process restart; LevelDB
-// joins Harnesses() once OpenLevelDbStorage is linked into this branch.
-class StorageHarness {
- public:
-  virtual ~StorageHarness() = default;
-  virtual Storage* storage() = 0;
-  virtual void Reopen() = 0;
-};
+using testing::ReopenableStorage;
 
-class MemoryHarness : public StorageHarness {
- public:
-  Storage* storage() override { return memory_.get(); }
-  void Reopen() override { memory_->SimulateCrash(); }
-
- private:
-  std::unique_ptr<MemoryStorage> memory_ = NewMemoryStorage();
-};
-
-std::map<std::string, std::function<std::unique_ptr<StorageHarness>()>>
+// Storages the persistence tests run over, by name; Reopen() stands for a
+// process restart (memory: a crash that keeps only synced writes; LevelDB:
+// close and open the folder again).
+std::map<std::string, std::function<std::unique_ptr<ReopenableStorage>()>>
 Harnesses() {
-  return {{"memory", [] { return std::make_unique<MemoryHarness>(); }}};
+  std::map<std::string, std::function<std::unique_ptr<ReopenableStorage>()>>
+      all;
+  for (const auto& make : testing::ReopenableStorageFactories()) {
+    all.emplace(make()->name(), make);
+  }
+  return all;
 }
 
 std::unique_ptr<SyncLog> OpenLog(Storage* storage, Clock* clock,

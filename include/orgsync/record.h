@@ -76,6 +76,8 @@ struct Record {
 struct RecordRef {
   std::string object;
   std::string id;
+  // No record: connection-level queue entries and log entries have none.
+  bool empty() const { return object.empty() && id.empty(); }
   friend bool operator==(const RecordRef&, const RecordRef&) = default;
   friend auto operator<=>(const RecordRef&, const RecordRef&) = default;
 };

@@ -53,6 +53,7 @@
 #include "absl/types/span.h"
 #include "orgsync/clock.h"
 #include "orgsync/queue_action.h"
+#include "orgsync/record.h"
 #include "orgsync/storage.h"
 
 namespace orgsync {
@@ -110,16 +111,6 @@ std::string_view SyncErrorCodeDescription(SyncErrorCode code);
 [[nodiscard]] absl::StatusOr<SyncErrorCode> ParseSyncErrorCode(
     std::string_view name);
 [[nodiscard]] absl::StatusOr<SyncErrorCode> SyncErrorCodeFromNumber(int number);
-
-// A record as both the queue and the log name it: the object (type) and the
-// record's id in this org. Both empty for connection-level actions.
-struct RecordRef {
-  std::string object;
-  std::string id;
-
-  bool empty() const { return object.empty() && id.empty(); }
-  friend bool operator==(const RecordRef&, const RecordRef&) = default;
-};
 
 // The status of a log entry (the seed's Status column, plus Info).
 //   Retrying: the first delivery attempt failed; the change is being retried.
