@@ -14,12 +14,17 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "fmt/core.h"
+#include "leveldb/env.h"
+#include "leveldb/slice.h"
+#include "leveldb/status.h"
 #include "orgsync/storage.h"
+#include "storage/pread_env.h"
 #include "testing/temp_dir.h"
 
 namespace orgsync {
@@ -408,6 +413,181 @@ TEST_CASE("Storage LevelDB: small cache and write buffer options work",
   CHECK(count == kKeys);
   CHECK(storage->Get("k02999").value_or("") ==
         std::string(200, 'a' + 2999 % 26));
+}
+
+std::string ValueFor(int i) {
+  // Differs per key and is not compressible to nothing, so that the tables
+  // hold many blocks and a misplaced read shows as a wrong value.
+  return fmt::format("{:08d}", i * 7919) + std::string(150, 'a' + i % 26);
+}
+
+std::vector<fs::path> TableFiles(const std::string& folder) {
+  std::vector<fs::path> found;
+  for (const fs::directory_entry& entry : fs::directory_iterator(folder)) {
+    if (entry.path().extension() == ".ldb") found.push_back(entry.path());
+  }
+  return found;
+}
+
+TEST_CASE(
+    "Storage LevelDB: data compacted into table files reads back with "
+    "pread and with mmap",
+    "[storage]") {
+  TempDir dir;
+  const std::string path = dir.Sub("state");
+  // A 64 KB write buffer turns about 1.6 MB into many tables, and overwrites
+  // and deletes give the background compaction work to do.
+  const LevelDbStorageOptions small_buffer{.write_buffer_bytes = 64 * 1024};
+  constexpr int kKeys = 10000;
+  {
+    std::unique_ptr<Storage> storage = MustOpen(path, small_buffer);
+    for (int i = 0; i < kKeys; i += 100) {
+      WriteBatch batch;
+      for (int k = i; k < i + 100; ++k) {
+        batch.Put(fmt::format("k{:05d}", k), "old");
+      }
+      REQUIRE_OK(storage->Write(batch, kNoSync));
+    }
+    for (int i = 0; i < kKeys; i += 100) {
+      WriteBatch batch;
+      for (int k = i; k < i + 100; ++k) {
+        if (k % 10 == 3) {
+          batch.Delete(fmt::format("k{:05d}", k));
+        } else {
+          batch.Put(fmt::format("k{:05d}", k), ValueFor(k));
+        }
+      }
+      REQUIRE_OK(storage->Write(batch, kNoSync));
+    }
+  }
+  REQUIRE(TableFiles(path).size() > 3);
+
+  const bool mmap_reads = GENERATE(false, true);
+  INFO("mmap_reads " << mmap_reads);
+  LevelDbStorageOptions options = small_buffer;
+  options.mmap_reads = mmap_reads;
+  // A small block cache makes reads go to the files again and again.
+  options.block_cache_bytes = 16 * 1024;
+  std::unique_ptr<Storage> storage = MustOpen(path, options);
+  auto it = storage->NewIterator();
+  REQUIRE_OK(it.status());
+  int next = 0;
+  int count = 0;
+  for ((*it)->SeekToFirst(); (*it)->Valid(); (*it)->Next(), ++next, ++count) {
+    if (next % 10 == 3) ++next;
+    const std::string key = fmt::format("k{:05d}", next);
+    if ((*it)->key() != key || (*it)->value() != ValueFor(next)) {
+      FAIL("entry " << count << " is " << std::string((*it)->key())
+                    << ", expected " << key << " with its value");
+    }
+  }
+  CHECK_OK((*it)->status());
+  CHECK(count == kKeys - kKeys / 10);
+  // Point reads, backwards, each a fresh lookup through the table files.
+  for (int i = kKeys - 1; i >= 0; i -= 37) {
+    absl::StatusOr<std::string> value = storage->Get(fmt::format("k{:05d}", i));
+    if (i % 10 == 3) {
+      CHECK(value.status().code() == absl::StatusCode::kNotFound);
+    } else if (value.value_or("") != ValueFor(i)) {
+      FAIL("k" << i << ": " << value.status() << " " << value.value_or(""));
+    }
+  }
+}
+
+TEST_CASE(
+    "Storage LevelDB: a table file lost while open is an I/O error, not a "
+    "missing key",
+    "[storage]") {
+  TempDir dir;
+  const std::string path = dir.Sub("state");
+  MakeDatabase(path, 200);
+  MustOpen(path).reset();  // moves the log's records into a table file
+  std::unique_ptr<Storage> storage = MustOpen(path);
+  const std::vector<fs::path> tables = TableFiles(path);
+  REQUIRE(tables.size() == 1);
+  // No read has opened the table yet, so its removal is seen.
+  fs::remove(tables[0]);
+  const absl::Status status = storage->Get("k0").status();
+  INFO(status.ToString());
+  CHECK(status.code() == absl::StatusCode::kUnavailable);
+  CHECK_THAT(std::string(status.message()),
+             Catch::Contains(tables[0].filename().string()));
+}
+
+// The pread Env on its own, for what a database hardly ever hits: reads at
+// the end of a file, files opened per read, concurrent readers.
+TEST_CASE("Storage LevelDB: the pread Env reads files exactly", "[storage]") {
+  TempDir dir;
+  const std::string name = dir.Sub("table");
+  std::string contents;
+  for (int i = 0; contents.size() < 300000; ++i) {
+    contents += fmt::format("{:07d}|", i);
+  }
+  WriteFile(name, contents);
+
+  const int budget = GENERATE(1, 0);
+  INFO("descriptor budget " << budget);
+  std::unique_ptr<leveldb::Env> env = internal::NewPreadEnv(budget);
+  leveldb::RandomAccessFile* raw = nullptr;
+  REQUIRE(env->NewRandomAccessFile(name, &raw).ok());
+  std::unique_ptr<leveldb::RandomAccessFile> file(raw);
+
+  auto read = [&](uint64_t offset, size_t n) {
+    std::string scratch(n, '\0');
+    leveldb::Slice result;
+    const leveldb::Status s = file->Read(offset, n, &result, scratch.data());
+    REQUIRE(s.ok());
+    return result.ToString();
+  };
+  CHECK(read(0, 16) == contents.substr(0, 16));
+  CHECK(read(123457, 70000) == contents.substr(123457, 70000));
+  CHECK(read(0, contents.size()) == contents);
+  // At the end a read returns what there is, and past it nothing.
+  CHECK(read(contents.size() - 5, 100) == contents.substr(contents.size() - 5));
+  CHECK(read(contents.size() + 10, 100).empty());
+
+  // LevelDB reads one table from several threads at once.
+  std::vector<std::thread> readers;
+  std::vector<int> wrong(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&, t] {
+      std::string scratch(4096, '\0');
+      for (int i = 0; i < 500; ++i) {
+        const uint64_t offset = (t * 7919 + i * 104729) % contents.size();
+        leveldb::Slice result;
+        if (!file->Read(offset, scratch.size(), &result, scratch.data()).ok() ||
+            result.ToString() != contents.substr(offset, scratch.size())) {
+          ++wrong[t];
+        }
+      }
+    });
+  }
+  for (std::thread& reader : readers) reader.join();
+  CHECK(wrong == std::vector<int>(4, 0));
+
+  if (budget == 0) {
+    // Without a descriptor of its own the file is opened per read, so its
+    // removal shows on the next read, naming the file.
+    fs::remove(name);
+    std::string scratch(10, '\0');
+    leveldb::Slice result;
+    const leveldb::Status s = file->Read(0, 10, &result, scratch.data());
+    CHECK(s.IsIOError());
+    CHECK_THAT(s.ToString(), Catch::Contains(name));
+  }
+}
+
+TEST_CASE("Storage LevelDB: the pread Env reports a missing file by name",
+          "[storage]") {
+  TempDir dir;
+  const std::string name = dir.Sub("missing.ldb");
+  leveldb::RandomAccessFile* file = nullptr;
+  const leveldb::Status s =
+      internal::PreadEnv()->NewRandomAccessFile(name, &file);
+  CHECK(file == nullptr);
+  CHECK(s.IsIOError());
+  CHECK_THAT(s.ToString(), Catch::Contains(name));
+  CHECK_THAT(s.ToString(), Catch::Contains("No such file"));
 }
 
 }  // namespace

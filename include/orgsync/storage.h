@@ -162,6 +162,11 @@ struct LevelDbStorageOptions {
   size_t block_cache_bytes = 0;
   // LevelDB's write buffer (memtable) in bytes; 0 keeps LevelDB's default.
   size_t write_buffer_bytes = 0;
+  // Read table files through mmap (LevelDB's default) instead of pread.
+  // Mapped pages a scan touches count in the process's resident memory, so
+  // with a large database the RSS grows with the data read; pread leaves
+  // them in the kernel's page cache. Off unless a host measured a gain.
+  bool mmap_reads = false;
 };
 
 // Opens (or creates, with its missing parent folders) the LevelDB database

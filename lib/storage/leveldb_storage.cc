@@ -30,6 +30,7 @@
 #include "orgsync/status.h"
 #include "orgsync/storage.h"
 #include "storage/key_text.h"
+#include "storage/pread_env.h"
 
 namespace orgsync {
 namespace {
@@ -282,6 +283,7 @@ absl::StatusOr<std::unique_ptr<Storage>> OpenLevelDbStorage(
   if (options.write_buffer_bytes > 0) {
     open.write_buffer_size = options.write_buffer_bytes;
   }
+  if (!options.mmap_reads) open.env = internal::PreadEnv();
 
   leveldb::DB* db = nullptr;
   const leveldb::Status s = leveldb::DB::Open(open, path, &db);
