@@ -343,7 +343,8 @@ std::vector<proto::ItemResult> Pair::Round(Side& from, Side& to,
       }
     }
   }
-  if (faults.lose_acks && round_ % 2 == 0) return results;
+  // Rounds alternate directions: lose each direction's acks every other time.
+  if (faults.lose_acks && round_ % 4 < 2) return results;
   for (size_t i = 0; i < sends.size(); ++i) {
     const QueueEntry& entry = sends[i].first;
     const proto::ItemResult& result = results[i];
