@@ -656,5 +656,68 @@ TEST_CASE("Design rule 2: Capture from 8 threads at once queues every "
   CHECK(p.primary->queue->Count() == kThreads * kEach);
 }
 
+TEST_CASE("Conflicts: an update racing a delete leaves the record deleted in "
+          "both orgs with the updated values",
+          "[recsync]") {
+  Pair p;
+  p.Flow(*p.primary, *p.secondary, {"Account"});
+  p.Flow(*p.secondary, *p.primary, {"Account"});
+  const Record a = p.primary->Insert("Account", AccountFields("Acme"));
+  p.Drain();
+  const std::string a2 = *p.primary->PartnerIdOf("Account", a.id);
+  p.primary->Delete("Account", a.id);
+  p.secondary->Update("Account", a2, {{"Name", std::string("Renamed")}});
+  p.Drain();
+  for (const Record& r : {p.primary->Get("Account", a.id),
+                          p.secondary->Get("Account", a2)}) {
+    CHECK(r.deleted);
+    CHECK(r.fields.at("Name") == FieldValue{std::string("Renamed")});
+  }
+  // A delete older than the record's last undelete does not win.
+  p.primary->Undelete("Account", a.id);
+  p.Drain();
+  CHECK_FALSE(p.secondary->Get("Account", a2).deleted);
+}
+
+TEST_CASE("Design rule 2: RecordStore::ReserveId hands out ids Insert "
+          "accepts and never reuses them",
+          "[recsync]") {
+  auto storage = NewMemoryStorage();
+  RecordStoreOptions options;
+  options.id_prefix = "R-";
+  auto durable = OpenStorageRecordStore(storage.get(), options);
+  REQUIRE(durable.ok());
+  std::unique_ptr<RecordStore> memory = NewInMemoryRecordStore({});
+  for (RecordStore* store : {durable->get(), memory.get()}) {
+    auto first = store->ReserveId("Account");
+    auto second = store->ReserveId("Account");
+    REQUIRE(first.ok());
+    REQUIRE(second.ok());
+    CHECK(*first != *second);
+    Record record;
+    record.object = "Account";
+    record.id = *second;
+    ApplyContext replicated;
+    replicated.from_replication = true;
+    REQUIRE(store->Insert(record, replicated).ok());
+    Record fresh;
+    fresh.object = "Account";
+    auto generated = store->Insert(fresh, ApplyContext{});
+    REQUIRE(generated.ok());
+    CHECK(generated->id != *first);
+    CHECK(generated->id != *second);
+    CHECK(absl::IsNotFound(store->Get("Account", *first).status()));
+  }
+  // The storage-backed store keeps the counter across a restart.
+  const std::string before = *(*durable)->ReserveId("Account");
+  durable->reset();
+  auto reopened = OpenStorageRecordStore(storage.get(), options);
+  REQUIRE(reopened.ok());
+  auto after = (*reopened)->ReserveId("Account");
+  REQUIRE(after.ok());
+  CHECK(*after > before);
+  CHECK(absl::IsInvalidArgument(memory->ReserveId("").status()));
+}
+
 }  // namespace
 }  // namespace orgsync::testing

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "orgsync/change_sink.h"
+#include "wire/envelope_codec.h"
 
 namespace orgsync::testing {
 namespace {
@@ -306,6 +307,20 @@ std::vector<proto::ItemResult> Pair::Round(Side& from, Side& to,
       (&from == primary.get() ? sent_by_primary : sent_by_secondary)
           .push_back(out->change);
     }
+  }
+  if (!sends.empty()) {
+    // What PrepareSend builds must pass the wire's own rules.
+    proto::Envelope envelope;
+    envelope.set_protocol_version(1);
+    envelope.set_connection_id(kConnection);
+    envelope.set_sender_org_id("org");
+    envelope.set_message_id(static_cast<uint64_t>(round_));
+    for (const auto& send : sends) {
+      *envelope.mutable_changes()->add_changes() = send.second;
+    }
+    const absl::Status valid = wire::ValidateEnvelope(envelope);
+    INFO(valid.ToString());
+    CHECK(valid.ok());
   }
   std::mt19937 random(faults.seed + static_cast<uint32_t>(round_));
   if (faults.shuffle) {
