@@ -476,7 +476,8 @@ TEST_CASE("Design rule 3: every change delivered twice, in shuffled order "
 TEST_CASE("Design rule 2: a crash between reserving the id and inserting "
           "inserts the record once on redelivery",
           "[recsync]") {
-  Pair p;
+  const bool leveldb = GENERATE(false, true);
+  Pair p({}, {.leveldb = leveldb});
   p.Flow(*p.primary, *p.secondary, {"Account"});
   const Record a = p.primary->Insert("Account", AccountFields("Acme"));
   SECTION("crash before the insert") {
@@ -602,7 +603,8 @@ TEST_CASE("Conflicts: a custom resolver decides and both orgs converge",
 }
 
 TEST_CASE("Design rule 2: Capture is durable when it returns", "[recsync]") {
-  Pair p;
+  const bool leveldb = GENERATE(false, true);
+  Pair p({.leveldb = leveldb}, {.leveldb = leveldb});
   p.Flow(*p.primary, *p.secondary, {"Account"});
   const Record a = p.primary->Insert("Account", AccountFields("Acme"));
   REQUIRE(p.primary->last_capture.captured);
@@ -615,7 +617,8 @@ TEST_CASE("Design rule 2: Capture is durable when it returns", "[recsync]") {
 TEST_CASE("Design rule 2: Capture from 8 threads at once queues every "
           "change with unique sequences",
           "[recsync]") {
-  Pair p;
+  const bool leveldb = GENERATE(false, true);
+  Pair p({.leveldb = leveldb}, {});
   p.Flow(*p.primary, *p.secondary, {"Account"});
   constexpr int kThreads = 8;
   constexpr int kEach = 40;

@@ -7,8 +7,9 @@
 // own write succeeded, passing the record as the store returned it (fields,
 // audit fields, version, deleted flag) and the ApplyContext of the write.
 // Capture returns OK only once the change is durable in the RecordQueue
-// (design rule 2). What is not published is not captured (R18): the result
-// says so and nothing is written. A change the host made with
+// (design rule 2). What is not published, or published but not subscribed
+// by the partner yet, is not captured (R18): the result says so and nothing
+// is written. A change the host made with
 // context.from_replication (orgsync applying the partner's change) is never
 // captured: Capture of it is a no-op that returns "not captured" (R31, no
 // echo), so a host may simply capture every write it makes.

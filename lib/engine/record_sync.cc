@@ -774,11 +774,20 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
 
   Record updated = *current;
   if (!apply.empty()) {
-    ORGSYNC_ASSIGN_OR_RETURN(
-        updated, deps_.store->Update(
-                     local_object, link.local_id(), apply,
-                     ApplyContext{.from_replication = true,
-                                  .connection_id = deps_.connection_id}));
+    absl::StatusOr<Record> written = deps_.store->Update(
+        local_object, link.local_id(), apply,
+        ApplyContext{.from_replication = true,
+                     .connection_id = deps_.connection_id});
+    if (absl::IsInvalidArgument(written.status())) {
+      return Failure(change, proto::PERMANENT_FAILURE,
+                     SyncErrorCode::kValidation,
+                     fmt::format("this org refused the update of {} record "
+                                 "{}: {}",
+                                 local_object, link.local_id(),
+                                 std::string(written.status().message())));
+    }
+    ORGSYNC_RETURN_IF_ERROR(written.status());
+    updated = *std::move(written);
   }
   link.set_last_applied_sequence(change.sequence());
   link.set_partner_version(

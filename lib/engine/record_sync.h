@@ -95,8 +95,9 @@ struct OutgoingChange {
   enum class Kind {
     kSend,     // put `change` on the wire
     kBlocked,  // hold the entry: `waits_for` has an earlier queued change
-    kSkip,     // nothing to send (e.g. deleting a record the partner never
-               // had): acknowledge the entry locally
+    kSkip,     // nothing to send (a delete or update of a record the
+               // partner never had and that is deleted or gone here):
+               // remove the entry (Acknowledge) without sending or logging
   };
   Kind kind = Kind::kSend;
   proto::RecordChange change;

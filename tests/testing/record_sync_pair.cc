@@ -94,7 +94,9 @@ absl::StatusOr<Record> FlakyStore::Insert(Record r, const ApplyContext& c) {
 Side::Side(ReplicationRole role_in, Clock* clock_in, SideConfig config_in)
     : role(role_in), clock(clock_in), config(std::move(config_in)) {
   FillCrmSchema(&schema);
-  storage = NewMemoryStorage();
+  holder = config.leveldb ? NewReopenableLevelDbStorage()
+                          : NewReopenableMemoryStorage();
+  storage = holder->storage();
   RecordStoreOptions options;
   options.lookups["Contact"]["AccountId"] = true;
   options.lookups["Invoice"]["AccountId"] = false;
@@ -113,11 +115,11 @@ void Side::Open() {
   queue.reset();
   subs.reset();
   publish.reset();
-  auto p = PublishSet::Open(storage.get(), kConnection, &schema, sink.get());
+  auto p = PublishSet::Open(storage, kConnection, &schema, sink.get());
   REQUIRE(p.ok());
   publish = *std::move(p);
   auto s =
-      SubscriptionMap::Open(storage.get(), kConnection, &schema, sink.get());
+      SubscriptionMap::Open(storage, kConnection, &schema, sink.get());
   REQUIRE(s.ok());
   subs = *std::move(s);
   RecordQueueOptions queue_options;
@@ -126,14 +128,14 @@ void Side::Open() {
   queue_options.retry.max_delay = absl::Seconds(1);
   queue_options.retry.jitter = 0;
   queue_options.retry.max_attempts = 8;
-  auto q = RecordQueue::Open(storage.get(), clock, kConnection, queue_options);
+  auto q = RecordQueue::Open(storage, clock, kConnection, queue_options);
   REQUIRE(q.ok());
   queue = *std::move(q);
-  auto l = SyncLog::Open(storage.get(), clock, kConnection);
+  auto l = SyncLog::Open(storage, clock, kConnection);
   REQUIRE(l.ok());
   log = *std::move(l);
   internal::RecordSyncDeps deps;
-  deps.storage = storage.get();
+  deps.storage = storage;
   deps.clock = clock;
   deps.connection_id = kConnection;
   deps.role = role;
@@ -162,7 +164,8 @@ void Side::CrashAndReopen() {
   queue.reset();
   subs.reset();
   publish.reset();
-  storage->SimulateCrash();
+  holder->Reopen();
+  storage = holder->storage();
   Open();
 }
 

@@ -21,6 +21,7 @@
 #include "orgsync/clock.h"
 #include "orgsync/record_store.h"
 #include "orgsync/storage.h"
+#include "testing/storage_testing.h"
 
 namespace orgsync::testing {
 
@@ -77,14 +78,17 @@ struct SideConfig {
   ConflictResolver* resolver = nullptr;
   std::set<std::string> users = {"U1", "U2"};
   size_t max_file_bytes = internal::kDefaultMaxFileBytes;
+  // orgsync's state in LevelDB (in a temp folder) instead of memory.
+  bool leveldb = false;
 };
 
 class Side {
  public:
   Side(ReplicationRole role, Clock* clock, SideConfig config);
 
-  // Drops what was not durable, then reopens every component on the same
-  // storage (the in-memory RecordStore survives: it is the host's).
+  // Reopens the storage (memory: drops what was not durable; LevelDB: closes
+  // and reopens the folder), then every component on it (the in-memory
+  // RecordStore survives: it is the host's).
   void CrashAndReopen();
   void Open();
 
@@ -110,7 +114,8 @@ class Side {
   Clock* clock;
   SideConfig config;
   Schema schema;
-  std::unique_ptr<MemoryStorage> storage;
+  std::unique_ptr<ReopenableStorage> holder;
+  Storage* storage = nullptr;
   std::unique_ptr<RecordStore> inner_store;
   std::unique_ptr<FlakyStore> store;
   std::unique_ptr<ChangeSink> sink;
