@@ -722,5 +722,44 @@ TEST_CASE("Design rule 2: RecordStore::ReserveId hands out ids Insert "
   CHECK(absl::IsInvalidArgument(memory->ReserveId("").status()));
 }
 
+TEST_CASE("R30: a change for an object not subscribed fails for good, an "
+          "update of an unlinked record is retried, and a redelivered change "
+          "is a duplicate",
+          "[recsync]") {
+  Pair p;
+  p.Flow(*p.primary, *p.secondary, {"Account"});
+  proto::RecordChange change;
+  change.set_sequence(7);
+  change.set_action(proto::GENERIC_UPDATE);
+  change.set_object("Contact");
+  change.set_sender_record_id("P-000000000042");
+  (*change.mutable_fields())["LastName"].set_text("Doe");
+  proto::ItemResult result = p.secondary->sync->Apply(change);
+  CHECK(result.outcome() == proto::PERMANENT_FAILURE);
+  CHECK(result.error() == proto::ERROR_OBJECT_NOT_SUBSCRIBED);
+
+  change.set_object("Account");
+  change.clear_fields();
+  (*change.mutable_fields())["Name"].set_text("Acme");
+  result = p.secondary->sync->Apply(change);
+  CHECK(result.outcome() == proto::RETRYABLE_FAILURE);
+  CHECK(result.error() == proto::ERROR_RECORD_NOT_FOUND);
+  CHECK(p.secondary->All("Account").empty());
+
+  change.set_action(proto::GENERIC_INSERT);
+  result = p.secondary->sync->Apply(change);
+  REQUIRE(result.outcome() == proto::APPLIED);
+  const std::string id = result.receiver_record_id();
+  CHECK(result.receiver_version() == 1);
+  result = p.secondary->sync->Apply(change);
+  CHECK(result.outcome() == proto::DUPLICATE);
+  CHECK(result.receiver_record_id() == id);
+  CHECK(p.secondary->All("Account").size() == 1);
+  // An older change of the same record arriving late is a duplicate too.
+  change.set_sequence(6);
+  change.set_action(proto::GENERIC_UPDATE);
+  CHECK(p.secondary->sync->Apply(change).outcome() == proto::DUPLICATE);
+}
+
 }  // namespace
 }  // namespace orgsync::testing

@@ -242,9 +242,11 @@ absl::StatusOr<CaptureResult> RecordSync::Capture(const LocalChange& change) {
       deps_.queue->PrepareEnqueue(absl::MakeConstSpan(&entry, 1), &batch));
   const uint64_t sequence = pending.sequences().front();
   const bool primary = deps_.role == ReplicationRole::kPrimary;
-  // Blind writes: the stamps of this side's latest write of each field.
-  // Racing captures of one record both write; the newer stamp is the one
-  // whose record state is newer, and Apply compares stamps, not arrival.
+  // Blind writes (no read, so captures never wait on each other): the stamp
+  // of this side's latest write of each field. Two captures of the SAME
+  // record racing on two threads may land in either order and leave the
+  // older stamp; the partner still orders them by stamp. Hosts normally
+  // serialize writes to one record, which rules this out.
   const proto::FieldStamp stamp =
       StampOf(micros, primary, record.version, sequence);
   if (change.kind == ChangeKind::kDelete ||
