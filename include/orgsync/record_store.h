@@ -103,6 +103,16 @@ class RecordStore {
       std::string_view object, std::string_view id,
       const ApplyContext& context) = 0;
 
+  // Allocates a new id for a record of `object` that Insert will accept
+  // (with context.from_replication) and that no other call ever hands out
+  // again, even after a restart, whether or not a record is inserted with
+  // it. Live sync reserves the id and records it in its links before it
+  // inserts, so that a crash between the two never creates the record twice.
+  // The default returns Unimplemented: a host store used as the target of
+  // live sync must override it.
+  [[nodiscard]] virtual absl::StatusOr<std::string> ReserveId(
+      std::string_view object);
+
   // The records whose lookup or master-detail fields point at (object, id),
   // deleted ones included, ordered by (object, id), each once. NotFound if
   // (object, id) does not exist.

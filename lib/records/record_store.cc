@@ -129,6 +129,19 @@ class RecordStoreCore final : public RecordStore {
     return record;
   }
 
+  absl::StatusOr<std::string> ReserveId(std::string_view object) override {
+    ORGSYNC_RETURN_IF_ERROR(CheckName("the object name", object));
+    absl::MutexLock lock(&mu_);
+    TableCounters counters = table_->counters();
+    TableWrite write;
+    ORGSYNC_ASSIGN_OR_RETURN(std::string id, NextFreeId(counters));
+    write.counters = counters;
+    // Only the counter moves: the id is spent whether or not a record is
+    // ever inserted with it.
+    ORGSYNC_RETURN_IF_ERROR(table_->Apply(write));
+    return id;
+  }
+
   absl::StatusOr<Record> Update(std::string_view object, std::string_view id,
                                 const FieldMap& changes,
                                 const ApplyContext& context) override {
@@ -408,6 +421,13 @@ class RecordStoreCore final : public RecordStore {
 
 }  // namespace
 }  // namespace internal
+
+absl::StatusOr<std::string> RecordStore::ReserveId(std::string_view object) {
+  return absl::UnimplementedError(
+      fmt::format("RecordStore::ReserveId: this store cannot reserve ids for "
+                  "{} records, so live sync cannot insert into it",
+                  object));
+}
 
 std::unique_ptr<RecordStore> NewInMemoryRecordStore(
     RecordStoreOptions options) {

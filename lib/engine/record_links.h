@@ -1,0 +1,83 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+//
+// RecordLinks: the record links of one connection (local id <-> partner id
+// per object) and the per-field write stamps used to settle two-way
+// conflicts, kept in a Storage under "k/<connection_id>/".
+//
+// Links are keyed by this org's object name on both sides, so the sender
+// (which learns the partner id from an acknowledgement) and the receiver
+// (which learns it from the change) use the same keys. Reads go straight to
+// the Storage; writes are staged into the caller's WriteBatch so that they
+// commit atomically with the rest of an apply or acknowledgement.
+//
+// Thread-safety: no state of its own besides the Storage pointer; calls
+// are safe from any thread. Read-modify-write of one link must be done by
+// one thread at a time (RecordSync does it on the step thread only).
+
+#ifndef ORGSYNC_LIB_ENGINE_RECORD_LINKS_H_
+#define ORGSYNC_LIB_ENGINE_RECORD_LINKS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "orgsync/storage.h"
+#include "proto/link_state.pb.h"
+
+namespace orgsync::internal {
+
+// True when stamp `a` is older than `b` (a loses to b).
+bool StampLess(const proto::FieldStamp& a, const proto::FieldStamp& b);
+
+// The pseudo-field whose stamp orders deletes and undeletes of a record.
+inline constexpr std::string_view kDeletedStampField = "$deleted";
+
+class RecordLinks {
+ public:
+  RecordLinks(Storage* storage, std::string connection_id);
+
+  RecordLinks(const RecordLinks&) = delete;
+  RecordLinks& operator=(const RecordLinks&) = delete;
+
+  [[nodiscard]] absl::StatusOr<std::optional<proto::RecordLink>> FindByLocal(
+      std::string_view object, std::string_view local_id) const;
+  [[nodiscard]] absl::StatusOr<std::optional<proto::RecordLink>>
+  FindByPartner(std::string_view object, std::string_view partner_id) const;
+
+  // Stages the link and its partner-id index entry.
+  void Put(std::string_view object, const proto::RecordLink& link,
+           WriteBatch* batch) const;
+  // Stages the removal of the link and its index entry (R20, R34).
+  void Remove(std::string_view object, const proto::RecordLink& link,
+              WriteBatch* batch) const;
+
+  [[nodiscard]] absl::StatusOr<std::optional<proto::FieldStamp>> GetStamp(
+      std::string_view object, std::string_view local_id,
+      std::string_view field) const;
+  void PutStamp(std::string_view object, std::string_view local_id,
+                std::string_view field, const proto::FieldStamp& stamp,
+                WriteBatch* batch) const;
+
+  // All links of `object`, in local id order (tests, Verify).
+  [[nodiscard]] absl::StatusOr<std::vector<proto::RecordLink>> List(
+      std::string_view object) const;
+
+  const std::string& connection_id() const { return connection_id_; }
+
+ private:
+  std::string LinkKey(std::string_view object, std::string_view local_id) const;
+  std::string IndexKey(std::string_view object,
+                       std::string_view partner_id) const;
+  std::string StampKey(std::string_view object, std::string_view local_id,
+                       std::string_view field) const;
+
+  Storage* const storage_;
+  const std::string connection_id_;
+};
+
+}  // namespace orgsync::internal
+
+#endif  // ORGSYNC_LIB_ENGINE_RECORD_LINKS_H_

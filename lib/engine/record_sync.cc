@@ -1,0 +1,893 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+
+#include "engine/record_sync.h"
+
+#include <algorithm>
+#include <optional>
+#include <set>
+#include <utility>
+#include <variant>
+
+#include "absl/time/time.h"
+#include "fmt/format.h"
+#include "orgsync/status.h"
+#include "records/record_codec.h"
+
+namespace orgsync::internal {
+namespace {
+
+constexpr WriteOptions kSync{.sync = true};
+
+proto::QueueAction ToProto(QueueAction action) {
+  return static_cast<proto::QueueAction>(static_cast<int>(action));
+}
+
+proto::ErrorCode ToProto(SyncErrorCode code) {
+  return static_cast<proto::ErrorCode>(static_cast<int>(code));
+}
+
+QueueAction ActionFor(ChangeKind kind) {
+  switch (kind) {
+    case ChangeKind::kInsert:
+      return QueueAction::kGenericInsert;
+    case ChangeKind::kUpdate:
+      return QueueAction::kGenericUpdate;
+    case ChangeKind::kDelete:
+      return QueueAction::kReplicationDelete;
+    case ChangeKind::kUndelete:
+      return QueueAction::kReplicationUndelete;
+  }
+  return QueueAction::kGenericUpdate;
+}
+
+int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
+
+proto::ItemResult Failure(const proto::RecordChange& change,
+                          proto::Outcome outcome, SyncErrorCode code,
+                          std::string description) {
+  proto::ItemResult result;
+  result.set_sequence(change.sequence());
+  result.set_outcome(outcome);
+  result.set_error(ToProto(code));
+  result.set_description(std::move(description));
+  return result;
+}
+
+proto::ItemResult Success(const proto::RecordChange& change,
+                          proto::Outcome outcome, std::string local_id,
+                          uint64_t version) {
+  proto::ItemResult result;
+  result.set_sequence(change.sequence());
+  result.set_outcome(outcome);
+  result.set_receiver_record_id(std::move(local_id));
+  result.set_receiver_version(version);
+  return result;
+}
+
+bool IsLookup(const FieldDef* def) {
+  return def != nullptr && IsLookupFieldType(def->type) &&
+         def->type != FieldType::kUserReference;
+}
+
+}  // namespace
+
+struct RecordSync::MappedChange {
+  FieldMap fields;  // local field name -> value to write here
+  std::vector<NewLogEntry> notes;
+};
+
+absl::StatusOr<std::unique_ptr<RecordSync>> RecordSync::Create(
+    RecordSyncDeps deps) {
+  if (deps.storage == nullptr || deps.clock == nullptr ||
+      deps.publish_set == nullptr || deps.subscription_map == nullptr ||
+      deps.queue == nullptr || deps.log == nullptr || deps.store == nullptr ||
+      deps.schema == nullptr) {
+    return absl::InvalidArgumentError(
+        "RecordSync: storage, clock, publish set, subscription map, queue, "
+        "log, record store and schema are all required");
+  }
+  if (deps.connection_id.empty()) {
+    return absl::InvalidArgumentError("RecordSync: empty connection id");
+  }
+  return std::unique_ptr<RecordSync>(new RecordSync(std::move(deps)));
+}
+
+RecordSync::RecordSync(RecordSyncDeps deps)
+    : deps_(std::move(deps)), links_(deps_.storage, deps_.connection_id) {
+  if (deps_.resolver == nullptr) deps_.resolver = &default_resolver_;
+}
+
+RecordSync::~RecordSync() = default;
+
+proto::FieldStamp RecordSync::StampOf(int64_t micros, bool from_primary,
+                                      uint64_t version,
+                                      uint64_t sequence) const {
+  proto::FieldStamp stamp;
+  stamp.set_micros(micros);
+  stamp.set_from_primary(from_primary);
+  stamp.set_version(version);
+  stamp.set_sequence(sequence);
+  return stamp;
+}
+
+absl::Status RecordSync::Commit(WriteBatch& batch,
+                                const std::vector<NewLogEntry>& log_entries) {
+  std::optional<SyncLog::PendingAppend> pending;
+  if (!log_entries.empty()) {
+    ORGSYNC_ASSIGN_OR_RETURN(pending,
+                             deps_.log->PrepareAppend(log_entries, &batch));
+  }
+  absl::Status status = deps_.storage->Write(batch, kSync);
+  if (pending.has_value()) deps_.log->FinishAppend(std::move(*pending), status);
+  return status;
+}
+
+// --- Capture ---------------------------------------------------------------
+
+absl::StatusOr<CaptureResult> RecordSync::Capture(const LocalChange& change) {
+  const Record& record = change.record;
+  if (record.object.empty() || record.id.empty()) {
+    return absl::InvalidArgumentError(
+        "Capture: the change must name the record (object and id)");
+  }
+  CaptureResult result;
+  if (change.context.from_replication) {
+    // R31: orgsync wrote this on behalf of the partner; sending it back
+    // would echo it.
+    result.reason = "applied from replication: never captured (R31)";
+    return result;
+  }
+  if (change.kind == ChangeKind::kUndelete) {
+    ORGSYNC_ASSIGN_OR_RETURN(bool severed,
+                             OnLocalUndelete(record.object, record.id));
+    if (severed) {
+      result.reason = "undeleted on the secondary of a one-way object: link "
+                      "severed (R34)";
+      return result;
+    }
+  }
+  if (!deps_.publish_set->IsObjectPublished(record.object)) {
+    result.reason = fmt::format("{} is not published (R18)", record.object);
+    return result;
+  }
+  if (!deps_.publish_set->IsPartnerSubscribed(record.object)) {
+    result.reason = fmt::format(
+        "{} is published but the partner has not subscribed to it (R18)",
+        record.object);
+    return result;
+  }
+  const std::shared_ptr<const ObjectDef> def =
+      deps_.schema->FindObject(record.object);
+
+  proto::RecordChange payload;
+  const QueueAction action = ActionFor(change.kind);
+  payload.set_action(ToProto(action));
+  payload.set_object(record.object);
+  payload.set_sender_record_id(record.id);
+  payload.set_sender_version(record.version);
+  const int64_t micros = Micros(record.audit.last_modified_date);
+  payload.set_last_modified_micros(micros);
+
+  std::vector<std::string> carried;
+  std::vector<NewLogEntry> notes;
+  if (change.kind == ChangeKind::kInsert ||
+      change.kind == ChangeKind::kUpdate) {
+    std::vector<std::string> candidates;
+    if (change.kind == ChangeKind::kInsert) {
+      candidates = deps_.publish_set->PublishedFields(record.object);
+    } else {
+      for (const std::string& field : change.changed_fields) {
+        if (deps_.publish_set->IsFieldPublished(record.object, field)) {
+          candidates.push_back(field);
+        }
+      }
+      std::sort(candidates.begin(), candidates.end());
+      candidates.erase(std::unique(candidates.begin(), candidates.end()),
+                       candidates.end());
+    }
+    for (const std::string& field : candidates) {
+      const FieldDef* field_def =
+          def != nullptr ? def->FindField(field) : nullptr;
+      // R36: auto-numbers are assigned by each org (they are never
+      // publishable; this guards a publication made before a type change).
+      if (field_def != nullptr && field_def->type == FieldType::kAutoNumber) {
+        continue;
+      }
+      auto it = record.fields.find(field);
+      FieldValue value =
+          it != record.fields.end() ? it->second : FieldValue{};
+      if (const auto* binary = std::get_if<Binary>(&value);
+          binary != nullptr && binary->bytes.size() > deps_.max_file_bytes) {
+        result.dropped_fields.push_back(field);
+        notes.push_back(NewLogEntry{
+            .record = {record.object, record.id},
+            .action = action,
+            .status = LogStatus::kFailed,
+            .error = SyncErrorCode::kFileTooLarge,
+            .description = fmt::format(
+                "{}.{} of record {} holds {} bytes, above the {}-byte limit: "
+                "not synced (R38)",
+                record.object, field, record.id, binary->bytes.size(),
+                deps_.max_file_bytes),
+            .details = {{"field", field},
+                        {"bytes", std::to_string(binary->bytes.size())},
+                        {"limit", std::to_string(deps_.max_file_bytes)}}});
+        continue;
+      }
+      FieldValueToProto(value, &(*payload.mutable_fields())[field]);
+      carried.push_back(field);
+    }
+    if (change.kind == ChangeKind::kUpdate) {
+      if (carried.empty() && notes.empty()) {
+        result.reason = fmt::format(
+            "the update of {}/{} touches no published field (R18)",
+            record.object, record.id);
+        return result;
+      }
+      for (const std::string& field : carried) payload.add_changed_fields(field);
+    }
+    if (change.kind == ChangeKind::kInsert && deps_.sync_audit_fields) {
+      AuditFieldsToProto(record.audit, payload.mutable_audit());  // R35
+    }
+  } else {
+    payload.set_cascade(change.cascade);
+  }
+
+  WriteBatch batch;
+  const NewQueueEntry entry{.record = {record.object, record.id},
+                            .action = action,
+                            .payload = payload.SerializeAsString()};
+  ORGSYNC_ASSIGN_OR_RETURN(
+      RecordQueue::PendingEnqueue pending,
+      deps_.queue->PrepareEnqueue(absl::MakeConstSpan(&entry, 1), &batch));
+  const uint64_t sequence = pending.sequences().front();
+  const bool primary = deps_.role == ReplicationRole::kPrimary;
+  // Blind writes (no read, so captures never wait on each other): the stamp
+  // of this side's latest write of each field. Two captures of the SAME
+  // record racing on two threads may land in either order and leave the
+  // older stamp; the partner still orders them by stamp. Hosts normally
+  // serialize writes to one record, which rules this out.
+  const proto::FieldStamp stamp =
+      StampOf(micros, primary, record.version, sequence);
+  if (change.kind == ChangeKind::kDelete ||
+      change.kind == ChangeKind::kUndelete) {
+    links_.PutStamp(record.object, record.id, kDeletedStampField, stamp,
+                    &batch);
+  }
+  for (const std::string& field : carried) {
+    links_.PutStamp(record.object, record.id, field, stamp, &batch);
+  }
+  std::optional<SyncLog::PendingAppend> logged;
+  if (!notes.empty()) {
+    absl::StatusOr<SyncLog::PendingAppend> prepared =
+        deps_.log->PrepareAppend(notes, &batch);
+    if (!prepared.ok()) {
+      deps_.queue->FinishEnqueue(std::move(pending), prepared.status());
+      return prepared.status();
+    }
+    logged = std::move(*prepared);
+  }
+  // No lock is held here, so concurrent captures share the storage's group
+  // commit.
+  const absl::Status written = deps_.storage->Write(batch, kSync);
+  deps_.queue->FinishEnqueue(std::move(pending), written);
+  if (logged.has_value()) deps_.log->FinishAppend(std::move(*logged), written);
+  ORGSYNC_RETURN_IF_ERROR(Annotate(
+      written, fmt::format("Capture of {}/{}", record.object, record.id)));
+  result.captured = true;
+  result.sequence = sequence;
+  return result;
+}
+
+absl::StatusOr<bool> RecordSync::OnLocalUndelete(std::string_view object,
+                                                 std::string_view id) {
+  if (deps_.role != ReplicationRole::kSecondary ||
+      deps_.publish_set->IsObjectPublished(object)) {
+    return false;
+  }
+  ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::RecordLink> link,
+                           links_.FindByLocal(object, id));
+  if (!link.has_value()) return false;
+  WriteBatch batch;
+  links_.Remove(object, *link, &batch);
+  std::vector<NewLogEntry> notes = {NewLogEntry{
+      .record = {std::string(object), std::string(id)},
+      .action = QueueAction::kReplicationUndelete,
+      .status = LogStatus::kInfo,
+      .error = SyncErrorCode::kLinkSevered,
+      .description = fmt::format(
+          "{}/{} was undeleted in the secondary of a one-way sync: its link "
+          "to primary record {} is severed; forward it to reconnect (R34)",
+          object, id, link->partner_id()),
+      .details = {{"partner_id", link->partner_id()}}}};
+  ORGSYNC_RETURN_IF_ERROR(Commit(batch, notes));
+  return true;
+}
+
+// --- PrepareSend -----------------------------------------------------------
+
+absl::StatusOr<proto::RecordChange> RecordSync::FullStateInsert(
+    const Record& record) {
+  proto::RecordChange change;
+  change.set_action(proto::GENERIC_INSERT);
+  change.set_object(record.object);
+  change.set_sender_record_id(record.id);
+  change.set_sender_version(record.version);
+  change.set_last_modified_micros(Micros(record.audit.last_modified_date));
+  const std::shared_ptr<const ObjectDef> def =
+      deps_.schema->FindObject(record.object);
+  for (const std::string& field :
+       deps_.publish_set->PublishedFields(record.object)) {
+    const FieldDef* field_def = def != nullptr ? def->FindField(field) : nullptr;
+    if (field_def != nullptr && field_def->type == FieldType::kAutoNumber) {
+      continue;
+    }
+    auto it = record.fields.find(field);
+    const FieldValue value =
+        it != record.fields.end() ? it->second : FieldValue{};
+    if (const auto* binary = std::get_if<Binary>(&value);
+        binary != nullptr && binary->bytes.size() > deps_.max_file_bytes) {
+      continue;  // logged when it was captured (R38)
+    }
+    FieldValueToProto(value, &(*change.mutable_fields())[field]);
+  }
+  if (deps_.sync_audit_fields) {
+    AuditFieldsToProto(record.audit, change.mutable_audit());
+  }
+  return change;
+}
+
+absl::StatusOr<std::optional<RecordRef>> RecordSync::BlockingParent(
+    const proto::RecordChange& change, const QueueEntry& entry) {
+  const std::shared_ptr<const ObjectDef> def =
+      deps_.schema->FindObject(change.object());
+  if (def == nullptr) return std::nullopt;
+  for (const auto& [field, value] : change.fields()) {
+    if (value.kind_case() != proto::FieldValue::kReference) continue;
+    const FieldDef* field_def = def->FindField(field);
+    if (!IsLookup(field_def) || field_def->lookup_target.empty()) continue;
+    RecordRef parent{field_def->lookup_target, value.reference()};
+    ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::RecordLink> link,
+                             links_.FindByLocal(parent.object, parent.id));
+    if (link.has_value() && !link->reserved()) continue;
+    ORGSYNC_ASSIGN_OR_RETURN(std::vector<uint64_t> pending,
+                             deps_.queue->PendingSequences(parent));
+    if (std::any_of(pending.begin(), pending.end(),
+                    [&](uint64_t s) { return s < entry.sequence; })) {
+      return parent;
+    }
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
+    const QueueEntry& entry) {
+  if (!IsRecordAction(entry.action) || entry.record.empty()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "PrepareSend: queue entry {} ({}) is not a record change",
+        entry.sequence, QueueActionName(entry.action)));
+  }
+  OutgoingChange out;
+  if (!out.change.ParseFromString(entry.payload) ||
+      out.change.object() != entry.record.object ||
+      out.change.sender_record_id() != entry.record.id) {
+    return absl::DataLossError(fmt::format(
+        "PrepareSend: the payload of queue entry {} ({}/{}) is not the "
+        "record change Capture wrote",
+        entry.sequence, entry.record.object, entry.record.id));
+  }
+  ORGSYNC_ASSIGN_OR_RETURN(
+      std::optional<proto::RecordLink> link,
+      links_.FindByLocal(entry.record.object, entry.record.id));
+  const bool linked = link.has_value() && !link->reserved();
+  if (!linked && out.change.action() != proto::GENERIC_INSERT) {
+    ORGSYNC_ASSIGN_OR_RETURN(std::vector<uint64_t> pending,
+                             deps_.queue->PendingSequences(entry.record));
+    if (std::any_of(pending.begin(), pending.end(),
+                    [&](uint64_t s) { return s < entry.sequence; })) {
+      // The record's own insert is still on its way.
+      out.kind = OutgoingChange::Kind::kBlocked;
+      out.waits_for = entry.record;
+      out.reason = "an earlier change of the same record is still queued";
+      return out;
+    }
+    // R55: the partner never got the record (its insert failed for good):
+    // send it whole, as it is now.
+    absl::StatusOr<Record> current =
+        deps_.store->Get(entry.record.object, entry.record.id);
+    if (absl::IsNotFound(current.status()) ||
+        (current.ok() && current->deleted)) {
+      out.kind = OutgoingChange::Kind::kSkip;
+      out.reason = fmt::format(
+          "{}/{} is not linked and is deleted or gone here: the partner has "
+          "nothing to change",
+          entry.record.object, entry.record.id);
+      return out;
+    }
+    ORGSYNC_RETURN_IF_ERROR(current.status());
+    ORGSYNC_ASSIGN_OR_RETURN(out.change, FullStateInsert(*current));
+  }
+  out.change.set_sequence(entry.sequence);
+  if (linked) {
+    out.change.set_receiver_record_id(link->partner_id());
+    out.change.set_last_synced_receiver_version(link->partner_version());
+  }
+  if (out.change.action() != proto::GENERIC_INSERT) {
+    out.change.clear_audit();  // R35: only the first copy
+  }
+  ORGSYNC_ASSIGN_OR_RETURN(std::optional<RecordRef> parent,
+                           BlockingParent(out.change, entry));
+  if (parent.has_value()) {
+    out.kind = OutgoingChange::Kind::kBlocked;
+    out.waits_for = *parent;
+    out.reason = fmt::format("parent {}/{} has an earlier queued change",
+                             parent->object, parent->id);
+    out.change.Clear();
+  }
+  return out;
+}
+
+// --- OnResult --------------------------------------------------------------
+
+absl::Status RecordSync::OnResult(const QueueEntry& entry,
+                                  const proto::ItemResult& result,
+                                  WriteBatch* batch) {
+  if (result.outcome() != proto::APPLIED &&
+      result.outcome() != proto::DUPLICATE) {
+    return absl::OkStatus();
+  }
+  if (!IsRecordAction(entry.action) || entry.record.empty()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "OnResult: queue entry {} is not a record change", entry.sequence));
+  }
+  ORGSYNC_ASSIGN_OR_RETURN(
+      std::optional<proto::RecordLink> link,
+      links_.FindByLocal(entry.record.object, entry.record.id));
+  if (!link.has_value()) {
+    if (result.receiver_record_id().empty()) return absl::OkStatus();
+    link.emplace();
+    link->set_local_id(entry.record.id);
+    link->set_partner_id(result.receiver_record_id());
+  } else if (link->reserved()) {
+    return absl::OkStatus();  // our own apply of this record is unfinished
+  }
+  link->set_acked_local_sequence(
+      std::max(link->acked_local_sequence(), entry.sequence));
+  link->set_partner_version(
+      std::max(link->partner_version(), result.receiver_version()));
+  proto::RecordChange payload;
+  if (payload.ParseFromString(entry.payload)) {
+    link->set_local_version(
+        std::max(link->local_version(), payload.sender_version()));
+  }
+  links_.Put(entry.record.object, *link, batch);
+  return absl::OkStatus();
+}
+
+// --- Apply -----------------------------------------------------------------
+
+proto::ItemResult RecordSync::Apply(const proto::RecordChange& change) {
+  absl::StatusOr<proto::ItemResult> result = ApplyOrError(change);
+  if (result.ok()) return *std::move(result);
+  return Failure(change, proto::RETRYABLE_FAILURE, SyncErrorCode::kStorage,
+                 fmt::format("applying {}/{} failed here: {}", change.object(),
+                             change.sender_record_id(),
+                             result.status().ToString()));
+}
+
+absl::StatusOr<proto::ItemResult> RecordSync::ApplyOrError(
+    const proto::RecordChange& change) {
+  if (!deps_.subscription_map->IsSubscribed(change.object())) {
+    return Failure(change, proto::PERMANENT_FAILURE,
+                   SyncErrorCode::kObjectNotSubscribed,
+                   fmt::format("{} is not subscribed in this org",
+                               change.object()));
+  }
+  const std::string local_object =
+      deps_.subscription_map->LocalObject(change.object())
+          .value_or(change.object());
+  ORGSYNC_ASSIGN_OR_RETURN(
+      std::optional<proto::RecordLink> link,
+      links_.FindByPartner(local_object, change.sender_record_id()));
+  if (link.has_value() && change.sequence() <= link->last_applied_sequence()) {
+    uint64_t version = 0;
+    if (absl::StatusOr<Record> here =
+            deps_.store->Get(local_object, link->local_id());
+        here.ok()) {
+      version = here->version;
+    }
+    return Success(change, proto::DUPLICATE, link->local_id(), version);
+  }
+  switch (change.action()) {
+    case proto::GENERIC_INSERT:
+    case proto::BULK_SYNC: {
+      MappedChange mapped;
+      ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::ItemResult> failed,
+                               MapFields(change, local_object, &mapped));
+      if (failed.has_value()) return *failed;
+      return ApplyInsert(change, local_object, std::move(link),
+                         std::move(mapped));
+    }
+    case proto::GENERIC_UPDATE: {
+      if (!link.has_value() || link->reserved()) break;
+      MappedChange mapped;
+      ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::ItemResult> failed,
+                               MapFields(change, local_object, &mapped));
+      if (failed.has_value()) return *failed;
+      return ApplyUpdate(change, local_object, *std::move(link),
+                         std::move(mapped));
+    }
+    case proto::REPLICATION_DELETE:
+    case proto::REPLICATION_UNDELETE:
+      if (!link.has_value() || link->reserved()) break;
+      return ApplyDeletion(change, local_object, *std::move(link));
+    default:
+      return Failure(change, proto::PERMANENT_FAILURE, SyncErrorCode::kUnknown,
+                     fmt::format("{} is not a record change this org applies",
+                                 proto::QueueAction_Name(change.action())));
+  }
+  return Failure(
+      change, proto::RETRYABLE_FAILURE, SyncErrorCode::kRecordNotFound,
+      fmt::format("{} of {}/{}: the record is not linked in this org (its "
+                  "insert has not arrived or failed)",
+                  proto::QueueAction_Name(change.action()), change.object(),
+                  change.sender_record_id()));
+}
+
+absl::StatusOr<std::optional<proto::ItemResult>> RecordSync::MapFields(
+    const proto::RecordChange& change, const std::string& local_object,
+    MappedChange* out) {
+  const std::optional<ObjectDef> publication =
+      deps_.subscription_map->PartnerPublication(change.object());
+  const std::shared_ptr<const ObjectDef> local_def =
+      deps_.schema->FindObject(local_object);
+  const RecordRef here{local_object, ""};
+  const auto action = static_cast<QueueAction>(static_cast<int>(change.action()));
+  for (const auto& [partner_field, wire_value] : change.fields()) {
+    std::optional<std::string> local_field =
+        deps_.subscription_map->MappedField(change.object(), partner_field);
+    if (!local_field.has_value()) continue;  // unsubscribed / None Available
+    FieldValue value = FieldValueFromProto(wire_value);
+    const FieldDef* partner_def =
+        publication.has_value() ? publication->FindField(partner_field)
+                                : nullptr;
+    const FieldDef* local_field_def =
+        local_def != nullptr ? local_def->FindField(*local_field) : nullptr;
+    if (const auto* ref = std::get_if<Reference>(&value)) {
+      if (partner_def != nullptr &&
+          partner_def->type == FieldType::kUserReference) {
+        if (deps_.user_exists && !deps_.user_exists(ref->id)) {
+          // R37: the owner stands in; never written back (from_replication).
+          out->notes.push_back(NewLogEntry{
+              .record = here,
+              .action = action,
+              .status = LogStatus::kInfo,
+              .error = SyncErrorCode::kMissingUser,
+              .description = fmt::format(
+                  "{}.{} of partner record {} names user {}, who does not "
+                  "exist here: the connection owner {} is set instead (R37)",
+                  local_object, *local_field, change.sender_record_id(),
+                  ref->id, deps_.owner_user_id),
+              .details = {{"field", *local_field},
+                          {"missing_user", ref->id},
+                          {"owner", deps_.owner_user_id}}});
+          value = Reference{deps_.owner_user_id};
+        }
+      } else {
+        const std::string partner_target =
+            partner_def != nullptr ? partner_def->lookup_target : "";
+        const std::string target =
+            deps_.subscription_map->LocalObject(partner_target)
+                .value_or(local_field_def != nullptr
+                              ? local_field_def->lookup_target
+                              : partner_target);
+        ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::RecordLink> parent,
+                                 links_.FindByPartner(target, ref->id));
+        if (parent.has_value() && !parent->reserved()) {
+          value = Reference{parent->local_id()};  // R32
+        } else if (local_field_def != nullptr && local_field_def->required) {
+          return Failure(
+              change, proto::RETRYABLE_FAILURE, SyncErrorCode::kMissingParent,
+              fmt::format("{} record {} needs its required lookup {} to "
+                          "point at {} record {}, which is not in this org "
+                          "yet (R14)",
+                          local_object, change.sender_record_id(),
+                          *local_field, target, ref->id));
+        } else {
+          out->notes.push_back(NewLogEntry{
+              .record = here,
+              .action = action,
+              .status = LogStatus::kInfo,
+              .error = SyncErrorCode::kMissingParent,
+              .description = fmt::format(
+                  "{}.{} of partner record {} points at {} record {}, which "
+                  "is not in this org: the lookup is left blank (R14)",
+                  local_object, *local_field, change.sender_record_id(),
+                  target, ref->id),
+              .details = {{"field", *local_field}, {"parent", ref->id}}});
+          value = std::monostate{};
+        }
+      }
+    }
+    out->fields[*local_field] = std::move(value);
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
+    const proto::RecordChange& change, const std::string& local_object,
+    std::optional<proto::RecordLink> link, MappedChange mapped) {
+  if (link.has_value() && !link->reserved()) {
+    // The record is here already (e.g. R55 resent it whole after an
+    // acknowledgement was lost): merge it like an update.
+    return ApplyUpdate(change, local_object, *std::move(link),
+                       std::move(mapped));
+  }
+  if (!link.has_value()) {
+    // Reserve the id and make the link durable before inserting: after a
+    // crash in between, the redelivered insert finds the link and inserts
+    // under the same id, so nothing is ever created twice.
+    ORGSYNC_ASSIGN_OR_RETURN(std::string id,
+                             deps_.store->ReserveId(local_object));
+    link.emplace();
+    link->set_local_id(id);
+    link->set_partner_id(change.sender_record_id());
+    link->set_reserved(true);
+    WriteBatch reserve;
+    links_.Put(local_object, *link, &reserve);
+    ORGSYNC_RETURN_IF_ERROR(deps_.storage->Write(reserve, kSync));
+  }
+  proto::Outcome outcome = proto::APPLIED;
+  Record stored;
+  absl::StatusOr<Record> existing =
+      deps_.store->Get(local_object, link->local_id());
+  if (existing.ok()) {
+    outcome = proto::DUPLICATE;  // inserted before a crash
+    stored = *std::move(existing);
+  } else if (absl::IsNotFound(existing.status())) {
+    const bool keep_audit = deps_.sync_audit_fields && change.has_audit();
+    Record record;
+    record.object = local_object;
+    record.id = link->local_id();
+    record.fields = mapped.fields;
+    if (keep_audit) record.audit = AuditFieldsFromProto(change.audit());
+    absl::StatusOr<Record> inserted = deps_.store->Insert(
+        std::move(record), ApplyContext{.from_replication = true,
+                                        .connection_id = deps_.connection_id,
+                                        .keep_audit_fields = keep_audit});
+    if (absl::IsInvalidArgument(inserted.status()) ||
+        absl::IsAlreadyExists(inserted.status())) {
+      return Failure(change, proto::PERMANENT_FAILURE,
+                     SyncErrorCode::kValidation,
+                     fmt::format("this org refused {} record {}: {}",
+                                 local_object, change.sender_record_id(),
+                                 std::string(inserted.status().message())));
+    }
+    ORGSYNC_RETURN_IF_ERROR(inserted.status());
+    stored = *std::move(inserted);
+  } else {
+    return existing.status();
+  }
+  link->set_reserved(false);
+  link->set_last_applied_sequence(change.sequence());
+  link->set_partner_version(
+      std::max(link->partner_version(), change.sender_version()));
+  link->set_local_version(stored.version);
+  WriteBatch batch;
+  links_.Put(local_object, *link, &batch);
+  const proto::FieldStamp stamp =
+      StampOf(change.last_modified_micros(),
+              deps_.role != ReplicationRole::kPrimary, change.sender_version(),
+              change.sequence());
+  for (const auto& [field, value] : mapped.fields) {
+    links_.PutStamp(local_object, link->local_id(), field, stamp, &batch);
+  }
+  for (NewLogEntry& note : mapped.notes) note.record.id = link->local_id();
+  ORGSYNC_RETURN_IF_ERROR(Commit(batch, mapped.notes));
+  return Success(change, outcome, link->local_id(), stored.version);
+}
+
+absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
+    const proto::RecordChange& change, const std::string& local_object,
+    proto::RecordLink link, MappedChange mapped) {
+  absl::StatusOr<Record> current =
+      deps_.store->Get(local_object, link.local_id());
+  if (absl::IsNotFound(current.status())) {
+    return Failure(change, proto::RETRYABLE_FAILURE,
+                   SyncErrorCode::kRecordNotFound,
+                   fmt::format("{} record {} (partner {}) is gone from this "
+                               "org",
+                               local_object, link.local_id(),
+                               change.sender_record_id()));
+  }
+  ORGSYNC_RETURN_IF_ERROR(current.status());
+  const bool primary_here = deps_.role == ReplicationRole::kPrimary;
+  const proto::FieldStamp incoming =
+      StampOf(change.last_modified_micros(), !primary_here,
+              change.sender_version(), change.sequence());
+
+  FieldMap apply;
+  std::vector<std::pair<std::string, proto::FieldStamp>> new_stamps;
+  FieldMap resend;  // resolver picked the older write: send it again
+  std::vector<NewLogEntry> notes = std::move(mapped.notes);
+  for (auto& [field, value] : mapped.fields) {
+    ORGSYNC_ASSIGN_OR_RETURN(
+        std::optional<proto::FieldStamp> stored,
+        links_.GetStamp(local_object, link.local_id(), field));
+    const bool incoming_newer =
+        !stored.has_value() || StampLess(*stored, incoming);
+    const bool local_unseen = stored.has_value() &&
+                              stored->from_primary() == primary_here &&
+                              stored->sequence() > link.acked_local_sequence();
+    auto here_it = current->fields.find(field);
+    const FieldValue here_value =
+        here_it != current->fields.end() ? here_it->second : FieldValue{};
+    if (!local_unseen || here_value == value) {
+      if (incoming_newer) {
+        apply[field] = value;
+        new_stamps.emplace_back(field, incoming);
+      }
+      continue;
+    }
+    // Both orgs changed this field since they last synced it.
+    const FieldWrite local_write{
+        .value = here_value,
+        .modified = absl::FromUnixMicros(stored->micros()),
+        .version = stored->version()};
+    const FieldWrite remote_write{
+        .value = value,
+        .modified = absl::FromUnixMicros(incoming.micros()),
+        .version = incoming.version()};
+    const FieldConflict conflict{
+        .object = local_object,
+        .field = field,
+        .record_id = link.local_id(),
+        .primary = primary_here ? local_write : remote_write,
+        .secondary = primary_here ? remote_write : local_write};
+    const ConflictWinner winner = deps_.resolver->Resolve(conflict);
+    const bool remote_wins =
+        (winner == ConflictWinner::kPrimary) != primary_here;
+    if (remote_wins) apply[field] = value;
+    if (remote_wins == incoming_newer) {
+      if (incoming_newer) new_stamps.emplace_back(field, incoming);
+    } else {
+      // The resolver overrode the stamp order: the winner is written again
+      // with a stamp above both, and sent, so the partner converges.
+      resend[field] = remote_wins ? value : here_value;
+    }
+    notes.push_back(NewLogEntry{
+        .record = {local_object, link.local_id()},
+        .action = QueueAction::kGenericUpdate,
+        .status = LogStatus::kInfo,
+        .error = SyncErrorCode::kConflict,
+        .description = fmt::format(
+            "{}.{} of record {} was changed in both orgs: the {}'s value "
+            "wins",
+            local_object, field, link.local_id(),
+            winner == ConflictWinner::kPrimary ? "primary" : "secondary"),
+        .details = {{"field", field},
+                    {"primary_value", FormatFieldValue(conflict.primary.value)},
+                    {"secondary_value",
+                     FormatFieldValue(conflict.secondary.value)},
+                    {"winner", winner == ConflictWinner::kPrimary
+                                   ? "primary"
+                                   : "secondary"}}});
+  }
+
+  Record updated = *current;
+  if (!apply.empty()) {
+    absl::StatusOr<Record> written = deps_.store->Update(
+        local_object, link.local_id(), apply,
+        ApplyContext{.from_replication = true,
+                     .connection_id = deps_.connection_id});
+    if (absl::IsInvalidArgument(written.status())) {
+      return Failure(change, proto::PERMANENT_FAILURE,
+                     SyncErrorCode::kValidation,
+                     fmt::format("this org refused the update of {} record "
+                                 "{}: {}",
+                                 local_object, link.local_id(),
+                                 std::string(written.status().message())));
+    }
+    ORGSYNC_RETURN_IF_ERROR(written.status());
+    updated = *std::move(written);
+  }
+  link.set_last_applied_sequence(change.sequence());
+  link.set_partner_version(
+      std::max(link.partner_version(), change.sender_version()));
+  link.set_local_version(updated.version);
+  WriteBatch batch;
+  links_.Put(local_object, link, &batch);
+  for (const auto& [field, stamp] : new_stamps) {
+    links_.PutStamp(local_object, link.local_id(), field, stamp, &batch);
+  }
+  std::optional<RecordQueue::PendingEnqueue> pending;
+  if (!resend.empty()) {
+    proto::RecordChange again;
+    again.set_action(proto::GENERIC_UPDATE);
+    again.set_object(local_object);
+    again.set_sender_record_id(link.local_id());
+    again.set_sender_version(updated.version);
+    int64_t micros = change.last_modified_micros();
+    for (const auto& [field, value] : resend) {
+      ORGSYNC_ASSIGN_OR_RETURN(
+          std::optional<proto::FieldStamp> stored,
+          links_.GetStamp(local_object, link.local_id(), field));
+      if (stored.has_value()) micros = std::max(micros, stored->micros());
+      FieldValueToProto(value, &(*again.mutable_fields())[field]);
+      again.add_changed_fields(field);
+    }
+    again.set_last_modified_micros(micros + 1);
+    const NewQueueEntry entry{.record = {local_object, link.local_id()},
+                              .action = QueueAction::kGenericUpdate,
+                              .payload = again.SerializeAsString()};
+    ORGSYNC_ASSIGN_OR_RETURN(
+        pending,
+        deps_.queue->PrepareEnqueue(absl::MakeConstSpan(&entry, 1), &batch));
+    const proto::FieldStamp stamp =
+        StampOf(micros + 1, primary_here, updated.version,
+                pending->sequences().front());
+    for (const auto& [field, value] : resend) {
+      links_.PutStamp(local_object, link.local_id(), field, stamp, &batch);
+    }
+  }
+  for (NewLogEntry& note : notes) note.record.id = link.local_id();
+  const absl::Status written = Commit(batch, notes);
+  if (pending.has_value()) {
+    deps_.queue->FinishEnqueue(std::move(*pending), written);
+  }
+  ORGSYNC_RETURN_IF_ERROR(written);
+  return Success(change, proto::APPLIED, link.local_id(), updated.version);
+}
+
+absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
+    const proto::RecordChange& change, const std::string& local_object,
+    proto::RecordLink link) {
+  const bool primary_here = deps_.role == ReplicationRole::kPrimary;
+  const bool deleting = change.action() == proto::REPLICATION_DELETE;
+  const proto::FieldStamp incoming =
+      StampOf(change.last_modified_micros(), !primary_here,
+              change.sender_version(), change.sequence());
+  ORGSYNC_ASSIGN_OR_RETURN(
+      std::optional<proto::FieldStamp> stored,
+      links_.GetStamp(local_object, link.local_id(), kDeletedStampField));
+  const bool newer = !stored.has_value() || StampLess(*stored, incoming);
+  WriteBatch batch;
+  if (newer) {
+    const ApplyContext context{.from_replication = true,
+                               .connection_id = deps_.connection_id};
+    absl::StatusOr<CascadeResult> done =
+        deleting ? deps_.store->Delete(local_object, link.local_id(), context)
+                 : deps_.store->Undelete(local_object, link.local_id(),
+                                         context);
+    if (absl::IsNotFound(done.status())) {
+      return Failure(change, proto::RETRYABLE_FAILURE,
+                     SyncErrorCode::kRecordNotFound,
+                     fmt::format("{} record {} (partner {}) is gone from "
+                                 "this org",
+                                 local_object, link.local_id(),
+                                 change.sender_record_id()));
+    }
+    // FailedPrecondition: already deleted (or live), e.g. by a cascade from
+    // the same delete of the parent in the other org (R33): already applied.
+    if (!done.ok() && !absl::IsFailedPrecondition(done.status())) {
+      return done.status();
+    }
+    links_.PutStamp(local_object, link.local_id(), kDeletedStampField,
+                    incoming, &batch);
+  }
+  uint64_t version = 0;
+  if (absl::StatusOr<Record> now =
+          deps_.store->Get(local_object, link.local_id());
+      now.ok()) {
+    version = now->version;
+  }
+  link.set_last_applied_sequence(change.sequence());
+  link.set_partner_version(
+      std::max(link.partner_version(), change.sender_version()));
+  link.set_local_version(version);
+  links_.Put(local_object, link, &batch);
+  ORGSYNC_RETURN_IF_ERROR(Commit(batch, {}));
+  return Success(change, proto::APPLIED, link.local_id(), version);
+}
+
+}  // namespace orgsync::internal

@@ -1,0 +1,179 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+//
+// RecordSync: the record path of live sync for one connection on one side
+// (R14, R18, R30-R39, R55, conflicts). The connection owns one and calls it
+// from four places:
+//
+//   * Capture (host threads, many at once): filters a LocalChange by the
+//     PublishSet and enqueues the change durably in the RecordQueue, with
+//     the field stamps used for conflicts written in the same batch.
+//   * PrepareSend (delivery loop): the proto::RecordChange to send for a
+//     queued record entry, or "blocked" (a parent still queued before it) or
+//     "skip" (nothing to send: acknowledge the entry without sending).
+//   * OnResult (delivery loop): for an APPLIED or DUPLICATE result, stages
+//     the record link and synced versions in the caller's batch, next to the
+//     queue removal.
+//   * Apply (step thread, receiving side): applies one partner change to the
+//     RecordStore, idempotently and crash-safely, and says how it went.
+//
+// Conflicts (two-way objects): every write of a published field, local
+// (stamped at Capture) or applied from the partner (stamped at Apply), gets
+// a stamp (LastModifiedDate micros, primary over secondary, version,
+// sequence) stored per linked record and field; an incoming value is
+// applied only if its stamp is newer (last writer wins per field), so both
+// orgs end with the newest write of every field whatever the delivery
+// order. An incoming field whose stored stamp is a local write the partner
+// has not acknowledged yet is a conflict: it is always logged (Info,
+// CONFLICT, both values and the winner) and the ConflictResolver decides;
+// when it picks the older write, that value is re-stamped above both and
+// sent again so the partner converges too. Deletes and undeletes are
+// ordered the same way through a stamp on the pseudo-field "$deleted"; an
+// update that races a delete is applied to the deleted record (stores
+// accept replicated updates of deleted records), so values still converge
+// and an undelete restores the newest values.
+//
+// Thread-safety: Capture may run on many threads at once (no lock is held
+// across the storage write). PrepareSend, OnResult, Apply and
+// OnLocalUndelete must be called from one thread at a time (the step
+// thread), concurrently with Capture.
+
+#ifndef ORGSYNC_LIB_ENGINE_RECORD_SYNC_H_
+#define ORGSYNC_LIB_ENGINE_RECORD_SYNC_H_
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "engine/record_links.h"
+#include "orgsync/capture.h"
+#include "orgsync/clock.h"
+#include "orgsync/conflict.h"
+#include "orgsync/connection.h"
+#include "orgsync/publish_set.h"
+#include "orgsync/record_queue.h"
+#include "orgsync/record_store.h"
+#include "orgsync/schema.h"
+#include "orgsync/storage.h"
+#include "orgsync/subscription_map.h"
+#include "orgsync/sync_log.h"
+#include "proto/wire.pb.h"
+
+namespace orgsync::internal {
+
+inline constexpr size_t kDefaultMaxFileBytes = 38u * 1024 * 1024;  // R38
+
+struct RecordSyncDeps {
+  Storage* storage = nullptr;
+  Clock* clock = nullptr;
+  std::string connection_id;
+  ReplicationRole role = ReplicationRole::kPrimary;
+  // The connection's "sync feeds and audit fields" option (R35).
+  bool sync_audit_fields = false;
+  // The connection owner in this org: stands in for missing users (R37).
+  std::string owner_user_id;
+  PublishSet* publish_set = nullptr;
+  SubscriptionMap* subscription_map = nullptr;
+  RecordQueue* queue = nullptr;
+  SyncLog* log = nullptr;
+  RecordStore* store = nullptr;
+  const Schema* schema = nullptr;
+  // Null: last writer wins, ties to the primary (DefaultConflictResolver).
+  ConflictResolver* resolver = nullptr;
+  // Whether a user id exists in this org (R37); null means every user does.
+  std::function<bool(std::string_view user_id)> user_exists;
+  // Binary values larger than this are not synced (R38).
+  size_t max_file_bytes = kDefaultMaxFileBytes;
+};
+
+// What PrepareSend decided for a queue entry.
+struct OutgoingChange {
+  enum class Kind {
+    kSend,     // put `change` on the wire
+    kBlocked,  // hold the entry: `waits_for` has an earlier queued change
+    kSkip,     // nothing to send (a delete or update of a record the
+               // partner never had and that is deleted or gone here):
+               // remove the entry (Acknowledge) without sending or logging
+  };
+  Kind kind = Kind::kSend;
+  proto::RecordChange change;
+  RecordRef waits_for;
+  std::string reason;
+};
+
+class RecordSync {
+ public:
+  // InvalidArgument if a required dependency is null or the id is empty.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<RecordSync>> Create(
+      RecordSyncDeps deps);
+
+  RecordSync(const RecordSync&) = delete;
+  RecordSync& operator=(const RecordSync&) = delete;
+  ~RecordSync();
+
+  [[nodiscard]] absl::StatusOr<CaptureResult> Capture(
+      const LocalChange& change);
+
+  [[nodiscard]] absl::StatusOr<OutgoingChange> PrepareSend(
+      const QueueEntry& entry);
+
+  // Stages into `batch` what an APPLIED/DUPLICATE result teaches (the link
+  // and synced versions); other outcomes stage nothing. Results of one
+  // acknowledgement must be passed in sequence order.
+  [[nodiscard]] absl::Status OnResult(const QueueEntry& entry,
+                                      const proto::ItemResult& result,
+                                      WriteBatch* batch);
+
+  // Never fails as a call: storage or store errors become a
+  // RETRYABLE_FAILURE result (ERROR_STORAGE).
+  proto::ItemResult Apply(const proto::RecordChange& change);
+
+  // R34: a local undelete on the secondary of an object this side does not
+  // publish (one-way) severs the record's link and logs LINK_SEVERED.
+  // Capture calls it for undeletes; exposed for hosts that do not capture
+  // unpublished objects. Returns whether a link was severed.
+  [[nodiscard]] absl::StatusOr<bool> OnLocalUndelete(std::string_view object,
+                                                     std::string_view id);
+
+  const RecordLinks& links() const { return links_; }
+
+ private:
+  struct MappedChange;
+
+  explicit RecordSync(RecordSyncDeps deps);
+
+  proto::FieldStamp StampOf(int64_t micros, bool from_primary,
+                            uint64_t version, uint64_t sequence) const;
+  absl::StatusOr<proto::RecordChange> FullStateInsert(const Record& record);
+  absl::StatusOr<std::optional<RecordRef>> BlockingParent(
+      const proto::RecordChange& change, const QueueEntry& entry);
+
+  absl::StatusOr<proto::ItemResult> ApplyOrError(
+      const proto::RecordChange& change);
+  absl::StatusOr<proto::ItemResult> ApplyInsert(
+      const proto::RecordChange& change, const std::string& local_object,
+      std::optional<proto::RecordLink> link, MappedChange mapped);
+  absl::StatusOr<proto::ItemResult> ApplyUpdate(
+      const proto::RecordChange& change, const std::string& local_object,
+      proto::RecordLink link, MappedChange mapped);
+  absl::StatusOr<proto::ItemResult> ApplyDeletion(
+      const proto::RecordChange& change, const std::string& local_object,
+      proto::RecordLink link);
+  absl::StatusOr<std::optional<proto::ItemResult>> MapFields(
+      const proto::RecordChange& change, const std::string& local_object,
+      MappedChange* out);
+  absl::Status Commit(WriteBatch& batch,
+                      const std::vector<NewLogEntry>& log_entries);
+
+  RecordSyncDeps deps_;
+  RecordLinks links_;
+  DefaultConflictResolver default_resolver_;
+};
+
+}  // namespace orgsync::internal
+
+#endif  // ORGSYNC_LIB_ENGINE_RECORD_SYNC_H_

@@ -1,0 +1,98 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+
+#include <catch2/catch.hpp>
+
+#include "engine/record_links.h"
+#include "testing/storage_testing.h"
+
+namespace orgsync::internal {
+namespace {
+
+proto::FieldStamp Stamp(int64_t micros, bool primary, uint64_t version,
+                        uint64_t sequence) {
+  proto::FieldStamp stamp;
+  stamp.set_micros(micros);
+  stamp.set_from_primary(primary);
+  stamp.set_version(version);
+  stamp.set_sequence(sequence);
+  return stamp;
+}
+
+TEST_CASE("Design rule 3: record links map partner ids to local ids both "
+          "ways and survive a reopen",
+          "[recsync]") {
+  for (const auto& factory : testing::ReopenableStorageFactories()) {
+    auto storage = factory();
+    SECTION(storage->name()) {
+      {
+        RecordLinks links(storage->storage(), "c1");
+        proto::RecordLink link;
+        link.set_local_id("S-1");
+        link.set_partner_id("P-7");
+        link.set_last_applied_sequence(3);
+        WriteBatch batch;
+        links.Put("Account", link, &batch);
+        testing::RequireOk(
+            storage->storage()->Write(batch, WriteOptions{.sync = true}));
+      }
+      storage->Reopen();
+      RecordLinks links(storage->storage(), "c1");
+      auto by_partner = links.FindByPartner("Account", "P-7");
+      REQUIRE(by_partner.ok());
+      REQUIRE(by_partner->has_value());
+      CHECK((*by_partner)->local_id() == "S-1");
+      CHECK((*by_partner)->last_applied_sequence() == 3);
+      auto by_local = links.FindByLocal("Account", "S-1");
+      REQUIRE(by_local.ok());
+      REQUIRE(by_local->has_value());
+      CHECK((*by_local)->partner_id() == "P-7");
+      // Scoped by object and connection.
+      CHECK_FALSE(links.FindByPartner("Contact", "P-7")->has_value());
+      CHECK_FALSE(RecordLinks(storage->storage(), "c2")
+                      .FindByPartner("Account", "P-7")
+                      ->has_value());
+      auto all = links.List("Account");
+      REQUIRE(all.ok());
+      CHECK(all->size() == 1);
+
+      WriteBatch remove;
+      links.Remove("Account", **by_local, &remove);
+      testing::RequireOk(
+          storage->storage()->Write(remove, WriteOptions{.sync = true}));
+      CHECK_FALSE(links.FindByPartner("Account", "P-7")->has_value());
+      CHECK_FALSE(links.FindByLocal("Account", "S-1")->has_value());
+      for (const auto& [key, value] : testing::Dump(storage->storage())) {
+        CHECK_FALSE(key.starts_with("k/c1/l/"));
+        CHECK_FALSE(key.starts_with("k/c1/p/"));
+      }
+    }
+  }
+}
+
+TEST_CASE("Conflicts: field stamps order by time, then primary over "
+          "secondary, then version and sequence",
+          "[recsync]") {
+  CHECK(StampLess(Stamp(1, true, 9, 9), Stamp(2, false, 1, 1)));
+  CHECK(StampLess(Stamp(5, false, 9, 9), Stamp(5, true, 1, 1)));
+  CHECK(StampLess(Stamp(5, true, 1, 9), Stamp(5, true, 2, 1)));
+  CHECK(StampLess(Stamp(5, true, 2, 1), Stamp(5, true, 2, 2)));
+  CHECK_FALSE(StampLess(Stamp(5, true, 2, 2), Stamp(5, true, 2, 2)));
+}
+
+TEST_CASE("Conflicts: stamps are kept per record and field", "[recsync]") {
+  auto storage = NewMemoryStorage();
+  RecordLinks links(storage.get(), "c1");
+  CHECK_FALSE(links.GetStamp("Account", "P-1", "Name")->has_value());
+  WriteBatch batch;
+  links.PutStamp("Account", "P-1", "Name", Stamp(3, true, 1, 4), &batch);
+  testing::RequireOk(storage->Write(batch, WriteOptions{.sync = true}));
+  auto stamp = links.GetStamp("Account", "P-1", "Name");
+  REQUIRE(stamp.ok());
+  REQUIRE(stamp->has_value());
+  CHECK((*stamp)->sequence() == 4);
+  CHECK_FALSE(links.GetStamp("Account", "P-1", "Phone")->has_value());
+  CHECK_FALSE(links.GetStamp("Account", "P-10", "Name")->has_value());
+}
+
+}  // namespace
+}  // namespace orgsync::internal
