@@ -698,6 +698,13 @@ absl::Status ConnectionImpl::StageNotice(
   options->set_sync_users(next.sync().sync_users());
   options->set_owner(next.owner());
   options->set_contact(next.contact());
+  // A Connection Update names only the owner or contact it changes (empty:
+  // unchanged), so that both sides may edit different settings at once
+  // without one overwriting the other's with a stale value.
+  if (action == QueueAction::kConnectionUpdate) {
+    if (next.owner() == state_.owner()) options->clear_owner();
+    if (next.contact() == state_.contact()) options->clear_contact();
+  }
   notice.set_reason(std::string(actor));
   // The sequence is the queue's, set when the entry is sent.
   NewQueueEntry entry;
