@@ -23,6 +23,17 @@
 // sync=true to the Storage) before the call returns, and an Org reopened on
 // the same Storage restores identical connections and histories.
 //
+// Each connection owns a PublishSet, a SubscriptionMap, a RecordQueue and a
+// SyncLog (accessors below). What must reach the partner -- publish and
+// subscribe changes (R21) and the connection's own events (Connection Admin
+// Suspended/Resumed, Connection Suspended/Resumed, Connection Deactivate,
+// Connection Update; R56) -- is queued in the same atomic write as the
+// change that causes it, and Step() delivers the queue: in order per
+// ordering key, acknowledged per item, retried on the queue's schedule and
+// logged when it fails (R50, R51). The partner applies each item at most
+// once (DESIGN.md rule 3). Queued entries wait while the connection is
+// Suspended and go out in order once it is Active again (R5, R6).
+//
 // Ownership: an Org owns its Connections; a Connection* stays valid as long
 // as its Org. Neither owns the Storage, the Clock or the Transports.
 //
