@@ -333,8 +333,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "R51: a change the partner refuses for good is logged Failed at once; "
-    "record changes are refused until the record flow exists",
+    "R51: a change the partner refuses for good is logged Failed at once, "
+    "and record changes are refused until the record flow exists",
     "[integration][connection]") {
   Crm crm;
   TwoOrgs t(5, testing::NewReopenableMemoryStorage(),
@@ -437,8 +437,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "R8: deactivating one side deactivates the partner; nothing is sent "
-    "afterwards",
+    "R8: deactivating one side deactivates the partner and nothing is "
+    "sent afterwards",
     "[integration][connection]") {
   Crm crm;
   TwoOrgs t(9, testing::NewReopenableMemoryStorage(),
