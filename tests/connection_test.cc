@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -43,11 +44,29 @@ std::vector<HistoryEvent> EventsOf(const Connection* c) {
   return events;
 }
 
+// The Connection notices waiting in the connection's RecordQueue (R56),
+// oldest first.
+std::vector<QueueEntry> QueuedNotices(const Connection* c) {
+  auto page = c->record_queue()->List("", RecordQueue::kMaxPageSize);
+  RequireOk(page.status());
+  std::vector<QueueEntry> notices;
+  for (QueueEntry& entry : page->entries) {
+    if (entry.record.empty()) notices.push_back(std::move(entry));
+  }
+  return notices;
+}
+
 std::vector<QueueAction> NoticeActions(const Connection* c) {
   std::vector<QueueAction> actions;
-  for (const PendingNotice& n : c->PendingNotices())
-    actions.push_back(n.action);
+  for (const QueueEntry& n : QueuedNotices(c)) actions.push_back(n.action);
   return actions;
+}
+
+// What a queued Connection notice will tell the partner.
+proto::ConnectionNotice NoticeBody(const QueueEntry& entry) {
+  proto::ConnectionNotice notice;
+  REQUIRE(notice.ParseFromString(entry.payload));
+  return notice;
 }
 
 // The same secret with its last hex digit changed.
@@ -313,8 +332,10 @@ TEST_CASE("R1: nothing flows before acceptance", "[connection]") {
   REQUIRE(t.pair.b()
               ->Send(RawEnvelope(id, "org-b",
                                  [](proto::Envelope& e) {
+                                   e.mutable_notice()->set_sequence(1);
                                    e.mutable_notice()->set_action(
                                        proto::CONNECTION_UPDATE);
+                                   e.mutable_notice()->mutable_options();
                                  }))
               .ok());
   REQUIRE(t.pair.b()->Send("not an envelope \xff\xfe").ok());
@@ -325,6 +346,7 @@ TEST_CASE("R1: nothing flows before acceptance", "[connection]") {
                   [](proto::Envelope& e) {
                     e.mutable_handshake_result()->set_accepted(true);
                     e.mutable_handshake_result()->set_primary_org_id("org-b");
+                    e.mutable_handshake_result()->mutable_options();
                   }))
               .ok());
   REQUIRE(t.pair.RunUntilIdle());
@@ -333,13 +355,13 @@ TEST_CASE("R1: nothing flows before acceptance", "[connection]") {
   CHECK(c.rejected_not_accepted == 2);
   CHECK(c.rejected_malformed == 1);
   CHECK(c.rejected_wrong_connection == 2);
-  CHECK(c.unhandled == 0);
+  CHECK(c.items_failed == 0);
   CHECK(p->status() == S::kInvited);
   CHECK(EventsOf(p) == std::vector<E>{E::kInvitationCreated});
 
   // Once accepted, the same kind of message from the partner gets through
-  // to the engine (which is not there yet: counted as unhandled); from
-  // another org it is still rejected.
+  // to the engine (which refuses record changes until the record flow
+  // exists); from another org it is still rejected.
   auto accepted = t.secondary->AcceptInvitation(id, invitation.secret_hex,
                                                 t.pair.b(), "bob@b");
   RequireOk(accepted.status());
@@ -350,7 +372,7 @@ TEST_CASE("R1: nothing flows before acceptance", "[connection]") {
   REQUIRE(t.pair.b()->Send(ChangeEnvelope(id, "org-x")).ok());
   REQUIRE(t.pair.RunUntilIdle());
   c = p->counters();
-  CHECK(c.unhandled == 1);
+  CHECK(c.items_failed == 1);
   CHECK(c.rejected_wrong_connection == 3);
 }
 
@@ -809,7 +831,7 @@ TEST_CASE("R5: admin suspend and resume act on one side only", "[connection]") {
 
 TEST_CASE(
     "R5: config changes while suspended are queued as Connection "
-    "Update and held until resume",
+    "Update entries in the RecordQueue",
     "[connection]") {
   TwoOrgs t;
   InvitationOptions options = DefaultInvitation();
@@ -828,24 +850,23 @@ TEST_CASE(
   RequireOk(p->UpdateOwner("carol@a", "alice"));
   RequireOk(p->Resume("alice"));
 
-  const std::vector<PendingNotice> notices = p->PendingNotices();
+  // Nothing was stepped: every notice is still queued, in order, each
+  // carrying the settings after its change.
+  const std::vector<QueueEntry> notices = QueuedNotices(p);
   REQUIRE(notices.size() == 5);
   CHECK(notices[0].action == QueueAction::kConnectionUpdate);
-  CHECK_FALSE(notices[0].queued_while_suspended);
-  CHECK(notices[0].contact == "erin@b");
+  CHECK(NoticeBody(notices[0]).options().contact() == "erin@b");
   CHECK(notices[1].action == QueueAction::kConnectionAdminSuspended);
-  CHECK_FALSE(notices[1].queued_while_suspended);
   CHECK(notices[2].action == QueueAction::kConnectionUpdate);
-  CHECK(notices[2].queued_while_suspended);
-  CHECK(notices[2].owner == "carol@a");
-  CHECK(notices[2].time == t.clock.Now());
+  CHECK(NoticeBody(notices[2]).options().owner() == "carol@a");
+  CHECK(NoticeBody(notices[2]).reason() == "alice");
+  CHECK(notices[2].enqueued == t.clock.Now());
   CHECK(notices[3].action == QueueAction::kConnectionUpdate);
-  CHECK(notices[3].queued_while_suspended);
-  CHECK(notices[3].sync == sync);
+  CHECK(NoticeBody(notices[3]).options().sync_users());
+  CHECK_FALSE(NoticeBody(notices[3]).options().sync_metadata());
   CHECK(notices[4].action == QueueAction::kConnectionAdminResumed);
-  CHECK_FALSE(notices[4].queued_while_suspended);
-  for (size_t i = 0; i < notices.size(); ++i) {
-    CHECK(notices[i].sequence == i + 1);
+  for (size_t i = 1; i < notices.size(); ++i) {
+    CHECK(notices[i].sequence > notices[i - 1].sequence);
   }
   CHECK(p->Info().owner == "carol@a");
   CHECK(p->Info().sync == sync);
@@ -869,7 +890,7 @@ TEST_CASE(
   Connection* p = *t.primary->GetConnection(invitation.connection_id);
   RequireOk(p->UpdateOwner("carol@a", "alice"));
   RequireOk(p->UpdateSyncOptions({}, "alice"));
-  CHECK(p->PendingNotices().empty());
+  CHECK(p->record_queue()->Count() == 0);
   // A secondary cannot change settings before the primary's answer.
   TwoOrgs u;
   const Invitation other = u.Invite();
@@ -1013,7 +1034,8 @@ TEST_CASE(
   const Invitation invitation = u.Invite();
   Connection* up = *u.primary->GetConnection(invitation.connection_id);
   RequireOk(up->Deactivate("alice"));
-  CHECK(up->PendingNotices().empty());  // the partner never heard of it
+  // The partner never heard of it.
+  CHECK(up->record_queue()->Count() == 0);
   auto late = u.secondary->AcceptInvitation(
       invitation.connection_id, invitation.secret_hex, u.pair.b(), "bob");
   RequireOk(late.status());
@@ -1098,21 +1120,27 @@ TEST_CASE("R8: an org holds several connections, each independent",
 struct ConnectionSnapshot {
   ConnectionInfo info;
   std::vector<HistoryEntry> history;
-  std::vector<PendingNotice> notices;
+  // Queued notices: sequence, action, payload.
+  std::vector<std::tuple<uint64_t, QueueAction, std::string>> notices;
   bool operator==(const ConnectionSnapshot&) const = default;
 };
 
 std::vector<ConnectionSnapshot> SnapshotOf(const Org& org) {
   std::vector<ConnectionSnapshot> out;
   for (const Connection* c : org.Connections()) {
-    out.push_back({c->Info(), HistoryOf(c), c->PendingNotices()});
+    ConnectionSnapshot snapshot{c->Info(), HistoryOf(c), {}};
+    for (const QueueEntry& entry : QueuedNotices(c)) {
+      snapshot.notices.emplace_back(entry.sequence, entry.action,
+                                    entry.payload);
+    }
+    out.push_back(std::move(snapshot));
   }
   return out;
 }
 
 TEST_CASE(
     "R4, R5, R8: reopening restores identical connections, history and "
-    "pending notices",
+    "queued notices",
     "[connection]") {
   for (const auto& factory : testing::ReopenableStorageFactories()) {
     TwoOrgs t(21, factory(), factory());
@@ -1148,7 +1176,7 @@ TEST_CASE(
     s = *t.secondary->GetConnection(id);
     RequireOk(p->Resume("alice"));
     CHECK(p->status() == S::kActive);
-    CHECK(p->PendingNotices().size() == primary_before[0].notices.size() + 1);
+    CHECK(QueuedNotices(p).size() == primary_before[0].notices.size() + 1);
     RequireOk(s->CompleteUserSync("engine"));
     CHECK(s->status() == S::kActive);
     // The reopened primary still checks the secret of the pending invitation.
@@ -1288,7 +1316,7 @@ TEST_CASE("R5, R8: a failed write changes nothing, in memory or on disk",
         absl::StatusCode::kUnavailable);
   CHECK(p->Deactivate("alice").code() == absl::StatusCode::kUnavailable);
   CHECK(p->Info() == info);
-  CHECK(p->PendingNotices().empty());
+  CHECK(p->record_queue()->Count() == 0);
   CHECK(HistoryOf(p) == history);
   CHECK(memory->KeyCount() == keys);
   flaky.fail = false;

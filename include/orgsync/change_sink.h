@@ -23,11 +23,13 @@
 #ifndef ORGSYNC_CHANGE_SINK_H_
 #define ORGSYNC_CHANGE_SINK_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "orgsync/queue_action.h"
+#include "orgsync/schema.h"
 #include "orgsync/storage.h"
 
 namespace orgsync {
@@ -39,6 +41,15 @@ struct MapNotice {
   std::string field;       // the field, for Field Map actions; else empty
   std::string new_name;    // for the Name Update actions
   std::string value;       // the picklist value, for Value Map Delete
+  // Filled by the emitting component so that the sink can make the notice
+  // self-contained in Stage (where it must not call back into the
+  // component):
+  //   PublishSet: the publication of `object` after the change (what the
+  //     partner must now see), when the object is still published;
+  //   SubscriptionMap, Type Map Set Partner Sub: whether this side now
+  //     subscribes to `object`.
+  std::optional<ObjectDef> publication = {};
+  bool subscribed = false;
 };
 
 class ChangeSink {

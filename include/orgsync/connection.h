@@ -23,6 +23,17 @@
 // sync=true to the Storage) before the call returns, and an Org reopened on
 // the same Storage restores identical connections and histories.
 //
+// Each connection owns a PublishSet, a SubscriptionMap, a RecordQueue and a
+// SyncLog (accessors below). What must reach the partner -- publish and
+// subscribe changes (R21) and the connection's own events (Connection Admin
+// Suspended/Resumed, Connection Suspended/Resumed, Connection Deactivate,
+// Connection Update; R56) -- is queued in the same atomic write as the
+// change that causes it, and Step() delivers the queue: in order per
+// ordering key, acknowledged per item, retried on the queue's schedule and
+// logged when it fails (R50, R51). The partner applies each item at most
+// once (DESIGN.md rule 3). Queued entries wait while the connection is
+// Suspended and go out in order once it is Active again (R5, R6).
+//
 // Ownership: an Org owns its Connections; a Connection* stays valid as long
 // as its Org. Neither owns the Storage, the Clock or the Transports.
 //
@@ -44,7 +55,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "orgsync/publish_set.h"
 #include "orgsync/queue_action.h"
+#include "orgsync/record_queue.h"
+#include "orgsync/subscription_map.h"
+#include "orgsync/sync_log.h"
 #include "orgsync/transport.h"
 
 namespace orgsync {
@@ -166,27 +181,23 @@ struct HistoryQuery {
   size_t limit = 0;  // at most this many (the oldest); 0 = no limit
 };
 
-// A connection event that must reach the partner as a queue action (R56:
-// Connection Admin Suspended/Resumed, Connection Suspended/Resumed,
-// Connection Deactivate, Connection Update).
-//
-// TRANSITIONAL: these wait in the connection's own persisted state until the
-// RecordQueue exists; then they become RecordQueue entries written in the
-// same batch as the change that caused them, and this list goes away.
-struct PendingNotice {
-  uint64_t sequence = 0;  // 1, 2, 3... per connection, in the order made
-  QueueAction action = QueueAction::kConnectionUpdate;
-  absl::Time time;
-  std::string actor;
-  // Made while the connection was Suspended: held until it is resumed (R5).
-  bool queued_while_suspended = false;
-  // The connection's settings after the change (what Connection Update
-  // carries).
-  SyncOptions sync;
-  std::string owner;
-  std::string contact;
+// How a connection delivers its RecordQueue to the partner (Step()).
+struct DeliveryOptions {
+  // An entry sent but neither acknowledged nor failed after this long (by
+  // the Org's Clock) is sent again: the transport may have lost it or its
+  // answer.
+  absl::Duration ack_timeout = absl::Seconds(30);
+  // Most entries awaiting an answer at once (over all ordering keys).
+  size_t max_in_flight = 1000;
+  // Record changes travel batched; a batch holds at most this many changes
+  // and about this many payload bytes (one larger change goes alone).
+  size_t max_changes_per_envelope = 100;
+  size_t max_envelope_bytes = size_t{1} << 20;
+  // Most queue entries one Step() examines.
+  size_t ready_scan = 2000;
 
-  friend bool operator==(const PendingNotice&, const PendingNotice&) = default;
+  // InvalidArgument unless ack_timeout > 0 and every count is >= 1.
+  [[nodiscard]] absl::Status Validate() const;
 };
 
 // A consistent copy of a connection's settings and status.
@@ -212,10 +223,10 @@ struct ConnectionInfo {
                          const ConnectionInfo&) = default;
 };
 
-// Messages the connection received and what became of them.
+// Messages the connection received and sent, and what became of them.
 struct ConnectionCounters {
   uint64_t received = 0;
-  uint64_t rejected_malformed = 0;  // bytes that are no envelope
+  uint64_t rejected_malformed = 0;  // bytes that are no valid envelope
   // For another connection, from another org than the partner, or a
   // handshake message this side never takes.
   uint64_t rejected_wrong_connection = 0;
@@ -223,9 +234,24 @@ struct ConnectionCounters {
   uint64_t rejected_deactivated = 0;   // anything after Deactivated
   uint64_t handshakes_accepted = 0;    // primary: acceptances granted
   uint64_t handshakes_refused = 0;     // primary: acceptances refused
-  // Accepted-connection traffic (changes, acks, maps, ...) that no engine
-  // component handles yet. TRANSITIONAL: goes away with the engine.
-  uint64_t unhandled = 0;
+
+  // Receiving side: items (map updates, connection notices, record
+  // changes...) the partner sent, by the result this side answered.
+  uint64_t items_applied = 0;
+  uint64_t items_duplicate = 0;  // already applied: acknowledged, no effect
+  uint64_t items_failed = 0;     // answered with a retryable or permanent
+                                 // failure
+  uint64_t protocol_errors = 0;  // ProtocolError bodies received
+
+  // Sending side.
+  uint64_t envelopes_sent = 0;  // envelopes carrying queue entries
+  uint64_t entries_sent = 0;    // queue entries sent, resends included
+  uint64_t entries_resent = 0;  // of those, resent after the ack timeout
+  uint64_t entries_acknowledged = 0;  // left the queue: applied/duplicate
+  uint64_t entries_failed = 0;  // failure results recorded on the queue
+  // Results for entries that were not in flight (late copies of an answer
+  // already processed); ignored.
+  uint64_t stale_results = 0;
 };
 
 class Connection {
@@ -307,8 +333,33 @@ class Connection {
   [[nodiscard]] virtual absl::StatusOr<std::vector<HistoryEntry>> History(
       const HistoryQuery& query = {}) const = 0;
 
-  // TRANSITIONAL (see PendingNotice): notices not yet handed to the queue.
-  virtual std::vector<PendingNotice> PendingNotices() const = 0;
+  // The connection's engine components, opened on the Org's Storage under
+  // this connection's id. Owned by the connection: valid as long as the
+  // Org. Hosts publish and subscribe through them, list the queue (R50) and
+  // query the log (R51-R54). Never null.
+  //
+  // Publish/subscribe changes reach the partner through the RecordQueue
+  // (R21): each change queues its notices in the same atomic write.
+  // SyncLog observers run on the thread that calls Step() or delivers
+  // messages, after the connection released its lock.
+  virtual PublishSet* publish_set() const = 0;
+  virtual SubscriptionMap* subscription_map() const = 0;
+  virtual RecordQueue* record_queue() const = 0;
+  virtual SyncLog* sync_log() const = 0;
+
+  // One deterministic round of delivery (DESIGN.md rule 1: no thread, time
+  // only from the Clock). While the connection is Active and the partner
+  // available, sends the RecordQueue's entries that are due: per ordering
+  // key (the record; "map:" + object for publish/subscribe notices;
+  // "connection" for connection notices) at most one entry is in flight and
+  // the next is sent only once the previous was acknowledged or finally
+  // failed (R50); different keys go in parallel. An entry not answered
+  // within DeliveryOptions::ack_timeout is sent again. Answers and partner
+  // messages are processed as the transport delivers them (OnMessage).
+  // While Suspended nothing is sent (R5, R6); once Deactivated, only the
+  // Connection Deactivate notice itself. Returns how many entries were sent
+  // (resends included); the Storage's error if reading the queue failed.
+  [[nodiscard]] virtual absl::StatusOr<size_t> Step() = 0;
 
   virtual ConnectionCounters counters() const = 0;
 

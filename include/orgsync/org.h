@@ -29,7 +29,10 @@
 #include "absl/status/statusor.h"
 #include "orgsync/clock.h"
 #include "orgsync/connection.h"
+#include "orgsync/record_queue.h"
+#include "orgsync/schema.h"
 #include "orgsync/storage.h"
+#include "orgsync/sync_log.h"
 #include "orgsync/transport.h"
 
 namespace orgsync {
@@ -39,6 +42,15 @@ struct OrgOptions {
   // Storage opened before with another id is refused.
   std::string org_id = {};
   std::string org_name = {};  // for display; sent to partners
+  // The org's local schema, which every connection's PublishSet and
+  // SubscriptionMap read. Not owned; must outlive the Org. Null: an empty
+  // schema owned by the Org (nothing can be published or subscribed).
+  const Schema* schema = nullptr;
+  // Options of every connection's RecordQueue (retry schedule, R51),
+  // SyncLog (retention) and delivery.
+  RecordQueueOptions queue = {};
+  SyncLogOptions log = {};
+  DeliveryOptions delivery = {};
 };
 
 class Org {
@@ -48,10 +60,12 @@ class Org {
   Org& operator=(const Org&) = delete;
   virtual ~Org() = default;
 
-  // Opens the org's connections stored in `storage` (none the first time).
-  // `storage` and `clock` must outlive the Org. InvalidArgument for a bad
-  // org id; FailedPrecondition if `storage` belongs to another org; DataLoss
-  // if stored state cannot be parsed.
+  // Opens the org's connections stored in `storage` (none the first time),
+  // each with its PublishSet, SubscriptionMap, RecordQueue and SyncLog.
+  // `storage` and `clock` (and options.schema) must outlive the Org.
+  // InvalidArgument for a bad org id or options; FailedPrecondition if
+  // `storage` belongs to another org; DataLoss if stored state cannot be
+  // parsed.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Org>> Open(
       const OrgOptions& options, Storage* storage, Clock* clock);
 
@@ -89,6 +103,11 @@ class Org {
 
   // Every connection, Deactivated ones included, ordered by id.
   virtual std::vector<Connection*> Connections() const = 0;
+
+  // Connection::Step() on every connection, in id order. Returns the
+  // entries sent in total, or the first error (the remaining connections
+  // are still stepped).
+  [[nodiscard]] virtual absl::StatusOr<size_t> Step() = 0;
 };
 
 }  // namespace orgsync

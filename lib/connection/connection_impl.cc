@@ -15,6 +15,7 @@
 #include "connection/secret.h"
 #include "internal/strings.h"
 #include "orgsync/status.h"
+#include "wire/envelope_codec.h"
 
 namespace orgsync::internal {
 namespace {
@@ -25,32 +26,6 @@ constexpr size_t kMaxTextBytes = 256;
 // Message ids are reserved on disk this many at a time (see
 // ConnectionState.message_id_limit).
 constexpr uint64_t kMessageIdBlock = 1024;
-
-// SEAM (wire helper): these two become calls into lib/wire/envelope_codec.h,
-// which owns the protocol version and the validation of received input.
-constexpr uint32_t kProtocolVersion = 1;
-
-std::string EncodeEnvelope(const proto::Envelope& envelope) {
-  std::string bytes;
-  envelope.SerializeToString(&bytes);
-  return bytes;
-}
-
-absl::StatusOr<proto::Envelope> DecodeEnvelope(std::string_view bytes) {
-  proto::Envelope envelope;
-  if (bytes.size() > static_cast<size_t>(INT32_MAX) ||
-      !envelope.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return absl::InvalidArgumentError("not a serialized Envelope");
-  }
-  if (envelope.protocol_version() != kProtocolVersion) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unsupported protocol version ", envelope.protocol_version()));
-  }
-  if (envelope.body_case() == proto::Envelope::BODY_NOT_SET) {
-    return absl::InvalidArgumentError("envelope without a body");
-  }
-  return envelope;
-}
 
 proto::StoredConnectionStatus ToStored(ConnectionStatus status) {
   return static_cast<proto::StoredConnectionStatus>(static_cast<int>(status));
@@ -175,6 +150,49 @@ ConnectionImpl::ConnectionImpl(const OrgEnv* env, proto::ConnectionState state)
       state_(std::move(state)) {
   // Ids below the stored limit may have been used before a restart.
   next_message_id_ = std::max<uint64_t>(state_.message_id_limit(), 1);
+  deactivated_ = state_.status() == proto::STORED_DEACTIVATED;
+}
+
+absl::StatusOr<std::unique_ptr<ConnectionImpl>> ConnectionImpl::Open(
+    const OrgEnv* env, proto::ConnectionState state) {
+  std::unique_ptr<ConnectionImpl> connection(
+      new ConnectionImpl(env, std::move(state)));
+  ORGSYNC_RETURN_IF_ERROR(connection->OpenComponents());
+  return connection;
+}
+
+absl::Status ConnectionImpl::OpenComponents() {
+  const std::string where = fmt::format("opening connection {}", id_);
+  auto queue = RecordQueue::Open(env_->storage, env_->clock, id_, env_->queue);
+  if (!queue.ok()) return Annotate(queue.status(), where);
+  record_queue_ = std::move(*queue);
+  auto log = SyncLog::Open(env_->storage, env_->clock, id_, env_->log);
+  if (!log.ok()) return Annotate(log.status(), where);
+  sync_log_ = std::move(*log);
+  auto publish =
+      PublishSet::Open(env_->storage, id_, env_->schema, &publish_sink_);
+  if (!publish.ok()) return Annotate(publish.status(), where);
+  publish_set_ = std::move(*publish);
+  auto subscriptions = SubscriptionMap::Open(env_->storage, id_, env_->schema,
+                                             &subscription_sink_);
+  if (!subscriptions.ok()) return Annotate(subscriptions.status(), where);
+  subscription_map_ = std::move(*subscriptions);
+  // Connection notices are few; find the queued ones once.
+  absl::MutexLock lock(&mu_);
+  uint64_t after = 0;
+  while (true) {
+    ORGSYNC_ASSIGN_OR_RETURN(
+        QueuePage page,
+        record_queue_->ListAfter(after, RecordQueue::kMaxPageSize));
+    for (const QueueEntry& entry : page.entries) {
+      if (IsConnectionAction(entry.action)) {
+        queued_notices_.insert(entry.sequence);
+      }
+      after = entry.sequence;
+    }
+    if (page.next_page_token.empty()) break;
+  }
+  return absl::OkStatus();
 }
 
 ConnectionImpl::~ConnectionImpl() {
@@ -278,6 +296,12 @@ absl::Status ConnectionImpl::AttachTransport(Transport* transport) {
 
 void ConnectionImpl::HandleAvailability(bool available) {
   absl::MutexLock lock(&mu_);
+  if (partner_available_ != available) {
+    // What was in flight may be lost with the link: send it again as soon
+    // as the partner is back rather than after the ack timeout.
+    in_flight_.clear();
+    in_flight_keys_.clear();
+  }
   partner_available_ = available;
   // A failed write leaves the status as it was; the next availability
   // change or AttachTransport applies the then-current availability.
@@ -296,13 +320,15 @@ absl::Status ConnectionImpl::ApplyAvailabilityLocked() {
   if (unavailable == state_.partner_unavailable()) return absl::OkStatus();
   proto::ConnectionState next = state_;
   WriteBatch batch;
+  std::optional<RecordQueue::PendingEnqueue> pending;
   const absl::Time now = StoredNow(*env_->clock);
   next.set_partner_unavailable(unavailable);
   if (unavailable) {
     next.set_status(ToStored(ConnectionStatus::kSuspended));
     AddHistory(id_, now, HistoryEvent::kSuspended, kSystemActor,
                "the partner org is unavailable", &next, &batch);
-    StageNotice(QueueAction::kConnectionSuspended, now, kSystemActor, &next);
+    ORGSYNC_RETURN_IF_ERROR(StageNotice(QueueAction::kConnectionSuspended,
+                                        kSystemActor, next, &batch, &pending));
   } else {
     if (!next.admin_suspended()) {
       next.set_status(ToStored(ConnectionStatus::kActive));
@@ -313,9 +339,10 @@ absl::Status ConnectionImpl::ApplyAvailabilityLocked() {
                      "by an administrator"
                    : "the partner org is available again",
                &next, &batch);
-    StageNotice(QueueAction::kConnectionResumed, now, kSystemActor, &next);
+    ORGSYNC_RETURN_IF_ERROR(StageNotice(QueueAction::kConnectionResumed,
+                                        kSystemActor, next, &batch, &pending));
   }
-  return Commit(std::move(next), std::move(batch));
+  return Commit(std::move(next), std::move(batch), std::move(pending));
 }
 
 bool ConnectionImpl::partner_available() const {
@@ -333,71 +360,121 @@ absl::Status ConnectionImpl::SendEnvelope(proto::Envelope envelope) {
     next.set_message_id_limit(next_message_id_ + kMessageIdBlock);
     ORGSYNC_RETURN_IF_ERROR(Commit(std::move(next), WriteBatch()));
   }
-  envelope.set_protocol_version(kProtocolVersion);
   envelope.set_connection_id(id_);
   envelope.set_sender_org_id(env_->org_id);
   envelope.set_message_id(next_message_id_++);
-  return transport_->Send(EncodeEnvelope(envelope));
+  return transport_->Send(wire::EncodeEnvelope(std::move(envelope)));
 }
 
 void ConnectionImpl::HandleMessage(std::string bytes) {
-  absl::MutexLock lock(&mu_);
-  ++counters_.received;
-  absl::StatusOr<proto::Envelope> decoded = DecodeEnvelope(bytes);
-  if (!decoded.ok()) {
-    ++counters_.rejected_malformed;
-    return;
-  }
-  const proto::Envelope& envelope = *decoded;
-  if (envelope.connection_id() != id_) {
-    ++counters_.rejected_wrong_connection;
-    return;
-  }
-  const ConnectionStatus status = StatusLocked();
-  // A deactivated primary still answers acceptances (with a refusal), so
-  // that the secondary learns why; nothing else is looked at.
-  if (status == ConnectionStatus::kDeactivated &&
-      envelope.body_case() != proto::Envelope::kAccept) {
-    ++counters_.rejected_deactivated;
-    return;
-  }
-  switch (envelope.body_case()) {
-    case proto::Envelope::kAccept:
-      if (role_ != ReplicationRole::kPrimary) {
-        ++counters_.rejected_wrong_connection;
-        return;
-      }
-      HandleAccept(envelope);
+  DeferredLogs logs;
+  {
+    absl::MutexLock lock(&mu_);
+    ++counters_.received;
+    absl::StatusOr<proto::Envelope> decoded = wire::DecodeEnvelope(bytes);
+    if (!decoded.ok()) {
+      ++counters_.rejected_malformed;
       return;
-    case proto::Envelope::kHandshakeResult:
-      if (role_ != ReplicationRole::kSecondary) {
-        ++counters_.rejected_wrong_connection;
-        return;
-      }
-      HandleHandshakeResult(envelope);
+    }
+    const proto::Envelope& envelope = *decoded;
+    if (envelope.connection_id() != id_) {
+      ++counters_.rejected_wrong_connection;
       return;
-    default:
-      break;
+    }
+    const ConnectionStatus status = StatusLocked();
+    // A deactivated primary still answers acceptances (with a refusal), so
+    // that the secondary learns why. A deactivated side also takes the
+    // answers to its own Connection Deactivate notice, and answers the
+    // partner's (both may deactivate at once); nothing else is looked at.
+    const bool deactivation_traffic =
+        envelope.body_case() == proto::Envelope::kAck ||
+        (envelope.body_case() == proto::Envelope::kNotice &&
+         envelope.notice().action() == proto::CONNECTION_DEACTIVATE);
+    if (status == ConnectionStatus::kDeactivated &&
+        envelope.body_case() != proto::Envelope::kAccept &&
+        !(deactivation_traffic && !state_.partner_org_id().empty())) {
+      ++counters_.rejected_deactivated;
+      return;
+    }
+    switch (envelope.body_case()) {
+      case proto::Envelope::kAccept:
+        if (role_ != ReplicationRole::kPrimary) {
+          ++counters_.rejected_wrong_connection;
+          return;
+        }
+        HandleAccept(envelope);
+        return;
+      case proto::Envelope::kHandshakeResult:
+        if (role_ != ReplicationRole::kSecondary) {
+          ++counters_.rejected_wrong_connection;
+          return;
+        }
+        HandleHandshakeResult(envelope);
+        return;
+      default:
+        break;
+    }
+    // Everything else needs an accepted connection with this partner (R1).
+    if (status == ConnectionStatus::kInvited) {
+      ++counters_.rejected_not_accepted;
+      return;
+    }
+    if (envelope.sender_org_id() != state_.partner_org_id()) {
+      ++counters_.rejected_wrong_connection;
+      return;
+    }
+    RouteToEngine(envelope, &logs);
   }
-  // Everything else needs an accepted connection with this partner (R1).
-  if (status == ConnectionStatus::kInvited) {
-    ++counters_.rejected_not_accepted;
-    return;
-  }
-  if (envelope.sender_org_id() != state_.partner_org_id()) {
-    ++counters_.rejected_wrong_connection;
-    return;
-  }
-  RouteToEngine(envelope);
+  FinishLogs(std::move(logs));
 }
 
-void ConnectionImpl::RouteToEngine(const proto::Envelope& envelope) {
-  // SEAM: dispatch by body to components_ (RecordQueue for acks,
-  // SubscriptionMap for map updates, the apply path for changes, ...).
-  // Until they exist the message is counted and dropped; senders keep
-  // unacknowledged entries queued, so nothing is lost by dropping here.
-  static_cast<void>(envelope);
-  ++counters_.unhandled;
+void ConnectionImpl::RouteToEngine(const proto::Envelope& envelope,
+                                   DeferredLogs* logs) {
+  std::vector<proto::ItemResult> results;
+  switch (envelope.body_case()) {
+    case proto::Envelope::kAck:
+      HandleAck(envelope.ack(), logs);
+      return;
+    case proto::Envelope::kMapUpdate:
+      results.push_back(ApplyMapUpdate(envelope.map_update()));
+      break;
+    case proto::Envelope::kNotice:
+      results.push_back(ApplyNotice(envelope.notice()));
+      break;
+    case proto::Envelope::kChanges:
+      for (const proto::RecordChange& change : envelope.changes().changes()) {
+        results.push_back(ApplyRecordChange(change));
+      }
+      break;
+    case proto::Envelope::kUserUpsert: {
+      // User sync (R70-R73) is not built yet: refuse rather than pretend.
+      proto::ItemResult result;
+      result.set_sequence(envelope.user_upsert().sequence());
+      result.set_outcome(proto::PERMANENT_FAILURE);
+      result.set_error(proto::ERROR_UNKNOWN);
+      result.set_description("user sync is not supported yet");
+      results.push_back(std::move(result));
+      break;
+    }
+    case proto::Envelope::kMetadataPush: {
+      proto::ItemResult result;
+      result.set_sequence(envelope.metadata_push().sequence());
+      result.set_outcome(proto::PERMANENT_FAILURE);
+      result.set_error(proto::ERROR_METADATA);
+      result.set_description("metadata sync is not supported yet");
+      results.push_back(std::move(result));
+      break;
+    }
+    case proto::Envelope::kProtocolError:
+      ++counters_.protocol_errors;
+      return;
+    default:
+      // Handshake bodies were dispatched before; nothing else exists.
+      ++counters_.rejected_wrong_connection;
+      return;
+  }
+  for (const proto::ItemResult& result : results) CountResult(result);
+  SendResults(std::move(results));
 }
 
 void ConnectionImpl::HandleAccept(const proto::Envelope& envelope) {
@@ -405,27 +482,32 @@ void ConnectionImpl::HandleAccept(const proto::Envelope& envelope) {
   const std::string& peer = accept.secondary_org_id();
   const ConnectionStatus status = StatusLocked();
   if (status == ConnectionStatus::kDeactivated) {
-    RefusePeer(envelope, "the connection is deactivated");
+    RefusePeer(envelope, proto::REFUSAL_DEACTIVATED,
+               "the connection is deactivated");
     return;
   }
   // The secret is checked before anything that would tell an outsider
   // about the connection.
   if (state_.secret().size() != kSecretBytes ||
       !ConstantTimeEquals(accept.secret(), state_.secret())) {
-    RefusePeer(envelope, "the invitation secret does not match");
+    RefusePeer(envelope, proto::REFUSAL_BAD_SECRET,
+               "the invitation secret does not match");
     return;
   }
   if (peer.empty() || peer != envelope.sender_org_id() || !IsValidOrgId(peer)) {
-    RefusePeer(envelope, "the secondary org id is missing or invalid");
+    RefusePeer(envelope, proto::REFUSAL_INVALID_PEER,
+               "the secondary org id is missing or invalid");
     return;
   }
   if (peer == env_->org_id) {
-    RefusePeer(envelope, "an org cannot accept its own invitation");
+    RefusePeer(envelope, proto::REFUSAL_INVALID_PEER,
+               "an org cannot accept its own invitation");
     return;
   }
   if (IsAccepted(status)) {
     if (peer != state_.partner_org_id()) {
-      RefusePeer(envelope, "the invitation was accepted by another org");
+      RefusePeer(envelope, proto::REFUSAL_ALREADY_ACCEPTED,
+                 "the invitation was accepted by another org");
       return;
     }
     // A repeated acceptance (the answer was lost or is slow): answer again,
@@ -452,6 +534,7 @@ void ConnectionImpl::HandleAccept(const proto::Envelope& envelope) {
 }
 
 void ConnectionImpl::RefusePeer(const proto::Envelope& envelope,
+                                proto::HandshakeRefusal refusal,
                                 std::string_view reason) {
   ++counters_.handshakes_refused;
   const std::string& claimed = envelope.accept().secondary_org_id();
@@ -467,6 +550,7 @@ void ConnectionImpl::RefusePeer(const proto::Envelope& envelope,
   proto::Envelope answer;
   proto::HandshakeResult* result = answer.mutable_handshake_result();
   result->set_accepted(false);
+  result->set_refusal(refusal);
   result->set_reason(std::string(reason));
   result->set_primary_org_id(env_->org_id);
   SendEnvelope(std::move(answer)).IgnoreError();
@@ -598,37 +682,58 @@ absl::Status ConnectionImpl::CheckMove(ConnectionStatus to, bool allowed,
                   ConnectionStatusName(from), ConnectionStatusName(to), why));
 }
 
-void ConnectionImpl::StageNotice(QueueAction action, absl::Time time,
-                                 std::string_view actor,
-                                 proto::ConnectionState* next) const {
-  // SEAM: becomes a RecordQueue entry staged into the caller's batch. The
-  // partner hears only about an accepted connection: before acceptance the
-  // handshake carries the current settings.
-  if (!AcceptedLocked()) return;
-  const uint64_t sequence = next->next_notice_sequence() + 1;
-  next->set_next_notice_sequence(sequence);
-  proto::StoredPendingNotice* notice = next->add_pending_notices();
-  notice->set_sequence(sequence);
-  notice->set_action(static_cast<proto::QueueAction>(action));
-  notice->set_time_micros(absl::ToUnixMicros(time));
-  notice->set_actor(std::string(actor));
-  // Made during a suspension (before and after this change): held until
-  // the connection is resumed (R5).
-  notice->set_queued_while_suspended(StatusLocked() ==
-                                         ConnectionStatus::kSuspended &&
-                                     next->status() == proto::STORED_SUSPENDED);
-  *notice->mutable_sync() = next->sync();
-  notice->set_owner(next->owner());
-  notice->set_contact(next->contact());
+absl::Status ConnectionImpl::StageNotice(
+    QueueAction action, std::string_view actor,
+    const proto::ConnectionState& next, WriteBatch* batch,
+    std::optional<RecordQueue::PendingEnqueue>* pending) {
+  // The partner hears only about an accepted connection: before acceptance
+  // the handshake carries the current settings.
+  if (!AcceptedLocked()) return absl::OkStatus();
+  proto::ConnectionNotice notice;
+  notice.set_action(static_cast<proto::QueueAction>(action));
+  proto::ConnectionOptions* options = notice.mutable_options();
+  options->set_sync_feeds_and_audit_fields(
+      next.sync().sync_feeds_and_audit_fields());
+  options->set_sync_metadata(next.sync().sync_metadata());
+  options->set_sync_users(next.sync().sync_users());
+  options->set_owner(next.owner());
+  options->set_contact(next.contact());
+  // A Connection Update names only the owner or contact it changes (empty:
+  // unchanged), so that both sides may edit different settings at once
+  // without one overwriting the other's with a stale value.
+  if (action == QueueAction::kConnectionUpdate) {
+    if (next.owner() == state_.owner()) options->clear_owner();
+    if (next.contact() == state_.contact()) options->clear_contact();
+  }
+  notice.set_reason(std::string(actor));
+  // The sequence is the queue's, set when the entry is sent.
+  NewQueueEntry entry;
+  entry.action = action;
+  entry.payload = notice.SerializeAsString();
+  ORGSYNC_ASSIGN_OR_RETURN(
+      RecordQueue::PendingEnqueue staged,
+      record_queue_->PrepareEnqueue(absl::MakeConstSpan(&entry, 1), batch));
+  *pending = std::move(staged);
+  return absl::OkStatus();
 }
 
-absl::Status ConnectionImpl::Commit(proto::ConnectionState next,
-                                    WriteBatch batch) {
+absl::Status ConnectionImpl::Commit(
+    proto::ConnectionState next, WriteBatch batch,
+    std::optional<RecordQueue::PendingEnqueue> pending) {
   batch.Put(ConnectionStateKey(id_), next.SerializeAsString());
+  const absl::Status written =
+      env_->storage->Write(batch, WriteOptions{.sync = true});
+  if (pending.has_value()) {
+    const std::vector<uint64_t> sequences = pending->sequences();
+    record_queue_->FinishEnqueue(std::move(*pending), written);
+    if (written.ok()) {
+      queued_notices_.insert(sequences.begin(), sequences.end());
+    }
+  }
   ORGSYNC_RETURN_IF_ERROR(
-      Annotate(env_->storage->Write(batch, WriteOptions{.sync = true}),
-               fmt::format("writing connection {}", id_)));
+      Annotate(written, fmt::format("writing connection {}", id_)));
   state_ = std::move(next);
+  deactivated_ = state_.status() == proto::STORED_DEACTIVATED;
   return absl::OkStatus();
 }
 
@@ -704,8 +809,10 @@ absl::Status ConnectionImpl::Suspend(std::string_view actor) {
   next.set_status(ToStored(ConnectionStatus::kSuspended));
   next.set_admin_suspended(true);
   AddHistory(id_, now, HistoryEvent::kAdminSuspended, actor, "", &next, &batch);
-  StageNotice(QueueAction::kConnectionAdminSuspended, now, actor, &next);
-  return Commit(std::move(next), std::move(batch));
+  std::optional<RecordQueue::PendingEnqueue> pending;
+  ORGSYNC_RETURN_IF_ERROR(StageNotice(QueueAction::kConnectionAdminSuspended,
+                                      actor, next, &batch, &pending));
+  return Commit(std::move(next), std::move(batch), std::move(pending));
 }
 
 absl::Status ConnectionImpl::Resume(std::string_view actor) {
@@ -727,8 +834,10 @@ absl::Status ConnectionImpl::Resume(std::string_view actor) {
                  ? "still suspended: the partner org is unavailable"
                  : "",
              &next, &batch);
-  StageNotice(QueueAction::kConnectionAdminResumed, now, actor, &next);
-  return Commit(std::move(next), std::move(batch));
+  std::optional<RecordQueue::PendingEnqueue> pending;
+  ORGSYNC_RETURN_IF_ERROR(StageNotice(QueueAction::kConnectionAdminResumed,
+                                      actor, next, &batch, &pending));
+  return Commit(std::move(next), std::move(batch), std::move(pending));
 }
 
 absl::Status ConnectionImpl::Deactivate(std::string_view actor) {
@@ -748,8 +857,15 @@ absl::Status ConnectionImpl::Deactivate(std::string_view actor) {
   AddHistory(id_, now, HistoryEvent::kDeactivated, actor,
              fmt::format("was {}", ConnectionStatusName(StatusLocked())), &next,
              &batch);
-  StageNotice(QueueAction::kConnectionDeactivate, now, actor, &next);
-  return Commit(std::move(next), std::move(batch));
+  std::optional<RecordQueue::PendingEnqueue> pending;
+  ORGSYNC_RETURN_IF_ERROR(StageNotice(QueueAction::kConnectionDeactivate,
+                                      actor, next, &batch, &pending));
+  ORGSYNC_RETURN_IF_ERROR(
+      Commit(std::move(next), std::move(batch), std::move(pending)));
+  // Nothing but the Deactivate notice goes out from now on.
+  in_flight_.clear();
+  in_flight_keys_.clear();
+  return absl::OkStatus();
 }
 
 // --- Settings ----------------------------------------------------------------
@@ -779,8 +895,10 @@ absl::Status ConnectionImpl::UpdateSettings(
   WriteBatch batch;
   const absl::Time now = StoredNow(*env_->clock);
   AddHistory(id_, now, event, actor, detail, &next, &batch);
-  StageNotice(QueueAction::kConnectionUpdate, now, actor, &next);
-  return Commit(std::move(next), std::move(batch));
+  std::optional<RecordQueue::PendingEnqueue> pending;
+  ORGSYNC_RETURN_IF_ERROR(StageNotice(QueueAction::kConnectionUpdate, actor,
+                                      next, &batch, &pending));
+  return Commit(std::move(next), std::move(batch), std::move(pending));
 }
 
 absl::Status ConnectionImpl::UpdateOwner(std::string_view owner,
@@ -864,24 +982,6 @@ absl::StatusOr<std::vector<HistoryEntry>> ConnectionImpl::History(
     if (query.limit != 0 && out.size() == query.limit) break;
   }
   ORGSYNC_RETURN_IF_ERROR(it->status());
-  return out;
-}
-
-std::vector<PendingNotice> ConnectionImpl::PendingNotices() const {
-  absl::MutexLock lock(&mu_);
-  std::vector<PendingNotice> out;
-  for (const proto::StoredPendingNotice& stored : state_.pending_notices()) {
-    PendingNotice notice;
-    notice.sequence = stored.sequence();
-    notice.action = static_cast<QueueAction>(stored.action());
-    notice.time = FromMicros(stored.time_micros());
-    notice.actor = stored.actor();
-    notice.queued_while_suspended = stored.queued_while_suspended();
-    notice.sync = FromStored(stored.sync());
-    notice.owner = stored.owner();
-    notice.contact = stored.contact();
-    out.push_back(std::move(notice));
-  }
   return out;
 }
 

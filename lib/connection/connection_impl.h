@@ -7,18 +7,36 @@
 // synced WriteBatch per operation. An operation works on a copy and swaps it
 // in only after the write succeeded, so a failed call changes nothing.
 //
+// The connection owns its engine components (PublishSet, SubscriptionMap,
+// RecordQueue, SyncLog), opened on the Org's Storage with the connection's
+// id, and is the ChangeSink of the first two: their publish/subscribe
+// notices become RecordQueue entries in the same write as the change (R21).
+// Connection notices (R56 "Connection ..." actions) are queued in the same
+// batch as the state change that causes them. Step() delivers the queue
+// (delivery.cc); HandleMessage applies what the partner sends.
+//
 // Locking: mu_ guards the state and is held while sending (the Transport
 // contract forbids Send from calling back). attach_mu_ serializes
 // AttachTransport; it is never taken by transport callbacks, and
 // Transport::SetHandler is always called with mu_ released, because
 // SetHandler waits for running callbacks, which need mu_.
+// Lock order: mu_ before the components' own locks. The ChangeSink calls
+// (made by PublishSet/SubscriptionMap under their locks) therefore never
+// take mu_; they only touch the RecordQueue and the sinks' own mutexes.
+// SyncLog appends are finished (observers called) after mu_ is released.
 
 #ifndef ORGSYNC_LIB_CONNECTION_CONNECTION_IMPL_H_
 #define ORGSYNC_LIB_CONNECTION_CONNECTION_IMPL_H_
 
+#include <atomic>
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -26,10 +44,15 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "connection/connection_components.h"
+#include "orgsync/change_sink.h"
 #include "orgsync/clock.h"
 #include "orgsync/connection.h"
+#include "orgsync/publish_set.h"
+#include "orgsync/record_queue.h"
+#include "orgsync/schema.h"
 #include "orgsync/storage.h"
+#include "orgsync/subscription_map.h"
+#include "orgsync/sync_log.h"
 #include "orgsync/transport.h"
 #include "proto/connection_state.pb.h"
 #include "proto/wire.pb.h"
@@ -42,7 +65,17 @@ struct OrgEnv {
   Clock* clock;
   std::string org_id;
   std::string org_name;
+  const Schema* schema;
+  RecordQueueOptions queue;
+  SyncLogOptions log;
+  DeliveryOptions delivery;
 };
+
+// The ordering key of a queue entry (see Connection::Step).
+std::string OrderingKey(const RecordRef& record, QueueAction action);
+
+// True for the six "Connection ..." actions.
+bool IsConnectionAction(QueueAction action);
 
 // Clock time truncated to what the Storage keeps, so that the in-memory
 // state always equals the reopened one.
@@ -65,8 +98,10 @@ void AddHistory(std::string_view connection_id, absl::Time time,
 
 class ConnectionImpl final : public Connection {
  public:
-  // `state` is as stored; `env` outlives the connection.
-  ConnectionImpl(const OrgEnv* env, proto::ConnectionState state);
+  // Makes the connection for `state` (as stored) and opens its components.
+  // `env` outlives the connection. Writes nothing.
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<ConnectionImpl>> Open(
+      const OrgEnv* env, proto::ConnectionState state);
   ~ConnectionImpl() override;
 
   const std::string& id() const override { return id_; }
@@ -94,9 +129,15 @@ class ConnectionImpl final : public Connection {
                                  std::string_view actor) override;
   absl::StatusOr<std::vector<HistoryEntry>> History(
       const HistoryQuery& query) const override;
-  std::vector<PendingNotice> PendingNotices() const override;
   ConnectionCounters counters() const override;
   bool partner_available() const override;
+  PublishSet* publish_set() const override { return publish_set_.get(); }
+  SubscriptionMap* subscription_map() const override {
+    return subscription_map_.get();
+  }
+  RecordQueue* record_queue() const override { return record_queue_.get(); }
+  SyncLog* sync_log() const override { return sync_log_.get(); }
+  absl::StatusOr<size_t> Step() override;
 
   // Secondary, still Invited: replaces the secret for a new attempt
   // (Org::AcceptInvitation on an existing connection).
@@ -114,6 +155,36 @@ class ConnectionImpl final : public Connection {
     ConnectionImpl* const connection_;
   };
 
+  // The ChangeSink of one component (one per component, because each
+  // serializes its own Stage/Finish pairs but the two may interleave).
+  class MapSink final : public ChangeSink {
+   public:
+    explicit MapSink(ConnectionImpl* connection) : connection_(connection) {}
+    absl::Status Stage(absl::Span<const MapNotice> notices,
+                       WriteBatch* batch) override;
+    void Finish(const absl::Status& write_status) override;
+
+   private:
+    ConnectionImpl* const connection_;
+    absl::Mutex mu_;
+    std::optional<RecordQueue::PendingEnqueue> pending_ ABSL_GUARDED_BY(mu_);
+  };
+
+  // An entry sent and not answered yet.
+  struct InFlight {
+    uint64_t sequence = 0;
+    absl::Time sent;
+  };
+
+  // SyncLog appends whose batch was written, finished once mu_ is
+  // released (observers may call back into the connection).
+  using DeferredLogs =
+      std::vector<std::pair<SyncLog::PendingAppend, absl::Status>>;
+
+  ConnectionImpl(const OrgEnv* env, proto::ConnectionState state);
+  absl::Status OpenComponents();
+  void FinishLogs(DeferredLogs logs);
+
   void HandleMessage(std::string bytes);
   void HandleAvailability(bool available);
 
@@ -123,11 +194,56 @@ class ConnectionImpl final : public Connection {
   void HandleHandshakeResult(const proto::Envelope& envelope)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Refuses a peer's acceptance: logs it (R1) and answers.
-  void RefusePeer(const proto::Envelope& envelope, std::string_view reason)
+  void RefusePeer(const proto::Envelope& envelope,
+                  proto::HandshakeRefusal refusal, std::string_view reason)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReplyAccepted() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // SEAM: traffic of an accepted connection, for the engine components.
-  void RouteToEngine(const proto::Envelope& envelope)
+  // Traffic of an accepted connection: the engine's dispatch by body.
+  void RouteToEngine(const proto::Envelope& envelope, DeferredLogs* logs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // --- Receiving side (delivery.cc) ---
+  // The applied mark of `key`: 0 if none.
+  absl::StatusOr<uint64_t> AppliedMark(std::string_view key) const;
+  void PutAppliedMark(std::string_view key, uint64_t sequence,
+                      WriteBatch* batch) const;
+  proto::ItemResult ApplyMapUpdate(const proto::MapUpdate& update)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  proto::ItemResult ApplyNotice(const proto::ConnectionNotice& notice)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The dispatch point of the record flow: every record action lands here.
+  proto::ItemResult ApplyRecordChange(const proto::RecordChange& change)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SendResults(std::vector<proto::ItemResult> results)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CountResult(const proto::ItemResult& result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // --- Sending side (delivery.cc) ---
+  absl::StatusOr<size_t> StepLocked(DeferredLogs* logs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Builds and sends the envelopes for `entries`; returns how many entries
+  // went out.
+  absl::StatusOr<size_t> SendEntries(std::vector<QueueEntry> entries,
+                                     absl::Time now, DeferredLogs* logs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void HandleAck(const proto::Acknowledgement& ack, DeferredLogs* logs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records failures of in-flight (or unsendable) entries: MarkFailed and
+  // the R51 log entries, in one batch.
+  struct Failure {
+    uint64_t sequence = 0;
+    SyncErrorCode code = SyncErrorCode::kUnknown;
+    std::string description;
+    bool retryable = true;
+  };
+  void RecordFailures(const std::vector<Failure>& failures, DeferredLogs* logs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Removes acknowledged entries (logging Resolved for retried ones).
+  void RecordAcknowledged(std::vector<uint64_t> sequences, DeferredLogs* logs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ForgetInFlight(uint64_t sequence) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ForgetConnectionNotices(const std::vector<uint64_t>& sequences)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // R6: applies the partner's availability to the status.
@@ -144,14 +260,19 @@ class ConnectionImpl final : public Connection {
                          std::string_view why) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // SEAM: records a Connection notice for the partner (see
-  // connection_components.h).
-  void StageNotice(QueueAction action, absl::Time time, std::string_view actor,
-                   proto::ConnectionState* next) const
+  // Queues a Connection notice for the partner into `batch` (to be
+  // committed with the state change), if the connection is accepted.
+  absl::Status StageNotice(QueueAction action, std::string_view actor,
+                           const proto::ConnectionState& next,
+                           WriteBatch* batch,
+                           std::optional<RecordQueue::PendingEnqueue>* pending)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // Writes `next` with `batch` (sync) and makes it the state.
-  absl::Status Commit(proto::ConnectionState next, WriteBatch batch)
+  // Writes `next` with `batch` (sync) and makes it the state; finishes the
+  // queue entries staged into the batch, if any.
+  absl::Status Commit(
+      proto::ConnectionState next, WriteBatch batch,
+      std::optional<RecordQueue::PendingEnqueue> pending = std::nullopt)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Shared by the three Update* calls.
@@ -170,6 +291,17 @@ class ConnectionImpl final : public Connection {
   const ConnectionType type_;
   const ReplicationRole role_;
   Handler handler_;
+  // Declared before the components, which point at them.
+  MapSink publish_sink_{this};
+  MapSink subscription_sink_{this};
+  // Set once Deactivated: the sinks (which may not take mu_) stop queueing.
+  std::atomic<bool> deactivated_{false};
+
+  // Opened by Open() and never replaced.
+  std::unique_ptr<RecordQueue> record_queue_;
+  std::unique_ptr<SyncLog> sync_log_;
+  std::unique_ptr<PublishSet> publish_set_;
+  std::unique_ptr<SubscriptionMap> subscription_map_;
 
   absl::Mutex attach_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
@@ -180,8 +312,15 @@ class ConnectionImpl final : public Connection {
   absl::Status last_send_status_ ABSL_GUARDED_BY(mu_);
   uint64_t next_message_id_ ABSL_GUARDED_BY(mu_);
   ConnectionCounters counters_ ABSL_GUARDED_BY(mu_);
-  // SEAM: null until the engine components exist.
-  ConnectionComponents components_ ABSL_GUARDED_BY(mu_);
+  // Sending side: entries awaiting an answer, by ordering key and by
+  // sequence (memory only: after a restart everything is sent again and the
+  // partner answers duplicates as such).
+  std::map<std::string, InFlight, std::less<>> in_flight_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, std::string> in_flight_keys_ ABSL_GUARDED_BY(mu_);
+  // The queued connection notices (they have no record, so the queue
+  // cannot hold later ones back while one waits for a retry): only the
+  // oldest may be sent. Rebuilt at Open by one scan of the queue.
+  std::set<uint64_t> queued_notices_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace orgsync::internal

@@ -5,6 +5,9 @@
 //   c/.index/<connection_id>     empty: the connection exists
 //   c/<connection_id>/state      ConnectionState
 //   c/<connection_id>/h/<seq>    StoredHistoryEntry, seq 8 bytes big-endian
+// and, as the receiving side of the partner's queue (prefix "k/", shared
+// with the record links that the record flow adds):
+//   k/<connection_id>/a/<key>    AppliedMark of ordering key <key>
 // Connection ids never contain '.', so "c/.org" and "c/.index/" cannot clash
 // with a connection's keys. Other components scope their own prefixes by
 // connection id the same way ("q/<connection_id>/...").
@@ -48,6 +51,15 @@ inline std::string HistoryKey(std::string_view connection_id,
   for (int shift = 56; shift >= 0; shift -= 8) {
     key.push_back(static_cast<char>((sequence >> shift) & 0xff));
   }
+  return key;
+}
+
+inline std::string AppliedMarkKey(std::string_view connection_id,
+                                  std::string_view ordering_key) {
+  std::string key = "k/";
+  key.append(connection_id);
+  key.append("/a/");
+  key.append(ordering_key);
   return key;
 }
 

@@ -46,7 +46,18 @@ absl::Status CheckConnectionId(std::string_view id) {
 
 class OrgImpl final : public Org {
  public:
-  explicit OrgImpl(OrgEnv env) : env_(std::move(env)) {}
+  OrgImpl(const OrgOptions& options, Storage* storage, Clock* clock)
+      : own_schema_(options.schema == nullptr ? std::make_unique<Schema>()
+                                              : nullptr),
+        env_{.storage = storage,
+             .clock = clock,
+             .org_id = options.org_id,
+             .org_name = options.org_name,
+             .schema = options.schema != nullptr ? options.schema
+                                                 : own_schema_.get(),
+             .queue = options.queue,
+             .log = options.log,
+             .delivery = options.delivery} {}
 
   absl::Status Load() {
     ORGSYNC_RETURN_IF_ERROR(CheckOrgRecord());
@@ -79,9 +90,9 @@ class OrgImpl final : public Org {
             fmt::format("connection {}: unreadable state", id));
       }
       ORGSYNC_RETURN_IF_ERROR(ValidateStoredState(id, state));
-      // SEAM: open this connection's PublishSet, SubscriptionMap,
-      // RecordQueue and SyncLog on env_.storage here.
-      connections_.emplace(id, std::make_unique<ConnectionImpl>(&env_, state));
+      ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<ConnectionImpl> connection,
+                               ConnectionImpl::Open(&env_, std::move(state)));
+      connections_.emplace(id, std::move(connection));
     }
     return absl::OkStatus();
   }
@@ -135,9 +146,12 @@ class OrgImpl final : public Org {
                fmt::format("owner {}, contact {}; {}", options.owner,
                            options.contact, DescribeSync(options.sync)),
                &state, &batch);
+    // The components are opened (reading any leftovers under the id)
+    // before anything is written, so a failure leaves no trace.
+    ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<ConnectionImpl> connection,
+                             ConnectionImpl::Open(&env_, state));
     ORGSYNC_RETURN_IF_ERROR(Put(state, &batch));
-    // SEAM: open the new connection's components here (see Load).
-    connections_.emplace(id, std::make_unique<ConnectionImpl>(&env_, state));
+    connections_.emplace(id, std::move(connection));
     return Invitation{.connection_id = id, .secret_hex = HexEncode(secret)};
   }
 
@@ -196,9 +210,9 @@ class OrgImpl final : public Org {
         AddHistory(connection_id, now, HistoryEvent::kAcceptanceRequested,
                    actor, fmt::format("accepting as org {}", env_.org_id),
                    &state, &batch);
+        ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<ConnectionImpl> owned,
+                                 ConnectionImpl::Open(&env_, state));
         ORGSYNC_RETURN_IF_ERROR(Put(state, &batch));
-        // SEAM: open the new connection's components here (see Load).
-        auto owned = std::make_unique<ConnectionImpl>(&env_, state);
         connection = owned.get();
         connections_.emplace(std::string(connection_id), std::move(owned));
       }
@@ -233,6 +247,25 @@ class OrgImpl final : public Org {
     return out;
   }
 
+  absl::StatusOr<size_t> Step() override {
+    size_t sent = 0;
+    absl::Status first_error;
+    // Connections are never removed, so the pointers stay valid unlocked
+    // (stepping a connection must not hold the org's lock).
+    for (Connection* connection : Connections()) {
+      absl::StatusOr<size_t> stepped = connection->Step();
+      if (stepped.ok()) {
+        sent += *stepped;
+      } else if (first_error.ok()) {
+        first_error = Annotate(
+            stepped.status(),
+            fmt::format("stepping connection {}", connection->id()));
+      }
+    }
+    if (!first_error.ok()) return first_error;
+    return sent;
+  }
+
  private:
   absl::Status CheckOrgRecord() {
     absl::StatusOr<std::string> bytes = env_.storage->Get(kOrgRecordKey);
@@ -264,7 +297,8 @@ class OrgImpl final : public Org {
         fmt::format("writing connection {}", state.connection_id()));
   }
 
-  // Declared before connections_, which point at it, so it outlives them.
+  // Declared before connections_, which point at them, so they outlive them.
+  const std::unique_ptr<Schema> own_schema_;
   const OrgEnv env_;
   mutable absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<ConnectionImpl>, std::less<>>
@@ -289,8 +323,10 @@ absl::StatusOr<std::unique_ptr<Org>> Org::Open(const OrgOptions& options,
         fmt::format("OrgOptions.org_name must be at most {} bytes",
                     internal::kMaxTextBytes));
   }
-  auto org = std::make_unique<internal::OrgImpl>(
-      internal::OrgEnv{storage, clock, options.org_id, options.org_name});
+  ORGSYNC_RETURN_IF_ERROR(Annotate(options.queue.retry.Validate(),
+                                   "OrgOptions.queue.retry"));
+  ORGSYNC_RETURN_IF_ERROR(options.delivery.Validate());
+  auto org = std::make_unique<internal::OrgImpl>(options, storage, clock);
   ORGSYNC_RETURN_IF_ERROR(org->Load());
   return std::unique_ptr<Org>(std::move(org));
 }

@@ -182,6 +182,21 @@ void PublishSet::PutEntry(std::string_view object, const Entry& entry,
 absl::Status PublishSet::Commit(std::vector<MapNotice> notices,
                                 WriteBatch batch, EntryMap updated,
                                 std::vector<std::string> removed) {
+  // Each notice carries the publication it leads to, so that the sink can
+  // send it without calling back into this (locked) PublishSet.
+  for (MapNotice& notice : notices) {
+    if (auto it = updated.find(notice.object); it != updated.end()) {
+      notice.publication = it->second.publication;
+      continue;
+    }
+    if (std::find(removed.begin(), removed.end(), notice.object) !=
+        removed.end()) {
+      continue;
+    }
+    if (auto it = entries_.find(notice.object); it != entries_.end()) {
+      notice.publication = it->second.publication;
+    }
+  }
   ORGSYNC_RETURN_IF_ERROR(
       internal::WriteWithNotices(storage_, sink_, notices, std::move(batch)));
   for (const std::string& name : removed) entries_.erase(name);

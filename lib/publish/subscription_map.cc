@@ -21,9 +21,11 @@ constexpr std::string_view kPublishedLater =
     "published by the partner after the object was subscribed; subscribe it "
     "with SubscribeField";
 
-MapNotice PartnerSubNotice(std::string object) {
-  return MapNotice{QueueAction::kTypeMapSetPartnerSub, std::move(object), {},
+MapNotice PartnerSubNotice(std::string object, bool subscribed) {
+  MapNotice notice{QueueAction::kTypeMapSetPartnerSub, std::move(object), {},
                    {}, {}};
+  notice.subscribed = subscribed;
+  return notice;
 }
 
 // Why local field `local` cannot receive the partner's `partner`, or "" if
@@ -566,8 +568,8 @@ absl::Status SubscriptionMap::Subscribe(std::string_view object) {
   }
   updated.insert_or_assign(std::string(object), std::move(entry));
   RefreshLookupsTo(object, &updated, removed);
-  return Commit({PartnerSubNotice(std::string(object))}, std::move(updated),
-                std::move(removed));
+  return Commit({PartnerSubNotice(std::string(object), true)},
+                std::move(updated), std::move(removed));
 }
 
 absl::Status SubscriptionMap::Unsubscribe(std::string_view object) {
@@ -588,8 +590,8 @@ absl::Status SubscriptionMap::Unsubscribe(std::string_view object) {
   std::vector<std::string> removed;
   updated.emplace(std::string(object), std::move(entry));
   RefreshLookupsTo(object, &updated, removed);
-  return Commit({PartnerSubNotice(std::string(object))}, std::move(updated),
-                std::move(removed));
+  return Commit({PartnerSubNotice(std::string(object), false)},
+                std::move(updated), std::move(removed));
 }
 
 absl::Status SubscriptionMap::SubscribeField(std::string_view object,
@@ -700,7 +702,7 @@ absl::Status SubscriptionMap::OnLocalSchemaChanged(const SchemaChange& change) {
       entry.subscribed = false;
       entry.local_object.clear();
       entry.fields.clear();
-      notices.push_back(PartnerSubNotice(name));
+      notices.push_back(PartnerSubNotice(name, false));
       unsubscribed.push_back(name);
       updated.insert_or_assign(name, std::move(entry));
       continue;

@@ -8,10 +8,16 @@
 namespace orgsync::testing {
 namespace {
 
-std::unique_ptr<Org> OpenOrg(const std::string& id, Storage* storage,
+std::unique_ptr<Org> OpenOrg(const std::string& id, const Schema* schema,
+                             const TwoOrgsConfig& config, Storage* storage,
                              Clock* clock) {
-  auto org =
-      Org::Open({.org_id = id, .org_name = id + " name"}, storage, clock);
+  auto org = Org::Open({.org_id = id,
+                        .org_name = id + " name",
+                        .schema = schema,
+                        .queue = config.queue,
+                        .log = config.log,
+                        .delivery = config.delivery},
+                       storage, clock);
   RequireOk(org.status());
   return std::move(*org);
 }
@@ -29,14 +35,61 @@ InvitationOptions DefaultInvitation(std::string connection_id) {
   return options;
 }
 
+FaultyReopenableStorage::FaultyReopenableStorage(
+    std::unique_ptr<ReopenableStorage> inner)
+    : inner_(std::move(inner)),
+      faults_(std::make_unique<FaultInjectingStorage>(inner_->storage())) {}
+
+std::string FaultyReopenableStorage::name() const {
+  return "faulty " + inner_->name();
+}
+
+void FaultyReopenableStorage::Reopen() {
+  faults_.reset();
+  inner_->Reopen();
+  faults_ = std::make_unique<FaultInjectingStorage>(inner_->storage());
+}
+
 TwoOrgs::TwoOrgs(uint64_t seed,
                  std::unique_ptr<ReopenableStorage> primary_storage_in,
-                 std::unique_ptr<ReopenableStorage> secondary_storage_in)
-    : pair(seed),
+                 std::unique_ptr<ReopenableStorage> secondary_storage_in,
+                 TwoOrgsConfig config_in)
+    : config(std::move(config_in)),
+      pair(seed),
       primary_storage(std::move(primary_storage_in)),
       secondary_storage(std::move(secondary_storage_in)) {
-  primary = OpenOrg("org-a", primary_storage->storage(), &clock);
-  secondary = OpenOrg("org-b", secondary_storage->storage(), &clock);
+  primary = OpenOrg("org-a", config.primary_schema, config,
+                    primary_storage->storage(), &clock);
+  secondary = OpenOrg("org-b", config.secondary_schema, config,
+                      secondary_storage->storage(), &clock);
+}
+
+void TwoOrgs::Pump(absl::Duration tick) {
+  RequireOk(primary->Step().status());
+  RequireOk(secondary->Step().status());
+  pair.Step();
+  clock.Advance(tick);
+}
+
+bool TwoOrgs::Settle(size_t max_rounds, absl::Duration tick) {
+  auto queued = [](const Org& org) {
+    uint64_t count = 0;
+    for (const Connection* c : org.Connections()) {
+      // A deactivated connection never sends its queue.
+      if (c->status() != ConnectionStatus::kDeactivated) {
+        count += c->record_queue()->Count();
+      }
+    }
+    return count;
+  };
+  for (size_t round = 0; round < max_rounds; ++round) {
+    if (queued(*primary) == 0 && queued(*secondary) == 0 &&
+        pair.InFlight() == 0) {
+      return true;
+    }
+    Pump(tick);
+  }
+  return false;
 }
 
 TwoOrgs::~TwoOrgs() {
@@ -73,8 +126,10 @@ void TwoOrgs::Reopen(const std::string& connection_id) {
   secondary.reset();
   primary_storage->Reopen();
   secondary_storage->Reopen();
-  primary = OpenOrg("org-a", primary_storage->storage(), &clock);
-  secondary = OpenOrg("org-b", secondary_storage->storage(), &clock);
+  primary = OpenOrg("org-a", config.primary_schema, config,
+                    primary_storage->storage(), &clock);
+  secondary = OpenOrg("org-b", config.secondary_schema, config,
+                      secondary_storage->storage(), &clock);
   if (auto c = primary->GetConnection(connection_id); c.ok()) {
     RequireOk((*c)->AttachTransport(pair.a()));
   }

@@ -11,17 +11,43 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "orgsync/clock.h"
 #include "orgsync/connection.h"
 #include "orgsync/org.h"
 #include "orgsync/storage.h"
 #include "orgsync/transport.h"
+#include "testing/fault_storage.h"
 #include "testing/storage_testing.h"
 
 namespace orgsync::testing {
 
 // The default invitation: every option on, owner and contact set.
 InvitationOptions DefaultInvitation(std::string connection_id = "conn-1");
+
+// A ReopenableStorage whose storage() is a FaultInjectingStorage over
+// another one; the faults object is recreated (clean) on Reopen().
+class FaultyReopenableStorage final : public ReopenableStorage {
+ public:
+  explicit FaultyReopenableStorage(std::unique_ptr<ReopenableStorage> inner);
+  std::string name() const override;
+  Storage* storage() override { return faults_.get(); }
+  void Reopen() override;
+  FaultInjectingStorage* faults() { return faults_.get(); }
+
+ private:
+  std::unique_ptr<ReopenableStorage> inner_;
+  std::unique_ptr<FaultInjectingStorage> faults_;
+};
+
+// What the two orgs are opened with besides their ids.
+struct TwoOrgsConfig {
+  const Schema* primary_schema = nullptr;
+  const Schema* secondary_schema = nullptr;
+  RecordQueueOptions queue = {};
+  SyncLogOptions log = {};
+  DeliveryOptions delivery = {};
+};
 
 // A primary org ("org-a") and a secondary org ("org-b") over their own
 // storages, joined by `pair` (endpoint A is the primary's).
@@ -31,8 +57,17 @@ class TwoOrgs {
                    std::unique_ptr<ReopenableStorage> primary_storage =
                        NewReopenableMemoryStorage(),
                    std::unique_ptr<ReopenableStorage> secondary_storage =
-                       NewReopenableMemoryStorage());
+                       NewReopenableMemoryStorage(),
+                   TwoOrgsConfig config = {});
   ~TwoOrgs();
+
+  // One round of the engine: both orgs Step(), the pair delivers one step,
+  // and the clock advances by `tick`.
+  void Pump(absl::Duration tick = absl::Seconds(1));
+
+  // Pumps until both orgs' queues are empty and nothing is in flight, at
+  // most `max_rounds` rounds; returns whether that state was reached.
+  bool Settle(size_t max_rounds = 2000, absl::Duration tick = absl::Seconds(1));
 
   // Creates the invitation on the primary and attaches endpoint A to it.
   Invitation Invite(const InvitationOptions& options = DefaultInvitation());
@@ -46,6 +81,7 @@ class TwoOrgs {
   // transports to connection `connection_id` on both sides if it exists.
   void Reopen(const std::string& connection_id);
 
+  TwoOrgsConfig config;
   ManualClock clock;
   InProcessTransportPair pair;
   std::unique_ptr<ReopenableStorage> primary_storage;

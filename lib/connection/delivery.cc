@@ -1,0 +1,785 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+//
+// Delivery of a connection's RecordQueue to the partner, and the receiving
+// side of the partner's: the engine half of ConnectionImpl.
+//
+// Sending (Step): the queue's due entries go out while the connection is
+// Active and the partner available. Each entry has an ordering key (the
+// record; "map:<object>"; "connection"); per key at most one entry is in
+// flight, so the partner sees each key's entries in queue order and only
+// has to remember, per key, the last sequence it applied. Entries of
+// different keys travel in parallel; record changes share envelopes.
+// An unanswered entry is sent again after the ack timeout.
+//
+// Answers: APPLIED/DUPLICATE remove the entry (logging Resolved if it had
+// failed before, R51); a failure marks it failed on the queue's retry
+// schedule, logging Retrying on the first failure and Failed when it leaves
+// the queue. Queue and log changes share one synced WriteBatch.
+//
+// Receiving: the per-key applied mark ("k/<conn>/a/<key>") makes every item
+// apply at most once (DESIGN.md rule 3). Connection notices write it in the
+// same batch as their effect. Publish/subscribe updates are applied through
+// the SubscriptionMap/PublishSet, which write their own batches, and the
+// mark follows: a crash in between makes the partner send the same update
+// again, and applying one map update twice leaves the same state (each
+// carries the publisher's whole publication of the object, or a rename or
+// delete that is a no-op once done), so nothing is applied twice in effect.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "connection/connection_impl.h"
+#include "connection/connection_keys.h"
+#include "orgsync/status.h"
+#include "proto/connection_state.pb.h"
+#include "schema/schema_proto.h"
+#include "wire/envelope_codec.h"
+
+namespace orgsync {
+
+absl::Status DeliveryOptions::Validate() const {
+  if (ack_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "DeliveryOptions.ack_timeout must be positive");
+  }
+  if (max_in_flight == 0 || max_changes_per_envelope == 0 ||
+      max_envelope_bytes == 0 || ready_scan == 0) {
+    return absl::InvalidArgumentError(
+        "DeliveryOptions: max_in_flight, max_changes_per_envelope, "
+        "max_envelope_bytes and ready_scan must be at least 1");
+  }
+  return absl::OkStatus();
+}
+
+namespace internal {
+namespace {
+
+constexpr std::string_view kConnectionKey = "connection";
+
+bool IsMapAction(QueueAction action) {
+  switch (action) {
+    case QueueAction::kTypeMapUpdate:
+    case QueueAction::kTypeMapDelete:
+    case QueueAction::kTypeMapNameUpdate:
+    case QueueAction::kTypeMapSetPartnerSub:
+    case QueueAction::kFieldMapUpdate:
+    case QueueAction::kFieldMapDelete:
+    case QueueAction::kFieldMapNameUpdate:
+    case QueueAction::kValueMapDelete:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string PartnerActorOf(const std::string& org_id) {
+  return "partner:" + org_id.substr(0, 256);
+}
+
+proto::ItemResult Result(uint64_t sequence, proto::Outcome outcome,
+                         proto::ErrorCode error = proto::ERROR_NONE,
+                         std::string description = {}) {
+  proto::ItemResult result;
+  result.set_sequence(sequence);
+  result.set_outcome(outcome);
+  result.set_error(error);
+  result.set_description(std::move(description));
+  return result;
+}
+
+SyncErrorCode ToSyncErrorCode(proto::ErrorCode code) {
+  absl::StatusOr<SyncErrorCode> converted =
+      SyncErrorCodeFromNumber(static_cast<int>(code));
+  if (!converted.ok() || *converted == SyncErrorCode::kNone) {
+    return SyncErrorCode::kUnknown;
+  }
+  return *converted;
+}
+
+// The header every sent envelope gets, so that ValidateEnvelope judges it
+// as the partner's decoder will.
+proto::Envelope WithHeader(proto::Envelope envelope, const std::string& id) {
+  envelope.set_protocol_version(wire::kProtocolVersion);
+  envelope.set_connection_id(id);
+  envelope.set_message_id(1);
+  return envelope;
+}
+
+}  // namespace
+
+bool IsConnectionAction(QueueAction action) {
+  switch (action) {
+    case QueueAction::kConnectionAdminResumed:
+    case QueueAction::kConnectionAdminSuspended:
+    case QueueAction::kConnectionDeactivate:
+    case QueueAction::kConnectionResumed:
+    case QueueAction::kConnectionSuspended:
+    case QueueAction::kConnectionUpdate:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string OrderingKey(const RecordRef& record, QueueAction action) {
+  if (IsConnectionAction(action)) return std::string(kConnectionKey);
+  if (IsMapAction(action)) return "map:" + record.object;
+  if (IsRecordAction(action)) return "record:" + record.object + "/" + record.id;
+  // User and metadata sync (not built yet): one key per action.
+  return fmt::format("action:{}", static_cast<int>(action));
+}
+
+// --- ChangeSink ----------------------------------------------------------
+
+absl::Status ConnectionImpl::MapSink::Stage(
+    absl::Span<const MapNotice> notices, WriteBatch* batch) {
+  // A deactivated connection sends nothing ever again (R8).
+  if (connection_->deactivated_) return absl::OkStatus();
+  std::vector<NewQueueEntry> entries;
+  for (const MapNotice& notice : notices) {
+    // The sender's own admin notice; it never crosses.
+    if (notice.action == QueueAction::kMapUpdateEmail) continue;
+    proto::MapUpdate update;
+    update.set_action(static_cast<proto::QueueAction>(notice.action));
+    update.set_object(notice.object);
+    update.set_field(notice.field);
+    update.set_new_name(notice.new_name);
+    update.set_picklist_value(notice.value);
+    update.set_subscribed(notice.subscribed);
+    if (notice.publication.has_value()) {
+      *update.mutable_object_schema() = ToObjectSchema(*notice.publication);
+      for (const FieldDef& field : notice.publication->fields) {
+        update.add_published_fields(field.name);
+      }
+    }
+    // The sequence is the queue's, set when the entry is sent.
+    NewQueueEntry entry;
+    entry.record = RecordRef{.object = notice.object, .id = ""};
+    entry.action = notice.action;
+    entry.payload = update.SerializeAsString();
+    entries.push_back(std::move(entry));
+  }
+  if (entries.empty()) return absl::OkStatus();
+  ORGSYNC_ASSIGN_OR_RETURN(
+      RecordQueue::PendingEnqueue pending,
+      connection_->record_queue_->PrepareEnqueue(entries, batch));
+  absl::MutexLock lock(&mu_);
+  pending_ = std::move(pending);
+  return absl::OkStatus();
+}
+
+void ConnectionImpl::MapSink::Finish(const absl::Status& write_status) {
+  std::optional<RecordQueue::PendingEnqueue> pending;
+  {
+    absl::MutexLock lock(&mu_);
+    pending.swap(pending_);
+  }
+  if (pending.has_value()) {
+    connection_->record_queue_->FinishEnqueue(std::move(*pending),
+                                              write_status);
+  }
+}
+
+// --- Sending ---------------------------------------------------------------
+
+void ConnectionImpl::FinishLogs(DeferredLogs logs) {
+  for (auto& [pending, status] : logs) {
+    sync_log_->FinishAppend(std::move(pending), status);
+  }
+}
+
+absl::StatusOr<size_t> ConnectionImpl::Step() {
+  DeferredLogs logs;
+  absl::StatusOr<size_t> sent;
+  {
+    absl::MutexLock lock(&mu_);
+    sent = StepLocked(&logs);
+  }
+  FinishLogs(std::move(logs));
+  return sent;
+}
+
+absl::StatusOr<size_t> ConnectionImpl::StepLocked(DeferredLogs* logs) {
+  if (transport_ == nullptr || !partner_available_) return 0;
+  const ConnectionStatus status = StatusLocked();
+  const bool deactivated = status == ConnectionStatus::kDeactivated;
+  // Suspended (R5, R6), or not accepted yet / still in the initial syncs:
+  // the entries wait in the queue.
+  if (!deactivated && status != ConnectionStatus::kActive) return 0;
+  if (deactivated && state_.partner_org_id().empty()) return 0;
+  const DeliveryOptions& options = env_->delivery;
+  const absl::Time now = env_->clock->Now();
+  ORGSYNC_ASSIGN_OR_RETURN(std::vector<QueueEntry> ready,
+                           record_queue_->Ready(now, options.ready_scan));
+  std::vector<QueueEntry> to_send;
+  std::set<std::string, std::less<>> seen;
+  size_t fresh = 0;
+  for (QueueEntry& entry : ready) {
+    // Only the oldest due entry of each key is a candidate: the later ones
+    // wait for it (R50 per-record order).
+    std::string key = OrderingKey(entry.record, entry.action);
+    if (!seen.insert(key).second) continue;
+    if (deactivated && entry.action != QueueAction::kConnectionDeactivate) {
+      continue;
+    }
+    // Connection notices have no record, so the queue does not hold a later
+    // one back while an older one waits for its retry; this does.
+    if (IsConnectionAction(entry.action) &&
+        (queued_notices_.empty() || *queued_notices_.begin() != entry.sequence)) {
+      continue;
+    }
+    auto flying = in_flight_.find(key);
+    if (flying != in_flight_.end()) {
+      if (flying->second.sequence != entry.sequence ||
+          now - flying->second.sent < options.ack_timeout) {
+        continue;
+      }
+      ++counters_.entries_resent;
+    } else {
+      if (in_flight_.size() + fresh >= options.max_in_flight) continue;
+      ++fresh;
+    }
+    to_send.push_back(std::move(entry));
+  }
+  return SendEntries(std::move(to_send), now, logs);
+}
+
+absl::StatusOr<size_t> ConnectionImpl::SendEntries(
+    std::vector<QueueEntry> entries, absl::Time now, DeferredLogs* logs) {
+  const DeliveryOptions& options = env_->delivery;
+  size_t sent = 0;
+  std::vector<Failure> unsendable;
+  absl::Status send_error;
+
+  auto mark_sent = [&](const std::vector<const QueueEntry*>& carried) {
+    ++counters_.envelopes_sent;
+    for (const QueueEntry* entry : carried) {
+      std::string key = OrderingKey(entry->record, entry->action);
+      in_flight_keys_[entry->sequence] = key;
+      in_flight_[key] = InFlight{.sequence = entry->sequence, .sent = now};
+      ++counters_.entries_sent;
+      ++sent;
+    }
+  };
+  auto send = [&](proto::Envelope envelope,
+                  const std::vector<const QueueEntry*>& carried) {
+    if (!send_error.ok()) return;
+    absl::Status status = SendEnvelope(std::move(envelope));
+    if (!status.ok()) {
+      // Unavailable: the partner went away; the entries stay queued.
+      send_error = status;
+      return;
+    }
+    mark_sent(carried);
+  };
+
+  proto::Envelope changes;
+  std::vector<const QueueEntry*> batched;
+  size_t batched_bytes = 0;
+  auto flush = [&] {
+    if (batched.empty()) return;
+    send(std::move(changes), batched);
+    changes = proto::Envelope();
+    batched.clear();
+    batched_bytes = 0;
+  };
+
+  for (const QueueEntry& entry : entries) {
+    proto::Envelope envelope;
+    bool parsed = false;
+    if (IsRecordAction(entry.action)) {
+      proto::RecordChange* change =
+          envelope.mutable_changes()->add_changes();
+      parsed = change->ParseFromString(entry.payload);
+      change->set_sequence(entry.sequence);
+    } else if (IsConnectionAction(entry.action)) {
+      parsed = envelope.mutable_notice()->ParseFromString(entry.payload);
+      envelope.mutable_notice()->set_sequence(entry.sequence);
+    } else if (IsMapAction(entry.action)) {
+      parsed = envelope.mutable_map_update()->ParseFromString(entry.payload);
+      envelope.mutable_map_update()->set_sequence(entry.sequence);
+    } else {
+      unsendable.push_back(
+          {.sequence = entry.sequence,
+           .code = SyncErrorCode::kUnknown,
+           .description = fmt::format("{} entries cannot be sent yet",
+                                      QueueActionName(entry.action)),
+           .retryable = false});
+      continue;
+    }
+    if (!parsed) {
+      unsendable.push_back({.sequence = entry.sequence,
+                            .code = SyncErrorCode::kUnknown,
+                            .description = "the queued payload is unreadable",
+                            .retryable = false});
+      continue;
+    }
+    // What the partner's decoder would refuse can never be delivered: it
+    // fails here, at once, rather than being sent forever.
+    if (absl::Status valid = wire::ValidateEnvelope(WithHeader(envelope, id_));
+        !valid.ok()) {
+      unsendable.push_back({.sequence = entry.sequence,
+                            .code = SyncErrorCode::kValidation,
+                            .description = std::string(valid.message()),
+                            .retryable = false});
+      continue;
+    }
+    if (!IsRecordAction(entry.action)) {
+      send(std::move(envelope), {&entry});
+      continue;
+    }
+    const size_t bytes = entry.payload.size();
+    if (!batched.empty() &&
+        (batched.size() >= options.max_changes_per_envelope ||
+         batched_bytes + bytes > options.max_envelope_bytes)) {
+      flush();
+    }
+    changes.mutable_changes()->add_changes()->Swap(
+        envelope.mutable_changes()->mutable_changes(0));
+    batched.push_back(&entry);
+    batched_bytes += bytes;
+  }
+  flush();
+  RecordFailures(unsendable, logs);
+  if (!send_error.ok() && !absl::IsUnavailable(send_error)) return send_error;
+  return sent;
+}
+
+void ConnectionImpl::ForgetInFlight(uint64_t sequence) {
+  auto it = in_flight_keys_.find(sequence);
+  if (it == in_flight_keys_.end()) return;
+  auto flying = in_flight_.find(it->second);
+  if (flying != in_flight_.end() && flying->second.sequence == sequence) {
+    in_flight_.erase(flying);
+  }
+  in_flight_keys_.erase(it);
+}
+
+void ConnectionImpl::ForgetConnectionNotices(
+    const std::vector<uint64_t>& sequences) {
+  for (uint64_t sequence : sequences) queued_notices_.erase(sequence);
+}
+
+void ConnectionImpl::HandleAck(const proto::Acknowledgement& ack,
+                               DeferredLogs* logs) {
+  std::vector<uint64_t> done;
+  std::vector<Failure> failures;
+  for (const proto::ItemResult& result : ack.results()) {
+    const uint64_t sequence = result.sequence();
+    const bool in_flight = in_flight_keys_.contains(sequence);
+    switch (result.outcome()) {
+      case proto::APPLIED:
+      case proto::DUPLICATE:
+        // The partner has it, whenever it was sent: it may leave the queue
+        // even if this answer is a late one.
+        ForgetInFlight(sequence);
+        done.push_back(sequence);
+        break;
+      case proto::RETRYABLE_FAILURE:
+      case proto::PERMANENT_FAILURE:
+        // A failure counts only for the attempt in flight; a late copy of
+        // an answer already processed must not count twice.
+        if (!in_flight) {
+          ++counters_.stale_results;
+          break;
+        }
+        ForgetInFlight(sequence);
+        failures.push_back(
+            {.sequence = sequence,
+             .code = ToSyncErrorCode(result.error()),
+             .description = result.description().empty()
+                                ? std::string("refused by the partner")
+                                : result.description(),
+             .retryable = result.outcome() == proto::RETRYABLE_FAILURE});
+        break;
+      default:
+        break;
+    }
+  }
+  RecordAcknowledged(std::move(done), logs);
+  RecordFailures(failures, logs);
+}
+
+void ConnectionImpl::RecordAcknowledged(std::vector<uint64_t> sequences,
+                                        DeferredLogs* logs) {
+  if (sequences.empty()) return;
+  WriteBatch batch;
+  absl::StatusOr<RecordQueue::PendingRemoval> removal =
+      record_queue_->PrepareAcknowledge(sequences, &batch);
+  if (absl::IsNotFound(removal.status())) {
+    // Some answers came late, for entries already gone: keep the rest.
+    std::vector<uint64_t> queued;
+    for (uint64_t sequence : sequences) {
+      if (record_queue_->Get(sequence).ok()) {
+        queued.push_back(sequence);
+      } else {
+        ++counters_.stale_results;
+      }
+    }
+    if (queued.empty()) return;
+    sequences = std::move(queued);
+    batch.Clear();
+    removal = record_queue_->PrepareAcknowledge(sequences, &batch);
+  }
+  // On an error the entries stay queued and are sent again; the partner
+  // answers DUPLICATE then.
+  if (!removal.ok()) return;
+  std::vector<NewLogEntry> resolved;
+  for (const QueueEntry& entry : removal->entries()) {
+    if (entry.attempts == 0) continue;
+    NewLogEntry log;
+    log.record = entry.record;
+    log.action = entry.action;
+    log.status = LogStatus::kResolved;
+    log.description =
+        fmt::format("delivered after {} failed attempt{}; last error: {}",
+                    entry.attempts, entry.attempts == 1 ? "" : "s",
+                    entry.last_error.message);
+    log.queue_sequence = entry.sequence;
+    log.attempts = entry.attempts;
+    resolved.push_back(std::move(log));
+  }
+  std::optional<SyncLog::PendingAppend> append;
+  if (!resolved.empty()) {
+    absl::StatusOr<SyncLog::PendingAppend> staged =
+        sync_log_->PrepareAppend(resolved, &batch);
+    if (!staged.ok()) {
+      record_queue_->FinishAcknowledge(std::move(*removal), staged.status());
+      return;
+    }
+    append = std::move(*staged);
+  }
+  const absl::Status written =
+      env_->storage->Write(batch, WriteOptions{.sync = true});
+  record_queue_->FinishAcknowledge(std::move(*removal), written);
+  if (append.has_value()) logs->emplace_back(std::move(*append), written);
+  if (!written.ok()) return;
+  counters_.entries_acknowledged += sequences.size();
+  ForgetConnectionNotices(sequences);
+}
+
+void ConnectionImpl::RecordFailures(const std::vector<Failure>& failures,
+                                    DeferredLogs* logs) {
+  // Failures are the exception; one batch each keeps this simple.
+  for (const Failure& failure : failures) {
+    WriteBatch batch;
+    absl::StatusOr<RecordQueue::PendingFailure> marked =
+        record_queue_->PrepareMarkFailed(
+            failure.sequence,
+            QueueError{.code = failure.code, .message = failure.description},
+            failure.retryable, &batch);
+    if (!marked.ok()) continue;  // gone meanwhile
+    const FailureOutcome& outcome = marked->outcome();
+    const QueueEntry& entry = outcome.entry;
+    // R51: Retrying on the first failure, Failed when the entry leaves.
+    std::optional<NewLogEntry> log;
+    if (outcome.exhausted) {
+      log.emplace();
+      log->status = LogStatus::kFailed;
+      log->description =
+          failure.retryable
+              ? fmt::format("gave up after {} attempts: {}", entry.attempts,
+                            failure.description)
+              : fmt::format("not retryable: {}", failure.description);
+    } else if (entry.attempts == 1) {
+      log.emplace();
+      log->status = LogStatus::kRetrying;
+      log->description = fmt::format("retrying: {}", failure.description);
+    }
+    std::optional<SyncLog::PendingAppend> append;
+    if (log.has_value()) {
+      log->record = entry.record;
+      log->action = entry.action;
+      log->error = failure.code;
+      log->queue_sequence = entry.sequence;
+      log->attempts = entry.attempts;
+      absl::StatusOr<SyncLog::PendingAppend> staged =
+          sync_log_->PrepareAppend(absl::MakeConstSpan(&*log, 1), &batch);
+      if (!staged.ok()) {
+        record_queue_->FinishMarkFailed(std::move(*marked), staged.status());
+        continue;
+      }
+      append = std::move(*staged);
+    }
+    const bool exhausted = outcome.exhausted;
+    const absl::Status written =
+        env_->storage->Write(batch, WriteOptions{.sync = true});
+    record_queue_->FinishMarkFailed(std::move(*marked), written);
+    if (append.has_value()) logs->emplace_back(std::move(*append), written);
+    if (!written.ok()) continue;
+    ++counters_.entries_failed;
+    if (exhausted) ForgetConnectionNotices({failure.sequence});
+  }
+}
+
+// --- Receiving -------------------------------------------------------------
+
+absl::StatusOr<uint64_t> ConnectionImpl::AppliedMark(
+    std::string_view key) const {
+  absl::StatusOr<std::string> bytes =
+      env_->storage->Get(AppliedMarkKey(id_, key));
+  if (absl::IsNotFound(bytes.status())) return 0;
+  ORGSYNC_RETURN_IF_ERROR(bytes.status());
+  proto::AppliedMark mark;
+  if (!mark.ParseFromString(*bytes)) {
+    return absl::DataLossError(fmt::format(
+        "connection {}: unreadable applied mark for {}", id_, key));
+  }
+  return mark.sequence();
+}
+
+void ConnectionImpl::PutAppliedMark(std::string_view key, uint64_t sequence,
+                                    WriteBatch* batch) const {
+  proto::AppliedMark mark;
+  mark.set_sequence(sequence);
+  batch->Put(AppliedMarkKey(id_, key), mark.SerializeAsString());
+}
+
+proto::ItemResult ConnectionImpl::ApplyMapUpdate(
+    const proto::MapUpdate& update) {
+  const uint64_t sequence = update.sequence();
+  const auto action = static_cast<QueueAction>(update.action());
+  const std::string key =
+      OrderingKey(RecordRef{.object = update.object(), .id = ""}, action);
+  absl::StatusOr<uint64_t> mark = AppliedMark(key);
+  if (!mark.ok()) {
+    return Result(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,
+                  std::string(mark.status().message()));
+  }
+  if (sequence <= *mark) return Result(sequence, proto::DUPLICATE);
+
+  absl::Status applied;
+  switch (action) {
+    case QueueAction::kTypeMapSetPartnerSub:
+      applied =
+          publish_set_->SetPartnerSubscribed(update.object(), update.subscribed());
+      // Unpublished here while the partner's answer was on its way: there
+      // is nothing left to record.
+      if (absl::IsNotFound(applied)) applied = absl::OkStatus();
+      break;
+    case QueueAction::kTypeMapUpdate:
+    case QueueAction::kFieldMapUpdate:
+    case QueueAction::kFieldMapDelete: {
+      if (!update.has_object_schema()) {
+        applied = absl::InvalidArgumentError(
+            fmt::format("{} of {} carries no object schema",
+                        QueueActionName(action), update.object()));
+        break;
+      }
+      absl::StatusOr<ObjectDef> publication =
+          FromObjectSchema(update.object_schema());
+      if (!publication.ok()) {
+        applied = publication.status();
+        break;
+      }
+      PartnerMapUpdate partner;
+      partner.action = action;
+      partner.object = update.object();
+      partner.field = update.field();
+      partner.publication = std::move(*publication);
+      applied = subscription_map_->ApplyPartnerUpdate(partner);
+      break;
+    }
+    case QueueAction::kTypeMapDelete:
+    case QueueAction::kTypeMapNameUpdate:
+    case QueueAction::kFieldMapNameUpdate:
+    case QueueAction::kValueMapDelete: {
+      PartnerMapUpdate partner;
+      partner.action = action;
+      partner.object = update.object();
+      partner.field = update.field();
+      partner.new_name = update.new_name();
+      partner.value = update.picklist_value();
+      applied = subscription_map_->ApplyPartnerUpdate(partner);
+      break;
+    }
+    default:
+      applied = absl::InvalidArgumentError(fmt::format(
+          "{} is not a publish/subscribe action", QueueActionName(action)));
+      break;
+  }
+
+  proto::ItemResult result;
+  if (applied.ok()) {
+    result = Result(sequence, proto::APPLIED);
+  } else if (absl::IsInvalidArgument(applied)) {
+    // The update itself is wrong: sending it again cannot help.
+    result = Result(sequence, proto::PERMANENT_FAILURE,
+                    proto::ERROR_SCHEMA_MISMATCH,
+                    std::string(applied.message()));
+  } else if (absl::IsNotFound(applied) || absl::IsFailedPrecondition(applied) ||
+             absl::IsAlreadyExists(applied)) {
+    // It may depend on an update of another key still on its way.
+    return Result(sequence, proto::RETRYABLE_FAILURE,
+                  proto::ERROR_SCHEMA_MISMATCH,
+                  std::string(applied.message()));
+  } else {
+    return Result(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,
+                  std::string(applied.message()));
+  }
+  // Applied, or refused for good: a copy arriving later is a duplicate.
+  WriteBatch batch;
+  PutAppliedMark(key, sequence, &batch);
+  if (absl::Status written =
+          env_->storage->Write(batch, WriteOptions{.sync = true});
+      !written.ok()) {
+    // Sent again, the update applies again to the same effect.
+    return Result(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,
+                  std::string(written.message()));
+  }
+  return result;
+}
+
+proto::ItemResult ConnectionImpl::ApplyNotice(
+    const proto::ConnectionNotice& notice) {
+  const uint64_t sequence = notice.sequence();
+  absl::StatusOr<uint64_t> mark = AppliedMark(kConnectionKey);
+  if (!mark.ok()) {
+    return Result(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,
+                  std::string(mark.status().message()));
+  }
+  if (sequence <= *mark) return Result(sequence, proto::DUPLICATE);
+
+  proto::ConnectionState next = state_;
+  WriteBatch batch;
+  const absl::Time now = StoredNow(*env_->clock);
+  const std::string actor = PartnerActorOf(state_.partner_org_id());
+  const std::string why =
+      notice.reason().empty()
+          ? std::string()
+          : fmt::format(" (by {})", notice.reason().substr(0, 256));
+  bool deactivates = false;
+  switch (notice.action()) {
+    case proto::CONNECTION_UPDATE: {
+      const proto::ConnectionOptions& options = notice.options();
+      // Sync options are the primary's (R74): a secondary's notice carries
+      // them only as it last knew them.
+      if (role_ == ReplicationRole::kSecondary) {
+        proto::StoredSyncOptions sync;
+        sync.set_sync_feeds_and_audit_fields(
+            options.sync_feeds_and_audit_fields());
+        sync.set_sync_metadata(options.sync_metadata());
+        sync.set_sync_users(options.sync_users());
+        if (sync.SerializeAsString() != next.sync().SerializeAsString()) {
+          auto describe = [](const proto::StoredSyncOptions& s) {
+            return DescribeSync({.sync_feeds_and_audit_fields =
+                                     s.sync_feeds_and_audit_fields(),
+                                 .sync_metadata = s.sync_metadata(),
+                                 .sync_users = s.sync_users()});
+          };
+          const std::string detail =
+              fmt::format("{} -> {}{}", describe(next.sync()), describe(sync),
+                          why);
+          *next.mutable_sync() = sync;
+          AddHistory(id_, now, HistoryEvent::kSyncOptionsUpdated, actor,
+                     detail, &next, &batch);
+        }
+      }
+      const std::string owner = options.owner().substr(0, 256);
+      if (!owner.empty() && owner != next.owner()) {
+        const std::string detail =
+            fmt::format("{} -> {}{}", next.owner(), owner, why);
+        next.set_owner(owner);
+        AddHistory(id_, now, HistoryEvent::kOwnerUpdated, actor, detail, &next,
+                   &batch);
+      }
+      const std::string contact = options.contact().substr(0, 256);
+      if (!contact.empty() && contact != next.contact()) {
+        const std::string detail =
+            fmt::format("{} -> {}{}", next.contact(), contact, why);
+        next.set_contact(contact);
+        AddHistory(id_, now, HistoryEvent::kContactUpdated, actor, detail,
+                   &next, &batch);
+      }
+      break;
+    }
+    case proto::CONNECTION_ADMIN_SUSPENDED:
+      AddHistory(id_, now, HistoryEvent::kAdminSuspended, actor,
+                 "the partner org suspended its side" + why, &next, &batch);
+      break;
+    case proto::CONNECTION_ADMIN_RESUMED:
+      AddHistory(id_, now, HistoryEvent::kAdminResumed, actor,
+                 "the partner org resumed its side" + why, &next, &batch);
+      break;
+    case proto::CONNECTION_SUSPENDED:
+    case proto::CONNECTION_RESUMED:
+      // Both sides see the link themselves (R6); nothing to record.
+      break;
+    case proto::CONNECTION_DEACTIVATE:
+      if (next.status() != proto::STORED_DEACTIVATED) {
+        const ConnectionStatus was = StatusLocked();
+        next.set_status(proto::STORED_DEACTIVATED);
+        next.set_admin_suspended(false);
+        next.set_partner_unavailable(false);
+        next.clear_secret();
+        AddHistory(id_, now, HistoryEvent::kDeactivated, actor,
+                   fmt::format("the partner org deactivated the connection{}; "
+                               "was {}",
+                               why, ConnectionStatusName(was)),
+                   &next, &batch);
+        deactivates = true;
+      }
+      break;
+    default:
+      return Result(sequence, proto::PERMANENT_FAILURE, proto::ERROR_UNKNOWN,
+                    "not a connection action");
+  }
+  PutAppliedMark(kConnectionKey, sequence, &batch);
+  if (absl::Status written = Commit(std::move(next), std::move(batch));
+      !written.ok()) {
+    return Result(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,
+                  std::string(written.message()));
+  }
+  if (deactivates) {
+    in_flight_.clear();
+    in_flight_keys_.clear();
+  }
+  return Result(sequence, proto::APPLIED);
+}
+
+proto::ItemResult ConnectionImpl::ApplyRecordChange(
+    const proto::RecordChange& change) {
+  // The record flow (Generic Insert/Update, Replication Delete/Undelete,
+  // Bulk Sync, Missing Partner ID) plugs in here: map through the
+  // SubscriptionMap, translate ids through the record links, apply to the
+  // host's RecordStore, and write the record link (with the applied
+  // sequence) in the same batch. Until then, refuse rather than pretend.
+  return Result(change.sequence(), proto::PERMANENT_FAILURE,
+                proto::ERROR_UNKNOWN,
+                fmt::format("record changes ({}) are not supported yet",
+                            QueueActionName(static_cast<QueueAction>(
+                                change.action()))));
+}
+
+void ConnectionImpl::CountResult(const proto::ItemResult& result) {
+  switch (result.outcome()) {
+    case proto::APPLIED:
+      ++counters_.items_applied;
+      break;
+    case proto::DUPLICATE:
+      ++counters_.items_duplicate;
+      break;
+    default:
+      ++counters_.items_failed;
+      break;
+  }
+}
+
+void ConnectionImpl::SendResults(std::vector<proto::ItemResult> results) {
+  if (results.empty()) return;
+  proto::Envelope envelope;
+  for (proto::ItemResult& result : results) {
+    *envelope.mutable_ack()->add_results() = std::move(result);
+  }
+  // A lost answer is recovered by the sender's resend, answered DUPLICATE.
+  SendEnvelope(std::move(envelope)).IgnoreError();
+}
+
+}  // namespace internal
+}  // namespace orgsync
