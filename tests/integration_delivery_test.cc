@@ -334,7 +334,7 @@ TEST_CASE(
 
 TEST_CASE(
     "R51: a change the partner refuses for good is logged Failed at once, "
-    "and record changes are refused until the record flow exists",
+    "and an org without a RecordStore refuses record changes",
     "[integration][connection]") {
   Crm crm;
   TwoOrgs t(5, testing::NewReopenableMemoryStorage(),
@@ -355,7 +355,7 @@ TEST_CASE(
   CHECK(log[0].status == LogStatus::kFailed);
   CHECK(log[0].attempts == 1);
   CHECK(log[0].record == entry.record);
-  CHECK(log[0].description.find("not supported yet") != std::string::npos);
+  CHECK(log[0].description.find("no RecordStore") != std::string::npos);
   CHECK(s->counters().items_failed == 1);
 }
 

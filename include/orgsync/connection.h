@@ -55,6 +55,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "orgsync/capture.h"
 #include "orgsync/publish_set.h"
 #include "orgsync/queue_action.h"
 #include "orgsync/record_queue.h"
@@ -360,6 +361,17 @@ class Connection {
   // Connection Deactivate notice itself. Returns how many entries were sent
   // (resends included); the Storage's error if reading the queue failed.
   [[nodiscard]] virtual absl::StatusOr<size_t> Step() = 0;
+
+  // Live sync (R30): queues a change the host made to its RecordStore for
+  // the partner; see orgsync/capture.h. OK once the change is durable in
+  // the RecordQueue. Allowed in every accepted status, Suspended included
+  // (the changes wait in the queue and go out in order on resume, R5).
+  // FailedPrecondition before the connection is accepted, once it is
+  // Deactivated, or when the Org has no RecordStore; InvalidArgument for a
+  // change that names no record. May be called from many threads at once;
+  // it does not wait for Step() or message handling.
+  [[nodiscard]] virtual absl::StatusOr<CaptureResult> Capture(
+      const LocalChange& change) = 0;
 
   virtual ConnectionCounters counters() const = 0;
 

@@ -20,6 +20,8 @@
 #ifndef ORGSYNC_ORG_H_
 #define ORGSYNC_ORG_H_
 
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,8 +30,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "orgsync/clock.h"
+#include "orgsync/conflict.h"
 #include "orgsync/connection.h"
 #include "orgsync/record_queue.h"
+#include "orgsync/record_store.h"
 #include "orgsync/schema.h"
 #include "orgsync/storage.h"
 #include "orgsync/sync_log.h"
@@ -51,6 +55,21 @@ struct OrgOptions {
   RecordQueueOptions queue = {};
   SyncLogOptions log = {};
   DeliveryOptions delivery = {};
+  // The host's records, which every connection captures from and applies
+  // the partner's record changes to (live sync, R30). Not owned; must
+  // outlive the Org. Null: no record sync (Connection::Capture answers
+  // FailedPrecondition and incoming record changes are refused).
+  RecordStore* record_store = nullptr;
+  // Decides field conflicts on two-way objects. Not owned; must outlive the
+  // Org and be callable from the thread that steps the Org. Null: last
+  // writer wins, ties to the primary.
+  ConflictResolver* conflict_resolver = nullptr;
+  // Whether a user id exists in this org (R37: a missing user is replaced
+  // by the connection owner). Called from the stepping thread. Null: every
+  // user exists.
+  std::function<bool(std::string_view user_id)> user_exists = {};
+  // Binary field values larger than this are not synced (R38).
+  size_t max_file_bytes = size_t{38} * 1024 * 1024;
 };
 
 class Org {

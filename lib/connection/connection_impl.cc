@@ -177,6 +177,30 @@ absl::Status ConnectionImpl::OpenComponents() {
                                              &subscription_sink_);
   if (!subscriptions.ok()) return Annotate(subscriptions.status(), where);
   subscription_map_ = std::move(*subscriptions);
+  if (env_->record_store != nullptr) {
+    RecordSyncDeps deps;
+    deps.storage = env_->storage;
+    deps.clock = env_->clock;
+    deps.connection_id = id_;
+    deps.role = role_;
+    deps.publish_set = publish_set_.get();
+    deps.subscription_map = subscription_map_.get();
+    deps.queue = record_queue_.get();
+    deps.log = sync_log_.get();
+    deps.store = env_->record_store;
+    deps.schema = env_->schema;
+    deps.resolver = env_->conflict_resolver;
+    deps.user_exists = env_->user_exists;
+    deps.max_file_bytes = env_->max_file_bytes;
+    {
+      absl::MutexLock lock(&mu_);
+      deps.sync_audit_fields = state_.sync().sync_feeds_and_audit_fields();
+      deps.owner_user_id = state_.owner();
+    }
+    auto record_sync = RecordSync::Create(std::move(deps));
+    if (!record_sync.ok()) return Annotate(record_sync.status(), where);
+    record_sync_ = std::move(*record_sync);
+  }
   // Connection notices are few; find the queued ones once.
   absl::MutexLock lock(&mu_);
   uint64_t after = 0;
@@ -193,6 +217,29 @@ absl::Status ConnectionImpl::OpenComponents() {
     if (page.next_page_token.empty()) break;
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<CaptureResult> ConnectionImpl::Capture(
+    const LocalChange& change) {
+  if (record_sync_ == nullptr) {
+    return absl::FailedPreconditionError(fmt::format(
+        "Capture on connection {}: the org has no RecordStore "
+        "(OrgOptions.record_store), so it syncs no records",
+        id_));
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    const ConnectionStatus status = StatusLocked();
+    if (status == ConnectionStatus::kDeactivated || !AcceptedLocked()) {
+      return absl::FailedPreconditionError(fmt::format(
+          "Capture on connection {}: the connection is {}; changes are "
+          "captured only once it is accepted and until it is deactivated",
+          id_, ConnectionStatusName(status)));
+    }
+  }
+  // Not under mu_: the queue write may be slow and hosts capture from many
+  // threads; RecordSync::Capture is safe concurrently with delivery.
+  return record_sync_->Capture(change);
 }
 
 ConnectionImpl::~ConnectionImpl() {

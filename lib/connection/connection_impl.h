@@ -29,7 +29,9 @@
 #define ORGSYNC_LIB_CONNECTION_CONNECTION_IMPL_H_
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -45,10 +47,14 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "orgsync/change_sink.h"
+#include "engine/record_sync.h"
+#include "orgsync/capture.h"
 #include "orgsync/clock.h"
+#include "orgsync/conflict.h"
 #include "orgsync/connection.h"
 #include "orgsync/publish_set.h"
 #include "orgsync/record_queue.h"
+#include "orgsync/record_store.h"
 #include "orgsync/schema.h"
 #include "orgsync/storage.h"
 #include "orgsync/subscription_map.h"
@@ -69,6 +75,11 @@ struct OrgEnv {
   RecordQueueOptions queue;
   SyncLogOptions log;
   DeliveryOptions delivery;
+  // Record sync (null store: none); see OrgOptions.
+  RecordStore* record_store;
+  ConflictResolver* conflict_resolver;
+  std::function<bool(std::string_view)> user_exists;
+  size_t max_file_bytes;
 };
 
 // The ordering key of a queue entry (see Connection::Step).
@@ -138,6 +149,7 @@ class ConnectionImpl final : public Connection {
   RecordQueue* record_queue() const override { return record_queue_.get(); }
   SyncLog* sync_log() const override { return sync_log_.get(); }
   absl::StatusOr<size_t> Step() override;
+  absl::StatusOr<CaptureResult> Capture(const LocalChange& change) override;
 
   // Secondary, still Invited: replaces the secret for a new attempt
   // (Org::AcceptInvitation on an existing connection).
@@ -239,8 +251,12 @@ class ConnectionImpl final : public Connection {
   };
   void RecordFailures(const std::vector<Failure>& failures, DeferredLogs* logs)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Removes acknowledged entries (logging Resolved for retried ones).
-  void RecordAcknowledged(std::vector<uint64_t> sequences, DeferredLogs* logs)
+  // Removes acknowledged entries (logging Resolved for retried ones). For
+  // record entries with a result in `results`, the record path stages what
+  // the result teaches (links, synced versions) in the same batch.
+  void RecordAcknowledged(std::vector<uint64_t> sequences,
+                          const std::map<uint64_t, proto::ItemResult>& results,
+                          DeferredLogs* logs)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ForgetInFlight(uint64_t sequence) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ForgetConnectionNotices(const std::vector<uint64_t>& sequences)
@@ -302,6 +318,10 @@ class ConnectionImpl final : public Connection {
   std::unique_ptr<SyncLog> sync_log_;
   std::unique_ptr<PublishSet> publish_set_;
   std::unique_ptr<SubscriptionMap> subscription_map_;
+  // The record path (R30); null when the Org has no RecordStore. Created
+  // after the components it uses. Its Capture runs without mu_ (it is safe
+  // concurrently with the rest); everything else runs under mu_.
+  std::unique_ptr<RecordSync> record_sync_;
 
   absl::Mutex attach_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;

@@ -28,6 +28,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -255,6 +256,8 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
   const DeliveryOptions& options = env_->delivery;
   size_t sent = 0;
   std::vector<Failure> unsendable;
+  // Record entries with nothing to send (RecordSync said skip).
+  std::vector<uint64_t> skipped;
   absl::Status send_error;
 
   auto mark_sent = [&](const std::vector<const QueueEntry*>& carried) {
@@ -293,7 +296,29 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
   for (const QueueEntry& entry : entries) {
     proto::Envelope envelope;
     bool parsed = false;
-    if (IsRecordAction(entry.action)) {
+    if (IsRecordAction(entry.action) && record_sync_ != nullptr) {
+      absl::StatusOr<OutgoingChange> out = record_sync_->PrepareSend(entry);
+      if (!out.ok()) {
+        if (absl::IsDataLoss(out.status()) ||
+            absl::IsInvalidArgument(out.status())) {
+          unsendable.push_back(
+              {.sequence = entry.sequence,
+               .code = SyncErrorCode::kUnknown,
+               .description = std::string(out.status().message()),
+               .retryable = false});
+        }
+        // Otherwise (storage trouble) the entry waits for the next step.
+        continue;
+      }
+      if (out->kind == OutgoingChange::Kind::kBlocked) continue;  // R50
+      if (out->kind == OutgoingChange::Kind::kSkip) {
+        ForgetInFlight(entry.sequence);
+        skipped.push_back(entry.sequence);
+        continue;
+      }
+      *envelope.mutable_changes()->add_changes() = std::move(out->change);
+      parsed = true;
+    } else if (IsRecordAction(entry.action)) {
       proto::RecordChange* change =
           envelope.mutable_changes()->add_changes();
       parsed = change->ParseFromString(entry.payload);
@@ -346,6 +371,7 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
     batched_bytes += bytes;
   }
   flush();
+  RecordAcknowledged(std::move(skipped), {}, logs);
   RecordFailures(unsendable, logs);
   if (!send_error.ok() && !absl::IsUnavailable(send_error)) return send_error;
   return sent;
@@ -369,6 +395,7 @@ void ConnectionImpl::ForgetConnectionNotices(
 void ConnectionImpl::HandleAck(const proto::Acknowledgement& ack,
                                DeferredLogs* logs) {
   std::vector<uint64_t> done;
+  std::map<uint64_t, proto::ItemResult> done_results;
   std::vector<Failure> failures;
   for (const proto::ItemResult& result : ack.results()) {
     const uint64_t sequence = result.sequence();
@@ -379,7 +406,9 @@ void ConnectionImpl::HandleAck(const proto::Acknowledgement& ack,
         // The partner has it, whenever it was sent: it may leave the queue
         // even if this answer is a late one.
         ForgetInFlight(sequence);
-        done.push_back(sequence);
+        if (done_results.emplace(sequence, result).second) {
+          done.push_back(sequence);
+        }
         break;
       case proto::RETRYABLE_FAILURE:
       case proto::PERMANENT_FAILURE:
@@ -402,12 +431,13 @@ void ConnectionImpl::HandleAck(const proto::Acknowledgement& ack,
         break;
     }
   }
-  RecordAcknowledged(std::move(done), logs);
+  RecordAcknowledged(std::move(done), done_results, logs);
   RecordFailures(failures, logs);
 }
 
-void ConnectionImpl::RecordAcknowledged(std::vector<uint64_t> sequences,
-                                        DeferredLogs* logs) {
+void ConnectionImpl::RecordAcknowledged(
+    std::vector<uint64_t> sequences,
+    const std::map<uint64_t, proto::ItemResult>& results, DeferredLogs* logs) {
   if (sequences.empty()) return;
   WriteBatch batch;
   absl::StatusOr<RecordQueue::PendingRemoval> removal =
@@ -430,6 +460,30 @@ void ConnectionImpl::RecordAcknowledged(std::vector<uint64_t> sequences,
   // On an error the entries stay queued and are sent again; the partner
   // answers DUPLICATE then.
   if (!removal.ok()) return;
+  if (record_sync_ != nullptr && !results.empty()) {
+    // What the partner answered (its record id and version) is recorded in
+    // the same write that removes the entry, in sequence order.
+    std::vector<const QueueEntry*> removed;
+    for (const QueueEntry& entry : removal->entries()) {
+      removed.push_back(&entry);
+    }
+    std::sort(removed.begin(), removed.end(),
+              [](const QueueEntry* a, const QueueEntry* b) {
+                return a->sequence < b->sequence;
+              });
+    for (const QueueEntry* entry : removed) {
+      if (!IsRecordAction(entry->action)) continue;
+      auto result = results.find(entry->sequence);
+      if (result == results.end()) continue;
+      if (absl::Status staged =
+              record_sync_->OnResult(*entry, result->second, &batch);
+          !staged.ok()) {
+        // The entries stay queued; sent again, they come back DUPLICATE.
+        record_queue_->FinishAcknowledge(std::move(*removal), staged);
+        return;
+      }
+    }
+  }
   std::vector<NewLogEntry> resolved;
   for (const QueueEntry& entry : removal->entries()) {
     if (entry.attempts == 0) continue;
@@ -745,16 +799,16 @@ proto::ItemResult ConnectionImpl::ApplyNotice(
 
 proto::ItemResult ConnectionImpl::ApplyRecordChange(
     const proto::RecordChange& change) {
-  // The record flow (Generic Insert/Update, Replication Delete/Undelete,
-  // Bulk Sync, Missing Partner ID) plugs in here: map through the
-  // SubscriptionMap, translate ids through the record links, apply to the
-  // host's RecordStore, and write the record link (with the applied
-  // sequence) in the same batch. Until then, refuse rather than pretend.
+  // RecordSync applies each change at most once in effect (its record
+  // links remember what was applied), so no applied mark is needed here.
+  if (record_sync_ != nullptr) return record_sync_->Apply(change);
   return Result(change.sequence(), proto::PERMANENT_FAILURE,
                 proto::ERROR_UNKNOWN,
-                fmt::format("record changes ({}) are not supported yet",
+                fmt::format("record change ({}) refused: org {} has no "
+                            "RecordStore, so it syncs no records",
                             QueueActionName(static_cast<QueueAction>(
-                                change.action()))));
+                                change.action())),
+                            env_->org_id));
 }
 
 void ConnectionImpl::CountResult(const proto::ItemResult& result) {

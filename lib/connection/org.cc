@@ -57,7 +57,11 @@ class OrgImpl final : public Org {
                                                  : own_schema_.get(),
              .queue = options.queue,
              .log = options.log,
-             .delivery = options.delivery} {}
+             .delivery = options.delivery,
+             .record_store = options.record_store,
+             .conflict_resolver = options.conflict_resolver,
+             .user_exists = options.user_exists,
+             .max_file_bytes = options.max_file_bytes} {}
 
   absl::Status Load() {
     ORGSYNC_RETURN_IF_ERROR(CheckOrgRecord());

@@ -9,6 +9,7 @@ namespace orgsync::testing {
 namespace {
 
 std::unique_ptr<Org> OpenOrg(const std::string& id, const Schema* schema,
+                             RecordStore* record_store,
                              const TwoOrgsConfig& config, Storage* storage,
                              Clock* clock) {
   auto org = Org::Open({.org_id = id,
@@ -16,7 +17,9 @@ std::unique_ptr<Org> OpenOrg(const std::string& id, const Schema* schema,
                         .schema = schema,
                         .queue = config.queue,
                         .log = config.log,
-                        .delivery = config.delivery},
+                        .delivery = config.delivery,
+                        .record_store = record_store,
+                        .user_exists = config.user_exists},
                        storage, clock);
   RequireOk(org.status());
   return std::move(*org);
@@ -58,9 +61,11 @@ TwoOrgs::TwoOrgs(uint64_t seed,
       pair(seed),
       primary_storage(std::move(primary_storage_in)),
       secondary_storage(std::move(secondary_storage_in)) {
-  primary = OpenOrg("org-a", config.primary_schema, config,
+  primary = OpenOrg("org-a", config.primary_schema,
+                    config.primary_record_store, config,
                     primary_storage->storage(), &clock);
-  secondary = OpenOrg("org-b", config.secondary_schema, config,
+  secondary = OpenOrg("org-b", config.secondary_schema,
+                      config.secondary_record_store, config,
                       secondary_storage->storage(), &clock);
 }
 
@@ -126,9 +131,11 @@ void TwoOrgs::Reopen(const std::string& connection_id) {
   secondary.reset();
   primary_storage->Reopen();
   secondary_storage->Reopen();
-  primary = OpenOrg("org-a", config.primary_schema, config,
+  primary = OpenOrg("org-a", config.primary_schema,
+                    config.primary_record_store, config,
                     primary_storage->storage(), &clock);
-  secondary = OpenOrg("org-b", config.secondary_schema, config,
+  secondary = OpenOrg("org-b", config.secondary_schema,
+                      config.secondary_record_store, config,
                       secondary_storage->storage(), &clock);
   if (auto c = primary->GetConnection(connection_id); c.ok()) {
     RequireOk((*c)->AttachTransport(pair.a()));

@@ -9,12 +9,14 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "orgsync/clock.h"
 #include "orgsync/connection.h"
 #include "orgsync/org.h"
+#include "orgsync/record_store.h"
 #include "orgsync/storage.h"
 #include "orgsync/transport.h"
 #include "testing/fault_storage.h"
@@ -47,6 +49,10 @@ struct TwoOrgsConfig {
   RecordQueueOptions queue = {};
   SyncLogOptions log = {};
   DeliveryOptions delivery = {};
+  // Record sync (OrgOptions.record_store and friends); not owned.
+  RecordStore* primary_record_store = nullptr;
+  RecordStore* secondary_record_store = nullptr;
+  std::function<bool(std::string_view)> user_exists = {};
 };
 
 // A primary org ("org-a") and a secondary org ("org-b") over their own
