@@ -104,4 +104,38 @@ std::string DescribeCycle(const std::vector<LookupEdge>& cycle) {
   return text;
 }
 
+absl::StatusOr<ParsedSchemaChange> ParseSchemaChange(
+    const SchemaChange& change) {
+  if (change.object.empty()) {
+    return absl::InvalidArgumentError("a schema change must name its object");
+  }
+  ParsedSchemaChange parsed;
+  parsed.renamed =
+      !change.renamed_to.empty() && change.renamed_to != change.object;
+  parsed.new_name = parsed.renamed ? change.renamed_to : change.object;
+  for (const auto& [from, to] : change.renamed_fields) {
+    if (from.empty() || to.empty() ||
+        !parsed.field_renames.emplace(from, to).second) {
+      return absl::InvalidArgumentError(fmt::format(
+          "schema change of {} renames field '{}' twice or to/from an empty "
+          "name",
+          change.object, from));
+    }
+  }
+  return parsed;
+}
+
+absl::StatusOr<std::shared_ptr<const ObjectDef>> FindChangedObject(
+    const Schema& schema, const SchemaChange& change,
+    const ParsedSchemaChange& parsed) {
+  std::shared_ptr<const ObjectDef> def = schema.FindObject(parsed.new_name);
+  if (parsed.renamed && def == nullptr) {
+    return absl::FailedPreconditionError(fmt::format(
+        "object {} was renamed to {}, but the local schema has no object {}; "
+        "update the Schema first",
+        change.object, parsed.new_name, parsed.new_name));
+  }
+  return def;
+}
+
 }  // namespace orgsync::internal

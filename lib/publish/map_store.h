@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "orgsync/change_sink.h"
 #include "orgsync/schema.h"
@@ -54,6 +56,24 @@ std::optional<std::vector<LookupEdge>> FindLookupCycle(
 
 // "A.f -> B.g -> A", for messages.
 std::string DescribeCycle(const std::vector<LookupEdge>& cycle);
+
+// A SchemaChange checked and unpacked: the object's name after the change
+// and the field renames as a map. InvalidArgument for a change without an
+// object or with a field renamed twice or to/from an empty name.
+struct ParsedSchemaChange {
+  bool renamed = false;
+  std::string new_name;
+  std::map<std::string, std::string, std::less<>> field_renames;
+};
+absl::StatusOr<ParsedSchemaChange> ParseSchemaChange(
+    const SchemaChange& change);
+
+// The local definition of the changed object (null if the schema no longer
+// has it); FailedPrecondition if the object was renamed but the Schema does
+// not know the new name yet.
+absl::StatusOr<std::shared_ptr<const ObjectDef>> FindChangedObject(
+    const Schema& schema, const SchemaChange& change,
+    const ParsedSchemaChange& parsed);
 
 }  // namespace orgsync::internal
 

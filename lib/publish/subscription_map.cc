@@ -665,31 +665,15 @@ absl::Status SubscriptionMap::UnsubscribeField(std::string_view object,
 }
 
 absl::Status SubscriptionMap::OnLocalSchemaChanged(const SchemaChange& change) {
-  if (change.object.empty()) {
-    return absl::InvalidArgumentError("a schema change must name its object");
-  }
-  const bool renamed =
-      !change.renamed_to.empty() && change.renamed_to != change.object;
-  const std::string& new_name = renamed ? change.renamed_to : change.object;
-  std::map<std::string, std::string, std::less<>> field_renames;
-  for (const auto& [from, to] : change.renamed_fields) {
-    if (from.empty() || to.empty() ||
-        !field_renames.emplace(from, to).second) {
-      return absl::InvalidArgumentError(fmt::format(
-          "schema change of {} renames field '{}' twice or to/from an empty "
-          "name",
-          change.object, from));
-    }
-  }
+  ORGSYNC_ASSIGN_OR_RETURN(internal::ParsedSchemaChange parsed,
+                           internal::ParseSchemaChange(change));
+  const std::string& new_name = parsed.new_name;
+  const auto& field_renames = parsed.field_renames;
 
   absl::MutexLock lock(&mu_);
-  std::shared_ptr<const ObjectDef> def = schema_->FindObject(new_name);
-  if (renamed && def == nullptr) {
-    return absl::FailedPreconditionError(fmt::format(
-        "object {} was renamed to {}, but the local schema has no object {}; "
-        "update the Schema first",
-        change.object, new_name, new_name));
-  }
+  ORGSYNC_ASSIGN_OR_RETURN(
+      std::shared_ptr<const ObjectDef> def,
+      internal::FindChangedObject(*schema_, change, parsed));
 
   EntryMap updated;
   std::vector<std::string> removed;
