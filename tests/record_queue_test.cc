@@ -17,23 +17,18 @@
 #include "orgsync/clock.h"
 #include "orgsync/storage.h"
 #include "orgsync/sync_log.h"
+#include "testing/fault_storage.h"
 #include "testing/storage_testing.h"
 
 namespace orgsync {
 namespace {
 
-// A storage whose writes can be made to fail, to check that a failed write
-// changes nothing.
-class FailingStorage : public ForwardingStorage {
- public:
-  using ForwardingStorage::ForwardingStorage;
-  absl::Status Write(const WriteBatch& batch,
-                     const WriteOptions& options) override {
-    if (fail_writes.load()) return absl::UnavailableError("injected failure");
-    return ForwardingStorage::Write(batch, options);
-  }
-  std::atomic<bool> fail_writes{false};
-};
+using testing::FaultInjectingStorage;
+
+// Refuses every write from now until the faults are cleared.
+void FailAllWrites(FaultInjectingStorage& storage) {
+  storage.FailWritesWithKeyPrefix("");
+}
 
 using testing::ReopenableStorage;
 
@@ -494,12 +489,12 @@ TEST_CASE("Design rule 2: an entry survives a crash once Enqueue returned") {
 
 TEST_CASE("Design rule 7: a failed write leaves queue and counters unchanged") {
   auto memory = NewMemoryStorage();
-  FailingStorage storage(memory.get());
+  FaultInjectingStorage storage(memory.get());
   ManualClock clock;
   auto queue = OpenQueue(&storage, &clock);
   const uint64_t kept = EnqueueOne(*queue, Change("Account", "001"));
   const size_t keys_before = memory->KeyCount();
-  storage.fail_writes = true;
+  FailAllWrites(storage);
 
   CHECK(queue->Enqueue({Change("Account", "002")}).status().code() ==
         absl::StatusCode::kUnavailable);
@@ -520,7 +515,7 @@ TEST_CASE("Design rule 7: a failed write leaves queue and counters unchanged") {
 
   // The failed enqueue's number is not handed out again in this process and
   // does not block the queue; the entry can still be changed.
-  storage.fail_writes = false;
+  storage.ClearFaults();
   const uint64_t next = EnqueueOne(*queue, Change("Account", "003"));
   CHECK(next == kept + 2);
   REQUIRE(queue->Acknowledge(kept).ok());
@@ -698,7 +693,7 @@ TEST_CASE("R50: 8 concurrent enqueuers get unique increasing numbers") {
 
 TEST_CASE("R51: queue and log change in one atomic write") {
   auto memory = NewMemoryStorage();
-  FailingStorage storage(memory.get());
+  FaultInjectingStorage storage(memory.get());
   ManualClock clock;
   RetryPolicy policy = TestPolicy();
   policy.max_attempts = 1;
@@ -708,7 +703,11 @@ TEST_CASE("R51: queue and log change in one atomic write") {
   const uint64_t seq = EnqueueOne(*queue, Change("Account", "001"));
 
   auto fail_and_log = [&](bool write_fails) {
-    storage.fail_writes = write_fails;
+    if (write_fails) {
+      FailAllWrites(storage);
+    } else {
+      storage.ClearFaults();
+    }
     WriteBatch batch;
     auto failure = queue->PrepareMarkFailed(seq, kMissingParent, true, &batch);
     REQUIRE(failure.ok());

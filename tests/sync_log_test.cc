@@ -16,22 +16,19 @@
 #include "absl/synchronization/mutex.h"
 #include "orgsync/clock.h"
 #include "orgsync/storage.h"
+#include "testing/fault_storage.h"
 #include "testing/storage_testing.h"
 #include "proto/common.pb.h"
 
 namespace orgsync {
 namespace {
 
-class FailingStorage : public ForwardingStorage {
- public:
-  using ForwardingStorage::ForwardingStorage;
-  absl::Status Write(const WriteBatch& batch,
-                     const WriteOptions& options) override {
-    if (fail_writes.load()) return absl::UnavailableError("injected failure");
-    return ForwardingStorage::Write(batch, options);
-  }
-  std::atomic<bool> fail_writes{false};
-};
+using testing::FaultInjectingStorage;
+
+// Refuses every write from now until the faults are cleared.
+void FailAllWrites(FaultInjectingStorage& storage) {
+  storage.FailWritesWithKeyPrefix("");
+}
 
 using testing::ReopenableStorage;
 
@@ -388,7 +385,7 @@ TEST_CASE("R54: counts by action and status, and the last 24 hours") {
 
 TEST_CASE("R54: observers see each new entry once, after it is durable") {
   auto memory = NewMemoryStorage();
-  FailingStorage storage(memory.get());
+  FaultInjectingStorage storage(memory.get());
   ManualClock clock;
   auto log = OpenLog(&storage, &clock);
   std::vector<uint64_t> seen;
@@ -404,9 +401,9 @@ TEST_CASE("R54: observers see each new entry once, after it is durable") {
   AppendOne(*log, Entry("Account", "1"));
   auto two = log->Append({Entry("Account", "2"), Entry("Account", "3")});
   REQUIRE(two.ok());
-  storage.fail_writes = true;
+  FailAllWrites(storage);
   CHECK_FALSE(log->Append(Entry("Account", "4")).ok());
-  storage.fail_writes = false;
+  storage.ClearFaults();
   CHECK(seen == std::vector<uint64_t>{1, 2, 3});
   CHECK(unsynced_when_called == std::vector<size_t>{0, 0, 0});
   CHECK(readable_when_called == std::vector<bool>{true, true, true});
@@ -625,7 +622,7 @@ TEST_CASE("R54: after Append returns, the entry survives a crash") {
 
 TEST_CASE("Design rule 7: bad log entries are refused and change nothing") {
   auto memory = NewMemoryStorage();
-  FailingStorage storage(memory.get());
+  FaultInjectingStorage storage(memory.get());
   ManualClock clock;
   auto log = OpenLog(&storage, &clock);
   int observed = 0;
@@ -658,7 +655,7 @@ TEST_CASE("Design rule 7: bad log entries are refused and change nothing") {
         std::string::npos);
   CHECK(log->Append(absl::Span<const NewLogEntry>()).status().code() ==
         StatusCode::kInvalidArgument);
-  storage.fail_writes = true;
+  FailAllWrites(storage);
   CHECK(log->Append(Entry("Account", "1")).status().code() ==
         StatusCode::kUnavailable);
   CHECK(memory->KeyCount() == keys_before);
