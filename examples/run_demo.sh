@@ -1,13 +1,34 @@
 #!/usr/bin/env bash
-# Builds and runs orgsync's demo program.
+# Builds and runs orgsync's demo: two orgs kept in sync in one process.
 #
-# Usage: bash examples/run_demo.sh [STATE_DIR]
-#   STATE_DIR  where the demo keeps its durable state (default
-#              ./orgsync-demo-state); run it twice to see the state survive.
+# Usage: bash examples/run_demo.sh [--fresh] [STATE_DIR]
+#   STATE_DIR  where the two orgs keep their state (default
+#              ./orgsync-demo-state): STATE_DIR/primary and
+#              STATE_DIR/secondary. Run it twice to see the state reopened
+#              and the story told again with new records.
+#   --fresh    delete STATE_DIR/primary and STATE_DIR/secondary first.
 # ORGSYNC_JOBS=N overrides the build's parallelism.
 set -euo pipefail
 
-state_dir="${1:-./orgsync-demo-state}"
+usage() {
+  echo "usage: bash examples/run_demo.sh [--fresh] [STATE_DIR]" >&2
+  exit 2
+}
+
+fresh=()
+state_dir=""
+for arg in "$@"; do
+  case "${arg}" in
+    --fresh) fresh=(--fresh) ;;
+    -h | --help) usage ;;
+    -*) echo "run_demo.sh: unknown option ${arg}" >&2; usage ;;
+    *)
+      [[ -z "${state_dir}" ]] || usage
+      state_dir="${arg}"
+      ;;
+  esac
+done
+state_dir="${state_dir:-./orgsync-demo-state}"
 # A relative state folder is relative to where the caller stands, not to the
 # repository root we move to.
 if [[ "${state_dir}" != /* ]]; then
@@ -25,7 +46,8 @@ cmake -S . -B build \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DORGSYNC_BUILD_TESTS=ON -DORGSYNC_BUILD_EXAMPLES=ON \
   -DORGSYNC_BUILD_BENCH=ON -DORGSYNC_INSTALL=ON \
-  -DORGSYNC_FUZZ=OFF -DORGSYNC_SANITIZE=
+  -DORGSYNC_FUZZ=OFF -DORGSYNC_SANITIZE= >/dev/null
 cmake --build build --parallel "${jobs}" --target orgsync_demo
+echo
 
-exec build/examples/orgsync_demo --state-dir "${state_dir}"
+exec build/examples/orgsync_demo "${fresh[@]}" --state-dir "${state_dir}"
