@@ -50,6 +50,14 @@ struct LocalChange {
   // the partner then cascades as well; the children are not captured one by
   // one.
   bool cascade = true;
+  // With cascade: the records the store's Delete/Undelete took along
+  // (CascadeResult::affected after the record itself). When given, the
+  // partner deletes/undeletes exactly these children with the record, even
+  // where its own children differ for a moment (two-way races), so both orgs
+  // converge. When not given (cascaded_known false), the partner cascades as
+  // its own store does.
+  std::vector<RecordRef> cascaded;
+  bool cascaded_known = false;
   // The context of the host's write; from_replication means "do not
   // capture".
   ApplyContext context;

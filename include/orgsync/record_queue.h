@@ -27,6 +27,12 @@
 //     Date has come. An entry waiting for a retry holds back the later
 //     entries of the SAME record (per-record order) but not other records'.
 //     Entries without a record never hold anything back.
+//   * A barrier entry (NewQueueEntry::barrier) orders record entries across
+//     records: Ready returns it only once no earlier record entry is queued
+//     (in flight or waiting counts), and returns no later record entry while
+//     it is queued. Live sync makes cascading deletes and undeletes barriers,
+//     because what they cascade to on the partner depends on every earlier
+//     change of the children having arrived, and on no later one.
 //   * An entry leaves the queue only through Acknowledge (the partner has
 //     it) or through MarkFailed when its attempts are exhausted or the
 //     failure is not retryable; in both cases the caller can write the
@@ -120,6 +126,8 @@ struct NewQueueEntry {
   RecordRef record;
   QueueAction action = QueueAction::kGenericUpdate;
   std::string payload;
+  // See "barrier entry" above; only record actions may be barriers.
+  bool barrier = false;
 };
 
 struct QueueEntry {
@@ -135,6 +143,7 @@ struct QueueEntry {
   // Set once a delivery attempt failed.
   std::optional<absl::Time> last_attempt;
   QueueError last_error;
+  bool barrier = false;
 };
 
 struct QueuePage {
@@ -266,7 +275,8 @@ class RecordQueue {
   // ---- Consumers ----
 
   // Up to `limit` (>= 1) entries due at `now`, in sequence order, skipping
-  // entries waiting for a retry and the later entries of their records.
+  // entries waiting for a retry and the later entries of their records, and
+  // honouring barriers (above).
   // Entries with sequence <= after_sequence are not returned (they are
   // taken to be in flight already) but still hold back their records if
   // they wait for a retry. A read: nothing changes.

@@ -231,12 +231,36 @@ absl::StatusOr<CaptureResult> RecordSync::Capture(const LocalChange& change) {
     }
   } else {
     payload.set_cascade(change.cascade);
+    if (change.cascade && change.cascaded_known) {
+      payload.set_cascade_listed(true);
+      for (const RecordRef& child : change.cascaded) {
+        if (child.object.empty() || child.id.empty()) {
+          return absl::InvalidArgumentError(fmt::format(
+              "LocalChange of {}/{}: a cascaded record needs an object and "
+              "an id",
+              record.object, record.id));
+        }
+        // Only what the partner can have: published objects.
+        if (!deps_.publish_set->IsObjectPublished(child.object)) continue;
+        proto::CascadedRecord* out = payload.add_cascaded();
+        out->set_object(child.object);
+        out->set_sender_record_id(child.id);
+      }
+    }
   }
 
   WriteBatch batch;
+  // A cascading delete or undelete takes the partner's children as they
+  // are when it is applied there, so it must be applied after every earlier
+  // change (a child moved to another parent) and before every later one (a
+  // child undeleted on its own): the queue delivers it as a barrier.
+  const bool cascading = (change.kind == ChangeKind::kDelete ||
+                          change.kind == ChangeKind::kUndelete) &&
+                         change.cascade;
   const NewQueueEntry entry{.record = {record.object, record.id},
                             .action = action,
-                            .payload = payload.SerializeAsString()};
+                            .payload = payload.SerializeAsString(),
+                            .barrier = cascading};
   ORGSYNC_ASSIGN_OR_RETURN(
       RecordQueue::PendingEnqueue pending,
       deps_.queue->PrepareEnqueue(absl::MakeConstSpan(&entry, 1), &batch));
@@ -253,6 +277,14 @@ absl::StatusOr<CaptureResult> RecordSync::Capture(const LocalChange& change) {
       change.kind == ChangeKind::kUndelete) {
     links_.PutStamp(record.object, record.id, kDeletedStampField, stamp,
                     &batch);
+    // The children the store took along changed state by this same write:
+    // a partner's older delete or undelete of one of them must not undo it.
+    if (change.cascade && change.cascaded_known) {
+      for (const RecordRef& child : change.cascaded) {
+        links_.PutStamp(child.object, child.id, kDeletedStampField, stamp,
+                        &batch);
+      }
+    }
   }
   for (const std::string& field : carried) {
     links_.PutStamp(record.object, record.id, field, stamp, &batch);
@@ -305,6 +337,24 @@ absl::StatusOr<bool> RecordSync::OnLocalUndelete(std::string_view object,
 }
 
 // --- PrepareSend -----------------------------------------------------------
+
+absl::Status RecordSync::AddLookupHints(proto::RecordChange* change) {
+  const std::shared_ptr<const ObjectDef> def =
+      deps_.schema->FindObject(change->object());
+  if (def == nullptr) return absl::OkStatus();
+  for (const auto& [field, value] : change->fields()) {
+    if (value.kind_case() != proto::FieldValue::kReference) continue;
+    const FieldDef* field_def = def->FindField(field);
+    if (!IsLookup(field_def) || field_def->lookup_target.empty()) continue;
+    ORGSYNC_ASSIGN_OR_RETURN(
+        std::optional<proto::RecordLink> link,
+        links_.FindByLocal(field_def->lookup_target, value.reference()));
+    if (link.has_value() && !link->reserved() && !link->partner_id().empty()) {
+      (*change->mutable_lookup_receiver_ids())[field] = link->partner_id();
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<proto::RecordChange> RecordSync::FullStateInsert(
     const Record& record) {
@@ -415,6 +465,7 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
   if (out.change.action() != proto::GENERIC_INSERT) {
     out.change.clear_audit();  // R35: only the first copy
   }
+  ORGSYNC_RETURN_IF_ERROR(AddLookupHints(&out.change));
   ORGSYNC_ASSIGN_OR_RETURN(std::optional<RecordRef> parent,
                            BlockingParent(out.change, entry));
   if (parent.has_value()) {
@@ -583,8 +634,13 @@ absl::StatusOr<std::optional<proto::ItemResult>> RecordSync::MapFields(
                               : partner_target);
         ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::RecordLink> parent,
                                  links_.FindByPartner(target, ref->id));
+        ORGSYNC_ASSIGN_OR_RETURN(
+            std::optional<std::string> hinted,
+            HintedParent(change, partner_field, target, ref->id));
         if (parent.has_value() && !parent->reserved()) {
           value = Reference{parent->local_id()};  // R32
+        } else if (hinted.has_value()) {
+          value = Reference{*hinted};
         } else if (local_field_def != nullptr && local_field_def->required) {
           return Failure(
               change, proto::RETRYABLE_FAILURE, SyncErrorCode::kMissingParent,
@@ -612,6 +668,26 @@ absl::StatusOr<std::optional<proto::ItemResult>> RecordSync::MapFields(
     out->fields[*local_field] = std::move(value);
   }
   return std::nullopt;
+}
+
+// The local record the sender says `field` points at, if it is of the
+// lookup's target object and not linked to another partner record: our own
+// link to it is recorded only when the partner's acknowledgement of it
+// arrives, which may come after this change.
+absl::StatusOr<std::optional<std::string>> RecordSync::HintedParent(
+    const proto::RecordChange& change, const std::string& field,
+    const std::string& target, const std::string& partner_id) {
+  auto hint = change.lookup_receiver_ids().find(field);
+  if (hint == change.lookup_receiver_ids().end()) return std::nullopt;
+  absl::StatusOr<Record> here = deps_.store->Get(target, hint->second);
+  if (absl::IsNotFound(here.status())) return std::nullopt;
+  ORGSYNC_RETURN_IF_ERROR(here.status());
+  ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::RecordLink> link,
+                           links_.FindByLocal(target, hint->second));
+  if (link.has_value() && link->partner_id() != partner_id) {
+    return std::nullopt;
+  }
+  return hint->second;
 }
 
 absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
@@ -852,6 +928,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
       links_.GetStamp(local_object, link.local_id(), kDeletedStampField));
   const bool newer = !stored.has_value() || StampLess(*stored, incoming);
   WriteBatch batch;
+  std::vector<RecordRef> took;  // what the local store's cascade touched
   if (newer) {
     const ApplyContext context{.from_replication = true,
                                .connection_id = deps_.connection_id};
@@ -874,6 +951,15 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
     }
     links_.PutStamp(local_object, link.local_id(), kDeletedStampField,
                     incoming, &batch);
+    if (done.ok() && done->affected.size() > 1) {
+      took.assign(done->affected.begin() + 1, done->affected.end());
+    }
+  }
+  // Even when a newer change of the record itself wins, the children the
+  // sender took along follow the sender if nothing newer touched them.
+  if (change.cascade() && change.cascade_listed()) {
+    ORGSYNC_RETURN_IF_ERROR(
+        MatchCascade(change, incoming, deleting, took, &batch));
   }
   uint64_t version = 0;
   if (absl::StatusOr<Record> now =
@@ -888,6 +974,76 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
   links_.Put(local_object, link, &batch);
   ORGSYNC_RETURN_IF_ERROR(Commit(batch, {}));
   return Success(change, proto::APPLIED, link.local_id(), version);
+}
+
+// The sender listed what its delete/undelete took along; the local store
+// cascaded along its own children, which may differ for a moment in
+// two-way sync (a child inserted here while the partner deleted the
+// parent, a child moved to another parent in one org only). Both orgs must
+// end the same: children the sender took are given the same state here,
+// and synced children the local cascade took that the sender did not are
+// put back. Children of objects this side does not publish to the partner
+// follow the local cascade: the partner never has them.
+absl::Status RecordSync::MatchCascade(const proto::RecordChange& change,
+                                      const proto::FieldStamp& incoming,
+                                      bool deleting,
+                                      const std::vector<RecordRef>& took,
+                                      WriteBatch* batch) {
+  const ApplyContext context{.from_replication = true,
+                             .connection_id = deps_.connection_id};
+  std::set<RecordRef> wanted;
+  for (const proto::CascadedRecord& cascaded : change.cascaded()) {
+    if (!deps_.subscription_map->IsSubscribed(cascaded.object())) continue;
+    const std::string object =
+        deps_.subscription_map->LocalObject(cascaded.object())
+            .value_or(cascaded.object());
+    ORGSYNC_ASSIGN_OR_RETURN(
+        std::optional<proto::RecordLink> child,
+        links_.FindByPartner(object, cascaded.sender_record_id()));
+    if (!child.has_value() || child->reserved()) continue;
+    wanted.insert(RecordRef{object, child->local_id()});
+  }
+  const std::set<RecordRef> taken(took.begin(), took.end());
+  for (const RecordRef& child : wanted) {
+    ORGSYNC_ASSIGN_OR_RETURN(
+        std::optional<proto::FieldStamp> stored,
+        links_.GetStamp(child.object, child.id, kDeletedStampField));
+    if (stored.has_value() && !StampLess(*stored, incoming)) {
+      // A newer delete/undelete of the child itself wins over this
+      // cascade: undo what the local cascade did to it.
+      if (taken.contains(child)) {
+        absl::StatusOr<CascadeResult> undone =
+            deleting ? deps_.store->Undelete(child.object, child.id, context)
+                     : deps_.store->Delete(child.object, child.id, context);
+        if (!undone.ok() && !absl::IsFailedPrecondition(undone.status())) {
+          return undone.status();
+        }
+      }
+      continue;
+    }
+    if (!taken.contains(child)) {
+      absl::StatusOr<CascadeResult> done =
+          deleting ? deps_.store->Delete(child.object, child.id, context)
+                   : deps_.store->Undelete(child.object, child.id, context);
+      if (!done.ok() && !absl::IsFailedPrecondition(done.status()) &&
+          !absl::IsNotFound(done.status())) {
+        return done.status();
+      }
+    }
+    links_.PutStamp(child.object, child.id, kDeletedStampField, incoming,
+                    batch);
+  }
+  for (const RecordRef& child : took) {
+    if (wanted.contains(child)) continue;
+    if (!deps_.publish_set->IsObjectPublished(child.object)) continue;
+    absl::StatusOr<CascadeResult> undone =
+        deleting ? deps_.store->Undelete(child.object, child.id, context)
+                 : deps_.store->Delete(child.object, child.id, context);
+    if (!undone.ok() && !absl::IsFailedPrecondition(undone.status())) {
+      return undone.status();
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace orgsync::internal

@@ -163,6 +163,14 @@ class RecordSync {
   absl::StatusOr<proto::ItemResult> ApplyDeletion(
       const proto::RecordChange& change, const std::string& local_object,
       proto::RecordLink link);
+  absl::Status AddLookupHints(proto::RecordChange* change);
+  absl::StatusOr<std::optional<std::string>> HintedParent(
+      const proto::RecordChange& change, const std::string& field,
+      const std::string& target, const std::string& partner_id);
+  absl::Status MatchCascade(const proto::RecordChange& change,
+                            const proto::FieldStamp& incoming, bool deleting,
+                            const std::vector<RecordRef>& took,
+                            WriteBatch* batch);
   absl::StatusOr<std::optional<proto::ItemResult>> MapFields(
       const proto::RecordChange& change, const std::string& local_object,
       MappedChange* out);

@@ -113,6 +113,7 @@ proto::QueueEntryState ToState(const QueueEntry& entry) {
   state.set_last_error_code(
       static_cast<proto::ErrorCode>(entry.last_error.code));
   state.set_last_error_message(entry.last_error.message);
+  state.set_barrier(entry.barrier);
   return state;
 }
 
@@ -143,6 +144,7 @@ absl::StatusOr<QueueEntry> DecodeEntry(uint64_t sequence,
   }
   entry.last_error.code = *error;
   entry.last_error.message = std::move(*state.mutable_last_error_message());
+  entry.barrier = state.barrier();
   return entry;
 }
 
@@ -201,6 +203,11 @@ absl::Status ValidateNewEntry(const NewQueueEntry& entry, size_t index,
     return absl::InvalidArgumentError(
         absl::StrCat(where, ": a ", ToAbsl(QueueActionName(entry.action)),
                      " entry needs a record object and id"));
+  }
+  if (entry.barrier && !IsRecordAction(entry.action)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": only record changes can be barriers, not ",
+                     ToAbsl(QueueActionName(entry.action))));
   }
   if (entry.payload.size() > options.max_payload_bytes) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -385,6 +392,7 @@ absl::StatusOr<uint64_t> RecordQueue::Impl::PrepareEnqueue(
     state.set_record_id(entry.record.id);
     state.set_action(static_cast<proto::QueueAction>(entry.action));
     state.set_payload(entry.payload);
+    state.set_barrier(entry.barrier);
     state.set_enqueued_micros(absl::ToUnixMicros(now));
     state.set_next_retry_micros(absl::ToUnixMicros(now));
     values.push_back(state.SerializeAsString());
@@ -544,6 +552,10 @@ absl::StatusOr<std::vector<QueueEntry>> RecordQueue::Impl::Ready(
     // Records with an entry waiting for its retry: their later entries wait
     // too. Bounded by the scan limit.
     absl::flat_hash_set<std::string> held;
+    // Barriers: whether a record entry was examined (queued before what
+    // comes next), and whether a barrier was met (nothing after it goes).
+    bool record_before = false;
+    bool fenced = false;
     size_t examined = 0;
     for (it->Seek(keys_.Entry(start));
          it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
@@ -556,6 +568,13 @@ absl::StatusOr<std::vector<QueueEntry>> RecordQueue::Impl::Ready(
                                DecodeEntry(sequence, it->value()));
       const std::string order_key =
           entry.record.empty() ? std::string() : OrderKey(entry.record);
+      if (IsRecordAction(entry.action)) {
+        if (fenced) continue;
+        const bool blocked_barrier = entry.barrier && record_before;
+        record_before = true;
+        if (entry.barrier) fenced = true;
+        if (blocked_barrier) continue;
+      }
       if (!order_key.empty() && held.contains(order_key)) continue;
       if (entry.next_retry > now) {
         if (!order_key.empty()) held.insert(order_key);

@@ -328,6 +328,24 @@ Check ValidateRecordChange(const proto::RecordChange& change) {
                               "cascade (R33)",
                               proto::QueueAction_Name(change.action())));
   }
+  if ((change.cascade_listed() || !change.cascaded().empty()) &&
+      !change.cascade()) {
+    return Broken("cascaded", "lists cascaded records without cascade");
+  }
+  if (Check c = NonEmptyKeys("lookup_receiver_ids",
+                             change.lookup_receiver_ids())) {
+    return c;
+  }
+  for (const auto& [field, id] : change.lookup_receiver_ids()) {
+    if (Check c = NonEmpty("lookup_receiver_ids." + field, id)) return c;
+  }
+  for (const proto::CascadedRecord& cascaded : change.cascaded()) {
+    if (Check c = NonEmpty("cascaded.object", cascaded.object())) return c;
+    if (Check c = NonEmpty("cascaded.sender_record_id",
+                           cascaded.sender_record_id())) {
+      return c;
+    }
+  }
   return std::nullopt;
 }
 

@@ -1,0 +1,105 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+//
+// The seeded simulation of live sync (tests/testing/simulation.h): random
+// workloads, transport faults, suspensions and crashes, after which both
+// orgs must hold the same records.
+//
+// Environment switches (read by every case below):
+//   ORGSYNC_SIM_SEEDS=N   seeds per direction, split over the four shards
+//                         of each direction (default 200; e.g. 5000 for a
+//                         long soak)
+//   ORGSYNC_SIM_SEED=S    run only seed S (replays a failure exactly)
+//   ORGSYNC_SIM_ROUNDS=R  rounds per run (default 300)
+// e.g. ORGSYNC_SIM_SEED=17 build/tests/simulation_test "[two-way]"
+
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "testing/simulation.h"
+
+namespace orgsync {
+namespace {
+
+constexpr uint64_t kShards = 4;
+
+uint64_t EnvNumber(const char* name, uint64_t fallback) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return fallback;
+  char* end = nullptr;
+  const unsigned long long value = std::strtoull(text, &end, 10);
+  if (*end != '\0') {
+    FAIL(name << " must be a number, not '" << text << "'");
+  }
+  return value;
+}
+
+// Runs shard `shard` of the seeds for one direction; fails with the first
+// failing seed and how to replay it.
+void RunShard(bool two_way, uint64_t shard) {
+  const uint64_t seeds = EnvNumber("ORGSYNC_SIM_SEEDS", 200);
+  const uint64_t rounds = EnvNumber("ORGSYNC_SIM_ROUNDS", 300);
+  uint64_t first = 1 + shard * seeds / kShards;
+  uint64_t last = (shard + 1) * seeds / kShards;  // inclusive
+  if (const uint64_t only = EnvNumber("ORGSYNC_SIM_SEED", 0); only != 0) {
+    if (shard != 0) return;  // one shard replays it
+    first = last = only;
+  }
+  uint64_t runs = 0;
+  uint64_t captures = 0;
+  uint64_t restarts = 0;
+  uint64_t faults = 0;
+  for (uint64_t seed = first; seed <= last; ++seed) {
+    testing::SimulationOptions options;
+    options.seed = seed;
+    options.two_way = two_way;
+    options.rounds = rounds;
+    const testing::SimulationResult result = testing::RunSimulation(options);
+    if (!result.ok) {
+      FAIL("simulation failed: " << testing::DescribeSimulation(options, result)
+                                 << "\n" << result.failure
+                                 << "\nreplay: ORGSYNC_SIM_SEED=" << seed
+                                 << " ORGSYNC_SIM_ROUNDS=" << rounds
+                                 << " build/tests/simulation_test \"["
+                                 << (two_way ? "two-way" : "one-way") << "]\"");
+    }
+    if (first == last) {
+      std::cout << testing::DescribeSimulation(options, result) << "\n";
+    }
+    ++runs;
+    captures += result.captures;
+    restarts += result.restarts;
+    faults += result.messages_dropped + result.messages_duplicated;
+    if (two_way) CHECK(result.conflicts_logged <= result.captures);
+  }
+  // The runs did what they are for: records moved, orgs restarted and the
+  // transport misbehaved.
+  if (runs > 0) {
+    CHECK(captures > runs);
+    if (runs >= 10) {
+      CHECK(restarts > 0);
+      CHECK(faults > 0);
+    }
+  }
+}
+
+#define ORGSYNC_SIMULATION_SHARD(direction, two_way, shard)                  \
+  TEST_CASE("R5, R6, R14, R30, R31, R32, R33, R51, R55: simulation " direction          \
+            " converges after faults, shard " #shard,                        \
+            "[simulation][" direction "]") {                                 \
+    RunShard(two_way, shard);                                                \
+  }
+
+ORGSYNC_SIMULATION_SHARD("one-way", false, 0)
+ORGSYNC_SIMULATION_SHARD("one-way", false, 1)
+ORGSYNC_SIMULATION_SHARD("one-way", false, 2)
+ORGSYNC_SIMULATION_SHARD("one-way", false, 3)
+ORGSYNC_SIMULATION_SHARD("two-way", true, 0)
+ORGSYNC_SIMULATION_SHARD("two-way", true, 1)
+ORGSYNC_SIMULATION_SHARD("two-way", true, 2)
+ORGSYNC_SIMULATION_SHARD("two-way", true, 3)
+
+}  // namespace
+}  // namespace orgsync
