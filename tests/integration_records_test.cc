@@ -63,11 +63,17 @@ struct Host {
   ManualClock* clock = nullptr;
   uint64_t captured = 0;
 
-  void Capture(ChangeKind kind, const Record& record, Strings fields = {}) {
+  void Capture(ChangeKind kind, const Record& record, Strings fields = {},
+               const std::vector<RecordRef>& affected = {}) {
     LocalChange change;
     change.kind = kind;
     change.record = record;
     change.changed_fields = std::move(fields);
+    // The host tells what its store's delete/undelete took along.
+    if (!affected.empty()) {
+      change.cascaded.assign(affected.begin() + 1, affected.end());
+      change.cascaded_known = true;
+    }
     absl::StatusOr<CaptureResult> result = connection->Capture(change);
     RequireOk(result.status());
     INFO(result->reason);
@@ -97,13 +103,17 @@ struct Host {
   }
   void Delete(const std::string& object, const std::string& id) {
     clock->Advance(absl::Milliseconds(1));
-    RequireOk(store->Delete(object, id, ApplyContext{}).status());
-    Capture(ChangeKind::kDelete, Get(object, id));
+    absl::StatusOr<CascadeResult> done =
+        store->Delete(object, id, ApplyContext{});
+    RequireOk(done.status());
+    Capture(ChangeKind::kDelete, Get(object, id), {}, done->affected);
   }
   void Undelete(const std::string& object, const std::string& id) {
     clock->Advance(absl::Milliseconds(1));
-    RequireOk(store->Undelete(object, id, ApplyContext{}).status());
-    Capture(ChangeKind::kUndelete, Get(object, id));
+    absl::StatusOr<CascadeResult> done =
+        store->Undelete(object, id, ApplyContext{});
+    RequireOk(done.status());
+    Capture(ChangeKind::kUndelete, Get(object, id), {}, done->affected);
   }
   Record Get(const std::string& object, const std::string& id) const {
     absl::StatusOr<Record> record = store->Get(object, id);
@@ -528,6 +538,79 @@ TEST_CASE(
   auto [bp, bs] = bare.Connect();
   CHECK(absl::IsFailedPrecondition(bp->Capture(change).status()));
   CHECK(absl::IsFailedPrecondition(bs->Capture(change).status()));
+}
+
+TEST_CASE(
+    "R33: a contact inserted in one org while the other deletes its account "
+    "ends the same in both orgs, and so does the undelete",
+    "[integration][records]") {
+  World w(1);
+  w.Flow(w.p, w.s, Strings{"Account", "Contact"});
+  w.Flow(w.s, w.p, Strings{"Account", "Contact"});
+  const Record acme = w.primary.Insert("Account", {{"Name", "Acme"}});
+  REQUIRE(w.t->Settle());
+  std::optional<Record> acme_s =
+      Find(w.secondary_store.get(), "Account", "Name", "Acme");
+  REQUIRE(acme_s.has_value());
+
+  // Both sides hold their changes while each makes one.
+  RequireOk(w.p->Suspend("alice@a"));
+  RequireOk(w.s->Suspend("bob@b"));
+  w.primary.Insert("Contact", {{"LastName", "Ng"},
+                               {"AccountId", Reference{acme.id}}});
+  w.secondary.Delete("Account", acme_s->id);
+  RequireOk(w.p->Resume("alice@a"));
+  RequireOk(w.s->Resume("bob@b"));
+  REQUIRE(w.t->Settle());
+  // The secondary's delete did not take the contact (it had none): the
+  // primary puts back the contact its own cascade took, so both orgs hold
+  // the deleted account and the live contact.
+  w.CheckConverged();
+  CHECK(w.primary.Get("Account", acme.id).deleted);
+  std::optional<Record> ng =
+      Find(w.primary_store.get(), "Contact", "LastName", "Ng");
+  REQUIRE(ng.has_value());
+  CHECK_FALSE(ng->deleted);
+
+  w.secondary.Undelete("Account", acme_s->id);
+  w.primary.Delete("Contact", ng->id);
+  REQUIRE(w.t->Settle());
+  w.CheckConverged();
+  CHECK_FALSE(w.primary.Get("Account", acme.id).deleted);
+  CHECK(w.primary.Get("Contact", ng->id).deleted);
+}
+
+TEST_CASE(
+    "R32: a lookup to a record whose acknowledgement was lost is translated "
+    "with the id the sender knows",
+    "[integration][records]") {
+  World w(1);
+  w.Flow(w.p, w.s, Strings{"Account", "Contact"});
+  w.Flow(w.s, w.p, Strings{"Account", "Contact"});
+  const Record acme = w.primary.Insert("Account", {{"Name", "Acme"}});
+  RequireOk(w.p->Step().status());  // the primary sends the insert
+  w.t->pair.Step();                 // the secondary applies it and answers
+  w.t->pair.SetPartitioned(true);
+  w.t->pair.Step();                 // the answer is lost
+  w.t->pair.SetPartitioned(false);
+  std::optional<Record> acme_s =
+      Find(w.secondary_store.get(), "Account", "Name", "Acme");
+  REQUIRE(acme_s.has_value());
+  // The primary does not know the secondary's id of its account yet; the
+  // secondary's new contact names the account by the primary's id too.
+  w.secondary.Insert("Contact", {{"LastName", "Li"},
+                                 {"AccountId", Reference{acme_s->id}}});
+  RequireOk(w.s->Step().status());
+  w.t->pair.Step();
+  std::optional<Record> li =
+      Find(w.primary_store.get(), "Contact", "LastName", "Li");
+  REQUIRE(li.has_value());
+  CHECK(li->fields.at("AccountId") == FieldValue(Reference{acme.id}));
+  for (const LogEntry& entry : LogOf(w.p)) {
+    CHECK(entry.error != SyncErrorCode::kMissingParent);
+  }
+  REQUIRE(w.t->Settle());
+  w.CheckConverged();
 }
 
 }  // namespace

@@ -762,3 +762,75 @@ TEST_CASE("R50: queues of different connections do not see each other") {
 
 }  // namespace
 }  // namespace orgsync
+
+namespace orgsync {
+namespace {
+
+NewQueueEntry Barrier(const std::string& object, const std::string& id) {
+  NewQueueEntry entry = Change(object, id, QueueAction::kReplicationDelete);
+  entry.barrier = true;
+  return entry;
+}
+
+TEST_CASE(
+    "R33, R50: a barrier waits for every earlier record entry and holds back "
+    "every later one, not connection notices") {
+  for (const auto& [name, make] : Harnesses()) {
+    SECTION(name) {
+      std::unique_ptr<ReopenableStorage> harness = make();
+      ManualClock clock;
+      auto queue = OpenQueue(harness->storage(), &clock);
+      const uint64_t before = EnqueueOne(*queue, Change("Contact", "C1"));
+      const uint64_t barrier = EnqueueOne(*queue, Barrier("Account", "A"));
+      const uint64_t after = EnqueueOne(*queue, Change("Contact", "C2"));
+      const uint64_t notice = EnqueueOne(
+          *queue, NewQueueEntry{{}, QueueAction::kConnectionUpdate, "owner"});
+      auto ready = queue->Ready(clock.Now(), 10);
+      REQUIRE(ready.ok());
+      CHECK(Sequences(*ready) == std::vector<uint64_t>{before, notice});
+
+      // The earlier entry failing and waiting for its retry still holds the
+      // barrier back: it is queued before it.
+      auto failed = queue->MarkFailed(before, kMissingParent);
+      REQUIRE(failed.ok());
+      ready = queue->Ready(clock.Now(), 10);
+      REQUIRE(ready.ok());
+      CHECK(Sequences(*ready) == std::vector<uint64_t>{notice});
+
+      // The flag survives a restart.
+      queue.reset();
+      harness->Reopen();
+      queue = OpenQueue(harness->storage(), &clock);
+      auto stored = queue->Get(barrier);
+      REQUIRE(stored.ok());
+      CHECK(stored->barrier);
+      CHECK_FALSE(queue->Get(after)->barrier);
+
+      REQUIRE(queue->Acknowledge(before).ok());
+      ready = queue->Ready(clock.Now(), 10);
+      REQUIRE(ready.ok());
+      CHECK(Sequences(*ready) == std::vector<uint64_t>{barrier, notice});
+      REQUIRE(queue->Acknowledge(barrier).ok());
+      ready = queue->Ready(clock.Now(), 10);
+      REQUIRE(ready.ok());
+      CHECK(Sequences(*ready) == std::vector<uint64_t>{after, notice});
+    }
+  }
+}
+
+TEST_CASE("Design rule 7: only record changes can be barriers") {
+  auto storage = NewMemoryStorage();
+  ManualClock clock;
+  auto queue = OpenQueue(storage.get(), &clock);
+  NewQueueEntry notice{{}, QueueAction::kConnectionUpdate, "owner"};
+  notice.barrier = true;
+  const absl::StatusOr<std::vector<uint64_t>> refused =
+      queue->Enqueue({notice});
+  CHECK(absl::IsInvalidArgument(refused.status()));
+  CHECK(std::string(refused.status().message()).find("barrier") !=
+        std::string::npos);
+  CHECK(queue->Count() == 0);
+}
+
+}  // namespace
+}  // namespace orgsync

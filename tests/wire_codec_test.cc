@@ -902,6 +902,27 @@ TEST_CASE("R30 on the wire: record change rules", "[wire]") {
       {"R33: cascade on an insert",
        Mutated(ChangesSample(), [&](E& e) { change(0)(e)->set_cascade(true); }),
        "changes.changes[0].cascade: is set on GENERIC_INSERT"},
+      {"R33: cascaded records listed without cascade",
+       Mutated(ChangesSample(),
+               [&](E& e) {
+                 change(2)(e)->set_cascade(false);
+                 change(2)(e)->set_cascade_listed(true);
+               }),
+       "changes.changes[2].cascaded: lists cascaded records without cascade"},
+      {"R33: a cascaded record without an id",
+       Mutated(ChangesSample(),
+               [&](E& e) {
+                 change(2)(e)->set_cascade_listed(true);
+                 change(2)(e)->add_cascaded()->set_object("Contact");
+               }),
+       "changes.changes[2].cascaded.sender_record_id: must not be empty"},
+      {"R32: a lookup hint without the receiver's id",
+       Mutated(ChangesSample(),
+               [&](E& e) {
+                 (*change(1)(e)->mutable_lookup_receiver_ids())["ParentId"] =
+                     "";
+               }),
+       "changes.changes[1].lookup_receiver_ids.ParentId: must not be empty"},
   });
   // Audit fields go with every kind of first copy.
   for (auto action :
