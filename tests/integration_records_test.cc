@@ -615,3 +615,38 @@ TEST_CASE(
 
 }  // namespace
 }  // namespace orgsync
+
+namespace orgsync {
+namespace {
+
+TEST_CASE(
+    "R35: turning on the sync of audit fields applies to the next insert "
+    "without a reopen",
+    "[integration][records]") {
+  World w(1);  // every sync option off
+  w.Flow(w.p, w.s, Strings{"Account"});
+  w.t->clock.Advance(absl::Hours(1));
+  const Record before = w.primary.Insert("Account", {{"Name", "Before"}});
+  w.t->clock.Advance(absl::Minutes(5));  // the copy is made later
+  REQUIRE(w.t->Settle());
+  std::optional<Record> copy =
+      Find(w.secondary_store.get(), "Account", "Name", "Before");
+  REQUIRE(copy.has_value());
+  CHECK(copy->audit.created_date != before.audit.created_date);
+
+  SyncOptions sync = w.p->Info().sync;
+  sync.sync_feeds_and_audit_fields = true;
+  RequireOk(w.p->UpdateSyncOptions(sync, "alice@a"));
+  REQUIRE(w.t->Settle());
+  REQUIRE(w.s->Info().sync.sync_feeds_and_audit_fields);
+  const Record after = w.primary.Insert("Account", {{"Name", "After"}});
+  w.t->clock.Advance(absl::Minutes(5));
+  REQUIRE(w.t->Settle());
+  copy = Find(w.secondary_store.get(), "Account", "Name", "After");
+  REQUIRE(copy.has_value());
+  CHECK(copy->audit.created_date == after.audit.created_date);
+  CHECK(copy->audit.created_by == after.audit.created_by);
+}
+
+}  // namespace
+}  // namespace orgsync

@@ -781,6 +781,12 @@ absl::Status ConnectionImpl::Commit(
       Annotate(written, fmt::format("writing connection {}", id_)));
   state_ = std::move(next);
   deactivated_ = state_.status() == proto::STORED_DEACTIVATED;
+  // Owner and audit-field changes (by either side) apply to the next
+  // captured and applied change, not only after a reopen.
+  if (record_sync_ != nullptr) {
+    record_sync_->UpdateSettings(state_.sync().sync_feeds_and_audit_fields(),
+                                 state_.owner());
+  }
   return absl::OkStatus();
 }
 

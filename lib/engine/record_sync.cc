@@ -226,7 +226,7 @@ absl::StatusOr<CaptureResult> RecordSync::Capture(const LocalChange& change) {
       }
       for (const std::string& field : carried) payload.add_changed_fields(field);
     }
-    if (change.kind == ChangeKind::kInsert && deps_.sync_audit_fields) {
+    if (change.kind == ChangeKind::kInsert && sync_audit_fields()) {
       AuditFieldsToProto(record.audit, payload.mutable_audit());  // R35
     }
   } else {
@@ -381,7 +381,7 @@ absl::StatusOr<proto::RecordChange> RecordSync::FullStateInsert(
     }
     FieldValueToProto(value, &(*change.mutable_fields())[field]);
   }
-  if (deps_.sync_audit_fields) {
+  if (sync_audit_fields()) {
     AuditFieldsToProto(record.audit, change.mutable_audit());
   }
   return change;
@@ -608,6 +608,7 @@ absl::StatusOr<std::optional<proto::ItemResult>> RecordSync::MapFields(
       if (partner_def != nullptr &&
           partner_def->type == FieldType::kUserReference) {
         if (deps_.user_exists && !deps_.user_exists(ref->id)) {
+          const std::string owner = owner_user_id();
           // R37: the owner stands in; never written back (from_replication).
           out->notes.push_back(NewLogEntry{
               .record = here,
@@ -618,11 +619,11 @@ absl::StatusOr<std::optional<proto::ItemResult>> RecordSync::MapFields(
                   "{}.{} of partner record {} names user {}, who does not "
                   "exist here: the connection owner {} is set instead (R37)",
                   local_object, *local_field, change.sender_record_id(),
-                  ref->id, deps_.owner_user_id),
+                  ref->id, owner),
               .details = {{"field", *local_field},
                           {"missing_user", ref->id},
-                          {"owner", deps_.owner_user_id}}});
-          value = Reference{deps_.owner_user_id};
+                          {"owner", owner}}});
+          value = Reference{owner};
         }
       } else {
         const std::string partner_target =
@@ -721,7 +722,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
     outcome = proto::DUPLICATE;  // inserted before a crash
     stored = *std::move(existing);
   } else if (absl::IsNotFound(existing.status())) {
-    const bool keep_audit = deps_.sync_audit_fields && change.has_audit();
+    const bool keep_audit = sync_audit_fields() && change.has_audit();
     Record record;
     record.object = local_object;
     record.id = link->local_id();
@@ -1044,6 +1045,23 @@ absl::Status RecordSync::MatchCascade(const proto::RecordChange& change,
     }
   }
   return absl::OkStatus();
+}
+
+void RecordSync::UpdateSettings(bool sync_audit_fields,
+                                std::string owner_user_id) {
+  absl::MutexLock lock(&settings_mu_);
+  deps_.sync_audit_fields = sync_audit_fields;
+  deps_.owner_user_id = std::move(owner_user_id);
+}
+
+bool RecordSync::sync_audit_fields() const {
+  absl::MutexLock lock(&settings_mu_);
+  return deps_.sync_audit_fields;
+}
+
+std::string RecordSync::owner_user_id() const {
+  absl::MutexLock lock(&settings_mu_);
+  return deps_.owner_user_id;
 }
 
 }  // namespace orgsync::internal

@@ -49,6 +49,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "engine/record_links.h"
 #include "orgsync/capture.h"
 #include "orgsync/clock.h"
@@ -139,6 +140,11 @@ class RecordSync {
   [[nodiscard]] absl::StatusOr<bool> OnLocalUndelete(std::string_view object,
                                                      std::string_view id);
 
+  // The connection's settings changed: audit fields travel with first
+  // copies (R35) and missing users become `owner_user_id` (R37) from the
+  // next change on. Safe to call concurrently with everything else.
+  void UpdateSettings(bool sync_audit_fields, std::string owner_user_id);
+
   const RecordLinks& links() const { return links_; }
 
  private:
@@ -177,7 +183,12 @@ class RecordSync {
   absl::Status Commit(WriteBatch& batch,
                       const std::vector<NewLogEntry>& log_entries);
 
+  bool sync_audit_fields() const;
+  std::string owner_user_id() const;
+
   RecordSyncDeps deps_;
+  // deps_.sync_audit_fields and deps_.owner_user_id change under this.
+  mutable absl::Mutex settings_mu_;
   RecordLinks links_;
   DefaultConflictResolver default_resolver_;
 };
