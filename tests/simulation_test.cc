@@ -7,11 +7,12 @@
 // Environment switches (read by every case below):
 //   ORGSYNC_SIM_SEEDS=N   seeds per direction, split over the four shards
 //                         of each direction (default 200; e.g. 5000 for a
-//                         long soak)
+//                         long soak; the LevelDB cases run a tenth)
 //   ORGSYNC_SIM_SEED=S    run only seed S (replays a failure exactly)
 //   ORGSYNC_SIM_ROUNDS=R  rounds per run (default 300)
-// e.g. ORGSYNC_SIM_SEED=17 build/tests/simulation_test "[two-way]"
+// e.g. ORGSYNC_SIM_SEED=17 build/tests/simulation_test "[two-way][memory]"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <cstdlib>
@@ -37,12 +38,19 @@ uint64_t EnvNumber(const char* name, uint64_t fallback) {
 }
 
 // Runs shard `shard` of the seeds for one direction; fails with the first
-// failing seed and how to replay it.
-void RunShard(bool two_way, uint64_t shard) {
-  const uint64_t seeds = EnvNumber("ORGSYNC_SIM_SEEDS", 200);
+// failing seed and how to replay it. LevelDB runs take a tenth of the
+// seeds: their restarts lose nothing (they add less than crashes do) and
+// every synced write waits for the disk.
+void RunShard(bool two_way, uint64_t shard, bool leveldb = false) {
+  uint64_t seeds = EnvNumber("ORGSYNC_SIM_SEEDS", 200);
+  if (leveldb) seeds = std::max<uint64_t>(seeds / 10, 1);
   const uint64_t rounds = EnvNumber("ORGSYNC_SIM_ROUNDS", 300);
   uint64_t first = 1 + shard * seeds / kShards;
   uint64_t last = (shard + 1) * seeds / kShards;  // inclusive
+  if (leveldb) {  // one case runs them all
+    first = 1;
+    last = seeds;
+  }
   if (const uint64_t only = EnvNumber("ORGSYNC_SIM_SEED", 0); only != 0) {
     if (shard != 0) return;  // one shard replays it
     first = last = only;
@@ -56,6 +64,7 @@ void RunShard(bool two_way, uint64_t shard) {
     options.seed = seed;
     options.two_way = two_way;
     options.rounds = rounds;
+    options.leveldb = leveldb;
     const testing::SimulationResult result = testing::RunSimulation(options);
     if (!result.ok) {
       FAIL("simulation failed: " << testing::DescribeSimulation(options, result)
@@ -63,7 +72,9 @@ void RunShard(bool two_way, uint64_t shard) {
                                  << "\nreplay: ORGSYNC_SIM_SEED=" << seed
                                  << " ORGSYNC_SIM_ROUNDS=" << rounds
                                  << " build/tests/simulation_test \"["
-                                 << (two_way ? "two-way" : "one-way") << "]\"");
+                                 << (two_way ? "two-way" : "one-way")
+                                 << (leveldb ? "][leveldb" : "][memory")
+                                 << "]\"");
     }
     if (first == last) {
       std::cout << testing::DescribeSimulation(options, result) << "\n";
@@ -88,7 +99,7 @@ void RunShard(bool two_way, uint64_t shard) {
 #define ORGSYNC_SIMULATION_SHARD(direction, two_way, shard)                  \
   TEST_CASE("R5, R6, R14, R30, R31, R32, R33, R51, R55: simulation " direction          \
             " converges after faults, shard " #shard,                        \
-            "[simulation][" direction "]") {                                 \
+            "[simulation][" direction "][memory]") {                         \
     RunShard(two_way, shard);                                                \
   }
 
@@ -100,6 +111,20 @@ ORGSYNC_SIMULATION_SHARD("two-way", true, 0)
 ORGSYNC_SIMULATION_SHARD("two-way", true, 1)
 ORGSYNC_SIMULATION_SHARD("two-way", true, 2)
 ORGSYNC_SIMULATION_SHARD("two-way", true, 3)
+
+TEST_CASE(
+    "R5, R6, R30, R31, R33: simulation on LevelDB converges after faults and "
+    "restarts, one-way",
+    "[simulation][one-way][leveldb]") {
+  RunShard(/*two_way=*/false, 0, /*leveldb=*/true);
+}
+
+TEST_CASE(
+    "R5, R6, R30, R31, R33: simulation on LevelDB converges after faults and "
+    "restarts, two-way",
+    "[simulation][two-way][leveldb]") {
+  RunShard(/*two_way=*/true, 0, /*leveldb=*/true);
+}
 
 }  // namespace
 }  // namespace orgsync

@@ -224,12 +224,13 @@ RecordStoreOptions StoreOptions(Clock* clock, std::string id_prefix) {
 class Side {
  public:
   Side(std::string org_id, std::string key_prefix, Clock* clock,
-       Transport* endpoint)
+       Transport* endpoint, bool leveldb)
       : org_id_(std::move(org_id)),
         key_prefix_(std::move(key_prefix)),
         clock_(clock),
         endpoint_(endpoint),
-        storage_(NewReopenableMemoryStorage()) {
+        storage_(leveldb ? NewReopenableLevelDbStorage()
+                         : NewReopenableMemoryStorage()) {
     FillSimulationSchema(&schema_);
     Open();
   }
@@ -417,8 +418,8 @@ class Simulation {
       : options_(options),
         rng_(options.seed),
         pair_(options.seed * 7919 + 1),
-        primary_("org-a", "p", &clock_, pair_.a()),
-        secondary_("org-b", "s", &clock_, pair_.b()) {}
+        primary_("org-a", "p", &clock_, pair_.a(), options.leveldb),
+        secondary_("org-b", "s", &clock_, pair_.b(), options.leveldb) {}
 
   SimulationResult Run() {
     SimulationResult result;
@@ -819,10 +820,11 @@ SimulationResult RunSimulation(const SimulationOptions& options) {
 std::string DescribeSimulation(const SimulationOptions& options,
                                const SimulationResult& result) {
   return fmt::format(
-      "seed {} {}: {} captures, {} records, {} restarts, {} admin "
+      "seed {} {}{}: {} captures, {} records, {} restarts, {} admin "
       "suspensions, {} offline periods, {} partitions, {} messages dropped, "
       "{} duplicated, {} conflicts logged",
-      options.seed, options.two_way ? "two-way" : "one-way", result.captures,
+      options.seed, options.two_way ? "two-way" : "one-way",
+      options.leveldb ? " on LevelDB" : "", result.captures,
       result.records, result.restarts, result.suspensions,
       result.offline_periods, result.partitions, result.messages_dropped,
       result.messages_duplicated, result.conflicts_logged);

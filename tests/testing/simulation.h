@@ -33,6 +33,10 @@ struct SimulationOptions {
   // Rounds of the faulty phase; each is a workload write, a delivery step
   // or a fault/admin event.
   size_t rounds = 300;
+  // Keep each org in LevelDB (a restart closes and reopens the folder)
+  // instead of a MemoryStorage (a restart is a crash that keeps only what
+  // was synced).
+  bool leveldb = false;
 };
 
 struct SimulationResult {
