@@ -115,6 +115,7 @@ struct Flags {
   uint64_t timeout_seconds = 900;
   std::string dir;
   bool json = false;
+  bool verbose = false;  // delivery counters on stderr after each phase
 };
 
 void Usage() {
@@ -124,7 +125,7 @@ void Usage() {
       "[--records N] [--batch N] [--capture-threads N] [--single-captures N] "
       "[--single-threads 1,4,16] [--latency-rate N] [--latency-seconds N] "
       "[--latency-pool N] [--latency-threads N] [--idle-sleep-us N] "
-      "[--timeout-seconds N] [--dir DIR] [--quick] [--json]\n");
+      "[--timeout-seconds N] [--dir DIR] [--quick] [--json] [--verbose]\n");
 }
 
 std::vector<std::string> SplitCommas(std::string_view text) {
@@ -157,6 +158,10 @@ std::optional<Flags> ParseFlags(int argc, char** argv) {
     const std::string_view arg = argv[i];
     if (arg == "--json") {
       flags.json = true;
+      continue;
+    }
+    if (arg == "--verbose") {
+      flags.verbose = true;
       continue;
     }
     if (arg == "--quick") {
@@ -413,6 +418,18 @@ class World {
     std::filesystem::remove_all(folder_, ignored);
   }
 
+  // What the delivery did so far, for --verbose.
+  std::string Counters() const {
+    const orgsync::ConnectionCounters p = p_->counters();
+    const orgsync::ConnectionCounters s = s_->counters();
+    return fmt::format(
+        "rounds {}, envelopes {}, sent {}, resent {}, acknowledged {}, "
+        "failed {}; secondary applied {}, duplicate {}, failed {}",
+        rounds_.load(), p.envelopes_sent, p.entries_sent, p.entries_resent,
+        p.entries_acknowledged, p.entries_failed, s.items_applied,
+        s.items_duplicate, s.items_failed);
+  }
+
   Connection* primary() const { return p_; }
   Connection* secondary() const { return s_; }
   RecordStore* primary_store() const { return primary_store_.get(); }
@@ -421,6 +438,7 @@ class World {
   // One round: both orgs step, the pair delivers what was in flight.
   // Returns whether anything moved.
   bool Round() {
+    rounds_.fetch_add(1, std::memory_order_relaxed);
     absl::StatusOr<size_t> a = primary_->Step();
     Check(a.status(), "stepping the primary");
     absl::StatusOr<size_t> b = secondary_->Step();
@@ -565,6 +583,7 @@ class World {
   Connection* p_ = nullptr;
   Connection* s_ = nullptr;
 
+  std::atomic<uint64_t> rounds_{0};
   std::thread driver_;
   std::atomic<bool> stop_{false};
 };
@@ -742,6 +761,13 @@ void PrintJson(const Flags& flags, const std::vector<Row>& rows) {
 
 // --- Scenarios ---------------------------------------------------------------
 
+void Report(const Flags& flags, const World& world, const Row& row) {
+  if (flags.verbose) {
+    fmt::print(stderr, "{} {}: {}\n", row.scenario, row.detail,
+               world.Counters());
+  }
+}
+
 void Streaming(const Flags& flags, std::vector<Row>* rows) {
   World world(root, "streaming", flags.idle_sleep_us);
   std::vector<std::string> ids(flags.records);
@@ -763,6 +789,7 @@ void Streaming(const Flags& flags, std::vector<Row>* rows) {
          .value = flags.records / seconds,
          .unit = "changes/s",
          .target = kStreamingTarget});
+    Report(flags, world, rows->back());
   }
   world.StopDriver();
   CheckConverged(world, flags.records);
@@ -843,6 +870,7 @@ void Drain(const Flags& flags, std::vector<Row>* rows) {
          .value = flags.records / seconds,
          .unit = "changes/s",
          .target = generation == 0 ? kDrainInsertTarget : kDrainUpdateTarget});
+    Report(flags, world, rows->back());
   }
   CheckConverged(world, flags.records);
 }
@@ -922,6 +950,7 @@ void Latency(const Flags& flags, std::vector<Row>* rows) {
                    .unit = "ms",
                    .target = kLatencyP99TargetMs,
                    .lower_is_better = true});
+  Report(flags, world, rows->back());
   rows->push_back({.scenario = "latency",
                    .detail = "max " + detail,
                    .count = total,
