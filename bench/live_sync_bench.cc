@@ -116,6 +116,7 @@ struct Flags {
   std::string dir;
   bool json = false;
   bool verbose = false;  // delivery counters on stderr after each phase
+  orgsync::DeliveryOptions delivery = {};  // the library's defaults
 };
 
 void Usage() {
@@ -125,7 +126,8 @@ void Usage() {
       "[--records N] [--batch N] [--capture-threads N] [--single-captures N] "
       "[--single-threads 1,4,16] [--latency-rate N] [--latency-seconds N] "
       "[--latency-pool N] [--latency-threads N] [--idle-sleep-us N] "
-      "[--timeout-seconds N] [--dir DIR] [--quick] [--json] [--verbose]\n");
+      "[--timeout-seconds N] [--max-in-flight N] [--envelope-changes N] "
+      "[--ready-scan N] [--dir DIR] [--quick] [--json] [--verbose]\n");
 }
 
 std::vector<std::string> SplitCommas(std::string_view text) {
@@ -180,6 +182,7 @@ std::optional<Flags> ParseFlags(int argc, char** argv) {
     }
     const std::string value = argv[++i];
     bool ok = true;
+    uint64_t number = 0;
     if (arg == "--scenarios") {
       flags.scenarios = SplitCommas(value);
       for (const std::string& s : flags.scenarios) {
@@ -217,6 +220,15 @@ std::optional<Flags> ParseFlags(int argc, char** argv) {
       ok = ParseNumber(arg, value, &flags.idle_sleep_us, /*allow_zero=*/true);
     } else if (arg == "--timeout-seconds") {
       ok = ParseNumber(arg, value, &flags.timeout_seconds);
+    } else if (arg == "--max-in-flight") {
+      ok = ParseNumber(arg, value, &number);
+      flags.delivery.max_in_flight = number;
+    } else if (arg == "--envelope-changes") {
+      ok = ParseNumber(arg, value, &number);
+      flags.delivery.max_changes_per_envelope = number;
+    } else if (arg == "--ready-scan") {
+      ok = ParseNumber(arg, value, &number);
+      flags.delivery.ready_scan = number;
     } else if (arg == "--dir") {
       flags.dir = value;
     } else {
@@ -391,9 +403,10 @@ class ObservedStore final : public RecordStore {
 class World {
  public:
   World(const std::filesystem::path& root, std::string_view name,
-        uint64_t idle_sleep_us)
+        const Flags& flags)
       : folder_(root / fmt::format("{}_{}", name, counter_++)),
-        idle_sleep_us_(idle_sleep_us) {
+        idle_sleep_us_(flags.idle_sleep_us),
+        delivery_(flags.delivery) {
     FillSchema(&primary_schema_);
     FillSchema(&secondary_schema_);
     primary_store_ = NewStore("P-");
@@ -530,6 +543,7 @@ class World {
     options.org_name = id;
     options.schema = schema;
     options.record_store = store;
+    options.delivery = delivery_;
     absl::StatusOr<std::unique_ptr<Org>> org =
         Org::Open(options, storage, orgsync::Clock::System());
     Check(org.status(), "opening an org");
@@ -571,6 +585,7 @@ class World {
 
   const std::filesystem::path folder_;
   const uint64_t idle_sleep_us_;
+  const orgsync::DeliveryOptions delivery_;
   orgsync::Schema primary_schema_;
   orgsync::Schema secondary_schema_;
   std::unique_ptr<RecordStore> primary_store_;
@@ -739,10 +754,12 @@ void PrintJson(const Flags& flags, const std::vector<Row>& rows) {
       "\"config\":{{\"records\":{},\"batch\":{},\"capture_threads\":{},"
       "\"single_captures\":{},\"latency_rate\":{},\"latency_seconds\":{},"
       "\"latency_pool\":{},\"latency_threads\":{},\"idle_sleep_us\":{},"
+      "\"max_in_flight\":{},\"envelope_changes\":{},\"ready_scan\":{},"
       "\"storage\":\"leveldb\",\"record_store\":\"in-memory\"}},",
       flags.records, flags.batch, flags.capture_threads, flags.single_captures,
       flags.latency_rate, flags.latency_seconds, flags.latency_pool,
-      flags.latency_threads, flags.idle_sleep_us);
+      flags.latency_threads, flags.idle_sleep_us, flags.delivery.max_in_flight,
+      flags.delivery.max_changes_per_envelope, flags.delivery.ready_scan);
   out += "\"results\":[";
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& row = rows[i];
@@ -769,7 +786,7 @@ void Report(const Flags& flags, const World& world, const Row& row) {
 }
 
 void Streaming(const Flags& flags, std::vector<Row>* rows) {
-  World world(root, "streaming", flags.idle_sleep_us);
+  World world(root, "streaming", flags);
   std::vector<std::string> ids(flags.records);
   world.StartDriver();
   for (uint64_t generation = 0; generation < 2; ++generation) {
@@ -797,7 +814,7 @@ void Streaming(const Flags& flags, std::vector<Row>* rows) {
 
 void Single(const Flags& flags, std::vector<Row>* rows) {
   for (uint64_t threads : flags.single_threads) {
-    World world(root, "single", flags.idle_sleep_us);
+    World world(root, "single", flags);
     // Capture reads nothing from the store, so the changes are made up
     // front and only Capture is timed.
     const uint64_t count = flags.single_captures;
@@ -835,7 +852,7 @@ void Single(const Flags& flags, std::vector<Row>* rows) {
 }
 
 void Drain(const Flags& flags, std::vector<Row>* rows) {
-  World world(root, "drain", flags.idle_sleep_us);
+  World world(root, "drain", flags);
   std::vector<std::string> ids(flags.records);
   for (uint64_t generation = 0; generation < 2; ++generation) {
     // The Connection Admin Suspended notice waits in the queue too, and
@@ -884,7 +901,7 @@ double Percentile(const std::vector<int64_t>& sorted, double fraction) {
 }
 
 void Latency(const Flags& flags, std::vector<Row>* rows) {
-  World world(root, "latency", flags.idle_sleep_us);
+  World world(root, "latency", flags);
   const uint64_t pool = flags.latency_pool;
   std::vector<std::string> ids(pool);
   // The pool of records the updates go to exists on both sides first.
@@ -979,10 +996,13 @@ int main(int argc, char** argv) {
         "live_sync_bench: LevelDB storage per org in {}, in-process "
         "transport, in-memory RecordStores, ~200-byte Accounts\n"
         "records={} batch={} capture-threads={} single-captures={} "
-        "latency={}/s for {}s over {} records ({} threads)\n\n",
+        "latency={}/s for {}s over {} records ({} threads)\n"
+        "delivery: max-in-flight={} envelope-changes={} ready-scan={}\n\n",
         root.string(), flags.records, flags.batch, flags.capture_threads,
         flags.single_captures, flags.latency_rate, flags.latency_seconds,
-        flags.latency_pool, flags.latency_threads);
+        flags.latency_pool, flags.latency_threads,
+        flags.delivery.max_in_flight, flags.delivery.max_changes_per_envelope,
+        flags.delivery.ready_scan);
   }
   std::vector<Row> rows;
   if (Selected(flags, "streaming")) Streaming(flags, &rows);
