@@ -189,13 +189,16 @@ struct DeliveryOptions {
   // answer.
   absl::Duration ack_timeout = absl::Seconds(30);
   // Most entries awaiting an answer at once (over all ordering keys).
-  size_t max_in_flight = 1000;
+  size_t max_in_flight = 2000;
   // Record changes travel batched; a batch holds at most this many changes
-  // and about this many payload bytes (one larger change goes alone).
-  size_t max_changes_per_envelope = 100;
+  // and about this many payload bytes (one larger change goes alone). The
+  // partner applies a batch with one disk sync and acknowledges it with
+  // one, so larger batches cost fewer syncs per change.
+  size_t max_changes_per_envelope = 1000;
   size_t max_envelope_bytes = size_t{1} << 20;
-  // Most queue entries one Step() examines.
-  size_t ready_scan = 2000;
+  // Most queue entries one Step() examines (entries in flight count too:
+  // they stay queued until answered).
+  size_t ready_scan = 4000;
 
   // InvalidArgument unless ack_timeout > 0 and every count is >= 1.
   [[nodiscard]] absl::Status Validate() const;

@@ -178,8 +178,10 @@ absl::Status ConnectionImpl::OpenComponents() {
   if (!subscriptions.ok()) return Annotate(subscriptions.status(), where);
   subscription_map_ = std::move(*subscriptions);
   if (env_->record_store != nullptr) {
+    apply_storage_ = std::make_unique<DeferredSyncStorage>(env_->storage);
     RecordSyncDeps deps;
-    deps.storage = env_->storage;
+    deps.storage = apply_storage_.get();
+    deps.reserve_storage = env_->storage;
     deps.clock = env_->clock;
     deps.connection_id = id_;
     deps.role = role_;
@@ -488,11 +490,33 @@ void ConnectionImpl::RouteToEngine(const proto::Envelope& envelope,
     case proto::Envelope::kNotice:
       results.push_back(ApplyNotice(envelope.notice()));
       break;
-    case proto::Envelope::kChanges:
+    case proto::Envelope::kChanges: {
+      // The envelope's writes share one sync, made before the results
+      // leave (storage/deferred_sync_storage.h); its inserts reserve their
+      // ids together first.
+      DeferredSyncGroup group(apply_storage_.get());
+      if (record_sync_ != nullptr) {
+        // On failure each insert reserves its own id as it is applied.
+        record_sync_->ReserveInserts(envelope.changes()).IgnoreError();
+      }
       for (const proto::RecordChange& change : envelope.changes().changes()) {
         results.push_back(ApplyRecordChange(change));
       }
+      if (const absl::Status flushed = group.End(); !flushed.ok()) {
+        // Not durable: nothing may be reported applied. Sent again, the
+        // changes are applied or answered as duplicates then.
+        for (proto::ItemResult& result : results) {
+          if (result.outcome() != proto::APPLIED &&
+              result.outcome() != proto::DUPLICATE) {
+            continue;
+          }
+          result.set_outcome(proto::RETRYABLE_FAILURE);
+          result.set_error(proto::ERROR_STORAGE);
+          result.set_description(std::string(flushed.message()));
+        }
+      }
       break;
+    }
     case proto::Envelope::kUserUpsert: {
       // User sync (R70-R73) is not built yet: refuse rather than pretend.
       proto::ItemResult result;

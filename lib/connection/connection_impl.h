@@ -62,6 +62,7 @@
 #include "orgsync/transport.h"
 #include "proto/connection_state.pb.h"
 #include "proto/wire.pb.h"
+#include "storage/deferred_sync_storage.h"
 
 namespace orgsync::internal {
 
@@ -318,6 +319,10 @@ class ConnectionImpl final : public Connection {
   std::unique_ptr<SyncLog> sync_log_;
   std::unique_ptr<PublishSet> publish_set_;
   std::unique_ptr<SubscriptionMap> subscription_map_;
+  // The record path's view of the Storage: applying one envelope of the
+  // partner's changes costs one sync (RouteToEngine). Null without a
+  // RecordStore; outlives record_sync_.
+  std::unique_ptr<DeferredSyncStorage> apply_storage_;
   // The record path (R30); null when the Org has no RecordStore. Created
   // after the components it uses. Its Capture runs without mu_ (it is safe
   // concurrently with the rest); everything else runs under mu_.

@@ -95,6 +95,7 @@ absl::StatusOr<std::unique_ptr<RecordSync>> RecordSync::Create(
 RecordSync::RecordSync(RecordSyncDeps deps)
     : deps_(std::move(deps)), links_(deps_.storage, deps_.connection_id) {
   if (deps_.resolver == nullptr) deps_.resolver = &default_resolver_;
+  if (deps_.reserve_storage == nullptr) deps_.reserve_storage = deps_.storage;
 }
 
 RecordSync::~RecordSync() = default;
@@ -712,7 +713,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
     link->set_reserved(true);
     WriteBatch reserve;
     links_.Put(local_object, *link, &reserve);
-    ORGSYNC_RETURN_IF_ERROR(deps_.storage->Write(reserve, kSync));
+    ORGSYNC_RETURN_IF_ERROR(deps_.reserve_storage->Write(reserve, kSync));
   }
   proto::Outcome outcome = proto::APPLIED;
   Record stored;
@@ -1062,6 +1063,41 @@ bool RecordSync::sync_audit_fields() const {
 std::string RecordSync::owner_user_id() const {
   absl::MutexLock lock(&settings_mu_);
   return deps_.owner_user_id;
+}
+
+// --- ReserveInserts --------------------------------------------------------
+
+absl::Status RecordSync::ReserveInserts(const proto::ChangeBatch& changes) {
+  WriteBatch batch;
+  // An envelope carries one change per record, but a malformed one must
+  // not reserve two ids for one partner record.
+  std::set<std::pair<std::string, std::string>> reserved;
+  for (const proto::RecordChange& change : changes.changes()) {
+    if (change.action() != proto::GENERIC_INSERT &&
+        change.action() != proto::BULK_SYNC) {
+      continue;
+    }
+    if (!deps_.subscription_map->IsSubscribed(change.object())) continue;
+    const std::string local_object =
+        deps_.subscription_map->LocalObject(change.object())
+            .value_or(change.object());
+    if (!reserved.emplace(local_object, change.sender_record_id()).second) {
+      continue;
+    }
+    ORGSYNC_ASSIGN_OR_RETURN(
+        std::optional<proto::RecordLink> link,
+        links_.FindByPartner(local_object, change.sender_record_id()));
+    if (link.has_value()) continue;
+    ORGSYNC_ASSIGN_OR_RETURN(std::string id,
+                             deps_.store->ReserveId(local_object));
+    proto::RecordLink fresh;
+    fresh.set_local_id(std::move(id));
+    fresh.set_partner_id(change.sender_record_id());
+    fresh.set_reserved(true);
+    links_.Put(local_object, fresh, &batch);
+  }
+  if (batch.Count() == 0) return absl::OkStatus();
+  return deps_.reserve_storage->Write(batch, kSync);
 }
 
 }  // namespace orgsync::internal
