@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -646,6 +647,42 @@ TEST_CASE(
   REQUIRE(copy.has_value());
   CHECK(copy->audit.created_date == after.audit.created_date);
   CHECK(copy->audit.created_by == after.audit.created_by);
+}
+
+}  // namespace
+}  // namespace orgsync
+
+namespace orgsync {
+namespace {
+
+TEST_CASE(
+    "R14, R51: the receiving org's log observers run after the apply is "
+    "durable and outside the connection's lock",
+    "[integration][records]") {
+  World w(1);
+  w.Flow(w.p, w.s, Strings{"Account", "Contact"});
+  // An observer that calls back into the connection: under the
+  // connection's lock it would deadlock.
+  std::vector<std::string> seen;
+  auto id = w.s->sync_log()->AddObserver([&](const LogEntry& entry) {
+    const ConnectionInfo info = w.s->Info();
+    seen.push_back(fmt::format("{} {}", SyncErrorCodeName(entry.error),
+                               ConnectionStatusName(info.status)));
+  });
+  RequireOk(id.status());
+  // The contact's account is not captured: the secondary blanks the
+  // lookup and logs it (R14).
+  Record parent;
+  parent.object = "Account";
+  parent.fields = {{"Name", "Hidden"}};
+  absl::StatusOr<Record> hidden =
+      w.primary_store->Insert(std::move(parent), ApplyContext{});
+  RequireOk(hidden.status());
+  w.primary.Insert("Contact", {{"LastName", "Ng"},
+                               {"AccountId", Reference{hidden->id}}});
+  REQUIRE(w.t->Settle());
+  CHECK(seen == std::vector<std::string>{"MISSING_PARENT Active"});
+  CHECK(All(w.secondary_store.get(), "Contact").size() == 1);
 }
 
 }  // namespace

@@ -499,10 +499,18 @@ void ConnectionImpl::RouteToEngine(const proto::Envelope& envelope,
         // On failure each insert reserves its own id as it is applied.
         record_sync_->ReserveInserts(envelope.changes()).IgnoreError();
       }
+      // The log entries of this envelope's changes are finished (their
+      // observers told) after the group's sync, outside the lock.
+      DeferredLogs applied_logs;
       for (const proto::RecordChange& change : envelope.changes().changes()) {
-        results.push_back(ApplyRecordChange(change));
+        results.push_back(ApplyRecordChange(change, &applied_logs));
       }
-      if (const absl::Status flushed = group.End(); !flushed.ok()) {
+      const absl::Status flushed = group.End();
+      for (auto& [pending, status] : applied_logs) {
+        if (status.ok() && !flushed.ok()) status = flushed;
+        logs->emplace_back(std::move(pending), std::move(status));
+      }
+      if (!flushed.ok()) {
         // Not durable: nothing may be reported applied. Sent again, the
         // changes are applied or answered as duplicates then.
         for (proto::ItemResult& result : results) {

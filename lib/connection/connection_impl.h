@@ -225,7 +225,8 @@ class ConnectionImpl final : public Connection {
   proto::ItemResult ApplyNotice(const proto::ConnectionNotice& notice)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The dispatch point of the record flow: every record action lands here.
-  proto::ItemResult ApplyRecordChange(const proto::RecordChange& change)
+  proto::ItemResult ApplyRecordChange(const proto::RecordChange& change,
+                                      DeferredLogs* logs)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SendResults(std::vector<proto::ItemResult> results)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

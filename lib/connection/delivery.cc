@@ -798,10 +798,10 @@ proto::ItemResult ConnectionImpl::ApplyNotice(
 }
 
 proto::ItemResult ConnectionImpl::ApplyRecordChange(
-    const proto::RecordChange& change) {
+    const proto::RecordChange& change, DeferredLogs* logs) {
   // RecordSync applies each change at most once in effect (its record
   // links remember what was applied), so no applied mark is needed here.
-  if (record_sync_ != nullptr) return record_sync_->Apply(change);
+  if (record_sync_ != nullptr) return record_sync_->Apply(change, logs);
   return Result(change.sequence(), proto::PERMANENT_FAILURE,
                 proto::ERROR_UNKNOWN,
                 fmt::format("record change ({}) refused: org {} has no "

@@ -123,6 +123,18 @@ absl::Status RecordSync::Commit(WriteBatch& batch,
   return status;
 }
 
+absl::Status RecordSync::CommitApplied(
+    WriteBatch& batch, const std::vector<NewLogEntry>& log_entries) {
+  if (apply_logs_ == nullptr || log_entries.empty()) {
+    return Commit(batch, log_entries);
+  }
+  ORGSYNC_ASSIGN_OR_RETURN(SyncLog::PendingAppend pending,
+                           deps_.log->PrepareAppend(log_entries, &batch));
+  absl::Status status = deps_.storage->Write(batch, kSync);
+  apply_logs_->emplace_back(std::move(pending), status);
+  return status;
+}
+
 // --- Capture ---------------------------------------------------------------
 
 absl::StatusOr<CaptureResult> RecordSync::Capture(const LocalChange& change) {
@@ -340,6 +352,14 @@ absl::StatusOr<bool> RecordSync::OnLocalUndelete(std::string_view object,
 // --- PrepareSend -----------------------------------------------------------
 
 absl::Status RecordSync::AddLookupHints(proto::RecordChange* change) {
+  for (proto::CascadedRecord& cascaded : *change->mutable_cascaded()) {
+    ORGSYNC_ASSIGN_OR_RETURN(
+        std::optional<proto::RecordLink> link,
+        links_.FindByLocal(cascaded.object(), cascaded.sender_record_id()));
+    if (link.has_value() && !link->reserved() && !link->partner_id().empty()) {
+      cascaded.set_receiver_record_id(link->partner_id());
+    }
+  }
   const std::shared_ptr<const ObjectDef> def =
       deps_.schema->FindObject(change->object());
   if (def == nullptr) return absl::OkStatus();
@@ -519,7 +539,19 @@ absl::Status RecordSync::OnResult(const QueueEntry& entry,
 // --- Apply -----------------------------------------------------------------
 
 proto::ItemResult RecordSync::Apply(const proto::RecordChange& change) {
+  PendingLogs logs;
+  proto::ItemResult result = Apply(change, &logs);
+  for (auto& [pending, status] : logs) {
+    deps_.log->FinishAppend(std::move(pending), status);
+  }
+  return result;
+}
+
+proto::ItemResult RecordSync::Apply(const proto::RecordChange& change,
+                                    PendingLogs* logs) {
+  apply_logs_ = logs;
   absl::StatusOr<proto::ItemResult> result = ApplyOrError(change);
+  apply_logs_ = nullptr;
   if (result.ok()) return *std::move(result);
   return Failure(change, proto::RETRYABLE_FAILURE, SyncErrorCode::kStorage,
                  fmt::format("applying {}/{} failed here: {}", change.object(),
@@ -681,15 +713,23 @@ absl::StatusOr<std::optional<std::string>> RecordSync::HintedParent(
     const std::string& target, const std::string& partner_id) {
   auto hint = change.lookup_receiver_ids().find(field);
   if (hint == change.lookup_receiver_ids().end()) return std::nullopt;
-  absl::StatusOr<Record> here = deps_.store->Get(target, hint->second);
+  return KnownToPartnerAs(target, hint->second, partner_id);
+}
+
+// `local_id` if the partner may name it `partner_id`: the record exists
+// here and is not linked to another partner record.
+absl::StatusOr<std::optional<std::string>> RecordSync::KnownToPartnerAs(
+    const std::string& object, const std::string& local_id,
+    const std::string& partner_id) {
+  absl::StatusOr<Record> here = deps_.store->Get(object, local_id);
   if (absl::IsNotFound(here.status())) return std::nullopt;
   ORGSYNC_RETURN_IF_ERROR(here.status());
   ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::RecordLink> link,
-                           links_.FindByLocal(target, hint->second));
+                           links_.FindByLocal(object, local_id));
   if (link.has_value() && link->partner_id() != partner_id) {
     return std::nullopt;
   }
-  return hint->second;
+  return local_id;
 }
 
 absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
@@ -761,7 +801,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
     links_.PutStamp(local_object, link->local_id(), field, stamp, &batch);
   }
   for (NewLogEntry& note : mapped.notes) note.record.id = link->local_id();
-  ORGSYNC_RETURN_IF_ERROR(Commit(batch, mapped.notes));
+  ORGSYNC_RETURN_IF_ERROR(CommitApplied(batch, mapped.notes));
   return Success(change, outcome, link->local_id(), stored.version);
 }
 
@@ -909,7 +949,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
     }
   }
   for (NewLogEntry& note : notes) note.record.id = link.local_id();
-  const absl::Status written = Commit(batch, notes);
+  const absl::Status written = CommitApplied(batch, notes);
   if (pending.has_value()) {
     deps_.queue->FinishEnqueue(std::move(*pending), written);
   }
@@ -974,7 +1014,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
       std::max(link.partner_version(), change.sender_version()));
   link.set_local_version(version);
   links_.Put(local_object, link, &batch);
-  ORGSYNC_RETURN_IF_ERROR(Commit(batch, {}));
+  ORGSYNC_RETURN_IF_ERROR(CommitApplied(batch, {}));
   return Success(change, proto::APPLIED, link.local_id(), version);
 }
 
@@ -1002,8 +1042,18 @@ absl::Status RecordSync::MatchCascade(const proto::RecordChange& change,
     ORGSYNC_ASSIGN_OR_RETURN(
         std::optional<proto::RecordLink> child,
         links_.FindByPartner(object, cascaded.sender_record_id()));
-    if (!child.has_value() || child->reserved()) continue;
-    wanted.insert(RecordRef{object, child->local_id()});
+    if (child.has_value() && !child->reserved()) {
+      wanted.insert(RecordRef{object, child->local_id()});
+      continue;
+    }
+    // Our own record, whose link we learn only from the partner's
+    // acknowledgement, which may still be on its way.
+    if (cascaded.receiver_record_id().empty()) continue;
+    ORGSYNC_ASSIGN_OR_RETURN(
+        std::optional<std::string> hinted,
+        KnownToPartnerAs(object, cascaded.receiver_record_id(),
+                         cascaded.sender_record_id()));
+    if (hinted.has_value()) wanted.insert(RecordRef{object, *hinted});
   }
   const std::set<RecordRef> taken(took.begin(), took.end());
   for (const RecordRef& child : wanted) {

@@ -45,6 +45,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -135,8 +136,18 @@ class RecordSync {
                                       const proto::ItemResult& result,
                                       WriteBatch* batch);
 
+  // SyncLog appends staged by Apply and written with its change, to be
+  // finished (FinishAppend, which runs the observers) by the caller once the
+  // write is durable and no lock is held.
+  using PendingLogs =
+      std::vector<std::pair<SyncLog::PendingAppend, absl::Status>>;
+
   // Never fails as a call: storage or store errors become a
-  // RETRYABLE_FAILURE result (ERROR_STORAGE).
+  // RETRYABLE_FAILURE result (ERROR_STORAGE). The log entries it writes are
+  // added to `logs` unfinished.
+  proto::ItemResult Apply(const proto::RecordChange& change,
+                          PendingLogs* logs);
+  // Apply, finishing its log appends at once.
   proto::ItemResult Apply(const proto::RecordChange& change);
 
   // Reserves at once, in one synced write, the local ids of the inserts
@@ -189,6 +200,9 @@ class RecordSync {
   absl::StatusOr<std::optional<std::string>> HintedParent(
       const proto::RecordChange& change, const std::string& field,
       const std::string& target, const std::string& partner_id);
+  absl::StatusOr<std::optional<std::string>> KnownToPartnerAs(
+      const std::string& object, const std::string& local_id,
+      const std::string& partner_id);
   absl::Status MatchCascade(const proto::RecordChange& change,
                             const proto::FieldStamp& incoming, bool deleting,
                             const std::vector<RecordRef>& took,
@@ -198,10 +212,16 @@ class RecordSync {
       MappedChange* out);
   absl::Status Commit(WriteBatch& batch,
                       const std::vector<NewLogEntry>& log_entries);
+  // Commit for the apply path: the log appends go to apply_logs_.
+  absl::Status CommitApplied(WriteBatch& batch,
+                             const std::vector<NewLogEntry>& log_entries);
 
   bool sync_audit_fields() const;
   std::string owner_user_id() const;
 
+  // Where the apply path puts its log appends; set only during Apply, on
+  // the step thread (Capture never reads it).
+  PendingLogs* apply_logs_ = nullptr;
   RecordSyncDeps deps_;
   // deps_.sync_audit_fields and deps_.owner_user_id change under this.
   mutable absl::Mutex settings_mu_;
