@@ -384,7 +384,8 @@ TEST_CASE(
   f.AdvanceAndStep(absl::Hours(12));
   REQUIRE(f.primary_reports.size() == 1);
   CHECK(f.p->Info().contact == "reported@b");
-  CHECK(f.p->record_queue()->Count() == f.primary_reports[0].queued_entries + 1);
+  CHECK(f.p->record_queue()->Count() ==
+        f.primary_reports[0].queued_entries + 1);
 }
 
 TEST_CASE(

@@ -5,6 +5,8 @@
 // generous limit, polling) for what the runner must bring about, and assert
 // on counts, never on how long anything took.
 
+#include "orgsync/runner.h"
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstddef>
@@ -27,7 +29,6 @@
 #include "orgsync/org.h"
 #include "orgsync/record.h"
 #include "orgsync/record_store.h"
-#include "orgsync/runner.h"
 #include "orgsync/schema.h"
 #include "orgsync/storage.h"
 #include "testing/connection_fixture.h"
@@ -71,10 +72,10 @@ std::unique_ptr<RecordStore> NewStore(Clock* clock, std::string prefix) {
 // primary and subscribed by the secondary (set up by stepping by hand,
 // before any runner starts).
 struct Orgs {
-  explicit Orgs(std::unique_ptr<testing::ReopenableStorage> primary_storage =
-                    testing::NewReopenableMemoryStorage(),
-                std::function<void(const QueueSizeReport&)> primary_report =
-                    nullptr) {
+  explicit Orgs(
+      std::unique_ptr<testing::ReopenableStorage> primary_storage =
+          testing::NewReopenableMemoryStorage(),
+      std::function<void(const QueueSizeReport&)> primary_report = nullptr) {
     testing::FillCrmSchema(primary_schema.get());
     testing::FillCrmSchema(secondary_schema.get());
     testing::TwoOrgsConfig config;
@@ -164,8 +165,7 @@ TEST_CASE(
   // answers from inside the deliveries, and its own runner sends whatever
   // it queues.
   std::unique_ptr<Runner> primary = StartRunner(
-      o.t->primary.get(),
-      {.extra_step = [&o]() -> absl::StatusOr<size_t> {
+      o.t->primary.get(), {.extra_step = [&o]() -> absl::StatusOr<size_t> {
         return o.t->pair.Step();
       }});
   std::unique_ptr<Runner> secondary = StartRunner(o.t->secondary.get(), {});
@@ -195,11 +195,10 @@ TEST_CASE("Runner: Wake makes a runner that waits for ever step at once",
   Orgs o;
   // Without Wake() this runner steps once at its start and never again.
   std::unique_ptr<Runner> runner = StartRunner(
-      o.t->primary.get(),
-      {.idle_interval = absl::InfiniteDuration(),
-       .extra_step = [&o]() -> absl::StatusOr<size_t> {
-         return o.t->pair.Step();
-       }});
+      o.t->primary.get(), {.idle_interval = absl::InfiniteDuration(),
+                           .extra_step = [&o]() -> absl::StatusOr<size_t> {
+                             return o.t->pair.Step();
+                           }});
   REQUIRE(WaitFor([&] { return runner->stats().idle_waits == 1; }));
   const uint64_t steps_before = runner->stats().steps;
   o.InsertAccount("Woken Inc");
@@ -220,12 +219,13 @@ TEST_CASE(
     "[runner]") {
   LoneOrg lone;
   std::atomic<uint64_t> extra_calls{0};
-  std::unique_ptr<Runner> runner = StartRunner(
-      lone.org.get(), {.idle_interval = absl::InfiniteDuration(),
-                       .extra_step = [&extra_calls]() -> absl::StatusOr<size_t> {
-                         ++extra_calls;
-                         return 0;
-                       }});
+  std::unique_ptr<Runner> runner =
+      StartRunner(lone.org.get(),
+                  {.idle_interval = absl::InfiniteDuration(),
+                   .extra_step = [&extra_calls]() -> absl::StatusOr<size_t> {
+                     ++extra_calls;
+                     return 0;
+                   }});
   REQUIRE(WaitFor([&] { return runner->stats().idle_waits == 1; }));
   // Stop wakes the wait (for ever, here) rather than sitting it out.
   std::thread other([&runner] { runner->Stop(); });
@@ -248,18 +248,17 @@ TEST_CASE("Runner: the destructor stops the runner and waits for its round",
   std::atomic<uint64_t> started{0};
   std::atomic<uint64_t> finished{0};
   std::unique_ptr<Runner> runner = StartRunner(
-      lone.org.get(),
-      {.idle_interval = absl::Microseconds(100),
-       .extra_step = [&]() -> absl::StatusOr<size_t> {
-         in_round = true;
-         ++started;
-         // Widens the window in which a destructor that did not wait
-         // would return mid-round.
-         absl::SleepFor(absl::Milliseconds(2));
-         ++finished;
-         in_round = false;
-         return 0;
-       }});
+      lone.org.get(), {.idle_interval = absl::Microseconds(100),
+                       .extra_step = [&]() -> absl::StatusOr<size_t> {
+                         in_round = true;
+                         ++started;
+                         // Widens the window in which a destructor that did not
+                         // wait would return mid-round.
+                         absl::SleepFor(absl::Milliseconds(2));
+                         ++finished;
+                         in_round = false;
+                         return 0;
+                       }});
   REQUIRE(WaitFor([&] { return started.load() >= 3; }));
   runner.reset();
   CHECK_FALSE(in_round.load());
@@ -275,13 +274,12 @@ TEST_CASE(
   std::atomic<uint64_t> calls{0};
   absl::Notification ready;
   std::unique_ptr<Runner> runner = StartRunner(
-      lone.org.get(),
-      {.idle_interval = absl::Microseconds(100),
-       .extra_step = [&]() -> absl::StatusOr<size_t> {
-         ready.WaitForNotification();
-         if (++calls == 3) self.load()->Stop();
-         return 0;
-       }});
+      lone.org.get(), {.idle_interval = absl::Microseconds(100),
+                       .extra_step = [&]() -> absl::StatusOr<size_t> {
+                         ready.WaitForNotification();
+                         if (++calls == 3) self.load()->Stop();
+                         return 0;
+                       }});
   self = runner.get();
   ready.Notify();
   REQUIRE(WaitFor([&] { return calls.load() >= 3; }));
@@ -350,8 +348,7 @@ TEST_CASE(
   o.t->clock.Advance(absl::Hours(12));
   // A suspended connection writes only to schedule its report, so the
   // first three rounds fail at that write.
-  storage->faults()->FailNextWrites(3,
-                                    absl::UnavailableError("disk hiccup"));
+  storage->faults()->FailNextWrites(3, absl::UnavailableError("disk hiccup"));
   std::unique_ptr<Runner> runner = StartRunner(
       o.t->primary.get(), {.idle_interval = absl::Microseconds(100)});
   REQUIRE(WaitFor([&] {
@@ -384,8 +381,7 @@ TEST_CASE("Runner: Start refuses a null org and bad options", "[runner]") {
     const absl::Status status =
         Runner::Start(lone.org.get(), {.idle_interval = idle}).status();
     CHECK(status.code() == absl::StatusCode::kInvalidArgument);
-    CHECK_THAT(std::string(status.message()),
-               Catch::Contains("idle_interval"));
+    CHECK_THAT(std::string(status.message()), Catch::Contains("idle_interval"));
   }
   const absl::Status status =
       Runner::Start(lone.org.get(), {.max_busy_steps = 0}).status();

@@ -138,7 +138,8 @@ class Org {
 
   // Connection::Step() on every connection, in id order. Returns the
   // entries sent in total, or the first error (the remaining connections
-  // are still stepped).
+  // are still stepped). The host calls it in its own loop, or starts a
+  // Runner (orgsync/runner.h) that calls it on a thread of its own.
   [[nodiscard]] virtual absl::StatusOr<size_t> Step() = 0;
 };
 

@@ -843,9 +843,9 @@ absl::Status ConnectionImpl::ReportQueueSizeIfDue() {
     next.set_queue_report_due_micros(absl::ToUnixMicros(next_due));
     next.set_queue_reports_made(state_.queue_reports_made() + 1);
     // Durable before the host hears of it (see Connection::Step).
-    ORGSYNC_RETURN_IF_ERROR(Annotate(
-        Commit(std::move(next), WriteBatch()),
-        "scheduling the next queue-size report (R7)"));
+    ORGSYNC_RETURN_IF_ERROR(
+        Annotate(Commit(std::move(next), WriteBatch()),
+                 "scheduling the next queue-size report (R7)"));
     report.connection_id = id_;
     report.time = now;
     report.status = ConnectionStatus::kSuspended;

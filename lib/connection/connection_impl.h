@@ -311,8 +311,7 @@ class ConnectionImpl final : public Connection {
   // R7: when the connection is Suspended and its report is due, moves the
   // schedule on (durably) and calls OrgEnv::queue_report, without mu_.
   // Called by Step().
-  [[nodiscard]] absl::Status ReportQueueSizeIfDue()
-      ABSL_LOCKS_EXCLUDED(mu_);
+  [[nodiscard]] absl::Status ReportQueueSizeIfDue() ABSL_LOCKS_EXCLUDED(mu_);
 
   ConnectionStatus StatusLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool AcceptedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

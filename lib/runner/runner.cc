@@ -145,9 +145,9 @@ absl::StatusOr<std::unique_ptr<Runner>> Runner::Start(Org* org,
     return absl::InvalidArgumentError("Runner::Start needs an org");
   }
   if (options.idle_interval <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(fmt::format(
-        "RunnerOptions.idle_interval must be positive, got {}",
-        absl::FormatDuration(options.idle_interval)));
+    return absl::InvalidArgumentError(
+        fmt::format("RunnerOptions.idle_interval must be positive, got {}",
+                    absl::FormatDuration(options.idle_interval)));
   }
   if (options.max_busy_steps == 0) {
     return absl::InvalidArgumentError(
