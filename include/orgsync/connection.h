@@ -14,8 +14,10 @@
 //           -> User Sync in Progress (if sync users) -> Active       (R2)
 // and from Active an administrator may suspend and resume it (R5); losing
 // the partner suspends it automatically until the partner is back (R6).
-// Deactivated is terminal (R8). Every status change and every admin event is
-// written, with its time and actor, to the connection's history (R4).
+// While Suspended the host hears of the queue's size on a schedule (R7,
+// Step()). Deactivated is terminal (R8). Every status change and every
+// admin event is written, with its time and actor, to the connection's
+// history (R4).
 //
 // The full transition table is IsLegalStatusTransition(); every operation
 // that would take another path fails with FailedPrecondition naming both
@@ -222,9 +224,41 @@ struct ConnectionInfo {
   // becomes Active again only when neither does.
   bool admin_suspended = false;      // R5
   bool partner_unavailable = false;  // R6
+  // While Suspended (R7): since when (the status's change, not the latest
+  // reason's), the administrator who suspended it (empty while only the
+  // partner's unavailability holds it), and when the next queue-size report
+  // is due. Otherwise InfinitePast, empty and InfiniteFuture.
+  absl::Time suspended_since = absl::InfinitePast();
+  std::string suspended_by;
+  absl::Time next_queue_report = absl::InfiniteFuture();
 
   friend bool operator==(const ConnectionInfo&,
                          const ConnectionInfo&) = default;
+};
+
+// What the host is told about a Suspended connection's backlog, on a
+// schedule (R7; the seed's email, twice a day, to the connection owner and
+// to the user who suspended the connection). See OrgOptions::queue_report.
+struct QueueSizeReport {
+  std::string connection_id;
+  absl::Time time;  // when the report was made, by the Org's Clock
+  ConnectionStatus status = ConnectionStatus::kSuspended;
+  // Entries waiting in the connection's RecordQueue (RecordQueue::Count()):
+  // record changes, publish/subscribe notices and connection notices.
+  uint64_t queued_entries = 0;
+  std::string owner;  // the connection owner, to notify
+  // The administrator who suspended the connection, to notify; empty when
+  // it is suspended only because the partner is unavailable.
+  std::string suspended_by;
+  bool admin_suspended = false;      // R5
+  bool partner_unavailable = false;  // R6
+  absl::Time suspended_since;
+  // The reports of one suspension are numbered 1, 2, 3... (restarts
+  // included); a resumed and again suspended connection starts at 1.
+  uint64_t report_number = 0;
+
+  friend bool operator==(const QueueSizeReport&,
+                         const QueueSizeReport&) = default;
 };
 
 // Messages the connection received and sent, and what became of them.
@@ -361,8 +395,20 @@ class Connection {
   // within DeliveryOptions::ack_timeout is sent again. Answers and partner
   // messages are processed as the transport delivers them (OnMessage).
   // While Suspended nothing is sent (R5, R6); once Deactivated, only the
-  // Connection Deactivate notice itself. Returns how many entries were sent
-  // (resends included); the Storage's error if reading the queue failed.
+  // Connection Deactivate notice itself.
+  //
+  // While Suspended, Step() also makes the queue-size reports (R7): the
+  // first one OrgOptions::queue_report_interval after the suspension
+  // began, then one every interval, each at the first Step() at or after
+  // its time. Slots missed because nothing stepped the connection (or the
+  // process was down) give one report, not one per slot. The next report's
+  // time is written to the Storage before the host is called (so a failing
+  // Storage cannot cause a report at every step; a crash in between loses
+  // that one report), and the host's callback runs on the calling thread
+  // without the connection's lock held: it may call the connection.
+  //
+  // Returns how many entries were sent (resends included); the Storage's
+  // error if reading the queue or writing the report's schedule failed.
   [[nodiscard]] virtual absl::StatusOr<size_t> Step() = 0;
 
   // Live sync (R30): queues a change the host made to its RecordStore for

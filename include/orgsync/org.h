@@ -29,6 +29,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "orgsync/clock.h"
 #include "orgsync/conflict.h"
 #include "orgsync/connection.h"
@@ -70,6 +71,17 @@ struct OrgOptions {
   std::function<bool(std::string_view user_id)> user_exists = {};
   // Binary field values larger than this are not synced (R38).
   size_t max_file_bytes = size_t{38} * 1024 * 1024;
+  // R7: while a connection is Suspended, Connection::Step() calls
+  // `queue_report` with the size of its queue, first one interval after the
+  // suspension began and then every interval (the seed's twice-daily email
+  // to the owner and to whoever suspended it; sending it is the host's
+  // job). Called on the stepping thread without any orgsync lock held; it
+  // may call the Org and its connections. Null: no reports, but the
+  // schedule is still kept, so a host that sets one later (at a restart)
+  // gets the next report on time. The interval must be positive and finite;
+  // changing it at a restart takes effect after the report already due.
+  absl::Duration queue_report_interval = absl::Hours(12);
+  std::function<void(const QueueSizeReport&)> queue_report = {};
 };
 
 class Org {
@@ -82,7 +94,8 @@ class Org {
   // Opens the org's connections stored in `storage` (none the first time),
   // each with its PublishSet, SubscriptionMap, RecordQueue and SyncLog.
   // `storage` and `clock` (and options.schema) must outlive the Org.
-  // InvalidArgument for a bad org id or options; FailedPrecondition if
+  // InvalidArgument for a bad org id or options (e.g. a queue report
+  // interval that is not positive and finite); FailedPrecondition if
   // `storage` belongs to another org; DataLoss if stored state cannot be
   // parsed.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<Org>> Open(
@@ -125,7 +138,8 @@ class Org {
 
   // Connection::Step() on every connection, in id order. Returns the
   // entries sent in total, or the first error (the remaining connections
-  // are still stepped).
+  // are still stepped). The host calls it in its own loop, or starts a
+  // Runner (orgsync/runner.h) that calls it on a thread of its own.
   [[nodiscard]] virtual absl::StatusOr<size_t> Step() = 0;
 };
 

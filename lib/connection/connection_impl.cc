@@ -290,6 +290,14 @@ ConnectionInfo ConnectionImpl::Info() const {
   }
   info.admin_suspended = state_.admin_suspended();
   info.partner_unavailable = state_.partner_unavailable();
+  if (state_.status() == proto::STORED_SUSPENDED) {
+    info.suspended_by = state_.suspended_by();
+    // A state written before R7 has no schedule until its next write.
+    if (state_.suspended_micros() != 0) {
+      info.suspended_since = FromMicros(state_.suspended_micros());
+      info.next_queue_report = FromMicros(state_.queue_report_due_micros());
+    }
+  }
   return info;
 }
 
@@ -799,6 +807,7 @@ absl::Status ConnectionImpl::StageNotice(
 absl::Status ConnectionImpl::Commit(
     proto::ConnectionState next, WriteBatch batch,
     std::optional<RecordQueue::PendingEnqueue> pending) {
+  TrackSuspension(&next);
   batch.Put(ConnectionStateKey(id_), next.SerializeAsString());
   const absl::Status written =
       env_->storage->Write(batch, WriteOptions{.sync = true});
@@ -821,6 +830,76 @@ absl::Status ConnectionImpl::Commit(
   }
   return absl::OkStatus();
 }
+
+// --- Queue-size reports (R7) ---------------------------------------------
+
+void ConnectionImpl::TrackSuspension(proto::ConnectionState* next) const {
+  if (next->status() != proto::STORED_SUSPENDED) {
+    next->clear_suspended_micros();
+    next->clear_suspended_by();
+    next->clear_queue_report_due_micros();
+    next->clear_queue_reports_made();
+    return;
+  }
+  // Another reason joining or leaving an ongoing suspension (admin and
+  // partner) keeps its schedule: the backlog has grown since it began.
+  if (state_.status() == proto::STORED_SUSPENDED &&
+      next->suspended_micros() != 0) {
+    return;
+  }
+  const absl::Time now = StoredNow(*env_->clock);
+  next->set_suspended_micros(absl::ToUnixMicros(now));
+  next->set_queue_report_due_micros(
+      absl::ToUnixMicros(now + env_->queue_report_interval));
+  next->set_queue_reports_made(0);
+}
+
+absl::Status ConnectionImpl::ReportQueueSizeIfDue() {
+  // Without a callback the schedule still stands (TrackSuspension keeps
+  // it), so it is simply not acted upon.
+  if (!env_->queue_report) return absl::OkStatus();
+  QueueSizeReport report;
+  {
+    absl::MutexLock lock(&mu_);
+    if (StatusLocked() != ConnectionStatus::kSuspended) {
+      return absl::OkStatus();
+    }
+    if (state_.suspended_micros() == 0) {
+      // Suspended before R7 existed: the schedule starts now.
+      return Commit(state_, WriteBatch());
+    }
+    const absl::Time now = StoredNow(*env_->clock);
+    const absl::Time due = FromMicros(state_.queue_report_due_micros());
+    if (now < due) return absl::OkStatus();
+    const absl::Duration interval = env_->queue_report_interval;
+    // The first slot after `now` on the suspension's grid: slots missed
+    // while nobody stepped give this one report, not a burst.
+    absl::Duration remainder;
+    const int64_t missed = absl::IDivDuration(now - due, interval, &remainder);
+    const absl::Time next_due = due + (missed + 1) * interval;
+    proto::ConnectionState next = state_;
+    next.set_queue_report_due_micros(absl::ToUnixMicros(next_due));
+    next.set_queue_reports_made(state_.queue_reports_made() + 1);
+    // Durable before the host hears of it (see Connection::Step).
+    ORGSYNC_RETURN_IF_ERROR(
+        Annotate(Commit(std::move(next), WriteBatch()),
+                 "scheduling the next queue-size report (R7)"));
+    report.connection_id = id_;
+    report.time = now;
+    report.status = ConnectionStatus::kSuspended;
+    report.queued_entries = record_queue_->Count();
+    report.owner = state_.owner();
+    report.suspended_by = state_.suspended_by();
+    report.admin_suspended = state_.admin_suspended();
+    report.partner_unavailable = state_.partner_unavailable();
+    report.suspended_since = FromMicros(state_.suspended_micros());
+    report.report_number = state_.queue_reports_made();
+  }
+  env_->queue_report(report);
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
 
 absl::Status ConnectionImpl::CompleteMetadataSync(std::string_view actor) {
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
@@ -893,6 +972,8 @@ absl::Status ConnectionImpl::Suspend(std::string_view actor) {
   const absl::Time now = StoredNow(*env_->clock);
   next.set_status(ToStored(ConnectionStatus::kSuspended));
   next.set_admin_suspended(true);
+  // R7: this administrator hears of the queue from now on.
+  next.set_suspended_by(std::string(actor));
   AddHistory(id_, now, HistoryEvent::kAdminSuspended, actor, "", &next, &batch);
   std::optional<RecordQueue::PendingEnqueue> pending;
   ORGSYNC_RETURN_IF_ERROR(StageNotice(QueueAction::kConnectionAdminSuspended,
@@ -911,6 +992,8 @@ absl::Status ConnectionImpl::Resume(std::string_view actor) {
   WriteBatch batch;
   const absl::Time now = StoredNow(*env_->clock);
   next.set_admin_suspended(false);
+  // Still Suspended while the partner is away: no administrator to tell.
+  next.clear_suspended_by();
   if (!next.partner_unavailable()) {
     next.set_status(ToStored(ConnectionStatus::kActive));
   }

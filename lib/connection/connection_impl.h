@@ -81,6 +81,9 @@ struct OrgEnv {
   ConflictResolver* conflict_resolver;
   std::function<bool(std::string_view)> user_exists;
   size_t max_file_bytes;
+  // R7 (null callback: no reports); see OrgOptions.
+  absl::Duration queue_report_interval;
+  std::function<void(const QueueSizeReport&)> queue_report;
 };
 
 // The ordering key of a queue entry (see Connection::Step).
@@ -287,7 +290,8 @@ class ConnectionImpl final : public Connection {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Writes `next` with `batch` (sync) and makes it the state; finishes the
-  // queue entries staged into the batch, if any.
+  // queue entries staged into the batch, if any. Keeps the R7 suspension
+  // fields of `next` in step with its status (TrackSuspension).
   absl::Status Commit(
       proto::ConnectionState next, WriteBatch batch,
       std::optional<RecordQueue::PendingEnqueue> pending = std::nullopt)
@@ -300,6 +304,16 @@ class ConnectionImpl final : public Connection {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CheckSettingsEditable(std::string_view what) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // R7: starts the report schedule when `next` enters Suspended (or is
+  // Suspended without one, as a state written before R7 was), clears it
+  // and the suspension's fields when `next` is not Suspended.
+  void TrackSuspension(proto::ConnectionState* next) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // R7: when the connection is Suspended and its report is due, moves the
+  // schedule on (durably) and calls OrgEnv::queue_report, without mu_.
+  // Called by Step().
+  [[nodiscard]] absl::Status ReportQueueSizeIfDue() ABSL_LOCKS_EXCLUDED(mu_);
 
   ConnectionStatus StatusLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool AcceptedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

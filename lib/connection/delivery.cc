@@ -203,6 +203,7 @@ absl::StatusOr<size_t> ConnectionImpl::Step() {
     sent = StepLocked(&logs);
   }
   FinishLogs(std::move(logs));
+  ORGSYNC_RETURN_IF_ERROR(ReportQueueSizeIfDue());  // R7, connection_impl.cc
   return sent;
 }
 

@@ -13,6 +13,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "connection/connection_impl.h"
 #include "connection/connection_keys.h"
 #include "connection/secret.h"
@@ -61,7 +62,9 @@ class OrgImpl final : public Org {
              .record_store = options.record_store,
              .conflict_resolver = options.conflict_resolver,
              .user_exists = options.user_exists,
-             .max_file_bytes = options.max_file_bytes} {}
+             .max_file_bytes = options.max_file_bytes,
+             .queue_report_interval = options.queue_report_interval,
+             .queue_report = options.queue_report} {}
 
   absl::Status Load() {
     ORGSYNC_RETURN_IF_ERROR(CheckOrgRecord());
@@ -330,6 +333,13 @@ absl::StatusOr<std::unique_ptr<Org>> Org::Open(const OrgOptions& options,
   ORGSYNC_RETURN_IF_ERROR(Annotate(options.queue.retry.Validate(),
                                    "OrgOptions.queue.retry"));
   ORGSYNC_RETURN_IF_ERROR(options.delivery.Validate());
+  if (options.queue_report_interval <= absl::ZeroDuration() ||
+      options.queue_report_interval == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "OrgOptions.queue_report_interval must be positive and finite (R7), "
+        "got {}",
+        absl::FormatDuration(options.queue_report_interval)));
+  }
   auto org = std::make_unique<internal::OrgImpl>(options, storage, clock);
   ORGSYNC_RETURN_IF_ERROR(org->Load());
   return std::unique_ptr<Org>(std::move(org));

@@ -19,7 +19,11 @@ std::unique_ptr<Org> OpenOrg(const std::string& id, const Schema* schema,
                         .log = config.log,
                         .delivery = config.delivery,
                         .record_store = record_store,
-                        .user_exists = config.user_exists},
+                        .user_exists = config.user_exists,
+                        .queue_report_interval = config.queue_report_interval,
+                        .queue_report = id == "org-a"
+                                            ? config.primary_queue_report
+                                            : config.secondary_queue_report},
                        storage, clock);
   RequireOk(org.status());
   return std::move(*org);

@@ -53,6 +53,10 @@ struct TwoOrgsConfig {
   RecordStore* primary_record_store = nullptr;
   RecordStore* secondary_record_store = nullptr;
   std::function<bool(std::string_view)> user_exists = {};
+  // R7: OrgOptions.queue_report_interval and each org's queue_report.
+  absl::Duration queue_report_interval = absl::Hours(12);
+  std::function<void(const QueueSizeReport&)> primary_queue_report = {};
+  std::function<void(const QueueSizeReport&)> secondary_queue_report = {};
 };
 
 // A primary org ("org-a") and a secondary org ("org-b") over their own
