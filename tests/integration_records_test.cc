@@ -687,3 +687,68 @@ TEST_CASE(
 
 }  // namespace
 }  // namespace orgsync
+
+namespace orgsync {
+namespace {
+
+TEST_CASE(
+    "R30, R18: CaptureBatch queues many changes in order with one durable "
+    "write, or none of them",
+    "[integration][records]") {
+  World w(1);
+  w.Flow(w.p, w.s, Strings{"Account"});
+  Record acme;
+  acme.object = "Account";
+  acme.fields = {{"Name", "Acme"}, {"Phone", "1"}};
+  absl::StatusOr<Record> inserted =
+      w.primary_store->Insert(std::move(acme), ApplyContext{});
+  RequireOk(inserted.status());
+  absl::StatusOr<Record> updated = w.primary_store->Update(
+      "Account", inserted->id, {{"Phone", "2"}}, ApplyContext{});
+  RequireOk(updated.status());
+  Record note;  // an object that is not published
+  note.object = "SetupAuditTrail";
+  note.id = "X-1";
+
+  std::vector<LocalChange> changes(3);
+  changes[0].kind = ChangeKind::kInsert;
+  changes[0].record = *inserted;
+  changes[1].kind = ChangeKind::kUpdate;
+  changes[1].record = *updated;
+  changes[1].changed_fields = {"Phone"};
+  changes[2].kind = ChangeKind::kInsert;
+  changes[2].record = note;
+
+  // A malformed change anywhere refuses the whole batch.
+  std::vector<LocalChange> bad = changes;
+  bad[2].record.id.clear();
+  const uint64_t queued = w.p->record_queue()->Count();
+  CHECK(absl::IsInvalidArgument(w.p->CaptureBatch(bad).status()));
+  CHECK(absl::IsInvalidArgument(w.p->CaptureBatch({}).status()));
+  CHECK(w.p->record_queue()->Count() == queued);
+
+  absl::StatusOr<std::vector<CaptureResult>> results =
+      w.p->CaptureBatch(changes);
+  RequireOk(results.status());
+  REQUIRE(results->size() == 3);
+  CHECK((*results)[0].captured);
+  CHECK((*results)[1].captured);
+  CHECK((*results)[1].sequence == (*results)[0].sequence + 1);
+  CHECK_FALSE((*results)[2].captured);
+  CHECK((*results)[2].reason.find("not published") != std::string::npos);
+  CHECK(w.p->record_queue()->Count() == queued + 2);
+
+  // Durable on return: a crash right after loses nothing.
+  w.t->Reopen(w.p->id());
+  w.p = *w.t->primary->GetConnection("conn-1");
+  w.s = *w.t->secondary->GetConnection("conn-1");
+  CHECK(w.p->record_queue()->Count() == queued + 2);
+  REQUIRE(w.t->Settle());
+  std::optional<Record> there =
+      Find(w.secondary_store.get(), "Account", "Name", "Acme");
+  REQUIRE(there.has_value());
+  CHECK(Text(*there, "Phone") == "2");
+}
+
+}  // namespace
+}  // namespace orgsync

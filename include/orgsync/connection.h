@@ -57,6 +57,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "orgsync/capture.h"
 #include "orgsync/publish_set.h"
 #include "orgsync/queue_action.h"
@@ -421,6 +422,15 @@ class Connection {
   // it does not wait for Step() or message handling.
   [[nodiscard]] virtual absl::StatusOr<CaptureResult> Capture(
       const LocalChange& change) = 0;
+
+  // Capture of many changes with ONE durable write: all are queued, in the
+  // order given, or none is. Use it when the host changes records in bulk
+  // (an import, a transaction touching many records): one disk sync instead
+  // of one per change. Returns one CaptureResult per change, in order.
+  // InvalidArgument (nothing queued) for an empty span or any change that
+  // names no record; otherwise as Capture.
+  [[nodiscard]] virtual absl::StatusOr<std::vector<CaptureResult>>
+  CaptureBatch(absl::Span<const LocalChange> changes) = 0;
 
   virtual ConnectionCounters counters() const = 0;
 

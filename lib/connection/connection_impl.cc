@@ -223,6 +223,13 @@ absl::Status ConnectionImpl::OpenComponents() {
 
 absl::StatusOr<CaptureResult> ConnectionImpl::Capture(
     const LocalChange& change) {
+  ORGSYNC_ASSIGN_OR_RETURN(std::vector<CaptureResult> results,
+                           CaptureBatch(absl::MakeConstSpan(&change, 1)));
+  return std::move(results.front());
+}
+
+absl::StatusOr<std::vector<CaptureResult>> ConnectionImpl::CaptureBatch(
+    absl::Span<const LocalChange> changes) {
   if (record_sync_ == nullptr) {
     return absl::FailedPreconditionError(fmt::format(
         "Capture on connection {}: the org has no RecordStore "
@@ -240,8 +247,8 @@ absl::StatusOr<CaptureResult> ConnectionImpl::Capture(
     }
   }
   // Not under mu_: the queue write may be slow and hosts capture from many
-  // threads; RecordSync::Capture is safe concurrently with delivery.
-  return record_sync_->Capture(change);
+  // threads; RecordSync::CaptureBatch is safe concurrently with delivery.
+  return record_sync_->CaptureBatch(changes);
 }
 
 ConnectionImpl::~ConnectionImpl() {

@@ -154,6 +154,8 @@ class ConnectionImpl final : public Connection {
   SyncLog* sync_log() const override { return sync_log_.get(); }
   absl::StatusOr<size_t> Step() override;
   absl::StatusOr<CaptureResult> Capture(const LocalChange& change) override;
+  absl::StatusOr<std::vector<CaptureResult>> CaptureBatch(
+      absl::Span<const LocalChange> changes) override;
 
   // Secondary, still Invited: replaces the secret for a new attempt
   // (Org::AcceptInvitation on an existing connection).

@@ -137,52 +137,79 @@ absl::Status RecordSync::CommitApplied(
 
 // --- Capture ---------------------------------------------------------------
 
-absl::StatusOr<CaptureResult> RecordSync::Capture(const LocalChange& change) {
+// What one LocalChange becomes once filtered: its queue entry and the
+// stamps and log notes written with it.
+struct RecordSync::PlannedCapture {
+  size_t index = 0;  // in the caller's span
+  NewQueueEntry entry;
+  std::vector<std::string> carried;  // fields whose stamps are written
+  std::vector<NewLogEntry> notes;
+  int64_t micros = 0;
+  uint64_t version = 0;
+  bool deletion = false;            // delete or undelete: "$deleted" stamp
+  std::vector<RecordRef> cascaded;  // children whose "$deleted" is stamped
+};
+
+absl::Status RecordSync::ValidateLocalChange(const LocalChange& change,
+                                             size_t index) {
   const Record& record = change.record;
   if (record.object.empty() || record.id.empty()) {
-    return absl::InvalidArgumentError(
-        "Capture: the change must name the record (object and id)");
+    return absl::InvalidArgumentError(fmt::format(
+        "Capture: change {} must name the record (object and id)", index));
   }
-  CaptureResult result;
+  for (const RecordRef& child : change.cascaded) {
+    if (child.object.empty() || child.id.empty()) {
+      return absl::InvalidArgumentError(fmt::format(
+          "Capture: change {} ({}/{}): a cascaded record needs an object and "
+          "an id",
+          index, record.object, record.id));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<RecordSync::PlannedCapture>>
+RecordSync::PlanCapture(const LocalChange& change, CaptureResult* result) {
+  const Record& record = change.record;
   if (change.context.from_replication) {
     // R31: orgsync wrote this on behalf of the partner; sending it back
     // would echo it.
-    result.reason = "applied from replication: never captured (R31)";
-    return result;
+    result->reason = "applied from replication: never captured (R31)";
+    return std::nullopt;
   }
   if (change.kind == ChangeKind::kUndelete) {
     ORGSYNC_ASSIGN_OR_RETURN(bool severed,
                              OnLocalUndelete(record.object, record.id));
     if (severed) {
-      result.reason = "undeleted on the secondary of a one-way object: link "
-                      "severed (R34)";
-      return result;
+      result->reason = "undeleted on the secondary of a one-way object: link "
+                       "severed (R34)";
+      return std::nullopt;
     }
   }
   if (!deps_.publish_set->IsObjectPublished(record.object)) {
-    result.reason = fmt::format("{} is not published (R18)", record.object);
-    return result;
+    result->reason = fmt::format("{} is not published (R18)", record.object);
+    return std::nullopt;
   }
   if (!deps_.publish_set->IsPartnerSubscribed(record.object)) {
-    result.reason = fmt::format(
+    result->reason = fmt::format(
         "{} is published but the partner has not subscribed to it (R18)",
         record.object);
-    return result;
+    return std::nullopt;
   }
   const std::shared_ptr<const ObjectDef> def =
       deps_.schema->FindObject(record.object);
 
+  PlannedCapture plan;
   proto::RecordChange payload;
   const QueueAction action = ActionFor(change.kind);
   payload.set_action(ToProto(action));
   payload.set_object(record.object);
   payload.set_sender_record_id(record.id);
   payload.set_sender_version(record.version);
-  const int64_t micros = Micros(record.audit.last_modified_date);
-  payload.set_last_modified_micros(micros);
+  plan.micros = Micros(record.audit.last_modified_date);
+  plan.version = record.version;
+  payload.set_last_modified_micros(plan.micros);
 
-  std::vector<std::string> carried;
-  std::vector<NewLogEntry> notes;
   if (change.kind == ChangeKind::kInsert ||
       change.kind == ChangeKind::kUpdate) {
     std::vector<std::string> candidates;
@@ -211,8 +238,8 @@ absl::StatusOr<CaptureResult> RecordSync::Capture(const LocalChange& change) {
           it != record.fields.end() ? it->second : FieldValue{};
       if (const auto* binary = std::get_if<Binary>(&value);
           binary != nullptr && binary->bytes.size() > deps_.max_file_bytes) {
-        result.dropped_fields.push_back(field);
-        notes.push_back(NewLogEntry{
+        result->dropped_fields.push_back(field);
+        plan.notes.push_back(NewLogEntry{
             .record = {record.object, record.id},
             .action = action,
             .status = LogStatus::kFailed,
@@ -228,31 +255,29 @@ absl::StatusOr<CaptureResult> RecordSync::Capture(const LocalChange& change) {
         continue;
       }
       FieldValueToProto(value, &(*payload.mutable_fields())[field]);
-      carried.push_back(field);
+      plan.carried.push_back(field);
     }
     if (change.kind == ChangeKind::kUpdate) {
-      if (carried.empty() && notes.empty()) {
-        result.reason = fmt::format(
+      if (plan.carried.empty() && plan.notes.empty()) {
+        result->reason = fmt::format(
             "the update of {}/{} touches no published field (R18)",
             record.object, record.id);
-        return result;
+        return std::nullopt;
       }
-      for (const std::string& field : carried) payload.add_changed_fields(field);
+      for (const std::string& field : plan.carried) {
+        payload.add_changed_fields(field);
+      }
     }
     if (change.kind == ChangeKind::kInsert && sync_audit_fields()) {
       AuditFieldsToProto(record.audit, payload.mutable_audit());  // R35
     }
   } else {
+    plan.deletion = true;
     payload.set_cascade(change.cascade);
     if (change.cascade && change.cascaded_known) {
       payload.set_cascade_listed(true);
+      plan.cascaded = change.cascaded;
       for (const RecordRef& child : change.cascaded) {
-        if (child.object.empty() || child.id.empty()) {
-          return absl::InvalidArgumentError(fmt::format(
-              "LocalChange of {}/{}: a cascaded record needs an object and "
-              "an id",
-              record.object, record.id));
-        }
         // Only what the partner can have: published objects.
         if (!deps_.publish_set->IsObjectPublished(child.object)) continue;
         proto::CascadedRecord* out = payload.add_cascaded();
@@ -261,46 +286,80 @@ absl::StatusOr<CaptureResult> RecordSync::Capture(const LocalChange& change) {
       }
     }
   }
-
-  WriteBatch batch;
   // A cascading delete or undelete takes the partner's children as they
   // are when it is applied there, so it must be applied after every earlier
   // change (a child moved to another parent) and before every later one (a
   // child undeleted on its own): the queue delivers it as a barrier.
-  const bool cascading = (change.kind == ChangeKind::kDelete ||
-                          change.kind == ChangeKind::kUndelete) &&
-                         change.cascade;
-  const NewQueueEntry entry{.record = {record.object, record.id},
-                            .action = action,
-                            .payload = payload.SerializeAsString(),
-                            .barrier = cascading};
-  ORGSYNC_ASSIGN_OR_RETURN(
-      RecordQueue::PendingEnqueue pending,
-      deps_.queue->PrepareEnqueue(absl::MakeConstSpan(&entry, 1), &batch));
-  const uint64_t sequence = pending.sequences().front();
+  plan.entry = NewQueueEntry{.record = {record.object, record.id},
+                             .action = action,
+                             .payload = payload.SerializeAsString(),
+                             .barrier = plan.deletion && change.cascade};
+  return plan;
+}
+
+absl::StatusOr<CaptureResult> RecordSync::Capture(const LocalChange& change) {
+  ORGSYNC_ASSIGN_OR_RETURN(std::vector<CaptureResult> results,
+                           CaptureBatch(absl::MakeConstSpan(&change, 1)));
+  return std::move(results.front());
+}
+
+absl::StatusOr<std::vector<CaptureResult>> RecordSync::CaptureBatch(
+    absl::Span<const LocalChange> changes) {
+  if (changes.empty()) {
+    return absl::InvalidArgumentError("CaptureBatch: no changes given");
+  }
+  // Every change is checked before anything is written.
+  for (size_t i = 0; i < changes.size(); ++i) {
+    ORGSYNC_RETURN_IF_ERROR(ValidateLocalChange(changes[i], i));
+  }
+  std::vector<CaptureResult> results(changes.size());
+  std::vector<PlannedCapture> plans;
+  for (size_t i = 0; i < changes.size(); ++i) {
+    ORGSYNC_ASSIGN_OR_RETURN(std::optional<PlannedCapture> plan,
+                             PlanCapture(changes[i], &results[i]));
+    if (!plan.has_value()) continue;
+    plan->index = i;
+    plans.push_back(*std::move(plan));
+  }
+  if (plans.empty()) return results;
+
+  WriteBatch batch;
+  std::vector<NewQueueEntry> entries;
+  entries.reserve(plans.size());
+  std::vector<NewLogEntry> notes;
+  for (PlannedCapture& plan : plans) {
+    entries.push_back(std::move(plan.entry));
+    for (NewLogEntry& note : plan.notes) notes.push_back(std::move(note));
+  }
+  ORGSYNC_ASSIGN_OR_RETURN(RecordQueue::PendingEnqueue pending,
+                           deps_.queue->PrepareEnqueue(entries, &batch));
+  const std::vector<uint64_t> sequences = pending.sequences();
   const bool primary = deps_.role == ReplicationRole::kPrimary;
-  // Blind writes (no read, so captures never wait on each other): the stamp
-  // of this side's latest write of each field. Two captures of the SAME
-  // record racing on two threads may land in either order and leave the
-  // older stamp; the partner still orders them by stamp. Hosts normally
-  // serialize writes to one record, which rules this out.
-  const proto::FieldStamp stamp =
-      StampOf(micros, primary, record.version, sequence);
-  if (change.kind == ChangeKind::kDelete ||
-      change.kind == ChangeKind::kUndelete) {
-    links_.PutStamp(record.object, record.id, kDeletedStampField, stamp,
-                    &batch);
-    // The children the store took along changed state by this same write:
-    // a partner's older delete or undelete of one of them must not undo it.
-    if (change.cascade && change.cascaded_known) {
-      for (const RecordRef& child : change.cascaded) {
+  for (size_t i = 0; i < plans.size(); ++i) {
+    const PlannedCapture& plan = plans[i];
+    const RecordRef& record = entries[i].record;
+    // Blind writes (no read, so captures never wait on each other): the
+    // stamp of this side's latest write of each field, the later change of
+    // a record in the batch last. Two captures of the SAME record racing on
+    // two threads may land in either order and leave the older stamp; the
+    // partner still orders them by stamp. Hosts normally serialize writes to
+    // one record, which rules this out.
+    const proto::FieldStamp stamp =
+        StampOf(plan.micros, primary, plan.version, sequences[i]);
+    if (plan.deletion) {
+      links_.PutStamp(record.object, record.id, kDeletedStampField, stamp,
+                      &batch);
+      // The children the store took along changed state by this same
+      // write: a partner's older delete or undelete of one of them must not
+      // undo it.
+      for (const RecordRef& child : plan.cascaded) {
         links_.PutStamp(child.object, child.id, kDeletedStampField, stamp,
                         &batch);
       }
     }
-  }
-  for (const std::string& field : carried) {
-    links_.PutStamp(record.object, record.id, field, stamp, &batch);
+    for (const std::string& field : plan.carried) {
+      links_.PutStamp(record.object, record.id, field, stamp, &batch);
+    }
   }
   std::optional<SyncLog::PendingAppend> logged;
   if (!notes.empty()) {
@@ -318,10 +377,16 @@ absl::StatusOr<CaptureResult> RecordSync::Capture(const LocalChange& change) {
   deps_.queue->FinishEnqueue(std::move(pending), written);
   if (logged.has_value()) deps_.log->FinishAppend(std::move(*logged), written);
   ORGSYNC_RETURN_IF_ERROR(Annotate(
-      written, fmt::format("Capture of {}/{}", record.object, record.id)));
-  result.captured = true;
-  result.sequence = sequence;
-  return result;
+      written, plans.size() == 1
+                   ? fmt::format("Capture of {}/{}", entries[0].record.object,
+                                 entries[0].record.id)
+                   : fmt::format("Capture of {} changes", plans.size())));
+  for (size_t i = 0; i < plans.size(); ++i) {
+    CaptureResult& result = results[plans[i].index];
+    result.captured = true;
+    result.sequence = sequences[i];
+  }
+  return results;
 }
 
 absl::StatusOr<bool> RecordSync::OnLocalUndelete(std::string_view object,

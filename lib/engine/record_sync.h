@@ -43,6 +43,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -51,6 +52,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "engine/record_links.h"
 #include "orgsync/capture.h"
 #include "orgsync/clock.h"
@@ -125,6 +127,10 @@ class RecordSync {
 
   [[nodiscard]] absl::StatusOr<CaptureResult> Capture(
       const LocalChange& change);
+  // Captures `changes` in order with one durable write; one result per
+  // change. InvalidArgument (nothing written) if any change is malformed.
+  [[nodiscard]] absl::StatusOr<std::vector<CaptureResult>> CaptureBatch(
+      absl::Span<const LocalChange> changes);
 
   [[nodiscard]] absl::StatusOr<OutgoingChange> PrepareSend(
       const QueueEntry& entry);
@@ -176,6 +182,12 @@ class RecordSync {
 
  private:
   struct MappedChange;
+  struct PlannedCapture;
+
+  static absl::Status ValidateLocalChange(const LocalChange& change,
+                                          size_t index);
+  absl::StatusOr<std::optional<PlannedCapture>> PlanCapture(
+      const LocalChange& change, CaptureResult* result);
 
   explicit RecordSync(RecordSyncDeps deps);
 
