@@ -13,11 +13,12 @@
 // out of the measure; the secondary's store is wrapped to count (and, for
 // the latency scenario, timestamp) what replication applies.
 //
-// Connection::Capture takes one change at a time (there is no batch API):
-// the host captures from --capture-threads threads at once, each writing a
-// batch of its records to the store and then capturing them one by one, so
-// concurrent captures share LevelDB's group commit. Every capture is durable
-// (a synced write) when it returns.
+// Streaming and drain: the host writes from --capture-threads threads at
+// once, each writing --batch of its records to the store and then capturing
+// them with one Connection::CaptureBatch (one durable write per batch).
+// The single scenario measures Connection::Capture, one change per durable
+// write, from 1, 4 and 16 threads (concurrent captures share LevelDB's group
+// commit).
 //
 // A driver thread steps both orgs and the pair in rounds (primary Step,
 // secondary Step, pair Step), sleeping --idle-sleep-us after a round in which
@@ -662,10 +663,25 @@ void HostWrites(World& world, std::vector<std::string>* ids, uint64_t count,
         Check(stored.status(), "the host's write");
         written.push_back(*std::move(stored));
       }
+      // The batch the host wrote is captured with one durable write.
+      std::vector<LocalChange> captured(written.size());
       for (size_t i = 0; i < written.size(); ++i) {
-        CaptureOne(connection,
-                   generation == 0 ? ChangeKind::kInsert : ChangeKind::kUpdate,
-                   written[i], generation == 0 ? nullptr : &changes[i]);
+        captured[i].kind =
+            generation == 0 ? ChangeKind::kInsert : ChangeKind::kUpdate;
+        captured[i].record = std::move(written[i]);
+        if (generation > 0) {
+          for (const auto& [name, value] : changes[i]) {
+            captured[i].changed_fields.push_back(name);
+          }
+        }
+      }
+      absl::StatusOr<std::vector<orgsync::CaptureResult>> results =
+          connection->CaptureBatch(captured);
+      Check(results.status(), "capturing a batch");
+      for (const orgsync::CaptureResult& result : *results) {
+        if (!result.captured) {
+          Fail(fmt::format("a change was not captured: {}", result.reason));
+        }
       }
     }
   });
