@@ -321,10 +321,10 @@ FieldMap AccountFields(uint64_t n, uint64_t generation, uint64_t tag) {
 // Forwards to an in-memory store and counts the writes replication makes;
 // when `applied_at` is set, also stamps the time each change with a Tag in
 // its range was applied.
-class ObservedStore final : public RecordStore {
+class ObservedStore final : public orgsync::ForwardingRecordStore {
  public:
   explicit ObservedStore(std::unique_ptr<RecordStore> inner)
-      : inner_(std::move(inner)) {}
+      : ForwardingRecordStore(inner.get()), inner_(std::move(inner)) {}
 
   uint64_t applied() const { return applied_.load(std::memory_order_acquire); }
 
@@ -333,14 +333,11 @@ class ObservedStore final : public RecordStore {
     applied_at_.store(applied_at, std::memory_order_release);
   }
 
-  absl::StatusOr<Record> Get(std::string_view object,
-                             std::string_view id) override {
-    return inner_->Get(object, id);
-  }
   absl::StatusOr<Record> Insert(Record record,
                                 const ApplyContext& context) override {
     const uint64_t tag = TagOf(record.fields);
-    absl::StatusOr<Record> inserted = inner_->Insert(std::move(record), context);
+    absl::StatusOr<Record> inserted =
+        ForwardingRecordStore::Insert(std::move(record), context);
     if (inserted.ok() && context.from_replication) Applied(tag);
     return inserted;
   }
@@ -348,30 +345,9 @@ class ObservedStore final : public RecordStore {
                                 const FieldMap& changes,
                                 const ApplyContext& context) override {
     absl::StatusOr<Record> updated =
-        inner_->Update(object, id, changes, context);
+        ForwardingRecordStore::Update(object, id, changes, context);
     if (updated.ok() && context.from_replication) Applied(TagOf(changes));
     return updated;
-  }
-  absl::StatusOr<orgsync::CascadeResult> Delete(
-      std::string_view object, std::string_view id,
-      const ApplyContext& context) override {
-    return inner_->Delete(object, id, context);
-  }
-  absl::StatusOr<orgsync::CascadeResult> Undelete(
-      std::string_view object, std::string_view id,
-      const ApplyContext& context) override {
-    return inner_->Undelete(object, id, context);
-  }
-  absl::StatusOr<std::string> ReserveId(std::string_view object) override {
-    return inner_->ReserveId(object);
-  }
-  absl::StatusOr<std::vector<orgsync::RecordRef>> Children(
-      std::string_view object, std::string_view id) override {
-    return inner_->Children(object, id);
-  }
-  absl::Status Scan(std::string_view object, absl::Time modified_since,
-                    const std::function<bool(const Record&)>& visit) override {
-    return inner_->Scan(object, modified_since, visit);
   }
 
  private:

@@ -38,24 +38,6 @@ using testing::TwoOrgs;
 using testing::TwoOrgsConfig;
 using Strings = std::vector<std::string>;
 
-// The stores exist before the orgs (which point at them) and so before the
-// fixture's clock: they read it through this.
-class ForwardingClock final : public Clock {
- public:
-  absl::Time Now() const override { return target->Now(); }
-  Clock* target = nullptr;
-};
-
-std::unique_ptr<RecordStore> NewStore(Clock* clock, std::string prefix) {
-  RecordStoreOptions options;
-  options.lookups["Contact"]["AccountId"] = true;
-  options.lookups["Invoice"]["AccountId"] = false;
-  options.clock = clock;
-  options.id_prefix = std::move(prefix);
-  options.user = "U1";
-  return NewInMemoryRecordStore(std::move(options));
-}
-
 // A host: writes its RecordStore, then captures the write on its
 // connection, as a host application would.
 struct Host {
@@ -237,9 +219,11 @@ struct World {
 
   std::unique_ptr<Schema> primary_schema = std::make_unique<Schema>();
   std::unique_ptr<Schema> secondary_schema = std::make_unique<Schema>();
-  ForwardingClock store_clock;
-  std::unique_ptr<RecordStore> primary_store = NewStore(&store_clock, "P-");
-  std::unique_ptr<RecordStore> secondary_store = NewStore(&store_clock, "S-");
+  testing::ForwardingClock store_clock;
+  std::unique_ptr<RecordStore> primary_store =
+      testing::NewCrmRecordStore(&store_clock, "P-");
+  std::unique_ptr<RecordStore> secondary_store =
+      testing::NewCrmRecordStore(&store_clock, "S-");
   std::unique_ptr<TwoOrgs> t;
   Connection* p = nullptr;
   Connection* s = nullptr;

@@ -11,7 +11,7 @@
 //
 // Two implementations ship: NewInMemoryRecordStore() for tests and examples,
 // and OpenStorageRecordStore() (records kept in a Storage, e.g. LevelDB) for
-// the demo.
+// the demo; ForwardingRecordStore wraps any store to observe its calls.
 //
 // Contract for implementations:
 //  * Insert assigns the id when the record has none, sets version 1, stamps
@@ -47,6 +47,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -125,6 +126,55 @@ class RecordStore {
   [[nodiscard]] virtual absl::Status Scan(
       std::string_view object, absl::Time modified_since,
       const std::function<bool(const Record&)>& visit) = 0;
+};
+
+// Forwards every call to another RecordStore, so that a host (or a test)
+// can watch or change just the calls it cares about -- e.g. time the writes
+// replication makes -- by overriding them. Thread-safety: that of `target`.
+class ForwardingRecordStore : public RecordStore {
+ public:
+  // `target` is not owned and must outlive this store.
+  explicit ForwardingRecordStore(RecordStore* target) : target_(target) {}
+
+  absl::StatusOr<Record> Get(std::string_view object,
+                             std::string_view id) override {
+    return target_->Get(object, id);
+  }
+  absl::StatusOr<Record> Insert(Record record,
+                                const ApplyContext& context) override {
+    return target_->Insert(std::move(record), context);
+  }
+  absl::StatusOr<Record> Update(std::string_view object, std::string_view id,
+                                const FieldMap& changes,
+                                const ApplyContext& context) override {
+    return target_->Update(object, id, changes, context);
+  }
+  absl::StatusOr<CascadeResult> Delete(std::string_view object,
+                                       std::string_view id,
+                                       const ApplyContext& context) override {
+    return target_->Delete(object, id, context);
+  }
+  absl::StatusOr<CascadeResult> Undelete(std::string_view object,
+                                         std::string_view id,
+                                         const ApplyContext& context) override {
+    return target_->Undelete(object, id, context);
+  }
+  absl::StatusOr<std::string> ReserveId(std::string_view object) override {
+    return target_->ReserveId(object);
+  }
+  absl::StatusOr<std::vector<RecordRef>> Children(
+      std::string_view object, std::string_view id) override {
+    return target_->Children(object, id);
+  }
+  absl::Status Scan(std::string_view object, absl::Time modified_since,
+                    const std::function<bool(const Record&)>& visit) override {
+    return target_->Scan(object, modified_since, visit);
+  }
+
+  RecordStore* target() const { return target_; }
+
+ private:
+  RecordStore* target_;
 };
 
 // Options shared by the shipped stores.

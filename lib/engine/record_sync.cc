@@ -632,9 +632,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyOrError(
                    fmt::format("{} is not subscribed in this org",
                                change.object()));
   }
-  const std::string local_object =
-      deps_.subscription_map->LocalObject(change.object())
-          .value_or(change.object());
+  const std::string local_object = LocalObjectOf(change.object());
   ORGSYNC_ASSIGN_OR_RETURN(
       std::optional<proto::RecordLink> link,
       links_.FindByPartner(local_object, change.sender_record_id()));
@@ -1101,9 +1099,7 @@ absl::Status RecordSync::MatchCascade(const proto::RecordChange& change,
   std::set<RecordRef> wanted;
   for (const proto::CascadedRecord& cascaded : change.cascaded()) {
     if (!deps_.subscription_map->IsSubscribed(cascaded.object())) continue;
-    const std::string object =
-        deps_.subscription_map->LocalObject(cascaded.object())
-            .value_or(cascaded.object());
+    const std::string object = LocalObjectOf(cascaded.object());
     ORGSYNC_ASSIGN_OR_RETURN(
         std::optional<proto::RecordLink> child,
         links_.FindByPartner(object, cascaded.sender_record_id()));
@@ -1193,9 +1189,7 @@ absl::Status RecordSync::ReserveInserts(const proto::ChangeBatch& changes) {
       continue;
     }
     if (!deps_.subscription_map->IsSubscribed(change.object())) continue;
-    const std::string local_object =
-        deps_.subscription_map->LocalObject(change.object())
-            .value_or(change.object());
+    const std::string local_object = LocalObjectOf(change.object());
     if (!reserved.emplace(local_object, change.sender_record_id()).second) {
       continue;
     }
@@ -1213,6 +1207,14 @@ absl::Status RecordSync::ReserveInserts(const proto::ChangeBatch& changes) {
   }
   if (batch.Count() == 0) return absl::OkStatus();
   return deps_.reserve_storage->Write(batch, kSync);
+}
+
+// The local name of a partner object the SubscriptionMap maps (the
+// partner's name when it maps it to the same name or not at all).
+std::string RecordSync::LocalObjectOf(
+    const std::string& partner_object) const {
+  return deps_.subscription_map->LocalObject(partner_object)
+      .value_or(partner_object);
 }
 
 }  // namespace orgsync::internal

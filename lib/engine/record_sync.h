@@ -228,6 +228,7 @@ class RecordSync {
   absl::Status CommitApplied(WriteBatch& batch,
                              const std::vector<NewLogEntry>& log_entries);
 
+  std::string LocalObjectOf(const std::string& partner_object) const;
   bool sync_audit_fields() const;
   std::string owner_user_id() const;
 

@@ -31,6 +31,17 @@ std::unique_ptr<Org> OpenOrg(const std::string& id, const Schema* schema,
 
 }  // namespace
 
+std::unique_ptr<RecordStore> NewCrmRecordStore(Clock* clock,
+                                               std::string id_prefix) {
+  RecordStoreOptions options;
+  options.lookups["Contact"]["AccountId"] = true;
+  options.lookups["Invoice"]["AccountId"] = false;
+  options.clock = clock;
+  options.id_prefix = std::move(id_prefix);
+  options.user = "U1";
+  return NewInMemoryRecordStore(std::move(options));
+}
+
 InvitationOptions DefaultInvitation(std::string connection_id) {
   InvitationOptions options;
   options.connection_id = std::move(connection_id);

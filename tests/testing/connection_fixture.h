@@ -42,6 +42,20 @@ class FaultyReopenableStorage final : public ReopenableStorage {
   std::unique_ptr<FaultInjectingStorage> faults_;
 };
 
+// A Clock that reads another one, set later: RecordStores exist before the
+// orgs that point at them, and so before a fixture's clock.
+class ForwardingClock final : public Clock {
+ public:
+  absl::Time Now() const override { return target->Now(); }
+  Clock* target = nullptr;
+};
+
+// An in-memory RecordStore for the CRM schema: deleting an Account takes
+// its Contacts (cascade), not its Invoices; ids are `id_prefix` + a number;
+// local writes are stamped by user "U1".
+std::unique_ptr<RecordStore> NewCrmRecordStore(Clock* clock,
+                                               std::string id_prefix);
+
 // What the two orgs are opened with besides their ids.
 struct TwoOrgsConfig {
   const Schema* primary_schema = nullptr;

@@ -131,21 +131,18 @@ void FillSimulationSchema(Schema* schema) {
 }
 
 // Forwards to the org's store and traces what replication writes.
-class TracingStore final : public RecordStore {
+class TracingStore final : public ForwardingRecordStore {
  public:
-  TracingStore(std::string org_id, RecordStore* inner)
-      : org_id_(std::move(org_id)), inner_(inner) {}
+  TracingStore(std::string org_id, RecordStore* target)
+      : ForwardingRecordStore(target), org_id_(std::move(org_id)) {}
 
-  absl::StatusOr<Record> Get(std::string_view object,
-                             std::string_view id) override {
-    return inner_->Get(object, id);
-  }
   absl::StatusOr<Record> Insert(Record record,
                                 const ApplyContext& context) override {
     const std::string object = record.object;
     const std::string key =
         FormatFieldValue(record.fields[FindSimObject(object).key_field]);
-    absl::StatusOr<Record> out = inner_->Insert(std::move(record), context);
+    absl::StatusOr<Record> out =
+        ForwardingRecordStore::Insert(std::move(record), context);
     if (context.from_replication) {
       Trace("  {} applies insert {} {} (key {}): {}", org_id_, object,
             out.ok() ? out->id : "", key, out.status().ToString());
@@ -155,7 +152,8 @@ class TracingStore final : public RecordStore {
   absl::StatusOr<Record> Update(std::string_view object, std::string_view id,
                                 const FieldMap& changes,
                                 const ApplyContext& context) override {
-    absl::StatusOr<Record> out = inner_->Update(object, id, changes, context);
+    absl::StatusOr<Record> out =
+        ForwardingRecordStore::Update(object, id, changes, context);
     if (context.from_replication) {
       std::string fields;
       for (const auto& [name, value] : changes) {
@@ -169,38 +167,30 @@ class TracingStore final : public RecordStore {
   absl::StatusOr<CascadeResult> Delete(std::string_view object,
                                        std::string_view id,
                                        const ApplyContext& context) override {
-    absl::StatusOr<CascadeResult> out = inner_->Delete(object, id, context);
-    if (context.from_replication) {
-      Trace("  {} applies delete {} {} ({} records): {}", org_id_, object, id,
-            out.ok() ? out->affected.size() : 0, out.status().ToString());
-    }
-    return out;
+    return Traced("delete", object, id, context,
+                  ForwardingRecordStore::Delete(object, id, context));
   }
   absl::StatusOr<CascadeResult> Undelete(std::string_view object,
                                          std::string_view id,
                                          const ApplyContext& context) override {
-    absl::StatusOr<CascadeResult> out = inner_->Undelete(object, id, context);
+    return Traced("undelete", object, id, context,
+                  ForwardingRecordStore::Undelete(object, id, context));
+  }
+
+ private:
+  absl::StatusOr<CascadeResult> Traced(std::string_view what,
+                                       std::string_view object,
+                                       std::string_view id,
+                                       const ApplyContext& context,
+                                       absl::StatusOr<CascadeResult> out) {
     if (context.from_replication) {
-      Trace("  {} applies undelete {} {} ({} records): {}", org_id_, object,
+      Trace("  {} applies {} {} {} ({} records): {}", org_id_, what, object,
             id, out.ok() ? out->affected.size() : 0, out.status().ToString());
     }
     return out;
   }
-  absl::StatusOr<std::string> ReserveId(std::string_view object) override {
-    return inner_->ReserveId(object);
-  }
-  absl::StatusOr<std::vector<RecordRef>> Children(
-      std::string_view object, std::string_view id) override {
-    return inner_->Children(object, id);
-  }
-  absl::Status Scan(std::string_view object, absl::Time modified_since,
-                    const std::function<bool(const Record&)>& visit) override {
-    return inner_->Scan(object, modified_since, visit);
-  }
 
- private:
   std::string org_id_;
-  RecordStore* inner_;
 };
 
 RecordStoreOptions StoreOptions(Clock* clock, std::string id_prefix) {
