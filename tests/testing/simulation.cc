@@ -749,6 +749,8 @@ class Simulation {
   }
 
   void Compare(SimulationResult* result) {
+    result->conflicts_logged =
+        CountConflicts(primary_) + CountConflicts(secondary_);
     const std::map<std::string, std::string> a = Canon(primary_);
     const std::map<std::string, std::string> b = Canon(secondary_);
     std::string differences;
@@ -784,8 +786,6 @@ class Simulation {
           shown, differences, logs.empty() ? " none" : logs)};
     }
     result->records = a.size();
-    result->conflicts_logged =
-        CountConflicts(primary_) + CountConflicts(secondary_);
   }
 
   SimulationOptions options_;
@@ -809,13 +809,16 @@ SimulationResult RunSimulation(const SimulationOptions& options) {
 
 std::string DescribeSimulation(const SimulationOptions& options,
                                const SimulationResult& result) {
+  // Records and conflicts are counted once the orgs agree.
+  const std::string outcome =
+      result.ok ? fmt::format("{} records, ", result.records) : "";
   return fmt::format(
-      "seed {} {}{}: {} captures, {} records, {} restarts, {} admin "
+      "seed {} {}{}: {} captures, {}{} restarts, {} admin "
       "suspensions, {} offline periods, {} partitions, {} messages dropped, "
       "{} duplicated, {} conflicts logged",
       options.seed, options.two_way ? "two-way" : "one-way",
       options.leveldb ? " on LevelDB" : "", result.captures,
-      result.records, result.restarts, result.suspensions,
+      outcome, result.restarts, result.suspensions,
       result.offline_periods, result.partitions, result.messages_dropped,
       result.messages_duplicated, result.conflicts_logged);
 }
