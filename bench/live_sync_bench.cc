@@ -20,9 +20,10 @@
 // write, from 1, 4 and 16 threads (concurrent captures share LevelDB's group
 // commit).
 //
-// A driver thread steps both orgs and the pair in rounds (primary Step,
-// secondary Step, pair Step), sleeping --idle-sleep-us after a round in which
-// nothing moved.
+// Each org runs on a driver thread of its own, as two processes would: it
+// steps (sending what is due) and then takes the messages addressed to it
+// (InProcessTransportPair::DeliverNextTo), sleeping --idle-sleep-us after a
+// round in which nothing moved.
 //
 // Scenarios (--scenarios, comma separated):
 //   streaming  --records inserts, then as many updates, captured while the
@@ -50,6 +51,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -463,23 +465,35 @@ class World {
         pair_.InFlight(), stuck));
   }
 
-  // Runs rounds on a thread of its own until StopDriver().
+  // Until StopDriver(), each org runs on a thread of its own, as two
+  // processes would: it steps, then takes the messages addressed to it
+  // (applying the partner's changes, or its acknowledgements).
   void StartDriver() {
     stop_.store(false);
-    driver_ = std::thread([this] {
+    auto drive = [this](Org* org, orgsync::InProcessTransportPair::Side side) {
       while (!stop_.load(std::memory_order_acquire)) {
-        if (!Round() && idle_sleep_us_ > 0) {
+        rounds_.fetch_add(1, std::memory_order_relaxed);
+        absl::StatusOr<size_t> sent = org->Step();
+        Check(sent.status(), "stepping an org");
+        size_t delivered = 0;
+        while (pair_.DeliverNextTo(side)) ++delivered;
+        if (*sent + delivered == 0 && idle_sleep_us_ > 0) {
           std::this_thread::sleep_for(
               std::chrono::microseconds(idle_sleep_us_));
         }
       }
-    });
+    };
+    drivers_[0] = std::thread(drive, primary_.get(),
+                              orgsync::InProcessTransportPair::Side::kA);
+    drivers_[1] = std::thread(drive, secondary_.get(),
+                              orgsync::InProcessTransportPair::Side::kB);
   }
 
   void StopDriver() {
-    if (!driver_.joinable()) return;
     stop_.store(true, std::memory_order_release);
-    driver_.join();
+    for (std::thread& driver : drivers_) {
+      if (driver.joinable()) driver.join();
+    }
   }
 
   // Waits until the secondary applied `applied` changes in total and the
@@ -576,7 +590,7 @@ class World {
   Connection* s_ = nullptr;
 
   std::atomic<uint64_t> rounds_{0};
-  std::thread driver_;
+  std::array<std::thread, 2> drivers_;
   std::atomic<bool> stop_{false};
 };
 

@@ -723,9 +723,10 @@ TEST_CASE(
   CHECK(w.p->record_queue()->Count() == queued + 2);
 
   // Durable on return: a crash right after loses nothing.
-  w.t->Reopen(w.p->id());
-  w.p = *w.t->primary->GetConnection("conn-1");
-  w.s = *w.t->secondary->GetConnection("conn-1");
+  const std::string id = w.p->id();  // Reopen frees the connection
+  w.t->Reopen(id);
+  w.p = *w.t->primary->GetConnection(id);
+  w.s = *w.t->secondary->GetConnection(id);
   CHECK(w.p->record_queue()->Count() == queued + 2);
   REQUIRE(w.t->Settle());
   std::optional<Record> there =

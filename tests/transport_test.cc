@@ -6,9 +6,11 @@
 #include "orgsync/transport.h"
 
 #include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -332,6 +334,57 @@ TEST_CASE("Rule 1: the same seed replays the same deliveries", "[transport]") {
   }
   // Another seed takes another path.
   CHECK(RunScenario(1) != RunScenario(2));
+}
+
+}  // namespace
+}  // namespace orgsync
+
+namespace orgsync {
+namespace {
+
+TEST_CASE(
+    "Rule 1: DeliverNextTo delivers only to its side, and the two sides can "
+    "be driven by a thread each",
+    "[transport]") {
+  InProcessTransportPair pair(11);
+  Recorder a("a"), b("b");
+  pair.a()->SetHandler(&a);
+  pair.b()->SetHandler(&b);
+  REQUIRE(pair.a()->Send("to-b").ok());
+  REQUIRE(pair.b()->Send("to-a").ok());
+  CHECK(pair.DeliverNextTo(Side::kB));
+  CHECK(b.messages == std::vector<std::string>{"to-b"});
+  CHECK(a.messages.empty());
+  CHECK_FALSE(pair.DeliverNextTo(Side::kB));
+  CHECK(pair.DeliverNextTo(Side::kA));
+  CHECK(a.messages == std::vector<std::string>{"to-a"});
+
+  // Ping-pong between two threads: b answers every ping on a's link; each
+  // thread delivers only to its own side.
+  a.messages.clear();
+  b.messages.clear();
+  b.answer_on = pair.b();
+  constexpr int kPings = 200;
+  for (int i = 0; i < kPings; ++i) {
+    REQUIRE(pair.a()->Send("ping" + std::to_string(i)).ok());
+  }
+  std::atomic<bool> done{false};
+  std::thread to_b([&] {
+    while (!done.load()) pair.DeliverNextTo(Side::kB);
+  });
+  std::thread to_a([&] {
+    while (!done.load()) {
+      pair.DeliverNextTo(Side::kA);
+      if (a.messages.size() == kPings) done.store(true);
+    }
+  });
+  to_a.join();
+  to_b.join();
+  CHECK(b.messages.size() == kPings);
+  CHECK(a.messages.size() == kPings);
+  CHECK(b.answer_status.ok());
+  CHECK(pair.InFlight() == 0);
+  CheckBalanced(pair);
 }
 
 }  // namespace

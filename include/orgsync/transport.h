@@ -169,6 +169,14 @@ class InProcessTransportPair {
   // a message left the pair (delivered or dropped).
   bool DeliverNext();
 
+  // Delivers one ready message addressed to `to` (the oldest, or a random
+  // one under the reorder fault), as DeliverNext does. The two sides may be
+  // driven concurrently, one thread each -- e.g. a benchmark running each
+  // org on its own thread, as two processes would -- but not together with
+  // DeliverNext/Step/RunUntilIdle (those wait), and the order of deliveries
+  // then depends on the threads, not only on the seed.
+  bool DeliverNextTo(Side to);
+
   // Delivers every message that is ready at the current step and was in
   // flight when the call began (answers sent by handlers wait for the next
   // step), then advances the step by one. Returns how many were delivered.

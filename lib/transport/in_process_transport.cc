@@ -1,9 +1,12 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 //
-// The in-process transport pair. All state sits behind one mutex; a second
-// mutex (delivery_mu_) is held while a handler runs, so that SetHandler can
-// promise the old handler is no longer being called when it returns. Lock
-// order: delivery_mu_ before mu_. Handlers run with mu_ released, which lets
+// The in-process transport pair. All state sits behind one mutex; a
+// delivery mutex per side (side_mu_) is held while that side's handler runs,
+// so that SetHandler can promise the old handler is no longer being called
+// when it returns. DeliverNext/Step take delivery_mu_ and both side mutexes
+// (one driver at a time, in seed order); DeliverNextTo takes only its side's,
+// so the two sides can be driven by a thread each. Lock order: delivery_mu_,
+// side_mu_[0], side_mu_[1], mu_. Handlers run with mu_ released, which lets
 // them Send() their answers.
 //
 // Randomness comes from one std::mt19937_64, whose output sequence the C++
@@ -82,6 +85,8 @@ class InProcessTransportPair::Impl {
 
   void SetOnline(Side side, bool online) {
     absl::MutexLock delivering(&delivery_mu_);
+    absl::MutexLock side_a(&side_mu_[0]);
+    absl::MutexLock side_b(&side_mu_[1]);
     std::array<TransportHandler*, 2> handlers;
     bool now_up;
     {
@@ -104,6 +109,8 @@ class InProcessTransportPair::Impl {
 
   void SetHandler(Side side, TransportHandler* handler) {
     absl::MutexLock delivering(&delivery_mu_);
+    absl::MutexLock side_a(&side_mu_[0]);
+    absl::MutexLock side_b(&side_mu_[1]);
     absl::MutexLock lock(&mu_);
     handlers_[Index(side)] = handler;
   }
@@ -143,6 +150,18 @@ class InProcessTransportPair::Impl {
   // Delivers (or drops) one ready message sent before `order_limit`.
   bool DeliverOne(uint64_t order_limit) {
     absl::MutexLock delivering(&delivery_mu_);
+    absl::MutexLock side_a(&side_mu_[0]);
+    absl::MutexLock side_b(&side_mu_[1]);
+    return DeliverOneLocked(order_limit, std::nullopt);
+  }
+
+  bool DeliverNextTo(Side to) {
+    absl::MutexLock side(&side_mu_[Index(to)]);
+    return DeliverOneLocked(UINT64_MAX, to);
+  }
+
+  // With the delivery mutex of the receiving side(s) held.
+  bool DeliverOneLocked(uint64_t order_limit, std::optional<Side> only_to) {
     TransportHandler* handler = nullptr;
     std::string bytes;
     {
@@ -150,7 +169,8 @@ class InProcessTransportPair::Impl {
       std::vector<size_t> ready;
       for (size_t i = 0; i < in_flight_.size(); ++i) {
         if (in_flight_[i].order < order_limit &&
-            in_flight_[i].ready_step <= step_) {
+            in_flight_[i].ready_step <= step_ &&
+            (!only_to.has_value() || in_flight_[i].to == *only_to)) {
           ready.push_back(i);
         }
       }
@@ -252,6 +272,7 @@ class InProcessTransportPair::Impl {
 
   const uint64_t seed_;
   absl::Mutex delivery_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  std::array<absl::Mutex, 2> side_mu_;
   mutable absl::Mutex mu_;
   std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
   TransportFaults faults_ ABSL_GUARDED_BY(mu_);
@@ -297,6 +318,10 @@ void InProcessTransportPair::SetOnline(Side side, bool online) {
 
 bool InProcessTransportPair::online(Side side) const {
   return impl_->online(side);
+}
+
+bool InProcessTransportPair::DeliverNextTo(Side to) {
+  return impl_->DeliverNextTo(to);
 }
 
 bool InProcessTransportPair::DeliverNext() { return impl_->DeliverNext(); }

@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "orgsync/capture.h"
 #include "orgsync/clock.h"
+#include "orgsync/conflict.h"
 #include "orgsync/connection.h"
 #include "orgsync/org.h"
 #include "orgsync/record.h"
@@ -193,6 +194,14 @@ class TracingStore final : public ForwardingRecordStore {
   std::string org_id_;
 };
 
+// The same answer in both orgs, as a resolver must give (conflict.h).
+class PrimaryWins final : public ConflictResolver {
+ public:
+  ConflictWinner Resolve(const FieldConflict&) override {
+    return ConflictWinner::kPrimary;
+  }
+};
+
 RecordStoreOptions StoreOptions(Clock* clock, std::string id_prefix) {
   RecordStoreOptions options;
   // Deleting an account takes its contacts, deleting a case its comments
@@ -214,8 +223,9 @@ RecordStoreOptions StoreOptions(Clock* clock, std::string id_prefix) {
 class Side {
  public:
   Side(std::string org_id, std::string key_prefix, Clock* clock,
-       Transport* endpoint, bool leveldb)
-      : org_id_(std::move(org_id)),
+       Transport* endpoint, bool leveldb, ConflictResolver* resolver)
+      : resolver_(resolver),
+        org_id_(std::move(org_id)),
         key_prefix_(std::move(key_prefix)),
         clock_(clock),
         endpoint_(endpoint),
@@ -347,6 +357,7 @@ class Side {
     options.delivery.ack_timeout = absl::Seconds(4);
     options.delivery.max_changes_per_envelope = 8;
     options.record_store = tracing_store_.get();
+    options.conflict_resolver = resolver_;
     absl::StatusOr<std::unique_ptr<Org>> org =
         Org::Open(options, storage_->storage(), clock_);
     Check(org.status(), "opening org " + org_id_);
@@ -387,6 +398,7 @@ class Side {
     ++captures_;
   }
 
+  ConflictResolver* resolver_;  // null: the default
   std::string org_id_;
   std::string key_prefix_;
   Clock* clock_;
@@ -408,8 +420,11 @@ class Simulation {
       : options_(options),
         rng_(options.seed),
         pair_(options.seed * 7919 + 1),
-        primary_("org-a", "p", &clock_, pair_.a(), options.leveldb),
-        secondary_("org-b", "s", &clock_, pair_.b(), options.leveldb) {}
+        primary_("org-a", "p", &clock_, pair_.a(), options.leveldb,
+                 options.primary_wins_conflicts ? &primary_wins_ : nullptr),
+        secondary_("org-b", "s", &clock_, pair_.b(), options.leveldb,
+                   options.primary_wins_conflicts ? &primary_wins_
+                                                  : nullptr) {}
 
   SimulationResult Run() {
     SimulationResult result;
@@ -789,6 +804,7 @@ class Simulation {
   }
 
   SimulationOptions options_;
+  PrimaryWins primary_wins_;  // before the sides, which point at it
   std::mt19937_64 rng_;
   ManualClock clock_;
   InProcessTransportPair pair_;
@@ -817,7 +833,9 @@ std::string DescribeSimulation(const SimulationOptions& options,
       "suspensions, {} offline periods, {} partitions, {} messages dropped, "
       "{} duplicated, {} conflicts logged",
       options.seed, options.two_way ? "two-way" : "one-way",
-      options.leveldb ? " on LevelDB" : "", result.captures,
+      std::string(options.leveldb ? " on LevelDB" : "") +
+          (options.primary_wins_conflicts ? ", primary wins conflicts" : ""),
+      result.captures,
       outcome, result.restarts, result.suspensions,
       result.offline_periods, result.partitions, result.messages_dropped,
       result.messages_duplicated, result.conflicts_logged);

@@ -37,6 +37,10 @@ struct SimulationOptions {
   // instead of a MemoryStorage (a restart is a crash that keeps only what
   // was synced).
   bool leveldb = false;
+  // Two-way conflicts are settled by a resolver under which the primary's
+  // write always wins, instead of the default last writer: the org that
+  // applies a decision against the newer write must send the winner again.
+  bool primary_wins_conflicts = false;
 };
 
 struct SimulationResult {
