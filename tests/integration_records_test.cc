@@ -737,3 +737,45 @@ TEST_CASE(
 
 }  // namespace
 }  // namespace orgsync
+
+namespace orgsync {
+namespace {
+
+TEST_CASE(
+    "R55: a record sent whole whose acknowledgement was lost, then deleted, "
+    "ends deleted in the partner too",
+    "[integration][records]") {
+  World w(1);
+  w.Flow(w.p, w.s, Strings{"Account"});
+  // The host wrote the account without capturing it; its first captured
+  // change sends it whole (R55).
+  Record ghost;
+  ghost.object = "Account";
+  ghost.fields = {{"Name", "Ghost"}};
+  absl::StatusOr<Record> inserted =
+      w.primary_store->Insert(std::move(ghost), ApplyContext{});
+  RequireOk(inserted.status());
+  w.primary.Update("Account", inserted->id, {{"Phone", "9"}});
+  RequireOk(w.p->Step().status());  // sent whole
+  w.t->pair.Step();                 // applied; the answer is on its way
+  w.t->pair.SetPartitioned(true);
+  w.t->pair.Step();                 // the answer is lost
+  w.t->pair.SetPartitioned(false);
+  std::optional<Record> copy =
+      Find(w.secondary_store.get(), "Account", "Name", "Ghost");
+  REQUIRE(copy.has_value());
+  CHECK_FALSE(copy->deleted);
+
+  // Deleted before the primary learns the secondary has it: the resend goes
+  // whole and marked deleted, and the delete follows.
+  w.primary.Delete("Account", inserted->id);
+  REQUIRE(w.t->Settle());
+  copy = Find(w.secondary_store.get(), "Account", "Name", "Ghost");
+  REQUIRE(copy.has_value());
+  CHECK(copy->deleted);
+  CHECK(Text(*copy, "Phone") == "9");
+  w.CheckConverged();
+}
+
+}  // namespace
+}  // namespace orgsync

@@ -60,6 +60,7 @@ void RunShard(bool two_way, uint64_t shard, bool leveldb = false) {
   uint64_t restarts = 0;
   uint64_t faults = 0;
   uint64_t conflicts = 0;
+  uint64_t not_applied = 0;
   for (uint64_t seed = first; seed <= last; ++seed) {
     testing::SimulationOptions options;
     options.seed = seed;
@@ -88,9 +89,11 @@ void RunShard(bool two_way, uint64_t shard, bool leveldb = false) {
     restarts += result.restarts;
     faults += result.messages_dropped + result.messages_duplicated;
     conflicts += result.conflicts_logged;
+    not_applied += result.not_applied_logged;
   }
   // The runs did what they are for: records moved, orgs restarted, the
-  // transport misbehaved and, two-way, the orgs' edits conflicted.
+  // transport misbehaved, some changes could not be applied and, two-way,
+  // the orgs' edits conflicted.
   if (runs > 0) {
     CHECK(captures > runs);
     if (runs >= 10) {
@@ -98,6 +101,9 @@ void RunShard(bool two_way, uint64_t shard, bool leveldb = false) {
       CHECK(faults > 0);
       // Both orgs edited the same fields at once, and it was logged.
       if (two_way) CHECK(conflicts > 0);
+      // Some changes could not be applied (their parent was never
+      // captured), and the logs said so.
+      CHECK(not_applied > 0);
     }
   }
 }

@@ -35,15 +35,7 @@ using testing::ReopenableStorage;
 // Storages the persistence tests run over, by name; Reopen() stands for a
 // process restart (memory: a crash that keeps only synced writes; LevelDB:
 // close and open the folder again).
-std::map<std::string, std::function<std::unique_ptr<ReopenableStorage>()>>
-Harnesses() {
-  std::map<std::string, std::function<std::unique_ptr<ReopenableStorage>()>>
-      all;
-  for (const auto& make : testing::ReopenableStorageFactories()) {
-    all.emplace(make()->name(), make);
-  }
-  return all;
-}
+auto Harnesses() { return testing::ReopenableStorageHarnesses(); }
 
 std::unique_ptr<SyncLog> OpenLog(Storage* storage, Clock* clock,
                                  SyncLogOptions options = {}) {

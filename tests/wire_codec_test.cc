@@ -916,6 +916,10 @@ TEST_CASE("R30 on the wire: record change rules", "[wire]") {
                  change(2)(e)->add_cascaded()->set_object("Contact");
                }),
        "changes.changes[2].cascaded.sender_record_id: must not be empty"},
+      {"R55: deleted on an update",
+       Mutated(ChangesSample(),
+               [&](E& e) { change(1)(e)->set_deleted(true); }),
+       "changes.changes[1].deleted: is set on GENERIC_UPDATE"},
       {"R32: a lookup hint without the receiver's id",
        Mutated(ChangesSample(),
                [&](E& e) {

@@ -470,6 +470,7 @@ absl::StatusOr<proto::RecordChange> RecordSync::FullStateInsert(
   if (sync_audit_fields()) {
     AuditFieldsToProto(record.audit, change.mutable_audit());
   }
+  change.set_deleted(record.deleted);
   return change;
 }
 
@@ -529,14 +530,16 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
     }
     // R55: the partner never got the record (its insert failed for good):
     // send it whole, as it is now.
+    // A deleted record goes whole too, marked deleted: the partner may hold
+    // a copy from an earlier send whose acknowledgement was lost, and that
+    // copy must end deleted as well.
     absl::StatusOr<Record> current =
         deps_.store->Get(entry.record.object, entry.record.id);
-    if (absl::IsNotFound(current.status()) ||
-        (current.ok() && current->deleted)) {
+    if (absl::IsNotFound(current.status())) {
       out.kind = OutgoingChange::Kind::kSkip;
       out.reason = fmt::format(
-          "{}/{} is not linked and is deleted or gone here: the partner has "
-          "nothing to change",
+          "{}/{} is not linked and is gone here: the partner has nothing to "
+          "change",
           entry.record.object, entry.record.id);
       return out;
     }
@@ -636,7 +639,14 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyOrError(
   ORGSYNC_ASSIGN_OR_RETURN(
       std::optional<proto::RecordLink> link,
       links_.FindByPartner(local_object, change.sender_record_id()));
+  const bool whole =
+      change.action() == proto::GENERIC_INSERT ||
+      change.action() == proto::BULK_SYNC;
   if (link.has_value() && change.sequence() <= link->last_applied_sequence()) {
+    // A crash may have come between the insert and its deletion.
+    if (whole && change.deleted() && !link->reserved()) {
+      return DeleteAfterInsert(change, local_object);
+    }
     uint64_t version = 0;
     if (absl::StatusOr<Record> here =
             deps_.store->Get(local_object, link->local_id());
@@ -652,8 +662,14 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyOrError(
       ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::ItemResult> failed,
                                MapFields(change, local_object, &mapped));
       if (failed.has_value()) return *failed;
-      return ApplyInsert(change, local_object, std::move(link),
-                         std::move(mapped));
+      ORGSYNC_ASSIGN_OR_RETURN(
+          proto::ItemResult inserted,
+          ApplyInsert(change, local_object, std::move(link),
+                      std::move(mapped)));
+      if (!change.deleted() || inserted.outcome() != proto::APPLIED) {
+        return inserted;
+      }
+      return DeleteAfterInsert(change, local_object);
     }
     case proto::GENERIC_UPDATE: {
       if (!link.has_value() || link->reserved()) break;
@@ -1018,6 +1034,30 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
   }
   ORGSYNC_RETURN_IF_ERROR(written);
   return Success(change, proto::APPLIED, link.local_id(), updated.version);
+}
+
+// The second half of a record sent whole while deleted: delete the copy
+// the insert made (or merged into), ordered like any delete by its stamp,
+// without cascading (the sender's children travel on their own).
+absl::StatusOr<proto::ItemResult> RecordSync::DeleteAfterInsert(
+    const proto::RecordChange& change, const std::string& local_object) {
+  ORGSYNC_ASSIGN_OR_RETURN(
+      std::optional<proto::RecordLink> link,
+      links_.FindByPartner(local_object, change.sender_record_id()));
+  if (!link.has_value() || link->reserved()) {
+    return Failure(change, proto::RETRYABLE_FAILURE, SyncErrorCode::kStorage,
+                   fmt::format("{}/{} was inserted but its link is not "
+                               "recorded here",
+                               change.object(), change.sender_record_id()));
+  }
+  proto::RecordChange deletion;
+  deletion.set_sequence(change.sequence());
+  deletion.set_action(proto::REPLICATION_DELETE);
+  deletion.set_object(change.object());
+  deletion.set_sender_record_id(change.sender_record_id());
+  deletion.set_sender_version(change.sender_version());
+  deletion.set_last_modified_micros(change.last_modified_micros());
+  return ApplyDeletion(deletion, local_object, *std::move(link));
 }
 
 absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(

@@ -105,9 +105,9 @@ struct OutgoingChange {
   enum class Kind {
     kSend,     // put `change` on the wire
     kBlocked,  // hold the entry: `waits_for` has an earlier queued change
-    kSkip,     // nothing to send (a delete or update of a record the
-               // partner never had and that is deleted or gone here):
-               // remove the entry (Acknowledge) without sending or logging
+    kSkip,     // nothing to send (a change of a record that is not linked
+               // and is gone here): remove the entry (Acknowledge) without
+               // sending or logging
   };
   Kind kind = Kind::kSend;
   proto::RecordChange change;
@@ -205,6 +205,8 @@ class RecordSync {
   absl::StatusOr<proto::ItemResult> ApplyUpdate(
       const proto::RecordChange& change, const std::string& local_object,
       proto::RecordLink link, MappedChange mapped);
+  absl::StatusOr<proto::ItemResult> DeleteAfterInsert(
+      const proto::RecordChange& change, const std::string& local_object);
   absl::StatusOr<proto::ItemResult> ApplyDeletion(
       const proto::RecordChange& change, const std::string& local_object,
       proto::RecordLink link);

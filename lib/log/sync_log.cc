@@ -32,6 +32,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "internal/keys.h"
+#include "internal/numbered_keys.h"
 #include "internal/strings.h"
 #include "orgsync/status.h"
 #include "proto/log_state.pb.h"
@@ -178,27 +179,16 @@ absl::StatusOr<LogEntry> DecodeEntry(uint64_t event, std::string_view value) {
 // Decodes the event number that ends an index or entry key.
 absl::StatusOr<uint64_t> EventFromKey(std::string_view key,
                                       size_t prefix_size) {
-  uint64_t event = 0;
-  if (!internal::DecodeUint64(key.substr(prefix_size), &event)) {
-    return absl::DataLossError("malformed sync log key");
-  }
-  return event;
+  return internal::NumberFromKey(key, prefix_size, "sync log");
 }
 
-std::string EventToken(uint64_t event) { return absl::StrCat("e", event); }
+std::string EventToken(uint64_t event) {
+  return internal::NumberPageToken('e', event);
+}
 
 absl::StatusOr<std::optional<uint64_t>> ParseEventToken(
     std::string_view token) {
-  if (token.empty()) return std::optional<uint64_t>();
-  uint64_t event = 0;
-  if (token.size() < 2 || token[0] != 'e' ||
-      !std::all_of(token.begin() + 1, token.end(),
-                   [](char c) { return c >= '0' && c <= '9'; }) ||
-      !absl::SimpleAtoi(ToAbsl(token.substr(1)), &event)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("malformed sync log page token '", ToAbsl(token), "'"));
-  }
-  return std::optional<uint64_t>(event);
+  return internal::ParseNumberPageToken(token, 'e', "sync log");
 }
 
 // Positions `it` on the last key before `target`, or invalid if none.

@@ -36,6 +36,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "internal/keys.h"
+#include "internal/numbered_keys.h"
 #include "internal/strings.h"
 #include "orgsync/status.h"
 #include "proto/queue_state.pb.h"
@@ -150,28 +151,19 @@ absl::StatusOr<QueueEntry> DecodeEntry(uint64_t sequence,
 
 absl::StatusOr<uint64_t> SequenceFromKey(std::string_view key,
                                          size_t prefix_size) {
-  uint64_t sequence = 0;
-  if (!internal::DecodeUint64(key.substr(prefix_size), &sequence)) {
-    return absl::DataLossError("malformed record queue key");
-  }
-  return sequence;
+  return internal::NumberFromKey(key, prefix_size, "record queue");
 }
 
 std::string SequenceToken(uint64_t sequence) {
-  return absl::StrCat("s", sequence);
+  return internal::NumberPageToken('s', sequence);
 }
 
+// 0 (before every sequence) for the first page.
 absl::StatusOr<uint64_t> ParseSequenceToken(std::string_view token) {
-  if (token.empty()) return 0;
-  uint64_t sequence = 0;
-  if (token.size() < 2 || token[0] != 's' ||
-      !std::all_of(token.begin() + 1, token.end(),
-                   [](char c) { return c >= '0' && c <= '9'; }) ||
-      !absl::SimpleAtoi(ToAbsl(token.substr(1)), &sequence)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "malformed record queue page token '", ToAbsl(token), "'"));
-  }
-  return sequence;
+  ORGSYNC_ASSIGN_OR_RETURN(
+      std::optional<uint64_t> after,
+      internal::ParseNumberPageToken(token, 's', "record queue"));
+  return after.value_or(0);
 }
 
 absl::Status ValidateRecord(const RecordRef& record, size_t max_bytes,

@@ -328,6 +328,13 @@ Check ValidateRecordChange(const proto::RecordChange& change) {
                               "cascade (R33)",
                               proto::QueueAction_Name(change.action())));
   }
+  if (change.deleted() && change.action() != proto::GENERIC_INSERT &&
+      change.action() != proto::BULK_SYNC) {
+    return Broken("deleted",
+                  fmt::format("is set on {}: only a record sent whole "
+                              "(GENERIC_INSERT, BULK_SYNC) carries it",
+                              proto::QueueAction_Name(change.action())));
+  }
   if ((change.cascade_listed() || !change.cascaded().empty()) &&
       !change.cascade()) {
     return Broken("cascaded", "lists cascaded records without cascade");

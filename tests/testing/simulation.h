@@ -9,9 +9,14 @@
 // reorder, delay, partition, an org going offline), admin suspend/resume and
 // restarts of either org that drop whatever was not synced to storage.
 //
+// The host also, now and then, inserts an account without capturing it, so
+// that what refers to it cannot be applied in the partner org.
+//
 // When the faults stop and the queues drain, the run checks that both orgs
 // hold the same published data record by record, that every record a
-// capture created exists in both, and that nothing is left queued. The same
+// capture created exists in both, and that nothing is left queued -- except
+// records whose change a SyncLog entry says was not applied (design rule
+// 5: nothing silently lost), or that the host never captured. The same
 // seed and options replay the same run exactly (one ManualClock, one
 // generator for the workload, the pair's own seeded faults).
 
@@ -57,6 +62,9 @@ struct SimulationResult {
   uint64_t messages_dropped = 0;
   uint64_t messages_duplicated = 0;
   uint64_t conflicts_logged = 0;
+  // Records that differ between the orgs because a change of theirs was
+  // not applied -- each named by a SyncLog entry (or never captured).
+  uint64_t not_applied_logged = 0;
   uint64_t records = 0;  // records in each org at the end
 };
 

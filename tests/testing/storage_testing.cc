@@ -56,6 +56,16 @@ ReopenableStorageFactories() {
   return {NewReopenableMemoryStorage, NewReopenableLevelDbStorage};
 }
 
+std::map<std::string, std::function<std::unique_ptr<ReopenableStorage>()>>
+ReopenableStorageHarnesses() {
+  std::map<std::string, std::function<std::unique_ptr<ReopenableStorage>()>>
+      all;
+  for (const auto& make : ReopenableStorageFactories()) {
+    all.emplace(make()->name(), make);
+  }
+  return all;
+}
+
 std::map<std::string, std::string> Dump(Storage* storage) {
   std::map<std::string, std::string> all;
   auto it = storage->NewIterator(ReadOptions{});

@@ -39,6 +39,10 @@ std::unique_ptr<ReopenableStorage> NewReopenableLevelDbStorage();
 std::vector<std::function<std::unique_ptr<ReopenableStorage>()>>
 ReopenableStorageFactories();
 
+// The same, by name (for one Catch2 SECTION each).
+std::map<std::string, std::function<std::unique_ptr<ReopenableStorage>()>>
+ReopenableStorageHarnesses();
+
 // Every key and value in `storage` (Catch2 REQUIREs that reading works).
 std::map<std::string, std::string> Dump(Storage* storage);
 
