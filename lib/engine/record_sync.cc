@@ -1038,7 +1038,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
 
 // The second half of a record sent whole while deleted: delete the copy
 // the insert made (or merged into), ordered like any delete by its stamp,
-// without cascading (the sender's children travel on their own).
+// without taking children along (they travel on their own).
 absl::StatusOr<proto::ItemResult> RecordSync::DeleteAfterInsert(
     const proto::RecordChange& change, const std::string& local_object) {
   ORGSYNC_ASSIGN_OR_RETURN(
@@ -1057,6 +1057,12 @@ absl::StatusOr<proto::ItemResult> RecordSync::DeleteAfterInsert(
   deletion.set_sender_record_id(change.sender_record_id());
   deletion.set_sender_version(change.sender_version());
   deletion.set_last_modified_micros(change.last_modified_micros());
+  // The store's delete cascades; an empty list of what the sender took
+  // along makes the local children that cascade took come back: they
+  // follow their own changes (the sender's delete, when it comes, lists
+  // the children it took).
+  deletion.set_cascade(true);
+  deletion.set_cascade_listed(true);
   return ApplyDeletion(deletion, local_object, *std::move(link));
 }
 
