@@ -210,6 +210,12 @@ struct World {
     }
   }
 
+  // Two-way: each side publishes `objects` and the other subscribes them.
+  void FlowBothWays(const Strings& objects) {
+    Flow(p, s, objects);
+    Flow(s, p, objects);
+  }
+
   void CheckConverged() {
     const Canon a = CanonOf(primary_store.get());
     const Canon b = CanonOf(secondary_store.get());
@@ -338,8 +344,7 @@ TEST_CASE(
   for (uint64_t seed = 1; seed <= 3; ++seed) {
     INFO("seed " << seed);
     World w(seed);
-    w.Flow(w.p, w.s, Strings{"Account", "Contact"});
-    w.Flow(w.s, w.p, Strings{"Account", "Contact"});
+    w.FlowBothWays(Strings{"Account", "Contact"});
     SetFaults(*w.t);
     const uint64_t s_acknowledged = w.s->counters().entries_acknowledged;
     const uint64_t p_acknowledged = w.p->counters().entries_acknowledged;
@@ -530,8 +535,7 @@ TEST_CASE(
     "ends the same in both orgs, and so does the undelete",
     "[integration][records]") {
   World w(1);
-  w.Flow(w.p, w.s, Strings{"Account", "Contact"});
-  w.Flow(w.s, w.p, Strings{"Account", "Contact"});
+  w.FlowBothWays(Strings{"Account", "Contact"});
   const Record acme = w.primary.Insert("Account", {{"Name", "Acme"}});
   REQUIRE(w.t->Settle());
   std::optional<Record> acme_s =
@@ -570,8 +574,7 @@ TEST_CASE(
     "with the id the sender knows",
     "[integration][records]") {
   World w(1);
-  w.Flow(w.p, w.s, Strings{"Account", "Contact"});
-  w.Flow(w.s, w.p, Strings{"Account", "Contact"});
+  w.FlowBothWays(Strings{"Account", "Contact"});
   const Record acme = w.primary.Insert("Account", {{"Name", "Acme"}});
   RequireOk(w.p->Step().status());  // the primary sends the insert
   w.t->pair.Step();                 // the secondary applies it and answers

@@ -260,32 +260,19 @@ class Side {
 
   // The host's own writes, each captured as the host would.
   void Insert(const std::string& object, FieldMap fields) {
-    Record record;
-    record.object = object;
-    record.fields = std::move(fields);
-    absl::StatusOr<Record> inserted =
-        store_->Insert(std::move(record), ApplyContext{});
-    Check(inserted.status(), "host insert of " + object);
-    Trace("{} insert {} {} {}", org_id_, object, inserted->id,
-          Describe(inserted->fields));
+    const Record inserted = StoreInsert(object, std::move(fields), "");
     inserted_.emplace_back(object,
-                           Text(*inserted, FindSimObject(object).key_field));
-    Capture(ChangeKind::kInsert, *inserted, {});
+                           Text(inserted, FindSimObject(object).key_field));
+    Capture(ChangeKind::kInsert, inserted, {});
   }
   // A write the host forgets to capture (or makes before publishing): the
   // partner never gets the record from this insert, so what refers to it
   // there fails or is blanked -- and must be logged (design rule 5).
   void InsertUncaptured(const std::string& object, FieldMap fields) {
-    Record record;
-    record.object = object;
-    record.fields = std::move(fields);
-    absl::StatusOr<Record> inserted =
-        store_->Insert(std::move(record), ApplyContext{});
-    Check(inserted.status(), "host insert of " + object);
-    Trace("{} insert {} {} {} (not captured)", org_id_, object, inserted->id,
-          Describe(inserted->fields));
+    const Record inserted =
+        StoreInsert(object, std::move(fields), " (not captured)");
     uncaptured_.insert(object + " " +
-                       Text(*inserted, FindSimObject(object).key_field));
+                       Text(inserted, FindSimObject(object).key_field));
   }
   const std::set<std::string>& uncaptured() const { return uncaptured_; }
 
@@ -392,6 +379,19 @@ class Side {
     org_.reset();
     tracing_store_.reset();
     store_.reset();
+  }
+
+  Record StoreInsert(const std::string& object, FieldMap fields,
+                     std::string_view note) {
+    Record record;
+    record.object = object;
+    record.fields = std::move(fields);
+    absl::StatusOr<Record> inserted =
+        store_->Insert(std::move(record), ApplyContext{});
+    Check(inserted.status(), "host insert of " + object);
+    Trace("{} insert {} {} {}{}", org_id_, object, inserted->id,
+          Describe(inserted->fields), note);
+    return *std::move(inserted);
   }
 
   void Capture(ChangeKind kind, const Record& record,
