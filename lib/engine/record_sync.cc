@@ -416,32 +416,6 @@ absl::StatusOr<bool> RecordSync::OnLocalUndelete(std::string_view object,
 
 // --- PrepareSend -----------------------------------------------------------
 
-absl::Status RecordSync::AddLookupHints(proto::RecordChange* change) {
-  for (proto::CascadedRecord& cascaded : *change->mutable_cascaded()) {
-    ORGSYNC_ASSIGN_OR_RETURN(
-        std::optional<proto::RecordLink> link,
-        links_.FindByLocal(cascaded.object(), cascaded.sender_record_id()));
-    if (link.has_value() && !link->reserved() && !link->partner_id().empty()) {
-      cascaded.set_receiver_record_id(link->partner_id());
-    }
-  }
-  const std::shared_ptr<const ObjectDef> def =
-      deps_.schema->FindObject(change->object());
-  if (def == nullptr) return absl::OkStatus();
-  for (const auto& [field, value] : change->fields()) {
-    if (value.kind_case() != proto::FieldValue::kReference) continue;
-    const FieldDef* field_def = def->FindField(field);
-    if (!IsLookup(field_def) || field_def->lookup_target.empty()) continue;
-    ORGSYNC_ASSIGN_OR_RETURN(
-        std::optional<proto::RecordLink> link,
-        links_.FindByLocal(field_def->lookup_target, value.reference()));
-    if (link.has_value() && !link->reserved() && !link->partner_id().empty()) {
-      (*change->mutable_lookup_receiver_ids())[field] = link->partner_id();
-    }
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<proto::RecordChange> RecordSync::FullStateInsert(
     const Record& record) {
   proto::RecordChange change;
@@ -474,19 +448,36 @@ absl::StatusOr<proto::RecordChange> RecordSync::FullStateInsert(
   return change;
 }
 
-absl::StatusOr<std::optional<RecordRef>> RecordSync::BlockingParent(
-    const proto::RecordChange& change, const QueueEntry& entry) {
+// One pass over what the change refers to, one link read each: names the
+// receiver's ids the sender knows (lookup_receiver_ids, and the cascaded
+// records' receiver_record_id), and returns the first unlinked parent that
+// still has a change queued before `entry` (the change must wait for it).
+absl::StatusOr<std::optional<RecordRef>> RecordSync::ResolveReferences(
+    proto::RecordChange* change, const QueueEntry& entry) {
+  for (proto::CascadedRecord& cascaded : *change->mutable_cascaded()) {
+    ORGSYNC_ASSIGN_OR_RETURN(
+        std::optional<proto::RecordLink> link,
+        links_.FindByLocal(cascaded.object(), cascaded.sender_record_id()));
+    if (link.has_value() && !link->reserved() && !link->partner_id().empty()) {
+      cascaded.set_receiver_record_id(link->partner_id());
+    }
+  }
   const std::shared_ptr<const ObjectDef> def =
-      deps_.schema->FindObject(change.object());
+      deps_.schema->FindObject(change->object());
   if (def == nullptr) return std::nullopt;
-  for (const auto& [field, value] : change.fields()) {
+  for (const auto& [field, value] : change->fields()) {
     if (value.kind_case() != proto::FieldValue::kReference) continue;
     const FieldDef* field_def = def->FindField(field);
     if (!IsLookup(field_def) || field_def->lookup_target.empty()) continue;
     RecordRef parent{field_def->lookup_target, value.reference()};
     ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::RecordLink> link,
                              links_.FindByLocal(parent.object, parent.id));
-    if (link.has_value() && !link->reserved()) continue;
+    if (link.has_value() && !link->reserved()) {
+      if (!link->partner_id().empty()) {
+        (*change->mutable_lookup_receiver_ids())[field] = link->partner_id();
+      }
+      continue;
+    }
     ORGSYNC_ASSIGN_OR_RETURN(std::vector<uint64_t> pending,
                              deps_.queue->PendingSequences(parent));
     if (std::any_of(pending.begin(), pending.end(),
@@ -554,9 +545,8 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
   if (out.change.action() != proto::GENERIC_INSERT) {
     out.change.clear_audit();  // R35: only the first copy
   }
-  ORGSYNC_RETURN_IF_ERROR(AddLookupHints(&out.change));
   ORGSYNC_ASSIGN_OR_RETURN(std::optional<RecordRef> parent,
-                           BlockingParent(out.change, entry));
+                           ResolveReferences(&out.change, entry));
   if (parent.has_value()) {
     out.kind = OutgoingChange::Kind::kBlocked;
     out.waits_for = *parent;
@@ -1162,6 +1152,18 @@ absl::Status RecordSync::MatchCascade(const proto::RecordChange& change,
                          cascaded.sender_record_id()));
     if (hinted.has_value()) wanted.insert(RecordRef{object, *hinted});
   }
+  // Deletes (or undeletes) one child; a child already in that state, or
+  // gone, is fine: the goal is the state.
+  auto set_deleted = [&](const RecordRef& child, bool deleted) -> absl::Status {
+    absl::StatusOr<CascadeResult> done =
+        deleted ? deps_.store->Delete(child.object, child.id, context)
+                : deps_.store->Undelete(child.object, child.id, context);
+    if (done.ok() || absl::IsFailedPrecondition(done.status()) ||
+        absl::IsNotFound(done.status())) {
+      return absl::OkStatus();
+    }
+    return done.status();
+  };
   const std::set<RecordRef> taken(took.begin(), took.end());
   for (const RecordRef& child : wanted) {
     ORGSYNC_ASSIGN_OR_RETURN(
@@ -1171,36 +1173,21 @@ absl::Status RecordSync::MatchCascade(const proto::RecordChange& change,
       // A newer delete/undelete of the child itself wins over this
       // cascade: undo what the local cascade did to it.
       if (taken.contains(child)) {
-        absl::StatusOr<CascadeResult> undone =
-            deleting ? deps_.store->Undelete(child.object, child.id, context)
-                     : deps_.store->Delete(child.object, child.id, context);
-        if (!undone.ok() && !absl::IsFailedPrecondition(undone.status())) {
-          return undone.status();
-        }
+        ORGSYNC_RETURN_IF_ERROR(set_deleted(child, !deleting));
       }
       continue;
     }
     if (!taken.contains(child)) {
-      absl::StatusOr<CascadeResult> done =
-          deleting ? deps_.store->Delete(child.object, child.id, context)
-                   : deps_.store->Undelete(child.object, child.id, context);
-      if (!done.ok() && !absl::IsFailedPrecondition(done.status()) &&
-          !absl::IsNotFound(done.status())) {
-        return done.status();
-      }
+      ORGSYNC_RETURN_IF_ERROR(set_deleted(child, deleting));
     }
     links_.PutStamp(child.object, child.id, kDeletedStampField, incoming,
                     batch);
   }
+  // What the local cascade took that the sender did not: put it back.
   for (const RecordRef& child : took) {
     if (wanted.contains(child)) continue;
     if (!deps_.publish_set->IsObjectPublished(child.object)) continue;
-    absl::StatusOr<CascadeResult> undone =
-        deleting ? deps_.store->Undelete(child.object, child.id, context)
-                 : deps_.store->Delete(child.object, child.id, context);
-    if (!undone.ok() && !absl::IsFailedPrecondition(undone.status())) {
-      return undone.status();
-    }
+    ORGSYNC_RETURN_IF_ERROR(set_deleted(child, !deleting));
   }
   return absl::OkStatus();
 }

@@ -194,8 +194,8 @@ class RecordSync {
   proto::FieldStamp StampOf(int64_t micros, bool from_primary,
                             uint64_t version, uint64_t sequence) const;
   absl::StatusOr<proto::RecordChange> FullStateInsert(const Record& record);
-  absl::StatusOr<std::optional<RecordRef>> BlockingParent(
-      const proto::RecordChange& change, const QueueEntry& entry);
+  absl::StatusOr<std::optional<RecordRef>> ResolveReferences(
+      proto::RecordChange* change, const QueueEntry& entry);
 
   absl::StatusOr<proto::ItemResult> ApplyOrError(
       const proto::RecordChange& change);
@@ -210,7 +210,6 @@ class RecordSync {
   absl::StatusOr<proto::ItemResult> ApplyDeletion(
       const proto::RecordChange& change, const std::string& local_object,
       proto::RecordLink link);
-  absl::Status AddLookupHints(proto::RecordChange* change);
   absl::StatusOr<std::optional<std::string>> HintedParent(
       const proto::RecordChange& change, const std::string& field,
       const std::string& target, const std::string& partner_id);
