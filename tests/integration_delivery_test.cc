@@ -26,6 +26,7 @@ namespace {
 
 using testing::DefaultInvitation;
 using testing::FaultyReopenableStorage;
+using testing::LogOf;
 using testing::RequireOk;
 using testing::TwoOrgs;
 using testing::TwoOrgsConfig;
@@ -103,15 +104,6 @@ std::vector<A> QueuedActions(const Connection* c) {
   std::vector<A> actions;
   for (const QueueEntry& entry : Queued(c)) actions.push_back(entry.action);
   return actions;
-}
-
-// The whole log, oldest first.
-std::vector<LogEntry> LogOf(const Connection* c) {
-  LogQuery query;
-  query.newest_first = false;
-  auto page = c->sync_log()->Query(query, "", SyncLog::kMaxPageSize);
-  RequireOk(page.status());
-  return page->entries;
 }
 
 std::vector<LogStatus> LogStatuses(const Connection* c) {

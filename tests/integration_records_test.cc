@@ -33,6 +33,7 @@
 namespace orgsync {
 namespace {
 
+using testing::LogOf;
 using testing::RequireOk;
 using testing::TwoOrgs;
 using testing::TwoOrgsConfig;
@@ -245,14 +246,6 @@ std::vector<QueueEntry> RecordEntries(const Connection* c) {
     if (IsRecordAction(entry.action)) out.push_back(entry);
   }
   return out;
-}
-
-std::vector<LogEntry> LogOf(const Connection* c) {
-  LogQuery query;
-  query.newest_first = false;
-  auto page = c->sync_log()->Query(query, "", SyncLog::kMaxPageSize);
-  RequireOk(page.status());
-  return page->entries;
 }
 
 void SetFaults(TwoOrgs& t) {

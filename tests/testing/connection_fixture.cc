@@ -42,6 +42,14 @@ std::unique_ptr<RecordStore> NewCrmRecordStore(Clock* clock,
   return NewInMemoryRecordStore(std::move(options));
 }
 
+std::vector<LogEntry> LogOf(const Connection* connection) {
+  LogQuery query;
+  query.newest_first = false;
+  auto page = connection->sync_log()->Query(query, "", SyncLog::kMaxPageSize);
+  RequireOk(page.status());
+  return page->entries;
+}
+
 InvitationOptions DefaultInvitation(std::string connection_id) {
   InvitationOptions options;
   options.connection_id = std::move(connection_id);
@@ -76,6 +84,10 @@ TwoOrgs::TwoOrgs(uint64_t seed,
       pair(seed),
       primary_storage(std::move(primary_storage_in)),
       secondary_storage(std::move(secondary_storage_in)) {
+  OpenOrgs();
+}
+
+void TwoOrgs::OpenOrgs() {
   primary = OpenOrg("org-a", config.primary_schema,
                     config.primary_record_store, config,
                     primary_storage->storage(), &clock);
@@ -146,12 +158,7 @@ void TwoOrgs::Reopen(const std::string& connection_id) {
   secondary.reset();
   primary_storage->Reopen();
   secondary_storage->Reopen();
-  primary = OpenOrg("org-a", config.primary_schema,
-                    config.primary_record_store, config,
-                    primary_storage->storage(), &clock);
-  secondary = OpenOrg("org-b", config.secondary_schema,
-                      config.secondary_record_store, config,
-                      secondary_storage->storage(), &clock);
+  OpenOrgs();
   if (auto c = primary->GetConnection(connection_id); c.ok()) {
     RequireOk((*c)->AttachTransport(pair.a()));
   }

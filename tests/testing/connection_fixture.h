@@ -56,6 +56,9 @@ class ForwardingClock final : public Clock {
 std::unique_ptr<RecordStore> NewCrmRecordStore(Clock* clock,
                                                std::string id_prefix);
 
+// The connection's whole SyncLog, oldest first.
+std::vector<LogEntry> LogOf(const Connection* connection);
+
 // What the two orgs are opened with besides their ids.
 struct TwoOrgsConfig {
   const Schema* primary_schema = nullptr;
@@ -112,6 +115,10 @@ class TwoOrgs {
   std::unique_ptr<ReopenableStorage> secondary_storage;
   std::unique_ptr<Org> primary;
   std::unique_ptr<Org> secondary;
+
+ private:
+  // Opens both orgs on their storages as they are now.
+  void OpenOrgs();
 };
 
 }  // namespace orgsync::testing

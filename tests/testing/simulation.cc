@@ -722,12 +722,7 @@ class Simulation {
   // with lookups named by their target's key, and whether it is deleted.
   std::map<std::string, std::string> Canon(Side& side) {
     std::map<std::string, std::string> canon;
-    std::map<std::string, std::string> key_of_id;
-    for (const SimObject& object : SimObjects()) {
-      for (const Record& record : side.All(object.name)) {
-        key_of_id[record.id] = Side::Text(record, object.key_field);
-      }
-    }
+    const std::map<std::string, std::string> key_of_id = KeysById(side);
     for (const SimObject& object : SimObjects()) {
       for (const Record& record : side.All(object.name)) {
         std::string text;
@@ -754,16 +749,22 @@ class Simulation {
     return canon;
   }
 
-  // The entries that say a change was not applied (status Failed).
-  std::string FailuresIn(Side& side) {
+  // The side's whole SyncLog, oldest first.
+  static std::vector<LogEntry> LogOf(Side& side) {
     LogQuery query;
     query.newest_first = false;
-    query.status = LogStatus::kFailed;
     absl::StatusOr<LogPage> page = side.connection()->sync_log()->Query(
         query, "", SyncLog::kMaxPageSize);
     Check(page.status(), "querying the log");
+    return std::move(page->entries);
+  }
+
+  // The entries that say a change was not applied (status Failed).
+  static std::string FailuresIn(const Side& side,
+                                const std::vector<LogEntry>& log) {
     std::string out;
-    for (const LogEntry& entry : page->entries) {
+    for (const LogEntry& entry : log) {
+      if (entry.status != LogStatus::kFailed) continue;
       out += fmt::format("\n    {} log #{}: {} {} {} {}: {}", side.org_id(),
                          entry.event, QueueActionName(entry.action),
                          entry.record.object, entry.record.id,
@@ -772,17 +773,12 @@ class Simulation {
     return out;
   }
 
-  uint64_t CountConflicts(Side& side) {
-    LogQuery query;
-    query.status = LogStatus::kInfo;
-    absl::StatusOr<LogPage> page = side.connection()->sync_log()->Query(
-        query, "", SyncLog::kMaxPageSize);
-    Check(page.status(), "querying the log");
-    uint64_t conflicts = 0;
-    for (const LogEntry& entry : page->entries) {
-      conflicts += entry.error == SyncErrorCode::kConflict ? 1 : 0;
-    }
-    return conflicts;
+  static uint64_t CountConflicts(const std::vector<LogEntry>& log) {
+    return static_cast<uint64_t>(
+        std::count_if(log.begin(), log.end(), [](const LogEntry& entry) {
+          return entry.status == LogStatus::kInfo &&
+                 entry.error == SyncErrorCode::kConflict;
+        }));
   }
 
   // "object key" of every record `side` holds, by id.
@@ -802,15 +798,11 @@ class Simulation {
   // receiving side, lookups left blank (Info MISSING_PARENT). The only
   // cause the workload creates is a parent the host never captured; any
   // other failure fails the run.
-  std::set<std::string> LoggedAsNotApplied(Side& side) {
+  std::set<std::string> LoggedAsNotApplied(Side& side,
+                                           const std::vector<LogEntry>& log) {
     const std::map<std::string, std::string> keys = KeysById(side);
-    LogQuery query;
-    query.newest_first = false;
-    absl::StatusOr<LogPage> page = side.connection()->sync_log()->Query(
-        query, "", SyncLog::kMaxPageSize);
-    Check(page.status(), "querying the log");
     std::set<std::string> out;
-    for (const LogEntry& entry : page->entries) {
+    for (const LogEntry& entry : log) {
       Trace("{} log #{}: {} {} {} {} {}: {}", side.org_id(), entry.event,
             LogStatusName(entry.status), QueueActionName(entry.action),
             entry.record.object, entry.record.id,
@@ -833,15 +825,16 @@ class Simulation {
   }
 
   void Compare(SimulationResult* result) {
-    result->conflicts_logged =
-        CountConflicts(primary_) + CountConflicts(secondary_);
+    const std::vector<LogEntry> log_a = LogOf(primary_);
+    const std::vector<LogEntry> log_b = LogOf(secondary_);
+    result->conflicts_logged = CountConflicts(log_a) + CountConflicts(log_b);
     const std::map<std::string, std::string> a = Canon(primary_);
     const std::map<std::string, std::string> b = Canon(secondary_);
     // What may differ: records the host never captured, and records whose
     // change a SyncLog entry says was not applied. Everything else must be
     // the same in both orgs.
-    std::set<std::string> excused = LoggedAsNotApplied(primary_);
-    excused.merge(LoggedAsNotApplied(secondary_));
+    std::set<std::string> excused = LoggedAsNotApplied(primary_, log_a);
+    excused.merge(LoggedAsNotApplied(secondary_, log_b));
     for (Side* side : {&primary_, &secondary_}) {
       excused.insert(side->uncaptured().begin(), side->uncaptured().end());
     }
@@ -876,7 +869,8 @@ class Simulation {
       }
     }
     if (shown > 0) {
-      std::string logs = FailuresIn(primary_) + FailuresIn(secondary_);
+      std::string logs =
+          FailuresIn(primary_, log_a) + FailuresIn(secondary_, log_b);
       throw SimulationFailure{fmt::format(
           "{} records differ between the orgs without a SyncLog entry that "
           "says why:{}\n  failures in the sync logs:{}",
