@@ -112,26 +112,21 @@ proto::FieldStamp RecordSync::StampOf(int64_t micros, bool from_primary,
 }
 
 absl::Status RecordSync::Commit(WriteBatch& batch,
-                                const std::vector<NewLogEntry>& log_entries) {
+                                const std::vector<NewLogEntry>& log_entries,
+                                PendingLogs* deferred_logs) {
   std::optional<SyncLog::PendingAppend> pending;
   if (!log_entries.empty()) {
     ORGSYNC_ASSIGN_OR_RETURN(pending,
                              deps_.log->PrepareAppend(log_entries, &batch));
   }
   absl::Status status = deps_.storage->Write(batch, kSync);
-  if (pending.has_value()) deps_.log->FinishAppend(std::move(*pending), status);
-  return status;
-}
-
-absl::Status RecordSync::CommitApplied(
-    WriteBatch& batch, const std::vector<NewLogEntry>& log_entries) {
-  if (apply_logs_ == nullptr || log_entries.empty()) {
-    return Commit(batch, log_entries);
+  if (pending.has_value()) {
+    if (deferred_logs != nullptr) {
+      deferred_logs->emplace_back(std::move(*pending), status);
+    } else {
+      deps_.log->FinishAppend(std::move(*pending), status);
+    }
   }
-  ORGSYNC_ASSIGN_OR_RETURN(SyncLog::PendingAppend pending,
-                           deps_.log->PrepareAppend(log_entries, &batch));
-  absl::Status status = deps_.storage->Write(batch, kSync);
-  apply_logs_->emplace_back(std::move(pending), status);
   return status;
 }
 
@@ -870,7 +865,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
     links_.PutStamp(local_object, link->local_id(), field, stamp, &batch);
   }
   for (NewLogEntry& note : mapped.notes) note.record.id = link->local_id();
-  ORGSYNC_RETURN_IF_ERROR(CommitApplied(batch, mapped.notes));
+  ORGSYNC_RETURN_IF_ERROR(Commit(batch, mapped.notes, apply_logs_));
   return Success(change, outcome, link->local_id(), stored.version);
 }
 
@@ -1018,7 +1013,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
     }
   }
   for (NewLogEntry& note : notes) note.record.id = link.local_id();
-  const absl::Status written = CommitApplied(batch, notes);
+  const absl::Status written = Commit(batch, notes, apply_logs_);
   if (pending.has_value()) {
     deps_.queue->FinishEnqueue(std::move(*pending), written);
   }
@@ -1113,7 +1108,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
       std::max(link.partner_version(), change.sender_version()));
   link.set_local_version(version);
   links_.Put(local_object, link, &batch);
-  ORGSYNC_RETURN_IF_ERROR(CommitApplied(batch, {}));
+  ORGSYNC_RETURN_IF_ERROR(Commit(batch, {}, apply_logs_));
   return Success(change, proto::APPLIED, link.local_id(), version);
 }
 

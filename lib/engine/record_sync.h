@@ -223,11 +223,12 @@ class RecordSync {
   absl::StatusOr<std::optional<proto::ItemResult>> MapFields(
       const proto::RecordChange& change, const std::string& local_object,
       MappedChange* out);
+  // Writes `batch` with `log_entries` durably; the appends are finished at
+  // once, or handed to `deferred_logs` (the apply path's, finished by the
+  // caller once no lock is held).
   absl::Status Commit(WriteBatch& batch,
-                      const std::vector<NewLogEntry>& log_entries);
-  // Commit for the apply path: the log appends go to apply_logs_.
-  absl::Status CommitApplied(WriteBatch& batch,
-                             const std::vector<NewLogEntry>& log_entries);
+                      const std::vector<NewLogEntry>& log_entries,
+                      PendingLogs* deferred_logs = nullptr);
 
   std::string LocalObjectOf(const std::string& partner_object) const;
   bool sync_audit_fields() const;
