@@ -69,7 +69,7 @@ TEST_CASE("Rule 2: Flush makes the writes so far durable and keeps the group") {
   REQUIRE_OK(group.End());
 }
 
-TEST_CASE("Rule 2: outside a group, and on other threads, sync writes sync") {
+TEST_CASE("Rule 2: outside a group, and on other threads, sync writes sync", "[threads]") {
   std::unique_ptr<MemoryStorage> memory = NewMemoryStorage();
   DeferredSyncStorage storage(memory.get());
   REQUIRE_OK(storage.Put("before", "1", kSync));

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "orgsync/connection.h"
@@ -151,7 +152,9 @@ TEST_CASE(
   Crm crm;
   TwoOrgs t(1, testing::NewReopenableMemoryStorage(),
             testing::NewReopenableMemoryStorage(), crm.Config());
-  auto [p, s] = t.Connect(PlainInvitation());
+  Connection* p = nullptr;
+  Connection* s = nullptr;
+  std::tie(p, s) = t.Connect(PlainInvitation());
 
   RequireOk(p->publish_set()->PublishObjects(Strings{"Account", "Contact"}));
   // Queued in the same write as the change (R21), keyed by the object.
@@ -228,7 +231,9 @@ TEST_CASE(
   testing::FaultInjectingStorage* faults = secondary_storage->faults();
   TwoOrgs t(2, testing::NewReopenableMemoryStorage(),
             std::move(secondary_storage), crm.Config());
-  auto [p, s] = t.Connect(PlainInvitation());
+  Connection* p = nullptr;
+  Connection* s = nullptr;
+  std::tie(p, s) = t.Connect(PlainInvitation());
 
   RequireOk(p->publish_set()->PublishObject("Account"));
   std::vector<QueueEntry> queued = Queued(p);
@@ -264,7 +269,9 @@ TEST_CASE(
   testing::FaultInjectingStorage* faults = secondary_storage->faults();
   TwoOrgs t(3, testing::NewReopenableMemoryStorage(),
             std::move(secondary_storage), crm.Config());
-  auto [p, s] = t.Connect(PlainInvitation());
+  Connection* p = nullptr;
+  Connection* s = nullptr;
+  std::tie(p, s) = t.Connect(PlainInvitation());
 
   faults->FailWritesWithKeyPrefix("s/");
   RequireOk(p->publish_set()->PublishObject("Account"));
@@ -301,7 +308,9 @@ TEST_CASE(
   testing::FaultInjectingStorage* faults = secondary_storage->faults();
   TwoOrgs t(4, testing::NewReopenableMemoryStorage(),
             std::move(secondary_storage), crm.Config(/*max_attempts=*/3));
-  auto [p, s] = t.Connect(PlainInvitation());
+  Connection* p = nullptr;
+  Connection* s = nullptr;
+  std::tie(p, s) = t.Connect(PlainInvitation());
 
   faults->FailWritesWithKeyPrefix("s/");
   RequireOk(p->publish_set()->PublishObject("Account"));
@@ -331,7 +340,9 @@ TEST_CASE(
   Crm crm;
   TwoOrgs t(5, testing::NewReopenableMemoryStorage(),
             testing::NewReopenableMemoryStorage(), crm.Config());
-  auto [p, s] = t.Connect(PlainInvitation());
+  Connection* p = nullptr;
+  Connection* s = nullptr;
+  std::tie(p, s) = t.Connect(PlainInvitation());
   proto::RecordChange change;
   change.set_action(proto::GENERIC_INSERT);
   change.set_object("Account");
@@ -361,7 +372,9 @@ TEST_CASE(
   Crm crm;
   TwoOrgs t(6, testing::NewReopenableMemoryStorage(),
             testing::NewReopenableMemoryStorage(), crm.Config());
-  auto [p, s] = t.Connect(PlainInvitation());
+  Connection* p = nullptr;
+  Connection* s = nullptr;
+  std::tie(p, s) = t.Connect(PlainInvitation());
   RequireOk(p->Suspend("alice"));
   RequireOk(p->publish_set()->PublishObject("Account"));
   RequireOk(p->UpdateOwner("carol@a", "alice"));
@@ -391,7 +404,9 @@ TEST_CASE(
   Crm crm;
   TwoOrgs t(7, testing::NewReopenableMemoryStorage(),
             testing::NewReopenableMemoryStorage(), crm.Config());
-  auto [p, s] = t.Connect(PlainInvitation());
+  Connection* p = nullptr;
+  Connection* s = nullptr;
+  std::tie(p, s) = t.Connect(PlainInvitation());
   RequireOk(p->UpdateOwner("carol@a", "alice"));
   RequireOk(s->UpdateContact("dave@b", "bob"));
   const SyncOptions sync{.sync_feeds_and_audit_fields = true};
@@ -411,7 +426,9 @@ TEST_CASE(
   Crm crm;
   TwoOrgs t(8, testing::NewReopenableMemoryStorage(),
             testing::NewReopenableMemoryStorage(), crm.Config());
-  auto [p, s] = t.Connect(PlainInvitation());
+  Connection* p = nullptr;
+  Connection* s = nullptr;
+  std::tie(p, s) = t.Connect(PlainInvitation());
   t.pair.SetOnline(Side::kB, false);
   CHECK(p->status() == ConnectionStatus::kSuspended);
   RequireOk(p->publish_set()->PublishObject("Account"));
@@ -435,7 +452,9 @@ TEST_CASE(
   Crm crm;
   TwoOrgs t(9, testing::NewReopenableMemoryStorage(),
             testing::NewReopenableMemoryStorage(), crm.Config());
-  auto [p, s] = t.Connect(PlainInvitation());
+  Connection* p = nullptr;
+  Connection* s = nullptr;
+  std::tie(p, s) = t.Connect(PlainInvitation());
   RequireOk(s->publish_set()->PublishObject("Account"));
   RequireOk(p->Deactivate("alice"));
   // The secondary's Type Map Update was never sent; it may go before the
@@ -509,7 +528,9 @@ TEST_CASE(
     INFO("seed " << seed);
     TwoOrgs t(seed, testing::NewReopenableMemoryStorage(),
               testing::NewReopenableMemoryStorage(), crm.Config());
-    auto [p, s] = t.Connect(PlainInvitation());
+    Connection* p = nullptr;
+    Connection* s = nullptr;
+    std::tie(p, s) = t.Connect(PlainInvitation());
     RequireOk(t.pair.SetFaults({.drop_probability = 0.25,
                                 .duplicate_probability = 0.25,
                                 .reorder_probability = 0.5,
@@ -541,7 +562,9 @@ TEST_CASE(
     for (uint64_t seed = 1; seed <= 3; ++seed) {
       TwoOrgs t(seed, factory(), factory(), crm.Config());
       INFO("storage " << t.primary_storage->name() << ", seed " << seed);
-      auto [p, s] = t.Connect(PlainInvitation());
+      Connection* p = nullptr;
+      Connection* s = nullptr;
+      std::tie(p, s) = t.Connect(PlainInvitation());
       const std::string id = p->id();
       RequireOk(t.pair.SetFaults({.drop_probability = 0.2,
                                   .duplicate_probability = 0.3,
@@ -584,7 +607,9 @@ TEST_CASE(
   testing::FaultInjectingStorage* faults = primary_storage->faults();
   TwoOrgs t(10, std::move(primary_storage),
             testing::NewReopenableMemoryStorage(), crm.Config());
-  auto [p, s] = t.Connect(PlainInvitation());
+  Connection* p = nullptr;
+  Connection* s = nullptr;
+  std::tie(p, s) = t.Connect(PlainInvitation());
   Storage* storage = t.primary_storage->storage();
 
   const auto before = testing::Dump(storage);

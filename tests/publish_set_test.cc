@@ -792,7 +792,7 @@ TEST_CASE("PublishSet::Open refuses bad arguments and corrupt state") {
   CHECK_THAT(std::string(corrupt.status().message()), Contains("p/c/o/Contact"));
 }
 
-TEST_CASE("R21: queries stay consistent while changes run on another thread") {
+TEST_CASE("R21: queries stay consistent while changes run on another thread", "[threads]") {
   Fixture f;
   REQUIRE(f.set->PublishObject("Account").ok());
   std::atomic<bool> stop{false};

@@ -644,7 +644,7 @@ TEST_CASE("R50: staged entries stay invisible until finished, in FIFO order") {
   CHECK(queue->Count() == 3);
 }
 
-TEST_CASE("R50: 8 concurrent enqueuers get unique increasing numbers") {
+TEST_CASE("R50: 8 concurrent enqueuers get unique increasing numbers", "[threads]") {
   auto storage = NewMemoryStorage();
   ManualClock clock;
   auto queue = OpenQueue(storage.get(), &clock);

@@ -614,7 +614,7 @@ TEST_CASE("Refused calls change nothing", "[records]") {
   CHECK(InsertId(store, NewRecord("Account")) == "P-000000000006");
 }
 
-TEST_CASE("Concurrent inserts from 8 threads get unique ids", "[records]") {
+TEST_CASE("Concurrent inserts from 8 threads get unique ids", "[records][threads]") {
   FOR_EACH_STORE(AllStores());
   constexpr int kThreads = 8;
   constexpr int kPerThread = 40;

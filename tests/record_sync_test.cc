@@ -616,7 +616,7 @@ TEST_CASE("Design rule 2: Capture is durable when it returns", "[recsync]") {
 
 TEST_CASE("Design rule 2: Capture from 8 threads at once queues every "
           "change with unique sequences",
-          "[recsync]") {
+          "[recsync][threads]") {
   const bool leveldb = GENERATE(false, true);
   Pair p({.leveldb = leveldb}, {});
   p.Flow(*p.primary, *p.secondary, {"Account"});

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# orgsync's whole test suite, in three phases:
+# orgsync's whole test suite, in two phases:
 #   1. normal     build/        RelWithDebInfo, every test (ctest)
-#   2. sanitized  build-asan/   the same with AddressSanitizer + UBSan
-#   3. fuzz       build-fuzz/   clang + libFuzzer; runs the tests labelled fuzz
+#   2. sanitized  build-asan/   clang, AddressSanitizer + UBSan: every test but
+#                               the consumer builds, and the libFuzzer targets
+#                               (the tests labelled fuzz) for a fixed time
 # Stops at the first failure and exits non-zero. Ends with one line
 #   orgsync: N passed, M failed
 # summed over the phases (a phase whose configure or build fails counts as
@@ -89,38 +90,28 @@ run_ctest() {
 banner "dependencies"
 bash cmake/install-deps.sh || fail "installing dependencies failed"
 
-banner "phase 1/3: normal build (build/)"
+banner "phase 1/2: normal build (build/)"
 start=${SECONDS}
 configure_and_build normal build "${common_flags[@]}" -DORGSYNC_SANITIZE=
 run_ctest normal "${start}" --test-dir build -j "${jobs}" --output-on-failure
 
-banner "phase 2/3: sanitized build (build-asan/, address;undefined)"
+banner "phase 2/2: sanitized and fuzz build (build-asan/, clang, address;undefined + libFuzzer)"
 start=${SECONDS}
-# Only the library and its tests: examples and benchmarks add compile time
+# One clang build serves the sanitized tests and the fuzz targets:
+# ORGSYNC_FUZZ instruments the library with ASan + UBSan (and libFuzzer's
+# coverage hooks, inert outside a fuzz target), so the tests run under the
+# sanitizers and the fuzz targets link the same library. Only the library,
+# its tests and the fuzz targets: examples and benchmarks add compile time
 # and no coverage here, and the consumer builds (label "consumer") check
-# packaging, which phase 1 has done; they would recompile the library twice
-# more under the sanitizers. -O1 keeps the sanitized build quick to compile
+# packaging, which phase 1 has done. -O1 keeps the build quick to compile
 # and its stack traces exact.
-configure_and_build sanitized build-asan \
+CC=clang CXX=clang++ configure_and_build sanitized build-asan \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" \
   -DORGSYNC_BUILD_TESTS=ON -DORGSYNC_BUILD_EXAMPLES=OFF \
-  -DORGSYNC_BUILD_BENCH=OFF -DORGSYNC_INSTALL=OFF -DORGSYNC_FUZZ=OFF \
-  "-DORGSYNC_SANITIZE=address;undefined"
+  -DORGSYNC_BUILD_BENCH=OFF -DORGSYNC_INSTALL=OFF -DORGSYNC_FUZZ=ON
 ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   run_ctest sanitized "${start}" --test-dir build-asan -LE consumer \
     -j "${jobs}" --output-on-failure
-
-# The fuzz targets register ctest tests labelled "fuzz" (fuzz/CMakeLists.txt),
-# each running its fuzzer for a fixed time. Until they exist ctest finds no
-# test here, which is not a failure.
-banner "phase 3/3: fuzz build (build-fuzz/, clang + libFuzzer)"
-start=${SECONDS}
-CC=clang CXX=clang++ configure_and_build fuzz build-fuzz \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DORGSYNC_FUZZ=ON \
-  -DORGSYNC_BUILD_TESTS=OFF -DORGSYNC_BUILD_EXAMPLES=OFF \
-  -DORGSYNC_BUILD_BENCH=OFF
-run_ctest fuzz "${start}" --test-dir build-fuzz -L fuzz -j "${jobs}" \
-  --output-on-failure
 
 finish

@@ -144,7 +144,7 @@ std::unique_ptr<Runner> StartRunner(Org* org, RunnerOptions options) {
 TEST_CASE(
     "Runner (design rule 1): two runners deliver captured records, the test "
     "never stepping",
-    "[runner]") {
+    "[runner][threads]") {
   Orgs o;
   // The primary's runner also drives the transport pair; the secondary
   // answers from inside the deliveries, and its own runner sends whatever
@@ -179,7 +179,7 @@ TEST_CASE(
 }
 
 TEST_CASE("Runner: Wake makes a runner that waits for ever step at once",
-          "[runner]") {
+          "[runner][threads]") {
   Orgs o;
   // Without Wake() this runner steps once at its start and never again.
   std::unique_ptr<Runner> runner = StartRunner(
@@ -204,7 +204,7 @@ TEST_CASE("Runner: Wake makes a runner that waits for ever step at once",
 TEST_CASE(
     "Runner: Stop ends a waiting runner, is idempotent and safe from several "
     "threads, and no round runs after it",
-    "[runner]") {
+    "[runner][threads]") {
   LoneOrg lone;
   std::atomic<uint64_t> extra_calls{0};
   std::unique_ptr<Runner> runner =
@@ -230,7 +230,7 @@ TEST_CASE(
 }
 
 TEST_CASE("Runner: the destructor stops the runner and waits for its round",
-          "[runner]") {
+          "[runner][threads]") {
   LoneOrg lone;
   std::atomic<bool> in_round{false};
   std::atomic<uint64_t> started{0};
@@ -256,7 +256,7 @@ TEST_CASE("Runner: the destructor stops the runner and waits for its round",
 TEST_CASE(
     "Runner: Stop called from the runner's own thread ends it after that "
     "round",
-    "[runner]") {
+    "[runner][threads]") {
   LoneOrg lone;
   std::atomic<Runner*> self{nullptr};
   std::atomic<uint64_t> calls{0};
@@ -279,7 +279,7 @@ TEST_CASE(
 TEST_CASE(
     "Runner: busy rounds follow each other up to max_busy_steps, then it "
     "waits",
-    "[runner]") {
+    "[runner][threads]") {
   LoneOrg lone;
   std::unique_ptr<Runner> runner = StartRunner(
       lone.org.get(), {.idle_interval = absl::InfiniteDuration(),
@@ -297,7 +297,7 @@ TEST_CASE(
 }
 
 TEST_CASE("Runner: failing extra steps are counted and kept, not fatal",
-          "[runner]") {
+          "[runner][threads]") {
   LoneOrg lone;
   std::atomic<uint64_t> calls{0};
   std::unique_ptr<Runner> runner = StartRunner(
@@ -322,7 +322,7 @@ TEST_CASE("Runner: failing extra steps are counted and kept, not fatal",
 TEST_CASE(
     "Runner, R7: failing Org steps are counted and retried, and the runner "
     "makes the suspended connection's queue report once",
-    "[runner]") {
+    "[runner][threads]") {
   absl::Mutex mu;
   std::vector<QueueSizeReport> reports;
   auto faulty = std::make_unique<testing::FaultyReopenableStorage>(
@@ -358,7 +358,7 @@ TEST_CASE(
   CHECK(reports[0].suspended_by == "carol@a");
 }
 
-TEST_CASE("Runner: Start refuses a null org and bad options", "[runner]") {
+TEST_CASE("Runner: Start refuses a null org and bad options", "[runner][threads]") {
   LoneOrg lone;
   CHECK(Runner::Start(nullptr, {}).status().code() ==
         absl::StatusCode::kInvalidArgument);

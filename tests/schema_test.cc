@@ -331,7 +331,7 @@ TEST_CASE("Schema converts to and from its protobuf forms") {
         absl::StatusCode::kInvalidArgument);
 }
 
-TEST_CASE("Schema may be read while another thread replaces objects") {
+TEST_CASE("Schema may be read while another thread replaces objects", "[threads]") {
   Schema schema;
   REQUIRE(schema.AddObject(Account()).ok());
   std::atomic<bool> stop{false};

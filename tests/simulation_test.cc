@@ -10,7 +10,7 @@
 //                         long soak; the LevelDB cases run a tenth)
 //   ORGSYNC_SIM_SEED=S    run only seed S (replays a failure exactly)
 //   ORGSYNC_SIM_ROUNDS=R  rounds per run (default 300)
-// e.g. ORGSYNC_SIM_SEED=17 build/tests/simulation_test "[two-way][memory]"
+// e.g. ORGSYNC_SIM_SEED=17 build/tests/orgsync_tests "[two-way][memory]"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -76,7 +76,7 @@ void RunShard(bool two_way, uint64_t shard, bool leveldb = false) {
                                  << "\n" << result.failure
                                  << "\nreplay: ORGSYNC_SIM_SEED=" << seed
                                  << " ORGSYNC_SIM_ROUNDS=" << rounds
-                                 << " build/tests/simulation_test \"["
+                                 << " build/tests/orgsync_tests \"["
                                  << (two_way ? "two-way" : "one-way")
                                  << (leveldb ? "][leveldb" : "][memory")
                                  << "]\"");

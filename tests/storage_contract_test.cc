@@ -475,7 +475,7 @@ TEMPLATE_TEST_CASE("Storage contract: ten thousand keys come back in order",
 }
 
 TEMPLATE_TEST_CASE("Storage contract: writes from four threads all land",
-                   "[storage]", MemoryHarness, LevelDbHarness) {
+                   "[storage][threads]", MemoryHarness, LevelDbHarness) {
   TestType h;
   Storage& s = *h.storage();
   constexpr int kThreads = 4;

@@ -231,7 +231,7 @@ TEST_CASE("Fault storage: counts every call", "[storage]") {
 }
 
 TEST_CASE("Fault storage: faults and counts are exact under concurrent writers",
-          "[storage]") {
+          "[storage][threads]") {
   std::unique_ptr<MemoryStorage> target = NewMemoryStorage();
   FaultInjectingStorage faulty(target.get());
   constexpr int kThreads = 4;

@@ -516,7 +516,7 @@ TEST_CASE(
 
 // The pread Env on its own, for what a database hardly ever hits: reads at
 // the end of a file, files opened per read, concurrent readers.
-TEST_CASE("Storage LevelDB: the pread Env reads files exactly", "[storage]") {
+TEST_CASE("Storage LevelDB: the pread Env reads files exactly", "[storage][threads]") {
   TempDir dir;
   const std::string name = dir.Sub("table");
   std::string contents;

@@ -843,7 +843,7 @@ TEST_CASE("SubscriptionMap::Open refuses bad arguments and corrupt state") {
 }
 
 TEST_CASE("R16: mapping queries stay consistent while subscriptions change "
-          "on another thread") {
+          "on another thread", "[threads]") {
   Pair p;
   p.PartnerPublishes({"Account", "Contact"});
   REQUIRE(p.map->Subscribe("Contact").ok());

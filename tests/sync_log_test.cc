@@ -458,7 +458,7 @@ TEST_CASE("R54: a staged entry is observed only when its write finishes") {
   CHECK(log->size() == 3);
 }
 
-TEST_CASE("R54: 8 concurrent appenders, each entry observed once in order") {
+TEST_CASE("R54: 8 concurrent appenders, each entry observed once in order", "[threads]") {
   auto storage = NewMemoryStorage();
   ManualClock clock;
   auto log = OpenLog(storage.get(), &clock);

@@ -345,7 +345,7 @@ namespace {
 TEST_CASE(
     "Rule 1: DeliverNextTo delivers only to its side, and the two sides can "
     "be driven by a thread each",
-    "[transport]") {
+    "[transport][threads]") {
   InProcessTransportPair pair(11);
   Recorder a("a"), b("b");
   pair.a()->SetHandler(&a);
