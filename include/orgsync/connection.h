@@ -432,6 +432,14 @@ class Connection {
   [[nodiscard]] virtual absl::StatusOr<std::vector<CaptureResult>>
   CaptureBatch(absl::Span<const LocalChange> changes) = 0;
 
+  // The id in the partner org of this org's record `local_id` of `object`,
+  // once the two are linked (the partner applied the record, or sent it);
+  // nullopt while they are not. FailedPrecondition if the org has no
+  // RecordStore; InvalidArgument for an empty object or id. Safe from any
+  // thread.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<std::string>>
+  PartnerRecordId(std::string_view object, std::string_view local_id) const = 0;
+
   virtual ConnectionCounters counters() const = 0;
 
   // Whether the attached transport last reported the partner reachable;

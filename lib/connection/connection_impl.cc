@@ -251,6 +251,23 @@ absl::StatusOr<std::vector<CaptureResult>> ConnectionImpl::CaptureBatch(
   return record_sync_->CaptureBatch(changes);
 }
 
+absl::StatusOr<std::optional<std::string>> ConnectionImpl::PartnerRecordId(
+    std::string_view object, std::string_view local_id) const {
+  if (record_sync_ == nullptr) {
+    return absl::FailedPreconditionError(fmt::format(
+        "PartnerRecordId on connection {}: the org has no RecordStore", id_));
+  }
+  if (object.empty() || local_id.empty()) {
+    return absl::InvalidArgumentError(
+        "PartnerRecordId: the object and the record id must not be empty");
+  }
+  ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::RecordLink> link,
+                           record_sync_->links().FindByLocal(object, local_id));
+  // A reserved link is an insert being applied: not linked yet.
+  if (!link.has_value() || link->reserved()) return std::nullopt;
+  return link->partner_id();
+}
+
 ConnectionImpl::~ConnectionImpl() {
   Transport* transport;
   {

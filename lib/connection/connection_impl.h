@@ -156,6 +156,8 @@ class ConnectionImpl final : public Connection {
   absl::StatusOr<CaptureResult> Capture(const LocalChange& change) override;
   absl::StatusOr<std::vector<CaptureResult>> CaptureBatch(
       absl::Span<const LocalChange> changes) override;
+  absl::StatusOr<std::optional<std::string>> PartnerRecordId(
+      std::string_view object, std::string_view local_id) const override;
 
   // Secondary, still Invited: replaces the secret for a new attempt
   // (Org::AcceptInvitation on an existing connection).

@@ -40,7 +40,12 @@ QueueAction ActionFor(ChangeKind kind) {
   return QueueAction::kGenericUpdate;
 }
 
-int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
+// When a local write happened, for the hybrid clock: the later of the host's
+// LastModifiedDate and this org's clock (the host may stamp its records from
+// a clock of its own).
+absl::Time LocalWriteTime(const Record& record, const Clock& clock) {
+  return std::max(record.audit.last_modified_date, clock.Now());
+}
 
 proto::ItemResult Failure(const proto::RecordChange& change,
                           proto::Outcome outcome, SyncErrorCode code,
@@ -89,11 +94,15 @@ absl::StatusOr<std::unique_ptr<RecordSync>> RecordSync::Create(
   if (deps.connection_id.empty()) {
     return absl::InvalidArgumentError("RecordSync: empty connection id");
   }
-  return std::unique_ptr<RecordSync>(new RecordSync(std::move(deps)));
+  std::unique_ptr<RecordSync> sync(new RecordSync(std::move(deps)));
+  ORGSYNC_RETURN_IF_ERROR(sync->hlc_.Restore());
+  return sync;
 }
 
 RecordSync::RecordSync(RecordSyncDeps deps)
-    : deps_(std::move(deps)), links_(deps_.storage, deps_.connection_id) {
+    : deps_(std::move(deps)),
+      links_(deps_.storage, deps_.connection_id),
+      hlc_(deps_.storage, deps_.connection_id) {
   if (deps_.resolver == nullptr) deps_.resolver = &default_resolver_;
   if (deps_.reserve_storage == nullptr) deps_.reserve_storage = deps_.storage;
 }
@@ -114,6 +123,7 @@ proto::FieldStamp RecordSync::StampOf(int64_t micros, bool from_primary,
 absl::Status RecordSync::Commit(WriteBatch& batch,
                                 const std::vector<NewLogEntry>& log_entries,
                                 PendingLogs* deferred_logs) {
+  hlc_.Stage(&batch);
   std::optional<SyncLog::PendingAppend> pending;
   if (!log_entries.empty()) {
     ORGSYNC_ASSIGN_OR_RETURN(pending,
@@ -201,7 +211,9 @@ RecordSync::PlanCapture(const LocalChange& change, CaptureResult* result) {
   payload.set_object(record.object);
   payload.set_sender_record_id(record.id);
   payload.set_sender_version(record.version);
-  plan.micros = Micros(record.audit.last_modified_date);
+  // The hybrid clock, not the host's LastModifiedDate alone, orders this
+  // write against the partner's (DESIGN.md rule 8).
+  plan.micros = hlc_.Tick(LocalWriteTime(record, *deps_.clock));
   plan.version = record.version;
   payload.set_last_modified_micros(plan.micros);
 
@@ -328,6 +340,7 @@ absl::StatusOr<std::vector<CaptureResult>> RecordSync::CaptureBatch(
   }
   ORGSYNC_ASSIGN_OR_RETURN(RecordQueue::PendingEnqueue pending,
                            deps_.queue->PrepareEnqueue(entries, &batch));
+  hlc_.Stage(&batch);
   const std::vector<uint64_t> sequences = pending.sequences();
   const bool primary = deps_.role == ReplicationRole::kPrimary;
   for (size_t i = 0; i < plans.size(); ++i) {
@@ -418,7 +431,9 @@ absl::StatusOr<proto::RecordChange> RecordSync::FullStateInsert(
   change.set_object(record.object);
   change.set_sender_record_id(record.id);
   change.set_sender_version(record.version);
-  change.set_last_modified_micros(Micros(record.audit.last_modified_date));
+  // A whole record sent again is as new as the moment it is sent.
+  change.set_last_modified_micros(
+      hlc_.Tick(LocalWriteTime(record, *deps_.clock)));
   const std::shared_ptr<const ObjectDef> def =
       deps_.schema->FindObject(record.object);
   for (const std::string& field :
@@ -614,6 +629,17 @@ proto::ItemResult RecordSync::Apply(const proto::RecordChange& change,
 
 absl::StatusOr<proto::ItemResult> RecordSync::ApplyOrError(
     const proto::RecordChange& change) {
+  if (!HybridClock::IsAcceptableStamp(change.last_modified_micros())) {
+    return Failure(change, proto::PERMANENT_FAILURE,
+                   SyncErrorCode::kValidation,
+                   fmt::format("the change of {}/{} carries the time {} "
+                               "(Unix micros), outside 0..{}",
+                               change.object(), change.sender_record_id(),
+                               change.last_modified_micros(),
+                               HybridClock::kMaxStampMicros));
+  }
+  // Every later local write must order after this one (DESIGN.md rule 8).
+  hlc_.Observe(change.last_modified_micros(), deps_.clock->Now());
   if (!deps_.subscription_map->IsSubscribed(change.object())) {
     return Failure(change, proto::PERMANENT_FAILURE,
                    SyncErrorCode::kObjectNotSubscribed,
@@ -989,16 +1015,14 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
     again.set_object(local_object);
     again.set_sender_record_id(link.local_id());
     again.set_sender_version(updated.version);
-    int64_t micros = change.last_modified_micros();
+    // Above both writes: the clock has seen the incoming stamp and issued
+    // or seen every stored one.
+    const int64_t micros = hlc_.Tick(deps_.clock->Now());
     for (const auto& [field, value] : resend) {
-      ORGSYNC_ASSIGN_OR_RETURN(
-          std::optional<proto::FieldStamp> stored,
-          links_.GetStamp(local_object, link.local_id(), field));
-      if (stored.has_value()) micros = std::max(micros, stored->micros());
       FieldValueToProto(value, &(*again.mutable_fields())[field]);
       again.add_changed_fields(field);
     }
-    again.set_last_modified_micros(micros + 1);
+    again.set_last_modified_micros(micros);
     const NewQueueEntry entry{.record = {local_object, link.local_id()},
                               .action = QueueAction::kGenericUpdate,
                               .payload = again.SerializeAsString()};
@@ -1006,7 +1030,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
         pending,
         deps_.queue->PrepareEnqueue(absl::MakeConstSpan(&entry, 1), &batch));
     const proto::FieldStamp stamp =
-        StampOf(micros + 1, primary_here, updated.version,
+        StampOf(micros, primary_here, updated.version,
                 pending->sequences().front());
     for (const auto& [field, value] : resend) {
       links_.PutStamp(local_object, link.local_id(), field, stamp, &batch);

@@ -18,9 +18,10 @@
 //
 // Conflicts (two-way objects): every write of a published field, local
 // (stamped at Capture) or applied from the partner (stamped at Apply), gets
-// a stamp (LastModifiedDate micros, primary over secondary, version,
-// sequence) stored per linked record and field; an incoming value is
-// applied only if its stamp is newer (last writer wins per field), so both
+// a stamp (hybrid clock micros, engine/hybrid_clock.h; primary over
+// secondary, version, sequence) stored per linked record and field; an
+// incoming value is applied only if its stamp is newer (last writer wins
+// per field), so both
 // orgs end with the newest write of every field whatever the delivery
 // order. An incoming field whose stored stamp is a local write the partner
 // has not acknowledged yet is a conflict: it is always logged (Info,
@@ -53,6 +54,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
+#include "engine/hybrid_clock.h"
 #include "engine/record_links.h"
 #include "orgsync/capture.h"
 #include "orgsync/clock.h"
@@ -241,6 +243,8 @@ class RecordSync {
   // deps_.sync_audit_fields and deps_.owner_user_id change under this.
   mutable absl::Mutex settings_mu_;
   RecordLinks links_;
+  // Orders this side's writes after every partner write it has seen.
+  HybridClock hlc_;
   DefaultConflictResolver default_resolver_;
 };
 

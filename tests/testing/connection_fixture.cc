@@ -93,7 +93,7 @@ void TwoOrgs::OpenOrgs() {
                     primary_storage->storage(), &clock);
   secondary = OpenOrg("org-b", config.secondary_schema,
                       config.secondary_record_store, config,
-                      secondary_storage->storage(), &clock);
+                      secondary_storage->storage(), &secondary_clock);
 }
 
 void TwoOrgs::Pump(absl::Duration tick) {

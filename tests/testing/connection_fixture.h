@@ -1,7 +1,8 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 //
 // Test helpers for connections: two orgs (a primary and a secondary)
-// joined by an in-process transport pair, with one ManualClock.
+// joined by an in-process transport pair, with one ManualClock (the
+// secondary's may be set apart from the primary's by a fixed offset).
 
 #ifndef ORGSYNC_TESTS_TESTING_CONNECTION_FIXTURE_H_
 #define ORGSYNC_TESTS_TESTING_CONNECTION_FIXTURE_H_
@@ -50,6 +51,19 @@ class ForwardingClock final : public Clock {
   Clock* target = nullptr;
 };
 
+// A Clock that reads another one and adds a fixed offset: an org whose wall
+// clock is ahead of (positive) or behind (negative) its partner's.
+class OffsetClock final : public Clock {
+ public:
+  OffsetClock(const Clock* base, absl::Duration offset)
+      : base_(base), offset_(offset) {}
+  absl::Time Now() const override { return base_->Now() + offset_; }
+
+ private:
+  const Clock* const base_;
+  const absl::Duration offset_;
+};
+
 // An in-memory RecordStore for the CRM schema: deleting an Account takes
 // its Contacts (cascade), not its Invoices; ids are `id_prefix` + a number;
 // local writes are stamped by user "U1".
@@ -74,6 +88,9 @@ struct TwoOrgsConfig {
   absl::Duration queue_report_interval = absl::Hours(12);
   std::function<void(const QueueSizeReport&)> primary_queue_report = {};
   std::function<void(const QueueSizeReport&)> secondary_queue_report = {};
+  // How far the secondary's clock is ahead of the primary's (negative:
+  // behind). The two clocks advance together.
+  absl::Duration secondary_clock_offset = absl::ZeroDuration();
 };
 
 // A primary org ("org-a") and a secondary org ("org-b") over their own
@@ -109,7 +126,10 @@ class TwoOrgs {
   void Reopen(const std::string& connection_id);
 
   TwoOrgsConfig config;
+  // The primary's clock; the secondary reads secondary_clock, which is
+  // `clock` moved by config.secondary_clock_offset.
   ManualClock clock;
+  OffsetClock secondary_clock{&clock, config.secondary_clock_offset};
   InProcessTransportPair pair;
   std::unique_ptr<ReopenableStorage> primary_storage;
   std::unique_ptr<ReopenableStorage> secondary_storage;
