@@ -16,6 +16,9 @@
 //   * Apply (step thread, receiving side): applies one partner change to the
 //     RecordStore, idempotently and crash-safely, and says how it went.
 //
+// The sending half (Capture, PrepareSend, OnResult) is in record_sync.cc,
+// the receiving half (Apply, ReserveInserts) in record_apply.cc.
+//
 // Conflicts (two-way objects): every write of a published field, local
 // (stamped at Capture) or applied from the partner (stamped at Apply), gets
 // a stamp (LastModifiedDate micros, primary over secondary, version,
