@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "absl/time/time.h"
+#include "engine/incoming_values.h"
 #include "engine/record_sync.h"
 #include "fmt/format.h"
 #include "orgsync/status.h"
@@ -52,7 +53,11 @@ proto::ItemResult Success(const proto::RecordChange& change,
 
 struct RecordSync::MappedChange {
   FieldMap fields;  // local field name -> value to write here
+  // Notes about the record itself: their record id is set once known.
   std::vector<NewLogEntry> notes;
+  // Hints that named a record the connection does not share: logged as
+  // they are, about the record named (KnownToPartnerAs).
+  std::vector<NewLogEntry> refused_references;
 };
 
 // --- Apply -----------------------------------------------------------------
@@ -111,7 +116,8 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyOrError(
     case proto::BULK_SYNC: {
       MappedChange mapped;
       ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::ItemResult> failed,
-                               MapFields(change, local_object, &mapped));
+                               MapFields(change, local_object, link, &mapped));
+      ORGSYNC_RETURN_IF_ERROR(LogNow(mapped.refused_references));
       if (failed.has_value()) return *failed;
       ORGSYNC_ASSIGN_OR_RETURN(
           proto::ItemResult inserted,
@@ -126,7 +132,8 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyOrError(
       if (!link.has_value() || link->reserved()) break;
       MappedChange mapped;
       ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::ItemResult> failed,
-                               MapFields(change, local_object, &mapped));
+                               MapFields(change, local_object, link, &mapped));
+      ORGSYNC_RETURN_IF_ERROR(LogNow(mapped.refused_references));
       if (failed.has_value()) return *failed;
       return ApplyUpdate(change, local_object, *std::move(link),
                          std::move(mapped));
@@ -150,116 +157,227 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyOrError(
 
 absl::StatusOr<std::optional<proto::ItemResult>> RecordSync::MapFields(
     const proto::RecordChange& change, const std::string& local_object,
-    MappedChange* out) {
-  const std::optional<ObjectDef> publication =
-      deps_.subscription_map->PartnerPublication(change.object());
+    const std::optional<proto::RecordLink>& link, MappedChange* out) {
   const std::shared_ptr<const ObjectDef> local_def =
       deps_.schema->FindObject(local_object);
   const RecordRef here{local_object, ""};
   const auto action = static_cast<QueueAction>(static_cast<int>(change.action()));
+  // Every value is checked against the local schema before any is
+  // translated or stored: a change is refused whole, for the reason that
+  // concerns its values, before a lookup waits for its parent.
+  struct Received {
+    const std::string* partner_field;
+    const proto::FieldValue* wire_value;
+    std::string local_field;
+    const FieldDef* def;
+  };
+  std::vector<Received> received;
   for (const auto& [partner_field, wire_value] : change.fields()) {
-    std::optional<std::string> local_field =
-        deps_.subscription_map->MappedField(change.object(), partner_field);
-    if (!local_field.has_value()) continue;  // unsubscribed / None Available
-    FieldValue value = FieldValueFromProto(wire_value);
-    const FieldDef* partner_def =
-        publication.has_value() ? publication->FindField(partner_field)
-                                : nullptr;
-    const FieldDef* local_field_def =
-        local_def != nullptr ? local_def->FindField(*local_field) : nullptr;
-    if (const auto* ref = std::get_if<Reference>(&value)) {
-      if (partner_def != nullptr &&
-          partner_def->type == FieldType::kUserReference) {
-        if (deps_.user_exists && !deps_.user_exists(ref->id)) {
-          const std::string owner = owner_user_id();
-          // R37: the owner stands in; never written back (from_replication).
-          out->notes.push_back(NewLogEntry{
-              .record = here,
-              .action = action,
-              .status = LogStatus::kInfo,
-              .error = SyncErrorCode::kMissingUser,
-              .description = fmt::format(
-                  "{}.{} of partner record {} names user {}, who does not "
-                  "exist here: the connection owner {} is set instead (R37)",
-                  local_object, *local_field, change.sender_record_id(),
-                  ref->id, owner),
-              .details = {{"field", *local_field},
-                          {"missing_user", ref->id},
-                          {"owner", owner}}});
-          value = Reference{owner};
-        }
-      } else {
-        const std::string partner_target =
-            partner_def != nullptr ? partner_def->lookup_target : "";
-        const std::string target =
-            deps_.subscription_map->LocalObject(partner_target)
-                .value_or(local_field_def != nullptr
-                              ? local_field_def->lookup_target
-                              : partner_target);
-        ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::RecordLink> parent,
-                                 links_.FindByPartner(target, ref->id));
+    IncomingField incoming = ClassifyIncomingField(
+        *deps_.subscription_map, change.object(), local_def.get(),
+        partner_field);
+    switch (incoming.kind) {
+      case IncomingFieldCase::kSkip:
+        continue;  // the subscriber's choice (R16, R17)
+      case IncomingFieldCase::kNotPublished:
+        out->notes.push_back(NewLogEntry{
+            .record = here,
+            .action = action,
+            .status = LogStatus::kInfo,
+            .error = SyncErrorCode::kFieldNotSubscribed,
+            .description = fmt::format(
+                "partner record {} carries a value for {}.{}, which the "
+                "partner does not publish: the value is not applied",
+                ClipForLog(change.sender_record_id()), ClipForLog(change.object()),
+                ClipForLog(partner_field)),
+            .details = {{"field", incoming.local_field}}});
+        continue;
+      case IncomingFieldCase::kSchemaMismatch:
+        return RefuseChange(
+            change, local_object, link, partner_field,
+            ValueRefusal{
+                .code = SyncErrorCode::kSchemaMismatch,
+                .rule = "missing field",
+                .description = fmt::format(
+                    "the partner publishes {}.{}, but {} has no field {} in "
+                    "this org: make the two orgs' metadata match, then "
+                    "subscribe the field",
+                    ClipForLog(change.object()), ClipForLog(partner_field), local_object,
+                    ClipForLog(incoming.local_field))});
+      case IncomingFieldCase::kReceive:
+        break;
+    }
+    if (std::optional<ValueRefusal> refusal =
+            CheckIncomingValue(local_object, *incoming.def, wire_value,
+                               deps_.max_file_bytes)) {
+      return RefuseChange(change, local_object, link, partner_field,
+                          *refusal);
+    }
+    received.push_back({&partner_field, &wire_value,
+                        std::move(incoming.local_field), incoming.def});
+  }
+
+  for (const Received& field : received) {
+    FieldValue value = FieldValueFromProto(*field.wire_value);
+    const std::string& local_field = field.local_field;
+    const auto* ref = std::get_if<Reference>(&value);
+    if (ref != nullptr && field.def->type == FieldType::kUserReference) {
+      if (deps_.user_exists && !deps_.user_exists(ref->id)) {
+        const std::string owner = owner_user_id();
+        // R37: the owner stands in; never written back (from_replication).
+        out->notes.push_back(NewLogEntry{
+            .record = here,
+            .action = action,
+            .status = LogStatus::kInfo,
+            .error = SyncErrorCode::kMissingUser,
+            .description = fmt::format(
+                "{}.{} of partner record {} names user {}, who does not "
+                "exist here: the connection owner {} is set instead (R37)",
+                local_object, local_field, ClipForLog(change.sender_record_id()),
+                ClipForLog(ref->id), owner),
+            .details = {{"field", local_field},
+                        {"missing_user", ClipForLog(ref->id)},
+                        {"owner", owner}}});
+        value = Reference{owner};
+      }
+    } else if (ref != nullptr) {
+      // A lookup (CheckIncomingValue let a reference only into one): R32
+      // translates the partner's id through this connection's links.
+      const std::string& target = field.def->lookup_target;
+      ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::RecordLink> parent,
+                               links_.FindByPartner(target, ref->id));
+      std::optional<std::string> hinted;
+      if (!parent.has_value() || parent->reserved()) {
         ORGSYNC_ASSIGN_OR_RETURN(
-            std::optional<std::string> hinted,
-            HintedParent(change, partner_field, target, ref->id));
-        if (parent.has_value() && !parent->reserved()) {
-          value = Reference{parent->local_id()};  // R32
-        } else if (hinted.has_value()) {
-          value = Reference{*hinted};
-        } else if (local_field_def != nullptr && local_field_def->required) {
-          return Failure(
-              change, proto::RETRYABLE_FAILURE, SyncErrorCode::kMissingParent,
-              fmt::format("{} record {} needs its required lookup {} to "
-                          "point at {} record {}, which is not in this org "
-                          "yet (R14)",
-                          local_object, change.sender_record_id(),
-                          *local_field, target, ref->id));
-        } else {
-          out->notes.push_back(NewLogEntry{
-              .record = here,
-              .action = action,
-              .status = LogStatus::kInfo,
-              .error = SyncErrorCode::kMissingParent,
-              .description = fmt::format(
-                  "{}.{} of partner record {} points at {} record {}, which "
-                  "is not in this org: the lookup is left blank (R14)",
-                  local_object, *local_field, change.sender_record_id(),
-                  target, ref->id),
-              .details = {{"field", *local_field}, {"parent", ref->id}}});
-          value = std::monostate{};
-        }
+            hinted, HintedParent(change, *field.partner_field, target,
+                                 ref->id, &out->refused_references));
+      }
+      if (parent.has_value() && !parent->reserved()) {
+        value = Reference{parent->local_id()};  // R32
+      } else if (hinted.has_value()) {
+        value = Reference{*hinted};
+      } else if (field.def->required) {
+        return Failure(
+            change, proto::RETRYABLE_FAILURE, SyncErrorCode::kMissingParent,
+            fmt::format("{} record {} needs its required lookup {} to "
+                        "point at {} record {}, which is not in this org "
+                        "yet (R14)",
+                        local_object, ClipForLog(change.sender_record_id()),
+                        local_field, target, ClipForLog(ref->id)));
+      } else {
+        out->notes.push_back(NewLogEntry{
+            .record = here,
+            .action = action,
+            .status = LogStatus::kInfo,
+            .error = SyncErrorCode::kMissingParent,
+            .description = fmt::format(
+                "{}.{} of partner record {} points at {} record {}, which "
+                "is not in this org: the lookup is left blank (R14)",
+                local_object, local_field, ClipForLog(change.sender_record_id()),
+                target, ClipForLog(ref->id)),
+            .details = {{"field", local_field}, {"parent", ClipForLog(ref->id)}}});
+        value = std::monostate{};
       }
     }
-    out->fields[*local_field] = std::move(value);
+    out->fields[local_field] = std::move(value);
   }
   return std::nullopt;
 }
 
-// The local record the sender says `field` points at, if it is of the
-// lookup's target object and not linked to another partner record: our own
-// link to it is recorded only when the partner's acknowledgement of it
-// arrives, which may come after this change.
-absl::StatusOr<std::optional<std::string>> RecordSync::HintedParent(
-    const proto::RecordChange& change, const std::string& field,
-    const std::string& target, const std::string& partner_id) {
-  auto hint = change.lookup_receiver_ids().find(field);
-  if (hint == change.lookup_receiver_ids().end()) return std::nullopt;
-  return KnownToPartnerAs(target, hint->second, partner_id);
+// Writes `entries` (if any) to the SyncLog by themselves, whatever becomes
+// of the change they came with.
+absl::Status RecordSync::LogNow(const std::vector<NewLogEntry>& entries) {
+  if (entries.empty()) return absl::OkStatus();
+  WriteBatch batch;
+  return Commit(batch, entries, apply_logs_);
 }
 
-// `local_id` if the partner may name it `partner_id`: the record exists
-// here and is not linked to another partner record.
+// Fails `change` for good because of what it carries for `partner_field`,
+// logged here (the receiving side) as Failed with the field and the rule;
+// the result carries the same description back to the sender, which logs
+// it as Failed too.
+absl::StatusOr<proto::ItemResult> RecordSync::RefuseChange(
+    const proto::RecordChange& change, const std::string& local_object,
+    const std::optional<proto::RecordLink>& link,
+    const std::string& partner_field, const ValueRefusal& refusal) {
+  const auto action = static_cast<QueueAction>(static_cast<int>(change.action()));
+  const std::string description = fmt::format(
+      "{} (rule: {}); the {} of partner record {} is refused", refusal.description,
+      refusal.rule, QueueActionName(action), ClipForLog(change.sender_record_id()));
+  const std::string local_id =
+      link.has_value() && !link->reserved() ? link->local_id() : "";
+  const std::vector<NewLogEntry> entries = {NewLogEntry{
+      .record = {local_object, local_id},
+      .action = action,
+      .status = LogStatus::kFailed,
+      .error = refusal.code,
+      .description = description,
+      .details = {{"field", ClipForLog(partner_field)},
+                  {"rule", refusal.rule},
+                  {"partner_record_id", ClipForLog(change.sender_record_id())}}}};
+  ORGSYNC_RETURN_IF_ERROR(LogNow(entries));
+  return Failure(change, proto::PERMANENT_FAILURE, refusal.code, description);
+}
+
+// The local record the sender says `field` points at, when the connection
+// shares it (KnownToPartnerAs): our own link to it is recorded only when
+// the partner's acknowledgement of it arrives, which may come after this
+// change.
+absl::StatusOr<std::optional<std::string>> RecordSync::HintedParent(
+    const proto::RecordChange& change, const std::string& field,
+    const std::string& target, const std::string& partner_id,
+    std::vector<NewLogEntry>* refused) {
+  auto hint = change.lookup_receiver_ids().find(field);
+  if (hint == change.lookup_receiver_ids().end()) return std::nullopt;
+  return KnownToPartnerAs(change, target, hint->second, partner_id,
+                          fmt::format("the target of lookup {}", ClipForLog(field)),
+                          refused);
+}
+
+// `local_id` if the partner may name it as its record `partner_id`: a
+// record of `object` here that is linked to `partner_id` on this
+// connection, or not linked yet but with a change queued to the partner
+// (its insert, or the acknowledgement that teaches the link, is on its
+// way). A partner never reaches any other record through a hint: ids are
+// easy to guess, and a guessed one is refused with a Failed entry about the
+// record named (added to `refused`), which is not touched.
 absl::StatusOr<std::optional<std::string>> RecordSync::KnownToPartnerAs(
-    const std::string& object, const std::string& local_id,
-    const std::string& partner_id) {
-  absl::StatusOr<Record> here = deps_.store->Get(object, local_id);
-  if (absl::IsNotFound(here.status())) return std::nullopt;
-  ORGSYNC_RETURN_IF_ERROR(here.status());
+    const proto::RecordChange& change, const std::string& object,
+    const std::string& local_id, const std::string& partner_id,
+    std::string_view named_as, std::vector<NewLogEntry>* refused) {
   ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::RecordLink> link,
                            links_.FindByLocal(object, local_id));
-  if (link.has_value() && link->partner_id() != partner_id) {
-    return std::nullopt;
+  std::string why;
+  if (link.has_value()) {
+    if (link->partner_id() != partner_id) {
+      why = fmt::format("is linked to partner record {}",
+                        ClipForLog(link->partner_id()));
+    }
+  } else {
+    ORGSYNC_ASSIGN_OR_RETURN(bool queued,
+                             deps_.queue->HasPending({object, local_id}));
+    if (!queued) why = "is not shared on this connection";
   }
-  return local_id;
+  if (why.empty()) {
+    absl::StatusOr<Record> here = deps_.store->Get(object, local_id);
+    if (absl::IsNotFound(here.status())) return std::nullopt;
+    ORGSYNC_RETURN_IF_ERROR(here.status());
+    return local_id;
+  }
+  refused->push_back(NewLogEntry{
+      .record = {object, ClipForLog(local_id)},
+      .action = static_cast<QueueAction>(static_cast<int>(change.action())),
+      .status = LogStatus::kFailed,
+      .error = SyncErrorCode::kRecordNotFound,
+      .description = fmt::format(
+          "the partner named {} record {} as {} in its change of {} record "
+          "{} (its record {}), but this record {}: refused, the record is "
+          "not touched",
+          object, ClipForLog(local_id), named_as, ClipForLog(change.object()),
+          ClipForLog(change.sender_record_id()), ClipForLog(partner_id), why),
+      .details = {{"partner_record_id", ClipForLog(change.sender_record_id())},
+                  {"named_as", ClipForLog(partner_id)}}});
+  return std::nullopt;
 }
 
 absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
@@ -559,9 +677,10 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
   }
   // Even when a newer change of the record itself wins, the children the
   // sender took along follow the sender if nothing newer touched them.
+  std::vector<NewLogEntry> refused;  // cascaded records not shared
   if (change.cascade() && change.cascade_listed()) {
     ORGSYNC_RETURN_IF_ERROR(
-        MatchCascade(change, incoming, deleting, took, &batch));
+        MatchCascade(change, incoming, deleting, took, &batch, &refused));
   }
   uint64_t version = 0;
   if (absl::StatusOr<Record> now =
@@ -574,7 +693,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
       std::max(link.partner_version(), change.sender_version()));
   link.set_local_version(version);
   links_.Put(local_object, link, &batch);
-  ORGSYNC_RETURN_IF_ERROR(Commit(batch, {}, apply_logs_));
+  ORGSYNC_RETURN_IF_ERROR(Commit(batch, refused, apply_logs_));
   return Success(change, proto::APPLIED, link.local_id(), version);
 }
 
@@ -585,12 +704,15 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
 // end the same: children the sender took are given the same state here,
 // and synced children the local cascade took that the sender did not are
 // put back. Children of objects this side does not publish to the partner
-// follow the local cascade: the partner never has them.
+// follow the local cascade: the partner never has them. A listed record
+// the connection does not share is refused (KnownToPartnerAs, added to
+// `refused`) and not touched.
 absl::Status RecordSync::MatchCascade(const proto::RecordChange& change,
                                       const proto::FieldStamp& incoming,
                                       bool deleting,
                                       const std::vector<RecordRef>& took,
-                                      WriteBatch* batch) {
+                                      WriteBatch* batch,
+                                      std::vector<NewLogEntry>* refused) {
   const ApplyContext context{.from_replication = true,
                              .connection_id = deps_.connection_id};
   std::set<RecordRef> wanted;
@@ -609,8 +731,11 @@ absl::Status RecordSync::MatchCascade(const proto::RecordChange& change,
     if (cascaded.receiver_record_id().empty()) continue;
     ORGSYNC_ASSIGN_OR_RETURN(
         std::optional<std::string> hinted,
-        KnownToPartnerAs(object, cascaded.receiver_record_id(),
-                         cascaded.sender_record_id()));
+        KnownToPartnerAs(change, object, cascaded.receiver_record_id(),
+                         cascaded.sender_record_id(),
+                         deleting ? "a child its delete took along"
+                                  : "a child its undelete took along",
+                         refused));
     if (hinted.has_value()) wanted.insert(RecordRef{object, *hinted});
   }
   // Deletes (or undeletes) one child; a child already in that state, or
