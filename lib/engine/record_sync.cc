@@ -500,6 +500,17 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
     }
     ORGSYNC_RETURN_IF_ERROR(current.status());
     ORGSYNC_ASSIGN_OR_RETURN(out.change, FullStateInsert(*current));
+  } else if (linked && link->resend_whole_after() != 0 &&
+             out.change.action() == proto::GENERIC_UPDATE) {
+    // R55: an earlier change of the record failed for good (OnFailed); the
+    // partner gets the whole record, merged into its copy like an update.
+    absl::StatusOr<Record> current =
+        deps_.store->Get(entry.record.object, entry.record.id);
+    if (current.ok()) {
+      ORGSYNC_ASSIGN_OR_RETURN(out.change, FullStateInsert(*current));
+    } else if (!absl::IsNotFound(current.status())) {
+      return current.status();
+    }
   }
   out.change.set_sequence(entry.sequence);
   if (linked) {
@@ -547,6 +558,13 @@ absl::Status RecordSync::OnResult(const QueueEntry& entry,
   }
   link->set_acked_local_sequence(
       std::max(link->acked_local_sequence(), entry.sequence));
+  // R55: an update queued after the failure was sent whole and is applied.
+  if (link->resend_whole_after() != 0 &&
+      entry.sequence > link->resend_whole_after() &&
+      (entry.action == QueueAction::kGenericUpdate ||
+       entry.action == QueueAction::kGenericInsert)) {
+    link->set_resend_whole_after(0);
+  }
   link->set_partner_version(
       std::max(link->partner_version(), result.receiver_version()));
   proto::RecordChange payload;
@@ -557,6 +575,28 @@ absl::Status RecordSync::OnResult(const QueueEntry& entry,
   links_.Put(entry.record.object, *link, batch);
   return absl::OkStatus();
 }
+
+absl::Status RecordSync::OnFailed(const QueueEntry& entry,
+                                  WriteBatch* batch) {
+  if (!IsRecordAction(entry.action) || entry.record.empty()) {
+    return absl::OkStatus();
+  }
+  ORGSYNC_ASSIGN_OR_RETURN(
+      std::optional<proto::RecordLink> link,
+      links_.FindByLocal(entry.record.object, entry.record.id));
+  if (!link.has_value() || link->reserved()) return absl::OkStatus();
+  // Changes of the record queued before now may have been sent as they
+  // are; only one queued after now is surely sent whole.
+  ORGSYNC_ASSIGN_OR_RETURN(std::vector<uint64_t> pending,
+                           deps_.queue->PendingSequences(entry.record));
+  uint64_t after = std::max(entry.sequence, link->resend_whole_after());
+  for (uint64_t sequence : pending) after = std::max(after, sequence);
+  link->set_resend_whole_after(after);
+  links_.Put(entry.record.object, *link, batch);
+  return absl::OkStatus();
+}
+
+// --- Settings --------------------------------------------------------------
 
 void RecordSync::UpdateSettings(bool sync_audit_fields,
                                 std::string owner_user_id) {
