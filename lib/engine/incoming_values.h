@@ -17,9 +17,10 @@
 //   * This org has no such field (no local field of the partner's name, nor
 //     the local field a mapping names, or a subscribed field whose local
 //     field is gone): the metadata of the two orgs differ, the seed's
-//     "Diagnosing Syncing Issues" case. The change fails with
-//     SCHEMA_MISMATCH; once the field exists here and is subscribed, the
-//     record's next change carries its whole state (R55).
+//     "Diagnosing Syncing Issues" case. A change carrying a value for it
+//     fails with SCHEMA_MISMATCH (a null loses nothing and is skipped);
+//     once the field exists here and is subscribed, the record's next
+//     change carries its whole state (R55).
 //   * The field exists here but is not subscribed (Not Subscribed after
 //     R17, a lookup that is None Available, a field left "--None--" for an
 //     incompatible local field): the subscriber's choice. The value is

@@ -193,6 +193,11 @@ absl::StatusOr<std::optional<proto::ItemResult>> RecordSync::MapFields(
             .details = {{"field", incoming.local_field}}});
         continue;
       case IncomingFieldCase::kSchemaMismatch:
+        // A null (an insert carries every published field) loses nothing:
+        // the field is null here too once it exists.
+        if (wire_value.kind_case() == proto::FieldValue::KIND_NOT_SET) {
+          continue;
+        }
         return RefuseChange(
             change, local_object, link, partner_field,
             ValueRefusal{
