@@ -655,7 +655,8 @@ struct FaxWorld : World {
     ObjectDef with_fax = *account;
     with_fax.fields.push_back(Field("Fax", FieldType::kText, 40));
     RequireOk(secondary_schema.ReplaceObject("Account", std::move(with_fax)));
-    RequireOk(s->subscription_map()->OnLocalSchemaChanged({.object = "Account"}));
+    RequireOk(
+        s->subscription_map()->OnLocalSchemaChanged({.object = "Account"}));
     RequireOk(s->subscription_map()->SubscribeField("Account", "Fax"));
   }
 
@@ -691,14 +692,14 @@ TEST_CASE(
                                         {{"Name", std::string("Linked")}});
   REQUIRE(w.t->Settle());
   REQUIRE(w.Copy("Linked").has_value());
-  CHECK(Entries(w.s, LogStatus::kFailed, SyncErrorCode::kSchemaMismatch)
-            .empty());
+  CHECK(
+      Entries(w.s, LogStatus::kFailed, SyncErrorCode::kSchemaMismatch).empty());
   w.primary.Write(ChangeKind::kUpdate, linked.id,
                   {{"Fax", std::string("555-0100")}});
   // A new record carrying Fax fails whole.
-  w.primary.Write(ChangeKind::kInsert, "",
-                  {{"Name", std::string("New")},
-                   {"Fax", std::string("555-0199")}});
+  w.primary.Write(
+      ChangeKind::kInsert, "",
+      {{"Name", std::string("New")}, {"Fax", std::string("555-0199")}});
   REQUIRE(w.t->Settle());
 
   CHECK_FALSE(w.Copy("New").has_value());

@@ -14,8 +14,15 @@ namespace orgsync::internal {
 namespace {
 
 // What kind of value a field of each type holds.
-enum class Holds { kText, kNumber, kBoolean, kTime, kReference, kBinary,
-                   kNothing };
+enum class Holds {
+  kText,
+  kNumber,
+  kBoolean,
+  kTime,
+  kReference,
+  kBinary,
+  kNothing
+};
 
 Holds WhatFieldHolds(FieldType type) {
   switch (type) {
@@ -70,14 +77,22 @@ bool Fits(Holds holds, proto::FieldValue::KindCase kind) {
 
 std::string_view KindName(proto::FieldValue::KindCase kind) {
   switch (kind) {
-    case proto::FieldValue::kText: return "text";
-    case proto::FieldValue::kInteger: return "integer";
-    case proto::FieldValue::kReal: return "real number";
-    case proto::FieldValue::kBoolean: return "boolean";
-    case proto::FieldValue::kBinary: return "binary";
-    case proto::FieldValue::kTimeMicros: return "time";
-    case proto::FieldValue::kReference: return "reference";
-    case proto::FieldValue::KIND_NOT_SET: return "null";
+    case proto::FieldValue::kText:
+      return "text";
+    case proto::FieldValue::kInteger:
+      return "integer";
+    case proto::FieldValue::kReal:
+      return "real number";
+    case proto::FieldValue::kBoolean:
+      return "boolean";
+    case proto::FieldValue::kBinary:
+      return "binary";
+    case proto::FieldValue::kTimeMicros:
+      return "time";
+    case proto::FieldValue::kReference:
+      return "reference";
+    case proto::FieldValue::KIND_NOT_SET:
+      return "null";
   }
   return "unknown";
 }
@@ -85,9 +100,9 @@ std::string_view KindName(proto::FieldValue::KindCase kind) {
 // Unicode code points of valid UTF-8: every byte that does not continue a
 // character starts one.
 size_t CodePoints(std::string_view text) {
-  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
+  return static_cast<size_t>(std::count_if(
+      text.begin(), text.end(),
+      [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 // Decimal digits of |value| before the decimal point (0 has none).
@@ -158,11 +173,10 @@ std::optional<ValueRefusal> CheckNumber(std::string_view object,
     return ValueRefusal{
         .code = SyncErrorCode::kValidation,
         .rule = "finite",
-        .description = fmt::format("{}.{} holds numbers; {} is not one",
-                                   object, field.name, real)};
+        .description = fmt::format("{}.{} holds numbers; {} is not one", object,
+                                   field.name, real)};
   }
-  if (field.precision != 0 &&
-      std::fabs(real) >= std::pow(10.0, whole_digits)) {
+  if (field.precision != 0 && std::fabs(real) >= std::pow(10.0, whole_digits)) {
     return ValueRefusal{
         .code = SyncErrorCode::kValidation,
         .rule = "precision",
@@ -177,12 +191,11 @@ std::optional<ValueRefusal> CheckNumber(std::string_view object,
     const double scaled = real * std::pow(10.0, field.scale);
     const double off = std::fabs(scaled - std::nearbyint(scaled));
     if (off > 1e-9 * std::max(1.0, std::fabs(scaled))) {
-      return ValueRefusal{
-          .code = SyncErrorCode::kValidation,
-          .rule = "scale",
-          .description = fmt::format(
-              "{} holds at most {} decimal places; {} has more", shape,
-              field.scale, real)};
+      return ValueRefusal{.code = SyncErrorCode::kValidation,
+                          .rule = "scale",
+                          .description = fmt::format(
+                              "{} holds at most {} decimal places; {} has more",
+                              shape, field.scale, real)};
     }
   }
   return std::nullopt;

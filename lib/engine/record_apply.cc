@@ -161,7 +161,8 @@ absl::StatusOr<std::optional<proto::ItemResult>> RecordSync::MapFields(
   const std::shared_ptr<const ObjectDef> local_def =
       deps_.schema->FindObject(local_object);
   const RecordRef here{local_object, ""};
-  const auto action = static_cast<QueueAction>(static_cast<int>(change.action()));
+  const auto action =
+      static_cast<QueueAction>(static_cast<int>(change.action()));
   // Every value is checked against the local schema before any is
   // translated or stored: a change is refused whole, for the reason that
   // concerns its values, before a lookup waits for its parent.
@@ -173,9 +174,9 @@ absl::StatusOr<std::optional<proto::ItemResult>> RecordSync::MapFields(
   };
   std::vector<Received> received;
   for (const auto& [partner_field, wire_value] : change.fields()) {
-    IncomingField incoming = ClassifyIncomingField(
-        *deps_.subscription_map, change.object(), local_def.get(),
-        partner_field);
+    IncomingField incoming =
+        ClassifyIncomingField(*deps_.subscription_map, change.object(),
+                              local_def.get(), partner_field);
     switch (incoming.kind) {
       case IncomingFieldCase::kSkip:
         continue;  // the subscriber's choice (R16, R17)
@@ -188,8 +189,8 @@ absl::StatusOr<std::optional<proto::ItemResult>> RecordSync::MapFields(
             .description = fmt::format(
                 "partner record {} carries a value for {}.{}, which the "
                 "partner does not publish: the value is not applied",
-                ClipForLog(change.sender_record_id()), ClipForLog(change.object()),
-                ClipForLog(partner_field)),
+                ClipForLog(change.sender_record_id()),
+                ClipForLog(change.object()), ClipForLog(partner_field)),
             .details = {{"field", incoming.local_field}}});
         continue;
       case IncomingFieldCase::kSchemaMismatch:
@@ -207,16 +208,14 @@ absl::StatusOr<std::optional<proto::ItemResult>> RecordSync::MapFields(
                     "the partner publishes {}.{}, but {} has no field {} in "
                     "this org: make the two orgs' metadata match, then "
                     "subscribe the field",
-                    ClipForLog(change.object()), ClipForLog(partner_field), local_object,
-                    ClipForLog(incoming.local_field))});
+                    ClipForLog(change.object()), ClipForLog(partner_field),
+                    local_object, ClipForLog(incoming.local_field))});
       case IncomingFieldCase::kReceive:
         break;
     }
-    if (std::optional<ValueRefusal> refusal =
-            CheckIncomingValue(local_object, *incoming.def, wire_value,
-                               deps_.max_file_bytes)) {
-      return RefuseChange(change, local_object, link, partner_field,
-                          *refusal);
+    if (std::optional<ValueRefusal> refusal = CheckIncomingValue(
+            local_object, *incoming.def, wire_value, deps_.max_file_bytes)) {
+      return RefuseChange(change, local_object, link, partner_field, *refusal);
     }
     received.push_back({&partner_field, &wire_value,
                         std::move(incoming.local_field), incoming.def});
@@ -238,8 +237,9 @@ absl::StatusOr<std::optional<proto::ItemResult>> RecordSync::MapFields(
             .description = fmt::format(
                 "{}.{} of partner record {} names user {}, who does not "
                 "exist here: the connection owner {} is set instead (R37)",
-                local_object, local_field, ClipForLog(change.sender_record_id()),
-                ClipForLog(ref->id), owner),
+                local_object, local_field,
+                ClipForLog(change.sender_record_id()), ClipForLog(ref->id),
+                owner),
             .details = {{"field", local_field},
                         {"missing_user", ClipForLog(ref->id)},
                         {"owner", owner}}});
@@ -254,8 +254,8 @@ absl::StatusOr<std::optional<proto::ItemResult>> RecordSync::MapFields(
       std::optional<std::string> hinted;
       if (!parent.has_value() || parent->reserved()) {
         ORGSYNC_ASSIGN_OR_RETURN(
-            hinted, HintedParent(change, *field.partner_field, target,
-                                 ref->id, &out->refused_references));
+            hinted, HintedParent(change, *field.partner_field, target, ref->id,
+                                 &out->refused_references));
       }
       if (parent.has_value() && !parent->reserved()) {
         value = Reference{parent->local_id()};  // R32
@@ -278,9 +278,11 @@ absl::StatusOr<std::optional<proto::ItemResult>> RecordSync::MapFields(
             .description = fmt::format(
                 "{}.{} of partner record {} points at {} record {}, which "
                 "is not in this org: the lookup is left blank (R14)",
-                local_object, local_field, ClipForLog(change.sender_record_id()),
-                target, ClipForLog(ref->id)),
-            .details = {{"field", local_field}, {"parent", ClipForLog(ref->id)}}});
+                local_object, local_field,
+                ClipForLog(change.sender_record_id()), target,
+                ClipForLog(ref->id)),
+            .details = {{"field", local_field},
+                        {"parent", ClipForLog(ref->id)}}});
         value = std::monostate{};
       }
     }
@@ -305,10 +307,12 @@ absl::StatusOr<proto::ItemResult> RecordSync::RefuseChange(
     const proto::RecordChange& change, const std::string& local_object,
     const std::optional<proto::RecordLink>& link,
     const std::string& partner_field, const ValueRefusal& refusal) {
-  const auto action = static_cast<QueueAction>(static_cast<int>(change.action()));
-  const std::string description = fmt::format(
-      "{} (rule: {}); the {} of partner record {} is refused", refusal.description,
-      refusal.rule, QueueActionName(action), ClipForLog(change.sender_record_id()));
+  const auto action =
+      static_cast<QueueAction>(static_cast<int>(change.action()));
+  const std::string description =
+      fmt::format("{} (rule: {}); the {} of partner record {} is refused",
+                  refusal.description, refusal.rule, QueueActionName(action),
+                  ClipForLog(change.sender_record_id()));
   const std::string local_id =
       link.has_value() && !link->reserved() ? link->local_id() : "";
   const std::vector<NewLogEntry> entries = {NewLogEntry{
@@ -317,9 +321,10 @@ absl::StatusOr<proto::ItemResult> RecordSync::RefuseChange(
       .status = LogStatus::kFailed,
       .error = refusal.code,
       .description = description,
-      .details = {{"field", ClipForLog(partner_field)},
-                  {"rule", refusal.rule},
-                  {"partner_record_id", ClipForLog(change.sender_record_id())}}}};
+      .details = {
+          {"field", ClipForLog(partner_field)},
+          {"rule", refusal.rule},
+          {"partner_record_id", ClipForLog(change.sender_record_id())}}}};
   ORGSYNC_RETURN_IF_ERROR(LogNow(entries));
   return Failure(change, proto::PERMANENT_FAILURE, refusal.code, description);
 }
@@ -334,9 +339,9 @@ absl::StatusOr<std::optional<std::string>> RecordSync::HintedParent(
     std::vector<NewLogEntry>* refused) {
   auto hint = change.lookup_receiver_ids().find(field);
   if (hint == change.lookup_receiver_ids().end()) return std::nullopt;
-  return KnownToPartnerAs(change, target, hint->second, partner_id,
-                          fmt::format("the target of lookup {}", ClipForLog(field)),
-                          refused);
+  return KnownToPartnerAs(
+      change, target, hint->second, partner_id,
+      fmt::format("the target of lookup {}", ClipForLog(field)), refused);
 }
 
 // `local_id` if the partner may name it as its record `partner_id`: a

@@ -148,12 +148,16 @@ class RecordSync {
                                       const proto::ItemResult& result,
                                       WriteBatch* batch);
 
-  // R55: the record change `entry` is leaving the queue failed (the
-  // partner refused it for good, or its retries are exhausted). For a
-  // linked record, stages into `batch` (next to the entry's removal) that
-  // its updates are sent whole until one queued after now is applied, so
-  // the partner gets what the failed change carried once it can take it.
-  // An unlinked record needs nothing: its next change goes whole anyway.
+  // R55: the partner refused the record change `entry` for good (e.g. a
+  // value for a field it lacked, SCHEMA_MISMATCH, or one its schema
+  // forbids). For a linked record, stages into `batch` (next to the entry's
+  // removal) that its updates are sent whole until one queued after now is
+  // applied, so the partner gets what the refused change carried once it
+  // can take it. An unlinked record needs nothing: its next change goes
+  // whole anyway. (Exhausted retries are not marked: a whole send stamps
+  // every field with the record's time, which in two-way sync can undo a
+  // partner's write this side has not seen yet, so it is kept to the case
+  // where values were refused.)
   [[nodiscard]] absl::Status OnFailed(const QueueEntry& entry,
                                       WriteBatch* batch);
 
