@@ -35,6 +35,7 @@
 #include "testing/connection_fixture.h"
 #include "testing/crm_schema.h"
 #include "testing/storage_testing.h"
+#include "engine/incoming_values.h"
 #include "wire/envelope_codec.h"
 
 namespace orgsync {
@@ -484,6 +485,46 @@ TEST_CASE(
   const Record after = w.Here(w.secondary_store.get(), "Account", linked);
   CHECK(after.fields == before.fields);
   CHECK(after.version == before.version);
+}
+
+TEST_CASE(
+    "Issue 9, partner trust: the checks refuse nothing a field can hold "
+    "(decimals a double holds inexactly, the length in characters, nulls)",
+    "[partner]") {
+  Schema schema;
+  FillAccountSchema(&schema, false);
+  const std::shared_ptr<const ObjectDef> account =
+      schema.FindObject("Account");
+  auto check = [&](const std::string& field, const proto::FieldValue& value) {
+    return internal::CheckIncomingValue("Account", *account->FindField(field),
+                                        value, 4096);
+  };
+  proto::FieldValue v;
+  v.set_real(0.1 + 0.2);  // 0.30000000000000004
+  CHECK_FALSE(check("Revenue", v).has_value());
+  v.set_real(-999999.99);  // Currency(8, 2) at its widest
+  CHECK_FALSE(check("Revenue", v).has_value());
+  v.set_integer(-99999);  // Number(5, 0)
+  CHECK_FALSE(check("Employees", v).has_value());
+  v.set_integer(std::numeric_limits<int64_t>::min());
+  CHECK(check("Employees", v)->rule == "precision");
+  std::string eighty;
+  for (int i = 0; i < 80; ++i) eighty += "\xc3\xa9";  // 160 bytes
+  v.set_text(eighty);
+  CHECK_FALSE(check("Name", v).has_value());
+  v.set_text("Done");
+  CHECK_FALSE(check("Stage", v).has_value());
+  v.set_binary(std::string(4096, 'b'));
+  CHECK_FALSE(check("Logo", v).has_value());
+  v.set_reference("A-1");
+  CHECK_FALSE(check("ParentId", v).has_value());
+  v.set_time_micros(-1);
+  CHECK_FALSE(check("Founded", v).has_value());
+  v.Clear();  // null fits every field
+  for (const FieldDef& field : account->fields) {
+    INFO(field.name);
+    CHECK_FALSE(check(field.name, v).has_value());
+  }
 }
 
 TEST_CASE(
