@@ -69,7 +69,8 @@ struct OrgOptions {
   // by the connection owner). Called from the stepping thread. Null: every
   // user exists.
   std::function<bool(std::string_view user_id)> user_exists = {};
-  // Binary field values larger than this are not synced (R38).
+  // Binary field values larger than this are not synced (R38): not sent,
+  // and refused (FILE_TOO_LARGE) when a partner sends one.
   size_t max_file_bytes = size_t{38} * 1024 * 1024;
   // R7: while a connection is Suspended, Connection::Step() calls
   // `queue_report` with the size of its queue, first one interval after the

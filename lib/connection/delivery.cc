@@ -532,6 +532,15 @@ void ConnectionImpl::RecordFailures(const std::vector<Failure>& failures,
     if (!marked.ok()) continue;  // gone meanwhile
     const FailureOutcome& outcome = marked->outcome();
     const QueueEntry& entry = outcome.entry;
+    if (outcome.exhausted && !failure.retryable && record_sync_ != nullptr) {
+      // R55: the partner refused what the change carried; the record's
+      // next update goes whole, marked in the same write.
+      if (absl::Status staged = record_sync_->OnFailed(entry, &batch);
+          !staged.ok()) {
+        record_queue_->FinishMarkFailed(std::move(*marked), staged);
+        continue;
+      }
+    }
     // R51: Retrying on the first failure, Failed when the entry leaves.
     std::optional<NewLogEntry> log;
     if (outcome.exhausted) {

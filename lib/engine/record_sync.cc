@@ -22,10 +22,6 @@ proto::QueueAction ToProto(QueueAction action) {
   return static_cast<proto::QueueAction>(static_cast<int>(action));
 }
 
-proto::ErrorCode ToProto(SyncErrorCode code) {
-  return static_cast<proto::ErrorCode>(static_cast<int>(code));
-}
-
 QueueAction ActionFor(ChangeKind kind) {
   switch (kind) {
     case ChangeKind::kInsert:
@@ -47,39 +43,12 @@ absl::Time LocalWriteTime(const Record& record, const Clock& clock) {
   return std::max(record.audit.last_modified_date, clock.Now());
 }
 
-proto::ItemResult Failure(const proto::RecordChange& change,
-                          proto::Outcome outcome, SyncErrorCode code,
-                          std::string description) {
-  proto::ItemResult result;
-  result.set_sequence(change.sequence());
-  result.set_outcome(outcome);
-  result.set_error(ToProto(code));
-  result.set_description(std::move(description));
-  return result;
-}
-
-proto::ItemResult Success(const proto::RecordChange& change,
-                          proto::Outcome outcome, std::string local_id,
-                          uint64_t version) {
-  proto::ItemResult result;
-  result.set_sequence(change.sequence());
-  result.set_outcome(outcome);
-  result.set_receiver_record_id(std::move(local_id));
-  result.set_receiver_version(version);
-  return result;
-}
-
 bool IsLookup(const FieldDef* def) {
   return def != nullptr && IsLookupFieldType(def->type) &&
          def->type != FieldType::kUserReference;
 }
 
 }  // namespace
-
-struct RecordSync::MappedChange {
-  FieldMap fields;  // local field name -> value to write here
-  std::vector<NewLogEntry> notes;
-};
 
 absl::StatusOr<std::unique_ptr<RecordSync>> RecordSync::Create(
     RecordSyncDeps deps) {
@@ -546,6 +515,17 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
     }
     ORGSYNC_RETURN_IF_ERROR(current.status());
     ORGSYNC_ASSIGN_OR_RETURN(out.change, FullStateInsert(*current));
+  } else if (linked && link->resend_whole_after() != 0 &&
+             out.change.action() == proto::GENERIC_UPDATE) {
+    // R55: an earlier change of the record failed for good (OnFailed); the
+    // partner gets the whole record, merged into its copy like an update.
+    absl::StatusOr<Record> current =
+        deps_.store->Get(entry.record.object, entry.record.id);
+    if (current.ok()) {
+      ORGSYNC_ASSIGN_OR_RETURN(out.change, FullStateInsert(*current));
+    } else if (!absl::IsNotFound(current.status())) {
+      return current.status();
+    }
   }
   out.change.set_sequence(entry.sequence);
   if (linked) {
@@ -593,6 +573,13 @@ absl::Status RecordSync::OnResult(const QueueEntry& entry,
   }
   link->set_acked_local_sequence(
       std::max(link->acked_local_sequence(), entry.sequence));
+  // R55: an update queued after the failure was sent whole and is applied.
+  if (link->resend_whole_after() != 0 &&
+      entry.sequence > link->resend_whole_after() &&
+      (entry.action == QueueAction::kGenericUpdate ||
+       entry.action == QueueAction::kGenericInsert)) {
+    link->set_resend_whole_after(0);
+  }
   link->set_partner_version(
       std::max(link->partner_version(), result.receiver_version()));
   proto::RecordChange payload;
@@ -604,612 +591,27 @@ absl::Status RecordSync::OnResult(const QueueEntry& entry,
   return absl::OkStatus();
 }
 
-// --- Apply -----------------------------------------------------------------
-
-proto::ItemResult RecordSync::Apply(const proto::RecordChange& change) {
-  PendingLogs logs;
-  proto::ItemResult result = Apply(change, &logs);
-  for (auto& [pending, status] : logs) {
-    deps_.log->FinishAppend(std::move(pending), status);
+absl::Status RecordSync::OnFailed(const QueueEntry& entry,
+                                  WriteBatch* batch) {
+  if (!IsRecordAction(entry.action) || entry.record.empty()) {
+    return absl::OkStatus();
   }
-  return result;
-}
-
-proto::ItemResult RecordSync::Apply(const proto::RecordChange& change,
-                                    PendingLogs* logs) {
-  apply_logs_ = logs;
-  absl::StatusOr<proto::ItemResult> result = ApplyOrError(change);
-  apply_logs_ = nullptr;
-  if (result.ok()) return *std::move(result);
-  return Failure(change, proto::RETRYABLE_FAILURE, SyncErrorCode::kStorage,
-                 fmt::format("applying {}/{} failed here: {}", change.object(),
-                             change.sender_record_id(),
-                             result.status().ToString()));
-}
-
-absl::StatusOr<proto::ItemResult> RecordSync::ApplyOrError(
-    const proto::RecordChange& change) {
-  if (!HybridClock::IsAcceptableStamp(change.last_modified_micros())) {
-    return Failure(change, proto::PERMANENT_FAILURE,
-                   SyncErrorCode::kValidation,
-                   fmt::format("the change of {}/{} carries the time {} "
-                               "(Unix micros), outside 0..{}",
-                               change.object(), change.sender_record_id(),
-                               change.last_modified_micros(),
-                               HybridClock::kMaxStampMicros));
-  }
-  // Every later local write must order after this one (DESIGN.md rule 8).
-  hlc_.Observe(change.last_modified_micros(), deps_.clock->Now());
-  if (!deps_.subscription_map->IsSubscribed(change.object())) {
-    return Failure(change, proto::PERMANENT_FAILURE,
-                   SyncErrorCode::kObjectNotSubscribed,
-                   fmt::format("{} is not subscribed in this org",
-                               change.object()));
-  }
-  const std::string local_object = LocalObjectOf(change.object());
   ORGSYNC_ASSIGN_OR_RETURN(
       std::optional<proto::RecordLink> link,
-      links_.FindByPartner(local_object, change.sender_record_id()));
-  const bool whole =
-      change.action() == proto::GENERIC_INSERT ||
-      change.action() == proto::BULK_SYNC;
-  if (link.has_value() && change.sequence() <= link->last_applied_sequence()) {
-    // A crash may have come between the insert and its deletion.
-    if (whole && change.deleted() && !link->reserved()) {
-      return DeleteAfterInsert(change, local_object);
-    }
-    uint64_t version = 0;
-    if (absl::StatusOr<Record> here =
-            deps_.store->Get(local_object, link->local_id());
-        here.ok()) {
-      version = here->version;
-    }
-    return Success(change, proto::DUPLICATE, link->local_id(), version);
-  }
-  switch (change.action()) {
-    case proto::GENERIC_INSERT:
-    case proto::BULK_SYNC: {
-      MappedChange mapped;
-      ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::ItemResult> failed,
-                               MapFields(change, local_object, &mapped));
-      if (failed.has_value()) return *failed;
-      ORGSYNC_ASSIGN_OR_RETURN(
-          proto::ItemResult inserted,
-          ApplyInsert(change, local_object, std::move(link),
-                      std::move(mapped)));
-      if (!change.deleted() || inserted.outcome() != proto::APPLIED) {
-        return inserted;
-      }
-      return DeleteAfterInsert(change, local_object);
-    }
-    case proto::GENERIC_UPDATE: {
-      if (!link.has_value() || link->reserved()) break;
-      MappedChange mapped;
-      ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::ItemResult> failed,
-                               MapFields(change, local_object, &mapped));
-      if (failed.has_value()) return *failed;
-      return ApplyUpdate(change, local_object, *std::move(link),
-                         std::move(mapped));
-    }
-    case proto::REPLICATION_DELETE:
-    case proto::REPLICATION_UNDELETE:
-      if (!link.has_value() || link->reserved()) break;
-      return ApplyDeletion(change, local_object, *std::move(link));
-    default:
-      return Failure(change, proto::PERMANENT_FAILURE, SyncErrorCode::kUnknown,
-                     fmt::format("{} is not a record change this org applies",
-                                 proto::QueueAction_Name(change.action())));
-  }
-  return Failure(
-      change, proto::RETRYABLE_FAILURE, SyncErrorCode::kRecordNotFound,
-      fmt::format("{} of {}/{}: the record is not linked in this org (its "
-                  "insert has not arrived or failed)",
-                  proto::QueueAction_Name(change.action()), change.object(),
-                  change.sender_record_id()));
-}
-
-absl::StatusOr<std::optional<proto::ItemResult>> RecordSync::MapFields(
-    const proto::RecordChange& change, const std::string& local_object,
-    MappedChange* out) {
-  const std::optional<ObjectDef> publication =
-      deps_.subscription_map->PartnerPublication(change.object());
-  const std::shared_ptr<const ObjectDef> local_def =
-      deps_.schema->FindObject(local_object);
-  const RecordRef here{local_object, ""};
-  const auto action = static_cast<QueueAction>(static_cast<int>(change.action()));
-  for (const auto& [partner_field, wire_value] : change.fields()) {
-    std::optional<std::string> local_field =
-        deps_.subscription_map->MappedField(change.object(), partner_field);
-    if (!local_field.has_value()) continue;  // unsubscribed / None Available
-    FieldValue value = FieldValueFromProto(wire_value);
-    const FieldDef* partner_def =
-        publication.has_value() ? publication->FindField(partner_field)
-                                : nullptr;
-    const FieldDef* local_field_def =
-        local_def != nullptr ? local_def->FindField(*local_field) : nullptr;
-    if (const auto* ref = std::get_if<Reference>(&value)) {
-      if (partner_def != nullptr &&
-          partner_def->type == FieldType::kUserReference) {
-        if (deps_.user_exists && !deps_.user_exists(ref->id)) {
-          const std::string owner = owner_user_id();
-          // R37: the owner stands in; never written back (from_replication).
-          out->notes.push_back(NewLogEntry{
-              .record = here,
-              .action = action,
-              .status = LogStatus::kInfo,
-              .error = SyncErrorCode::kMissingUser,
-              .description = fmt::format(
-                  "{}.{} of partner record {} names user {}, who does not "
-                  "exist here: the connection owner {} is set instead (R37)",
-                  local_object, *local_field, change.sender_record_id(),
-                  ref->id, owner),
-              .details = {{"field", *local_field},
-                          {"missing_user", ref->id},
-                          {"owner", owner}}});
-          value = Reference{owner};
-        }
-      } else {
-        const std::string partner_target =
-            partner_def != nullptr ? partner_def->lookup_target : "";
-        const std::string target =
-            deps_.subscription_map->LocalObject(partner_target)
-                .value_or(local_field_def != nullptr
-                              ? local_field_def->lookup_target
-                              : partner_target);
-        ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::RecordLink> parent,
-                                 links_.FindByPartner(target, ref->id));
-        ORGSYNC_ASSIGN_OR_RETURN(
-            std::optional<std::string> hinted,
-            HintedParent(change, partner_field, target, ref->id));
-        if (parent.has_value() && !parent->reserved()) {
-          value = Reference{parent->local_id()};  // R32
-        } else if (hinted.has_value()) {
-          value = Reference{*hinted};
-        } else if (local_field_def != nullptr && local_field_def->required) {
-          return Failure(
-              change, proto::RETRYABLE_FAILURE, SyncErrorCode::kMissingParent,
-              fmt::format("{} record {} needs its required lookup {} to "
-                          "point at {} record {}, which is not in this org "
-                          "yet (R14)",
-                          local_object, change.sender_record_id(),
-                          *local_field, target, ref->id));
-        } else {
-          out->notes.push_back(NewLogEntry{
-              .record = here,
-              .action = action,
-              .status = LogStatus::kInfo,
-              .error = SyncErrorCode::kMissingParent,
-              .description = fmt::format(
-                  "{}.{} of partner record {} points at {} record {}, which "
-                  "is not in this org: the lookup is left blank (R14)",
-                  local_object, *local_field, change.sender_record_id(),
-                  target, ref->id),
-              .details = {{"field", *local_field}, {"parent", ref->id}}});
-          value = std::monostate{};
-        }
-      }
-    }
-    out->fields[*local_field] = std::move(value);
-  }
-  return std::nullopt;
-}
-
-// The local record the sender says `field` points at, if it is of the
-// lookup's target object and not linked to another partner record: our own
-// link to it is recorded only when the partner's acknowledgement of it
-// arrives, which may come after this change.
-absl::StatusOr<std::optional<std::string>> RecordSync::HintedParent(
-    const proto::RecordChange& change, const std::string& field,
-    const std::string& target, const std::string& partner_id) {
-  auto hint = change.lookup_receiver_ids().find(field);
-  if (hint == change.lookup_receiver_ids().end()) return std::nullopt;
-  return KnownToPartnerAs(target, hint->second, partner_id);
-}
-
-// `local_id` if the partner may name it `partner_id`: the record exists
-// here and is not linked to another partner record.
-absl::StatusOr<std::optional<std::string>> RecordSync::KnownToPartnerAs(
-    const std::string& object, const std::string& local_id,
-    const std::string& partner_id) {
-  absl::StatusOr<Record> here = deps_.store->Get(object, local_id);
-  if (absl::IsNotFound(here.status())) return std::nullopt;
-  ORGSYNC_RETURN_IF_ERROR(here.status());
-  ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::RecordLink> link,
-                           links_.FindByLocal(object, local_id));
-  if (link.has_value() && link->partner_id() != partner_id) {
-    return std::nullopt;
-  }
-  return local_id;
-}
-
-absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
-    const proto::RecordChange& change, const std::string& local_object,
-    std::optional<proto::RecordLink> link, MappedChange mapped) {
-  if (link.has_value() && !link->reserved()) {
-    // The record is here already (e.g. R55 resent it whole after an
-    // acknowledgement was lost): merge it like an update.
-    return ApplyUpdate(change, local_object, *std::move(link),
-                       std::move(mapped));
-  }
-  if (!link.has_value()) {
-    // Reserve the id and make the link durable before inserting: after a
-    // crash in between, the redelivered insert finds the link and inserts
-    // under the same id, so nothing is ever created twice.
-    ORGSYNC_ASSIGN_OR_RETURN(std::string id,
-                             deps_.store->ReserveId(local_object));
-    link.emplace();
-    link->set_local_id(id);
-    link->set_partner_id(change.sender_record_id());
-    link->set_reserved(true);
-    WriteBatch reserve;
-    links_.Put(local_object, *link, &reserve);
-    ORGSYNC_RETURN_IF_ERROR(deps_.reserve_storage->Write(reserve, kSync));
-  }
-  proto::Outcome outcome = proto::APPLIED;
-  Record stored;
-  absl::StatusOr<Record> existing =
-      deps_.store->Get(local_object, link->local_id());
-  if (existing.ok()) {
-    outcome = proto::DUPLICATE;  // inserted before a crash
-    stored = *std::move(existing);
-  } else if (absl::IsNotFound(existing.status())) {
-    const bool keep_audit = sync_audit_fields() && change.has_audit();
-    Record record;
-    record.object = local_object;
-    record.id = link->local_id();
-    record.fields = mapped.fields;
-    if (keep_audit) record.audit = AuditFieldsFromProto(change.audit());
-    absl::StatusOr<Record> inserted = deps_.store->Insert(
-        std::move(record), ApplyContext{.from_replication = true,
-                                        .connection_id = deps_.connection_id,
-                                        .keep_audit_fields = keep_audit});
-    if (absl::IsInvalidArgument(inserted.status()) ||
-        absl::IsAlreadyExists(inserted.status())) {
-      return Failure(change, proto::PERMANENT_FAILURE,
-                     SyncErrorCode::kValidation,
-                     fmt::format("this org refused {} record {}: {}",
-                                 local_object, change.sender_record_id(),
-                                 std::string(inserted.status().message())));
-    }
-    ORGSYNC_RETURN_IF_ERROR(inserted.status());
-    stored = *std::move(inserted);
-  } else {
-    return existing.status();
-  }
-  link->set_reserved(false);
-  link->set_last_applied_sequence(change.sequence());
-  link->set_partner_version(
-      std::max(link->partner_version(), change.sender_version()));
-  link->set_local_version(stored.version);
-  WriteBatch batch;
-  links_.Put(local_object, *link, &batch);
-  const proto::FieldStamp stamp =
-      StampOf(change.last_modified_micros(),
-              deps_.role != ReplicationRole::kPrimary, change.sender_version(),
-              change.sequence());
-  for (const auto& [field, value] : mapped.fields) {
-    links_.PutStamp(local_object, link->local_id(), field, stamp, &batch);
-  }
-  for (NewLogEntry& note : mapped.notes) note.record.id = link->local_id();
-  ORGSYNC_RETURN_IF_ERROR(Commit(batch, mapped.notes, apply_logs_));
-  return Success(change, outcome, link->local_id(), stored.version);
-}
-
-absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
-    const proto::RecordChange& change, const std::string& local_object,
-    proto::RecordLink link, MappedChange mapped) {
-  absl::StatusOr<Record> current =
-      deps_.store->Get(local_object, link.local_id());
-  if (absl::IsNotFound(current.status())) {
-    return Failure(change, proto::RETRYABLE_FAILURE,
-                   SyncErrorCode::kRecordNotFound,
-                   fmt::format("{} record {} (partner {}) is gone from this "
-                               "org",
-                               local_object, link.local_id(),
-                               change.sender_record_id()));
-  }
-  ORGSYNC_RETURN_IF_ERROR(current.status());
-  const bool primary_here = deps_.role == ReplicationRole::kPrimary;
-  const proto::FieldStamp incoming =
-      StampOf(change.last_modified_micros(), !primary_here,
-              change.sender_version(), change.sequence());
-
-  FieldMap apply;
-  std::vector<std::pair<std::string, proto::FieldStamp>> new_stamps;
-  FieldMap resend;  // resolver picked the older write: send it again
-  std::vector<NewLogEntry> notes = std::move(mapped.notes);
-  for (auto& [field, value] : mapped.fields) {
-    ORGSYNC_ASSIGN_OR_RETURN(
-        std::optional<proto::FieldStamp> stored,
-        links_.GetStamp(local_object, link.local_id(), field));
-    const bool incoming_newer =
-        !stored.has_value() || StampLess(*stored, incoming);
-    const bool local_unseen = stored.has_value() &&
-                              stored->from_primary() == primary_here &&
-                              stored->sequence() > link.acked_local_sequence();
-    auto here_it = current->fields.find(field);
-    const FieldValue here_value =
-        here_it != current->fields.end() ? here_it->second : FieldValue{};
-    if (!local_unseen || here_value == value) {
-      if (incoming_newer) {
-        apply[field] = value;
-        new_stamps.emplace_back(field, incoming);
-      }
-      continue;
-    }
-    // Both orgs changed this field since they last synced it.
-    const FieldWrite local_write{
-        .value = here_value,
-        .modified = absl::FromUnixMicros(stored->micros()),
-        .version = stored->version()};
-    const FieldWrite remote_write{
-        .value = value,
-        .modified = absl::FromUnixMicros(incoming.micros()),
-        .version = incoming.version()};
-    const FieldConflict conflict{
-        .object = local_object,
-        .field = field,
-        .record_id = link.local_id(),
-        .primary = primary_here ? local_write : remote_write,
-        .secondary = primary_here ? remote_write : local_write};
-    const ConflictWinner winner = deps_.resolver->Resolve(conflict);
-    const bool remote_wins =
-        (winner == ConflictWinner::kPrimary) != primary_here;
-    if (remote_wins) apply[field] = value;
-    if (remote_wins == incoming_newer) {
-      if (incoming_newer) new_stamps.emplace_back(field, incoming);
-    } else {
-      // The resolver overrode the stamp order: the winner is written again
-      // with a stamp above both, and sent, so the partner converges.
-      resend[field] = remote_wins ? value : here_value;
-    }
-    notes.push_back(NewLogEntry{
-        .record = {local_object, link.local_id()},
-        .action = QueueAction::kGenericUpdate,
-        .status = LogStatus::kInfo,
-        .error = SyncErrorCode::kConflict,
-        .description = fmt::format(
-            "{}.{} of record {} was changed in both orgs: the {}'s value "
-            "wins",
-            local_object, field, link.local_id(),
-            winner == ConflictWinner::kPrimary ? "primary" : "secondary"),
-        .details = {{"field", field},
-                    {"primary_value", FormatFieldValue(conflict.primary.value)},
-                    {"secondary_value",
-                     FormatFieldValue(conflict.secondary.value)},
-                    {"winner", winner == ConflictWinner::kPrimary
-                                   ? "primary"
-                                   : "secondary"}}});
-  }
-
-  Record updated = *current;
-  if (!apply.empty()) {
-    absl::StatusOr<Record> written = deps_.store->Update(
-        local_object, link.local_id(), apply,
-        ApplyContext{.from_replication = true,
-                     .connection_id = deps_.connection_id});
-    if (absl::IsInvalidArgument(written.status())) {
-      return Failure(change, proto::PERMANENT_FAILURE,
-                     SyncErrorCode::kValidation,
-                     fmt::format("this org refused the update of {} record "
-                                 "{}: {}",
-                                 local_object, link.local_id(),
-                                 std::string(written.status().message())));
-    }
-    ORGSYNC_RETURN_IF_ERROR(written.status());
-    updated = *std::move(written);
-  }
-  link.set_last_applied_sequence(change.sequence());
-  link.set_partner_version(
-      std::max(link.partner_version(), change.sender_version()));
-  link.set_local_version(updated.version);
-  WriteBatch batch;
-  links_.Put(local_object, link, &batch);
-  for (const auto& [field, stamp] : new_stamps) {
-    links_.PutStamp(local_object, link.local_id(), field, stamp, &batch);
-  }
-  std::optional<RecordQueue::PendingEnqueue> pending;
-  if (!resend.empty()) {
-    proto::RecordChange again;
-    again.set_action(proto::GENERIC_UPDATE);
-    again.set_object(local_object);
-    again.set_sender_record_id(link.local_id());
-    again.set_sender_version(updated.version);
-    // Above both writes: the clock has seen the incoming stamp and issued
-    // or seen every stored one.
-    const int64_t micros = hlc_.Tick(deps_.clock->Now());
-    for (const auto& [field, value] : resend) {
-      FieldValueToProto(value, &(*again.mutable_fields())[field]);
-      again.add_changed_fields(field);
-    }
-    again.set_last_modified_micros(micros);
-    const NewQueueEntry entry{.record = {local_object, link.local_id()},
-                              .action = QueueAction::kGenericUpdate,
-                              .payload = again.SerializeAsString()};
-    ORGSYNC_ASSIGN_OR_RETURN(
-        pending,
-        deps_.queue->PrepareEnqueue(absl::MakeConstSpan(&entry, 1), &batch));
-    const proto::FieldStamp stamp =
-        StampOf(micros, primary_here, updated.version,
-                pending->sequences().front());
-    for (const auto& [field, value] : resend) {
-      links_.PutStamp(local_object, link.local_id(), field, stamp, &batch);
-    }
-  }
-  for (NewLogEntry& note : notes) note.record.id = link.local_id();
-  const absl::Status written = Commit(batch, notes, apply_logs_);
-  if (pending.has_value()) {
-    deps_.queue->FinishEnqueue(std::move(*pending), written);
-  }
-  ORGSYNC_RETURN_IF_ERROR(written);
-  return Success(change, proto::APPLIED, link.local_id(), updated.version);
-}
-
-// The second half of a record sent whole while deleted: delete the copy
-// the insert made (or merged into), ordered like any delete by its stamp,
-// without taking children along (they travel on their own).
-absl::StatusOr<proto::ItemResult> RecordSync::DeleteAfterInsert(
-    const proto::RecordChange& change, const std::string& local_object) {
-  ORGSYNC_ASSIGN_OR_RETURN(
-      std::optional<proto::RecordLink> link,
-      links_.FindByPartner(local_object, change.sender_record_id()));
-  if (!link.has_value() || link->reserved()) {
-    return Failure(change, proto::RETRYABLE_FAILURE, SyncErrorCode::kStorage,
-                   fmt::format("{}/{} was inserted but its link is not "
-                               "recorded here",
-                               change.object(), change.sender_record_id()));
-  }
-  proto::RecordChange deletion;
-  deletion.set_sequence(change.sequence());
-  deletion.set_action(proto::REPLICATION_DELETE);
-  deletion.set_object(change.object());
-  deletion.set_sender_record_id(change.sender_record_id());
-  deletion.set_sender_version(change.sender_version());
-  deletion.set_last_modified_micros(change.last_modified_micros());
-  // The store's delete cascades; an empty list of what the sender took
-  // along makes the local children that cascade took come back: they
-  // follow their own changes (the sender's delete, when it comes, lists
-  // the children it took).
-  deletion.set_cascade(true);
-  deletion.set_cascade_listed(true);
-  return ApplyDeletion(deletion, local_object, *std::move(link));
-}
-
-absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
-    const proto::RecordChange& change, const std::string& local_object,
-    proto::RecordLink link) {
-  const bool primary_here = deps_.role == ReplicationRole::kPrimary;
-  const bool deleting = change.action() == proto::REPLICATION_DELETE;
-  const proto::FieldStamp incoming =
-      StampOf(change.last_modified_micros(), !primary_here,
-              change.sender_version(), change.sequence());
-  ORGSYNC_ASSIGN_OR_RETURN(
-      std::optional<proto::FieldStamp> stored,
-      links_.GetStamp(local_object, link.local_id(), kDeletedStampField));
-  const bool newer = !stored.has_value() || StampLess(*stored, incoming);
-  WriteBatch batch;
-  std::vector<RecordRef> took;  // what the local store's cascade touched
-  if (newer) {
-    const ApplyContext context{.from_replication = true,
-                               .connection_id = deps_.connection_id};
-    absl::StatusOr<CascadeResult> done =
-        deleting ? deps_.store->Delete(local_object, link.local_id(), context)
-                 : deps_.store->Undelete(local_object, link.local_id(),
-                                         context);
-    if (absl::IsNotFound(done.status())) {
-      return Failure(change, proto::RETRYABLE_FAILURE,
-                     SyncErrorCode::kRecordNotFound,
-                     fmt::format("{} record {} (partner {}) is gone from "
-                                 "this org",
-                                 local_object, link.local_id(),
-                                 change.sender_record_id()));
-    }
-    // FailedPrecondition: already deleted (or live), e.g. by a cascade from
-    // the same delete of the parent in the other org (R33): already applied.
-    if (!done.ok() && !absl::IsFailedPrecondition(done.status())) {
-      return done.status();
-    }
-    links_.PutStamp(local_object, link.local_id(), kDeletedStampField,
-                    incoming, &batch);
-    if (done.ok() && done->affected.size() > 1) {
-      took.assign(done->affected.begin() + 1, done->affected.end());
-    }
-  }
-  // Even when a newer change of the record itself wins, the children the
-  // sender took along follow the sender if nothing newer touched them.
-  if (change.cascade() && change.cascade_listed()) {
-    ORGSYNC_RETURN_IF_ERROR(
-        MatchCascade(change, incoming, deleting, took, &batch));
-  }
-  uint64_t version = 0;
-  if (absl::StatusOr<Record> now =
-          deps_.store->Get(local_object, link.local_id());
-      now.ok()) {
-    version = now->version;
-  }
-  link.set_last_applied_sequence(change.sequence());
-  link.set_partner_version(
-      std::max(link.partner_version(), change.sender_version()));
-  link.set_local_version(version);
-  links_.Put(local_object, link, &batch);
-  ORGSYNC_RETURN_IF_ERROR(Commit(batch, {}, apply_logs_));
-  return Success(change, proto::APPLIED, link.local_id(), version);
-}
-
-// The sender listed what its delete/undelete took along; the local store
-// cascaded along its own children, which may differ for a moment in
-// two-way sync (a child inserted here while the partner deleted the
-// parent, a child moved to another parent in one org only). Both orgs must
-// end the same: children the sender took are given the same state here,
-// and synced children the local cascade took that the sender did not are
-// put back. Children of objects this side does not publish to the partner
-// follow the local cascade: the partner never has them.
-absl::Status RecordSync::MatchCascade(const proto::RecordChange& change,
-                                      const proto::FieldStamp& incoming,
-                                      bool deleting,
-                                      const std::vector<RecordRef>& took,
-                                      WriteBatch* batch) {
-  const ApplyContext context{.from_replication = true,
-                             .connection_id = deps_.connection_id};
-  std::set<RecordRef> wanted;
-  for (const proto::CascadedRecord& cascaded : change.cascaded()) {
-    if (!deps_.subscription_map->IsSubscribed(cascaded.object())) continue;
-    const std::string object = LocalObjectOf(cascaded.object());
-    ORGSYNC_ASSIGN_OR_RETURN(
-        std::optional<proto::RecordLink> child,
-        links_.FindByPartner(object, cascaded.sender_record_id()));
-    if (child.has_value() && !child->reserved()) {
-      wanted.insert(RecordRef{object, child->local_id()});
-      continue;
-    }
-    // Our own record, whose link we learn only from the partner's
-    // acknowledgement, which may still be on its way.
-    if (cascaded.receiver_record_id().empty()) continue;
-    ORGSYNC_ASSIGN_OR_RETURN(
-        std::optional<std::string> hinted,
-        KnownToPartnerAs(object, cascaded.receiver_record_id(),
-                         cascaded.sender_record_id()));
-    if (hinted.has_value()) wanted.insert(RecordRef{object, *hinted});
-  }
-  // Deletes (or undeletes) one child; a child already in that state, or
-  // gone, is fine: the goal is the state.
-  auto set_deleted = [&](const RecordRef& child, bool deleted) -> absl::Status {
-    absl::StatusOr<CascadeResult> done =
-        deleted ? deps_.store->Delete(child.object, child.id, context)
-                : deps_.store->Undelete(child.object, child.id, context);
-    if (done.ok() || absl::IsFailedPrecondition(done.status()) ||
-        absl::IsNotFound(done.status())) {
-      return absl::OkStatus();
-    }
-    return done.status();
-  };
-  const std::set<RecordRef> taken(took.begin(), took.end());
-  for (const RecordRef& child : wanted) {
-    ORGSYNC_ASSIGN_OR_RETURN(
-        std::optional<proto::FieldStamp> stored,
-        links_.GetStamp(child.object, child.id, kDeletedStampField));
-    if (stored.has_value() && !StampLess(*stored, incoming)) {
-      // A newer delete/undelete of the child itself wins over this
-      // cascade: undo what the local cascade did to it.
-      if (taken.contains(child)) {
-        ORGSYNC_RETURN_IF_ERROR(set_deleted(child, !deleting));
-      }
-      continue;
-    }
-    if (!taken.contains(child)) {
-      ORGSYNC_RETURN_IF_ERROR(set_deleted(child, deleting));
-    }
-    links_.PutStamp(child.object, child.id, kDeletedStampField, incoming,
-                    batch);
-  }
-  // What the local cascade took that the sender did not: put it back.
-  for (const RecordRef& child : took) {
-    if (wanted.contains(child)) continue;
-    if (!deps_.publish_set->IsObjectPublished(child.object)) continue;
-    ORGSYNC_RETURN_IF_ERROR(set_deleted(child, !deleting));
-  }
+      links_.FindByLocal(entry.record.object, entry.record.id));
+  if (!link.has_value() || link->reserved()) return absl::OkStatus();
+  // Changes of the record queued before now may have been sent as they
+  // are; only one queued after now is surely sent whole.
+  ORGSYNC_ASSIGN_OR_RETURN(std::vector<uint64_t> pending,
+                           deps_.queue->PendingSequences(entry.record));
+  uint64_t after = std::max(entry.sequence, link->resend_whole_after());
+  for (uint64_t sequence : pending) after = std::max(after, sequence);
+  link->set_resend_whole_after(after);
+  links_.Put(entry.record.object, *link, batch);
   return absl::OkStatus();
 }
+
+// --- Settings --------------------------------------------------------------
 
 void RecordSync::UpdateSettings(bool sync_audit_fields,
                                 std::string owner_user_id) {
@@ -1226,47 +628,6 @@ bool RecordSync::sync_audit_fields() const {
 std::string RecordSync::owner_user_id() const {
   absl::MutexLock lock(&settings_mu_);
   return deps_.owner_user_id;
-}
-
-// --- ReserveInserts --------------------------------------------------------
-
-absl::Status RecordSync::ReserveInserts(const proto::ChangeBatch& changes) {
-  WriteBatch batch;
-  // An envelope carries one change per record, but a malformed one must
-  // not reserve two ids for one partner record.
-  std::set<std::pair<std::string, std::string>> reserved;
-  for (const proto::RecordChange& change : changes.changes()) {
-    if (change.action() != proto::GENERIC_INSERT &&
-        change.action() != proto::BULK_SYNC) {
-      continue;
-    }
-    if (!deps_.subscription_map->IsSubscribed(change.object())) continue;
-    const std::string local_object = LocalObjectOf(change.object());
-    if (!reserved.emplace(local_object, change.sender_record_id()).second) {
-      continue;
-    }
-    ORGSYNC_ASSIGN_OR_RETURN(
-        std::optional<proto::RecordLink> link,
-        links_.FindByPartner(local_object, change.sender_record_id()));
-    if (link.has_value()) continue;
-    ORGSYNC_ASSIGN_OR_RETURN(std::string id,
-                             deps_.store->ReserveId(local_object));
-    proto::RecordLink fresh;
-    fresh.set_local_id(std::move(id));
-    fresh.set_partner_id(change.sender_record_id());
-    fresh.set_reserved(true);
-    links_.Put(local_object, fresh, &batch);
-  }
-  if (batch.Count() == 0) return absl::OkStatus();
-  return deps_.reserve_storage->Write(batch, kSync);
-}
-
-// The local name of a partner object the SubscriptionMap maps (the
-// partner's name when it maps it to the same name or not at all).
-std::string RecordSync::LocalObjectOf(
-    const std::string& partner_object) const {
-  return deps_.subscription_map->LocalObject(partner_object)
-      .value_or(partner_object);
 }
 
 }  // namespace orgsync::internal

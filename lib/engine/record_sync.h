@@ -12,9 +12,13 @@
 //     "skip" (nothing to send: acknowledge the entry without sending).
 //   * OnResult (delivery loop): for an APPLIED or DUPLICATE result, stages
 //     the record link and synced versions in the caller's batch, next to the
-//     queue removal.
+//     queue removal; OnFailed, for an entry that leaves the queue failed,
+//     stages what makes the record's next update go whole (R55).
 //   * Apply (step thread, receiving side): applies one partner change to the
 //     RecordStore, idempotently and crash-safely, and says how it went.
+//
+// The sending half (Capture, PrepareSend, OnResult) is in record_sync.cc,
+// the receiving half (Apply, ReserveInserts) in record_apply.cc.
 //
 // Conflicts (two-way objects): every write of a published field, local
 // (stamped at Capture) or applied from the partner (stamped at Apply), gets
@@ -34,7 +38,7 @@
 // and an undelete restores the newest values.
 //
 // Thread-safety: Capture may run on many threads at once (no lock is held
-// across the storage write). PrepareSend, OnResult, Apply and
+// across the storage write). PrepareSend, OnResult, OnFailed, Apply and
 // OnLocalUndelete must be called from one thread at a time (the step
 // thread), concurrently with Capture.
 
@@ -70,6 +74,8 @@
 #include "proto/wire.pb.h"
 
 namespace orgsync::internal {
+
+struct ValueRefusal;  // engine/incoming_values.h
 
 inline constexpr size_t kDefaultMaxFileBytes = 38u * 1024 * 1024;  // R38
 
@@ -144,6 +150,19 @@ class RecordSync {
                                       const proto::ItemResult& result,
                                       WriteBatch* batch);
 
+  // R55: the partner refused the record change `entry` for good (e.g. a
+  // value for a field it lacked, SCHEMA_MISMATCH, or one its schema
+  // forbids). For a linked record, stages into `batch` (next to the entry's
+  // removal) that its updates are sent whole until one queued after now is
+  // applied, so the partner gets what the refused change carried once it
+  // can take it. An unlinked record needs nothing: its next change goes
+  // whole anyway. (Exhausted retries are not marked: a whole send stamps
+  // every field with the record's time, which in two-way sync can undo a
+  // partner's write this side has not seen yet, so it is kept to the case
+  // where values were refused.)
+  [[nodiscard]] absl::Status OnFailed(const QueueEntry& entry,
+                                      WriteBatch* batch);
+
   // SyncLog appends staged by Apply and written with its change, to be
   // finished (FinishAppend, which runs the observers) by the caller once the
   // write is durable and no lock is held.
@@ -214,17 +233,28 @@ class RecordSync {
       proto::RecordLink link);
   absl::StatusOr<std::optional<std::string>> HintedParent(
       const proto::RecordChange& change, const std::string& field,
-      const std::string& target, const std::string& partner_id);
+      const std::string& target, const std::string& partner_id,
+      std::vector<NewLogEntry>* refused);
   absl::StatusOr<std::optional<std::string>> KnownToPartnerAs(
-      const std::string& object, const std::string& local_id,
-      const std::string& partner_id);
+      const proto::RecordChange& change, const std::string& object,
+      const std::string& local_id, const std::string& partner_id,
+      std::string_view named_as, std::vector<NewLogEntry>* refused);
   absl::Status MatchCascade(const proto::RecordChange& change,
                             const proto::FieldStamp& incoming, bool deleting,
                             const std::vector<RecordRef>& took,
-                            WriteBatch* batch);
+                            WriteBatch* batch,
+                            std::vector<NewLogEntry>* refused);
+  // The fields of `change` as this org stores them, every value checked
+  // against the local schema first (engine/incoming_values.h); or the
+  // result that fails the change.
   absl::StatusOr<std::optional<proto::ItemResult>> MapFields(
       const proto::RecordChange& change, const std::string& local_object,
-      MappedChange* out);
+      const std::optional<proto::RecordLink>& link, MappedChange* out);
+  absl::StatusOr<proto::ItemResult> RefuseChange(
+      const proto::RecordChange& change, const std::string& local_object,
+      const std::optional<proto::RecordLink>& link,
+      const std::string& partner_field, const ValueRefusal& refusal);
+  absl::Status LogNow(const std::vector<NewLogEntry>& entries);
   // Writes `batch` with `log_entries` durably; the appends are finished at
   // once, or handed to `deferred_logs` (the apply path's, finished by the
   // caller once no lock is held).

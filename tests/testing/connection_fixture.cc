@@ -20,6 +20,7 @@ std::unique_ptr<Org> OpenOrg(const std::string& id, const Schema* schema,
                         .delivery = config.delivery,
                         .record_store = record_store,
                         .user_exists = config.user_exists,
+                        .max_file_bytes = config.max_file_bytes,
                         .queue_report_interval = config.queue_report_interval,
                         .queue_report = id == "org-a"
                                             ? config.primary_queue_report

@@ -84,6 +84,8 @@ struct TwoOrgsConfig {
   RecordStore* primary_record_store = nullptr;
   RecordStore* secondary_record_store = nullptr;
   std::function<bool(std::string_view)> user_exists = {};
+  // OrgOptions.max_file_bytes of both orgs (R38).
+  size_t max_file_bytes = size_t{38} * 1024 * 1024;
   // R7: OrgOptions.queue_report_interval and each org's queue_report.
   absl::Duration queue_report_interval = absl::Hours(12);
   std::function<void(const QueueSizeReport&)> primary_queue_report = {};
