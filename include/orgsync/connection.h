@@ -281,6 +281,9 @@ struct ConnectionCounters {
   uint64_t items_failed = 0;     // answered with a retryable or permanent
                                  // failure
   uint64_t protocol_errors = 0;  // ProtocolError bodies received
+  // ProtocolError answers sent for envelopes this side refused (they did
+  // not decode, were over the envelope limits or of a newer version).
+  uint64_t protocol_errors_sent = 0;
 
   // Sending side.
   uint64_t envelopes_sent = 0;  // envelopes carrying queue entries
