@@ -228,8 +228,8 @@ class WireScanner {
 
   absl::Status TooDeep() const {
     return absl::ResourceExhaustedError(
-        fmt::format("invalid envelope: {}: nested deeper than {} levels",
-                    Path(), kMaxEnvelopeNesting));
+        fmt::format("invalid envelope: nested deeper than {} levels (in {})",
+                    kMaxEnvelopeNesting, Path()));
   }
 
   const char* data_;
