@@ -6,9 +6,9 @@
 // an envelope the receiver refuses is answered with a ProtocolError, which
 // the sender counts as a failed attempt (R51) and answers by splitting.
 
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <catch2/catch.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -27,10 +27,10 @@
 #include "orgsync/schema.h"
 #include "orgsync/sync_log.h"
 #include "orgsync/transport.h"
+#include "proto/wire.pb.h"
 #include "testing/connection_fixture.h"
 #include "testing/crm_schema.h"
 #include "testing/storage_testing.h"
-#include "proto/wire.pb.h"
 #include "wire/change_batch_encoder.h"
 #include "wire/envelope_codec.h"
 #include "wire/wire_scanner.h"
@@ -113,11 +113,11 @@ struct WideWorld {
 
   size_t Arrived() {
     size_t count = 0;
-    RequireOk(secondary_store->Scan(kWide, absl::InfinitePast(),
-                                    [&](const Record&) {
-                                      ++count;
-                                      return true;
-                                    }));
+    RequireOk(
+        secondary_store->Scan(kWide, absl::InfinitePast(), [&](const Record&) {
+          ++count;
+          return true;
+        }));
     return count;
   }
 
@@ -198,11 +198,11 @@ TEST_CASE(
   // list (three wire elements each). Capture takes it: the queue's limit
   // is on bytes, and this is some 2 MB.
   std::vector<Record> records;
-  RequireOk(w.primary_store->Scan(kWide, absl::InfinitePast(),
-                                  [&](const Record& r) {
-                                    records.push_back(r);
-                                    return true;
-                                  }));
+  RequireOk(
+      w.primary_store->Scan(kWide, absl::InfinitePast(), [&](const Record& r) {
+        records.push_back(r);
+        return true;
+      }));
   REQUIRE(records.size() == 1);
   LocalChange change;
   change.kind = ChangeKind::kDelete;
@@ -282,12 +282,11 @@ TEST_CASE(
   }
   absl::StatusOr<wire::EncodedChange> refused = encoder.Encode(wide);
   REQUIRE(absl::IsResourceExhausted(refused.status()));
-  CHECK_THAT(std::string(refused.status().message()),
-             Catch::Contains("wire elements") &&
-                 Catch::Contains(
-                     std::to_string(wire::kSendLimits.max_elements)) &&
-                 Catch::Contains(
-                     std::to_string(wire::kMaxEnvelopeElements + 5)));
+  CHECK_THAT(
+      std::string(refused.status().message()),
+      Catch::Contains("wire elements") &&
+          Catch::Contains(std::to_string(wire::kSendLimits.max_elements)) &&
+          Catch::Contains(std::to_string(wire::kMaxEnvelopeElements + 5)));
 }
 
 // --- Refused envelopes are answered -----------------------------------------
@@ -419,7 +418,8 @@ TEST_CASE(
   SECTION("a readable header, then a truncated body") {
     // changes (field 12): 5 bytes announced, 2 there.
     w.partner->SendAndSettle(FromPartner(43).SerializeAsString() +
-                             std::string("\x62\x05" "ab"));
+                             std::string("\x62\x05"
+                                         "ab"));
     const proto::ProtocolError error = w.OnlyAnswer(43);
     CHECK_THAT(error.detail(), Catch::Contains("malformed"));
   }
@@ -441,7 +441,8 @@ TEST_CASE(
     proto::Envelope envelope = FromPartner(45);
     envelope.set_connection_id("conn-9");
     w.partner->SendAndSettle(envelope.SerializeAsString() +
-                             std::string("\x62\x05" "ab"));
+                             std::string("\x62\x05"
+                                         "ab"));
     CHECK(w.partner->ProtocolErrors().empty());
   }
   CHECK(w.p->counters().rejected_malformed == 1);
@@ -486,8 +487,9 @@ struct RefusingWorld {
         proto::ProtocolError* error = answer.mutable_protocol_error();
         error->set_supported_version(wire::kProtocolVersion);
         error->set_rejected_message_id(envelope.message_id());
-        error->set_detail("invalid envelope: over the limit of 9 wire "
-                          "elements");
+        error->set_detail(
+            "invalid envelope: over the limit of 9 wire "
+            "elements");
         RequireOk(w.t->pair.b()->Send(wire::EncodeEnvelope(answer)));
       }
       w.t->pair.Step();

@@ -194,9 +194,22 @@ struct DeliveryOptions {
   // Most entries awaiting an answer at once (over all ordering keys).
   size_t max_in_flight = 2000;
   // Record changes travel batched; a batch holds at most this many changes
-  // and about this many payload bytes (one larger change goes alone). The
+  // and at most this many encoded bytes (one larger change goes alone). The
   // partner applies a batch with one disk sync and acknowledges it with
   // one, so larger batches cost fewer syncs per change.
+  //
+  // Besides these, every envelope stays within the protocol's own limits
+  // on bytes, wire elements (fields, list items, map entries) and nesting,
+  // the same ones the partner's decoder enforces: a batch is closed before
+  // a change would take it over either (wide records with many fields fill
+  // the element limit long before the byte one). A change that alone is
+  // over a protocol limit can never be delivered: it fails at once (SyncLog
+  // Failed, its size and the limit in the description) and leaves the
+  // queue. An envelope the partner nevertheless refuses is answered with a
+  // protocol error; each change it carried fails an attempt (R51: Retrying,
+  // then Failed when the attempts are used up) and goes again in envelopes
+  // of at most half as many changes, and a change refused alone fails at
+  // once. Nothing refused is sent again unchanged.
   size_t max_changes_per_envelope = 1000;
   size_t max_envelope_bytes = size_t{1} << 20;
   // Most queue entries one Step() examines (entries in flight count too:

@@ -13,7 +13,8 @@
 // notices become RecordQueue entries in the same write as the change (R21).
 // Connection notices (R56 "Connection ..." actions) are queued in the same
 // batch as the state change that causes them. Step() delivers the queue
-// (delivery.cc); HandleMessage applies what the partner sends.
+// (delivery.cc); HandleMessage applies what the partner sends. Envelopes
+// either side refuses are answered and acted on in envelope_refusals.cc.
 //
 // Locking: mu_ guards the state and is held while sending (the Transport
 // contract forbids Send from calling back). attach_mu_ serializes

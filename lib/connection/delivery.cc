@@ -8,8 +8,11 @@
 // record; "map:<object>"; "connection"); per key at most one entry is in
 // flight, so the partner sees each key's entries in queue order and only
 // has to remember, per key, the last sequence it applied. Entries of
-// different keys travel in parallel; record changes share envelopes.
-// An unanswered entry is sent again after the ack timeout.
+// different keys travel in parallel; record changes share envelopes,
+// packed by wire::ChangeBatchEncoder within the limits the partner decodes
+// with (DESIGN.md rule 10) and the DeliveryOptions. An unanswered entry is
+// sent again after the ack timeout; an envelope the partner refuses
+// (ProtocolError) is handled in envelope_refusals.cc.
 //
 // Answers: APPLIED/DUPLICATE remove the entry (logging Resolved if it had
 // failed before, R51); a failure marks it failed on the queue's retry
@@ -28,6 +31,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 #include <string>
@@ -104,12 +108,14 @@ SyncErrorCode ToSyncErrorCode(proto::ErrorCode code) {
   return *converted;
 }
 
-// The header every sent envelope gets, so that ValidateEnvelope judges it
-// as the partner's decoder will.
-proto::Envelope WithHeader(proto::Envelope envelope, const std::string& id) {
+// The header every sent envelope gets (the message id at its largest), so
+// that ValidateEnvelope judges it as the partner's decoder will.
+proto::Envelope WithHeader(proto::Envelope envelope, const std::string& id,
+                           const std::string& org_id) {
   envelope.set_protocol_version(wire::kProtocolVersion);
   envelope.set_connection_id(id);
-  envelope.set_message_id(1);
+  envelope.set_sender_org_id(org_id);
+  envelope.set_message_id(std::numeric_limits<uint64_t>::max());
   return envelope;
 }
 
@@ -357,7 +363,7 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
     // fails here, at once, rather than being sent forever.
     if (!IsRecordAction(entry.action)) {
       if (absl::Status valid =
-              wire::ValidateEnvelope(WithHeader(envelope, id_));
+              wire::ValidateEnvelope(WithHeader(envelope, id_, env_->org_id));
           !valid.ok()) {
         unsendable.push_back({.sequence = entry.sequence,
                               .code = SyncErrorCode::kValidation,

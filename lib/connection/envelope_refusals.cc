@@ -86,9 +86,9 @@ void ConnectionImpl::HandleProtocolError(const proto::ProtocolError& error,
 
   std::string reason = Clipped(error.detail());
   if (error.supported_version() < wire::kProtocolVersion) {
-    reason += fmt::format(" (the partner speaks protocol version {}, this "
-                          "side {})",
-                          error.supported_version(), wire::kProtocolVersion);
+    reason +=
+        fmt::format(" (the partner speaks protocol version {}, this side {})",
+                    error.supported_version(), wire::kProtocolVersion);
   }
   const size_t cap = carried.size() / 2;
   std::vector<Failure> failures;

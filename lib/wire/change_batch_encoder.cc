@@ -21,16 +21,16 @@
 namespace orgsync::wire {
 namespace {
 
-using ::google::protobuf::io::CodedOutputStream;
 using ::google::protobuf::internal::WireFormatLite;
+using ::google::protobuf::io::CodedOutputStream;
 
 // The tags of Envelope.changes and ChangeBatch.changes: one byte each.
-constexpr uint32_t kEnvelopeChangesTag = WireFormatLite::MakeTag(
-    proto::Envelope::kChangesFieldNumber,
-    WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
-constexpr uint32_t kBatchChangeTag = WireFormatLite::MakeTag(
-    proto::ChangeBatch::kChangesFieldNumber,
-    WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+constexpr uint32_t kEnvelopeChangesTag =
+    WireFormatLite::MakeTag(proto::Envelope::kChangesFieldNumber,
+                            WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+constexpr uint32_t kBatchChangeTag =
+    WireFormatLite::MakeTag(proto::ChangeBatch::kChangesFieldNumber,
+                            WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
 static_assert(kEnvelopeChangesTag < 128 && kBatchChangeTag < 128);
 constexpr size_t kTagBytes = 1;
 constexpr size_t kMaxVarint32Bytes = 5;
@@ -60,9 +60,8 @@ size_t EncodedChange::EnvelopeBytes() const { return FieldBytes(bytes.size()); }
 ChangeBatchEncoder::ChangeBatchEncoder(std::string_view connection_id,
                                        std::string_view sender_org_id)
     : connection_id_(connection_id), sender_org_id_(sender_org_id) {
-  const std::string header = EncodeEnvelope(
-      Header(connection_id_, sender_org_id_,
-             std::numeric_limits<uint64_t>::max()));
+  const std::string header = EncodeEnvelope(Header(
+      connection_id_, sender_org_id_, std::numeric_limits<uint64_t>::max()));
   header_bytes_ = header.size();
   // The header's fields, one element each (none of them is empty here but
   // perhaps the ids; the count is what the scanner sees).
@@ -122,8 +121,7 @@ size_t ChangeBatchEncoder::bytes() const {
 }
 
 size_t ChangeBatchEncoder::elements() const {
-  return empty() ? header_elements_
-                 : header_elements_ + 1 + batch_elements_;
+  return empty() ? header_elements_ : header_elements_ + 1 + batch_elements_;
 }
 
 bool ChangeBatchEncoder::Fits(const EncodedChange& change) const {
