@@ -164,7 +164,10 @@ void CheckAllArrive(size_t fields, size_t records) {
   w.Run(100);
   CHECK(w.Arrived() == records);
   CHECK(w.p->record_queue()->Count() == 0);
+  // Packed right the first time: nothing refused, nothing split.
   CHECK(w.s->counters().rejected_malformed == 0);
+  CHECK(w.p->counters().protocol_errors == 0);
+  CHECK(CountStatus(LogOf(w.p), LogStatus::kRetrying) == 0);
   CHECK(CountStatus(LogOf(w.p), LogStatus::kFailed) == 0);
   CHECK(CountStatus(LogOf(w.s), LogStatus::kFailed) == 0);
 }

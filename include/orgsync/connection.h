@@ -278,7 +278,10 @@ struct QueueSizeReport {
 // Messages the connection received and sent, and what became of them.
 struct ConnectionCounters {
   uint64_t received = 0;
-  uint64_t rejected_malformed = 0;  // bytes that are no valid envelope
+  // Bytes that are no valid envelope (malformed, over the envelope limits,
+  // or of a newer protocol version); answered with a protocol error when
+  // they may be the partner's (see protocol_errors_sent).
+  uint64_t rejected_malformed = 0;
   // For another connection, from another org than the partner, or a
   // handshake message this side never takes.
   uint64_t rejected_wrong_connection = 0;

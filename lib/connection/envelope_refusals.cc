@@ -10,10 +10,15 @@
 // (wire::ReadRefusedHeader). Only an accepted connection answers, and only
 // bytes that may be its partner's: a connection id or sender org that can
 // be read and names another connection or org is not answered, nor is a
-// refused ProtocolError (two sides must never bounce errors forever). When
-// nothing of the header can be read the answer carries message id 0: the
-// sender cannot tell which envelope it was and recovers by its ack timeout,
-// but the refusal is still counted and visible on both sides.
+// refused ProtocolError: two sides must never bounce errors forever. (A
+// ProtocolError body behind a malformed spot cannot be seen, but the
+// ProtocolErrors orgsync sends always decode, so two orgsync sides cannot
+// bounce them.) When nothing of the header can be read the answer carries
+// message id 0 and the sender cannot tell which envelope it was; it sends
+// it again after its ack timeout. That only happens to orgsync's own
+// envelopes when their first bytes were damaged in transit, which a resend
+// repairs: the header fields (message_id included) are encoded before the
+// body, so a refusal of the body always names the message.
 //
 // Sending: a ProtocolError names the refused envelope by message id; the
 // entries it carried (InFlight::message_id) each fail an attempt (R51:
