@@ -397,6 +397,23 @@ TEST_CASE(
                Catch::Contains("wire elements") &&
                    Catch::Contains(std::to_string(wire::kMaxEnvelopeElements)));
   }
+  SECTION("over the byte limit") {
+    // An unknown field (100, length-delimited) filling the envelope.
+    std::string bytes = FromPartner(40).SerializeAsString();
+    bytes += "\xa2\x06";
+    const size_t length = wire::kMaxEnvelopeBytes;
+    size_t rest = length;  // the length, as a varint
+    for (; rest >= 0x80; rest >>= 7) {
+      bytes += static_cast<char>((rest & 0x7f) | 0x80);
+    }
+    bytes += static_cast<char>(rest);
+    bytes.resize(bytes.size() + length, 'x');
+    w.partner->SendAndSettle(std::move(bytes));
+    const proto::ProtocolError error = w.OnlyAnswer(40);
+    CHECK_THAT(error.detail(),
+               Catch::Contains("bytes, over the limit of") &&
+                   Catch::Contains(std::to_string(wire::kMaxEnvelopeBytes)));
+  }
   SECTION("nested too deep") {
     // Unknown groups nested one level deeper than allowed.
     std::string bytes = FromPartner(42).SerializeAsString();
