@@ -95,8 +95,7 @@ absl::StatusOr<EncodedChange> ChangeBatchEncoder::Encode(
       internal::ScanRecordChangeWire(encoded.bytes);
   if (!elements.ok()) {
     return absl::Status(elements.status().code(),
-                        fmt::format("the change cannot be decoded by the "
-                                    "partner: {}",
+                        fmt::format("the partner's decoder would refuse it: {}",
                                     std::string(elements.status().message())));
   }
   encoded.elements = *elements + 1;  // its occurrence in the batch
