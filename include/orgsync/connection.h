@@ -194,9 +194,22 @@ struct DeliveryOptions {
   // Most entries awaiting an answer at once (over all ordering keys).
   size_t max_in_flight = 2000;
   // Record changes travel batched; a batch holds at most this many changes
-  // and about this many payload bytes (one larger change goes alone). The
+  // and at most this many encoded bytes (one larger change goes alone). The
   // partner applies a batch with one disk sync and acknowledges it with
   // one, so larger batches cost fewer syncs per change.
+  //
+  // Besides these, every envelope stays within the protocol's own limits
+  // on bytes, wire elements (fields, list items, map entries) and nesting,
+  // the same ones the partner's decoder enforces: a batch is closed before
+  // a change would take it over either (wide records with many fields fill
+  // the element limit long before the byte one). A change that alone is
+  // over a protocol limit can never be delivered: it fails at once (SyncLog
+  // Failed, its size and the limit in the description) and leaves the
+  // queue. An envelope the partner nevertheless refuses is answered with a
+  // protocol error; each change it carried fails an attempt (R51: Retrying,
+  // then Failed when the attempts are used up) and goes again in envelopes
+  // of at most half as many changes, and a change refused alone fails at
+  // once. Nothing refused is sent again unchanged.
   size_t max_changes_per_envelope = 1000;
   size_t max_envelope_bytes = size_t{1} << 20;
   // Most queue entries one Step() examines (entries in flight count too:
@@ -265,7 +278,10 @@ struct QueueSizeReport {
 // Messages the connection received and sent, and what became of them.
 struct ConnectionCounters {
   uint64_t received = 0;
-  uint64_t rejected_malformed = 0;  // bytes that are no valid envelope
+  // Bytes that are no valid envelope (malformed, over the envelope limits,
+  // or of a newer protocol version); answered with a protocol error when
+  // they may be the partner's (see protocol_errors_sent).
+  uint64_t rejected_malformed = 0;
   // For another connection, from another org than the partner, or a
   // handshake message this side never takes.
   uint64_t rejected_wrong_connection = 0;
@@ -281,6 +297,9 @@ struct ConnectionCounters {
   uint64_t items_failed = 0;     // answered with a retryable or permanent
                                  // failure
   uint64_t protocol_errors = 0;  // ProtocolError bodies received
+  // ProtocolError answers sent for envelopes this side refused (they did
+  // not decode, were over the envelope limits or of a newer version).
+  uint64_t protocol_errors_sent = 0;
 
   // Sending side.
   uint64_t envelopes_sent = 0;  // envelopes carrying queue entries

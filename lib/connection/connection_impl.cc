@@ -431,7 +431,7 @@ bool ConnectionImpl::partner_available() const {
   return partner_available_;
 }
 
-absl::Status ConnectionImpl::SendEnvelope(proto::Envelope envelope) {
+absl::StatusOr<uint64_t> ConnectionImpl::TakeMessageId() {
   if (transport_ == nullptr) {
     return absl::FailedPreconditionError(
         fmt::format("connection {} has no transport attached", id_));
@@ -441,10 +441,28 @@ absl::Status ConnectionImpl::SendEnvelope(proto::Envelope envelope) {
     next.set_message_id_limit(next_message_id_ + kMessageIdBlock);
     ORGSYNC_RETURN_IF_ERROR(Commit(std::move(next), WriteBatch()));
   }
+  return next_message_id_++;
+}
+
+absl::Status ConnectionImpl::SendEnvelope(proto::Envelope envelope,
+                                          uint64_t* message_id) {
+  ORGSYNC_ASSIGN_OR_RETURN(const uint64_t id, TakeMessageId());
+  if (message_id != nullptr) *message_id = id;
   envelope.set_connection_id(id_);
   envelope.set_sender_org_id(env_->org_id);
-  envelope.set_message_id(next_message_id_++);
+  envelope.set_message_id(id);
   return transport_->Send(wire::EncodeEnvelope(std::move(envelope)));
+}
+
+absl::Status ConnectionImpl::SendChangeBatch(wire::ChangeBatchEncoder* batch,
+                                             uint64_t* message_id) {
+  absl::StatusOr<uint64_t> id = TakeMessageId();
+  if (!id.ok()) {
+    batch->Clear();  // its entries stay queued and are packed again
+    return id.status();
+  }
+  *message_id = *id;
+  return transport_->Send(batch->Finish(*id));
 }
 
 void ConnectionImpl::HandleMessage(std::string bytes) {
@@ -455,6 +473,7 @@ void ConnectionImpl::HandleMessage(std::string bytes) {
     absl::StatusOr<proto::Envelope> decoded = wire::DecodeEnvelope(bytes);
     if (!decoded.ok()) {
       ++counters_.rejected_malformed;
+      AnswerRefusedEnvelope(bytes, decoded.status());  // rule 10
       return;
     }
     const proto::Envelope& envelope = *decoded;
@@ -577,7 +596,7 @@ void ConnectionImpl::RouteToEngine(const proto::Envelope& envelope,
       break;
     }
     case proto::Envelope::kProtocolError:
-      ++counters_.protocol_errors;
+      HandleProtocolError(envelope.protocol_error(), logs);
       return;
     default:
       // Handshake bodies were dispatched before; nothing else exists.

@@ -13,7 +13,8 @@
 // notices become RecordQueue entries in the same write as the change (R21).
 // Connection notices (R56 "Connection ..." actions) are queued in the same
 // batch as the state change that causes them. Step() delivers the queue
-// (delivery.cc); HandleMessage applies what the partner sends.
+// (delivery.cc); HandleMessage applies what the partner sends. Envelopes
+// either side refuses are answered and acted on in envelope_refusals.cc.
 //
 // Locking: mu_ guards the state and is held while sending (the Transport
 // contract forbids Send from calling back). attach_mu_ serializes
@@ -63,6 +64,7 @@
 #include "proto/connection_state.pb.h"
 #include "proto/wire.pb.h"
 #include "storage/deferred_sync_storage.h"
+#include "wire/change_batch_encoder.h"
 
 namespace orgsync::internal {
 
@@ -194,6 +196,9 @@ class ConnectionImpl final : public Connection {
   struct InFlight {
     uint64_t sequence = 0;
     absl::Time sent;
+    // The envelope that carried it, so that a ProtocolError naming the
+    // envelope finds the entries it carried.
+    uint64_t message_id = 0;
   };
 
   // SyncLog appends whose batch was written, finished once mu_ is
@@ -268,6 +273,26 @@ class ConnectionImpl final : public Connection {
                           DeferredLogs* logs)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ForgetInFlight(uint64_t sequence) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // --- Refused envelopes, both sides (envelope_refusals.cc) ---
+  // Receiving: answers bytes that DecodeEnvelope refused with `refusal`
+  // with a ProtocolError, when they may come from this connection's
+  // partner and are not a ProtocolError themselves.
+  void AnswerRefusedEnvelope(std::string_view bytes,
+                             const absl::Status& refusal)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sending: the partner refused one of this side's envelopes. Its entries
+  // fail an attempt (R51) and go again in envelopes of half as many
+  // changes; an entry refused alone fails for good.
+  void HandleProtocolError(const proto::ProtocolError& error,
+                           DeferredLogs* logs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The most changes an envelope carrying `sequence` may hold.
+  size_t EnvelopeCapOf(uint64_t sequence) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Entries that left the queue need no cap any more.
+  void ForgetEnvelopeCaps(const std::vector<uint64_t>& sequences)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ForgetConnectionNotices(const std::vector<uint64_t>& sequences)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -275,9 +300,18 @@ class ConnectionImpl final : public Connection {
   absl::Status ApplyAvailabilityLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   absl::Status SendAcceptanceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Fills the envelope's header and sends it through the transport.
-  absl::Status SendEnvelope(proto::Envelope envelope)
+  // Fills the envelope's header and sends it through the transport; sets
+  // `*message_id` (if given) to the id it got.
+  absl::Status SendEnvelope(proto::Envelope envelope,
+                            uint64_t* message_id = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sends the envelope built in `batch` (which is empty afterwards) with
+  // the next message id, set in `*message_id`.
+  absl::Status SendChangeBatch(wire::ChangeBatchEncoder* batch,
+                               uint64_t* message_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The next message id; durably reserves a new block when needed.
+  absl::StatusOr<uint64_t> TakeMessageId() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // FailedPrecondition naming both statuses, unless `to` is reachable
   // from the current status and `allowed` holds.
@@ -365,6 +399,11 @@ class ConnectionImpl final : public Connection {
   // cannot hold later ones back while one waits for a retry): only the
   // oldest may be sent. Rebuilt at Open by one scan of the queue.
   std::set<uint64_t> queued_notices_ ABSL_GUARDED_BY(mu_);
+  // Entries whose envelope the partner refused (ProtocolError): sequence ->
+  // the most changes an envelope carrying it may hold. Memory only: after
+  // a restart they are packed as usual, refused again and split again, their
+  // attempts (R51) being counted durably all along.
+  std::map<uint64_t, size_t> envelope_caps_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace orgsync::internal

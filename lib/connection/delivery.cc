@@ -8,8 +8,11 @@
 // record; "map:<object>"; "connection"); per key at most one entry is in
 // flight, so the partner sees each key's entries in queue order and only
 // has to remember, per key, the last sequence it applied. Entries of
-// different keys travel in parallel; record changes share envelopes.
-// An unanswered entry is sent again after the ack timeout.
+// different keys travel in parallel; record changes share envelopes,
+// packed by wire::ChangeBatchEncoder within the limits the partner decodes
+// with (DESIGN.md rule 10) and the DeliveryOptions. An unanswered entry is
+// sent again after the ack timeout; an envelope the partner refuses
+// (ProtocolError) is handled in envelope_refusals.cc.
 //
 // Answers: APPLIED/DUPLICATE remove the entry (logging Resolved if it had
 // failed before, R51); a failure marks it failed on the queue's retry
@@ -28,6 +31,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 #include <string>
@@ -40,6 +44,7 @@
 #include "orgsync/status.h"
 #include "proto/connection_state.pb.h"
 #include "schema/schema_proto.h"
+#include "wire/change_batch_encoder.h"
 #include "wire/envelope_codec.h"
 
 namespace orgsync {
@@ -103,12 +108,14 @@ SyncErrorCode ToSyncErrorCode(proto::ErrorCode code) {
   return *converted;
 }
 
-// The header every sent envelope gets, so that ValidateEnvelope judges it
-// as the partner's decoder will.
-proto::Envelope WithHeader(proto::Envelope envelope, const std::string& id) {
+// The header every sent envelope gets (the message id at its largest), so
+// that ValidateEnvelope judges it as the partner's decoder will.
+proto::Envelope WithHeader(proto::Envelope envelope, const std::string& id,
+                           const std::string& org_id) {
   envelope.set_protocol_version(wire::kProtocolVersion);
   envelope.set_connection_id(id);
-  envelope.set_message_id(1);
+  envelope.set_sender_org_id(org_id);
+  envelope.set_message_id(std::numeric_limits<uint64_t>::max());
   return envelope;
 }
 
@@ -261,37 +268,43 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
   std::vector<uint64_t> skipped;
   absl::Status send_error;
 
-  auto mark_sent = [&](const std::vector<const QueueEntry*>& carried) {
+  auto mark_sent = [&](const std::vector<const QueueEntry*>& carried,
+                       uint64_t message_id) {
     ++counters_.envelopes_sent;
     for (const QueueEntry* entry : carried) {
       std::string key = OrderingKey(entry->record, entry->action);
       in_flight_keys_[entry->sequence] = key;
-      in_flight_[key] = InFlight{.sequence = entry->sequence, .sent = now};
+      in_flight_[key] = InFlight{
+          .sequence = entry->sequence, .sent = now, .message_id = message_id};
       ++counters_.entries_sent;
       ++sent;
     }
   };
-  auto send = [&](proto::Envelope envelope,
-                  const std::vector<const QueueEntry*>& carried) {
+  // Unavailable: the partner went away; the entries stay queued.
+  auto send = [&](proto::Envelope envelope, const QueueEntry* entry) {
     if (!send_error.ok()) return;
-    absl::Status status = SendEnvelope(std::move(envelope));
-    if (!status.ok()) {
-      // Unavailable: the partner went away; the entries stay queued.
-      send_error = status;
-      return;
-    }
-    mark_sent(carried);
+    uint64_t message_id = 0;
+    send_error = SendEnvelope(std::move(envelope), &message_id);
+    if (send_error.ok()) mark_sent({entry}, message_id);
   };
 
-  proto::Envelope changes;
+  // Record changes share envelopes, packed within the partner's decoding
+  // limits (the encoder measures each change as the decoder counts it),
+  // the delivery options, and the caps of entries whose envelope the
+  // partner refused (envelope_refusals.cc).
+  wire::ChangeBatchEncoder batch(id_, env_->org_id);
   std::vector<const QueueEntry*> batched;
-  size_t batched_bytes = 0;
+  size_t batch_cap = options.max_changes_per_envelope;
   auto flush = [&] {
     if (batched.empty()) return;
-    send(std::move(changes), batched);
-    changes = proto::Envelope();
+    if (send_error.ok()) {
+      uint64_t message_id = 0;
+      send_error = SendChangeBatch(&batch, &message_id);
+      if (send_error.ok()) mark_sent(batched, message_id);
+    }
+    batch.Clear();
     batched.clear();
-    batched_bytes = 0;
+    batch_cap = options.max_changes_per_envelope;
   };
 
   for (const QueueEntry& entry : entries) {
@@ -348,28 +361,41 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
     }
     // What the partner's decoder would refuse can never be delivered: it
     // fails here, at once, rather than being sent forever.
-    if (absl::Status valid = wire::ValidateEnvelope(WithHeader(envelope, id_));
-        !valid.ok()) {
-      unsendable.push_back({.sequence = entry.sequence,
-                            .code = SyncErrorCode::kValidation,
-                            .description = std::string(valid.message()),
-                            .retryable = false});
-      continue;
-    }
     if (!IsRecordAction(entry.action)) {
-      send(std::move(envelope), {&entry});
+      if (absl::Status valid =
+              wire::ValidateEnvelope(WithHeader(envelope, id_, env_->org_id));
+          !valid.ok()) {
+        unsendable.push_back({.sequence = entry.sequence,
+                              .code = SyncErrorCode::kValidation,
+                              .description = std::string(valid.message()),
+                              .retryable = false});
+        continue;
+      }
+      send(std::move(envelope), &entry);
       continue;
     }
-    const size_t bytes = entry.payload.size();
+    absl::StatusOr<wire::EncodedChange> encoded =
+        batch.Encode(envelope.changes().changes(0));
+    if (!encoded.ok()) {
+      unsendable.push_back(
+          {.sequence = entry.sequence,
+           .code = SyncErrorCode::kValidation,
+           .description = fmt::format("can never be sent to the partner: {}",
+                                      std::string(encoded.status().message())),
+           .retryable = false});
+      continue;
+    }
+    const size_t cap = std::min(batch_cap, EnvelopeCapOf(entry.sequence));
     if (!batched.empty() &&
-        (batched.size() >= options.max_changes_per_envelope ||
-         batched_bytes + bytes > options.max_envelope_bytes)) {
+        (batched.size() >= cap ||
+         batch.bytes() + encoded->EnvelopeBytes() >
+             options.max_envelope_bytes ||
+         !batch.Fits(*encoded))) {
       flush();
     }
-    changes.mutable_changes()->add_changes()->Swap(
-        envelope.mutable_changes()->mutable_changes(0));
+    batch_cap = std::min(batch_cap, EnvelopeCapOf(entry.sequence));
+    batch.Add(*std::move(encoded));
     batched.push_back(&entry);
-    batched_bytes += bytes;
   }
   flush();
   RecordAcknowledged(std::move(skipped), {}, logs);
@@ -517,6 +543,7 @@ void ConnectionImpl::RecordAcknowledged(
   if (!written.ok()) return;
   counters_.entries_acknowledged += sequences.size();
   ForgetConnectionNotices(sequences);
+  ForgetEnvelopeCaps(sequences);
 }
 
 void ConnectionImpl::RecordFailures(const std::vector<Failure>& failures,
@@ -578,7 +605,10 @@ void ConnectionImpl::RecordFailures(const std::vector<Failure>& failures,
     if (append.has_value()) logs->emplace_back(std::move(*append), written);
     if (!written.ok()) continue;
     ++counters_.entries_failed;
-    if (exhausted) ForgetConnectionNotices({failure.sequence});
+    if (exhausted) {
+      ForgetConnectionNotices({failure.sequence});
+      ForgetEnvelopeCaps({failure.sequence});
+    }
   }
 }
 

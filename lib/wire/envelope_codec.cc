@@ -3,6 +3,7 @@
 #include "wire/envelope_codec.h"
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -10,6 +11,7 @@
 #include "fmt/format.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "orgsync/status.h"
 #include "wire/envelope_rules.h"
 #include "wire/wire_scanner.h"
@@ -18,17 +20,15 @@ namespace orgsync::wire {
 namespace {
 
 // EncodeEnvelope sets protocol_version, which may make the envelope a
-// field (and up to 6 bytes) bigger than the one validated; the limits keep
-// that much room so that what a sender validated, its partner accepts.
-constexpr size_t kVersionFieldBytes = 6;
-constexpr size_t kVersionFieldElements = 1;
-
+// field (and up to 6 bytes) bigger than the one validated: kSendLimits
+// keeps that much room, so that what a sender validated, its partner
+// accepts.
 absl::Status CheckEncodedSize(size_t size) {
-  if (size + kVersionFieldBytes > kMaxEnvelopeBytes) {
+  if (size > kSendLimits.max_bytes) {
     return absl::ResourceExhaustedError(fmt::format(
         "invalid envelope: {} bytes encoded, over the limit of {}; split the "
         "content over several envelopes",
-        size, kMaxEnvelopeBytes - kVersionFieldBytes));
+        size, kSendLimits.max_bytes));
   }
   return absl::OkStatus();
 }
@@ -98,14 +98,73 @@ absl::Status ValidateEnvelope(const proto::Envelope& envelope) {
   // encoding.
   ORGSYNC_ASSIGN_OR_RETURN(const size_t elements,
                            internal::ScanEnvelopeWire(Serialize(envelope)));
-  if (elements + kVersionFieldElements > kMaxEnvelopeElements) {
+  if (elements > kSendLimits.max_elements) {
     return absl::ResourceExhaustedError(fmt::format(
         "invalid envelope: {} wire elements (fields, list items, map "
         "entries), over the limit of {}; split the content over several "
         "envelopes",
-        elements, kMaxEnvelopeElements - kVersionFieldElements));
+        elements, kSendLimits.max_elements));
   }
   return internal::CheckEnvelopeRules(envelope);
+}
+
+
+RefusedHeader ReadRefusedHeader(std::string_view bytes) {
+  using ::google::protobuf::internal::WireFormatLite;
+  constexpr uint32_t kBodyProtocolError =
+      proto::Envelope::kProtocolErrorFieldNumber;
+  constexpr size_t kMaxKept = 128;
+  RefusedHeader header;
+  // Whatever the size: only tags and lengths are read, and strings of at
+  // most kMaxKept bytes are copied.
+  google::protobuf::io::CodedInputStream input(
+      reinterpret_cast<const uint8_t*>(bytes.data()),
+      static_cast<int>(std::min<size_t>(bytes.size(), INT32_MAX)));
+  for (;;) {
+    const uint32_t tag = input.ReadTag();
+    if (tag == 0) break;  // the end, or a malformed tag
+    const uint32_t number = WireFormatLite::GetTagFieldNumber(tag);
+    switch (WireFormatLite::GetTagWireType(tag)) {
+      case WireFormatLite::WIRETYPE_VARINT: {
+        uint64_t value;
+        if (!input.ReadVarint64(&value)) return header;
+        if (number == proto::Envelope::kMessageIdFieldNumber) {
+          header.message_id = value;
+        }
+        break;
+      }
+      case WireFormatLite::WIRETYPE_FIXED64:
+        if (!input.Skip(8)) return header;
+        break;
+      case WireFormatLite::WIRETYPE_FIXED32:
+        if (!input.Skip(4)) return header;
+        break;
+      case WireFormatLite::WIRETYPE_LENGTH_DELIMITED: {
+        uint32_t length;
+        if (!input.ReadVarint32(&length)) return header;
+        if (number == kBodyProtocolError) header.protocol_error = true;
+        std::string* kept = nullptr;
+        if (number == proto::Envelope::kConnectionIdFieldNumber) {
+          kept = &header.connection_id;
+        } else if (number == proto::Envelope::kSenderOrgIdFieldNumber) {
+          kept = &header.sender_org_id;
+        }
+        if (kept != nullptr && length <= kMaxKept) {
+          if (!input.ReadString(kept, static_cast<int>(length))) {
+            kept->clear();
+            return header;
+          }
+        } else if (!input.Skip(static_cast<int>(length))) {
+          return header;
+        }
+        break;
+      }
+      default:
+        // Groups (never part of an envelope) and invalid wire types: stop.
+        return header;
+    }
+  }
+  return header;
 }
 
 }  // namespace orgsync::wire

@@ -6,10 +6,17 @@
 // rules written in lib/proto/wire.proto ("must ...") holding for every
 // envelope it handles.
 //
+// Record changes are the one body a sender packs many of: they are encoded
+// by ChangeBatchEncoder (change_batch_encoder.h), which gives the same
+// bytes EncodeEnvelope would, within the same limits.
+//
 // DecodeEnvelope treats its input as hostile: whatever the bytes, it returns
 // a status and never crashes, and its memory use is bounded (the wire shape
-// is scanned against kMaxEnvelopeBytes, kMaxEnvelopeElements and
-// kMaxEnvelopeNesting before the parser materializes anything). Codes:
+// is scanned against kReceiveLimits (kMaxEnvelopeBytes, kMaxEnvelopeElements
+// and kMaxEnvelopeNesting) before the parser materializes anything). Every
+// refusal names the limit or the rule broken; a receiver answers a refused
+// envelope of an accepted connection with a ProtocolError carrying that
+// message (ReadRefusedHeader recovers which message it was). Codes:
 //   InvalidArgument     not an envelope: empty input, malformed protobuf,
 //                       invalid UTF-8 in a string field, protocol_version 0,
 //                       or a rule of wire.proto broken (the message names
@@ -19,8 +26,8 @@
 //                       nested deeper than kMaxEnvelopeNesting.
 //   FailedPrecondition  a well-formed envelope from a peer that speaks a
 //                       newer protocol version than kProtocolVersion; the
-//                       receiver may answer with a ProtocolError body that
-//                       names the version it supports.
+//                       receiver's ProtocolError names the version it
+//                       supports (supported_version).
 // Versions 1..kProtocolVersion are accepted: a newer release keeps reading
 // every older version, and adds fields rather than changing old ones.
 //
@@ -59,6 +66,23 @@ inline constexpr size_t kMaxEnvelopeElements = size_t{1} << 18;
 // protobuf's own default recursion limit.
 inline constexpr int kMaxEnvelopeNesting = 100;
 
+// One set of limits (DESIGN.md rule 10). DecodeEnvelope refuses an
+// envelope over kReceiveLimits. A sender packs within kSendLimits, counted
+// on the envelope as it is encoded, protocol_version included: the same
+// limits less room for the protocol_version field that EncodeEnvelope sets,
+// so that whatever a sender packed its partner accepts. ValidateEnvelope
+// and ChangeBatchEncoder (change_batch_encoder.h) both check kSendLimits.
+struct EnvelopeLimits {
+  size_t max_bytes;
+  size_t max_elements;  // wire elements, as wire_scanner.h counts them
+  int max_nesting;
+};
+inline constexpr EnvelopeLimits kReceiveLimits = {
+    kMaxEnvelopeBytes, kMaxEnvelopeElements, kMaxEnvelopeNesting};
+inline constexpr EnvelopeLimits kSendLimits = {
+    kMaxEnvelopeBytes - 6,  // a protocol_version field: tag and varint
+    kMaxEnvelopeElements - 1, kMaxEnvelopeNesting};
+
 // Serializes `envelope` with protocol_version set to kProtocolVersion.
 // Deterministic: equal envelopes give equal bytes (map entries are sorted),
 // within one protobuf version. Does not validate: call ValidateEnvelope
@@ -73,9 +97,23 @@ std::string EncodeEnvelope(proto::Envelope envelope);
 [[nodiscard]] absl::StatusOr<proto::Envelope> DecodeEnvelope(
     std::string_view bytes);
 
+// What can be read of an envelope that DecodeEnvelope refused, for the
+// answer (a ProtocolError naming the message). Read leniently from the
+// top-level fields, in order, up to the first malformed spot; a field not
+// reached stays empty (0). Strings are kept only up to 128 bytes, the
+// longest valid connection id.
+struct RefusedHeader {
+  uint64_t message_id = 0;
+  std::string connection_id;
+  std::string sender_org_id;
+  // The body is a ProtocolError (field seen): it is never answered.
+  bool protocol_error = false;
+};
+RefusedHeader ReadRefusedHeader(std::string_view bytes);
+
 // Checks an envelope before it is sent, exactly as the partner's
-// DecodeEnvelope will check it after EncodeEnvelope: the size and element
-// limits (ResourceExhausted: split the content), UTF-8 in string fields and
+// DecodeEnvelope will check it after EncodeEnvelope: kSendLimits
+// (ResourceExhausted: split the content), UTF-8 in string fields and
 // every rule of wire.proto (InvalidArgument). The protocol version is not
 // checked: EncodeEnvelope sets it. Costs one serialization.
 [[nodiscard]] absl::Status ValidateEnvelope(const proto::Envelope& envelope);

@@ -541,6 +541,15 @@ Check ValidateHeader(const proto::Envelope& envelope) {
 
 }  // namespace
 
+absl::Status CheckRecordChangeRules(const proto::RecordChange& change) {
+  Check violation = ValidateRecordChange(change);
+  if (!violation) return absl::OkStatus();
+  const std::string where =
+      violation->path.empty() ? std::string("<change>") : violation->path;
+  return absl::InvalidArgumentError(
+      fmt::format("invalid record change: {}: {}", where, violation->rule));
+}
+
 absl::Status CheckEnvelopeRules(const proto::Envelope& envelope) {
   Check violation = ValidateHeader(envelope);
   if (!violation) violation = ValidateBody(envelope);

@@ -20,6 +20,12 @@ namespace orgsync::wire::internal {
 // neither protocol_version nor the size limits.
 [[nodiscard]] absl::Status CheckEnvelopeRules(const proto::Envelope& envelope);
 
+// The rules of one RecordChange, as CheckEnvelopeRules checks each change
+// of a ChangeBatch; the path is relative to the change, e.g. "invalid
+// record change: sequence: must be >= 1".
+[[nodiscard]] absl::Status CheckRecordChangeRules(
+    const proto::RecordChange& change);
+
 }  // namespace orgsync::wire::internal
 
 #endif  // ORGSYNC_LIB_WIRE_ENVELOPE_RULES_H_

@@ -3,6 +3,7 @@
 #include "wire/wire_scanner.h"
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,14 +62,15 @@ bool IsValidUtf8(const unsigned char* text, size_t size) {
 // malformed spot, where the parser would only say "false".
 class WireScanner {
  public:
-  WireScanner(const char* data, int size)
+  WireScanner(const char* data, int size, size_t max_elements)
       : data_(data),
         input_(reinterpret_cast<const uint8_t*>(data), size),
-        size_(size) {}
+        size_(size),
+        max_elements_(max_elements) {}
 
-  absl::StatusOr<size_t> Scan() {
+  absl::StatusOr<size_t> Scan(const Descriptor* descriptor, int depth) {
     input_.PushLimit(size_);
-    ORGSYNC_RETURN_IF_ERROR(ScanMessage(proto::Envelope::descriptor(), 0));
+    ORGSYNC_RETURN_IF_ERROR(ScanMessage(descriptor, depth));
     return elements_;
   }
 
@@ -194,12 +196,12 @@ class WireScanner {
 
   absl::Status CountElements(size_t count) {
     elements_ += count;
-    if (elements_ > kMaxEnvelopeElements) {
+    if (elements_ > max_elements_) {
       return absl::ResourceExhaustedError(fmt::format(
           "invalid envelope: over the limit of {} wire elements (fields, "
           "list items, map entries); split the content over several "
           "envelopes",
-          kMaxEnvelopeElements));
+          max_elements_));
     }
     return absl::OkStatus();
   }
@@ -226,13 +228,14 @@ class WireScanner {
 
   absl::Status TooDeep() const {
     return absl::ResourceExhaustedError(
-        fmt::format("invalid envelope: {}: nested deeper than {} levels",
-                    Path(), kMaxEnvelopeNesting));
+        fmt::format("invalid envelope: nested deeper than {} levels (in {})",
+                    kMaxEnvelopeNesting, Path()));
   }
 
   const char* data_;
   google::protobuf::io::CodedInputStream input_;
   const int size_;
+  const size_t max_elements_;
   size_t elements_ = 0;
   uint32_t last_number_ = 0;
   std::vector<Frame> path_;
@@ -246,7 +249,16 @@ absl::StatusOr<size_t> ScanEnvelopeWire(std::string_view bytes) {
         fmt::format("invalid envelope: {} bytes, over the limit of {}",
                     bytes.size(), kMaxEnvelopeBytes));
   }
-  return WireScanner(bytes.data(), static_cast<int>(bytes.size())).Scan();
+  return WireScanner(bytes.data(), static_cast<int>(bytes.size()),
+                     kMaxEnvelopeElements)
+      .Scan(proto::Envelope::descriptor(), 0);
+}
+
+absl::StatusOr<size_t> ScanRecordChangeWire(std::string_view bytes) {
+  // Never over 2 GiB: it was serialized by protobuf.
+  return WireScanner(bytes.data(), static_cast<int>(bytes.size()),
+                     std::numeric_limits<size_t>::max())
+      .Scan(proto::RecordChange::descriptor(), kRecordChangeDepth);
 }
 
 }  // namespace orgsync::wire::internal

@@ -34,6 +34,19 @@ namespace orgsync::wire::internal {
 // mirror (e.g. an overlong tag encoding); the parser has the last word.
 [[nodiscard]] absl::StatusOr<size_t> ScanEnvelopeWire(std::string_view bytes);
 
+// How deep a RecordChange sits in an envelope: Envelope > ChangeBatch >
+// RecordChange.
+inline constexpr int kRecordChangeDepth = 2;
+
+// The same scan over one serialized RecordChange, as it is scanned inside a
+// ChangeBatch envelope: the count of its own elements (not its occurrence
+// in the batch), nesting counted from kRecordChangeDepth. No element or
+// byte limit applies (the caller compares the count with the envelope's);
+// the nesting limit and UTF-8 do. The sender uses it to measure a change
+// exactly as its partner's decoder will count it.
+[[nodiscard]] absl::StatusOr<size_t> ScanRecordChangeWire(
+    std::string_view bytes);
+
 }  // namespace orgsync::wire::internal
 
 #endif  // ORGSYNC_LIB_WIRE_WIRE_SCANNER_H_
