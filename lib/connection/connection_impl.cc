@@ -151,6 +151,7 @@ ConnectionImpl::ConnectionImpl(const OrgEnv* env, proto::ConnectionState state)
   // Ids below the stored limit may have been used before a restart.
   next_message_id_ = std::max<uint64_t>(state_.message_id_limit(), 1);
   deactivated_ = state_.status() == proto::STORED_DEACTIVATED;
+  status_for_capture_ = StatusLocked();
 }
 
 absl::StatusOr<std::unique_ptr<ConnectionImpl>> ConnectionImpl::Open(
@@ -236,18 +237,17 @@ absl::StatusOr<std::vector<CaptureResult>> ConnectionImpl::CaptureBatch(
         "(OrgOptions.record_store), so it syncs no records",
         id_));
   }
-  {
-    absl::MutexLock lock(&mu_);
-    const ConnectionStatus status = StatusLocked();
-    if (status == ConnectionStatus::kDeactivated || !AcceptedLocked()) {
-      return absl::FailedPreconditionError(fmt::format(
-          "Capture on connection {}: the connection is {}; changes are "
-          "captured only once it is accepted and until it is deactivated",
-          id_, ConnectionStatusName(status)));
-    }
+  // Never mu_: message handling holds it while it writes the host's store,
+  // and a host that captures inside its own store lock would deadlock
+  // against it (DESIGN.md rule 9). The status is read from its copy, and
+  // RecordSync::CaptureBatch is safe concurrently with delivery.
+  const ConnectionStatus status = status_for_capture_.load();
+  if (status == ConnectionStatus::kDeactivated || !IsAccepted(status)) {
+    return absl::FailedPreconditionError(fmt::format(
+        "Capture on connection {}: the connection is {}; changes are "
+        "captured only once it is accepted and until it is deactivated",
+        id_, ConnectionStatusName(status)));
   }
-  // Not under mu_: the queue write may be slow and hosts capture from many
-  // threads; RecordSync::CaptureBatch is safe concurrently with delivery.
   return record_sync_->CaptureBatch(changes);
 }
 
@@ -865,6 +865,7 @@ absl::Status ConnectionImpl::Commit(
       Annotate(written, fmt::format("writing connection {}", id_)));
   state_ = std::move(next);
   deactivated_ = state_.status() == proto::STORED_DEACTIVATED;
+  status_for_capture_ = StatusLocked();
   // Owner and audit-field changes (by either side) apply to the next
   // captured and applied change, not only after a reopen.
   if (record_sync_ != nullptr) {

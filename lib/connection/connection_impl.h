@@ -366,6 +366,9 @@ class ConnectionImpl final : public Connection {
   MapSink subscription_sink_{this};
   // Set once Deactivated: the sinks (which may not take mu_) stop queueing.
   std::atomic<bool> deactivated_{false};
+  // The status as of the last state change, for Capture, which must not
+  // take mu_ (message handling holds it while calling the host's store).
+  std::atomic<ConnectionStatus> status_for_capture_{ConnectionStatus::kInvited};
 
   // Opened by Open() and never replaced.
   std::unique_ptr<RecordQueue> record_queue_;

@@ -1,0 +1,203 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+//
+// DESIGN.md rule 9, the host's lock is the host's: a host that writes its
+// store and captures the write while holding its own store lock must not
+// deadlock against orgsync applying the partner's changes into the same
+// store on another thread. Before the fix, message handling held the
+// connection's mutex while it called the store (which waits for the host's
+// lock), and Capture waited for that mutex while the host held its lock.
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "orgsync/capture.h"
+#include "orgsync/connection.h"
+#include "orgsync/record.h"
+#include "orgsync/record_store.h"
+#include "orgsync/schema.h"
+#include "testing/connection_fixture.h"
+#include "testing/record_sync_pair.h"
+#include "testing/storage_testing.h"
+
+namespace orgsync {
+namespace {
+
+using testing::RequireOk;
+
+// A host store guarded by the host's own mutex: every call orgsync makes
+// waits for it, as it would behind a host's transaction.
+class HostLockedStore final : public ForwardingRecordStore {
+ public:
+  using ForwardingRecordStore::ForwardingRecordStore;
+
+  absl::StatusOr<Record> Get(std::string_view object,
+                             std::string_view id) override {
+    std::lock_guard<std::mutex> lock(mu);
+    return ForwardingRecordStore::Get(object, id);
+  }
+  absl::StatusOr<Record> Insert(Record record,
+                                const ApplyContext& context) override {
+    std::lock_guard<std::mutex> lock(mu);
+    absl::StatusOr<Record> inserted =
+        ForwardingRecordStore::Insert(std::move(record), context);
+    if (inserted.ok() && context.from_replication) ++replicated_inserts;
+    return inserted;
+  }
+  absl::StatusOr<Record> Update(std::string_view object, std::string_view id,
+                                const FieldMap& changes,
+                                const ApplyContext& context) override {
+    std::lock_guard<std::mutex> lock(mu);
+    return ForwardingRecordStore::Update(object, id, changes, context);
+  }
+  absl::StatusOr<std::string> ReserveId(std::string_view object) override {
+    std::lock_guard<std::mutex> lock(mu);
+    return ForwardingRecordStore::ReserveId(object);
+  }
+
+  // The host's lock. The host writes through target() while holding it.
+  std::mutex mu;
+  std::atomic<int> replicated_inserts{0};
+};
+
+TEST_CASE(
+    "Design rule 9: a host capturing inside its own store lock does not "
+    "deadlock with the partner's changes being applied into that store",
+    "[records][threads]") {
+  Schema primary_schema;
+  Schema secondary_schema;
+  testing::FillCrmSchema(&primary_schema);
+  testing::FillCrmSchema(&secondary_schema);
+  testing::ForwardingClock store_clock;
+  std::unique_ptr<RecordStore> primary_store =
+      testing::NewCrmRecordStore(&store_clock, "P-");
+  std::unique_ptr<RecordStore> secondary_inner =
+      testing::NewCrmRecordStore(&store_clock, "S-");
+  HostLockedStore secondary_store(secondary_inner.get());
+
+  testing::TwoOrgsConfig config;
+  config.primary_schema = &primary_schema;
+  config.secondary_schema = &secondary_schema;
+  config.primary_record_store = primary_store.get();
+  config.secondary_record_store = &secondary_store;
+  testing::TwoOrgs t(3, testing::NewReopenableMemoryStorage(),
+                     testing::NewReopenableMemoryStorage(), std::move(config));
+  store_clock.target = &t.clock;
+  InvitationOptions options = testing::DefaultInvitation();
+  options.sync = {};
+  Connection* p = nullptr;
+  Connection* s = nullptr;
+  std::tie(p, s) = t.Connect(options);
+  // Two-way Account: both sides capture, both apply.
+  for (auto [from, to] : {std::pair{p, s}, std::pair{s, p}}) {
+    RequireOk(from->publish_set()->PublishObjects({"Account"}));
+    REQUIRE(t.Settle());
+    RequireOk(to->subscription_map()->Subscribe("Account"));
+    REQUIRE(t.Settle());
+  }
+
+  // A backlog on the primary for the secondary to apply.
+  constexpr int kPrimaryInserts = 300;
+  std::vector<LocalChange> backlog;
+  for (int i = 0; i < kPrimaryInserts; ++i) {
+    Record account;
+    account.object = "Account";
+    account.fields = {{"Name", "primary " + std::to_string(i)}};
+    absl::StatusOr<Record> inserted =
+        primary_store->Insert(std::move(account), ApplyContext{});
+    RequireOk(inserted.status());
+    LocalChange change;
+    change.kind = ChangeKind::kInsert;
+    change.record = *inserted;
+    backlog.push_back(std::move(change));
+  }
+  RequireOk(p->CaptureBatch(backlog).status());
+
+  // Host threads on the secondary: write and capture under the host lock,
+  // until the whole backlog has been applied (so that they overlap with
+  // the apply), at least kMinWritesPerThread times each.
+  constexpr int kHostThreads = 4;
+  constexpr int kMinWritesPerThread = 20;
+  std::atomic<int> host_inserts{0};
+  auto host_writes = [&](int thread) {
+    for (int i = 0; i < kMinWritesPerThread ||
+                    secondary_store.replicated_inserts < kPrimaryInserts;
+         ++i) {
+      std::lock_guard<std::mutex> lock(secondary_store.mu);
+      Record account;
+      account.object = "Account";
+      account.fields = {{"Name", fmt::format("secondary {}-{}", thread, i)}};
+      absl::StatusOr<Record> inserted =
+          secondary_store.target()->Insert(std::move(account), ApplyContext{});
+      if (!inserted.ok()) return inserted.status();
+      LocalChange change;
+      change.kind = ChangeKind::kInsert;
+      change.record = *inserted;
+      absl::StatusOr<CaptureResult> captured = s->Capture(change);
+      if (!captured.ok()) return captured.status();
+      ++host_inserts;
+      // Outside the lock, leave the engine room to take it.
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    return absl::OkStatus();
+  };
+  std::atomic<bool> hosts_done{false};
+  std::vector<std::future<absl::Status>> hosts;
+  hosts.reserve(kHostThreads);
+  for (int i = 0; i < kHostThreads; ++i) {
+    hosts.push_back(std::async(std::launch::async, host_writes, i));
+  }
+  // The engine, meanwhile, on a thread of its own.
+  std::future<void> engine = std::async(std::launch::async, [&] {
+    while (!hosts_done.load()) t.Pump(absl::Milliseconds(100));
+  });
+
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::seconds(60);
+  for (std::future<absl::Status>& host : hosts) {
+    if (host.wait_until(deadline) != std::future_status::ready) {
+      // Deadlocked: the threads can never be joined, so end the process
+      // with the failure rather than hang the test run.
+      std::fprintf(stderr,
+                   "host_lock_test: host capture still blocked after 60 s: "
+                   "deadlock between the host's lock and orgsync's\n");
+      std::_Exit(1);
+    }
+  }
+  hosts_done = true;
+  engine.get();
+  // Catch2's assertions are not thread-safe: check the hosts' results only
+  // once the engine thread (which asserts in Pump) has ended.
+  for (std::future<absl::Status>& host : hosts) RequireOk(host.get());
+
+  REQUIRE(t.Settle());
+  size_t primary_accounts = 0;
+  size_t secondary_accounts = 0;
+  RequireOk(primary_store->Scan("Account", absl::InfinitePast(),
+                                [&](const Record&) {
+                                  ++primary_accounts;
+                                  return true;
+                                }));
+  RequireOk(secondary_inner->Scan("Account", absl::InfinitePast(),
+                                  [&](const Record&) {
+                                    ++secondary_accounts;
+                                    return true;
+                                  }));
+  const size_t expected = kPrimaryInserts + host_inserts.load();
+  CHECK(primary_accounts == expected);
+  CHECK(secondary_accounts == expected);
+}
+
+}  // namespace
+}  // namespace orgsync
