@@ -259,6 +259,9 @@ class ConnectionImpl final : public Connection {
   void AnswerUndecodedAcceptance(std::string_view bytes,
                                  const absl::Status& why)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Answers an undecodable acceptance with a ProtocolError naming `why`.
+  void SendProtocolError(uint64_t rejected_message_id, const absl::Status& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // --- History of events caused from outside (incoming_history.cc) ---
   // Adds a history entry for an event an incoming message caused, bounded:

@@ -232,33 +232,49 @@ void ConnectionImpl::AnswerUndecodedAcceptance(std::string_view bytes,
       raw.body_case() != proto::Envelope::kAccept) {
     return;
   }
-  // The asker's id when it can be used in an answer; ours otherwise.
-  const std::string to =
-      IsValidConnectionId(raw.connection_id()) ? raw.connection_id() : id_;
-  ++counters_.handshakes_refused;
   if (absl::IsFailedPrecondition(why)) {
-    SendRefusal(to, proto::REFUSAL_UNSUPPORTED_VERSION,
+    ++counters_.handshakes_refused;
+    SendRefusal(IsValidConnectionId(raw.connection_id()) ? raw.connection_id()
+                                                         : id_,
+                proto::REFUSAL_UNSUPPORTED_VERSION,
                 fmt::format("the acceptance speaks protocol version {}; org "
                             "{} speaks versions 1 to {}",
                             raw.protocol_version(), env_->org_id,
                             wire::kProtocolVersion));
     return;
   }
+  if (!IsValidConnectionId(raw.connection_id())) {
+    // The asker's connection cannot be named: the decoder's complaint is
+    // the answer, under this connection's id.
+    SendProtocolError(raw.message_id(), why);
+    return;
+  }
+  if (raw.connection_id() != id_ || role_ != ReplicationRole::kPrimary) {
+    AnswerUnknownInvitation(raw);
+    return;
+  }
   if (!IsValidOrgId(raw.accept().secondary_org_id())) {
-    SendRefusal(to, proto::REFUSAL_INVALID_PEER,
+    ++counters_.handshakes_refused;
+    SendRefusal(id_, proto::REFUSAL_INVALID_PEER,
                 "the secondary org id is missing or invalid");
     return;
   }
   if (raw.accept().secret_proof().empty()) {
-    SendRefusal(to, proto::REFUSAL_BAD_SECRET,
+    ++counters_.handshakes_refused;
+    SendRefusal(id_, proto::REFUSAL_BAD_SECRET,
                 "the acceptance carries no proof of the invitation secret");
     return;
   }
+  SendProtocolError(raw.message_id(), why);
+}
+
+void ConnectionImpl::SendProtocolError(uint64_t rejected_message_id,
+                                       const absl::Status& why) {
+  ++counters_.handshakes_refused;
   proto::Envelope answer;
-  answer.set_connection_id(to);
   proto::ProtocolError* error = answer.mutable_protocol_error();
   error->set_supported_version(wire::kProtocolVersion);
-  error->set_rejected_message_id(raw.message_id());
+  error->set_rejected_message_id(rejected_message_id);
   error->set_detail(ClipPeerText(FromAbsl(why.message())));
   SendEnvelope(std::move(answer)).IgnoreError();
 }
