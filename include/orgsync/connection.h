@@ -7,8 +7,10 @@
 // (Org::CreateInvitation, orgsync/org.h) carrying a random secret of 256
 // bits, which the host hands to the secondary's administrator out of band.
 // The secondary accepts it (Org::AcceptInvitation) by sending the connection
-// id and the secret over a Transport; the primary compares the secret in
-// constant time and answers. Until then nothing else flows: every other
+// id and a proof that it holds the secret (never the secret itself; see
+// "Handshake trust" below) over a Transport; the primary checks the proof
+// in constant time and answers with its own proof. Until then nothing else
+// flows: every other
 // message is rejected (DESIGN.md R1). After acceptance the status walks
 //   Invited -> Metadata Sync in Progress (if sync metadata)
 //           -> User Sync in Progress (if sync users) -> Active       (R2)
@@ -184,7 +186,9 @@ enum class HistoryEvent {
   kInvitationCreated = 1,      // primary: the invitation exists
   kAcceptanceRequested = 2,    // secondary: acceptance sent with a secret
   kInvitationAccepted = 3,     // both: the handshake succeeded
-  kPeerRefused = 4,            // primary: a peer's acceptance was refused
+  kPeerRefused = 4,            // primary: a peer's acceptance was refused;
+                               // secondary: an "accepted" answer that did
+                               // not prove the secret was refused
   kInvitationRefused = 5,      // secondary: the primary refused us
   kMetadataSyncCompleted = 6,  // R2
   kUserSyncCompleted = 7,      // R2
