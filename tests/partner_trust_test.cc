@@ -171,6 +171,16 @@ struct Partnered {
     return config;
   }
   void Deliver() { REQUIRE(t.pair.RunUntilIdle()); }
+  // Closes and reopens both orgs; the test plays the partner again.
+  void Restart() {
+    const std::string id = p->id();
+    partner.reset();
+    t.Reopen(id);
+    p = *t.primary->GetConnection(id);
+    s = *t.secondary->GetConnection(id);
+    RequireOk(s->AttachTransport(nullptr));
+    partner = std::make_unique<Peer>(t.pair.b(), id, "org-b");
+  }
   // The sequence of the only queued entry of `action`.
   uint64_t Queued(QueueAction action) {
     auto page = p->record_queue()->ListAfter(0, RecordQueue::kMaxPageSize);
@@ -251,6 +261,36 @@ TEST_CASE(
   w.Deliver();
   CHECK(w.p->counters().entries_acknowledged == 1);
   CHECK(w.p->counters().stale_results == 1);
+}
+
+TEST_CASE(
+    "R50, partner trust: after a restart an entry counts as sent only once "
+    "it is sent again; the partner's answer to the earlier attempt does not "
+    "retire it",
+    "[partner-trust]") {
+  Partnered w;
+  RequireOk(w.p->publish_set()->PublishObject("Account"));
+  const uint64_t sequence = w.Queued(QueueAction::kTypeMapUpdate);
+  RequireOk(w.p->Step().status());
+  w.Deliver();
+  REQUIRE(w.SentMapUpdates(sequence) == 1);
+
+  w.Restart();
+  w.partner->Send(Ack(sequence, proto::APPLIED));
+  w.Deliver();
+  CHECK(w.p->record_queue()->Get(sequence).ok());
+  CHECK(w.p->counters().results_not_in_flight == 1);
+  CHECK(InfoLogsFor(w.p, sequence) == 1);
+
+  // Sent again and answered (DUPLICATE: the partner had it), it leaves the
+  // queue once, with nothing lost.
+  RequireOk(w.p->Step().status());
+  w.Deliver();
+  REQUIRE(w.SentMapUpdates(sequence) == 1);
+  w.partner->Send(Ack(sequence, proto::DUPLICATE));
+  w.Deliver();
+  CHECK_FALSE(w.p->record_queue()->Get(sequence).ok());
+  CHECK(w.p->counters().entries_acknowledged == 1);
 }
 
 TEST_CASE(
