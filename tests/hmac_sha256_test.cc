@@ -49,9 +49,9 @@ TEST_CASE("R1, partner trust: HMAC-SHA256 gives the RFC 4231 tags") {
   CHECK(HexEncode(HmacSha256("Jefe", "what do ya want for nothing?")) ==
         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
   // Test case 3.
-  CHECK(HexEncode(HmacSha256(std::string(20, '\xaa'),
-                             std::string(50, '\xdd'))) ==
-        "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe");
+  CHECK(
+      HexEncode(HmacSha256(std::string(20, '\xaa'), std::string(50, '\xdd'))) ==
+      "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe");
   // Test case 4.
   CHECK(HexEncode(HmacSha256(
             Bytes("0102030405060708090a0b0c0d0e0f10111213141516171819"),

@@ -62,7 +62,9 @@ class Peer final : public TransportHandler {
     envelope.set_message_id(next_message_id_++);
     SendBytes(wire::EncodeEnvelope(std::move(envelope)));
   }
-  void SendBytes(std::string bytes) { REQUIRE(end_->Send(std::move(bytes)).ok()); }
+  void SendBytes(std::string bytes) {
+    REQUIRE(end_->Send(std::move(bytes)).ok());
+  }
 
   // The handshake answers received, in order.
   std::vector<proto::HandshakeResult> Answers() const {
@@ -152,8 +154,9 @@ std::vector<HistoryEntry> HistoryOf(const Connection* connection) {
 // connection is Active at once); the secondary's connection is detached
 // from endpoint B, where the test plays the partner.
 struct Partnered {
-  Partnered() : t(5, testing::NewReopenableMemoryStorage(),
-                  testing::NewReopenableMemoryStorage(), Config(this)) {
+  Partnered()
+      : t(5, testing::NewReopenableMemoryStorage(),
+          testing::NewReopenableMemoryStorage(), Config(this)) {
     InvitationOptions options = DefaultInvitation();
     options.sync = {};
     std::tie(p, s) = t.Connect(options);
@@ -565,9 +568,8 @@ TEST_CASE(
   // The secondary holds a real invitation's secret; the test answers in the
   // primary's place without knowing it.
   const Invitation invitation = t.Invite();
-  RequireOk(
-      (*t.primary->GetConnection(invitation.connection_id))
-          ->AttachTransport(nullptr));
+  RequireOk((*t.primary->GetConnection(invitation.connection_id))
+                ->AttachTransport(nullptr));
   Peer impostor(t.pair.a(), invitation.connection_id, "org-a");
   auto accepted = t.secondary->AcceptInvitation(
       invitation.connection_id, invitation.secret_hex, t.pair.b(), "bob@b");

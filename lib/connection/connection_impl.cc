@@ -30,8 +30,8 @@ absl::Time FromMicros(int64_t micros) { return absl::FromUnixMicros(micros); }
 absl::Status CheckText(std::string_view field, std::string_view value) {
   if (value.empty() || value.size() > kMaxHistoryTextBytes) {
     return absl::InvalidArgumentError(
-        fmt::format("{} must be 1 to {} bytes, got {}", field, kMaxHistoryTextBytes,
-                    value.size()));
+        fmt::format("{} must be 1 to {} bytes, got {}", field,
+                    kMaxHistoryTextBytes, value.size()));
   }
   return absl::OkStatus();
 }
@@ -771,8 +771,9 @@ absl::Status ConnectionImpl::RecordMetadataSyncFailure(
   proto::ConnectionState next = state_;
   WriteBatch batch;
   AddHistory(id_, StoredNow(*env_->clock), HistoryEvent::kMetadataSyncFailure,
-             kSystemActor, fmt::format("{}: {}", item, ClipPeerText(description)),
-             &next, &batch);
+             kSystemActor,
+             fmt::format("{}: {}", item, ClipPeerText(description)), &next,
+             &batch);
   return Commit(std::move(next), std::move(batch));
 }
 

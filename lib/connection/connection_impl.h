@@ -270,9 +270,8 @@ class ConnectionImpl final : public Connection {
   // entry's occurrences and detail instead of adding one.
   void AddIncomingHistory(std::string_view window_key, size_t rows_per_window,
                           HistoryEvent event, std::string_view actor,
-                          std::string_view detail,
-                          proto::ConnectionState* next, WriteBatch* batch)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                          std::string_view detail, proto::ConnectionState* next,
+                          WriteBatch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The window of one AddIncomingHistory key.
   struct HistoryWindow {
     absl::Time start;
@@ -298,8 +297,7 @@ class ConnectionImpl final : public Connection {
   // it is in the local Schema, or in unknown_map_objects_.
   bool KeepsMapState(std::string_view object) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void NoteMapState(std::string_view object)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void NoteMapState(std::string_view object) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   proto::ItemResult ApplyNotice(const proto::ConnectionNotice& notice)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The dispatch point of the record flow: every record action lands here.
@@ -459,8 +457,7 @@ class ConnectionImpl final : public Connection {
   // which the connection stores something (a publication or an applied
   // mark); at most this many (see "Bounded state" in orgsync/connection.h).
   static constexpr size_t kMaxUnknownMapObjects = 256;
-  std::set<std::string, std::less<>> unknown_map_objects_
-      ABSL_GUARDED_BY(mu_);
+  std::set<std::string, std::less<>> unknown_map_objects_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace orgsync::internal

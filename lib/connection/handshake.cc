@@ -79,10 +79,9 @@ std::string PrimaryProof(std::string_view secret,
                          std::string_view secondary_org_id,
                          std::string_view secondary_nonce,
                          std::string_view primary_nonce) {
-  return HmacSha256(
-      secret, ProofMessage({"orgsync accepted v1", connection_id,
-                            primary_org_id, secondary_org_id, secondary_nonce,
-                            primary_nonce}));
+  return HmacSha256(secret, ProofMessage({"orgsync accepted v1", connection_id,
+                                          primary_org_id, secondary_org_id,
+                                          secondary_nonce, primary_nonce}));
 }
 
 std::string RefusalKey(std::string_view side, proto::HandshakeRefusal refusal) {
@@ -164,13 +163,12 @@ void ConnectionImpl::RefusePeer(const proto::Envelope& envelope,
   const std::string& claimed = envelope.accept().secondary_org_id();
   proto::ConnectionState next = state_;
   WriteBatch batch;
-  AddIncomingHistory(
-      RefusalKey("refused", refusal), kRefusalRowsPerWindow,
-      HistoryEvent::kPeerRefused,
-      PartnerActorName(claimed.empty() ? "unknown" : claimed),
-      fmt::format("refused acceptance from org '{}': {}",
-                  ClipPeerText(claimed), reason),
-      &next, &batch);
+  AddIncomingHistory(RefusalKey("refused", refusal), kRefusalRowsPerWindow,
+                     HistoryEvent::kPeerRefused,
+                     PartnerActorName(claimed.empty() ? "unknown" : claimed),
+                     fmt::format("refused acceptance from org '{}': {}",
+                                 ClipPeerText(claimed), reason),
+                     &next, &batch);
   // Refusing does not depend on the log write succeeding.
   Commit(std::move(next), std::move(batch)).IgnoreError();
   SendRefusal(id_, refusal, reason);
@@ -234,13 +232,13 @@ void ConnectionImpl::AnswerUndecodedAcceptance(std::string_view bytes,
   }
   if (absl::IsFailedPrecondition(why)) {
     ++counters_.handshakes_refused;
-    SendRefusal(IsValidConnectionId(raw.connection_id()) ? raw.connection_id()
-                                                         : id_,
-                proto::REFUSAL_UNSUPPORTED_VERSION,
-                fmt::format("the acceptance speaks protocol version {}; org "
-                            "{} speaks versions 1 to {}",
-                            raw.protocol_version(), env_->org_id,
-                            wire::kProtocolVersion));
+    SendRefusal(
+        IsValidConnectionId(raw.connection_id()) ? raw.connection_id() : id_,
+        proto::REFUSAL_UNSUPPORTED_VERSION,
+        fmt::format("the acceptance speaks protocol version {}; org "
+                    "{} speaks versions 1 to {}",
+                    raw.protocol_version(), env_->org_id,
+                    wire::kProtocolVersion));
     return;
   }
   if (!IsValidConnectionId(raw.connection_id())) {
@@ -303,9 +301,8 @@ void ConnectionImpl::HandleHandshakeResult(const proto::Envelope& envelope) {
                                    : ClipPeerText(result.reason());
     next.set_refusal_reason(reason);
     AddIncomingHistory(
-        RefusalKey("refusal received", result.refusal()),
-        kRefusalRowsPerWindow, HistoryEvent::kInvitationRefused,
-        PartnerActorName(primary),
+        RefusalKey("refusal received", result.refusal()), kRefusalRowsPerWindow,
+        HistoryEvent::kInvitationRefused, PartnerActorName(primary),
         fmt::format("org {} refused the acceptance: {}", primary, reason),
         &next, &batch);
     Commit(std::move(next), std::move(batch)).IgnoreError();
@@ -377,7 +374,8 @@ absl::Status ConnectionImpl::SendAcceptanceLocked() {
   if (acceptance_nonce_.empty()) {
     absl::StatusOr<std::string> nonce = CsprngBytes(kNonceBytes);
     if (!nonce.ok()) {
-      last_send_status_ = Annotate(nonce.status(), "drawing the handshake nonce");
+      last_send_status_ =
+          Annotate(nonce.status(), "drawing the handshake nonce");
       return last_send_status_;
     }
     acceptance_nonce_ = std::move(*nonce);
@@ -387,8 +385,8 @@ absl::Status ConnectionImpl::SendAcceptanceLocked() {
   accept->set_secondary_org_id(env_->org_id);
   accept->set_secondary_org_name(env_->org_name);
   accept->set_nonce(acceptance_nonce_);
-  accept->set_secret_proof(SecondaryProof(state_.secret(), id_, env_->org_id,
-                                          acceptance_nonce_));
+  accept->set_secret_proof(
+      SecondaryProof(state_.secret(), id_, env_->org_id, acceptance_nonce_));
   last_send_status_ = SendEnvelope(std::move(envelope));
   return last_send_status_;
 }

@@ -25,10 +25,9 @@ constexpr std::array<uint32_t, 64> kRound = {
 
 // Section 5.3.3: the first 32 bits of the fractional parts of the square
 // roots of the first 8 primes.
-constexpr std::array<uint32_t, 8> kInitial = {0x6a09e667, 0xbb67ae85,
-                                              0x3c6ef372, 0xa54ff53a,
-                                              0x510e527f, 0x9b05688c,
-                                              0x1f83d9ab, 0x5be0cd19};
+constexpr std::array<uint32_t, 8> kInitial = {
+    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
 
 constexpr uint32_t RotateRight(uint32_t x, int n) {
   return (x >> n) | (x << (32 - n));
@@ -45,10 +44,10 @@ void Sha256::Compress(const uint8_t* block) {
            (uint32_t{block[4 * i + 2]} << 8) | uint32_t{block[4 * i + 3]};
   }
   for (size_t i = 16; i < 64; ++i) {
-    const uint32_t s0 = RotateRight(w[i - 15], 7) ^
-                        RotateRight(w[i - 15], 18) ^ (w[i - 15] >> 3);
-    const uint32_t s1 = RotateRight(w[i - 2], 17) ^
-                        RotateRight(w[i - 2], 19) ^ (w[i - 2] >> 10);
+    const uint32_t s0 = RotateRight(w[i - 15], 7) ^ RotateRight(w[i - 15], 18) ^
+                        (w[i - 15] >> 3);
+    const uint32_t s1 = RotateRight(w[i - 2], 17) ^ RotateRight(w[i - 2], 19) ^
+                        (w[i - 2] >> 10);
     w[i] = w[i - 16] + s0 + w[i - 7] + s1;
   }
   uint32_t a = state_[0], b = state_[1], c = state_[2], d = state_[3];

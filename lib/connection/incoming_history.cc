@@ -41,8 +41,7 @@ void ConnectionImpl::AddIncomingHistory(
   }
   const std::string clipped = ClipPeerText(detail);
   if (window.rows < rows_per_window) {
-    window.last_row =
-        AddHistory(id_, now, event, actor, clipped, next, batch);
+    window.last_row = AddHistory(id_, now, event, actor, clipped, next, batch);
     ++window.rows;
     return;
   }

@@ -80,7 +80,7 @@ proto::ItemResult ConnectionImpl::ApplyMapUpdate(
   absl::StatusOr<uint64_t> mark = AppliedMark(key);
   if (!mark.ok()) {
     return MapResult(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,
-                  std::string(mark.status().message()));
+                     std::string(mark.status().message()));
   }
   if (sequence <= *mark) return MapResult(sequence, proto::DUPLICATE);
 
@@ -90,27 +90,30 @@ proto::ItemResult ConnectionImpl::ApplyMapUpdate(
   const bool kept = KeepsMapState(update.object());
   const bool creates = CreatesPublication(action);
   const bool renames = action == QueueAction::kTypeMapNameUpdate;
-  for (const std::string* name : {&update.object(), &update.new_name()}) {
-    const bool needed = name == &update.object() ? creates : renames;
-    if (!needed || name->empty() || KeepsMapState(*name) ||
-        unknown_map_objects_.size() < kMaxUnknownMapObjects) {
-      continue;
-    }
+  auto over_bound = [&](const std::string& name) {
+    return !name.empty() && !KeepsMapState(name) &&
+           unknown_map_objects_.size() >= kMaxUnknownMapObjects;
+  };
+  const std::string* unkept =
+      creates && over_bound(update.object())     ? &update.object()
+      : renames && over_bound(update.new_name()) ? &update.new_name()
+                                                 : nullptr;
+  if (unkept != nullptr) {
     ++counters_.map_updates_over_bound;
     return MapResult(
         sequence, proto::PERMANENT_FAILURE, proto::ERROR_SCHEMA_MISMATCH,
         fmt::format("org {} has no object {} and already keeps the "
                     "publications of {} objects it does not have for "
                     "connection {} (the bound): {} refused",
-                    env_->org_id, *name, kMaxUnknownMapObjects, id_,
+                    env_->org_id, *unkept, kMaxUnknownMapObjects, id_,
                     QueueActionName(action)));
   }
 
   absl::Status applied;
   switch (action) {
     case QueueAction::kTypeMapSetPartnerSub:
-      applied =
-          publish_set_->SetPartnerSubscribed(update.object(), update.subscribed());
+      applied = publish_set_->SetPartnerSubscribed(update.object(),
+                                                   update.subscribed());
       // Unpublished here while the partner's answer was on its way: there
       // is nothing left to record.
       if (absl::IsNotFound(applied)) applied = absl::OkStatus();
@@ -162,18 +165,18 @@ proto::ItemResult ConnectionImpl::ApplyMapUpdate(
     result = MapResult(sequence, proto::APPLIED);
   } else if (absl::IsInvalidArgument(applied)) {
     // The update itself is wrong: sending it again cannot help.
-    result = MapResult(sequence, proto::PERMANENT_FAILURE,
-                    proto::ERROR_SCHEMA_MISMATCH,
-                    std::string(applied.message()));
+    result =
+        MapResult(sequence, proto::PERMANENT_FAILURE,
+                  proto::ERROR_SCHEMA_MISMATCH, std::string(applied.message()));
   } else if (absl::IsNotFound(applied) || absl::IsFailedPrecondition(applied) ||
              absl::IsAlreadyExists(applied)) {
     // It may depend on an update of another key still on its way.
     return MapResult(sequence, proto::RETRYABLE_FAILURE,
-                  proto::ERROR_SCHEMA_MISMATCH,
-                  std::string(applied.message()));
+                     proto::ERROR_SCHEMA_MISMATCH,
+                     std::string(applied.message()));
   } else {
     return MapResult(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,
-                  std::string(applied.message()));
+                     std::string(applied.message()));
   }
   // An update about an object this side keeps nothing for (a delete, a
   // rename or a subscription of something never published) changed
@@ -187,12 +190,11 @@ proto::ItemResult ConnectionImpl::ApplyMapUpdate(
       !written.ok()) {
     // Sent again, the update applies again to the same effect.
     return MapResult(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,
-                  std::string(written.message()));
+                     std::string(written.message()));
   }
   NoteMapState(update.object());
   if (renames && applied.ok()) NoteMapState(update.new_name());
   return result;
 }
-
 
 }  // namespace orgsync::internal
