@@ -387,8 +387,8 @@ TEST_CASE(
   REQUIRE(s->status() == S::kMetadataSyncInProgress);
   CHECK(s->SendAcceptance().code() == absl::StatusCode::kFailedPrecondition);
 
-  // A second invitation, whose acceptance envelope (carrying the secret)
-  // the test records so as to replay it.
+  // A second invitation, whose acceptance envelope (carrying the proof of
+  // the secret) the test records so as to replay it.
   RecordingTransport recorder(t.pair.b());
   InvitationOptions options = DefaultInvitation("conn-2");
   const Invitation second = t.Invite(options);
@@ -400,7 +400,8 @@ TEST_CASE(
   Connection* p2 = *t.primary->GetConnection("conn-2");
   REQUIRE(p2->accepted());
   REQUIRE(recorder.sent.size() == 1);
-  const std::string secret = recorder.sent[0].accept().secret();
+  // The secret itself never travels (R1, partner trust).
+  CHECK(recorder.sent[0].accept().secret().empty());
   const size_t p2_history = HistoryOf(p2).size();
 
   // Replaying the acceptance is answered again without a new entry.
@@ -409,8 +410,12 @@ TEST_CASE(
   CHECK(p2->counters().handshakes_accepted == 2);
   CHECK(HistoryOf(p2).size() == p2_history);
 
-  // Someone else with the stolen secret is refused and logged.
-  REQUIRE(t.pair.b()->Send(AcceptEnvelope("conn-2", "org-x", secret)).ok());
+  // Someone else replaying the recorded proof is refused and logged: the
+  // proof covers the accepting org's id.
+  proto::Envelope stolen = recorder.sent[0];
+  stolen.set_sender_org_id("org-x");
+  stolen.mutable_accept()->set_secondary_org_id("org-x");
+  REQUIRE(t.pair.b()->Send(stolen.SerializeAsString()).ok());
   REQUIRE(t.pair.RunUntilIdle());
   CHECK(p2->counters().handshakes_refused == 1);
   CHECK(EventsOf(p2).back() == E::kPeerRefused);

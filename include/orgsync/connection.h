@@ -7,8 +7,10 @@
 // (Org::CreateInvitation, orgsync/org.h) carrying a random secret of 256
 // bits, which the host hands to the secondary's administrator out of band.
 // The secondary accepts it (Org::AcceptInvitation) by sending the connection
-// id and the secret over a Transport; the primary compares the secret in
-// constant time and answers. Until then nothing else flows: every other
+// id and a proof that it holds the secret (never the secret itself; see
+// "Handshake trust" below) over a Transport; the primary checks the proof
+// in constant time and answers with its own proof. Until then nothing else
+// flows: every other
 // message is rejected (DESIGN.md R1). After acceptance the status walks
 //   Invited -> Metadata Sync in Progress (if sync metadata)
 //           -> User Sync in Progress (if sync users) -> Active       (R2)
@@ -35,6 +37,44 @@
 // logged when it fails (R50, R51). The partner applies each item at most
 // once (DESIGN.md rule 3). Queued entries wait while the connection is
 // Suspended and go out in order once it is Active again (R5, R6).
+//
+// Handshake trust (R1): the secret never travels. The secondary's
+// acceptance carries a fresh random nonce and an HMAC-SHA256 of the
+// connection id, its org id and that nonce under the secret; the primary's
+// "accepted" answer carries its own nonce and an HMAC of the connection id,
+// both org ids and both nonces. Each side refuses the other's message when
+// the proof does not verify: the primary answers REFUSAL_BAD_SECRET, the
+// secondary stays Invited and records the impostor's answer in its history
+// (kPeerRefused). An acceptance replayed by an eavesdropper can only repeat
+// the same org's acceptance, which the primary answers idempotently; the
+// answer it gets proves nothing to anyone else. Acceptances that cannot be
+// taken are answered, never dropped: REFUSAL_UNKNOWN_INVITATION for a
+// connection id this side has no invitation for (with no state kept for
+// it), REFUSAL_UNSUPPORTED_VERSION for a newer protocol version,
+// REFUSAL_INVALID_PEER for a missing org id, REFUSAL_BAD_SECRET for a
+// missing proof, and a ProtocolError for any other envelope that does not
+// decode.
+//
+// Acknowledgements retire only entries in flight to the partner (sent since
+// this process started, not answered yet; see Step()); any other is
+// ignored and counted (ConnectionCounters::results_not_in_flight).
+//
+// Bounded state: what incoming messages make this side keep is bounded per
+// connection, whatever the partner (or anyone who can reach the transport)
+// sends.
+//   - History rows caused from outside (refused acceptances, refused
+//     handshake answers, the partner's Connection notices) are coalesced:
+//     per event and reason, at most a few rows per 10 minutes of the Org's
+//     Clock (one for refusals, four for the partner's notices); further
+//     occurrences in that window update the last row (HistoryEntry::
+//     occurrences). Each row's detail is clipped to 256 bytes.
+//   - The partner's publish/subscribe updates for objects this org's Schema
+//     does not have keep state for at most 256 such objects per connection
+//     (OrgOptions' Schema objects are not counted); an update for one more
+//     is refused (PERMANENT_FAILURE, schema mismatch; the partner logs it
+//     Failed) and stores nothing. Updates that only remove or rename such
+//     an object, when this side keeps nothing for it, store nothing.
+//   - Answers to acceptances for unknown connection ids keep no state.
 //
 // Ownership: an Org owns its Connections; a Connection* stays valid as long
 // as its Org. Neither owns the Storage, the Clock or the Transports.
@@ -146,7 +186,9 @@ enum class HistoryEvent {
   kInvitationCreated = 1,      // primary: the invitation exists
   kAcceptanceRequested = 2,    // secondary: acceptance sent with a secret
   kInvitationAccepted = 3,     // both: the handshake succeeded
-  kPeerRefused = 4,            // primary: a peer's acceptance was refused
+  kPeerRefused = 4,            // primary: a peer's acceptance was refused;
+                               // secondary: an "accepted" answer that did
+                               // not prove the secret was refused
   kInvitationRefused = 5,      // secondary: the primary refused us
   kMetadataSyncCompleted = 6,  // R2
   kUserSyncCompleted = 7,      // R2
@@ -172,6 +214,11 @@ struct HistoryEntry {
   HistoryEvent event = HistoryEvent::kInvitationCreated;
   ConnectionStatus status_after = ConnectionStatus::kInvited;
   std::string detail;  // human-readable specifics (old -> new owner, ...)
+  // How many events this entry stands for. 1, except for events a message
+  // from outside causes, which are coalesced (see "Bounded state" in the
+  // file comment): then `time` is the first one's and `detail` the latest
+  // one's.
+  uint64_t occurrences = 1;
 
   friend bool operator==(const HistoryEntry&, const HistoryEntry&) = default;
 };
@@ -288,7 +335,17 @@ struct ConnectionCounters {
   uint64_t rejected_not_accepted = 0;  // non-handshake before acceptance (R1)
   uint64_t rejected_deactivated = 0;   // anything after Deactivated
   uint64_t handshakes_accepted = 0;    // primary: acceptances granted
-  uint64_t handshakes_refused = 0;     // primary: acceptances refused
+  // Acceptances refused (any side), answered: bad proof, invalid peer,
+  // unknown connection id, newer protocol version, undecodable.
+  uint64_t handshakes_refused = 0;
+  // Of those, for a connection id this side has no invitation for.
+  uint64_t unknown_invitations = 0;
+  // Secondary: "accepted" answers refused because they did not prove the
+  // secret (an impostor primary), or answered no acceptance of this run.
+  uint64_t handshake_answers_refused = 0;
+  // The partner's publish/subscribe updates refused because they would
+  // keep state for more objects this org does not have than the bound.
+  uint64_t map_updates_over_bound = 0;
 
   // Receiving side: items (map updates, connection notices, record
   // changes...) the partner sent, by the result this side answered.
@@ -307,9 +364,15 @@ struct ConnectionCounters {
   uint64_t entries_resent = 0;  // of those, resent after the ack timeout
   uint64_t entries_acknowledged = 0;  // left the queue: applied/duplicate
   uint64_t entries_failed = 0;  // failure results recorded on the queue
-  // Results for entries that were not in flight (late copies of an answer
-  // already processed); ignored.
+  // Results for entries that were not in flight and are no longer queued
+  // (late copies of an answer already processed); ignored.
   uint64_t stale_results = 0;
+  // APPLIED or DUPLICATE results for entries still queued but not in flight
+  // to the partner (never sent, held while Suspended, or sent only before a
+  // restart); ignored: the entry stays queued and is sent (again). The
+  // first such result for an entry is logged (SyncLog, Info), for at most
+  // 1024 entries per connection and process.
+  uint64_t results_not_in_flight = 0;
 };
 
 class Connection {

@@ -114,8 +114,12 @@ class Org {
 
   // Secondary: records the acceptance of invitation `connection_id` with
   // `secret_hex`, attaches `transport` and sends the acceptance to the
-  // primary. The result arrives later through the transport: watch
-  // status() / acceptance_status(). Calling it again for a connection still
+  // primary: a proof that this org holds the secret, not the secret (see
+  // "Handshake trust" in orgsync/connection.h). The result arrives later
+  // through the transport: watch status() / acceptance_status(); an
+  // "accepted" counts only with the primary's own proof of the secret, over
+  // this process's acceptance (after a restart while Invited, call
+  // SendAcceptance() again). Calling it again for a connection still
   // Invited (e.g. after a refusal) replaces the secret and resends.
   //
   // The acceptance is recorded before it is sent, so a transport that

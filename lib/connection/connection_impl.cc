@@ -21,17 +21,28 @@ namespace orgsync::internal {
 namespace {
 
 constexpr std::string_view kSystemActor = "system";
-// Longest owner, contact, actor, or peer-supplied text kept in history.
-constexpr size_t kMaxTextBytes = 256;
 // Message ids are reserved on disk this many at a time (see
 // ConnectionState.message_id_limit).
 constexpr uint64_t kMessageIdBlock = 1024;
 
-proto::StoredConnectionStatus ToStored(ConnectionStatus status) {
+absl::Time FromMicros(int64_t micros) { return absl::FromUnixMicros(micros); }
+
+absl::Status CheckText(std::string_view field, std::string_view value) {
+  if (value.empty() || value.size() > kMaxHistoryTextBytes) {
+    return absl::InvalidArgumentError(
+        fmt::format("{} must be 1 to {} bytes, got {}", field,
+                    kMaxHistoryTextBytes, value.size()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+proto::StoredConnectionStatus ToStoredStatus(ConnectionStatus status) {
   return static_cast<proto::StoredConnectionStatus>(static_cast<int>(status));
 }
 
-ConnectionStatus FromStored(proto::StoredConnectionStatus status) {
+ConnectionStatus FromStoredStatus(proto::StoredConnectionStatus status) {
   return static_cast<ConnectionStatus>(static_cast<int>(status));
 }
 
@@ -40,14 +51,14 @@ static_assert(static_cast<int>(ConnectionStatus::kInvited) ==
 static_assert(static_cast<int>(ConnectionStatus::kDeactivated) ==
               proto::STORED_DEACTIVATED);
 
-SyncOptions FromStored(const proto::StoredSyncOptions& sync) {
+SyncOptions FromStoredSync(const proto::StoredSyncOptions& sync) {
   return SyncOptions{
       .sync_feeds_and_audit_fields = sync.sync_feeds_and_audit_fields(),
       .sync_metadata = sync.sync_metadata(),
       .sync_users = sync.sync_users()};
 }
 
-proto::StoredSyncOptions ToStored(const SyncOptions& sync) {
+proto::StoredSyncOptions ToStoredSync(const SyncOptions& sync) {
   proto::StoredSyncOptions out;
   out.set_sync_feeds_and_audit_fields(sync.sync_feeds_and_audit_fields);
   out.set_sync_metadata(sync.sync_metadata);
@@ -55,39 +66,24 @@ proto::StoredSyncOptions ToStored(const SyncOptions& sync) {
   return out;
 }
 
-absl::Time FromMicros(int64_t micros) { return absl::FromUnixMicros(micros); }
-
-// Text that came from an unauthenticated peer, made safe to keep.
-std::string Clip(std::string_view text) {
-  return std::string(text.substr(0, kMaxTextBytes));
+std::string ClipPeerText(std::string_view text) {
+  return std::string(text.substr(0, kMaxHistoryTextBytes));
 }
 
-std::string PartnerActor(std::string_view org_id) {
-  return absl::StrCat("partner:", ToAbsl(Clip(org_id)));
+std::string PartnerActorName(std::string_view org_id) {
+  return absl::StrCat("partner:", ToAbsl(ClipPeerText(org_id)));
 }
 
-absl::Status CheckText(std::string_view field, std::string_view value) {
-  if (value.empty() || value.size() > kMaxTextBytes) {
-    return absl::InvalidArgumentError(
-        fmt::format("{} must be 1 to {} bytes, got {}", field, kMaxTextBytes,
-                    value.size()));
-  }
-  return absl::OkStatus();
-}
-
-// The first status after acceptance (R2).
-ConnectionStatus FirstPhase(const SyncOptions& sync) {
+ConnectionStatus FirstPhaseAfterAcceptance(const SyncOptions& sync) {
   if (sync.sync_metadata) return ConnectionStatus::kMetadataSyncInProgress;
   if (sync.sync_users) return ConnectionStatus::kUserSyncInProgress;
   return ConnectionStatus::kActive;
 }
 
-bool IsAccepted(ConnectionStatus status) {
+bool IsAcceptedStatus(ConnectionStatus status) {
   return status != ConnectionStatus::kInvited &&
          status != ConnectionStatus::kDeactivated;
 }
-
-}  // namespace
 
 std::string DescribeSync(const SyncOptions& sync) {
   auto on = [](bool b) { return b ? "on" : "off"; };
@@ -102,10 +98,12 @@ absl::Time StoredNow(const Clock& clock) {
   return FromMicros(absl::ToUnixMicros(clock.Now()));
 }
 
-void AddHistory(std::string_view connection_id, absl::Time time,
-                HistoryEvent event, std::string_view actor,
-                std::string_view detail, proto::ConnectionState* state,
-                WriteBatch* batch) {
+proto::StoredHistoryEntry AddHistory(std::string_view connection_id,
+                                     absl::Time time, HistoryEvent event,
+                                     std::string_view actor,
+                                     std::string_view detail,
+                                     proto::ConnectionState* state,
+                                     WriteBatch* batch) {
   const uint64_t sequence = state->next_history_sequence() + 1;
   state->set_next_history_sequence(sequence);
   proto::StoredHistoryEntry entry;
@@ -116,6 +114,7 @@ void AddHistory(std::string_view connection_id, absl::Time time,
   entry.set_status_after(state->status());
   entry.set_detail(std::string(detail));
   batch->Put(HistoryKey(connection_id, sequence), entry.SerializeAsString());
+  return entry;
 }
 
 absl::Status ValidateStoredState(std::string_view connection_id,
@@ -206,6 +205,7 @@ absl::Status ConnectionImpl::OpenComponents() {
   }
   // Connection notices are few; find the queued ones once.
   absl::MutexLock lock(&mu_);
+  ORGSYNC_RETURN_IF_ERROR(Annotate(LoadUnknownMapObjects(), where));
   uint64_t after = 0;
   while (true) {
     ORGSYNC_ASSIGN_OR_RETURN(
@@ -242,7 +242,7 @@ absl::StatusOr<std::vector<CaptureResult>> ConnectionImpl::CaptureBatch(
   // against it (DESIGN.md rule 9). The status is read from its copy, and
   // RecordSync::CaptureBatch is safe concurrently with delivery.
   const ConnectionStatus status = status_for_capture_.load();
-  if (status == ConnectionStatus::kDeactivated || !IsAccepted(status)) {
+  if (status == ConnectionStatus::kDeactivated || !IsAcceptedStatus(status)) {
     return absl::FailedPreconditionError(fmt::format(
         "Capture on connection {}: the connection is {}; changes are "
         "captured only once it is accepted and until it is deactivated",
@@ -279,11 +279,11 @@ ConnectionImpl::~ConnectionImpl() {
 }
 
 ConnectionStatus ConnectionImpl::StatusLocked() const {
-  return FromStored(state_.status());
+  return FromStoredStatus(state_.status());
 }
 
 bool ConnectionImpl::AcceptedLocked() const {
-  return IsAccepted(StatusLocked());
+  return IsAcceptedStatus(StatusLocked());
 }
 
 ConnectionStatus ConnectionImpl::status() const {
@@ -303,7 +303,7 @@ ConnectionInfo ConnectionImpl::Info() const {
   info.type = type_;
   info.role = role_;
   info.status = StatusLocked();
-  info.sync = FromStored(state_.sync());
+  info.sync = FromStoredSync(state_.sync());
   info.owner = state_.owner();
   info.contact = state_.contact();
   info.partner_org_id = state_.partner_org_id();
@@ -328,7 +328,7 @@ ConnectionInfo ConnectionImpl::Info() const {
 absl::Status ConnectionImpl::acceptance_status() const {
   absl::MutexLock lock(&mu_);
   const ConnectionStatus status = StatusLocked();
-  if (IsAccepted(status)) return absl::OkStatus();
+  if (IsAcceptedStatus(status)) return absl::OkStatus();
   if (status == ConnectionStatus::kDeactivated) {
     return absl::FailedPreconditionError(
         fmt::format("connection {} is deactivated", id_));
@@ -379,9 +379,9 @@ void ConnectionImpl::HandleAvailability(bool available) {
   absl::MutexLock lock(&mu_);
   if (partner_available_ != available) {
     // What was in flight may be lost with the link: send it again as soon
-    // as the partner is back rather than after the ack timeout.
-    in_flight_.clear();
-    in_flight_keys_.clear();
+    // as the partner is back rather than after the ack timeout. It stays in
+    // flight meanwhile, so that a late answer to it still retires it.
+    for (auto& [key, flying] : in_flight_) flying.sent = absl::InfinitePast();
   }
   partner_available_ = available;
   // A failed write leaves the status as it was; the next availability
@@ -405,14 +405,14 @@ absl::Status ConnectionImpl::ApplyAvailabilityLocked() {
   const absl::Time now = StoredNow(*env_->clock);
   next.set_partner_unavailable(unavailable);
   if (unavailable) {
-    next.set_status(ToStored(ConnectionStatus::kSuspended));
+    next.set_status(ToStoredStatus(ConnectionStatus::kSuspended));
     AddHistory(id_, now, HistoryEvent::kSuspended, kSystemActor,
                "the partner org is unavailable", &next, &batch);
     ORGSYNC_RETURN_IF_ERROR(StageNotice(QueueAction::kConnectionSuspended,
                                         kSystemActor, next, &batch, &pending));
   } else {
     if (!next.admin_suspended()) {
-      next.set_status(ToStored(ConnectionStatus::kActive));
+      next.set_status(ToStoredStatus(ConnectionStatus::kActive));
     }
     AddHistory(id_, now, HistoryEvent::kResumed, kSystemActor,
                next.admin_suspended()
@@ -448,7 +448,8 @@ absl::Status ConnectionImpl::SendEnvelope(proto::Envelope envelope,
                                           uint64_t* message_id) {
   ORGSYNC_ASSIGN_OR_RETURN(const uint64_t id, TakeMessageId());
   if (message_id != nullptr) *message_id = id;
-  envelope.set_connection_id(id_);
+  // Refusals of unknown invitations are addressed to the asker's id.
+  if (envelope.connection_id().empty()) envelope.set_connection_id(id_);
   envelope.set_sender_org_id(env_->org_id);
   envelope.set_message_id(id);
   return transport_->Send(wire::EncodeEnvelope(std::move(envelope)));
@@ -473,12 +474,19 @@ void ConnectionImpl::HandleMessage(std::string bytes) {
     absl::StatusOr<proto::Envelope> decoded = wire::DecodeEnvelope(bytes);
     if (!decoded.ok()) {
       ++counters_.rejected_malformed;
-      AnswerRefusedEnvelope(bytes, decoded.status());  // rule 10
+      // An acceptance is answered by the handshake; anything else on an
+      // accepted connection with a ProtocolError (design rule 10).
+      if (!AnswerUndecodedAcceptance(bytes, decoded.status())) {
+        AnswerRefusedEnvelope(bytes, decoded.status());
+      }
       return;
     }
     const proto::Envelope& envelope = *decoded;
     if (envelope.connection_id() != id_) {
       ++counters_.rejected_wrong_connection;
+      if (envelope.body_case() == proto::Envelope::kAccept) {
+        AnswerUnknownInvitation(envelope);
+      }
       return;
     }
     const ConnectionStatus status = StatusLocked();
@@ -499,7 +507,9 @@ void ConnectionImpl::HandleMessage(std::string bytes) {
     switch (envelope.body_case()) {
       case proto::Envelope::kAccept:
         if (role_ != ReplicationRole::kPrimary) {
+          // This side accepts the id itself: it has no invitation to give.
           ++counters_.rejected_wrong_connection;
+          AnswerUnknownInvitation(envelope);
           return;
         }
         HandleAccept(envelope);
@@ -607,199 +617,6 @@ void ConnectionImpl::RouteToEngine(const proto::Envelope& envelope,
   SendResults(std::move(results));
 }
 
-void ConnectionImpl::HandleAccept(const proto::Envelope& envelope) {
-  const proto::AcceptInvitation& accept = envelope.accept();
-  const std::string& peer = accept.secondary_org_id();
-  const ConnectionStatus status = StatusLocked();
-  if (status == ConnectionStatus::kDeactivated) {
-    RefusePeer(envelope, proto::REFUSAL_DEACTIVATED,
-               "the connection is deactivated");
-    return;
-  }
-  // The secret is checked before anything that would tell an outsider
-  // about the connection.
-  if (state_.secret().size() != kSecretBytes ||
-      !ConstantTimeEquals(accept.secret(), state_.secret())) {
-    RefusePeer(envelope, proto::REFUSAL_BAD_SECRET,
-               "the invitation secret does not match");
-    return;
-  }
-  if (peer.empty() || peer != envelope.sender_org_id() || !IsValidOrgId(peer)) {
-    RefusePeer(envelope, proto::REFUSAL_INVALID_PEER,
-               "the secondary org id is missing or invalid");
-    return;
-  }
-  if (peer == env_->org_id) {
-    RefusePeer(envelope, proto::REFUSAL_INVALID_PEER,
-               "an org cannot accept its own invitation");
-    return;
-  }
-  if (IsAccepted(status)) {
-    if (peer != state_.partner_org_id()) {
-      RefusePeer(envelope, proto::REFUSAL_ALREADY_ACCEPTED,
-                 "the invitation was accepted by another org");
-      return;
-    }
-    // A repeated acceptance (the answer was lost or is slow): answer again,
-    // nothing changes.
-    ++counters_.handshakes_accepted;
-    ReplyAccepted();
-    return;
-  }
-  proto::ConnectionState next = state_;
-  WriteBatch batch;
-  const absl::Time now = StoredNow(*env_->clock);
-  next.set_status(ToStored(FirstPhase(FromStored(next.sync()))));
-  next.set_partner_org_id(peer);
-  next.set_partner_org_name(Clip(accept.secondary_org_name()));
-  next.set_accepted_micros(absl::ToUnixMicros(now));
-  AddHistory(
-      id_, now, HistoryEvent::kInvitationAccepted, PartnerActor(peer),
-      fmt::format("accepted by org {} ({})", peer, next.partner_org_name()),
-      &next, &batch);
-  // If the write fails the secondary gets no answer and retries.
-  if (!Commit(std::move(next), std::move(batch)).ok()) return;
-  ++counters_.handshakes_accepted;
-  ReplyAccepted();
-}
-
-void ConnectionImpl::RefusePeer(const proto::Envelope& envelope,
-                                proto::HandshakeRefusal refusal,
-                                std::string_view reason) {
-  ++counters_.handshakes_refused;
-  const std::string& claimed = envelope.accept().secondary_org_id();
-  proto::ConnectionState next = state_;
-  WriteBatch batch;
-  AddHistory(id_, StoredNow(*env_->clock), HistoryEvent::kPeerRefused,
-             PartnerActor(claimed.empty() ? "unknown" : claimed),
-             fmt::format("refused acceptance from org '{}': {}", Clip(claimed),
-                         reason),
-             &next, &batch);
-  // Refusing does not depend on the log write succeeding.
-  Commit(std::move(next), std::move(batch)).IgnoreError();
-  proto::Envelope answer;
-  proto::HandshakeResult* result = answer.mutable_handshake_result();
-  result->set_accepted(false);
-  result->set_refusal(refusal);
-  result->set_reason(std::string(reason));
-  result->set_primary_org_id(env_->org_id);
-  SendEnvelope(std::move(answer)).IgnoreError();
-}
-
-void ConnectionImpl::ReplyAccepted() {
-  proto::Envelope answer;
-  proto::HandshakeResult* result = answer.mutable_handshake_result();
-  result->set_accepted(true);
-  proto::ConnectionOptions* options = result->mutable_options();
-  options->set_sync_feeds_and_audit_fields(
-      state_.sync().sync_feeds_and_audit_fields());
-  options->set_sync_metadata(state_.sync().sync_metadata());
-  options->set_sync_users(state_.sync().sync_users());
-  options->set_owner(state_.owner());
-  options->set_contact(state_.contact());
-  result->set_primary_org_id(env_->org_id);
-  result->set_primary_org_name(env_->org_name);
-  // A lost answer is recovered by the secondary resending its acceptance.
-  SendEnvelope(std::move(answer)).IgnoreError();
-}
-
-void ConnectionImpl::HandleHandshakeResult(const proto::Envelope& envelope) {
-  // Only an open acceptance expects an answer; a late or repeated one after
-  // acceptance (or after deactivation) changes nothing.
-  if (StatusLocked() != ConnectionStatus::kInvited) return;
-  const proto::HandshakeResult& result = envelope.handshake_result();
-  const std::string& primary = result.primary_org_id();
-  if (primary.empty() || primary != envelope.sender_org_id() ||
-      !IsValidOrgId(primary) || primary == env_->org_id) {
-    ++counters_.rejected_wrong_connection;
-    return;
-  }
-  proto::ConnectionState next = state_;
-  WriteBatch batch;
-  const absl::Time now = StoredNow(*env_->clock);
-  if (!result.accepted()) {
-    const std::string reason =
-        result.reason().empty() ? "no reason given" : Clip(result.reason());
-    next.set_refusal_reason(reason);
-    AddHistory(
-        id_, now, HistoryEvent::kInvitationRefused, PartnerActor(primary),
-        fmt::format("org {} refused the acceptance: {}", primary, reason),
-        &next, &batch);
-    Commit(std::move(next), std::move(batch)).IgnoreError();
-    return;
-  }
-  const proto::ConnectionOptions& options = result.options();
-  SyncOptions sync{
-      .sync_feeds_and_audit_fields = options.sync_feeds_and_audit_fields(),
-      .sync_metadata = options.sync_metadata(),
-      .sync_users = options.sync_users()};
-  *next.mutable_sync() = ToStored(sync);
-  next.set_owner(Clip(options.owner()));
-  next.set_contact(Clip(options.contact()));
-  next.set_partner_org_id(primary);
-  next.set_partner_org_name(Clip(result.primary_org_name()));
-  next.set_accepted_micros(absl::ToUnixMicros(now));
-  next.clear_refusal_reason();
-  // Accepted: the secret has done its job and need not be kept here.
-  next.clear_secret();
-  next.set_status(ToStored(FirstPhase(sync)));
-  AddHistory(id_, now, HistoryEvent::kInvitationAccepted, PartnerActor(primary),
-             fmt::format("accepted by org {} ({}); {}", primary,
-                         next.partner_org_name(), DescribeSync(sync)),
-             &next, &batch);
-  // If the write fails the connection stays Invited; resending the
-  // acceptance gets the (idempotent) answer again.
-  if (Commit(std::move(next), std::move(batch)).ok()) {
-    last_send_status_ = absl::OkStatus();
-  }
-}
-
-absl::Status ConnectionImpl::SendAcceptance() {
-  absl::MutexLock lock(&mu_);
-  return SendAcceptanceLocked();
-}
-
-absl::Status ConnectionImpl::SendAcceptanceLocked() {
-  if (role_ != ReplicationRole::kSecondary) {
-    return absl::FailedPreconditionError(fmt::format(
-        "connection {}: only the secondary sends an acceptance", id_));
-  }
-  if (StatusLocked() != ConnectionStatus::kInvited) {
-    return absl::FailedPreconditionError(
-        fmt::format("connection {}: nothing to accept in status {}", id_,
-                    ConnectionStatusName(StatusLocked())));
-  }
-  proto::Envelope envelope;
-  proto::AcceptInvitation* accept = envelope.mutable_accept();
-  accept->set_secret(state_.secret());
-  accept->set_secondary_org_id(env_->org_id);
-  accept->set_secondary_org_name(env_->org_name);
-  last_send_status_ = SendEnvelope(std::move(envelope));
-  return last_send_status_;
-}
-
-absl::Status ConnectionImpl::RestartAcceptance(std::string secret,
-                                               std::string_view actor) {
-  absl::MutexLock lock(&mu_);
-  if (role_ != ReplicationRole::kSecondary ||
-      StatusLocked() != ConnectionStatus::kInvited) {
-    return absl::FailedPreconditionError(fmt::format(
-        "connection {}: a new acceptance needs a secondary in status "
-        "Invited, not a {} in status {}",
-        id_, ReplicationRoleName(role_), ConnectionStatusName(StatusLocked())));
-  }
-  proto::ConnectionState next = state_;
-  WriteBatch batch;
-  next.set_secret(std::move(secret));
-  next.clear_refusal_reason();
-  AddHistory(id_, StoredNow(*env_->clock), HistoryEvent::kAcceptanceRequested,
-             actor, fmt::format("accepting again as org {}", env_->org_id),
-             &next, &batch);
-  ORGSYNC_RETURN_IF_ERROR(Commit(std::move(next), std::move(batch)));
-  last_send_status_ = absl::OkStatus();
-  return absl::OkStatus();
-}
-
 // --- Status machine
 // ------------------------------------------------------------
 
@@ -860,6 +677,10 @@ absl::Status ConnectionImpl::Commit(
     if (written.ok()) {
       queued_notices_.insert(sequences.begin(), sequences.end());
     }
+  }
+  if (!written.ok()) {
+    // The rows the incoming-history windows point at may not exist.
+    history_windows_.clear();
   }
   ORGSYNC_RETURN_IF_ERROR(
       Annotate(written, fmt::format("writing connection {}", id_)));
@@ -956,7 +777,7 @@ absl::Status ConnectionImpl::CompleteMetadataSync(std::string_view actor) {
       "the metadata sync completes only in status Metadata Sync in Progress"));
   proto::ConnectionState next = state_;
   WriteBatch batch;
-  next.set_status(ToStored(to));
+  next.set_status(ToStoredStatus(to));
   AddHistory(id_, StoredNow(*env_->clock), HistoryEvent::kMetadataSyncCompleted,
              actor, fmt::format("next: {}", ConnectionStatusName(to)), &next,
              &batch);
@@ -972,7 +793,7 @@ absl::Status ConnectionImpl::CompleteUserSync(std::string_view actor) {
       "the user sync completes only in status User Sync in Progress"));
   proto::ConnectionState next = state_;
   WriteBatch batch;
-  next.set_status(ToStored(ConnectionStatus::kActive));
+  next.set_status(ToStoredStatus(ConnectionStatus::kActive));
   AddHistory(id_, StoredNow(*env_->clock), HistoryEvent::kUserSyncCompleted,
              actor, "", &next, &batch);
   return Commit(std::move(next), std::move(batch));
@@ -990,8 +811,9 @@ absl::Status ConnectionImpl::RecordMetadataSyncFailure(
   proto::ConnectionState next = state_;
   WriteBatch batch;
   AddHistory(id_, StoredNow(*env_->clock), HistoryEvent::kMetadataSyncFailure,
-             kSystemActor, fmt::format("{}: {}", item, Clip(description)),
-             &next, &batch);
+             kSystemActor,
+             fmt::format("{}: {}", item, ClipPeerText(description)), &next,
+             &batch);
   return Commit(std::move(next), std::move(batch));
 }
 
@@ -1014,7 +836,7 @@ absl::Status ConnectionImpl::Suspend(std::string_view actor) {
   proto::ConnectionState next = state_;
   WriteBatch batch;
   const absl::Time now = StoredNow(*env_->clock);
-  next.set_status(ToStored(ConnectionStatus::kSuspended));
+  next.set_status(ToStoredStatus(ConnectionStatus::kSuspended));
   next.set_admin_suspended(true);
   // R7: this administrator hears of the queue from now on.
   next.set_suspended_by(std::string(actor));
@@ -1039,7 +861,7 @@ absl::Status ConnectionImpl::Resume(std::string_view actor) {
   // Still Suspended while the partner is away: no administrator to tell.
   next.clear_suspended_by();
   if (!next.partner_unavailable()) {
-    next.set_status(ToStored(ConnectionStatus::kActive));
+    next.set_status(ToStoredStatus(ConnectionStatus::kActive));
   }
   AddHistory(id_, now, HistoryEvent::kAdminResumed, actor,
              next.partner_unavailable()
@@ -1061,7 +883,7 @@ absl::Status ConnectionImpl::Deactivate(std::string_view actor) {
   proto::ConnectionState next = state_;
   WriteBatch batch;
   const absl::Time now = StoredNow(*env_->clock);
-  next.set_status(ToStored(ConnectionStatus::kDeactivated));
+  next.set_status(ToStoredStatus(ConnectionStatus::kDeactivated));
   next.set_admin_suspended(false);
   next.set_partner_unavailable(false);
   // Nobody may accept a deactivated invitation; forget the secret.
@@ -1150,10 +972,10 @@ absl::Status ConnectionImpl::UpdateSyncOptions(const SyncOptions& sync,
         id_));
   }
   ORGSYNC_RETURN_IF_ERROR(CheckSettingsEditable("sync options"));
-  const SyncOptions old = FromStored(state_.sync());
+  const SyncOptions old = FromStoredSync(state_.sync());
   if (old == sync) return absl::OkStatus();
   proto::ConnectionState next = state_;
-  *next.mutable_sync() = ToStored(sync);
+  *next.mutable_sync() = ToStoredSync(sync);
   return UpdateSettings(
       HistoryEvent::kSyncOptionsUpdated, actor,
       fmt::format("{} -> {}", DescribeSync(old), DescribeSync(sync)), next);
@@ -1164,8 +986,9 @@ absl::Status ConnectionImpl::UpdateSyncOptions(const SyncOptions& sync,
 
 absl::StatusOr<std::vector<HistoryEntry>> ConnectionImpl::History(
     const HistoryQuery& query) const {
-  // History keys are written once and never changed, so reading them needs
-  // no lock; the iterator sees one consistent view.
+  // History keys are written once and only ever rewritten in place (a
+  // coalesced entry's count), so reading them needs no lock; the iterator
+  // sees one consistent view.
   const std::string prefix = HistoryPrefix(id_);
   ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
                            env_->storage->NewIterator());
@@ -1186,8 +1009,9 @@ absl::StatusOr<std::vector<HistoryEntry>> ConnectionImpl::History(
     entry.time = FromMicros(stored.time_micros());
     entry.actor = stored.actor();
     entry.event = static_cast<HistoryEvent>(stored.event());
-    entry.status_after = FromStored(stored.status_after());
+    entry.status_after = FromStoredStatus(stored.status_after());
     entry.detail = stored.detail();
+    entry.occurrences = std::max<uint64_t>(stored.occurrences(), 1);
     if (entry.time < query.since || entry.time >= query.until) continue;
     if (query.event.has_value() && entry.event != *query.event) continue;
     out.push_back(std::move(entry));

@@ -102,11 +102,33 @@ absl::Time StoredNow(const Clock& clock);
 std::string DescribeSync(const SyncOptions& sync);
 
 // Appends a history entry to `batch`, numbering it from `state` (whose
-// status is recorded as the status after the event).
-void AddHistory(std::string_view connection_id, absl::Time time,
-                HistoryEvent event, std::string_view actor,
-                std::string_view detail, proto::ConnectionState* state,
-                WriteBatch* batch);
+// status is recorded as the status after the event). Returns the entry.
+proto::StoredHistoryEntry AddHistory(std::string_view connection_id,
+                                     absl::Time time, HistoryEvent event,
+                                     std::string_view actor,
+                                     std::string_view detail,
+                                     proto::ConnectionState* state,
+                                     WriteBatch* batch);
+
+// Longest owner, contact, actor, or peer-supplied text kept in history.
+inline constexpr size_t kMaxHistoryTextBytes = 256;
+
+// Text that came from an unauthenticated peer, made safe to keep.
+std::string ClipPeerText(std::string_view text);
+
+// "partner:<org id>", the actor of events the partner caused.
+std::string PartnerActorName(std::string_view org_id);
+
+// The first status after acceptance (R2).
+ConnectionStatus FirstPhaseAfterAcceptance(const SyncOptions& sync);
+
+// Every status but Invited and Deactivated.
+bool IsAcceptedStatus(ConnectionStatus status);
+
+proto::StoredConnectionStatus ToStoredStatus(ConnectionStatus status);
+ConnectionStatus FromStoredStatus(proto::StoredConnectionStatus status);
+proto::StoredSyncOptions ToStoredSync(const SyncOptions& sync);
+SyncOptions FromStoredSync(const proto::StoredSyncOptions& sync);
 
 // Checks a loaded state: DataLoss if an enum is out of range or the id is
 // not `connection_id`.
@@ -213,16 +235,57 @@ class ConnectionImpl final : public Connection {
   void HandleMessage(std::string bytes);
   void HandleAvailability(bool available);
 
-  // Incoming handshake messages.
+  // --- Handshake (handshake.cc) ---
   void HandleAccept(const proto::Envelope& envelope)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleHandshakeResult(const proto::Envelope& envelope)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Refuses a peer's acceptance: logs it (R1) and answers.
+  // Refuses a peer's acceptance of this connection: records it in the
+  // history (R1, coalesced) and answers.
   void RefusePeer(const proto::Envelope& envelope,
                   proto::HandshakeRefusal refusal, std::string_view reason)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ReplyAccepted() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Answers an acceptance with "accepted" and the primary's proof over
+  // `secondary_nonce`. Sends nothing if no nonce can be drawn (the
+  // secondary asks again).
+  void ReplyAccepted(std::string_view secondary_nonce)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sends a refusal addressed to `connection_id` (which may be another
+  // connection's, or one that does not exist here).
+  void SendRefusal(std::string_view connection_id,
+                   proto::HandshakeRefusal refusal, std::string_view reason)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // An acceptance of a connection id this side holds no invitation for:
+  // answered REFUSAL_UNKNOWN_INVITATION, with no state kept.
+  void AnswerUnknownInvitation(const proto::Envelope& envelope)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Bytes that DecodeEnvelope refused with `why`: if they still read as an
+  // acceptance, answers it (a newer version, a missing org id or proof,
+  // or a ProtocolError for other faults), keeping no state. Anything else
+  // gets no answer here. Returns whether the bytes were an acceptance
+  // (answered here, or not at all).
+  bool AnswerUndecodedAcceptance(std::string_view bytes,
+                                 const absl::Status& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Answers an undecodable acceptance with a ProtocolError naming `why`.
+  void SendProtocolError(uint64_t rejected_message_id, const absl::Status& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // --- History of events caused from outside (incoming_history.cc) ---
+  // Adds a history entry for an event an incoming message caused, bounded:
+  // per `window_key`, at most `rows_per_window` entries per
+  // kIncomingHistoryWindow; later ones within the window update the last
+  // entry's occurrences and detail instead of adding one.
+  void AddIncomingHistory(std::string_view window_key, size_t rows_per_window,
+                          HistoryEvent event, std::string_view actor,
+                          std::string_view detail, proto::ConnectionState* next,
+                          WriteBatch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The window of one AddIncomingHistory key.
+  struct HistoryWindow {
+    absl::Time start;
+    size_t rows = 0;
+    proto::StoredHistoryEntry last_row;
+  };
   // Traffic of an accepted connection: the engine's dispatch by body.
   void RouteToEngine(const proto::Envelope& envelope, DeferredLogs* logs)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -232,8 +295,17 @@ class ConnectionImpl final : public Connection {
   absl::StatusOr<uint64_t> AppliedMark(std::string_view key) const;
   void PutAppliedMark(std::string_view key, uint64_t sequence,
                       WriteBatch* batch) const;
+  // The partner's publish/subscribe updates (map_updates.cc).
   proto::ItemResult ApplyMapUpdate(const proto::MapUpdate& update)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Fills unknown_map_objects_ from the stored state (Open).
+  [[nodiscard]] absl::Status LoadUnknownMapObjects()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether this side keeps (or may keep) state for the partner's object:
+  // it is in the local Schema, or in unknown_map_objects_.
+  bool KeepsMapState(std::string_view object) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void NoteMapState(std::string_view object) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   proto::ItemResult ApplyNotice(const proto::ConnectionNotice& notice)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The dispatch point of the record flow: every record action lands here.
@@ -272,6 +344,12 @@ class ConnectionImpl final : public Connection {
                           const std::map<uint64_t, proto::ItemResult>& results,
                           DeferredLogs* logs)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // An APPLIED/DUPLICATE result for an entry that is not in flight: counts
+  // it and, for an entry still queued, logs it (once per entry, for at most
+  // kMaxLoggedResultsNotInFlight entries). The entry is not touched.
+  void IgnoreResultNotInFlight(const proto::ItemResult& result,
+                               DeferredLogs* logs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ForgetInFlight(uint64_t sequence) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // --- Refused envelopes, both sides (envelope_refusals.cc) ---
@@ -301,7 +379,8 @@ class ConnectionImpl final : public Connection {
 
   absl::Status SendAcceptanceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Fills the envelope's header and sends it through the transport; sets
-  // `*message_id` (if given) to the id it got.
+  // `*message_id` (if given) to the id it got. The connection id is this
+  // connection's unless the envelope names one.
   absl::Status SendEnvelope(proto::Envelope envelope,
                             uint64_t* message_id = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -391,6 +470,14 @@ class ConnectionImpl final : public Connection {
   bool partner_available_ ABSL_GUARDED_BY(mu_) = false;
   // Secondary: how the last attempt to send the acceptance ended.
   absl::Status last_send_status_ ABSL_GUARDED_BY(mu_);
+  // Secondary, while Invited: the nonce of this process's acceptances
+  // (drawn at the first one, kept for resends: the primary's proof must
+  // cover it). Memory only: after a restart, a new acceptance is needed.
+  std::string acceptance_nonce_ ABSL_GUARDED_BY(mu_);
+  // AddIncomingHistory's windows, by key (a handful of fixed keys; cleared
+  // when a Commit fails, since their rows may not have been written).
+  std::map<std::string, HistoryWindow, std::less<>> history_windows_
+      ABSL_GUARDED_BY(mu_);
   uint64_t next_message_id_ ABSL_GUARDED_BY(mu_);
   ConnectionCounters counters_ ABSL_GUARDED_BY(mu_);
   // Sending side: entries awaiting an answer, by ordering key and by
@@ -398,6 +485,10 @@ class ConnectionImpl final : public Connection {
   // partner answers duplicates as such).
   std::map<std::string, InFlight, std::less<>> in_flight_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, std::string> in_flight_keys_ ABSL_GUARDED_BY(mu_);
+  // Queue entries for which an answer that was not in flight was logged
+  // (IgnoreResultNotInFlight); memory only, at most this many.
+  static constexpr size_t kMaxLoggedResultsNotInFlight = 1024;
+  std::set<uint64_t> logged_results_not_in_flight_ ABSL_GUARDED_BY(mu_);
   // The queued connection notices (they have no record, so the queue
   // cannot hold later ones back while one waits for a retry): only the
   // oldest may be sent. Rebuilt at Open by one scan of the queue.
@@ -407,6 +498,11 @@ class ConnectionImpl final : public Connection {
   // a restart they are packed as usual, refused again and split again, their
   // attempts (R51) being counted durably all along.
   std::map<uint64_t, size_t> envelope_caps_ ABSL_GUARDED_BY(mu_);
+  // The partner's objects that this org's Schema does not have and for
+  // which the connection stores something (a publication or an applied
+  // mark); at most this many (see "Bounded state" in orgsync/connection.h).
+  static constexpr size_t kMaxUnknownMapObjects = 256;
+  std::set<std::string, std::less<>> unknown_map_objects_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace orgsync::internal

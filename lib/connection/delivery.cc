@@ -14,10 +14,14 @@
 // sent again after the ack timeout; an envelope the partner refuses
 // (ProtocolError) is handled in envelope_refusals.cc.
 //
-// Answers: APPLIED/DUPLICATE remove the entry (logging Resolved if it had
-// failed before, R51); a failure marks it failed on the queue's retry
-// schedule, logging Retrying on the first failure and Failed when it leaves
-// the queue. Queue and log changes share one synced WriteBatch.
+// Answers count only for entries in flight (sent since this process
+// started and not answered yet): APPLIED/DUPLICATE remove the entry
+// (logging Resolved if it had failed before, R51); a failure marks it
+// failed on the queue's retry schedule, logging Retrying on the first
+// failure and Failed when it leaves the queue. Queue and log changes share
+// one synced WriteBatch. An answer for an entry not in flight is ignored
+// and counted (and logged Info when the entry is queued): a partner cannot
+// retire what was never sent to it.
 //
 // Receiving: the per-key applied mark ("k/<conn>/a/<key>") makes every item
 // apply at most once (DESIGN.md rule 3). Connection notices write it in the
@@ -67,6 +71,10 @@ namespace internal {
 namespace {
 
 constexpr std::string_view kConnectionKey = "connection";
+
+// History rows per event kind per window for the partner's notices (see
+// "Bounded state" in orgsync/connection.h).
+constexpr size_t kNoticeRowsPerWindow = 4;
 
 bool IsMapAction(QueueAction action) {
   switch (action) {
@@ -430,8 +438,17 @@ void ConnectionImpl::HandleAck(const proto::Acknowledgement& ack,
     switch (result.outcome()) {
       case proto::APPLIED:
       case proto::DUPLICATE:
-        // The partner has it, whenever it was sent: it may leave the queue
-        // even if this answer is a late one.
+        // Only an entry sent to the partner (since this process started)
+        // and not answered yet may leave the queue. A late answer to an
+        // attempt that timed out still counts: the entry stays in flight
+        // until it is answered. Anything else -- an entry never sent, held
+        // while Suspended, or sent before a restart -- is no proof that the
+        // partner has it: the entry stays queued and goes out (again), to be
+        // answered DUPLICATE if the partner had it after all.
+        if (!in_flight) {
+          IgnoreResultNotInFlight(result, logs);
+          break;
+        }
         ForgetInFlight(sequence);
         if (done_results.emplace(sequence, result).second) {
           done.push_back(sequence);
@@ -460,6 +477,44 @@ void ConnectionImpl::HandleAck(const proto::Acknowledgement& ack,
   }
   RecordAcknowledged(std::move(done), done_results, logs);
   RecordFailures(failures, logs);
+}
+
+void ConnectionImpl::IgnoreResultNotInFlight(const proto::ItemResult& result,
+                                             DeferredLogs* logs) {
+  const uint64_t sequence = result.sequence();
+  absl::StatusOr<QueueEntry> entry = record_queue_->Get(sequence);
+  if (!entry.ok()) {
+    // Gone already: a late copy of an answer processed before.
+    ++counters_.stale_results;
+    return;
+  }
+  ++counters_.results_not_in_flight;
+  // One log entry per queue entry, for a bounded number of entries: the
+  // partner may repeat the answer at will.
+  if (logged_results_not_in_flight_.size() >= kMaxLoggedResultsNotInFlight ||
+      !logged_results_not_in_flight_.insert(sequence).second) {
+    return;
+  }
+  NewLogEntry log;
+  log.record = entry->record;
+  log.action = entry->action;
+  log.status = LogStatus::kInfo;
+  log.description = fmt::format(
+      "ignored the partner's {} answer for queue entry {}: it is not in "
+      "flight to the partner ({}); the entry stays queued",
+      proto::Outcome_Name(result.outcome()), sequence,
+      StatusLocked() == ConnectionStatus::kSuspended
+          ? "held while the connection is Suspended"
+          : "not sent since this process started");
+  log.queue_sequence = sequence;
+  log.attempts = entry->attempts;
+  WriteBatch batch;
+  absl::StatusOr<SyncLog::PendingAppend> staged =
+      sync_log_->PrepareAppend(absl::MakeConstSpan(&log, 1), &batch);
+  if (!staged.ok()) return;  // counted above; nothing else changes
+  const absl::Status written =
+      env_->storage->Write(batch, WriteOptions{.sync = true});
+  logs->emplace_back(std::move(*staged), written);
 }
 
 void ConnectionImpl::RecordAcknowledged(
@@ -635,101 +690,6 @@ void ConnectionImpl::PutAppliedMark(std::string_view key, uint64_t sequence,
   batch->Put(AppliedMarkKey(id_, key), mark.SerializeAsString());
 }
 
-proto::ItemResult ConnectionImpl::ApplyMapUpdate(
-    const proto::MapUpdate& update) {
-  const uint64_t sequence = update.sequence();
-  const auto action = static_cast<QueueAction>(update.action());
-  const std::string key =
-      OrderingKey(RecordRef{.object = update.object(), .id = ""}, action);
-  absl::StatusOr<uint64_t> mark = AppliedMark(key);
-  if (!mark.ok()) {
-    return Result(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,
-                  std::string(mark.status().message()));
-  }
-  if (sequence <= *mark) return Result(sequence, proto::DUPLICATE);
-
-  absl::Status applied;
-  switch (action) {
-    case QueueAction::kTypeMapSetPartnerSub:
-      applied =
-          publish_set_->SetPartnerSubscribed(update.object(), update.subscribed());
-      // Unpublished here while the partner's answer was on its way: there
-      // is nothing left to record.
-      if (absl::IsNotFound(applied)) applied = absl::OkStatus();
-      break;
-    case QueueAction::kTypeMapUpdate:
-    case QueueAction::kFieldMapUpdate:
-    case QueueAction::kFieldMapDelete: {
-      if (!update.has_object_schema()) {
-        applied = absl::InvalidArgumentError(
-            fmt::format("{} of {} carries no object schema",
-                        QueueActionName(action), update.object()));
-        break;
-      }
-      absl::StatusOr<ObjectDef> publication =
-          FromObjectSchema(update.object_schema());
-      if (!publication.ok()) {
-        applied = publication.status();
-        break;
-      }
-      PartnerMapUpdate partner;
-      partner.action = action;
-      partner.object = update.object();
-      partner.field = update.field();
-      partner.publication = std::move(*publication);
-      applied = subscription_map_->ApplyPartnerUpdate(partner);
-      break;
-    }
-    case QueueAction::kTypeMapDelete:
-    case QueueAction::kTypeMapNameUpdate:
-    case QueueAction::kFieldMapNameUpdate:
-    case QueueAction::kValueMapDelete: {
-      PartnerMapUpdate partner;
-      partner.action = action;
-      partner.object = update.object();
-      partner.field = update.field();
-      partner.new_name = update.new_name();
-      partner.value = update.picklist_value();
-      applied = subscription_map_->ApplyPartnerUpdate(partner);
-      break;
-    }
-    default:
-      applied = absl::InvalidArgumentError(fmt::format(
-          "{} is not a publish/subscribe action", QueueActionName(action)));
-      break;
-  }
-
-  proto::ItemResult result;
-  if (applied.ok()) {
-    result = Result(sequence, proto::APPLIED);
-  } else if (absl::IsInvalidArgument(applied)) {
-    // The update itself is wrong: sending it again cannot help.
-    result = Result(sequence, proto::PERMANENT_FAILURE,
-                    proto::ERROR_SCHEMA_MISMATCH,
-                    std::string(applied.message()));
-  } else if (absl::IsNotFound(applied) || absl::IsFailedPrecondition(applied) ||
-             absl::IsAlreadyExists(applied)) {
-    // It may depend on an update of another key still on its way.
-    return Result(sequence, proto::RETRYABLE_FAILURE,
-                  proto::ERROR_SCHEMA_MISMATCH,
-                  std::string(applied.message()));
-  } else {
-    return Result(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,
-                  std::string(applied.message()));
-  }
-  // Applied, or refused for good: a copy arriving later is a duplicate.
-  WriteBatch batch;
-  PutAppliedMark(key, sequence, &batch);
-  if (absl::Status written =
-          env_->storage->Write(batch, WriteOptions{.sync = true});
-      !written.ok()) {
-    // Sent again, the update applies again to the same effect.
-    return Result(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,
-                  std::string(written.message()));
-  }
-  return result;
-}
-
 proto::ItemResult ConnectionImpl::ApplyNotice(
     const proto::ConnectionNotice& notice) {
   const uint64_t sequence = notice.sequence();
@@ -749,6 +709,13 @@ proto::ItemResult ConnectionImpl::ApplyNotice(
           ? std::string()
           : fmt::format(" (by {})", notice.reason().substr(0, 256));
   bool deactivates = false;
+  // The partner may send notices at will: their history entries are
+  // coalesced (incoming_history.cc), a few per event per window.
+  auto record = [&](HistoryEvent event, std::string_view detail) {
+    AddIncomingHistory(fmt::format("notice:{}", static_cast<int>(event)),
+                       kNoticeRowsPerWindow, event, actor, detail, &next,
+                       &batch);
+  };
   switch (notice.action()) {
     case proto::CONNECTION_UPDATE: {
       const proto::ConnectionOptions& options = notice.options();
@@ -771,8 +738,7 @@ proto::ItemResult ConnectionImpl::ApplyNotice(
               fmt::format("{} -> {}{}", describe(next.sync()), describe(sync),
                           why);
           *next.mutable_sync() = sync;
-          AddHistory(id_, now, HistoryEvent::kSyncOptionsUpdated, actor,
-                     detail, &next, &batch);
+          record(HistoryEvent::kSyncOptionsUpdated, detail);
         }
       }
       const std::string owner = options.owner().substr(0, 256);
@@ -780,26 +746,24 @@ proto::ItemResult ConnectionImpl::ApplyNotice(
         const std::string detail =
             fmt::format("{} -> {}{}", next.owner(), owner, why);
         next.set_owner(owner);
-        AddHistory(id_, now, HistoryEvent::kOwnerUpdated, actor, detail, &next,
-                   &batch);
+        record(HistoryEvent::kOwnerUpdated, detail);
       }
       const std::string contact = options.contact().substr(0, 256);
       if (!contact.empty() && contact != next.contact()) {
         const std::string detail =
             fmt::format("{} -> {}{}", next.contact(), contact, why);
         next.set_contact(contact);
-        AddHistory(id_, now, HistoryEvent::kContactUpdated, actor, detail,
-                   &next, &batch);
+        record(HistoryEvent::kContactUpdated, detail);
       }
       break;
     }
     case proto::CONNECTION_ADMIN_SUSPENDED:
-      AddHistory(id_, now, HistoryEvent::kAdminSuspended, actor,
-                 "the partner org suspended its side" + why, &next, &batch);
+      record(HistoryEvent::kAdminSuspended,
+             "the partner org suspended its side" + why);
       break;
     case proto::CONNECTION_ADMIN_RESUMED:
-      AddHistory(id_, now, HistoryEvent::kAdminResumed, actor,
-                 "the partner org resumed its side" + why, &next, &batch);
+      record(HistoryEvent::kAdminResumed,
+             "the partner org resumed its side" + why);
       break;
     case proto::CONNECTION_SUSPENDED:
     case proto::CONNECTION_RESUMED:

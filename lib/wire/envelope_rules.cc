@@ -270,7 +270,9 @@ Check ValidateObjectSchema(const proto::ObjectSchema& schema,
 // --- Bodies ---------------------------------------------------------------
 
 Check ValidateAccept(const proto::AcceptInvitation& accept) {
-  if (accept.secret().empty()) return Broken("secret", "must not be empty");
+  if (accept.secret().empty() && accept.secret_proof().empty()) {
+    return Broken("secret", "must not be empty when secret_proof is");
+  }
   if (Check c = NonEmpty("secondary_org_id", accept.secondary_org_id())) {
     return c;
   }
