@@ -275,6 +275,7 @@ void ConnectionImpl::SendProtocolError(uint64_t rejected_message_id,
   error->set_supported_version(wire::kProtocolVersion);
   error->set_rejected_message_id(rejected_message_id);
   error->set_detail(ClipPeerText(FromAbsl(why.message())));
+  // An answer to a stranger: a lost one is given again when it asks again.
   SendEnvelope(std::move(answer)).IgnoreError();
 }
 
@@ -306,6 +307,7 @@ void ConnectionImpl::HandleHandshakeResult(const proto::Envelope& envelope) {
         HistoryEvent::kInvitationRefused, PartnerActorName(primary),
         fmt::format("org {} refused the acceptance: {}", primary, reason),
         &next, &batch);
+    // History only: the refusal stands whether or not the row is written.
     Commit(std::move(next), std::move(batch)).IgnoreError();
     return;
   }
@@ -326,6 +328,7 @@ void ConnectionImpl::HandleHandshakeResult(const proto::Envelope& envelope) {
                           "started"
                         : "it does not prove the invitation secret"),
         &next, &batch);
+    // History only: the refusal stands whether or not the row is written.
     Commit(std::move(next), std::move(batch)).IgnoreError();
     return;
   }

@@ -45,6 +45,9 @@ DeferredSyncGroup::DeferredSyncGroup(DeferredSyncStorage* storage)
 }
 
 DeferredSyncGroup::~DeferredSyncGroup() {
+  // Reached only when the owner left without End(): whatever it wrote was
+  // never reported durable to anyone, so a failed flush here loses nothing
+  // a caller relied on (a partner resends what it got no answer for).
   if (storage_ != nullptr) storage_->End().IgnoreError();
 }
 
