@@ -25,6 +25,11 @@
 // (made by PublishSet/SubscriptionMap under their locks) therefore never
 // take mu_; they only touch the RecordQueue and the sinks' own mutexes.
 // SyncLog appends are finished (observers called) after mu_ is released.
+// Capture and CaptureBatch never take mu_ (they read status_for_capture_):
+// message handling holds mu_ while it calls the host's RecordStore, and a
+// host may capture while holding its own store lock (DESIGN.md rule 9).
+// Still open (issue 8): mu_ is held across the RecordStore calls, the
+// ConflictResolver and the disk sync of a received envelope.
 
 #ifndef ORGSYNC_LIB_CONNECTION_CONNECTION_IMPL_H_
 #define ORGSYNC_LIB_CONNECTION_CONNECTION_IMPL_H_
