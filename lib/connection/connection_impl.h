@@ -96,6 +96,11 @@ struct OrgEnv {
 // The ordering key of a queue entry (see Connection::Step).
 std::string OrderingKey(const RecordRef& record, QueueAction action);
 
+// The answer to one received item.
+proto::ItemResult ItemResultOf(uint64_t sequence, proto::Outcome outcome,
+                               proto::ErrorCode error = proto::ERROR_NONE,
+                               std::string description = {});
+
 // True for the six "Connection ..." actions.
 bool IsConnectionAction(QueueAction action);
 

@@ -96,16 +96,6 @@ std::string PartnerActorOf(const std::string& org_id) {
   return "partner:" + org_id.substr(0, 256);
 }
 
-proto::ItemResult Result(uint64_t sequence, proto::Outcome outcome,
-                         proto::ErrorCode error = proto::ERROR_NONE,
-                         std::string description = {}) {
-  proto::ItemResult result;
-  result.set_sequence(sequence);
-  result.set_outcome(outcome);
-  result.set_error(error);
-  result.set_description(std::move(description));
-  return result;
-}
 
 SyncErrorCode ToSyncErrorCode(proto::ErrorCode code) {
   absl::StatusOr<SyncErrorCode> converted =
@@ -128,6 +118,17 @@ proto::Envelope WithHeader(proto::Envelope envelope, const std::string& id,
 }
 
 }  // namespace
+
+proto::ItemResult ItemResultOf(uint64_t sequence, proto::Outcome outcome,
+                               proto::ErrorCode error,
+                               std::string description) {
+  proto::ItemResult result;
+  result.set_sequence(sequence);
+  result.set_outcome(outcome);
+  result.set_error(error);
+  result.set_description(std::move(description));
+  return result;
+}
 
 bool IsConnectionAction(QueueAction action) {
   switch (action) {
@@ -695,10 +696,10 @@ proto::ItemResult ConnectionImpl::ApplyNotice(
   const uint64_t sequence = notice.sequence();
   absl::StatusOr<uint64_t> mark = AppliedMark(kConnectionKey);
   if (!mark.ok()) {
-    return Result(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,
+    return ItemResultOf(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,
                   std::string(mark.status().message()));
   }
-  if (sequence <= *mark) return Result(sequence, proto::DUPLICATE);
+  if (sequence <= *mark) return ItemResultOf(sequence, proto::DUPLICATE);
 
   proto::ConnectionState next = state_;
   WriteBatch batch;
@@ -785,20 +786,20 @@ proto::ItemResult ConnectionImpl::ApplyNotice(
       }
       break;
     default:
-      return Result(sequence, proto::PERMANENT_FAILURE, proto::ERROR_UNKNOWN,
+      return ItemResultOf(sequence, proto::PERMANENT_FAILURE, proto::ERROR_UNKNOWN,
                     "not a connection action");
   }
   PutAppliedMark(kConnectionKey, sequence, &batch);
   if (absl::Status written = Commit(std::move(next), std::move(batch));
       !written.ok()) {
-    return Result(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,
+    return ItemResultOf(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,
                   std::string(written.message()));
   }
   if (deactivates) {
     in_flight_.clear();
     in_flight_keys_.clear();
   }
-  return Result(sequence, proto::APPLIED);
+  return ItemResultOf(sequence, proto::APPLIED);
 }
 
 proto::ItemResult ConnectionImpl::ApplyRecordChange(
@@ -806,7 +807,7 @@ proto::ItemResult ConnectionImpl::ApplyRecordChange(
   // RecordSync applies each change at most once in effect (its record
   // links remember what was applied), so no applied mark is needed here.
   if (record_sync_ != nullptr) return record_sync_->Apply(change, logs);
-  return Result(change.sequence(), proto::PERMANENT_FAILURE,
+  return ItemResultOf(change.sequence(), proto::PERMANENT_FAILURE,
                 proto::ERROR_UNKNOWN,
                 fmt::format("record change ({}) refused: org {} has no "
                             "RecordStore, so it syncs no records",

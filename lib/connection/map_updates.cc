@@ -22,17 +22,6 @@
 namespace orgsync::internal {
 namespace {
 
-proto::ItemResult MapResult(uint64_t sequence, proto::Outcome outcome,
-                            proto::ErrorCode error = proto::ERROR_NONE,
-                            std::string description = {}) {
-  proto::ItemResult result;
-  result.set_sequence(sequence);
-  result.set_outcome(outcome);
-  result.set_error(error);
-  result.set_description(std::move(description));
-  return result;
-}
-
 // The actions that store the partner's publication of their object.
 bool CreatesPublication(QueueAction action) {
   return action == QueueAction::kTypeMapUpdate ||
@@ -79,10 +68,10 @@ proto::ItemResult ConnectionImpl::ApplyMapUpdate(
       OrderingKey(RecordRef{.object = update.object(), .id = ""}, action);
   absl::StatusOr<uint64_t> mark = AppliedMark(key);
   if (!mark.ok()) {
-    return MapResult(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,
+    return ItemResultOf(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,
                      std::string(mark.status().message()));
   }
-  if (sequence <= *mark) return MapResult(sequence, proto::DUPLICATE);
+  if (sequence <= *mark) return ItemResultOf(sequence, proto::DUPLICATE);
 
   // Bounded state: objects this org does not have are kept for at most
   // kMaxUnknownMapObjects names (connection.h). An update that would add
@@ -100,7 +89,7 @@ proto::ItemResult ConnectionImpl::ApplyMapUpdate(
                                                  : nullptr;
   if (unkept != nullptr) {
     ++counters_.map_updates_over_bound;
-    return MapResult(
+    return ItemResultOf(
         sequence, proto::PERMANENT_FAILURE, proto::ERROR_SCHEMA_MISMATCH,
         fmt::format("org {} has no object {} and already keeps the "
                     "publications of {} objects it does not have for "
@@ -162,20 +151,20 @@ proto::ItemResult ConnectionImpl::ApplyMapUpdate(
 
   proto::ItemResult result;
   if (applied.ok()) {
-    result = MapResult(sequence, proto::APPLIED);
+    result = ItemResultOf(sequence, proto::APPLIED);
   } else if (absl::IsInvalidArgument(applied)) {
     // The update itself is wrong: sending it again cannot help.
     result =
-        MapResult(sequence, proto::PERMANENT_FAILURE,
+        ItemResultOf(sequence, proto::PERMANENT_FAILURE,
                   proto::ERROR_SCHEMA_MISMATCH, std::string(applied.message()));
   } else if (absl::IsNotFound(applied) || absl::IsFailedPrecondition(applied) ||
              absl::IsAlreadyExists(applied)) {
     // It may depend on an update of another key still on its way.
-    return MapResult(sequence, proto::RETRYABLE_FAILURE,
+    return ItemResultOf(sequence, proto::RETRYABLE_FAILURE,
                      proto::ERROR_SCHEMA_MISMATCH,
                      std::string(applied.message()));
   } else {
-    return MapResult(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,
+    return ItemResultOf(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,
                      std::string(applied.message()));
   }
   // An update about an object this side keeps nothing for (a delete, a
@@ -189,7 +178,7 @@ proto::ItemResult ConnectionImpl::ApplyMapUpdate(
           env_->storage->Write(batch, WriteOptions{.sync = true});
       !written.ok()) {
     // Sent again, the update applies again to the same effect.
-    return MapResult(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,
+    return ItemResultOf(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,
                      std::string(written.message()));
   }
   NoteMapState(update.object());
