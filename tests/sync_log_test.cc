@@ -660,5 +660,24 @@ TEST_CASE("Design rule 7: bad log entries are refused and change nothing") {
         StatusCode::kInvalidArgument);
 }
 
+TEST_CASE("Issue 8 finding 7: a log opened with the default options is "
+          "bounded: entries older than 90 days are pruned") {
+  auto harness = Harnesses().begin()->second();
+  ManualClock clock;
+  auto log = OpenLog(harness->storage(), &clock, SyncLogOptions{});
+  REQUIRE(log->Append({Entry("Account", "1")}).ok());
+  clock.Advance(absl::Hours(24 * 89));
+  REQUIRE(log->Append({Entry("Account", "2")}).ok());
+  auto removed = log->Prune();
+  REQUIRE(removed.ok());
+  CHECK(*removed == 0);
+  clock.Advance(absl::Hours(24 * 2));
+  removed = log->Prune();
+  REQUIRE(removed.ok());
+  CHECK(*removed == 1);
+  CHECK(log->size() == 1);
+  CHECK(SyncLogOptions{}.max_entries > 0);
+}
+
 }  // namespace
 }  // namespace orgsync

@@ -173,10 +173,13 @@ struct LogEntry {
 };
 
 struct SyncLogOptions {
-  // Entries older than this are pruned; zero or negative keeps them forever.
-  absl::Duration max_age = absl::ZeroDuration();
+  // Entries older than this are pruned; zero or negative keeps them
+  // forever. The defaults bound the log (issue 8: bounded state): a
+  // quarter of a year of history, and at most a million entries (a few
+  // hundred MB at the largest entries), whichever is reached first.
+  absl::Duration max_age = absl::Hours(24 * 90);
   // At most this many entries are kept (the oldest go first); 0: no limit.
-  uint64_t max_entries = 0;
+  uint64_t max_entries = 1'000'000;
   // Prune automatically after this many appended entries (on the thread
   // that finishes the append, after observers ran); 0: only on Prune().
   uint64_t prune_every = 1000;
