@@ -111,6 +111,12 @@ constexpr proto::QueueAction kActions[] = {
     proto::BULK_SYNC,            proto::MISSING_PARTNER_ID,
     proto::CONNECTION_UPDATE,    proto::QUEUE_ACTION_UNSPECIFIED};
 
+// True with probability `p`. An exhausted input reads as zeros: every
+// choice then takes its first, ordinary option, and this is false.
+bool Rarely(FuzzedDataProvider& in, float p) {
+  return in.ConsumeProbability<float>() > 1.0f - p;
+}
+
 template <typename T, size_t N>
 const T& Pick(FuzzedDataProvider& in, const T (&options)[N]) {
   return options[in.ConsumeIntegralInRange<size_t>(0, N - 1)];
@@ -235,7 +241,7 @@ proto::FieldValue Value(FuzzedDataProvider& in, const Session& session) {
 
 uint64_t Sequence(FuzzedDataProvider& in, Session& session) {
   switch (in.ConsumeIntegralInRange<int>(0, 7)) {
-    case 0:
+    case 7:
       return 0;  // the codec refuses it
     case 1:
       if (!session.sent_sequences.empty()) {
@@ -255,48 +261,138 @@ uint64_t Sequence(FuzzedDataProvider& in, Session& session) {
 int64_t LastModified(FuzzedDataProvider& in, const FuzzOrgs& orgs) {
   const int64_t now = absl::ToUnixMicros(orgs.Now());
   switch (in.ConsumeIntegralInRange<int>(0, 7)) {
-    case 0:
-      return std::numeric_limits<int64_t>::max();
     case 1:
-      return std::numeric_limits<int64_t>::min();
+      return std::numeric_limits<int64_t>::max();
     case 2:
-      return -in.ConsumeIntegralInRange<int64_t>(0, 1000);
+      return std::numeric_limits<int64_t>::min();
     case 3:
-      return in.ConsumeIntegral<int64_t>();
+      return -in.ConsumeIntegralInRange<int64_t>(0, 1000);
     case 4:
+      return in.ConsumeIntegral<int64_t>();
+    case 5:
       return now + in.ConsumeIntegralInRange<int64_t>(-1000000000, 1000000000);
     default:
       return now;
   }
 }
 
+// A value meant for `field`: of its kind, and mostly within its limits.
+proto::FieldValue FittingValue(FuzzedDataProvider& in, const FieldDef& field,
+                               const Session& session, int64_t now) {
+  proto::FieldValue value;
+  switch (field.type) {
+    case FieldType::kPicklist:
+      value.set_text(in.ConsumeBool() ? "New" : "Other");
+      break;
+    case FieldType::kNumber:
+    case FieldType::kCurrency:
+    case FieldType::kPercent:
+      if (in.ConsumeBool()) {
+        value.set_integer(in.ConsumeIntegralInRange<int64_t>(-999, 999));
+      } else {
+        value.set_real(in.ConsumeIntegralInRange<int>(-99999, 99999) /
+                       100.0);
+      }
+      break;
+    case FieldType::kBoolean:
+      value.set_boolean(in.ConsumeBool());
+      break;
+    case FieldType::kDate:
+    case FieldType::kDateTime:
+      value.set_time_micros(now);
+      break;
+    case FieldType::kLookup:
+    case FieldType::kMasterDetail:
+      // The partner's ids: linked here once the partner inserted them.
+      value.set_reference(!Rarely(in, 0.2f)
+                              ? PartnerId(in)
+                              : LocalId(in, session));
+      break;
+    case FieldType::kUserReference:
+      value.set_reference(in.ConsumeBool() ? "U1" : "U-missing");
+      break;
+    case FieldType::kBinary:
+      value.set_binary(std::string(
+          in.ConsumeIntegralInRange<size_t>(0, kFuzzMaxFileBytes + 1), 'b'));
+      break;
+    default:
+      // Text of every kind, up to one character over the field's length.
+      value.set_text(std::string(
+          in.ConsumeIntegralInRange<size_t>(
+              0, field.length != 0 ? field.length + 1 : 64),
+          't'));
+      break;
+  }
+  return value;
+}
+
+// Mostly a well-formed change of a published object, of fields it has, so
+// that inputs reach the apply path and build up linked records; a "wild"
+// one (one in five) breaks any rule: unknown objects and fields, actions
+// that are not record actions, sequence 0, wire rules (audit fields on an
+// update, `deleted` on a delete).
 proto::RecordChange Change(FuzzedDataProvider& in, Session& session,
                            const FuzzOrgs& orgs) {
+  const bool wild = Rarely(in, 0.2f);
+  const int64_t now = absl::ToUnixMicros(orgs.Now());
   proto::RecordChange change;
-  change.set_sequence(Sequence(in, session));
-  change.set_action(Pick(in, kActions));
-  change.set_object(std::string(Pick(in, kObjects)));
+  if (wild) {
+    change.set_sequence(Sequence(in, session));
+    change.set_action(Pick(in, kActions));
+    change.set_object(std::string(Pick(in, kObjects)));
+  } else {
+    constexpr proto::QueueAction kRecordActions[] = {
+        proto::GENERIC_INSERT,     proto::GENERIC_INSERT,
+        proto::GENERIC_UPDATE,     proto::GENERIC_UPDATE,
+        proto::REPLICATION_DELETE, proto::REPLICATION_UNDELETE,
+        proto::BULK_SYNC};
+    change.set_sequence(Rarely(in, 0.1f) &&
+                                !session.sent_sequences.empty()
+                            ? session.sent_sequences.back()
+                            : session.next_sequence++);
+    change.set_action(Pick(in, kRecordActions));
+    const std::vector<std::string>& objects = PublishedObjects();
+    change.set_object(
+        objects[in.ConsumeIntegralInRange<size_t>(0, objects.size() - 1)]);
+  }
+  const bool whole = change.action() == proto::GENERIC_INSERT ||
+                     change.action() == proto::BULK_SYNC;
+  const bool deletion = change.action() == proto::REPLICATION_DELETE ||
+                        change.action() == proto::REPLICATION_UNDELETE;
   change.set_sender_record_id(PartnerId(in));
-  if (in.ConsumeProbability<float>() < 0.1f) {
+  if (Rarely(in, 0.1f)) {
     change.set_receiver_record_id(LocalId(in, session));
   }
+  const auto def = FuzzSchema().FindObject(change.object());
   const int fields = in.ConsumeIntegralInRange<int>(0, 5);
-  for (int i = 0; i < fields; ++i) {
-    const std::string name(Pick(in, kFields));
-    (*change.mutable_fields())[name] = Value(in, session);
+  for (int i = 0; i < fields && !(deletion && !wild); ++i) {
+    std::string name;
+    proto::FieldValue value;
+    if (wild || def == nullptr) {
+      name = std::string(Pick(in, kFields));
+      value = Value(in, session);
+    } else {
+      const FieldDef& field = def->fields[in.ConsumeIntegralInRange<size_t>(
+          0, def->fields.size() - 1)];
+      name = field.name;
+      value = !Rarely(in, 0.2f)
+                  ? FittingValue(in, field, session, now)
+                  : Value(in, session);
+    }
+    (*change.mutable_fields())[name] = std::move(value);
     if (in.ConsumeBool()) change.add_changed_fields(name);
   }
-  if (in.ConsumeProbability<float>() < 0.1f) {
+  if ((wild || whole) && Rarely(in, 0.2f)) {
     proto::AuditFields* audit = change.mutable_audit();
-    audit->set_created_by(PartnerId(in));
-    audit->set_created_date_micros(LastModified(in, orgs));
+    audit->set_created_by(in.ConsumeBool() ? "U1" : "U-missing");
+    audit->set_created_date_micros(wild ? LastModified(in, orgs) : now);
   }
   change.set_sender_version(in.ConsumeIntegralInRange<uint64_t>(0, 5));
   change.set_last_synced_receiver_version(
       in.ConsumeIntegralInRange<uint64_t>(0, 5));
-  change.set_last_modified_micros(LastModified(in, orgs));
-  if (in.ConsumeProbability<float>() < 0.3f) {
-    change.set_cascade(in.ConsumeBool());
+  change.set_last_modified_micros(wild ? LastModified(in, orgs) : now);
+  if ((wild || deletion) && Rarely(in, 0.5f)) {
+    change.set_cascade(true);
     change.set_cascade_listed(in.ConsumeBool());
     const int cascaded = in.ConsumeIntegralInRange<int>(0, 3);
     for (int i = 0; i < cascaded; ++i) {
@@ -308,14 +404,18 @@ proto::RecordChange Change(FuzzedDataProvider& in, Session& session,
       }
     }
   }
-  if (in.ConsumeProbability<float>() < 0.3f) {
+  if (Rarely(in, 0.3f)) {
+    constexpr std::string_view kHinted[] = {"ParentId", "AccountId", "Name"};
     const int hints = in.ConsumeIntegralInRange<int>(1, 2);
     for (int i = 0; i < hints; ++i) {
       (*change.mutable_lookup_receiver_ids())[std::string(
-          Pick(in, kFields))] = LocalId(in, session);
+          wild ? Pick(in, kFields) : Pick(in, kHinted))] =
+          LocalId(in, session);
     }
   }
-  if (in.ConsumeProbability<float>() < 0.1f) change.set_deleted(true);
+  if ((wild || whole) && Rarely(in, 0.1f)) {
+    change.set_deleted(true);
+  }
   return change;
 }
 
@@ -323,35 +423,37 @@ proto::Envelope Envelope(FuzzedDataProvider& in, Session& session,
                          const FuzzOrgs& orgs) {
   proto::Envelope envelope;
   switch (in.ConsumeIntegralInRange<int>(0, 15)) {
-    case 0:
+    case 1:
       envelope.set_connection_id("conn-other");
       break;
-    case 1:
+    case 2:
       envelope.set_connection_id("");  // the codec refuses it
       break;
     default:
       envelope.set_connection_id(kConnectionId);
   }
   switch (in.ConsumeIntegralInRange<int>(0, 15)) {
-    case 0:
+    case 1:
       envelope.set_sender_org_id("org-x");
       break;
     default:
       envelope.set_sender_org_id(kPartnerOrgId);
   }
   switch (in.ConsumeIntegralInRange<int>(0, 15)) {
-    case 0:
+    case 1:
       envelope.set_message_id(0);
       break;
-    case 1:
+    case 2:
       envelope.set_message_id(session.next_message_id - 1);  // repeated
       break;
     default:
       envelope.set_message_id(session.next_message_id++);
   }
   proto::ChangeBatch* batch = envelope.mutable_changes();
-  // No change at all: the codec refuses an empty batch.
-  const int changes = in.ConsumeIntegralInRange<int>(0, 6);
+  // Rarely no change at all: the codec refuses an empty batch.
+  const int changes = in.ConsumeIntegralInRange<int>(0, 40) == 40
+                          ? 0
+                          : in.ConsumeIntegralInRange<int>(1, 6);
   for (int i = 0; i < changes; ++i) {
     *batch->add_changes() = Change(in, session, orgs);
   }
@@ -628,7 +730,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const int envelopes = in.ConsumeIntegralInRange<int>(1, 8);
   for (int i = 0; i < envelopes && in.remaining_bytes() > 0; ++i) {
-    const bool mutate = in.ConsumeProbability<float>() < 0.1f;
+    const bool mutate = Rarely(in, 0.1f);
     const proto::Envelope envelope = Envelope(in, session, *orgs);
     for (const proto::RecordChange& change : envelope.changes().changes()) {
       session.sent_sequences.push_back(change.sequence());
