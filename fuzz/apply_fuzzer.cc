@@ -466,10 +466,10 @@ void Mutate(FuzzedDataProvider& in, std::string* bytes) {
   for (int i = 0; i < edits && !bytes->empty(); ++i) {
     const size_t at = in.ConsumeIntegralInRange<size_t>(0, bytes->size() - 1);
     switch (in.ConsumeIntegralInRange<int>(0, 3)) {
-      case 0:
+      case 1:
         bytes->resize(at);
         break;
-      case 1:
+      case 2:
         bytes->insert(at, in.ConsumeBytesAsString(
                               in.ConsumeIntegralInRange<size_t>(1, 8)));
         break;
