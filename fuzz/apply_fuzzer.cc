@@ -95,21 +95,21 @@ void Trace(const char* what, const google::protobuf::Message& message) {
 }
 
 // Names the fuzzer picks from. Unknown objects and fields are on purpose.
-constexpr std::string_view kObjects[] = {"Account", "Contact", "Invoice",
-                                         "Attachment", "Lead", "Nope"};
+constexpr std::string_view kObjects[] = {"Account",    "Contact", "Invoice",
+                                         "Attachment", "Lead",    "Nope"};
 constexpr std::string_view kFields[] = {
-    "Name",   "Notes",    "Employees", "Revenue", "Share",     "Active",
-    "Founded", "Seen",    "Email",     "Phone",   "Stage",     "Site",
-    "ParentId", "OwnerId", "Logo",     "Code",    "Score",     "Where",
-    "LastName", "AccountId", "Amount", "Title",   "Body",      "Company",
+    "Name",      "Notes",     "Employees", "Revenue", "Share", "Active",
+    "Founded",   "Seen",      "Email",     "Phone",   "Stage", "Site",
+    "ParentId",  "OwnerId",   "Logo",      "Code",    "Score", "Where",
+    "LastName",  "AccountId", "Amount",    "Title",   "Body",  "Company",
     "CreatedBy", "Missing"};
 constexpr std::string_view kPartnerIds[] = {"a1", "a2", "a3", "a4", "a5"};
 constexpr proto::QueueAction kActions[] = {
-    proto::GENERIC_INSERT,       proto::GENERIC_INSERT,
-    proto::GENERIC_UPDATE,       proto::GENERIC_UPDATE,
-    proto::REPLICATION_DELETE,   proto::REPLICATION_UNDELETE,
-    proto::BULK_SYNC,            proto::MISSING_PARTNER_ID,
-    proto::CONNECTION_UPDATE,    proto::QUEUE_ACTION_UNSPECIFIED};
+    proto::GENERIC_INSERT,     proto::GENERIC_INSERT,
+    proto::GENERIC_UPDATE,     proto::GENERIC_UPDATE,
+    proto::REPLICATION_DELETE, proto::REPLICATION_UNDELETE,
+    proto::BULK_SYNC,          proto::MISSING_PARTNER_ID,
+    proto::CONNECTION_UPDATE,  proto::QUEUE_ACTION_UNSPECIFIED};
 
 // True with probability `p`. An exhausted input reads as zeros: every
 // choice then takes its first, ordinary option, and this is false.
@@ -141,7 +141,7 @@ std::string LocalId(FuzzedDataProvider& in, const Session& session) {
       return "S-" + std::string(11, '0') +
              std::to_string(in.ConsumeIntegralInRange<int>(0, 9));
     case 1:
-      return std::string(kPartnerIds[0]);
+      return std::string(kPartnerIds[0]);  // a partner id where ours belongs
     default:
       return session.local_ids[in.ConsumeIntegralInRange<size_t>(
           0, session.local_ids.size() - 1)];
@@ -290,8 +290,7 @@ proto::FieldValue FittingValue(FuzzedDataProvider& in, const FieldDef& field,
       if (in.ConsumeBool()) {
         value.set_integer(in.ConsumeIntegralInRange<int64_t>(-999, 999));
       } else {
-        value.set_real(in.ConsumeIntegralInRange<int>(-99999, 99999) /
-                       100.0);
+        value.set_real(in.ConsumeIntegralInRange<int>(-99999, 99999) / 100.0);
       }
       break;
     case FieldType::kBoolean:
@@ -304,9 +303,8 @@ proto::FieldValue FittingValue(FuzzedDataProvider& in, const FieldDef& field,
     case FieldType::kLookup:
     case FieldType::kMasterDetail:
       // The partner's ids: linked here once the partner inserted them.
-      value.set_reference(!Rarely(in, 0.2f)
-                              ? PartnerId(in)
-                              : LocalId(in, session));
+      value.set_reference(!Rarely(in, 0.2f) ? PartnerId(in)
+                                            : LocalId(in, session));
       break;
     case FieldType::kUserReference:
       value.set_reference(in.ConsumeBool() ? "U1" : "U-missing");
@@ -317,10 +315,10 @@ proto::FieldValue FittingValue(FuzzedDataProvider& in, const FieldDef& field,
       break;
     default:
       // Text of every kind, up to one character over the field's length.
-      value.set_text(std::string(
-          in.ConsumeIntegralInRange<size_t>(
-              0, field.length != 0 ? field.length + 1 : 64),
-          't'));
+      value.set_text(
+          std::string(in.ConsumeIntegralInRange<size_t>(
+                          0, field.length != 0 ? field.length + 1 : 64),
+                      't'));
       break;
   }
   return value;
@@ -346,8 +344,7 @@ proto::RecordChange Change(FuzzedDataProvider& in, Session& session,
         proto::GENERIC_UPDATE,     proto::GENERIC_UPDATE,
         proto::REPLICATION_DELETE, proto::REPLICATION_UNDELETE,
         proto::BULK_SYNC};
-    change.set_sequence(Rarely(in, 0.1f) &&
-                                !session.sent_sequences.empty()
+    change.set_sequence(Rarely(in, 0.1f) && !session.sent_sequences.empty()
                             ? session.sent_sequences.back()
                             : session.next_sequence++);
     change.set_action(Pick(in, kRecordActions));
@@ -375,9 +372,8 @@ proto::RecordChange Change(FuzzedDataProvider& in, Session& session,
       const FieldDef& field = def->fields[in.ConsumeIntegralInRange<size_t>(
           0, def->fields.size() - 1)];
       name = field.name;
-      value = !Rarely(in, 0.2f)
-                  ? FittingValue(in, field, session, now)
-                  : Value(in, session);
+      value = !Rarely(in, 0.2f) ? FittingValue(in, field, session, now)
+                                : Value(in, session);
     }
     (*change.mutable_fields())[name] = std::move(value);
     if (in.ConsumeBool()) change.add_changed_fields(name);
@@ -409,8 +405,7 @@ proto::RecordChange Change(FuzzedDataProvider& in, Session& session,
     const int hints = in.ConsumeIntegralInRange<int>(1, 2);
     for (int i = 0; i < hints; ++i) {
       (*change.mutable_lookup_receiver_ids())[std::string(
-          wild ? Pick(in, kFields) : Pick(in, kHinted))] =
-          LocalId(in, session);
+          wild ? Pick(in, kFields) : Pick(in, kHinted))] = LocalId(in, session);
     }
   }
   if ((wild || whole) && Rarely(in, 0.1f)) {
@@ -474,8 +469,8 @@ void Mutate(FuzzedDataProvider& in, std::string* bytes) {
                               in.ConsumeIntegralInRange<size_t>(1, 8)));
         break;
       default:
-        (*bytes)[at] = static_cast<char>((*bytes)[at] ^
-                                         in.ConsumeIntegralInRange<int>(1, 255));
+        (*bytes)[at] = static_cast<char>(
+            (*bytes)[at] ^ in.ConsumeIntegralInRange<int>(1, 255));
     }
   }
 }
@@ -522,10 +517,8 @@ void CheckAnswers(const std::vector<std::string>& answers, Expect expect,
     const std::string seq = std::to_string(result.sequence());
     if (result.outcome() == proto::RETRYABLE_FAILURE ||
         result.outcome() == proto::PERMANENT_FAILURE) {
-      if (result.error() == proto::ERROR_NONE ||
-          result.description().empty()) {
-        Fail("failure without an error code or a description, sequence " +
-             seq);
+      if (result.error() == proto::ERROR_NONE || result.description().empty()) {
+        Fail("failure without an error code or a description, sequence " + seq);
       }
     }
     if (result.outcome() == proto::PERMANENT_FAILURE &&
@@ -738,8 +731,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Trace(mutate ? "sent (then mutated)" : "sent", envelope);
     std::string bytes = wire::EncodeEnvelope(envelope);
     if (mutate) Mutate(in, &bytes);
-    const absl::StatusOr<proto::Envelope> decoded =
-        wire::DecodeEnvelope(bytes);
+    const absl::StatusOr<proto::Envelope> decoded = wire::DecodeEnvelope(bytes);
     // Only record changes are fuzzed here: a mutation that turned the body
     // into another one (a notice could deactivate the connection) is not
     // sent.

@@ -71,13 +71,13 @@ std::unique_ptr<Schema> NewFuzzSchema() {
                           Field("Where", FieldType::kGeolocation)},
                .publishable = true}),
           "schema Account");
-  CheckOk(schema->AddObject(
-              {.name = "Contact",
-               .fields = {Field("LastName", FieldType::kText, 20),
-                          Lookup("AccountId", FieldType::kMasterDetail,
-                                 "Account")},
-               .publishable = true}),
-          "schema Contact");
+  CheckOk(
+      schema->AddObject(
+          {.name = "Contact",
+           .fields = {Field("LastName", FieldType::kText, 20),
+                      Lookup("AccountId", FieldType::kMasterDetail, "Account")},
+           .publishable = true}),
+      "schema Contact");
   CheckOk(schema->AddObject(
               {.name = "Invoice",
                .fields = {Lookup("AccountId", FieldType::kLookup, "Account"),
@@ -165,11 +165,11 @@ std::unique_ptr<FuzzOrgs> FuzzOrgs::Create() {
                       {"Employees", int64_t{12}},
                       {"Active", true},
                       {"Stage", std::string("New")}});
-  put("Contact", {{"LastName", std::string("Kept")},
-                  {"AccountId", Reference{account}}});
+  put("Contact",
+      {{"LastName", std::string("Kept")}, {"AccountId", Reference{account}}});
   put("Invoice", {{"AccountId", Reference{account}}, {"Amount", 10.5}});
-  put("Attachment", {{"ParentId", Reference{account}},
-                     {"Body", Binary{"abc"}}});
+  put("Attachment",
+      {{"ParentId", Reference{account}}, {"Body", Binary{"abc"}}});
   const std::string gone = put("Account", {{"Name", std::string("Gone")}});
   CheckOk(w->store_->Delete("Account", gone, ApplyContext{}).status(),
           "bystander delete");
@@ -228,8 +228,7 @@ std::unique_ptr<FuzzOrgs> FuzzOrgs::Create() {
           "PublishObjects");
   settle("publish");
   for (const std::string& object : PublishedObjects()) {
-    CheckOk(w->connection_->subscription_map()->Subscribe(object),
-            "Subscribe");
+    CheckOk(w->connection_->subscription_map()->Subscribe(object), "Subscribe");
   }
   settle("subscribe");
   if (w->connection_->status() != ConnectionStatus::kActive) {
