@@ -46,7 +46,13 @@
 // Run (fuzz build, see fuzz/CMakeLists.txt):
 //   build-fuzz/fuzz/apply_fuzzer fuzz/corpus/apply -max_total_time=600
 // (use a copy of the corpus directory to keep the repository's unchanged).
-// ctest runs it for ORGSYNC_FUZZ_SECONDS (test apply_fuzzer_run).
+// ctest runs it for ORGSYNC_FUZZ_SECONDS (test apply_fuzzer_run). To read
+// what an input does, run it alone with APPLY_FUZZER_TRACE=1: every
+// envelope sent and every answer is printed.
+//
+// Not sent: envelopes without sender_org_id. wire.proto calls the field
+// optional, but org-b drops changes whose sender is not its partner's id
+// without an answer, an empty one included (reported with issue 9).
 
 #include <fuzzer/FuzzedDataProvider.h>
 
