@@ -256,6 +256,38 @@ std::optional<FieldValue> ValueOf(const Record& record,
   return it->second;
 }
 
+// --- Times the partner sends ----------------------------------------------
+
+TEST_CASE(
+    "Design rule 8, issue 8 finding 7: a change whose time is outside "
+    "0..year 9999 (INT64_MAX, negative) is refused and logged, and the org "
+    "goes on",
+    "[records]") {
+  World w;
+  w.TakeOverPrimary();
+  for (const int64_t micros : {std::numeric_limits<int64_t>::max(),
+                               int64_t{-1},
+                               std::numeric_limits<int64_t>::min()}) {
+    CAPTURE(micros);
+    proto::RecordChange change =
+        World::Change(proto::GENERIC_INSERT, "Account", "P-time");
+    (*change.mutable_fields())["Name"].set_text("Timeless");
+    change.set_last_modified_micros(micros);
+    const proto::ItemResult result = w.Send(change);
+    CHECK(result.outcome() == proto::PERMANENT_FAILURE);
+    CHECK(result.error() == proto::ERROR_VALIDATION);
+  }
+  const std::vector<LogEntry> refused =
+      Entries(w.s, LogStatus::kFailed, SyncErrorCode::kValidation);
+  REQUIRE(refused.size() == 3);
+  CHECK(Detail(refused.front(), "rule") == "time");
+  // The org still works, and a later insert is stamped in the present.
+  const std::string id = w.InsertAccount("P-later", "Later");
+  absl::StatusOr<Record> later = w.secondary_store->Get("Account", id);
+  RequireOk(later.status());
+  CHECK(later->fields.at("Name") == FieldValue(std::string("Later")));
+}
+
 // --- Records the partner never had -----------------------------------------
 
 TEST_CASE(

@@ -59,7 +59,7 @@ struct ValueRefusal {
   SyncErrorCode code = SyncErrorCode::kValidation;
   // The rule broken, one word or two, stable (logged as the "rule"
   // detail): "type", "length", "finite", "precision", "scale", "picklist",
-  // "reference", "file size", "never received", "missing field".
+  // "reference", "file size", "never received", "missing field", "time".
   std::string rule;
   // What was wrong, for people: names the field, the value's size or kind
   // and the limit; ends without a period.

@@ -86,13 +86,16 @@ proto::ItemResult RecordSync::Apply(const proto::RecordChange& change,
 absl::StatusOr<proto::ItemResult> RecordSync::ApplyOrError(
     const proto::RecordChange& change) {
   if (!HybridClock::IsAcceptableStamp(change.last_modified_micros())) {
-    return Failure(change, proto::PERMANENT_FAILURE,
-                   SyncErrorCode::kValidation,
-                   fmt::format("the change of {}/{} carries the time {} "
-                               "(Unix micros), outside 0..{}",
-                               change.object(), change.sender_record_id(),
-                               change.last_modified_micros(),
-                               HybridClock::kMaxStampMicros));
+    return RefuseChange(
+        change, LocalObjectOf(change.object()), std::nullopt,
+        "last_modified_micros",
+        ValueRefusal{.code = SyncErrorCode::kValidation,
+                     .rule = "time",
+                     .description = fmt::format(
+                         "the change's time {} (Unix micros) is outside "
+                         "0..{}",
+                         change.last_modified_micros(),
+                         HybridClock::kMaxStampMicros)});
   }
   // Every later local write must order after this one (DESIGN.md rule 8).
   hlc_.Observe(change.last_modified_micros(), deps_.clock->Now());
