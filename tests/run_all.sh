@@ -3,7 +3,8 @@
 #   1. normal     build/        RelWithDebInfo, every test (ctest)
 #   2. sanitized  build-asan/   clang, AddressSanitizer + UBSan: every test but
 #                               the consumer builds, and the libFuzzer targets
-#                               (the tests labelled fuzz) for a fixed time
+#                               (the tests labelled fuzz) for 30 s each, side
+#                               by side (a long run: ORGSYNC_FUZZ_SECONDS)
 # Stops at the first failure and exits non-zero. Ends with one line
 #   orgsync: N passed, M failed
 # summed over the phases (a phase whose configure or build fails counts as
@@ -108,7 +109,8 @@ start=${SECONDS}
 CC=clang CXX=clang++ configure_and_build sanitized build-asan \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" \
   -DORGSYNC_BUILD_TESTS=ON -DORGSYNC_BUILD_EXAMPLES=OFF \
-  -DORGSYNC_BUILD_BENCH=OFF -DORGSYNC_INSTALL=OFF -DORGSYNC_FUZZ=ON
+  -DORGSYNC_BUILD_BENCH=OFF -DORGSYNC_INSTALL=OFF -DORGSYNC_FUZZ=ON \
+  -DORGSYNC_FUZZ_SECONDS=30
 ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   run_ctest sanitized "${start}" --test-dir build-asan -LE consumer \
