@@ -115,10 +115,10 @@ CC=clang CXX=clang++ configure_and_build sanitized build-asan \
 # stack, and the allocation-heavy tests run a tenth faster.
 # The simulation's runs are deterministic by seed, so which seeds converge
 # is settled by phase 1's 200 + 200 (and 20 + 20 on LevelDB); here it runs
-# 48 + 48 (12 per shard) for what only the sanitizers see: memory errors
+# 32 + 32 (8 per shard) for what only the sanitizers see: memory errors
 # and undefined behaviour on its paths. Under ASan a seed costs five times
 # its normal time, and all 200 would take the test command past its budget.
-ORGSYNC_SIM_SEEDS=48 \
+ORGSYNC_SIM_SEEDS=32 \
 ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:malloc_context_size=5 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   run_ctest sanitized "${start}" --test-dir build-asan -LE consumer \
