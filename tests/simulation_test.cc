@@ -1,8 +1,9 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 //
 // The seeded simulation of live sync (tests/testing/simulation.h): random
-// workloads, transport faults, suspensions and crashes, after which both
-// orgs must hold the same records.
+// workloads on skewed, drifting clocks, records of 1 to 300 fields,
+// transport faults, suspensions, crashes after any storage write and host
+// writes racing apply, after which both orgs must hold the same records.
 //
 // Environment switches (read by every case below):
 //   ORGSYNC_SIM_SEEDS=N   seeds per direction, split over the four shards
@@ -58,6 +59,9 @@ void RunShard(bool two_way, uint64_t shard, bool leveldb = false) {
   uint64_t runs = 0;
   uint64_t captures = 0;
   uint64_t restarts = 0;
+  uint64_t crashes = 0;
+  uint64_t lost_captures = 0;
+  uint64_t races = 0;
   uint64_t faults = 0;
   uint64_t conflicts = 0;
   uint64_t not_applied = 0;
@@ -87,18 +91,25 @@ void RunShard(bool two_way, uint64_t shard, bool leveldb = false) {
     ++runs;
     captures += result.captures;
     restarts += result.restarts;
+    crashes += result.crashes;
+    lost_captures += result.lost_captures;
+    races += result.races;
     faults += result.messages_dropped + result.messages_duplicated;
     conflicts += result.conflicts_logged;
     not_applied += result.not_applied_logged;
   }
-  // The runs did what they are for: records moved, orgs restarted, the
-  // transport misbehaved, some changes could not be applied and, two-way,
-  // the orgs' edits conflicted.
+  // The runs did what they are for: records moved, orgs restarted and
+  // crashed mid-operation (some captures cut short), the transport
+  // misbehaved, some changes could not be applied and, two-way, the orgs'
+  // edits conflicted and hosts raced apply.
   if (runs > 0) {
     CHECK(captures > runs);
     if (runs >= 10) {
       CHECK(restarts > 0);
+      CHECK(crashes > 0);
+      CHECK(lost_captures > 0);
       CHECK(faults > 0);
+      if (two_way) CHECK(races > 0);
       // Both orgs edited the same fields at once, and it was logged.
       if (two_way) CHECK(conflicts > 0);
       // Some changes could not be applied (their parent was never
