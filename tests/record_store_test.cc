@@ -453,6 +453,59 @@ TEST_CASE("Delete and undelete refuse records in the wrong state",
   CHECK(Dump(store) == after_delete);
 }
 
+TEST_CASE(
+    "Design rule 9: a write with an expected version changes the record only "
+    "at that version, and otherwise is Aborted and changes nothing",
+    "[records]") {
+  FOR_EACH_STORE(AllStores());
+  const Family f = MakeFamily(store);
+  const uint64_t version = ValueOf(store.Get("Account", f.account)).version;
+  auto at = [](uint64_t expected) {
+    return ApplyContext{.from_replication = true,
+                        .connection_id = "conn-1",
+                        .expected_version = expected};
+  };
+  const std::vector<Record> before = Dump(store);
+
+  // A version the record is not at (older, newer): refused, nothing moves.
+  for (uint64_t stale : {version - 1, version + 1}) {
+    INFO("expected version " << stale);
+    CHECK(absl::IsAborted(store
+                              .Update("Account", f.account,
+                                      {{"Name", std::string("late")}},
+                                      at(stale))
+                              .status()));
+    CHECK(absl::IsAborted(store.Delete("Account", f.account, at(stale))
+                              .status()));
+  }
+  CHECK(Dump(store) == before);
+
+  // At the version read, the write goes through.
+  const Record updated = ValueOf(store.Update(
+      "Account", f.account, {{"Name", std::string("Acme 2")}}, at(version)));
+  CHECK(updated.version == version + 1);
+  // The version moved: the same expectation is now stale.
+  CHECK(absl::IsAborted(store
+                            .Update("Account", f.account,
+                                    {{"Name", std::string("Acme 3")}},
+                                    at(version))
+                            .status()));
+  const CascadeResult deleted =
+      ValueOf(store.Delete("Account", f.account, at(version + 1)));
+  REQUIRE_FALSE(deleted.affected.empty());
+  CHECK(deleted.affected.front() == RecordRef{"Account", f.account});
+  const std::vector<Record> after_delete = Dump(store);
+  CHECK(absl::IsAborted(
+      store.Undelete("Account", f.account, at(version + 1)).status()));
+  CHECK(Dump(store) == after_delete);
+  ValueOf(store.Undelete("Account", f.account, at(version + 2)));
+  CHECK_FALSE(ValueOf(store.Get("Account", f.account)).deleted);
+  // The version is checked before the record's state: a stale expectation
+  // on a live record is Aborted, not FailedPrecondition.
+  CHECK(absl::IsAborted(
+      store.Undelete("Account", f.account, at(version)).status()));
+}
+
 TEST_CASE("Children lists lookup referrers in (object, id) order",
           "[records]") {
   FOR_EACH_STORE(AllStores());

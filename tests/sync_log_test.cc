@@ -130,7 +130,9 @@ TEST_CASE("R53: error codes mirror the proto, with stable names and text") {
   CHECK(names.size() == kAllSyncErrorCodes.size());
   CHECK(ParseSyncErrorCode("missing_parent").status().code() ==
         absl::StatusCode::kInvalidArgument);
-  CHECK(SyncErrorCodeFromNumber(18).status().code() ==
+  CHECK(SyncErrorCodeFromNumber(static_cast<int>(kAllSyncErrorCodes.size()))
+            .status()
+            .code() ==
         absl::StatusCode::kInvalidArgument);
   for (LogStatus status : kAllLogStatuses) {
     auto parsed = ParseLogStatus(LogStatusName(status));

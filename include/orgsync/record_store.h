@@ -33,7 +33,11 @@
 //    a live one, and a local update of a deleted record). Updates with
 //    context.from_replication may change a deleted record: in two-way sync
 //    an update can race a delete from the other org, and both orgs must
-//    still end with the same values. A failed call changes nothing.
+//    still end with the same values. Aborted when context.expected_version
+//    is set and the record's version differs (checked before anything
+//    else about the record's state, atomically with the write). A failed
+//    call changes nothing. A store that ignores expected_version lets
+//    replication overwrite host writes it has not seen.
 //
 // Thread-safety: implementations must allow concurrent calls from several
 // threads (orgsync applies on its step thread while host threads write).
@@ -42,9 +46,11 @@
 #define ORGSYNC_RECORD_STORE_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -71,6 +77,14 @@ struct ApplyContext {
   // sync, forward): the store should then keep the given audit fields
   // instead of stamping its own (R35).
   bool keep_audit_fields = false;
+  // A conditional write (design rule 9). When set, Update, Delete and
+  // Undelete change the record only if its version is exactly this one, and
+  // otherwise return Aborted and change nothing. orgsync sets it to the
+  // version it read when it applies a partner's change, so that a host
+  // write landing between that read and the write -- one orgsync has not
+  // captured yet -- is never overwritten; the change is retried after the
+  // host's write is captured, and the stamps decide. Insert ignores it.
+  std::optional<uint64_t> expected_version = std::nullopt;
 };
 
 // What a Delete or Undelete touched: the record itself first, then the

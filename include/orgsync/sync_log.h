@@ -79,9 +79,10 @@ enum class SyncErrorCode : int {
   kMetadata = 15,
   kLinkSevered = 16,
   kStorage = 17,
+  kRecordChanged = 18,
 };
 
-inline constexpr std::array<SyncErrorCode, 18> kAllSyncErrorCodes = {
+inline constexpr std::array<SyncErrorCode, 19> kAllSyncErrorCodes = {
     SyncErrorCode::kNone,
     SyncErrorCode::kUnknown,
     SyncErrorCode::kMissingParent,
@@ -100,6 +101,7 @@ inline constexpr std::array<SyncErrorCode, 18> kAllSyncErrorCodes = {
     SyncErrorCode::kMetadata,
     SyncErrorCode::kLinkSevered,
     SyncErrorCode::kStorage,
+    SyncErrorCode::kRecordChanged,
 };
 
 // A stable identifier, e.g. "MISSING_PARENT"; safe to store or match on.

@@ -38,6 +38,24 @@ proto::ItemResult Failure(const proto::RecordChange& change,
   return result;
 }
 
+// A conditional write found the record at another version than the one
+// apply read: a host write landed in between, and the host captures it
+// next. Retryable: by the retry the capture has stamped the host's fields,
+// and the stamps decide (the sender logs Retrying, then Failed if the
+// record keeps changing under every attempt).
+proto::ItemResult RecordChangedFailure(const proto::RecordChange& change,
+                                       std::string_view local_object,
+                                       std::string_view local_id,
+                                       const absl::Status& status) {
+  return Failure(change, proto::RETRYABLE_FAILURE,
+                 SyncErrorCode::kRecordChanged,
+                 fmt::format("{} record {} changed in this org while the "
+                             "change was applied; retried once that write "
+                             "is captured ({})",
+                             local_object, local_id,
+                             std::string(status.message())));
+}
+
 proto::ItemResult Success(const proto::RecordChange& change,
                           proto::Outcome outcome, std::string local_id,
                           uint64_t version) {
@@ -566,10 +584,17 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
 
   Record updated = *current;
   if (!apply.empty()) {
+    // Conditional on the version read above: the decisions were taken
+    // against it (design rule 9).
     absl::StatusOr<Record> written = deps_.store->Update(
         local_object, link.local_id(), apply,
         ApplyContext{.from_replication = true,
-                     .connection_id = deps_.connection_id});
+                     .connection_id = deps_.connection_id,
+                     .expected_version = current->version});
+    if (absl::IsAborted(written.status())) {
+      return RecordChangedFailure(change, local_object, link.local_id(),
+                                  written.status());
+    }
     if (absl::IsInvalidArgument(written.status())) {
       return Failure(change, proto::PERMANENT_FAILURE,
                      SyncErrorCode::kValidation,
@@ -672,12 +697,27 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
   WriteBatch batch;
   std::vector<RecordRef> took;  // what the local store's cascade touched
   if (newer) {
-    const ApplyContext context{.from_replication = true,
-                               .connection_id = deps_.connection_id};
+    // Conditional, like an update: a host write this org has not captured
+    // yet (an undelete racing this delete, say) is not undone unseen.
+    absl::StatusOr<Record> current =
+        deps_.store->Get(local_object, link.local_id());
+    if (!current.ok() && !absl::IsNotFound(current.status())) {
+      return current.status();
+    }
+    const ApplyContext context{
+        .from_replication = true,
+        .connection_id = deps_.connection_id,
+        .expected_version = current.ok() ? std::optional<uint64_t>(
+                                               current->version)
+                                         : std::nullopt};
     absl::StatusOr<CascadeResult> done =
         deleting ? deps_.store->Delete(local_object, link.local_id(), context)
                  : deps_.store->Undelete(local_object, link.local_id(),
                                          context);
+    if (absl::IsAborted(done.status())) {
+      return RecordChangedFailure(change, local_object, link.local_id(),
+                                  done.status());
+    }
     if (absl::IsNotFound(done.status())) {
       return Failure(change, proto::RETRYABLE_FAILURE,
                      SyncErrorCode::kRecordNotFound,

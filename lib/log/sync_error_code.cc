@@ -21,6 +21,8 @@ static_assert(static_cast<int>(SyncErrorCode::kConflict) ==
               proto::ERROR_CONFLICT);
 static_assert(static_cast<int>(SyncErrorCode::kStorage) ==
               proto::ERROR_STORAGE);
+static_assert(static_cast<int>(SyncErrorCode::kRecordChanged) ==
+              proto::ERROR_RECORD_CHANGED);
 static_assert(kAllSyncErrorCodes.size() == proto::ErrorCode_ARRAYSIZE);
 static_assert(static_cast<int>(LogStatus::kRetrying) ==
               proto::LOG_STATUS_RETRYING);
@@ -67,6 +69,8 @@ std::string_view SyncErrorCodeName(SyncErrorCode code) {
       return "LINK_SEVERED";
     case SyncErrorCode::kStorage:
       return "STORAGE";
+    case SyncErrorCode::kRecordChanged:
+      return "RECORD_CHANGED";
   }
   return "INVALID";
 }
@@ -117,6 +121,9 @@ std::string_view SyncErrorCodeDescription(SyncErrorCode code) {
       return "The link between the two records was severed.";
     case SyncErrorCode::kStorage:
       return "orgsync could not read or write its own state.";
+    case SyncErrorCode::kRecordChanged:
+      return "The record changed in the target organization while the change "
+             "was applied; it is retried once that write is captured.";
   }
   return "Not a valid error code.";
 }

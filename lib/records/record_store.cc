@@ -152,6 +152,7 @@ class RecordStoreCore final : public RecordStore {
     absl::MutexLock lock(&mu_);
     ORGSYNC_ASSIGN_OR_RETURN(StoredRecord stored, FindExisting(object, id));
     Record& record = stored.record;
+    ORGSYNC_RETURN_IF_ERROR(CheckExpectedVersion(record, context));
     if (record.deleted && !context.from_replication) {
       return absl::FailedPreconditionError(fmt::format(
           "record store: cannot update {}/{}: it is deleted (only a "
@@ -185,10 +186,11 @@ class RecordStoreCore final : public RecordStore {
 
   absl::StatusOr<CascadeResult> Delete(std::string_view object,
                                        std::string_view id,
-                                       const ApplyContext&) override {
+                                       const ApplyContext& context) override {
     ORGSYNC_RETURN_IF_ERROR(CheckRecordName(object, id));
     absl::MutexLock lock(&mu_);
     ORGSYNC_ASSIGN_OR_RETURN(StoredRecord root, FindExisting(object, id));
+    ORGSYNC_RETURN_IF_ERROR(CheckExpectedVersion(root.record, context));
     if (root.record.deleted) {
       return absl::FailedPreconditionError(fmt::format(
           "record store: cannot delete {}/{}: it is already deleted", object,
@@ -222,10 +224,11 @@ class RecordStoreCore final : public RecordStore {
 
   absl::StatusOr<CascadeResult> Undelete(std::string_view object,
                                          std::string_view id,
-                                         const ApplyContext&) override {
+                                         const ApplyContext& context) override {
     ORGSYNC_RETURN_IF_ERROR(CheckRecordName(object, id));
     absl::MutexLock lock(&mu_);
     ORGSYNC_ASSIGN_OR_RETURN(StoredRecord root, FindExisting(object, id));
+    ORGSYNC_RETURN_IF_ERROR(CheckExpectedVersion(root.record, context));
     if (!root.record.deleted) {
       return absl::FailedPreconditionError(
           fmt::format("record store: cannot undelete {}/{}: it is not deleted",
@@ -291,6 +294,19 @@ class RecordStoreCore final : public RecordStore {
 
  private:
   absl::Time Now() const { return TruncateToMicros(options_.clock->Now()); }
+
+  // The conditional write of ApplyContext::expected_version.
+  static absl::Status CheckExpectedVersion(const Record& record,
+                                           const ApplyContext& context) {
+    if (!context.expected_version.has_value() ||
+        *context.expected_version == record.version) {
+      return absl::OkStatus();
+    }
+    return absl::AbortedError(fmt::format(
+        "record store: {}/{} is at version {}, not the expected {}: it "
+        "changed since it was read",
+        record.object, record.id, record.version, *context.expected_version));
+  }
 
   void Touch(Record& record, absl::Time now) const {
     ++record.version;
