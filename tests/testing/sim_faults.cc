@@ -78,4 +78,17 @@ absl::StatusOr<Record> RacingStore::Update(std::string_view object,
   return ForwardingRecordStore::Update(object, id, changes, context);
 }
 
+absl::StatusOr<CascadeResult> RacingStore::Delete(std::string_view object,
+                                                  std::string_view id,
+                                                  const ApplyContext& context) {
+  if (context.from_replication && hook_) hook_(object, id, FieldMap{});
+  return ForwardingRecordStore::Delete(object, id, context);
+}
+
+absl::StatusOr<CascadeResult> RacingStore::Undelete(
+    std::string_view object, std::string_view id, const ApplyContext& context) {
+  if (context.from_replication && hook_) hook_(object, id, FieldMap{});
+  return ForwardingRecordStore::Undelete(object, id, context);
+}
+
 }  // namespace orgsync::testing::sim

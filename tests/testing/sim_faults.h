@@ -135,9 +135,10 @@ class CrashableTransport final : public Transport, private TransportHandler {
   TransportHandler* handler_ = nullptr;
 };
 
-// Calls `hook` before every Update that replication makes (with its
-// object, id and changes), then forwards the update: the hook is the host
-// writing the same record at that moment.
+// Calls `hook` before every Update, Delete and Undelete that replication
+// makes (with its object, id and, for an update, its changes), then
+// forwards the call: the hook is the host writing the same record at that
+// moment.
 class RacingStore final : public ForwardingRecordStore {
  public:
   using Hook = std::function<void(std::string_view object, std::string_view id,
@@ -149,6 +150,12 @@ class RacingStore final : public ForwardingRecordStore {
   absl::StatusOr<Record> Update(std::string_view object, std::string_view id,
                                 const FieldMap& changes,
                                 const ApplyContext& context) override;
+  absl::StatusOr<CascadeResult> Delete(std::string_view object,
+                                       std::string_view id,
+                                       const ApplyContext& context) override;
+  absl::StatusOr<CascadeResult> Undelete(std::string_view object,
+                                         std::string_view id,
+                                         const ApplyContext& context) override;
 
  private:
   Hook hook_;

@@ -35,8 +35,9 @@ class Workload {
   // One host write on `side`.
   void Write(Side& side);
 
-  // The host's write racing replication's update of (object, id) that
-  // carries `changes` (a RacingStore hook), at the seed's rate.
+  // The host's write racing replication's write of (object, id): an
+  // update carrying `changes`, or a delete or undelete (no changes); a
+  // RacingStore hook, at the seed's rate.
   void Race(Side& side, std::string_view object, std::string_view id,
             const FieldMap& changes);
 

@@ -14,7 +14,7 @@
 // k-th storage write of any kind (capture, apply, the host store's own
 // write, acknowledgement, cascade, flush) that drop what was not synced,
 // and host writes racing apply (the host writes a record just before
-// replication's update of it lands, and captures it).
+// replication's update, delete or undelete of it lands, and captures it).
 //
 // When the faults stop and the queues drain, the run checks that both orgs
 // hold the same published data field by field, that every record whose
