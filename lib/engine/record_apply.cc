@@ -443,7 +443,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
     link->set_reserved(true);
     WriteBatch reserve;
     links_.Put(local_object, *link, &reserve);
-    ORGSYNC_RETURN_IF_ERROR(deps_.reserve_storage->Write(reserve, kSync));
+    ORGSYNC_RETURN_IF_ERROR(deps_.direct_storage->Write(reserve, kSync));
   }
   proto::Outcome outcome = proto::APPLIED;
   Record stored;
@@ -870,7 +870,7 @@ absl::Status RecordSync::ReserveInserts(const proto::ChangeBatch& changes) {
     links_.Put(local_object, fresh, &batch);
   }
   if (batch.Count() == 0) return absl::OkStatus();
-  return deps_.reserve_storage->Write(batch, kSync);
+  return deps_.direct_storage->Write(batch, kSync);
 }
 
 // The local name of a partner object the SubscriptionMap maps (the
