@@ -135,6 +135,15 @@ RecordStoreOptions StoreOptions(Clock* clock, std::string id_prefix) {
   return options;
 }
 
+bool IsCascadeLookup(std::string_view object, std::string_view field) {
+  static const RecordStoreOptions* options =
+      new RecordStoreOptions(StoreOptions(nullptr, ""));
+  auto lookups = options->lookups.find(object);
+  if (lookups == options->lookups.end()) return false;
+  auto cascade = lookups->second.find(std::string(field));
+  return cascade != lookups->second.end() && cascade->second;
+}
+
 std::string Text(const Record& record, const std::string& field) {
   auto it = record.fields.find(field);
   if (it == record.fields.end() ||

@@ -91,6 +91,10 @@ class SimModel {
 // account and contact. Stamps come from `clock` (the org's own).
 RecordStoreOptions StoreOptions(Clock* clock, std::string id_prefix);
 
+// Whether deleting the record `field` of `object` points at deletes the
+// record too (StoreOptions' cascading lookups).
+bool IsCascadeLookup(std::string_view object, std::string_view field);
+
 // A field value as text, "<null>" for a missing or null one.
 std::string Text(const Record& record, const std::string& field);
 

@@ -274,6 +274,11 @@ void Side::Update(const Record& record, const FieldMap& changes) {
       options_.ledger->Promise(key, name);
     } else {
       options_.ledger->ExcuseField(key, name);
+      // The record moved to another parent here only: a later delete of
+      // either parent cascades to it in one org and not in the other.
+      if (IsCascadeLookup(record.object, name)) {
+        options_.ledger->ExcuseField(key, kDeletedField);
+      }
     }
   }
 }
