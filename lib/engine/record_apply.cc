@@ -115,8 +115,14 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyOrError(
                          change.last_modified_micros(),
                          HybridClock::kMaxStampMicros)});
   }
-  // Every later local write must order after this one (DESIGN.md rule 8).
+  // Every later local write must order after this one (DESIGN.md rule 8),
+  // also after a crash that keeps the host's copy of this write but loses
+  // the envelope's deferred writes: the ceiling is durable before the
+  // host's store is written (engine/hybrid_clock.h).
   hlc_.Observe(change.last_modified_micros(), deps_.clock->Now());
+  if (hlc_.NeedsCeiling()) {
+    ORGSYNC_RETURN_IF_ERROR(hlc_.PersistCeiling(deps_.direct_storage));
+  }
   if (!deps_.subscription_map->IsSubscribed(change.object())) {
     return Failure(change, proto::PERMANENT_FAILURE,
                    SyncErrorCode::kObjectNotSubscribed,

@@ -103,8 +103,9 @@ struct RecordSyncDeps {
   // Where the writes that must be durable when their call returns go,
   // synced; null: `storage`. The connection applies an envelope with its
   // other sync writes deferred to one flush (storage/deferred_sync_storage.h)
-  // and passes the undeferred storage here, for two kinds of write: an
-  // insert's id reservation, durable before the host's write; and a
+  // and passes the undeferred storage here, for three kinds of write: an
+  // insert's id reservation and the hybrid clock's ceiling, both durable
+  // before the host's write; and a
   // capture, durable before Capture returns OK (design rule 2) even when
   // the host captures from inside a RecordStore call that apply made on
   // the step thread (a trigger on a replicated write), where `storage`
