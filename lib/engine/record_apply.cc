@@ -494,6 +494,15 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
               deps_.role != ReplicationRole::kPrimary, change.sender_version(),
               change.sequence());
   for (const auto& [field, value] : mapped.fields) {
+    if (outcome == proto::DUPLICATE) {
+      // The host's store had the record already (a crash cut an earlier
+      // apply of this insert short), and the host may have edited it since:
+      // the stamps of those edits are newer than this insert's and stay.
+      ORGSYNC_ASSIGN_OR_RETURN(
+          std::optional<proto::FieldStamp> stored,
+          links_.GetStamp(local_object, link->local_id(), field));
+      if (stored.has_value() && !StampLess(*stored, stamp)) continue;
+    }
     links_.PutStamp(local_object, link->local_id(), field, stamp, &batch);
   }
   for (NewLogEntry& note : mapped.notes) note.record.id = link->local_id();

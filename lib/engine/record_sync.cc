@@ -490,7 +490,19 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
   ORGSYNC_ASSIGN_OR_RETURN(
       std::optional<proto::RecordLink> link,
       links_.FindByLocal(entry.record.object, entry.record.id));
-  const bool linked = link.has_value() && !link->reserved();
+  if (link.has_value() && link->reserved()) {
+    // The partner's insert created this record here, and a crash cut its
+    // apply short after the host's store had it (the link stayed
+    // reserved): the partner sends that insert again, which completes the
+    // link. Until then the record must not go as an insert of this org's
+    // own -- the partner would hold it twice.
+    out.kind = OutgoingChange::Kind::kBlocked;
+    out.waits_for = entry.record;
+    out.reason = "the partner's insert of this record is not fully applied "
+                 "here yet";
+    return out;
+  }
+  const bool linked = link.has_value();
   if (!linked && out.change.action() != proto::GENERIC_INSERT) {
     ORGSYNC_ASSIGN_OR_RETURN(std::vector<uint64_t> pending,
                              deps_.queue->PendingSequences(entry.record));
