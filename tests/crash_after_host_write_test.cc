@@ -14,9 +14,15 @@
 //   * the redelivered insert stamped every field with its own (older)
 //     stamp, undoing the stamps of the host's edits made since, so that a
 //     concurrent partner write overwrote the newer value here only.
+// And one with an update: when the resolver picked the partner's older
+// write over a local one, the host's store took the partner's value, and
+// the crash lost the resend that carries the decision to the partner; the
+// redelivered change found the values equal and decided nothing, so the
+// partner went on with the local write.
 
 #include <catch2/catch.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -25,10 +31,12 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "orgsync/capture.h"
+#include "orgsync/conflict.h"
 #include "orgsync/connection.h"
 #include "orgsync/record.h"
 #include "orgsync/record_store.h"
 #include "orgsync/schema.h"
+#include "orgsync/sync_log.h"
 #include "testing/connection_fixture.h"
 #include "testing/record_sync_pair.h"
 #include "testing/storage_testing.h"
@@ -221,6 +229,133 @@ TEST_CASE(
   CHECK(orgs.PrimaryAccounts() == 1);
   CHECK(Phone(*orgs.primary_store, orgs.primary_id) == "secondary");
   CHECK(Phone(orgs.secondary_store, orgs.secondary_id) == "secondary");
+}
+
+// The same answer in both orgs, as a resolver must give (conflict.h).
+class PrimaryWins final : public ConflictResolver {
+ public:
+  ConflictWinner Resolve(const FieldConflict&) override {
+    return ConflictWinner::kPrimary;
+  }
+};
+
+// Once armed, the secondary dies right after its host's store took the
+// first update replication makes.
+class CrashAfterUpdateStore final : public ForwardingRecordStore {
+ public:
+  using ForwardingRecordStore::ForwardingRecordStore;
+
+  absl::StatusOr<Record> Update(std::string_view object, std::string_view id,
+                                const FieldMap& changes,
+                                const ApplyContext& context) override {
+    absl::StatusOr<Record> updated =
+        ForwardingRecordStore::Update(object, id, changes, context);
+    if (updated.ok() && context.from_replication && faults != nullptr) {
+      faults->SetWriteHook([](const WriteBatch&, const WriteOptions&) {
+        return absl::UnavailableError("the process died");
+      });
+      faults = nullptr;
+    }
+    return updated;
+  }
+
+  testing::FaultInjectingStorage* faults = nullptr;  // set: armed
+};
+
+TEST_CASE(
+    "Conflicts, design rule 5: a resolver's pick of the partner's older "
+    "write survives a crash that kept the host's copy of it but lost the "
+    "resend; both orgs end with the winner",
+    "[records]") {
+  Schema primary_schema;
+  Schema secondary_schema;
+  testing::FillCrmSchema(&primary_schema);
+  testing::FillCrmSchema(&secondary_schema);
+  testing::ForwardingClock store_clock;
+  std::unique_ptr<RecordStore> primary_store =
+      testing::NewCrmRecordStore(&store_clock, "P-");
+  std::unique_ptr<RecordStore> secondary_inner =
+      testing::NewCrmRecordStore(&store_clock, "S-");
+  CrashAfterUpdateStore secondary_store{secondary_inner.get()};
+  PrimaryWins primary_wins;
+  testing::TwoOrgsConfig config;
+  config.primary_schema = &primary_schema;
+  config.secondary_schema = &secondary_schema;
+  config.primary_record_store = primary_store.get();
+  config.secondary_record_store = &secondary_store;
+  config.conflict_resolver = &primary_wins;
+  auto secondary_storage = std::make_unique<testing::FaultyReopenableStorage>(
+      testing::NewReopenableMemoryStorage());
+  testing::FaultyReopenableStorage* faulty = secondary_storage.get();
+  testing::TwoOrgs t(7, testing::NewReopenableMemoryStorage(),
+                     std::move(secondary_storage), std::move(config));
+  store_clock.target = &t.clock;
+  InvitationOptions options = testing::DefaultInvitation(kConnection);
+  options.sync = {};
+  auto [primary, secondary] = t.Connect(options);
+  for (auto [from, to] :
+       {std::pair{primary, secondary}, std::pair{secondary, primary}}) {
+    RequireOk(from->publish_set()->PublishObjects({"Account"}));
+    REQUIRE(t.Settle());
+    RequireOk(to->subscription_map()->Subscribe("Account"));
+    REQUIRE(t.Settle());
+  }
+  Record account;
+  account.object = "Account";
+  account.fields = {{"Name", std::string("Acme")},
+                    {"Phone", std::string("original")}};
+  absl::StatusOr<Record> inserted =
+      primary_store->Insert(std::move(account), ApplyContext{});
+  RequireOk(inserted.status());
+  const std::string p_id = inserted->id;
+  Capture(primary, *inserted, {});
+  REQUIRE(t.Settle());
+  absl::StatusOr<std::optional<std::string>> s_id =
+      primary->PartnerRecordId("Account", p_id);
+  RequireOk(s_id.status());
+  REQUIRE(s_id->has_value());
+
+  // Both change Phone, the secondary last; the primary's change reaches the
+  // secondary first, which the resolver lets win there.
+  absl::StatusOr<Record> p_update = primary_store->Update(
+      "Account", p_id, {{"Phone", std::string("primary")}}, ApplyContext{});
+  RequireOk(p_update.status());
+  Capture(primary, *p_update, {"Phone"});
+  t.clock.Advance(absl::Seconds(1));
+  absl::StatusOr<Record> s_update = secondary_inner->Update(
+      "Account", **s_id, {{"Phone", std::string("secondary")}}, ApplyContext{});
+  RequireOk(s_update.status());
+  Capture(secondary, *s_update, {"Phone"});
+  secondary_store.faults = faulty->faults();
+  // Only the primary steps: the secondary's change stays queued, and the
+  // secondary dies once its host's store took the primary's value.
+  for (int i = 0; i < 20 && secondary_store.faults != nullptr; ++i) {
+    RequireOk(t.primary->Step().status());
+    t.pair.Step();
+    t.clock.Advance(absl::Seconds(1));
+  }
+  REQUIRE(secondary_store.faults == nullptr);
+  REQUIRE(Phone(secondary_store, **s_id) == "primary");
+
+  t.Reopen(kConnection);
+  primary = *t.primary->GetConnection(kConnection);
+  secondary = *t.secondary->GetConnection(kConnection);
+  // The primary's change is delivered again and acknowledged before the
+  // secondary sends its own: the primary then takes that one as the newer.
+  for (int i = 0; i < 60 && primary->record_queue()->Count() > 0; ++i) {
+    RequireOk(t.primary->Step().status());
+    t.pair.Step();
+    t.clock.Advance(absl::Seconds(1));
+  }
+  REQUIRE(primary->record_queue()->Count() == 0);
+  REQUIRE(t.Settle());
+  CHECK(Phone(*primary_store, p_id) == "primary");
+  CHECK(Phone(secondary_store, **s_id) == "primary");
+  bool conflict_logged = false;
+  for (const LogEntry& entry : testing::LogOf(secondary)) {
+    conflict_logged |= entry.error == SyncErrorCode::kConflict;
+  }
+  CHECK(conflict_logged);
 }
 
 }  // namespace

@@ -545,7 +545,14 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
     auto here_it = current->fields.find(field);
     const FieldValue here_value =
         here_it != current->fields.end() ? here_it->second : FieldValue{};
-    if (!local_unseen || here_value == value) {
+    // Equal values need no decision -- unless the local write is the newer
+    // one: the value here may then be the partner's, written by an earlier
+    // apply of this same change whose decision (the resolver picked the
+    // partner's older write) a crash lost after the host's store took it,
+    // with the resend that was to carry it to the partner. Deciding again
+    // repeats that resend; if the local write wins, nothing differs.
+    const bool same = here_value == value;
+    if (!local_unseen || (same && incoming_newer)) {
       if (incoming_newer) {
         apply[field] = value;
         new_stamps.emplace_back(field, incoming);
@@ -570,7 +577,8 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
     const ConflictWinner winner = deps_.resolver->Resolve(conflict);
     const bool remote_wins =
         (winner == ConflictWinner::kPrimary) != primary_here;
-    if (remote_wins) apply[field] = value;
+    if (same && !remote_wins) continue;
+    if (remote_wins && !same) apply[field] = value;
     if (remote_wins == incoming_newer) {
       if (incoming_newer) new_stamps.emplace_back(field, incoming);
     } else {
