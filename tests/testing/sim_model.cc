@@ -31,8 +31,9 @@ SimModel::SimModel(std::mt19937_64& rng) {
       {"Attachment", "Name", {"Body"}, {}},
   };
   // One wide object in every seed, a second in half of them, each with 1
-  // to 300 fields, so that both the smallest records and records far
-  // larger than the CRM's (in payload, stamps and envelope size) travel.
+  // to 300 fields (uniform), so that both the smallest records and records
+  // far larger than the CRM's (in payload, stamps and envelope size)
+  // travel.
   const int wide_objects = 1 + static_cast<int>(rng() % 2);
   for (int i = 0; i < wide_objects; ++i) {
     SimObject object;

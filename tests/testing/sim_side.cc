@@ -174,13 +174,18 @@ absl::Status Side::Open() {
   org_options.org_id = org_id();
   org_options.org_name = org_id();
   org_options.schema = &schema_;
-  // Short retries so that a run settles in simulated minutes; enough
-  // attempts that faults alone never exhaust them.
+  // Short retries so that a run settles in simulated minutes, and enough
+  // attempts that faults alone never exhaust them: 20 attempts wait about
+  // 2 + 4 + 8 + 16 + 16 x 30 s = 8.5 minutes, over three times the faulty
+  // phase (300 rounds, about 150 simulated seconds). A change that cannot
+  // be applied (its parent was never captured) fails only after all of
+  // them, and the changes of its record queued behind it one after the
+  // other: the settle phase, and most of a run's cost, is that wait.
   org_options.queue.retry = {.initial_delay = absl::Seconds(2),
                              .multiplier = 2.0,
                              .max_delay = absl::Seconds(30),
                              .jitter = 0.2,
-                             .max_attempts = 40};
+                             .max_attempts = 20};
   org_options.delivery.ack_timeout = absl::Seconds(4);
   org_options.delivery.max_changes_per_envelope = 8;
   org_options.record_store = tracing_store_.get();

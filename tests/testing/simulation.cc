@@ -95,7 +95,10 @@ class Simulation {
       crash_plan_.Arm(NextCrashGap());
       for (size_t round = 0; round < options_.rounds; ++round) Round();
       Heal();
-      if (!Settle(20000)) {
+      const uint64_t before = pumps_;
+      const bool settled = Settle(20000);
+      settle_steps_ = pumps_ - before;
+      if (!settled) {
         throw SimulationFailure{fmt::format(
             "the queues did not drain: primary {} queued, secondary {} "
             "queued, {} in flight",
@@ -114,6 +117,8 @@ class Simulation {
     result.ok = result.failure.empty();
     result.captures = primary_->captures() + secondary_->captures();
     result.restarts = restarts_;
+    result.steps = pumps_;
+    result.settle_steps = settle_steps_;
     result.crashes = crash_plan_.crashes();
     result.storage_writes = crash_plan_.writes();
     result.lost_captures = ledger_.lost_captures;
@@ -191,6 +196,7 @@ class Simulation {
   }
 
   void Pump() {
+    ++pumps_;
     for (sim::Side* side : {primary_.get(), secondary_.get()}) {
       if (side->down()) continue;  // a dead org does not step
       Survive(side->org()->Step().status(), *side, "stepping");
@@ -337,6 +343,8 @@ class Simulation {
   sim::Workload workload_;
   std::unique_ptr<sim::Side> primary_;
   std::unique_ptr<sim::Side> secondary_;
+  uint64_t pumps_ = 0;
+  uint64_t settle_steps_ = 0;
   uint64_t restarts_ = 0;
   uint64_t suspensions_ = 0;
   uint64_t offline_periods_ = 0;
@@ -357,7 +365,8 @@ std::string DescribeSimulation(const SimulationOptions& options,
       result.ok ? fmt::format("{} records, ", result.records) : "";
   return fmt::format(
       "seed {} {}{}: clocks {:+.0f} s {:+.2f}% / {:+.0f} s {:+.2f}%, {} "
-      "wide fields, host records {}; {} captures, {}{} storage writes, {} "
+      "wide fields, host records {}; {} steps ({} to settle), {} captures, "
+      "{}{} storage writes, {} "
       "crashes ({} captures cut short), {} restarts, {} host writes racing "
       "apply, {} admin suspensions, {} offline periods, {} partitions, {} "
       "messages dropped, {} duplicated, {} conflicts logged, {} records not "
@@ -369,11 +378,11 @@ std::string DescribeSimulation(const SimulationOptions& options,
       result.secondary_skew_seconds, result.secondary_drift * 100,
       result.wide_fields,
       result.host_storage_apart ? "apart" : "with orgsync's state",
-      result.captures, outcome, result.storage_writes, result.crashes,
-      result.lost_captures, result.restarts, result.races, result.suspensions,
-      result.offline_periods, result.partitions, result.messages_dropped,
-      result.messages_duplicated, result.conflicts_logged,
-      result.not_applied_logged);
+      result.steps, result.settle_steps, result.captures, outcome,
+      result.storage_writes, result.crashes, result.lost_captures,
+      result.restarts, result.races, result.suspensions, result.offline_periods,
+      result.partitions, result.messages_dropped, result.messages_duplicated,
+      result.conflicts_logged, result.not_applied_logged);
 }
 
 }  // namespace orgsync::testing

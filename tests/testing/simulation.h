@@ -66,6 +66,10 @@ struct SimulationResult {
   std::string failure;
   // What happened, for the record.
   uint64_t captures = 0;
+  // Delivery steps (each a simulated second), and how many of them the
+  // queues took to drain once the faults stopped.
+  uint64_t steps = 0;
+  uint64_t settle_steps = 0;
   uint64_t restarts = 0;        // at a quiet moment, between two rounds
   uint64_t crashes = 0;         // right after a storage write
   uint64_t storage_writes = 0;  // of both orgs
