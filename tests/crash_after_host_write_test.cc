@@ -48,29 +48,77 @@ using testing::RequireOk;
 
 constexpr char kConnection[] = "conn-1";
 
-// Once armed, the first record replication inserts lands in the host's
-// store, and then the org's process dies: every later write to orgsync's
-// storage is refused (what was not synced is lost at the reopen).
-class CrashAfterInsertStore final : public ForwardingRecordStore {
+// The host's store of an org that, once armed, dies right after the store
+// took the first replicated write of the chosen kind: every later write,
+// to orgsync's storage and to this store alike, is refused -- the process
+// is gone, and what orgsync had not synced is lost at the reopen. The
+// host's records themselves survive (a database of their own).
+class DyingHostStore final : public ForwardingRecordStore {
  public:
+  enum class Kill { kInsert, kUpdate, kDelete };
   using ForwardingRecordStore::ForwardingRecordStore;
+
+  void Arm(Kill kill, testing::FaultInjectingStorage* faults) {
+    kill_ = kill;
+    faults_ = faults;
+  }
+  bool armed() const { return faults_ != nullptr; }
+  // The host process after the restart.
+  void Revive() { dead_ = false; }
 
   absl::StatusOr<Record> Insert(Record record,
                                 const ApplyContext& context) override {
-    absl::StatusOr<Record> inserted =
+    if (dead_) return Dead();
+    absl::StatusOr<Record> out =
         ForwardingRecordStore::Insert(std::move(record), context);
-    if (inserted.ok() && context.from_replication && faults != nullptr) {
-      faults->SetWriteHook([](const WriteBatch&, const WriteOptions&) {
-        return absl::UnavailableError("the process died");
-      });
-      faults = nullptr;
-      crashed_id = inserted->id;
-    }
-    return inserted;
+    if (out.ok()) MaybeDie(Kill::kInsert, context, out->id);
+    return out;
+  }
+  absl::StatusOr<Record> Update(std::string_view object, std::string_view id,
+                                const FieldMap& changes,
+                                const ApplyContext& context) override {
+    if (dead_) return Dead();
+    absl::StatusOr<Record> out =
+        ForwardingRecordStore::Update(object, id, changes, context);
+    if (out.ok()) MaybeDie(Kill::kUpdate, context, out->id);
+    return out;
+  }
+  absl::StatusOr<CascadeResult> Delete(std::string_view object,
+                                       std::string_view id,
+                                       const ApplyContext& context) override {
+    if (dead_) return Dead();
+    absl::StatusOr<CascadeResult> out =
+        ForwardingRecordStore::Delete(object, id, context);
+    if (out.ok()) MaybeDie(Kill::kDelete, context, std::string(id));
+    return out;
+  }
+  absl::StatusOr<CascadeResult> Undelete(std::string_view object,
+                                         std::string_view id,
+                                         const ApplyContext& context) override {
+    if (dead_) return Dead();
+    return ForwardingRecordStore::Undelete(object, id, context);
   }
 
-  testing::FaultInjectingStorage* faults = nullptr;  // set: armed
-  std::string crashed_id;
+  std::string killed_id;  // the record of the last write before the death
+
+ private:
+  static absl::Status Dead() {
+    return absl::UnavailableError("the process died");
+  }
+  void MaybeDie(Kill kind, const ApplyContext& context, const std::string& id) {
+    if (faults_ == nullptr || kind != kill_ || !context.from_replication) {
+      return;
+    }
+    faults_->SetWriteHook(
+        [](const WriteBatch&, const WriteOptions&) { return Dead(); });
+    faults_ = nullptr;
+    dead_ = true;
+    killed_id = id;
+  }
+
+  Kill kill_ = Kill::kInsert;
+  testing::FaultInjectingStorage* faults_ = nullptr;
+  bool dead_ = false;
 };
 
 std::string Phone(RecordStore& store, const std::string& id) {
@@ -134,16 +182,17 @@ struct CrashedApply {
     RequireOk(inserted.status());
     primary_id = inserted->id;
     Capture(p, *inserted, {});
-    secondary_store.faults = faulty->faults();
+    secondary_store.Arm(DyingHostStore::Kill::kInsert, faulty->faults());
     // The secondary does not step on its own once it is dead.
-    for (int i = 0; i < 20 && secondary_store.crashed_id.empty(); ++i) {
+    for (int i = 0; i < 20 && secondary_store.armed(); ++i) {
       RequireOk(t->primary->Step().status());
       t->pair.Step();
       t->clock.Advance(absl::Seconds(1));
     }
-    REQUIRE_FALSE(secondary_store.crashed_id.empty());
-    secondary_id = secondary_store.crashed_id;
+    REQUIRE_FALSE(secondary_store.armed());
+    secondary_id = secondary_store.killed_id;
     t->Reopen(kConnection);
+    secondary_store.Revive();
     primary = *t->primary->GetConnection(kConnection);
     secondary = *t->secondary->GetConnection(kConnection);
   }
@@ -175,7 +224,7 @@ struct CrashedApply {
       testing::NewCrmRecordStore(&primary_clock, "P-");
   std::unique_ptr<RecordStore> secondary_inner =
       testing::NewCrmRecordStore(&secondary_clock, "S-");
-  CrashAfterInsertStore secondary_store{secondary_inner.get()};
+  DyingHostStore secondary_store{secondary_inner.get()};
   std::unique_ptr<testing::TwoOrgs> t;
   Connection* primary = nullptr;
   Connection* secondary = nullptr;
@@ -239,29 +288,6 @@ class PrimaryWins final : public ConflictResolver {
   }
 };
 
-// Once armed, the secondary dies right after its host's store took the
-// first update replication makes.
-class CrashAfterUpdateStore final : public ForwardingRecordStore {
- public:
-  using ForwardingRecordStore::ForwardingRecordStore;
-
-  absl::StatusOr<Record> Update(std::string_view object, std::string_view id,
-                                const FieldMap& changes,
-                                const ApplyContext& context) override {
-    absl::StatusOr<Record> updated =
-        ForwardingRecordStore::Update(object, id, changes, context);
-    if (updated.ok() && context.from_replication && faults != nullptr) {
-      faults->SetWriteHook([](const WriteBatch&, const WriteOptions&) {
-        return absl::UnavailableError("the process died");
-      });
-      faults = nullptr;
-    }
-    return updated;
-  }
-
-  testing::FaultInjectingStorage* faults = nullptr;  // set: armed
-};
-
 TEST_CASE(
     "Conflicts, design rule 5: a resolver's pick of the partner's older "
     "write survives a crash that kept the host's copy of it but lost the "
@@ -276,7 +302,7 @@ TEST_CASE(
       testing::NewCrmRecordStore(&store_clock, "P-");
   std::unique_ptr<RecordStore> secondary_inner =
       testing::NewCrmRecordStore(&store_clock, "S-");
-  CrashAfterUpdateStore secondary_store{secondary_inner.get()};
+  DyingHostStore secondary_store{secondary_inner.get()};
   PrimaryWins primary_wins;
   testing::TwoOrgsConfig config;
   config.primary_schema = &primary_schema;
@@ -326,18 +352,19 @@ TEST_CASE(
       "Account", **s_id, {{"Phone", std::string("secondary")}}, ApplyContext{});
   RequireOk(s_update.status());
   Capture(secondary, *s_update, {"Phone"});
-  secondary_store.faults = faulty->faults();
+  secondary_store.Arm(DyingHostStore::Kill::kUpdate, faulty->faults());
   // Only the primary steps: the secondary's change stays queued, and the
   // secondary dies once its host's store took the primary's value.
-  for (int i = 0; i < 20 && secondary_store.faults != nullptr; ++i) {
+  for (int i = 0; i < 20 && secondary_store.armed(); ++i) {
     RequireOk(t.primary->Step().status());
     t.pair.Step();
     t.clock.Advance(absl::Seconds(1));
   }
-  REQUIRE(secondary_store.faults == nullptr);
+  REQUIRE_FALSE(secondary_store.armed());
   REQUIRE(Phone(secondary_store, **s_id) == "primary");
 
   t.Reopen(kConnection);
+  secondary_store.Revive();
   primary = *t.primary->GetConnection(kConnection);
   secondary = *t.secondary->GetConnection(kConnection);
   // The primary's change is delivered again and acknowledged before the
@@ -356,6 +383,105 @@ TEST_CASE(
     conflict_logged |= entry.error == SyncErrorCode::kConflict;
   }
   CHECK(conflict_logged);
+}
+
+TEST_CASE(
+    "R33, design rule 5: a replicated delete whose apply a crash cut short "
+    "after the host's cascade still puts back the children the sender did "
+    "not take",
+    "[records]") {
+  Schema primary_schema;
+  Schema secondary_schema;
+  testing::FillCrmSchema(&primary_schema);
+  testing::FillCrmSchema(&secondary_schema);
+  testing::ForwardingClock store_clock;
+  std::unique_ptr<RecordStore> primary_store =
+      testing::NewCrmRecordStore(&store_clock, "P-");
+  std::unique_ptr<RecordStore> secondary_inner =
+      testing::NewCrmRecordStore(&store_clock, "S-");
+  DyingHostStore secondary_store{secondary_inner.get()};
+  testing::TwoOrgsConfig config;
+  config.primary_schema = &primary_schema;
+  config.secondary_schema = &secondary_schema;
+  config.primary_record_store = primary_store.get();
+  config.secondary_record_store = &secondary_store;
+  auto secondary_storage = std::make_unique<testing::FaultyReopenableStorage>(
+      testing::NewReopenableMemoryStorage());
+  testing::FaultyReopenableStorage* faulty = secondary_storage.get();
+  testing::TwoOrgs t(9, testing::NewReopenableMemoryStorage(),
+                     std::move(secondary_storage), std::move(config));
+  store_clock.target = &t.clock;
+  InvitationOptions options = testing::DefaultInvitation(kConnection);
+  options.sync = {};
+  auto [primary, secondary] = t.Connect(options);
+  for (auto [from, to] :
+       {std::pair{primary, secondary}, std::pair{secondary, primary}}) {
+    RequireOk(from->publish_set()->PublishObjects({"Account", "Contact"}));
+    REQUIRE(t.Settle());
+    RequireOk(to->subscription_map()->Subscribe("Account"));
+    RequireOk(to->subscription_map()->Subscribe("Contact"));
+    REQUIRE(t.Settle());
+  }
+  Record account;
+  account.object = "Account";
+  account.fields = {{"Name", std::string("Acme")}};
+  absl::StatusOr<Record> inserted =
+      primary_store->Insert(std::move(account), ApplyContext{});
+  RequireOk(inserted.status());
+  const std::string p_account = inserted->id;
+  Capture(primary, *inserted, {});
+  REQUIRE(t.Settle());
+  absl::StatusOr<std::optional<std::string>> s_account =
+      primary->PartnerRecordId("Account", p_account);
+  RequireOk(s_account.status());
+  REQUIRE(s_account->has_value());
+
+  // The secondary adds a contact to the account; before it travels, the
+  // primary deletes the account (taking no contact along).
+  Record contact;
+  contact.object = "Contact";
+  contact.fields = {{"LastName", std::string("Late")},
+                    {"AccountId", Reference{**s_account}}};
+  absl::StatusOr<Record> added =
+      secondary_inner->Insert(std::move(contact), ApplyContext{});
+  RequireOk(added.status());
+  const std::string s_contact = added->id;
+  Capture(secondary, *added, {});
+  absl::StatusOr<CascadeResult> deleted =
+      primary_store->Delete("Account", p_account, ApplyContext{});
+  RequireOk(deleted.status());
+  LocalChange change;
+  change.kind = ChangeKind::kDelete;
+  change.record = *primary_store->Get("Account", p_account);
+  change.cascaded.assign(deleted->affected.begin() + 1,
+                         deleted->affected.end());
+  change.cascaded_known = true;
+  RequireOk(primary->Capture(change).status());
+  secondary_store.Arm(DyingHostStore::Kill::kDelete, faulty->faults());
+  // Only the primary steps: its delete reaches the secondary, whose store
+  // cascades to the new contact, and the secondary dies then.
+  for (int i = 0; i < 20 && secondary_store.armed(); ++i) {
+    RequireOk(t.primary->Step().status());
+    t.pair.Step();
+    t.clock.Advance(absl::Seconds(1));
+  }
+  REQUIRE_FALSE(secondary_store.armed());
+
+  t.Reopen(kConnection);
+  secondary_store.Revive();
+  secondary = *t.secondary->GetConnection(kConnection);
+  REQUIRE(t.Settle());
+  // As without the crash: the contact the primary never had stays live.
+  absl::StatusOr<Record> here = secondary_inner->Get("Contact", s_contact);
+  RequireOk(here.status());
+  CHECK_FALSE(here->deleted);
+  absl::StatusOr<std::optional<std::string>> p_contact =
+      secondary->PartnerRecordId("Contact", s_contact);
+  RequireOk(p_contact.status());
+  REQUIRE(p_contact->has_value());
+  absl::StatusOr<Record> there = primary_store->Get("Contact", **p_contact);
+  RequireOk(there.status());
+  CHECK(there->deleted == here->deleted);
 }
 
 }  // namespace

@@ -554,11 +554,12 @@ void ConnectionImpl::RouteToEngine(const proto::Envelope& envelope,
     case proto::Envelope::kChanges: {
       // The envelope's writes share one sync, made before the results
       // leave (storage/deferred_sync_storage.h); its inserts reserve their
-      // ids together first.
+      // ids, and its cascading deletes are marked begun, together first.
       DeferredSyncGroup group(apply_storage_.get());
       if (record_sync_ != nullptr) {
-        // On failure each insert reserves its own id as it is applied.
-        record_sync_->ReserveInserts(envelope.changes()).IgnoreError();
+        // On failure each insert reserves its own id as it is applied, and
+        // the deletes go unmarked.
+        record_sync_->PrepareEnvelope(envelope.changes()).IgnoreError();
       }
       // The log entries of this envelope's changes are finished (their
       // observers told) after the group's sync, outside the lock.

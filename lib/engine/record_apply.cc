@@ -749,6 +749,15 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
                                  local_object, link.local_id(),
                                  change.sender_record_id()));
     }
+    if (deleting && absl::IsFailedPrecondition(done.status())) {
+      ORGSYNC_ASSIGN_OR_RETURN(
+          done, RedoCrashedDelete(local_object, link.local_id(), incoming,
+                                  std::move(done)));
+      if (absl::IsAborted(done.status())) {
+        return RecordChangedFailure(change, local_object, link.local_id(),
+                                    done.status());
+      }
+    }
     // FailedPrecondition: already deleted (or live), e.g. by a cascade from
     // the same delete of the parent in the other org (R33): already applied.
     if (!done.ok() && !absl::IsFailedPrecondition(done.status())) {
@@ -778,8 +787,46 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
       std::max(link.partner_version(), change.sender_version()));
   link.set_local_version(version);
   links_.Put(local_object, link, &batch);
+  if (deleting) {
+    links_.RemoveStamp(local_object, link.local_id(), kDeletingStampField,
+                       &batch);
+  }
   ORGSYNC_RETURN_IF_ERROR(Commit(batch, refused, apply_logs_));
   return Success(change, proto::APPLIED, link.local_id(), version);
+}
+
+// The record was deleted already when this delete reached the store
+// (`refused`, FailedPrecondition). If PrepareEnvelope marked this very
+// delete begun, an earlier apply of it deleted the record in the host's
+// store and a crash lost the rest -- above all what its cascade took,
+// which MatchCascade needs to put back the children the sender did not
+// take. The store's Undelete restores exactly what its last Delete took,
+// so undeleting and deleting again learns it (the host sees both writes,
+// from replication). Otherwise the record was deleted some other way and
+// `refused` stands. Aborted if a host write lands in between (the record
+// may be live then; the change is retried).
+absl::StatusOr<absl::StatusOr<CascadeResult>> RecordSync::RedoCrashedDelete(
+    const std::string& local_object, const std::string& local_id,
+    const proto::FieldStamp& incoming, absl::StatusOr<CascadeResult> refused) {
+  ORGSYNC_ASSIGN_OR_RETURN(
+      std::optional<proto::FieldStamp> mark,
+      links_.GetStamp(local_object, local_id, kDeletingStampField));
+  if (!mark.has_value() ||
+      mark->SerializeAsString() != incoming.SerializeAsString()) {
+    return refused;
+  }
+  ORGSYNC_ASSIGN_OR_RETURN(Record deleted,
+                           deps_.store->Get(local_object, local_id));
+  ApplyContext context{.from_replication = true,
+                       .connection_id = deps_.connection_id,
+                       .expected_version = deleted.version};
+  absl::StatusOr<CascadeResult> restored =
+      deps_.store->Undelete(local_object, local_id, context);
+  if (!restored.ok()) return restored;
+  ORGSYNC_ASSIGN_OR_RETURN(Record live,
+                           deps_.store->Get(local_object, local_id));
+  context.expected_version = live.version;
+  return deps_.store->Delete(local_object, local_id, context);
 }
 
 // The sender listed what its delete/undelete took along; the local store
@@ -863,10 +910,30 @@ absl::Status RecordSync::MatchCascade(const proto::RecordChange& change,
   return absl::OkStatus();
 }
 
-// --- ReserveInserts --------------------------------------------------------
+// --- PrepareEnvelope -------------------------------------------------------
 
-absl::Status RecordSync::ReserveInserts(const proto::ChangeBatch& changes) {
+absl::Status RecordSync::PrepareEnvelope(const proto::ChangeBatch& changes) {
   WriteBatch batch;
+  const bool primary_here = deps_.role == ReplicationRole::kPrimary;
+  for (const proto::RecordChange& change : changes.changes()) {
+    if (change.action() != proto::REPLICATION_DELETE || !change.cascade() ||
+        !change.cascade_listed() ||
+        !deps_.subscription_map->IsSubscribed(change.object())) {
+      continue;
+    }
+    const std::string local_object = LocalObjectOf(change.object());
+    ORGSYNC_ASSIGN_OR_RETURN(
+        std::optional<proto::RecordLink> link,
+        links_.FindByPartner(local_object, change.sender_record_id()));
+    if (!link.has_value() || link->reserved() ||
+        change.sequence() <= link->last_applied_sequence()) {
+      continue;
+    }
+    links_.PutStamp(local_object, link->local_id(), kDeletingStampField,
+                    StampOf(change.last_modified_micros(), !primary_here,
+                            change.sender_version(), change.sequence()),
+                    &batch);
+  }
   // An envelope carries one change per record, but a malformed one must
   // not reserve two ids for one partner record.
   std::set<std::pair<std::string, std::string>> reserved;

@@ -126,6 +126,13 @@ void RecordLinks::PutStamp(std::string_view object, std::string_view local_id,
   batch->Put(StampKey(object, local_id, field), stamp.SerializeAsString());
 }
 
+void RecordLinks::RemoveStamp(std::string_view object,
+                              std::string_view local_id,
+                              std::string_view field,
+                              WriteBatch* batch) const {
+  batch->Delete(StampKey(object, local_id, field));
+}
+
 absl::StatusOr<std::vector<proto::RecordLink>> RecordLinks::List(
     std::string_view object) const {
   std::string prefix = fmt::format("k/{}/l/", connection_id_);

@@ -35,6 +35,13 @@ bool StampLess(const proto::FieldStamp& a, const proto::FieldStamp& b);
 // The pseudo-field whose stamp orders deletes and undeletes of a record.
 inline constexpr std::string_view kDeletedStampField = "$deleted";
 
+// The pseudo-field that marks a replicated cascading delete of a record as
+// begun: its stamp is the delete's, written durably before the host's store
+// deletes anything, and removed with the delete's own writes. Found on a
+// redelivery of the same delete, it says that the host's store may hold
+// that delete already while what its cascade took was lost in a crash.
+inline constexpr std::string_view kDeletingStampField = "$deleting";
+
 class RecordLinks {
  public:
   RecordLinks(Storage* storage, std::string connection_id);
@@ -60,6 +67,8 @@ class RecordLinks {
   void PutStamp(std::string_view object, std::string_view local_id,
                 std::string_view field, const proto::FieldStamp& stamp,
                 WriteBatch* batch) const;
+  void RemoveStamp(std::string_view object, std::string_view local_id,
+                   std::string_view field, WriteBatch* batch) const;
 
   // All links of `object`, in local id order (tests, Verify).
   [[nodiscard]] absl::StatusOr<std::vector<proto::RecordLink>> List(

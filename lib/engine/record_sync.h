@@ -18,7 +18,7 @@
 //     RecordStore, idempotently and crash-safely, and says how it went.
 //
 // The sending half (Capture, PrepareSend, OnResult) is in record_sync.cc,
-// the receiving half (Apply, ReserveInserts) in record_apply.cc.
+// the receiving half (Apply, PrepareEnvelope) in record_apply.cc.
 //
 // Conflicts (two-way objects): every write of a published field, local
 // (stamped at Capture) or applied from the partner (stamped at Apply), gets
@@ -183,14 +183,16 @@ class RecordSync {
   // Apply, finishing its log appends at once.
   proto::ItemResult Apply(const proto::RecordChange& change);
 
-  // Reserves at once, in one synced write, the local ids of the inserts
-  // among `changes` (one envelope) that have no link yet, so that Apply of
-  // each finds its reserved link and writes no reservation of its own: one
-  // disk sync for the envelope instead of one per insert. Same thread as
-  // Apply. Only an optimization: an insert it leaves out reserves its id
-  // when applied, and a reservation for an insert that then fails is used
-  // by its retry.
-  [[nodiscard]] absl::Status ReserveInserts(
+  // Before an envelope is applied, in one synced write: reserves the local
+  // ids of the inserts among `changes` that have no link yet, so that Apply
+  // of each finds its reserved link and writes no reservation of its own
+  // (one disk sync for the envelope instead of one per insert); and marks
+  // its cascading deletes as begun (kDeletingStampField), so that a crash
+  // after the host's store took one cannot lose what its cascade took. Same
+  // thread as Apply. An insert it leaves out reserves its id when applied,
+  // and a reservation for an insert that then fails is used by its retry;
+  // a delete it leaves out is applied unmarked.
+  [[nodiscard]] absl::Status PrepareEnvelope(
       const proto::ChangeBatch& changes);
 
   // R34: a local undelete on the secondary of an object this side does not
@@ -245,6 +247,10 @@ class RecordSync {
       const proto::RecordChange& change, const std::string& object,
       const std::string& local_id, const std::string& partner_id,
       std::string_view named_as, std::vector<NewLogEntry>* refused);
+  absl::StatusOr<absl::StatusOr<CascadeResult>> RedoCrashedDelete(
+      const std::string& local_object,
+      const std::string& local_id, const proto::FieldStamp& incoming,
+      absl::StatusOr<CascadeResult> refused);
   absl::Status MatchCascade(const proto::RecordChange& change,
                             const proto::FieldStamp& incoming, bool deleting,
                             const std::vector<RecordRef>& took,
