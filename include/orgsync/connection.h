@@ -82,6 +82,22 @@
 // Thread-safety: every method of Org and Connection may be called from any
 // thread; each Connection serializes its own operations. Transport
 // callbacks arrive on whatever thread the transport uses.
+//
+// Host code and the connection's locks (DESIGN.md rule 9). The connection
+// calls the host's code -- the RecordStore, the ConflictResolver, the
+// user directory -- only from Step() and from the transport's message
+// callback, and then holds one lock of its own: the one that serializes
+// those two with each other. No other call takes that lock, so none waits
+// behind host code: Capture and CaptureBatch (which take no connection
+// lock at all, and may be called while the host holds a lock its
+// RecordStore also takes), the status and history queries, Suspend,
+// Resume and the other administrative calls, and the components' reads.
+// What those calls may wait for is the connection's short state lock, held
+// by Step() and message handling only while they update the connection's
+// own state and send -- including the synced Storage write of a status
+// change or an acknowledgement, never the host's code. Do not call Step()
+// (or deliver a message) while holding a lock your RecordStore or
+// resolver takes.
 
 #ifndef ORGSYNC_CONNECTION_H_
 #define ORGSYNC_CONNECTION_H_

@@ -468,6 +468,12 @@ absl::Status ConnectionImpl::SendChangeBatch(wire::ChangeBatchEncoder* batch,
 
 void ConnectionImpl::HandleMessage(std::string bytes) {
   DeferredLogs logs;
+  // The record path's lock first (Step takes it too): acknowledgements and
+  // refusals update record links, and a batch of the partner's changes is
+  // applied under it alone, without mu_, because applying calls the host's
+  // RecordStore, resolver and user directory (DESIGN.md rule 9).
+  absl::MutexLock record_lock(&record_mu_);
+  std::optional<proto::Envelope> to_apply;
   {
     absl::MutexLock lock(&mu_);
     ++counters_.received;
@@ -533,7 +539,21 @@ void ConnectionImpl::HandleMessage(std::string bytes) {
       ++counters_.rejected_wrong_connection;
       return;
     }
-    RouteToEngine(envelope, &logs);
+    if (envelope.body_case() == proto::Envelope::kChanges) {
+      to_apply = *std::move(decoded);
+    } else {
+      RouteToEngine(envelope, &logs);
+    }
+  }
+  if (to_apply.has_value()) {
+    std::vector<proto::ItemResult> results =
+        ApplyChangeBatch(to_apply->changes(), &logs);
+    absl::MutexLock lock(&mu_);
+    for (const proto::ItemResult& result : results) CountResult(result);
+    // The connection may have been deactivated (or detached) meanwhile;
+    // SendResults sends nothing without a transport, and the partner asks
+    // again for what it hears no answer to.
+    SendResults(std::move(results));
   }
   FinishLogs(std::move(logs));
 }
@@ -551,41 +571,10 @@ void ConnectionImpl::RouteToEngine(const proto::Envelope& envelope,
     case proto::Envelope::kNotice:
       results.push_back(ApplyNotice(envelope.notice()));
       break;
-    case proto::Envelope::kChanges: {
-      // The envelope's writes share one sync, made before the results
-      // leave (storage/deferred_sync_storage.h); its inserts reserve their
-      // ids together first.
-      DeferredSyncGroup group(apply_storage_.get());
-      if (record_sync_ != nullptr) {
-        // On failure each insert reserves its own id as it is applied.
-        record_sync_->ReserveInserts(envelope.changes()).IgnoreError();
-      }
-      // The log entries of this envelope's changes are finished (their
-      // observers told) after the group's sync, outside the lock.
-      DeferredLogs applied_logs;
-      for (const proto::RecordChange& change : envelope.changes().changes()) {
-        results.push_back(ApplyRecordChange(change, &applied_logs));
-      }
-      const absl::Status flushed = group.End();
-      for (auto& [pending, status] : applied_logs) {
-        if (status.ok() && !flushed.ok()) status = flushed;
-        logs->emplace_back(std::move(pending), std::move(status));
-      }
-      if (!flushed.ok()) {
-        // Not durable: nothing may be reported applied. Sent again, the
-        // changes are applied or answered as duplicates then.
-        for (proto::ItemResult& result : results) {
-          if (result.outcome() != proto::APPLIED &&
-              result.outcome() != proto::DUPLICATE) {
-            continue;
-          }
-          result.set_outcome(proto::RETRYABLE_FAILURE);
-          result.set_error(proto::ERROR_STORAGE);
-          result.set_description(std::string(flushed.message()));
-        }
-      }
-      break;
-    }
+    case proto::Envelope::kChanges:
+      // Never routed here: HandleMessage applies them without mu_
+      // (ApplyChangeBatch).
+      return;
     case proto::Envelope::kUserUpsert: {
       // User sync (R70-R73) is not built yet: refuse rather than pretend.
       proto::ItemResult result;
@@ -615,6 +604,45 @@ void ConnectionImpl::RouteToEngine(const proto::Envelope& envelope,
   }
   for (const proto::ItemResult& result : results) CountResult(result);
   SendResults(std::move(results));
+}
+
+std::vector<proto::ItemResult> ConnectionImpl::ApplyChangeBatch(
+    const proto::ChangeBatch& batch, DeferredLogs* logs) {
+  std::vector<proto::ItemResult> results;
+  results.reserve(batch.changes_size());
+  // The envelope's writes share one sync, made before the results leave
+  // (storage/deferred_sync_storage.h); its inserts reserve their ids
+  // together first.
+  DeferredSyncGroup group(apply_storage_.get());
+  if (record_sync_ != nullptr) {
+    // On failure each insert reserves its own id as it is applied.
+    record_sync_->ReserveInserts(batch).IgnoreError();
+  }
+  // The log entries of this envelope's changes are finished (their
+  // observers told) after the group's sync, outside the locks.
+  DeferredLogs applied_logs;
+  for (const proto::RecordChange& change : batch.changes()) {
+    results.push_back(ApplyRecordChange(change, &applied_logs));
+  }
+  const absl::Status flushed = group.End();
+  for (auto& [pending, status] : applied_logs) {
+    if (status.ok() && !flushed.ok()) status = flushed;
+    logs->emplace_back(std::move(pending), std::move(status));
+  }
+  if (!flushed.ok()) {
+    // Not durable: nothing may be reported applied. Sent again, the
+    // changes are applied or answered as duplicates then.
+    for (proto::ItemResult& result : results) {
+      if (result.outcome() != proto::APPLIED &&
+          result.outcome() != proto::DUPLICATE) {
+        continue;
+      }
+      result.set_outcome(proto::RETRYABLE_FAILURE);
+      result.set_error(proto::ERROR_STORAGE);
+      result.set_description(std::string(flushed.message()));
+    }
+  }
+  return results;
 }
 
 // --- Status machine

@@ -16,20 +16,22 @@
 // (delivery.cc); HandleMessage applies what the partner sends. Envelopes
 // either side refuses are answered and acted on in envelope_refusals.cc.
 //
-// Locking: mu_ guards the state and is held while sending (the Transport
+// Locking: record_mu_ serializes the record path (Step() and message
+// handling take it first) and is the only lock held while the host's code
+// runs: a received batch of changes is applied, and Step() reads the
+// host's records to send, with mu_ released (DESIGN.md rule 9).
+// mu_ guards the state and is held while sending (the Transport
 // contract forbids Send from calling back). attach_mu_ serializes
 // AttachTransport; it is never taken by transport callbacks, and
 // Transport::SetHandler is always called with mu_ released, because
 // SetHandler waits for running callbacks, which need mu_.
-// Lock order: mu_ before the components' own locks. The ChangeSink calls
+// Lock order: attach_mu_, record_mu_, mu_, then the components' own locks. The ChangeSink calls
 // (made by PublishSet/SubscriptionMap under their locks) therefore never
 // take mu_; they only touch the RecordQueue and the sinks' own mutexes.
 // SyncLog appends are finished (observers called) after mu_ is released.
-// Capture and CaptureBatch never take mu_ (they read status_for_capture_):
-// message handling holds mu_ while it calls the host's RecordStore, and a
-// host may capture while holding its own store lock (DESIGN.md rule 9).
-// Still open (issue 8): mu_ is held across the RecordStore calls, the
-// ConflictResolver and the disk sync of a received envelope.
+// Capture and CaptureBatch take neither record_mu_ nor mu_ (they read
+// status_for_capture_): a host may capture while holding its own store
+// lock, which apply may be waiting for under record_mu_.
 
 #ifndef ORGSYNC_LIB_CONNECTION_CONNECTION_IMPL_H_
 #define ORGSYNC_LIB_CONNECTION_CONNECTION_IMPL_H_
@@ -298,7 +300,7 @@ class ConnectionImpl final : public Connection {
   };
   // Traffic of an accepted connection: the engine's dispatch by body.
   void RouteToEngine(const proto::Envelope& envelope, DeferredLogs* logs)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_, mu_);
 
   // --- Receiving side (delivery.cc) ---
   // The applied mark of `key`: 0 if none.
@@ -318,25 +320,43 @@ class ConnectionImpl final : public Connection {
   void NoteMapState(std::string_view object) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   proto::ItemResult ApplyNotice(const proto::ConnectionNotice& notice)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Applies one envelope of the partner's record changes, with one disk
+  // sync, and returns one result per change. Runs without mu_: applying
+  // calls the host's RecordStore, ConflictResolver and user directory.
+  std::vector<proto::ItemResult> ApplyChangeBatch(
+      const proto::ChangeBatch& batch, DeferredLogs* logs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   // The dispatch point of the record flow: every record action lands here.
   proto::ItemResult ApplyRecordChange(const proto::RecordChange& change,
                                       DeferredLogs* logs)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   void SendResults(std::vector<proto::ItemResult> results)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CountResult(const proto::ItemResult& result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // --- Sending side (delivery.cc) ---
-  absl::StatusOr<size_t> StepLocked(DeferredLogs* logs)
+  // Step()'s delivery: picks the entries due (under mu_), prepares the
+  // record changes among them from the host's records (without mu_), then
+  // sends (under mu_ again, if the connection may still send).
+  absl::StatusOr<size_t> Deliver(DeferredLogs* logs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether the status, the transport and the partner allow sending.
+  bool CanSendLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The queue entries to send now: due, first of their ordering key, within
+  // the in-flight window (resends of timed-out entries included).
+  absl::StatusOr<std::vector<QueueEntry>> PickEntries(absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Builds and sends the envelopes for `entries`; returns how many entries
-  // went out.
-  absl::StatusOr<size_t> SendEntries(std::vector<QueueEntry> entries,
-                                     absl::Time now, DeferredLogs* logs)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Builds and sends the envelopes for `entries`; `prepared[i]` is
+  // RecordSync::PrepareSend's answer for a record entry (nullopt for the
+  // others). Returns how many entries went out.
+  absl::StatusOr<size_t> SendEntries(
+      std::vector<QueueEntry> entries,
+      std::vector<std::optional<absl::StatusOr<OutgoingChange>>> prepared,
+      absl::Time now, DeferredLogs* logs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_, mu_);
   void HandleAck(const proto::Acknowledgement& ack, DeferredLogs* logs)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_, mu_);
   // Records failures of in-flight (or unsendable) entries: MarkFailed and
   // the R51 log entries, in one batch.
   struct Failure {
@@ -346,14 +366,14 @@ class ConnectionImpl final : public Connection {
     bool retryable = true;
   };
   void RecordFailures(const std::vector<Failure>& failures, DeferredLogs* logs)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_, mu_);
   // Removes acknowledged entries (logging Resolved for retried ones). For
   // record entries with a result in `results`, the record path stages what
   // the result teaches (links, synced versions) in the same batch.
   void RecordAcknowledged(std::vector<uint64_t> sequences,
                           const std::map<uint64_t, proto::ItemResult>& results,
                           DeferredLogs* logs)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_, mu_);
   // An APPLIED/DUPLICATE result for an entry that is not in flight: counts
   // it and, for an entry still queued, logs it (once per entry, for at most
   // kMaxLoggedResultsNotInFlight entries). The entry is not touched.
@@ -374,7 +394,7 @@ class ConnectionImpl final : public Connection {
   // changes; an entry refused alone fails for good.
   void HandleProtocolError(const proto::ProtocolError& error,
                            DeferredLogs* logs)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_, mu_);
   // The most changes an envelope carrying `sequence` may hold.
   size_t EnvelopeCapOf(uint64_t sequence) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -473,7 +493,14 @@ class ConnectionImpl final : public Connection {
   // concurrently with the rest); everything else runs under mu_.
   std::unique_ptr<RecordSync> record_sync_;
 
-  absl::Mutex attach_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  absl::Mutex attach_mu_ ABSL_ACQUIRED_BEFORE(record_mu_);
+  // The record path's lock: serializes what RecordSync does on the step
+  // side (PrepareSend, OnResult, OnFailed, Apply) -- Step() and message
+  // handling take it first, for their whole run. It is held while the
+  // host's RecordStore, ConflictResolver and user directory run; mu_ is
+  // not, so the host's other calls (status, Suspend, History, queue
+  // reads, Capture) never wait behind host code.
+  absl::Mutex record_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   mutable absl::Mutex mu_;
   proto::ConnectionState state_ ABSL_GUARDED_BY(mu_);
   Transport* transport_ ABSL_GUARDED_BY(mu_) = nullptr;

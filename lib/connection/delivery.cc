@@ -215,24 +215,59 @@ absl::StatusOr<size_t> ConnectionImpl::Step() {
   DeferredLogs logs;
   absl::StatusOr<size_t> sent;
   {
-    absl::MutexLock lock(&mu_);
-    sent = StepLocked(&logs);
+    absl::MutexLock record_lock(&record_mu_);
+    sent = Deliver(&logs);
   }
   FinishLogs(std::move(logs));
   ORGSYNC_RETURN_IF_ERROR(ReportQueueSizeIfDue());  // R7, connection_impl.cc
   return sent;
 }
 
-absl::StatusOr<size_t> ConnectionImpl::StepLocked(DeferredLogs* logs) {
-  if (transport_ == nullptr || !partner_available_) return 0;
+absl::StatusOr<size_t> ConnectionImpl::Deliver(DeferredLogs* logs) {
+  std::vector<QueueEntry> to_send;
+  ConnectionStatus picked_in = ConnectionStatus::kInvited;
+  absl::Time now;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!CanSendLocked()) return 0;
+    picked_in = StatusLocked();
+    now = env_->clock->Now();
+    ORGSYNC_ASSIGN_OR_RETURN(to_send, PickEntries(now));
+  }
+  if (to_send.empty()) return 0;
+  // Record changes are read from the host's RecordStore: without mu_.
+  std::vector<std::optional<absl::StatusOr<OutgoingChange>>> prepared(
+      to_send.size());
+  if (record_sync_ != nullptr) {
+    for (size_t i = 0; i < to_send.size(); ++i) {
+      if (IsRecordAction(to_send[i].action)) {
+        prepared[i] = record_sync_->PrepareSend(to_send[i]);
+      }
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  // Suspended, detached or deactivated meanwhile: the entries wait for the
+  // next Step, which picks again.
+  if (!CanSendLocked() || StatusLocked() != picked_in) return 0;
+  return SendEntries(std::move(to_send), std::move(prepared), now, logs);
+}
+
+bool ConnectionImpl::CanSendLocked() const {
+  if (transport_ == nullptr || !partner_available_) return false;
   const ConnectionStatus status = StatusLocked();
-  const bool deactivated = status == ConnectionStatus::kDeactivated;
   // Suspended (R5, R6), or not accepted yet / still in the initial syncs:
-  // the entries wait in the queue.
-  if (!deactivated && status != ConnectionStatus::kActive) return 0;
-  if (deactivated && state_.partner_org_id().empty()) return 0;
+  // the entries wait in the queue. Deactivated: only the Connection
+  // Deactivate notice goes, to a partner this side knows.
+  if (status == ConnectionStatus::kDeactivated) {
+    return !state_.partner_org_id().empty();
+  }
+  return status == ConnectionStatus::kActive;
+}
+
+absl::StatusOr<std::vector<QueueEntry>> ConnectionImpl::PickEntries(
+    absl::Time now) {
+  const bool deactivated = StatusLocked() == ConnectionStatus::kDeactivated;
   const DeliveryOptions& options = env_->delivery;
-  const absl::Time now = env_->clock->Now();
   ORGSYNC_ASSIGN_OR_RETURN(std::vector<QueueEntry> ready,
                            record_queue_->Ready(now, options.ready_scan));
   std::vector<QueueEntry> to_send;
@@ -265,11 +300,13 @@ absl::StatusOr<size_t> ConnectionImpl::StepLocked(DeferredLogs* logs) {
     }
     to_send.push_back(std::move(entry));
   }
-  return SendEntries(std::move(to_send), now, logs);
+  return to_send;
 }
 
 absl::StatusOr<size_t> ConnectionImpl::SendEntries(
-    std::vector<QueueEntry> entries, absl::Time now, DeferredLogs* logs) {
+    std::vector<QueueEntry> entries,
+    std::vector<std::optional<absl::StatusOr<OutgoingChange>>> prepared,
+    absl::Time now, DeferredLogs* logs) {
   const DeliveryOptions& options = env_->delivery;
   size_t sent = 0;
   std::vector<Failure> unsendable;
@@ -316,11 +353,12 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
     batch_cap = options.max_changes_per_envelope;
   };
 
-  for (const QueueEntry& entry : entries) {
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const QueueEntry& entry = entries[i];
     proto::Envelope envelope;
     bool parsed = false;
-    if (IsRecordAction(entry.action) && record_sync_ != nullptr) {
-      absl::StatusOr<OutgoingChange> out = record_sync_->PrepareSend(entry);
+    if (prepared[i].has_value()) {
+      absl::StatusOr<OutgoingChange>& out = *prepared[i];
       if (!out.ok()) {
         if (absl::IsDataLoss(out.status()) ||
             absl::IsInvalidArgument(out.status())) {
