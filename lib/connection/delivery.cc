@@ -186,7 +186,7 @@ absl::Status ConnectionImpl::MapSink::Stage(
   ORGSYNC_ASSIGN_OR_RETURN(
       RecordQueue::PendingEnqueue pending,
       connection_->record_queue_->PrepareEnqueue(entries, batch));
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   pending_ = std::move(pending);
   return absl::OkStatus();
 }
@@ -194,7 +194,7 @@ absl::Status ConnectionImpl::MapSink::Stage(
 void ConnectionImpl::MapSink::Finish(const absl::Status& write_status) {
   std::optional<RecordQueue::PendingEnqueue> pending;
   {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     pending.swap(pending_);
   }
   if (pending.has_value()) {
@@ -215,7 +215,7 @@ absl::StatusOr<size_t> ConnectionImpl::Step() {
   DeferredLogs logs;
   absl::StatusOr<size_t> sent;
   {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     sent = StepLocked(&logs);
   }
   FinishLogs(std::move(logs));
