@@ -13,8 +13,8 @@
 #include <thread>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
 #include "orgsync/clock.h"
+#include "orgsync/internal/mutex.h"
 #include "orgsync/storage.h"
 #include "testing/fault_storage.h"
 #include "testing/storage_testing.h"
@@ -464,10 +464,10 @@ TEST_CASE("R54: 8 concurrent appenders, each entry observed once in order", "[th
   auto storage = NewMemoryStorage();
   ManualClock clock;
   auto log = OpenLog(storage.get(), &clock);
-  absl::Mutex mu;
+  internal::Mutex mu;
   std::vector<uint64_t> seen;
   REQUIRE(log->AddObserver([&](const LogEntry& entry) {
-               absl::MutexLock lock(&mu);
+               internal::MutexLock lock(&mu);
                seen.push_back(entry.event);
              })
               .ok());
@@ -485,7 +485,7 @@ TEST_CASE("R54: 8 concurrent appenders, each entry observed once in order", "[th
   }
   for (std::thread& thread : threads) thread.join();
   CHECK(failures == 0);
-  absl::MutexLock lock(&mu);
+  internal::MutexLock lock(&mu);
   REQUIRE(seen.size() == kThreads * kPerThread);
   for (size_t i = 0; i < seen.size(); ++i) CHECK(seen[i] == i + 1);
   // Time never goes backwards along event numbers.

@@ -60,8 +60,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "orgsync/change_sink.h"
+#include "orgsync/internal/mutex.h"
 #include "orgsync/publish_set.h"
 #include "orgsync/queue_action.h"
 #include "orgsync/schema.h"
@@ -234,7 +234,7 @@ class SubscriptionMap {
   const Schema* const schema_;
   ChangeSink* const sink_;
 
-  mutable absl::Mutex mu_;
+  mutable internal::Mutex mu_;
   EntryMap entries_ ABSL_GUARDED_BY(mu_);
 };
 

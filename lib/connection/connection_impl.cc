@@ -195,7 +195,7 @@ absl::Status ConnectionImpl::OpenComponents() {
     deps.user_exists = env_->user_exists;
     deps.max_file_bytes = env_->max_file_bytes;
     {
-      absl::MutexLock lock(&mu_);
+      internal::MutexLock lock(&mu_);
       deps.sync_audit_fields = state_.sync().sync_feeds_and_audit_fields();
       deps.owner_user_id = state_.owner();
     }
@@ -204,7 +204,7 @@ absl::Status ConnectionImpl::OpenComponents() {
     record_sync_ = std::move(*record_sync);
   }
   // Connection notices are few; find the queued ones once.
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   ORGSYNC_RETURN_IF_ERROR(Annotate(LoadUnknownMapObjects(), where));
   uint64_t after = 0;
   while (true) {
@@ -271,7 +271,7 @@ absl::StatusOr<std::optional<std::string>> ConnectionImpl::PartnerRecordId(
 ConnectionImpl::~ConnectionImpl() {
   Transport* transport;
   {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     transport = transport_;
     transport_ = nullptr;
   }
@@ -287,17 +287,17 @@ bool ConnectionImpl::AcceptedLocked() const {
 }
 
 ConnectionStatus ConnectionImpl::status() const {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   return StatusLocked();
 }
 
 bool ConnectionImpl::accepted() const {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   return AcceptedLocked();
 }
 
 ConnectionInfo ConnectionImpl::Info() const {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   ConnectionInfo info;
   info.connection_id = id_;
   info.type = type_;
@@ -326,7 +326,7 @@ ConnectionInfo ConnectionImpl::Info() const {
 }
 
 absl::Status ConnectionImpl::acceptance_status() const {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   const ConnectionStatus status = StatusLocked();
   if (IsAcceptedStatus(status)) return absl::OkStatus();
   if (status == ConnectionStatus::kDeactivated) {
@@ -358,10 +358,10 @@ void ConnectionImpl::Handler::OnAvailabilityChanged(bool available) {
 }
 
 absl::Status ConnectionImpl::AttachTransport(Transport* transport) {
-  absl::MutexLock attaching(&attach_mu_);
+  internal::MutexLock attaching(&attach_mu_);
   Transport* old;
   {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     old = transport_;
     if (old == transport) return absl::OkStatus();
     transport_ = transport;
@@ -370,13 +370,13 @@ absl::Status ConnectionImpl::AttachTransport(Transport* transport) {
   if (old != nullptr) old->SetHandler(nullptr);
   if (transport == nullptr) return absl::OkStatus();
   transport->SetHandler(&handler_);
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   partner_available_ = transport->PartnerAvailable();
   return ApplyAvailabilityLocked();
 }
 
 void ConnectionImpl::HandleAvailability(bool available) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   if (partner_available_ != available) {
     // What was in flight may be lost with the link: send it again as soon
     // as the partner is back rather than after the ack timeout. It stays in
@@ -427,7 +427,7 @@ absl::Status ConnectionImpl::ApplyAvailabilityLocked() {
 }
 
 bool ConnectionImpl::partner_available() const {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   return partner_available_;
 }
 
@@ -472,10 +472,10 @@ void ConnectionImpl::HandleMessage(std::string bytes) {
   // refusals update record links, and a batch of the partner's changes is
   // applied under it alone, without mu_, because applying calls the host's
   // RecordStore, resolver and user directory (DESIGN.md rule 9).
-  absl::MutexLock record_lock(&record_mu_);
+  internal::MutexLock record_lock(&record_mu_);
   std::optional<proto::Envelope> to_apply;
   {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     ++counters_.received;
     absl::StatusOr<proto::Envelope> decoded = wire::DecodeEnvelope(bytes);
     if (!decoded.ok()) {
@@ -548,7 +548,7 @@ void ConnectionImpl::HandleMessage(std::string bytes) {
   if (to_apply.has_value()) {
     std::vector<proto::ItemResult> results =
         ApplyChangeBatch(to_apply->changes(), &logs);
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     for (const proto::ItemResult& result : results) CountResult(result);
     // The connection may have been deactivated (or detached) meanwhile;
     // SendResults sends nothing without a transport, and the partner asks
@@ -753,7 +753,7 @@ absl::Status ConnectionImpl::ReportQueueSizeIfDue() {
   if (!env_->queue_report) return absl::OkStatus();
   QueueSizeReport report;
   {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     if (StatusLocked() != ConnectionStatus::kSuspended) {
       return absl::OkStatus();
     }
@@ -796,7 +796,7 @@ absl::Status ConnectionImpl::ReportQueueSizeIfDue() {
 
 absl::Status ConnectionImpl::CompleteMetadataSync(std::string_view actor) {
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   const ConnectionStatus to = state_.sync().sync_users()
                                   ? ConnectionStatus::kUserSyncInProgress
                                   : ConnectionStatus::kActive;
@@ -814,7 +814,7 @@ absl::Status ConnectionImpl::CompleteMetadataSync(std::string_view actor) {
 
 absl::Status ConnectionImpl::CompleteUserSync(std::string_view actor) {
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   ORGSYNC_RETURN_IF_ERROR(CheckMove(
       ConnectionStatus::kActive,
       StatusLocked() == ConnectionStatus::kUserSyncInProgress,
@@ -830,7 +830,7 @@ absl::Status ConnectionImpl::CompleteUserSync(std::string_view actor) {
 absl::Status ConnectionImpl::RecordMetadataSyncFailure(
     std::string_view item, std::string_view description) {
   ORGSYNC_RETURN_IF_ERROR(CheckText("metadata item", item));
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   if (!AcceptedLocked()) {
     return absl::FailedPreconditionError(
         fmt::format("connection {}: no metadata sync in status {}", id_,
@@ -847,7 +847,7 @@ absl::Status ConnectionImpl::RecordMetadataSyncFailure(
 
 absl::Status ConnectionImpl::Suspend(std::string_view actor) {
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   const ConnectionStatus from = StatusLocked();
   // A connection suspended only because the partner is away may still be
   // suspended by an administrator, so that it stays suspended once the
@@ -877,7 +877,7 @@ absl::Status ConnectionImpl::Suspend(std::string_view actor) {
 
 absl::Status ConnectionImpl::Resume(std::string_view actor) {
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   if (!state_.admin_suspended()) {
     return CheckMove(ConnectionStatus::kActive, false,
                      "not suspended by an administrator");
@@ -904,7 +904,7 @@ absl::Status ConnectionImpl::Resume(std::string_view actor) {
 
 absl::Status ConnectionImpl::Deactivate(std::string_view actor) {
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   ORGSYNC_RETURN_IF_ERROR(
       CheckMove(ConnectionStatus::kDeactivated, true,
                 "a deactivated connection stays deactivated"));
@@ -967,7 +967,7 @@ absl::Status ConnectionImpl::UpdateOwner(std::string_view owner,
                                          std::string_view actor) {
   ORGSYNC_RETURN_IF_ERROR(CheckText("owner", owner));
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   ORGSYNC_RETURN_IF_ERROR(CheckSettingsEditable("owner"));
   if (state_.owner() == owner) return absl::OkStatus();
   proto::ConnectionState next = state_;
@@ -980,7 +980,7 @@ absl::Status ConnectionImpl::UpdateContact(std::string_view contact,
                                            std::string_view actor) {
   ORGSYNC_RETURN_IF_ERROR(CheckText("contact", contact));
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   ORGSYNC_RETURN_IF_ERROR(CheckSettingsEditable("contact"));
   if (state_.contact() == contact) return absl::OkStatus();
   proto::ConnectionState next = state_;
@@ -993,7 +993,7 @@ absl::Status ConnectionImpl::UpdateContact(std::string_view contact,
 absl::Status ConnectionImpl::UpdateSyncOptions(const SyncOptions& sync,
                                                std::string_view actor) {
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   if (role_ == ReplicationRole::kSecondary) {
     return absl::FailedPreconditionError(fmt::format(
         "connection {}: sync options are editable only on the primary (R74)",
@@ -1050,7 +1050,7 @@ absl::StatusOr<std::vector<HistoryEntry>> ConnectionImpl::History(
 }
 
 ConnectionCounters ConnectionImpl::counters() const {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   return counters_;
 }
 

@@ -52,7 +52,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "orgsync/change_sink.h"
 #include "engine/record_sync.h"
@@ -60,6 +59,7 @@
 #include "orgsync/clock.h"
 #include "orgsync/conflict.h"
 #include "orgsync/connection.h"
+#include "orgsync/internal/mutex.h"
 #include "orgsync/publish_set.h"
 #include "orgsync/record_queue.h"
 #include "orgsync/record_store.h"
@@ -222,7 +222,7 @@ class ConnectionImpl final : public Connection {
 
    private:
     ConnectionImpl* const connection_;
-    absl::Mutex mu_;
+    internal::Mutex mu_;
     std::optional<RecordQueue::PendingEnqueue> pending_ ABSL_GUARDED_BY(mu_);
   };
 
@@ -493,15 +493,15 @@ class ConnectionImpl final : public Connection {
   // concurrently with the rest); everything else runs under mu_.
   std::unique_ptr<RecordSync> record_sync_;
 
-  absl::Mutex attach_mu_ ABSL_ACQUIRED_BEFORE(record_mu_);
+  internal::Mutex attach_mu_ ABSL_ACQUIRED_BEFORE(record_mu_);
   // The record path's lock: serializes what RecordSync does on the step
   // side (PrepareSend, OnResult, OnFailed, Apply) -- Step() and message
   // handling take it first, for their whole run. It is held while the
   // host's RecordStore, ConflictResolver and user directory run; mu_ is
   // not, so the host's other calls (status, Suspend, History, queue
   // reads, Capture) never wait behind host code.
-  absl::Mutex record_mu_ ABSL_ACQUIRED_BEFORE(mu_);
-  mutable absl::Mutex mu_;
+  internal::Mutex record_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  mutable internal::Mutex mu_;
   proto::ConnectionState state_ ABSL_GUARDED_BY(mu_);
   Transport* transport_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool partner_available_ ABSL_GUARDED_BY(mu_) = false;

@@ -186,7 +186,7 @@ absl::Status ConnectionImpl::MapSink::Stage(
   ORGSYNC_ASSIGN_OR_RETURN(
       RecordQueue::PendingEnqueue pending,
       connection_->record_queue_->PrepareEnqueue(entries, batch));
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   pending_ = std::move(pending);
   return absl::OkStatus();
 }
@@ -194,7 +194,7 @@ absl::Status ConnectionImpl::MapSink::Stage(
 void ConnectionImpl::MapSink::Finish(const absl::Status& write_status) {
   std::optional<RecordQueue::PendingEnqueue> pending;
   {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     pending.swap(pending_);
   }
   if (pending.has_value()) {
@@ -215,7 +215,7 @@ absl::StatusOr<size_t> ConnectionImpl::Step() {
   DeferredLogs logs;
   absl::StatusOr<size_t> sent;
   {
-    absl::MutexLock record_lock(&record_mu_);
+    internal::MutexLock record_lock(&record_mu_);
     sent = Deliver(&logs);
   }
   FinishLogs(std::move(logs));
@@ -228,7 +228,7 @@ absl::StatusOr<size_t> ConnectionImpl::Deliver(DeferredLogs* logs) {
   ConnectionStatus picked_in = ConnectionStatus::kInvited;
   absl::Time now;
   {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     if (!CanSendLocked()) return 0;
     picked_in = StatusLocked();
     now = env_->clock->Now();
@@ -245,7 +245,7 @@ absl::StatusOr<size_t> ConnectionImpl::Deliver(DeferredLogs* logs) {
       }
     }
   }
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   // Suspended, detached or deactivated meanwhile: the entries wait for the
   // next Step, which picks again.
   if (!CanSendLocked() || StatusLocked() != picked_in) return 0;

@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "connection/connection_impl.h"
 #include "connection/connection_keys.h"
 #include "connection/secret.h"
+#include "orgsync/internal/mutex.h"
 #include "orgsync/status.h"
 #include "proto/connection_state.pb.h"
 
@@ -82,7 +82,7 @@ class OrgImpl final : public Org {
       }
       ORGSYNC_RETURN_IF_ERROR(it->status());
     }
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     for (const std::string& id : ids) {
       absl::StatusOr<std::string> bytes =
           env_.storage->Get(ConnectionStateKey(id));
@@ -128,7 +128,7 @@ class OrgImpl final : public Org {
     ORGSYNC_RETURN_IF_ERROR(CheckConnectionId(id));
     ORGSYNC_ASSIGN_OR_RETURN(std::string secret, CsprngBytes(kSecretBytes));
 
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     if (connections_.contains(id)) {
       return absl::AlreadyExistsError(
           fmt::format("org {} already has a connection '{}'", env_.org_id, id));
@@ -183,7 +183,7 @@ class OrgImpl final : public Org {
 
     ConnectionImpl* connection;
     {
-      absl::MutexLock lock(&mu_);
+      internal::MutexLock lock(&mu_);
       auto it = connections_.find(connection_id);
       if (it != connections_.end()) {
         connection = it->second.get();
@@ -235,7 +235,7 @@ class OrgImpl final : public Org {
 
   absl::StatusOr<Connection*> GetConnection(
       std::string_view connection_id) const override {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     auto it = connections_.find(connection_id);
     if (it == connections_.end()) {
       return absl::NotFoundError(fmt::format("org {} has no connection '{}'",
@@ -245,7 +245,7 @@ class OrgImpl final : public Org {
   }
 
   std::vector<Connection*> Connections() const override {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     std::vector<Connection*> out;
     out.reserve(connections_.size());
     for (const auto& [id, connection] : connections_) {
@@ -307,7 +307,7 @@ class OrgImpl final : public Org {
   // Declared before connections_, which point at them, so they outlive them.
   const std::unique_ptr<Schema> own_schema_;
   const OrgEnv env_;
-  mutable absl::Mutex mu_;
+  mutable internal::Mutex mu_;
   std::map<std::string, std::unique_ptr<ConnectionImpl>, std::less<>>
       connections_ ABSL_GUARDED_BY(mu_);
 };

@@ -615,18 +615,18 @@ absl::Status RecordSync::OnFailed(const QueueEntry& entry,
 
 void RecordSync::UpdateSettings(bool sync_audit_fields,
                                 std::string owner_user_id) {
-  absl::MutexLock lock(&settings_mu_);
+  internal::MutexLock lock(&settings_mu_);
   deps_.sync_audit_fields = sync_audit_fields;
   deps_.owner_user_id = std::move(owner_user_id);
 }
 
 bool RecordSync::sync_audit_fields() const {
-  absl::MutexLock lock(&settings_mu_);
+  internal::MutexLock lock(&settings_mu_);
   return deps_.sync_audit_fields;
 }
 
 std::string RecordSync::owner_user_id() const {
-  absl::MutexLock lock(&settings_mu_);
+  internal::MutexLock lock(&settings_mu_);
   return deps_.owner_user_id;
 }
 

@@ -56,7 +56,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "engine/hybrid_clock.h"
 #include "engine/record_links.h"
@@ -64,6 +63,7 @@
 #include "orgsync/clock.h"
 #include "orgsync/conflict.h"
 #include "orgsync/connection.h"
+#include "orgsync/internal/mutex.h"
 #include "orgsync/publish_set.h"
 #include "orgsync/record_queue.h"
 #include "orgsync/record_store.h"
@@ -271,7 +271,7 @@ class RecordSync {
   PendingLogs* apply_logs_ = nullptr;
   RecordSyncDeps deps_;
   // deps_.sync_audit_fields and deps_.owner_user_id change under this.
-  mutable absl::Mutex settings_mu_;
+  mutable internal::Mutex settings_mu_;
   RecordLinks links_;
   // Orders this side's writes after every partner write it has seen.
   HybridClock hlc_;

@@ -234,7 +234,7 @@ uint64_t ObjectFingerprint(const ObjectDef& def) {
 
 absl::Status Schema::AddObject(ObjectDef def) {
   if (absl::Status s = ValidateObjectDef(def); !s.ok()) return s;
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   if (objects_.count(def.name) != 0) {
     return absl::AlreadyExistsError(
         fmt::format("schema already has an object {}", def.name));
@@ -247,7 +247,7 @@ absl::Status Schema::AddObject(ObjectDef def) {
 
 absl::Status Schema::ReplaceObject(std::string_view name, ObjectDef def) {
   if (absl::Status s = ValidateObjectDef(def); !s.ok()) return s;
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   auto it = objects_.find(name);
   if (it == objects_.end()) {
     return absl::NotFoundError(
@@ -270,7 +270,7 @@ absl::Status Schema::ReplaceObject(std::string_view name, ObjectDef def) {
 }
 
 absl::Status Schema::RemoveObject(std::string_view name) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   auto it = objects_.find(name);
   if (it == objects_.end()) {
     return absl::NotFoundError(
@@ -282,18 +282,18 @@ absl::Status Schema::RemoveObject(std::string_view name) {
 
 std::shared_ptr<const ObjectDef> Schema::FindObject(
     std::string_view name) const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   auto it = objects_.find(name);
   return it == objects_.end() ? nullptr : it->second;
 }
 
 bool Schema::HasObject(std::string_view name) const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   return objects_.find(name) != objects_.end();
 }
 
 std::vector<std::string> Schema::ObjectNames() const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   std::vector<std::string> names;
   names.reserve(objects_.size());
   for (const auto& [name, def] : objects_) names.push_back(name);
@@ -301,7 +301,7 @@ std::vector<std::string> Schema::ObjectNames() const {
 }
 
 std::map<std::string, uint64_t> Schema::Fingerprints() const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   std::map<std::string, uint64_t> result;
   for (const auto& [name, def] : objects_) {
     result.emplace(name, ObjectFingerprint(*def));
