@@ -613,6 +613,14 @@ std::vector<proto::ItemResult> ConnectionImpl::ApplyChangeBatch(
   // The envelope's writes share one sync, made before the results leave
   // (storage/deferred_sync_storage.h); its inserts reserve their ids
   // together first.
+  if (record_sync_ != nullptr) {
+    // R34 severings the host's undeletes asked for come first: a change
+    // for such a record must find it unlinked. Ignored failure: the
+    // requests stay filed, and the next Step retries them and returns the
+    // Storage's error to the host; this envelope is still applied (its
+    // changes raced the undelete anyway).
+    record_sync_->SeverRequestedLinks(logs).IgnoreError();
+  }
   DeferredSyncGroup group(apply_storage_.get());
   if (record_sync_ != nullptr) {
     // On failure each insert reserves its own id as it is applied.

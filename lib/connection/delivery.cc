@@ -224,6 +224,11 @@ absl::StatusOr<size_t> ConnectionImpl::Step() {
 }
 
 absl::StatusOr<size_t> ConnectionImpl::Deliver(DeferredLogs* logs) {
+  if (record_sync_ != nullptr) {
+    // R34 severings the host's undeletes asked for, before anything of
+    // those records is sent.
+    ORGSYNC_RETURN_IF_ERROR(record_sync_->SeverRequestedLinks(logs));
+  }
   std::vector<QueueEntry> to_send;
   ConnectionStatus picked_in = ConnectionStatus::kInvited;
   absl::Time now;

@@ -375,20 +375,56 @@ absl::StatusOr<bool> RecordSync::OnLocalUndelete(std::string_view object,
   ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::RecordLink> link,
                            links_.FindByLocal(object, id));
   if (!link.has_value()) return false;
+  // Host thread: links change on the step thread only, so the severing is
+  // requested here, durably, and done there (SeverRequestedLinks).
   WriteBatch batch;
-  links_.Remove(object, *link, &batch);
-  std::vector<NewLogEntry> notes = {NewLogEntry{
-      .record = {std::string(object), std::string(id)},
-      .action = QueueAction::kReplicationUndelete,
-      .status = LogStatus::kInfo,
-      .error = SyncErrorCode::kLinkSevered,
-      .description = fmt::format(
-          "{}/{} was undeleted in the secondary of a one-way sync: its link "
-          "to primary record {} is severed; forward it to reconnect (R34)",
-          object, id, link->partner_id()),
-      .details = {{"partner_id", link->partner_id()}}}};
-  ORGSYNC_RETURN_IF_ERROR(Commit(batch, notes));
+  links_.PutSeverRequest({std::string(object), std::string(id)}, &batch);
+  ORGSYNC_RETURN_IF_ERROR(deps_.storage->Write(batch, kSync));
+  sever_requests_.store(true);
   return true;
+}
+
+absl::Status RecordSync::SeverRequestedLinks(PendingLogs* logs) {
+  if (!sever_requests_.exchange(false)) return absl::OkStatus();
+  // A bounded number per call; the flag stays up while more remain.
+  constexpr size_t kPerCall = 256;
+  absl::StatusOr<std::vector<RecordRef>> requests =
+      links_.ListSeverRequests(kPerCall);
+  if (!requests.ok()) {
+    sever_requests_.store(true);
+    return requests.status();
+  }
+  if (requests->size() == kPerCall) sever_requests_.store(true);
+  for (const RecordRef& record : *requests) {
+    WriteBatch batch;
+    std::vector<NewLogEntry> notes;
+    absl::StatusOr<std::optional<proto::RecordLink>> link =
+        links_.FindByLocal(record.object, record.id);
+    absl::Status staged = link.status();
+    if (staged.ok() && link->has_value()) {
+      staged = links_.Remove(record.object, **link, &batch);
+      notes.push_back(NewLogEntry{
+          .record = record,
+          .action = QueueAction::kReplicationUndelete,
+          .status = LogStatus::kInfo,
+          .error = SyncErrorCode::kLinkSevered,
+          .description = fmt::format(
+              "{}/{} was undeleted in the secondary of a one-way sync: its "
+              "link to primary record {} is severed; forward it to "
+              "reconnect (R34)",
+              record.object, record.id, (*link)->partner_id()),
+          .details = {{"partner_id", (*link)->partner_id()}}});
+    }
+    if (staged.ok()) {
+      links_.DeleteSeverRequest(record, &batch);
+      staged = Commit(batch, notes, logs);
+    }
+    if (!staged.ok()) {
+      sever_requests_.store(true);  // the request stays; the next call retries
+      return staged;
+    }
+  }
+  return absl::OkStatus();
 }
 
 // --- PrepareSend -----------------------------------------------------------
