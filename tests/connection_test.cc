@@ -791,6 +791,26 @@ TEST_CASE(
   auto first_two = HistoryOf(p, {.limit = 2});
   REQUIRE(first_two.size() == 2);
   CHECK(first_two[1].event == E::kInvitationAccepted);
+  // Issue 8.7: paged. Pages of 3 after the last sequence read walk the
+  // whole history once, in order; a bad page size is refused.
+  std::vector<HistoryEntry> paged;
+  for (;;) {
+    auto page = HistoryOf(
+        p, {.after_sequence = paged.empty() ? 0 : paged.back().sequence,
+            .limit = 3});
+    REQUIRE(page.size() <= 3);
+    paged.insert(paged.end(), page.begin(), page.end());
+    if (page.size() < 3) break;
+  }
+  CHECK(paged == h);
+  auto after_late = HistoryOf(p, {.since = t3, .after_sequence = 9});
+  REQUIRE(after_late.size() == 2);
+  CHECK(after_late[0].sequence == 10);
+  CHECK(p->History({.limit = 0}).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  CHECK(p->History({.limit = kMaxHistoryPageSize + 1}).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  CHECK(HistoryOf(p, {.after_sequence = UINT64_MAX}).empty());
 
   // The metadata failure hook needs an accepted connection.
   CHECK(p->RecordMetadataSyncFailure("x", "y").code() ==

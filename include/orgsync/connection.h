@@ -241,11 +241,19 @@ struct HistoryEntry {
 
 // A filter over a connection's history; entries match when all set
 // conditions hold. Results come oldest first.
+// The largest page of history one call returns.
+inline constexpr size_t kMaxHistoryPageSize = 1000;
+
+// Which history entries to read, one page at a time (oldest first): the
+// next page starts after the last entry's sequence.
 struct HistoryQuery {
   absl::Time since = absl::InfinitePast();    // inclusive
   absl::Time until = absl::InfiniteFuture();  // exclusive
   std::optional<HistoryEvent> event = std::nullopt;
-  size_t limit = 0;  // at most this many (the oldest); 0 = no limit
+  // Only entries with a larger sequence (0: from the first).
+  uint64_t after_sequence = 0;
+  // At most this many (the oldest that match), 1..kMaxHistoryPageSize.
+  size_t limit = kMaxHistoryPageSize;
 };
 
 // How a connection delivers its RecordQueue to the partner (Step()).
@@ -466,7 +474,10 @@ class Connection {
   [[nodiscard]] virtual absl::Status UpdateSyncOptions(
       const SyncOptions& sync, std::string_view actor) = 0;
 
-  // The history, oldest first, read from the Storage.
+  // One page of the history, oldest first, read from the Storage (memory
+  // is bounded by query.limit however long the history grows); fewer than
+  // query.limit entries means the end. InvalidArgument for a limit outside
+  // 1..kMaxHistoryPageSize.
   [[nodiscard]] virtual absl::StatusOr<std::vector<HistoryEntry>> History(
       const HistoryQuery& query = {}) const = 0;
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -1025,11 +1026,20 @@ absl::StatusOr<std::vector<HistoryEntry>> ConnectionImpl::History(
   // History keys are written once and only ever rewritten in place (a
   // coalesced entry's count), so reading them needs no lock; the iterator
   // sees one consistent view.
+  if (query.limit == 0 || query.limit > kMaxHistoryPageSize) {
+    return absl::InvalidArgumentError(fmt::format(
+        "History: limit {} is outside 1..{}", query.limit,
+        kMaxHistoryPageSize));
+  }
+  if (query.after_sequence == std::numeric_limits<uint64_t>::max()) {
+    return std::vector<HistoryEntry>{};
+  }
   const std::string prefix = HistoryPrefix(id_);
   ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
                            env_->storage->NewIterator());
   std::vector<HistoryEntry> out;
-  for (it->Seek(prefix); it->Valid(); it->Next()) {
+  for (it->Seek(HistoryKey(id_, query.after_sequence + 1)); it->Valid();
+       it->Next()) {
     const std::string_view key = it->key();
     if (key.substr(0, prefix.size()) != prefix) break;
     proto::StoredHistoryEntry stored;
@@ -1051,7 +1061,7 @@ absl::StatusOr<std::vector<HistoryEntry>> ConnectionImpl::History(
     if (entry.time < query.since || entry.time >= query.until) continue;
     if (query.event.has_value() && entry.event != *query.event) continue;
     out.push_back(std::move(entry));
-    if (query.limit != 0 && out.size() == query.limit) break;
+    if (out.size() == query.limit) break;
   }
   ORGSYNC_RETURN_IF_ERROR(it->status());
   return out;
