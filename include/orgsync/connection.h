@@ -153,9 +153,9 @@ inline constexpr std::array<ConnectionStatus, 6> kAllConnectionStatuses = {
 
 // Display names as the seed writes them: "Invited", "Metadata Sync in
 // Progress", "User Sync in Progress", "Active", "Suspended", "Deactivated".
-std::string_view ConnectionStatusName(ConnectionStatus status);
-std::string_view ConnectionTypeName(ConnectionType type);    // "Replication"
-std::string_view ReplicationRoleName(ReplicationRole role);  // "Primary"
+const std::string& ConnectionStatusName(ConnectionStatus status);
+const std::string& ConnectionTypeName(ConnectionType type);    // "Replication"
+const std::string& ReplicationRoleName(ReplicationRole role);  // "Primary"
 
 // The status machine. Legal moves:
 //   Invited -> Metadata Sync in Progress | User Sync in Progress | Active
@@ -219,7 +219,7 @@ enum class HistoryEvent {
   kSyncOptionsUpdated = 16,
 };
 
-std::string_view HistoryEventName(HistoryEvent event);
+const std::string& HistoryEventName(HistoryEvent event);
 
 struct HistoryEntry {
   uint64_t sequence = 0;  // 1, 2, 3... per connection

@@ -81,7 +81,7 @@ enum class FieldType : int {
 };
 
 // A readable name such as "auto-number" or "master-detail", for messages.
-std::string_view FieldTypeName(FieldType type);
+const std::string& FieldTypeName(FieldType type);
 
 // The type for a stored or received number; InvalidArgument otherwise.
 [[nodiscard]] absl::StatusOr<FieldType> FieldTypeFromNumber(int number);

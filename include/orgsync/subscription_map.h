@@ -79,7 +79,7 @@ enum class FieldStatus : int {
 };
 
 // "Subscribed", "Not Subscribed", "None Available", "--None--".
-std::string_view FieldStatusName(FieldStatus status);
+const std::string& FieldStatusName(FieldStatus status);
 
 struct FieldMapping {
   std::string partner_field = {};
@@ -246,7 +246,7 @@ enum class SyncDirection : int {
   kNone = 4,         // published somewhere but subscribed nowhere yet
 };
 
-std::string_view SyncDirectionName(SyncDirection direction);
+const std::string& SyncDirectionName(SyncDirection direction);
 
 struct ObjectDirection {
   std::string object = {};

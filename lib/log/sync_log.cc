@@ -300,8 +300,8 @@ class SyncLog::Impl {
     internal::MutexLock lock(&mu_);
     return total_;
   }
-  std::map<QueueAction, uint64_t> CountsByAction() const;
-  std::map<LogStatus, uint64_t> CountsByStatus() const;
+  std::map<QueueAction, uint64_t> CountByAction() const;
+  std::map<LogStatus, uint64_t> CountByStatus() const;
 
   absl::StatusOr<ObserverId> AddObserver(Observer observer);
   absl::Status RemoveObserver(ObserverId id);
@@ -587,7 +587,7 @@ absl::Status SyncLog::Impl::RemoveObserver(ObserverId id) {
   return absl::OkStatus();
 }
 
-std::map<QueueAction, uint64_t> SyncLog::Impl::CountsByAction() const {
+std::map<QueueAction, uint64_t> SyncLog::Impl::CountByAction() const {
   internal::MutexLock lock(&mu_);
   std::map<QueueAction, uint64_t> counts;
   for (QueueAction action : kAllQueueActions) {
@@ -597,7 +597,7 @@ std::map<QueueAction, uint64_t> SyncLog::Impl::CountsByAction() const {
   return counts;
 }
 
-std::map<LogStatus, uint64_t> SyncLog::Impl::CountsByStatus() const {
+std::map<LogStatus, uint64_t> SyncLog::Impl::CountByStatus() const {
   internal::MutexLock lock(&mu_);
   std::map<LogStatus, uint64_t> counts;
   for (LogStatus status : kAllLogStatuses) {
@@ -1003,14 +1003,14 @@ absl::StatusOr<uint64_t> SyncLog::CountLast24Hours() const {
   return impl_->Count(LastDay(impl_->clock()));
 }
 
-uint64_t SyncLog::size() const { return impl_->size(); }
+uint64_t SyncLog::Count() const { return impl_->size(); }
 
-std::map<QueueAction, uint64_t> SyncLog::CountsByAction() const {
-  return impl_->CountsByAction();
+std::map<QueueAction, uint64_t> SyncLog::CountByAction() const {
+  return impl_->CountByAction();
 }
 
-std::map<LogStatus, uint64_t> SyncLog::CountsByStatus() const {
-  return impl_->CountsByStatus();
+std::map<LogStatus, uint64_t> SyncLog::CountByStatus() const {
+  return impl_->CountByStatus();
 }
 
 absl::StatusOr<SyncLog::ObserverId> SyncLog::AddObserver(Observer observer) {

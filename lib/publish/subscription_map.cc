@@ -1,6 +1,7 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 
 #include "orgsync/subscription_map.h"
+#include "internal/strings.h"
 
 #include <algorithm>
 #include <set>
@@ -139,24 +140,24 @@ std::optional<FieldStatus> FromProtoStatus(proto::FieldMappingStatus status) {
 
 }  // namespace
 
-std::string_view FieldStatusName(FieldStatus status) {
+const std::string& FieldStatusName(FieldStatus status) {
   switch (status) {
-    case FieldStatus::kSubscribed: return "Subscribed";
-    case FieldStatus::kNotSubscribed: return "Not Subscribed";
-    case FieldStatus::kNoneAvailable: return "None Available";
-    case FieldStatus::kUnmapped: return "--None--";
+    case FieldStatus::kSubscribed: return ORGSYNC_STATIC_STRING("Subscribed");
+    case FieldStatus::kNotSubscribed: return ORGSYNC_STATIC_STRING("Not Subscribed");
+    case FieldStatus::kNoneAvailable: return ORGSYNC_STATIC_STRING("None Available");
+    case FieldStatus::kUnmapped: return ORGSYNC_STATIC_STRING("--None--");
   }
-  return "Unknown";
+  return ORGSYNC_STATIC_STRING("Unknown");
 }
 
-std::string_view SyncDirectionName(SyncDirection direction) {
+const std::string& SyncDirectionName(SyncDirection direction) {
   switch (direction) {
-    case SyncDirection::kTwoWay: return "two-way";
-    case SyncDirection::kSendOnly: return "one-way, sent to the partner";
-    case SyncDirection::kReceiveOnly: return "one-way, received from the partner";
-    case SyncDirection::kNone: return "not flowing";
+    case SyncDirection::kTwoWay: return ORGSYNC_STATIC_STRING("two-way");
+    case SyncDirection::kSendOnly: return ORGSYNC_STATIC_STRING("one-way, sent to the partner");
+    case SyncDirection::kReceiveOnly: return ORGSYNC_STATIC_STRING("one-way, received from the partner");
+    case SyncDirection::kNone: return ORGSYNC_STATIC_STRING("not flowing");
   }
-  return "unknown";
+  return ORGSYNC_STATIC_STRING("unknown");
 }
 
 SubscriptionMap::SubscriptionMap(Storage* storage, std::string connection_id,
