@@ -456,6 +456,27 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "Issue 8.8: idle() says when a side has nothing left to deliver: queue "
+    "empty and nothing awaiting an answer",
+    "[integration][records]") {
+  World w(2);
+  w.Flow(w.p, w.s, Strings{"Account"});
+  CHECK(w.p->idle());
+  CHECK(w.s->idle());
+  w.primary.Insert("Account", {{"Name", std::string("Acme")}});
+  CHECK_FALSE(w.p->idle());  // queued
+  CHECK(w.s->idle());
+  // Sent, not answered yet: the primary steps, the pair has not delivered.
+  RequireOk(w.p->Step().status());
+  CHECK(w.p->record_queue()->Count() == 1);
+  CHECK_FALSE(w.p->idle());
+  REQUIRE(w.t->Settle());
+  CHECK(w.p->idle());
+  CHECK(w.s->idle());
+  CHECK(All(w.secondary_store.get(), "Account").size() == 1);
+}
+
+TEST_CASE(
     "R51: a child whose required parent never arrives is logged Retrying, "
     "then Failed",
     "[integration][records]") {

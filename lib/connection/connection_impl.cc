@@ -427,6 +427,11 @@ absl::Status ConnectionImpl::ApplyAvailabilityLocked() {
   return Commit(std::move(next), std::move(batch), std::move(pending));
 }
 
+bool ConnectionImpl::idle() const {
+  internal::MutexLock lock(&mu_);
+  return in_flight_.empty() && record_queue_->Count() == 0;
+}
+
 bool ConnectionImpl::partner_available() const {
   internal::MutexLock lock(&mu_);
   return partner_available_;

@@ -182,6 +182,7 @@ class ConnectionImpl final : public Connection {
       const HistoryQuery& query) const override;
   ConnectionCounters counters() const override;
   bool partner_available() const override;
+  bool idle() const override;
   PublishSet* publish_set() const override { return publish_set_.get(); }
   SubscriptionMap* subscription_map() const override {
     return subscription_map_.get();
