@@ -231,6 +231,37 @@ TEST_CASE("R1: bad invitation input is refused precisely and changes nothing",
         absl::StatusCode::kNotFound);
 }
 
+TEST_CASE(
+    "R1: a primary that lost CreateInvitation's answer gets the invitation "
+    "again while it is pending, also after a restart",
+    "[connection]") {
+  TwoOrgs t(19);
+  const Invitation invitation = t.Invite();
+  // The host "crashed" before storing the answer: the org is reopened.
+  t.Reopen(invitation.connection_id);
+  auto again = t.primary->PendingInvitation(invitation.connection_id);
+  RequireOk(again.status());
+  CHECK(again->connection_id == invitation.connection_id);
+  CHECK(again->secret_hex == invitation.secret_hex);
+  CHECK(t.primary->PendingInvitation("nope").status().code() ==
+        absl::StatusCode::kNotFound);
+
+  // The recovered secret is the one that works.
+  auto accepted = t.secondary->AcceptInvitation(
+      again->connection_id, again->secret_hex, t.pair.b(), "bob@b");
+  RequireOk(accepted.status());
+  // The secondary holds no invitation to give.
+  CHECK(t.secondary->PendingInvitation(invitation.connection_id)
+            .status()
+            .code() == absl::StatusCode::kFailedPrecondition);
+  REQUIRE(t.pair.RunUntilIdle());
+  REQUIRE((*accepted)->accepted());
+  // Used: not given out any more.
+  CHECK(t.primary->PendingInvitation(invitation.connection_id)
+            .status()
+            .code() == absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_CASE("R1: the secondary accepts with the secret over the transport",
           "[connection]") {
   TwoOrgs t(17);

@@ -112,6 +112,15 @@ class Org {
   [[nodiscard]] virtual absl::StatusOr<Invitation> CreateInvitation(
       const InvitationOptions& options, std::string_view actor) = 0;
 
+  // Primary: the invitation of connection `connection_id` again, while it
+  // is still Invited -- for a host that crashed (or failed) after
+  // CreateInvitation made it durable but before the host stored or handed
+  // on its answer. NotFound if there is no such connection;
+  // FailedPrecondition if this org is not its primary or the connection is
+  // no longer Invited (the invitation was used, or withdrawn).
+  [[nodiscard]] virtual absl::StatusOr<Invitation> PendingInvitation(
+      std::string_view connection_id) const = 0;
+
   // Secondary: records the acceptance of invitation `connection_id` with
   // `secret_hex`, attaches `transport` and sends the acceptance to the
   // primary: a proof that this org holds the secret, not the secret (see

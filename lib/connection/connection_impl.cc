@@ -427,6 +427,22 @@ absl::Status ConnectionImpl::ApplyAvailabilityLocked() {
   return Commit(std::move(next), std::move(batch), std::move(pending));
 }
 
+absl::StatusOr<std::string> ConnectionImpl::PendingInvitationSecret() const {
+  internal::MutexLock lock(&mu_);
+  if (role_ != ReplicationRole::kPrimary) {
+    return absl::FailedPreconditionError(fmt::format(
+        "connection {}: this org accepted the invitation; it is the "
+        "primary's to give",
+        id_));
+  }
+  if (StatusLocked() != ConnectionStatus::kInvited) {
+    return absl::FailedPreconditionError(fmt::format(
+        "connection {} is {}, no longer Invited: its secret is not kept", id_,
+        ConnectionStatusName(StatusLocked())));
+  }
+  return state_.secret();
+}
+
 bool ConnectionImpl::idle() const {
   internal::MutexLock lock(&mu_);
   return in_flight_.empty() && record_queue_->Count() == 0;

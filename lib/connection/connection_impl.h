@@ -196,6 +196,10 @@ class ConnectionImpl final : public Connection {
   absl::StatusOr<std::optional<std::string>> PartnerRecordId(
       std::string_view object, std::string_view local_id) const override;
 
+  // Primary, still Invited: the invitation's secret (raw bytes), for
+  // Org::PendingInvitation; FailedPrecondition otherwise.
+  [[nodiscard]] absl::StatusOr<std::string> PendingInvitationSecret() const;
+
   // Secondary, still Invited: replaces the secret for a new attempt
   // (Org::AcceptInvitation on an existing connection).
   [[nodiscard]] absl::Status RestartAcceptance(std::string secret,

@@ -233,6 +233,24 @@ class OrgImpl final : public Org {
     return connection;
   }
 
+  absl::StatusOr<Invitation> PendingInvitation(
+      std::string_view connection_id) const override {
+    ConnectionImpl* connection = nullptr;
+    {
+      internal::MutexLock lock(&mu_);
+      auto it = connections_.find(connection_id);
+      if (it == connections_.end()) {
+        return absl::NotFoundError(fmt::format(
+            "org {} has no connection '{}'", env_.org_id, connection_id));
+      }
+      connection = it->second.get();
+    }
+    ORGSYNC_ASSIGN_OR_RETURN(std::string secret,
+                             connection->PendingInvitationSecret());
+    return Invitation{.connection_id = std::string(connection_id),
+                      .secret_hex = HexEncode(secret)};
+  }
+
   absl::StatusOr<Connection*> GetConnection(
       std::string_view connection_id) const override {
     internal::MutexLock lock(&mu_);
