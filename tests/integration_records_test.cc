@@ -476,6 +476,51 @@ TEST_CASE(
   CHECK(All(w.secondary_store.get(), "Account").size() == 1);
 }
 
+// A transport whose buffers are full while `full` is set: Send refuses
+// with ResourceExhausted and takes nothing (flow control).
+class ThrottledTransport final : public Transport {
+ public:
+  explicit ThrottledTransport(Transport* inner) : inner_(inner) {}
+  void SetHandler(TransportHandler* handler) override {
+    inner_->SetHandler(handler);
+  }
+  absl::Status Send(std::string bytes) override {
+    if (full) {
+      ++refused;
+      return absl::ResourceExhaustedError("send buffer full");
+    }
+    return inner_->Send(std::move(bytes));
+  }
+  bool PartnerAvailable() const override { return inner_->PartnerAvailable(); }
+
+  bool full = false;
+  int refused = 0;
+
+ private:
+  Transport* const inner_;
+};
+
+TEST_CASE(
+    "Transport contract: ResourceExhausted from Send is flow control -- Step "
+    "does not fail, the entries wait and go at a later Step",
+    "[integration][records]") {
+  World w(3);
+  w.Flow(w.p, w.s, Strings{"Account"});
+  ThrottledTransport throttled(w.t->pair.a());
+  RequireOk(w.p->AttachTransport(&throttled));
+  throttled.full = true;
+  w.primary.Insert("Account", {{"Name", std::string("Acme")}});
+  absl::StatusOr<size_t> sent = w.p->Step();
+  RequireOk(sent.status());
+  CHECK(*sent == 0);
+  CHECK(throttled.refused >= 1);
+  CHECK(w.p->record_queue()->Count() == 1);
+  throttled.full = false;
+  REQUIRE(w.t->Settle());
+  CHECK(All(w.secondary_store.get(), "Account").size() == 1);
+  RequireOk(w.p->AttachTransport(w.t->pair.a()));
+}
+
 TEST_CASE(
     "R51: a child whose required parent never arrives is logged Retrying, "
     "then Failed",

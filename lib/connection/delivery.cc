@@ -452,7 +452,13 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
   flush();
   RecordAcknowledged(std::move(skipped), {}, logs);
   RecordFailures(unsendable, logs);
-  if (!send_error.ok() && !absl::IsUnavailable(send_error)) return send_error;
+  // Unavailable (the partner went away) and ResourceExhausted (the
+  // transport's flow control) leave the rest queued for a later Step; see
+  // the contract in orgsync/transport.h.
+  if (!send_error.ok() && !absl::IsUnavailable(send_error) &&
+      !absl::IsResourceExhausted(send_error)) {
+    return send_error;
+  }
   return sent;
 }
 
