@@ -241,6 +241,30 @@ struct HistoryEntry {
 
 // A filter over a connection's history; entries match when all set
 // conditions hold. Results come oldest first.
+// Something that happened on a connection that a host may act on at once
+// rather than poll for: setup driven by events (accept; subscribe once the
+// partner published; start capturing once the partner subscribed).
+enum class ConnectionEventKind : int {
+  kStatusChanged = 1,        // `status` is the new status (R2, R5, R6, R8)
+  kPartnerPublished = 2,     // the partner published `object`, or changed
+                             // its publication (a field): this side may
+                             // subscribe or map the change (R21)
+  kPartnerUnpublished = 3,   // the partner unpublished `object`
+  kPartnerSubscribed = 4,    // the partner subscribed to `object`, which
+                             // this side publishes: its records now flow
+  kPartnerUnsubscribed = 5,  // the partner unsubscribed from `object`
+};
+
+struct ConnectionEvent {
+  std::string connection_id = {};
+  ConnectionEventKind kind = ConnectionEventKind::kStatusChanged;
+  ConnectionStatus status = ConnectionStatus::kInvited;  // kStatusChanged
+  std::string object = {};  // the partner events
+
+  friend bool operator==(const ConnectionEvent&,
+                         const ConnectionEvent&) = default;
+};
+
 // The largest page of history one call returns.
 inline constexpr size_t kMaxHistoryPageSize = 1000;
 

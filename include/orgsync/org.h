@@ -83,6 +83,14 @@ struct OrgOptions {
   // changing it at a restart takes effect after the report already due.
   absl::Duration queue_report_interval = absl::Hours(12);
   std::function<void(const QueueSizeReport&)> queue_report = {};
+  // Told of every ConnectionEvent (orgsync/connection.h) of every
+  // connection, once the change is durable, in order per connection. Called
+  // without any orgsync lock held, on the thread that made the change (the
+  // one calling Step(), delivering a message, or making the host's own call,
+  // e.g. Suspend), or on the next of those if that thread was already
+  // telling events; it may call the Org and its connections. Null: no
+  // events are collected.
+  std::function<void(const ConnectionEvent&)> connection_events = {};
 };
 
 class Org {

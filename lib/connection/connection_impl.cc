@@ -359,6 +359,7 @@ void ConnectionImpl::Handler::OnAvailabilityChanged(bool available) {
 }
 
 absl::Status ConnectionImpl::AttachTransport(Transport* transport) {
+  const EventTeller tell(this);
   internal::MutexLock attaching(&attach_mu_);
   Transport* old;
   {
@@ -377,6 +378,7 @@ absl::Status ConnectionImpl::AttachTransport(Transport* transport) {
 }
 
 void ConnectionImpl::HandleAvailability(bool available) {
+  const EventTeller tell(this);
   internal::MutexLock lock(&mu_);
   if (partner_available_ != available) {
     // What was in flight may be lost with the link: send it again as soon
@@ -489,6 +491,7 @@ absl::Status ConnectionImpl::SendChangeBatch(wire::ChangeBatchEncoder* batch,
 }
 
 void ConnectionImpl::HandleMessage(std::string bytes) {
+  const EventTeller tell(this);
   DeferredLogs logs;
   // The record path's lock first (Step takes it too): acknowledgements and
   // refusals update record links, and a batch of the partner's changes is
@@ -744,6 +747,9 @@ absl::Status ConnectionImpl::Commit(
       Annotate(written, fmt::format("writing connection {}", id_)));
   state_ = std::move(next);
   deactivated_ = state_.status() == proto::STORED_DEACTIVATED;
+  if (StatusLocked() != status_for_capture_.load()) {
+    NoteEvent(ConnectionEventKind::kStatusChanged);
+  }
   status_for_capture_ = StatusLocked();
   // Owner and audit-field changes (by either side) apply to the next
   // captured and applied change, not only after a reopen.
@@ -752,6 +758,38 @@ absl::Status ConnectionImpl::Commit(
                                  state_.owner());
   }
   return absl::OkStatus();
+}
+
+// --- Connection events ---------------------------------------------------
+
+void ConnectionImpl::NoteEvent(ConnectionEventKind kind, std::string object) {
+  if (!env_->connection_events) return;
+  pending_events_.push_back(ConnectionEvent{.connection_id = id_,
+                                            .kind = kind,
+                                            .status = StatusLocked(),
+                                            .object = std::move(object)});
+}
+
+void ConnectionImpl::TellEvents() {
+  if (!env_->connection_events) return;
+  std::vector<ConnectionEvent> events;
+  {
+    internal::MutexLock lock(&mu_);
+    if (telling_events_) return;  // that thread tells these too
+    telling_events_ = true;
+  }
+  for (;;) {
+    {
+      internal::MutexLock lock(&mu_);
+      events.clear();
+      events.swap(pending_events_);
+      if (events.empty()) {
+        telling_events_ = false;
+        return;
+      }
+    }
+    for (const ConnectionEvent& event : events) env_->connection_events(event);
+  }
 }
 
 // --- Queue-size reports (R7) ---------------------------------------------
@@ -825,6 +863,7 @@ absl::Status ConnectionImpl::ReportQueueSizeIfDue() {
 // ---------------------------------------------------------------------------
 
 absl::Status ConnectionImpl::CompleteMetadataSync(std::string_view actor) {
+  const EventTeller tell(this);
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
   internal::MutexLock lock(&mu_);
   const ConnectionStatus to = state_.sync().sync_users()
@@ -843,6 +882,7 @@ absl::Status ConnectionImpl::CompleteMetadataSync(std::string_view actor) {
 }
 
 absl::Status ConnectionImpl::CompleteUserSync(std::string_view actor) {
+  const EventTeller tell(this);
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
   internal::MutexLock lock(&mu_);
   ORGSYNC_RETURN_IF_ERROR(CheckMove(
@@ -859,6 +899,7 @@ absl::Status ConnectionImpl::CompleteUserSync(std::string_view actor) {
 
 absl::Status ConnectionImpl::RecordMetadataSyncFailure(
     std::string_view item, std::string_view description) {
+  const EventTeller tell(this);
   ORGSYNC_RETURN_IF_ERROR(CheckText("metadata item", item));
   internal::MutexLock lock(&mu_);
   if (!AcceptedLocked()) {
@@ -876,6 +917,7 @@ absl::Status ConnectionImpl::RecordMetadataSyncFailure(
 }
 
 absl::Status ConnectionImpl::Suspend(std::string_view actor) {
+  const EventTeller tell(this);
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
   internal::MutexLock lock(&mu_);
   const ConnectionStatus from = StatusLocked();
@@ -906,6 +948,7 @@ absl::Status ConnectionImpl::Suspend(std::string_view actor) {
 }
 
 absl::Status ConnectionImpl::Resume(std::string_view actor) {
+  const EventTeller tell(this);
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
   internal::MutexLock lock(&mu_);
   if (!state_.admin_suspended()) {
@@ -933,6 +976,7 @@ absl::Status ConnectionImpl::Resume(std::string_view actor) {
 }
 
 absl::Status ConnectionImpl::Deactivate(std::string_view actor) {
+  const EventTeller tell(this);
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
   internal::MutexLock lock(&mu_);
   ORGSYNC_RETURN_IF_ERROR(
@@ -995,6 +1039,7 @@ absl::Status ConnectionImpl::UpdateSettings(
 
 absl::Status ConnectionImpl::UpdateOwner(std::string_view owner,
                                          std::string_view actor) {
+  const EventTeller tell(this);
   ORGSYNC_RETURN_IF_ERROR(CheckText("owner", owner));
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
   internal::MutexLock lock(&mu_);
@@ -1008,6 +1053,7 @@ absl::Status ConnectionImpl::UpdateOwner(std::string_view owner,
 
 absl::Status ConnectionImpl::UpdateContact(std::string_view contact,
                                            std::string_view actor) {
+  const EventTeller tell(this);
   ORGSYNC_RETURN_IF_ERROR(CheckText("contact", contact));
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
   internal::MutexLock lock(&mu_);
@@ -1022,6 +1068,7 @@ absl::Status ConnectionImpl::UpdateContact(std::string_view contact,
 
 absl::Status ConnectionImpl::UpdateSyncOptions(const SyncOptions& sync,
                                                std::string_view actor) {
+  const EventTeller tell(this);
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
   internal::MutexLock lock(&mu_);
   if (role_ == ReplicationRole::kSecondary) {

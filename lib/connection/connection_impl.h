@@ -93,6 +93,8 @@ struct OrgEnv {
   // R7 (null callback: no reports); see OrgOptions.
   absl::Duration queue_report_interval;
   std::function<void(const QueueSizeReport&)> queue_report;
+  // See OrgOptions (null: none collected).
+  std::function<void(const ConnectionEvent&)> connection_events;
 };
 
 // The ordering key of a queue entry (see Connection::Step).
@@ -467,6 +469,27 @@ class ConnectionImpl final : public Connection {
   // Called by Step().
   [[nodiscard]] absl::Status ReportQueueSizeIfDue() ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Connection events (OrgEnv::connection_events): noted under mu_ once
+  // durable, told by TellEvents once no lock is held. Every entry point
+  // that can change the status or apply a map update calls TellEvents on
+  // its way out; Step() does too, so a note is never left behind.
+  void NoteEvent(ConnectionEventKind kind, std::string object = {})
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TellEvents() ABSL_LOCKS_EXCLUDED(mu_, record_mu_);
+  // Declared before an entry point's locks, tells the events noted under
+  // them once they are released (destructors run in reverse order).
+  class EventTeller {
+   public:
+    explicit EventTeller(ConnectionImpl* connection)
+        : connection_(connection) {}
+    EventTeller(const EventTeller&) = delete;
+    EventTeller& operator=(const EventTeller&) = delete;
+    ~EventTeller() { connection_->TellEvents(); }
+
+   private:
+    ConnectionImpl* const connection_;
+  };
+
   ConnectionStatus StatusLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool AcceptedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -545,6 +568,11 @@ class ConnectionImpl final : public Connection {
   // mark); at most this many (see "Bounded state" in orgsync/connection.h).
   static constexpr size_t kMaxUnknownMapObjects = 256;
   std::set<std::string, std::less<>> unknown_map_objects_ ABSL_GUARDED_BY(mu_);
+  // Noted events not told yet, and whether a thread is telling them (one at
+  // a time, so that they arrive in order; a callback's own events join the
+  // queue its caller is telling).
+  std::vector<ConnectionEvent> pending_events_ ABSL_GUARDED_BY(mu_);
+  bool telling_events_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace orgsync::internal

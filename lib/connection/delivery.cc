@@ -212,6 +212,7 @@ void ConnectionImpl::FinishLogs(DeferredLogs logs) {
 }
 
 absl::StatusOr<size_t> ConnectionImpl::Step() {
+  const EventTeller tell(this);
   DeferredLogs logs;
   absl::StatusOr<size_t> sent;
   {

@@ -64,7 +64,8 @@ class OrgImpl final : public Org {
              .user_exists = options.user_exists,
              .max_file_bytes = options.max_file_bytes,
              .queue_report_interval = options.queue_report_interval,
-             .queue_report = options.queue_report} {}
+             .queue_report = options.queue_report,
+             .connection_events = options.connection_events} {}
 
   absl::Status Load() {
     ORGSYNC_RETURN_IF_ERROR(CheckOrgRecord());
