@@ -88,5 +88,43 @@ TEST_CASE("Design rule 8: the hybrid clock survives a restart through the "
   CHECK(other.Tick(kNow) == absl::ToUnixMicros(kNow));
 }
 
+TEST_CASE(
+    "Design rule 8: a partner stamp is covered by a ceiling made "
+    "durable before the host sees the partner's write; a crash that "
+    "loses the staged value restores above the stamp",
+    "[clocks]") {
+  std::unique_ptr<MemoryStorage> storage = NewMemoryStorage();
+  const int64_t partner = absl::ToUnixMicros(kNow + absl::Minutes(5));
+  const int64_t margin = absl::ToInt64Microseconds(HybridClock::kCeilingMargin);
+  {
+    HybridClock clock(storage.get(), "c1");
+    RequireOk(clock.Restore());
+    CHECK_FALSE(clock.NeedsCeiling());
+    // Local ticks are persisted with the writes that use them.
+    clock.Tick(kNow);
+    CHECK_FALSE(clock.NeedsCeiling());
+    clock.Observe(partner, kNow);
+    CHECK(clock.NeedsCeiling());
+    RequireOk(clock.PersistCeiling(storage.get()));
+    CHECK_FALSE(clock.NeedsCeiling());
+    // Within the margin: no sync owed.
+    clock.Observe(partner + margin / 2, kNow);
+    CHECK_FALSE(clock.NeedsCeiling());
+    clock.Observe(partner + margin + 1, kNow);
+    CHECK(clock.NeedsCeiling());
+    // The apply's own writes (the staged value among them) are not synced
+    // when the process dies.
+    WriteBatch batch;
+    clock.Stage(&batch);
+    RequireOk(storage->Write(batch, WriteOptions{.sync = false}));
+  }
+  storage->SimulateCrash();
+  HybridClock reopened(storage.get(), "c1");
+  RequireOk(reopened.Restore());
+  // Above every stamp observed under the durable ceiling.
+  CHECK(reopened.Tick(kNow) == partner + margin + 1);
+  CHECK_FALSE(reopened.NeedsCeiling());
+}
+
 }  // namespace
 }  // namespace orgsync::internal

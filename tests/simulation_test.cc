@@ -1,8 +1,9 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 //
 // The seeded simulation of live sync (tests/testing/simulation.h): random
-// workloads, transport faults, suspensions and crashes, after which both
-// orgs must hold the same records.
+// workloads on skewed, drifting clocks, records of 1 to 300 fields,
+// transport faults, suspensions, crashes after any storage write and host
+// writes racing apply, after which both orgs must hold the same records.
 //
 // Environment switches (read by every case below):
 //   ORGSYNC_SIM_SEEDS=N   seeds per direction, split over the four shards
@@ -10,7 +11,12 @@
 //                         long soak; the LevelDB cases run a tenth)
 //   ORGSYNC_SIM_SEED=S    run only seed S (replays a failure exactly)
 //   ORGSYNC_SIM_ROUNDS=R  rounds per run (default 300)
+//   ORGSYNC_SIM_KEEP_GOING=1  reports every failing seed of a shard, not
+//                         only the first (e.g. to list the seeds that catch
+//                         a deliberately broken engine)
 // e.g. ORGSYNC_SIM_SEED=17 build/tests/orgsync_tests "[two-way][memory]"
+
+#include "testing/simulation.h"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -18,8 +24,6 @@
 #include <cstdlib>
 #include <iostream>
 #include <string>
-
-#include "testing/simulation.h"
 
 namespace orgsync {
 namespace {
@@ -38,7 +42,8 @@ uint64_t EnvNumber(const char* name, uint64_t fallback) {
 }
 
 // Runs shard `shard` of the seeds for one direction; fails with the first
-// failing seed and how to replay it. LevelDB runs take a tenth of the
+// failing seed (every one with ORGSYNC_SIM_KEEP_GOING) and how to replay
+// it. LevelDB runs take a tenth of the
 // seeds: their restarts lose nothing (they add less than crashes do) and
 // every synced write waits for the disk.
 void RunShard(bool two_way, uint64_t shard, bool leveldb = false) {
@@ -47,7 +52,7 @@ void RunShard(bool two_way, uint64_t shard, bool leveldb = false) {
   const uint64_t rounds = EnvNumber("ORGSYNC_SIM_ROUNDS", 300);
   uint64_t first = 1 + shard * seeds / kShards;
   uint64_t last = (shard + 1) * seeds / kShards;  // inclusive
-  if (leveldb) {  // one case runs them all
+  if (leveldb) {                                  // one case runs them all
     first = 1;
     last = seeds;
   }
@@ -55,9 +60,14 @@ void RunShard(bool two_way, uint64_t shard, bool leveldb = false) {
     if (shard != 0) return;  // one shard replays it
     first = last = only;
   }
+  const bool keep_going = EnvNumber("ORGSYNC_SIM_KEEP_GOING", 0) != 0;
+  std::string failed_seeds;
   uint64_t runs = 0;
   uint64_t captures = 0;
   uint64_t restarts = 0;
+  uint64_t crashes = 0;
+  uint64_t lost_captures = 0;
+  uint64_t races = 0;
   uint64_t faults = 0;
   uint64_t conflicts = 0;
   uint64_t not_applied = 0;
@@ -72,14 +82,17 @@ void RunShard(bool two_way, uint64_t shard, bool leveldb = false) {
     options.primary_wins_conflicts = two_way && seed % 2 == 0;
     const testing::SimulationResult result = testing::RunSimulation(options);
     if (!result.ok) {
-      FAIL("simulation failed: " << testing::DescribeSimulation(options, result)
-                                 << "\n" << result.failure
-                                 << "\nreplay: ORGSYNC_SIM_SEED=" << seed
-                                 << " ORGSYNC_SIM_ROUNDS=" << rounds
-                                 << " build/tests/orgsync_tests \"["
-                                 << (two_way ? "two-way" : "one-way")
-                                 << (leveldb ? "][leveldb" : "][memory")
-                                 << "]\"");
+      const std::string message =
+          "simulation failed: " + testing::DescribeSimulation(options, result) +
+          "\n" + result.failure +
+          "\nreplay: ORGSYNC_SIM_SEED=" + std::to_string(seed) +
+          " ORGSYNC_SIM_ROUNDS=" + std::to_string(rounds) +
+          " build/tests/orgsync_tests \"[" + (two_way ? "two-way" : "one-way") +
+          (leveldb ? "][leveldb" : "][memory") + "]\"";
+      if (!keep_going) FAIL(message);
+      FAIL_CHECK(message);
+      failed_seeds += " " + std::to_string(seed);
+      continue;
     }
     if (first == last) {
       std::cout << testing::DescribeSimulation(options, result) << "\n";
@@ -87,18 +100,30 @@ void RunShard(bool two_way, uint64_t shard, bool leveldb = false) {
     ++runs;
     captures += result.captures;
     restarts += result.restarts;
+    crashes += result.crashes;
+    lost_captures += result.lost_captures;
+    races += result.races;
     faults += result.messages_dropped + result.messages_duplicated;
     conflicts += result.conflicts_logged;
     not_applied += result.not_applied_logged;
   }
-  // The runs did what they are for: records moved, orgs restarted, the
-  // transport misbehaved, some changes could not be applied and, two-way,
-  // the orgs' edits conflicted.
+  if (!failed_seeds.empty()) {
+    std::cout << (two_way ? "two-way" : "one-way")
+              << (leveldb ? " leveldb" : " memory") << " shard " << shard
+              << " failing seeds:" << failed_seeds << "\n";
+  }
+  // The runs did what they are for: records moved, orgs restarted and
+  // crashed mid-operation (some captures cut short), the transport
+  // misbehaved, some changes could not be applied and, two-way, the orgs'
+  // edits conflicted and hosts raced apply.
   if (runs > 0) {
     CHECK(captures > runs);
     if (runs >= 10) {
       CHECK(restarts > 0);
+      CHECK(crashes > 0);
+      CHECK(lost_captures > 0);
       CHECK(faults > 0);
+      if (two_way) CHECK(races > 0);
       // Both orgs edited the same fields at once, and it was logged.
       if (two_way) CHECK(conflicts > 0);
       // Some changes could not be applied (their parent was never
@@ -108,11 +133,11 @@ void RunShard(bool two_way, uint64_t shard, bool leveldb = false) {
   }
 }
 
-#define ORGSYNC_SIMULATION_SHARD(direction, two_way, shard)                  \
-  TEST_CASE("R5, R6, R14, R30, R31, R32, R33, R51, R55: simulation " direction          \
-            " converges after faults, shard " #shard,                        \
-            "[simulation][" direction "][memory]") {                         \
-    RunShard(two_way, shard);                                                \
+#define ORGSYNC_SIMULATION_SHARD(direction, two_way, shard)                    \
+  TEST_CASE("R5, R6, R14, R30, R31, R32, R33, R51, R55: simulation " direction \
+            " converges after faults, shard " #shard,                          \
+            "[simulation][" direction "][memory]") {                           \
+    RunShard(two_way, shard);                                                  \
   }
 
 ORGSYNC_SIMULATION_SHARD("one-way", false, 0)

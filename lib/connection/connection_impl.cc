@@ -182,7 +182,7 @@ absl::Status ConnectionImpl::OpenComponents() {
     apply_storage_ = std::make_unique<DeferredSyncStorage>(env_->storage);
     RecordSyncDeps deps;
     deps.storage = apply_storage_.get();
-    deps.reserve_storage = env_->storage;
+    deps.direct_storage = env_->storage;
     deps.clock = env_->clock;
     deps.connection_id = id_;
     deps.role = role_;

@@ -17,24 +17,35 @@ int64_t ClampedMicros(absl::Time t) {
                              HybridClock::kMaxStampMicros - 1);
 }
 
-}  // namespace
-
-HybridClock::HybridClock(Storage* storage, std::string connection_id)
-    : storage_(storage),
-      key_(fmt::format("k/{}/hlc", std::move(connection_id))) {}
-
-absl::Status HybridClock::Restore() {
-  absl::StatusOr<std::string> stored = storage_->Get(key_);
-  if (absl::IsNotFound(stored.status())) return absl::OkStatus();
+// A persisted clock value under `key`; 0 if there is none.
+absl::StatusOr<int64_t> ReadStamp(Storage* storage, const std::string& key) {
+  absl::StatusOr<std::string> stored = storage->Get(key);
+  if (absl::IsNotFound(stored.status())) return 0;
   if (!stored.ok()) return stored.status();
   std::string_view in = *stored;
   int64_t value = 0;
   if (!ConsumeInt64(&in, &value) || !in.empty() ||
-      !IsAcceptableStamp(value)) {
+      !HybridClock::IsAcceptableStamp(value)) {
     return absl::DataLossError(
-        fmt::format("the hybrid clock at {} is unreadable", key_));
+        fmt::format("the hybrid clock at {} is unreadable", key));
   }
-  RaiseTo(value);
+  return value;
+}
+
+}  // namespace
+
+HybridClock::HybridClock(Storage* storage, std::string connection_id)
+    : storage_(storage),
+      key_(fmt::format("k/{}/hlc", connection_id)),
+      ceiling_key_(fmt::format("k/{}/hlc_ceiling", connection_id)) {}
+
+absl::Status HybridClock::Restore() {
+  absl::StatusOr<int64_t> value = ReadStamp(storage_, key_);
+  if (!value.ok()) return value.status();
+  absl::StatusOr<int64_t> ceiling = ReadStamp(storage_, ceiling_key_);
+  if (!ceiling.ok()) return ceiling.status();
+  RaiseTo(std::max(*value, *ceiling));
+  ceiling_.store(std::max(ceiling_.load(), *ceiling));
   return absl::OkStatus();
 }
 
@@ -62,8 +73,34 @@ int64_t HybridClock::Tick(absl::Time physical) {
 }
 
 void HybridClock::Observe(int64_t partner_micros, absl::Time physical) {
-  const int64_t ceiling = ClampedMicros(physical + kMaxForwardSkew);
-  RaiseTo(std::min(partner_micros, ceiling));
+  const int64_t seen =
+      std::min(partner_micros, ClampedMicros(physical + kMaxForwardSkew));
+  RaiseTo(seen);
+  int64_t observed = observed_.load(std::memory_order_relaxed);
+  while (observed < seen &&
+         !observed_.compare_exchange_weak(observed, seen,
+                                          std::memory_order_acq_rel)) {
+  }
+}
+
+bool HybridClock::NeedsCeiling() const {
+  return observed_.load(std::memory_order_acquire) >
+         ceiling_.load(std::memory_order_acquire);
+}
+
+absl::Status HybridClock::PersistCeiling(Storage* storage) {
+  const int64_t margin = absl::ToInt64Microseconds(kCeilingMargin);
+  const int64_t ceiling =
+      std::min(std::max(last(), observed_.load()), kMaxStampMicros - margin) +
+      margin;
+  std::string value;
+  AppendInt64(&value, ceiling);
+  WriteBatch batch;
+  batch.Put(ceiling_key_, value);
+  absl::Status written = storage->Write(batch, WriteOptions{.sync = true});
+  if (!written.ok()) return written;
+  if (ceiling_.load() < ceiling) ceiling_.store(ceiling);
+  return absl::OkStatus();
 }
 
 void HybridClock::Stage(WriteBatch* batch) const {

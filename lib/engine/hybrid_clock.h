@@ -17,9 +17,23 @@
 // max(physical, last + 1); Observe(stamp) moves last up to a partner's
 // stamp. The last value is persisted with the writes that use it (Stage),
 // and Restore reads it back at open, so a restart never issues a stamp
-// below one it issued or saw before it (a write racing the crash may make
-// the restored value a few microseconds low; stamps equal to older ones
-// are still ordered deterministically).
+// below one it issued before it (a write racing the crash may make the
+// restored value a few microseconds low; stamps equal to older ones are
+// still ordered deterministically).
+//
+// A partner's stamp needs more: apply writes the partner's value to the
+// host's records, which may live in another database and be durable before
+// orgsync's own writes of that envelope are (they share one deferred
+// flush). After a crash in between, the host's record shows the partner's
+// write while a clock restored from Stage alone has never seen its stamp,
+// and the host's next write of that record would be stamped below the
+// write it overwrote -- and lose to it in the partner. So observed stamps
+// are covered by a ceiling, persisted synced under a key of its own before
+// any host write reflects them: when NeedsCeiling() says an observed stamp
+// lies above the durable ceiling, PersistCeiling writes a new one
+// kCeilingMargin above the clock, so a sync is owed once per margin of the
+// partner's time, not per change. Restore starts from the higher of the
+// two values: after a crash local stamps may run up to the margin ahead.
 //
 // A partner's stamp is range-checked before it is observed
 // (IsAcceptableStamp): a stamp past kMaxStampMicros (the end of year 9999)
@@ -49,6 +63,9 @@ class HybridClock {
   static constexpr int64_t kMaxStampMicros = 253402300799999999;
   // How far ahead of this org's clock a partner's stamp may move this one.
   static constexpr absl::Duration kMaxForwardSkew = absl::Hours(24);
+  // How far above the clock a persisted ceiling lies: the most a restart
+  // moves the clock ahead, and the partner time one ceiling sync covers.
+  static constexpr absl::Duration kCeilingMargin = absl::Seconds(1);
 
   // The clock of connection `connection_id`, persisted in `storage`; starts
   // at 0 until Restore.
@@ -56,7 +73,8 @@ class HybridClock {
   HybridClock(const HybridClock&) = delete;
   HybridClock& operator=(const HybridClock&) = delete;
 
-  // Reads the persisted value (none: 0). DataLoss if it is unreadable.
+  // Reads the persisted value and ceiling (none: 0). DataLoss if one is
+  // unreadable.
   [[nodiscard]] absl::Status Restore();
 
   // A stamp for a local write happening at `physical`: later than every
@@ -67,6 +85,15 @@ class HybridClock {
   // `physical` (at most kMaxForwardSkew beyond it). Call only with a stamp
   // IsAcceptableStamp accepted.
   void Observe(int64_t partner_micros, absl::Time physical);
+
+  // Whether a stamp observed so far lies above the durable ceiling: then
+  // PersistCeiling must succeed before anything that reflects that stamp
+  // reaches a store outside orgsync's Storage.
+  bool NeedsCeiling() const;
+  // Writes, synced, a ceiling kCeilingMargin above the clock to `storage`
+  // (this clock's Storage, or one that writes through to it undeferred).
+  // Call from one thread at a time (the step thread).
+  [[nodiscard]] absl::Status PersistCeiling(Storage* storage);
 
   // Whether a partner-supplied stamp may be used at all: 0 ("no time", as
   // older senders and tests send) up to kMaxStampMicros.
@@ -86,7 +113,12 @@ class HybridClock {
 
   Storage* const storage_;
   const std::string key_;
+  const std::string ceiling_key_;
   std::atomic<int64_t> last_{0};
+  // The highest partner stamp observed (as far as it moved the clock).
+  std::atomic<int64_t> observed_{0};
+  // The ceiling known durable: restored, or written by PersistCeiling.
+  std::atomic<int64_t> ceiling_{0};
 };
 
 }  // namespace orgsync::internal

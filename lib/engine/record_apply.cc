@@ -115,8 +115,14 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyOrError(
                          change.last_modified_micros(),
                          HybridClock::kMaxStampMicros)});
   }
-  // Every later local write must order after this one (DESIGN.md rule 8).
+  // Every later local write must order after this one (DESIGN.md rule 8),
+  // also after a crash that keeps the host's copy of this write but loses
+  // the envelope's deferred writes: the ceiling is durable before the
+  // host's store is written (engine/hybrid_clock.h).
   hlc_.Observe(change.last_modified_micros(), deps_.clock->Now());
+  if (hlc_.NeedsCeiling()) {
+    ORGSYNC_RETURN_IF_ERROR(hlc_.PersistCeiling(deps_.direct_storage));
+  }
   if (!deps_.subscription_map->IsSubscribed(change.object())) {
     return Failure(change, proto::PERMANENT_FAILURE,
                    SyncErrorCode::kObjectNotSubscribed,
@@ -443,7 +449,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
     link->set_reserved(true);
     WriteBatch reserve;
     links_.Put(local_object, *link, &reserve);
-    ORGSYNC_RETURN_IF_ERROR(deps_.reserve_storage->Write(reserve, kSync));
+    ORGSYNC_RETURN_IF_ERROR(deps_.direct_storage->Write(reserve, kSync));
   }
   proto::Outcome outcome = proto::APPLIED;
   Record stored;
@@ -488,6 +494,15 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
               deps_.role != ReplicationRole::kPrimary, change.sender_version(),
               change.sequence());
   for (const auto& [field, value] : mapped.fields) {
+    if (outcome == proto::DUPLICATE) {
+      // The host's store had the record already (a crash cut an earlier
+      // apply of this insert short), and the host may have edited it since:
+      // the stamps of those edits are newer than this insert's and stay.
+      ORGSYNC_ASSIGN_OR_RETURN(
+          std::optional<proto::FieldStamp> stored,
+          links_.GetStamp(local_object, link->local_id(), field));
+      if (stored.has_value() && !StampLess(*stored, stamp)) continue;
+    }
     links_.PutStamp(local_object, link->local_id(), field, stamp, &batch);
   }
   for (NewLogEntry& note : mapped.notes) note.record.id = link->local_id();
@@ -530,7 +545,14 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
     auto here_it = current->fields.find(field);
     const FieldValue here_value =
         here_it != current->fields.end() ? here_it->second : FieldValue{};
-    if (!local_unseen || here_value == value) {
+    // Equal values need no decision -- unless the local write is the newer
+    // one: the value here may then be the partner's, written by an earlier
+    // apply of this same change whose decision (the resolver picked the
+    // partner's older write) a crash lost after the host's store took it,
+    // with the resend that was to carry it to the partner. Deciding again
+    // repeats that resend; if the local write wins, nothing differs.
+    const bool same = here_value == value;
+    if (!local_unseen || (same && incoming_newer)) {
       if (incoming_newer) {
         apply[field] = value;
         new_stamps.emplace_back(field, incoming);
@@ -555,7 +577,8 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
     const ConflictWinner winner = deps_.resolver->Resolve(conflict);
     const bool remote_wins =
         (winner == ConflictWinner::kPrimary) != primary_here;
-    if (remote_wins) apply[field] = value;
+    if (same && !remote_wins) continue;
+    if (remote_wins && !same) apply[field] = value;
     if (remote_wins == incoming_newer) {
       if (incoming_newer) new_stamps.emplace_back(field, incoming);
     } else {
@@ -870,7 +893,7 @@ absl::Status RecordSync::ReserveInserts(const proto::ChangeBatch& changes) {
     links_.Put(local_object, fresh, &batch);
   }
   if (batch.Count() == 0) return absl::OkStatus();
-  return deps_.reserve_storage->Write(batch, kSync);
+  return deps_.direct_storage->Write(batch, kSync);
 }
 
 // The local name of a partner object the SubscriptionMap maps (the

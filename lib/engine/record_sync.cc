@@ -73,7 +73,7 @@ RecordSync::RecordSync(RecordSyncDeps deps)
       links_(deps_.storage, deps_.connection_id),
       hlc_(deps_.storage, deps_.connection_id) {
   if (deps_.resolver == nullptr) deps_.resolver = &default_resolver_;
-  if (deps_.reserve_storage == nullptr) deps_.reserve_storage = deps_.storage;
+  if (deps_.direct_storage == nullptr) deps_.direct_storage = deps_.storage;
 }
 
 RecordSync::~RecordSync() = default;
@@ -91,14 +91,15 @@ proto::FieldStamp RecordSync::StampOf(int64_t micros, bool from_primary,
 
 absl::Status RecordSync::Commit(WriteBatch& batch,
                                 const std::vector<NewLogEntry>& log_entries,
-                                PendingLogs* deferred_logs) {
+                                PendingLogs* deferred_logs, Storage* storage) {
   hlc_.Stage(&batch);
   std::optional<SyncLog::PendingAppend> pending;
   if (!log_entries.empty()) {
     ORGSYNC_ASSIGN_OR_RETURN(pending,
                              deps_.log->PrepareAppend(log_entries, &batch));
   }
-  absl::Status status = deps_.storage->Write(batch, kSync);
+  if (storage == nullptr) storage = deps_.storage;
+  absl::Status status = storage->Write(batch, kSync);
   if (pending.has_value()) {
     if (deferred_logs != nullptr) {
       deferred_logs->emplace_back(std::move(*pending), status);
@@ -349,8 +350,9 @@ absl::StatusOr<std::vector<CaptureResult>> RecordSync::CaptureBatch(
     logged = std::move(*prepared);
   }
   // No lock is held here, so concurrent captures share the storage's group
-  // commit.
-  const absl::Status written = deps_.storage->Write(batch, kSync);
+  // commit. Durable before Capture returns, also inside an envelope's
+  // deferred sync (direct_storage).
+  const absl::Status written = deps_.direct_storage->Write(batch, kSync);
   deps_.queue->FinishEnqueue(std::move(pending), written);
   if (logged.has_value()) deps_.log->FinishAppend(std::move(*logged), written);
   ORGSYNC_RETURN_IF_ERROR(Annotate(
@@ -379,7 +381,8 @@ absl::StatusOr<bool> RecordSync::OnLocalUndelete(std::string_view object,
   // requested here, durably, and done there (SeverRequestedLinks).
   WriteBatch batch;
   links_.PutSeverRequest({std::string(object), std::string(id)}, &batch);
-  ORGSYNC_RETURN_IF_ERROR(deps_.storage->Write(batch, kSync));
+  // Part of a capture: durable before it returns (direct_storage).
+  ORGSYNC_RETURN_IF_ERROR(deps_.direct_storage->Write(batch, kSync));
   sever_requests_.store(true);
   return true;
 }
@@ -522,7 +525,19 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
   ORGSYNC_ASSIGN_OR_RETURN(
       std::optional<proto::RecordLink> link,
       links_.FindByLocal(entry.record.object, entry.record.id));
-  const bool linked = link.has_value() && !link->reserved();
+  if (link.has_value() && link->reserved()) {
+    // The partner's insert created this record here, and a crash cut its
+    // apply short after the host's store had it (the link stayed
+    // reserved): the partner sends that insert again, which completes the
+    // link. Until then the record must not go as an insert of this org's
+    // own -- the partner would hold it twice.
+    out.kind = OutgoingChange::Kind::kBlocked;
+    out.waits_for = entry.record;
+    out.reason = "the partner's insert of this record is not fully applied "
+                 "here yet";
+    return out;
+  }
+  const bool linked = link.has_value();
   if (!linked && out.change.action() != proto::GENERIC_INSERT) {
     ORGSYNC_ASSIGN_OR_RETURN(std::vector<uint64_t> pending,
                              deps_.queue->PendingSequences(entry.record));

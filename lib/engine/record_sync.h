@@ -102,12 +102,18 @@ struct RecordSyncDeps {
   std::function<bool(std::string_view user_id)> user_exists;
   // Binary values larger than this are not synced (R38).
   size_t max_file_bytes = kDefaultMaxFileBytes;
-  // Where an insert's id reservation is written, synced, before the insert
-  // reaches the store; null: `storage`. The connection applies an envelope
-  // with its other sync writes deferred to one flush
-  // (storage/deferred_sync_storage.h) and passes the undeferred storage
-  // here, since the reservation must be durable before the host's write.
-  Storage* reserve_storage = nullptr;
+  // Where the writes that must be durable when their call returns go,
+  // synced; null: `storage`. The connection applies an envelope with its
+  // other sync writes deferred to one flush (storage/deferred_sync_storage.h)
+  // and passes the undeferred storage here, for three kinds of write: an
+  // insert's id reservation and the hybrid clock's ceiling, both durable
+  // before the host's write; and a
+  // capture, durable before Capture returns OK (design rule 2) even when
+  // the host captures from inside a RecordStore call that apply made on
+  // the step thread (a trigger on a replicated write), where `storage`
+  // would defer it to the envelope's flush and a crash before that flush
+  // would lose a change the host was told is safe.
+  Storage* direct_storage = nullptr;
 };
 
 // What PrepareSend decided for a queue entry.
@@ -264,12 +270,14 @@ class RecordSync {
       const std::optional<proto::RecordLink>& link,
       const std::string& partner_field, const ValueRefusal& refusal);
   absl::Status LogNow(const std::vector<NewLogEntry>& entries);
-  // Writes `batch` with `log_entries` durably; the appends are finished at
-  // once, or handed to `deferred_logs` (the apply path's, finished by the
-  // caller once no lock is held).
+  // Writes `batch` with `log_entries` durably, to `storage` (null:
+  // deps_.storage); the appends are finished at once, or handed to
+  // `deferred_logs` (the apply path's, finished by the caller once no lock
+  // is held).
   absl::Status Commit(WriteBatch& batch,
                       const std::vector<NewLogEntry>& log_entries,
-                      PendingLogs* deferred_logs = nullptr);
+                      PendingLogs* deferred_logs = nullptr,
+                      Storage* storage = nullptr);
 
   std::string LocalObjectOf(const std::string& partner_object) const;
   bool sync_audit_fields() const;

@@ -12,7 +12,10 @@
 // The Storage contract makes that sound: a synced write is durable together
 // with every write before it, and an unsynced batch is lost whole or not at
 // all, in order. Writes from other threads (host threads capturing while the
-// group is open) pass through untouched and keep their own sync.
+// group is open) pass through untouched and keep their own sync. A write on
+// the group's thread that must be durable when it returns -- a capture by
+// a host trigger running inside apply -- goes to the target directly
+// (RecordSyncDeps::direct_storage).
 //
 // Whoever opens a group must flush it before anything that depends on its
 // writes leaves the process or reaches another store (the acknowledgement,

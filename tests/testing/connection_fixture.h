@@ -93,6 +93,9 @@ struct TwoOrgsConfig {
   // OrgOptions.connection_events of each org.
   std::function<void(const ConnectionEvent&)> primary_events = {};
   std::function<void(const ConnectionEvent&)> secondary_events = {};
+  // OrgOptions.conflict_resolver of both orgs; not owned; null: the
+  // default.
+  ConflictResolver* conflict_resolver = nullptr;
   // How far the secondary's clock is ahead of the primary's (negative:
   // behind). The two clocks advance together.
   absl::Duration secondary_clock_offset = absl::ZeroDuration();

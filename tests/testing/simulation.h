@@ -1,24 +1,35 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 //
 // The seeded simulation of live record sync: two orgs (a primary and a
-// secondary) with a small CRM schema, each keeping its records in a
-// RecordStore on the same MemoryStorage as its replication state, joined by
-// an InProcessTransportPair. One seed drives everything: a random workload on
-// one side (one-way) or both (two-way) -- inserts, updates, deletes and
-// undeletes of parents and children --, transport faults (drop, duplicate,
-// reorder, delay, partition, an org going offline), admin suspend/resume and
-// restarts of either org that drop whatever was not synced to storage.
-//
-// The host also, now and then, inserts an account without capturing it, so
-// that what refers to it cannot be applied in the partner org.
+// secondary), each with its own clock (skewed up to +-10 minutes from the
+// simulated time and drifting up to +-1%), its replication state on a
+// Storage and its records in the host's RecordStore, joined by an
+// InProcessTransportPair. The schema is a small CRM (lookups, cascades)
+// plus one or two wide objects of 1 to 300 text and number fields. One seed
+// drives everything: a random workload on one side (one-way) or both
+// (two-way) -- inserts, updates, deletes and undeletes of parents and
+// children, now and then an insert the host never captures --, transport
+// faults (drop, duplicate, reorder, delay, partition, an org going
+// offline), admin suspend/resume, crashes of either org right after its
+// k-th storage write of any kind (capture, apply, the host store's own
+// write, acknowledgement, cascade, flush) that drop what was not synced,
+// and host writes racing apply (the host writes a record just before
+// replication's update, delete or undelete of it lands, and captures it).
 //
 // When the faults stop and the queues drain, the run checks that both orgs
-// hold the same published data record by record, that every record a
-// capture created exists in both, and that nothing is left queued -- except
-// records whose change a SyncLog entry says was not applied (design rule
-// 5: nothing silently lost), or that the host never captured. The same
-// seed and options replay the same run exactly (one ManualClock, one
-// generator for the workload, the pair's own seeded faults).
+// hold the same published data field by field, that every record whose
+// insert was captured exists in both, that every racing host write
+// survived or lost for a reason the log shows, and that nothing is left
+// queued -- except what a SyncLog entry says was not applied (design rule
+// 5: nothing silently lost), or what orgsync was never promised (a change
+// the host did not capture, or whose Capture a crash cut short). The same
+// seed and options replay the same run exactly (one generator for the
+// workload and the faults, the pair's own seeded faults, and no threads).
+//
+// The parts: sim_model (objects, schema), sim_faults (clocks, crashes,
+// racing writes), sim_side (an org and its host), sim_workload (the host
+// writes), sim_ledger (what the hosts did), sim_checks (the final check),
+// simulation.cc (the run).
 
 #ifndef ORGSYNC_TESTS_TESTING_SIMULATION_H_
 #define ORGSYNC_TESTS_TESTING_SIMULATION_H_
@@ -55,7 +66,18 @@ struct SimulationResult {
   std::string failure;
   // What happened, for the record.
   uint64_t captures = 0;
-  uint64_t restarts = 0;
+  uint64_t restarts = 0;        // at a quiet moment, between two rounds
+  uint64_t crashes = 0;         // right after a storage write
+  uint64_t storage_writes = 0;  // of both orgs
+  uint64_t lost_captures = 0;   // Capture calls a crash cut short
+  uint64_t races = 0;           // host writes racing apply
+  // The orgs' clocks: skew (seconds) and drift (fraction) of each.
+  double primary_skew_seconds = 0;
+  double secondary_skew_seconds = 0;
+  double primary_drift = 0;
+  double secondary_drift = 0;
+  bool host_storage_apart = false;
+  size_t wide_fields = 0;  // of the wide objects, summed
   uint64_t suspensions = 0;
   uint64_t offline_periods = 0;
   uint64_t partitions = 0;

@@ -1,0 +1,362 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+//
+// Design rules 2, 3 and 8 across a crash that keeps the host's copy of a
+// replicated insert but loses orgsync's writes of the same envelope (they
+// share one deferred flush, and the host's records live in a database of
+// their own): the link stays reserved, the stamps and the hybrid clock's
+// observation of the partner's write are gone, and the partner sends the
+// insert again. The simulation found three ways this went wrong:
+//   * the host's next edit of the record went to the partner as an insert
+//     of this org's own, and the partner held the record twice;
+//   * with this org's clock behind, the clock restored from its last staged
+//     value had never seen the partner's stamp, so the host's edit was
+//     stamped below the insert it edited and lost to it in the partner;
+//   * the redelivered insert stamped every field with its own (older)
+//     stamp, undoing the stamps of the host's edits made since, so that a
+//     concurrent partner write overwrote the newer value here only.
+// And one with an update: when the resolver picked the partner's older
+// write over a local one, the host's store took the partner's value, and
+// the crash lost the resend that carries the decision to the partner; the
+// redelivered change found the values equal and decided nothing, so the
+// partner went on with the local write.
+
+#include <catch2/catch.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "orgsync/capture.h"
+#include "orgsync/conflict.h"
+#include "orgsync/connection.h"
+#include "orgsync/record.h"
+#include "orgsync/record_store.h"
+#include "orgsync/schema.h"
+#include "orgsync/sync_log.h"
+#include "testing/connection_fixture.h"
+#include "testing/record_sync_pair.h"
+#include "testing/storage_testing.h"
+
+namespace orgsync {
+namespace {
+
+using testing::RequireOk;
+
+constexpr char kConnection[] = "conn-1";
+
+// Once armed, the first record replication inserts lands in the host's
+// store, and then the org's process dies: every later write to orgsync's
+// storage is refused (what was not synced is lost at the reopen).
+class CrashAfterInsertStore final : public ForwardingRecordStore {
+ public:
+  using ForwardingRecordStore::ForwardingRecordStore;
+
+  absl::StatusOr<Record> Insert(Record record,
+                                const ApplyContext& context) override {
+    absl::StatusOr<Record> inserted =
+        ForwardingRecordStore::Insert(std::move(record), context);
+    if (inserted.ok() && context.from_replication && faults != nullptr) {
+      faults->SetWriteHook([](const WriteBatch&, const WriteOptions&) {
+        return absl::UnavailableError("the process died");
+      });
+      faults = nullptr;
+      crashed_id = inserted->id;
+    }
+    return inserted;
+  }
+
+  testing::FaultInjectingStorage* faults = nullptr;  // set: armed
+  std::string crashed_id;
+};
+
+std::string Phone(RecordStore& store, const std::string& id) {
+  absl::StatusOr<Record> record = store.Get("Account", id);
+  RequireOk(record.status());
+  auto it = record->fields.find("Phone");
+  if (it == record->fields.end()) return "<none>";
+  const std::string* text = std::get_if<std::string>(&it->second);
+  return text != nullptr ? *text : "<not text>";
+}
+
+void Capture(Connection* connection, const Record& record,
+             std::vector<std::string> fields) {
+  LocalChange change;
+  change.kind = fields.empty() ? ChangeKind::kInsert : ChangeKind::kUpdate;
+  change.record = record;
+  change.changed_fields = std::move(fields);
+  absl::StatusOr<CaptureResult> captured = connection->Capture(change);
+  RequireOk(captured.status());
+  REQUIRE(captured->captured);
+}
+
+// Two orgs syncing Account both ways; the primary inserts an account, the
+// secondary crashes right after its host's store took the copy, and both
+// reopen.
+struct CrashedApply {
+  explicit CrashedApply(absl::Duration secondary_clock_offset) {
+    testing::FillCrmSchema(&primary_schema);
+    testing::FillCrmSchema(&secondary_schema);
+    testing::TwoOrgsConfig config;
+    config.primary_schema = &primary_schema;
+    config.secondary_schema = &secondary_schema;
+    config.primary_record_store = primary_store.get();
+    config.secondary_record_store = &secondary_store;
+    config.secondary_clock_offset = secondary_clock_offset;
+    auto secondary_storage = std::make_unique<testing::FaultyReopenableStorage>(
+        testing::NewReopenableMemoryStorage());
+    testing::FaultyReopenableStorage* faulty = secondary_storage.get();
+    t = std::make_unique<testing::TwoOrgs>(
+        5, testing::NewReopenableMemoryStorage(), std::move(secondary_storage),
+        std::move(config));
+    // Each host stamps its records with its own org's clock.
+    primary_clock.target = &t->clock;
+    secondary_clock.target = &t->secondary_clock;
+    InvitationOptions options = testing::DefaultInvitation(kConnection);
+    options.sync = {};
+    auto [p, s] = t->Connect(options);
+    for (auto [from, to] : {std::pair{p, s}, std::pair{s, p}}) {
+      RequireOk(from->publish_set()->PublishObjects({"Account"}));
+      REQUIRE(t->Settle());
+      RequireOk(to->subscription_map()->Subscribe("Account"));
+      REQUIRE(t->Settle());
+    }
+
+    Record account;
+    account.object = "Account";
+    account.fields = {{"Name", std::string("Acme")},
+                      {"Phone", std::string("original")}};
+    absl::StatusOr<Record> inserted =
+        primary_store->Insert(std::move(account), ApplyContext{});
+    RequireOk(inserted.status());
+    primary_id = inserted->id;
+    Capture(p, *inserted, {});
+    secondary_store.faults = faulty->faults();
+    // The secondary does not step on its own once it is dead.
+    for (int i = 0; i < 20 && secondary_store.crashed_id.empty(); ++i) {
+      RequireOk(t->primary->Step().status());
+      t->pair.Step();
+      t->clock.Advance(absl::Seconds(1));
+    }
+    REQUIRE_FALSE(secondary_store.crashed_id.empty());
+    secondary_id = secondary_store.crashed_id;
+    t->Reopen(kConnection);
+    primary = *t->primary->GetConnection(kConnection);
+    secondary = *t->secondary->GetConnection(kConnection);
+  }
+
+  // The host's update of Phone in `store`, captured on `connection`.
+  void HostUpdate(RecordStore& store, Connection* connection,
+                  const std::string& id, const std::string& phone) {
+    absl::StatusOr<Record> updated =
+        store.Update("Account", id, {{"Phone", phone}}, ApplyContext{});
+    RequireOk(updated.status());
+    Capture(connection, *updated, {"Phone"});
+  }
+
+  size_t PrimaryAccounts() {
+    size_t count = 0;
+    RequireOk(primary_store->Scan("Account", absl::InfinitePast(),
+                                  [&](const Record&) {
+                                    ++count;
+                                    return true;
+                                  }));
+    return count;
+  }
+
+  Schema primary_schema;
+  Schema secondary_schema;
+  testing::ForwardingClock primary_clock;
+  testing::ForwardingClock secondary_clock;
+  std::unique_ptr<RecordStore> primary_store =
+      testing::NewCrmRecordStore(&primary_clock, "P-");
+  std::unique_ptr<RecordStore> secondary_inner =
+      testing::NewCrmRecordStore(&secondary_clock, "S-");
+  CrashAfterInsertStore secondary_store{secondary_inner.get()};
+  std::unique_ptr<testing::TwoOrgs> t;
+  Connection* primary = nullptr;
+  Connection* secondary = nullptr;
+  std::string primary_id;
+  std::string secondary_id;
+};
+
+TEST_CASE(
+    "Design rule 3, R30: a record a crash left half-applied (the host has "
+    "it, its link is reserved) is not sent back to the partner as a new "
+    "record when the host edits it",
+    "[records]") {
+  CrashedApply orgs(absl::ZeroDuration());
+  orgs.HostUpdate(orgs.secondary_store, orgs.secondary, orgs.secondary_id,
+                  "secondary");
+  REQUIRE(orgs.t->Settle());
+  CHECK(orgs.PrimaryAccounts() == 1);
+  CHECK(Phone(*orgs.primary_store, orgs.primary_id) == "secondary");
+  CHECK(Phone(orgs.secondary_store, orgs.secondary_id) == "secondary");
+}
+
+TEST_CASE(
+    "Design rule 8: after a crash that kept the host's copy of the "
+    "partner's write but lost the clock's sight of it, the host's next edit "
+    "still wins in both orgs, with this org's clock five minutes behind",
+    "[records][clocks]") {
+  CrashedApply orgs(-absl::Minutes(5));
+  orgs.t->clock.Advance(absl::Seconds(5));
+  orgs.HostUpdate(orgs.secondary_store, orgs.secondary, orgs.secondary_id,
+                  "secondary");
+  REQUIRE(orgs.t->Settle());
+  CHECK(orgs.PrimaryAccounts() == 1);
+  CHECK(Phone(*orgs.primary_store, orgs.primary_id) == "secondary");
+  CHECK(Phone(orgs.secondary_store, orgs.secondary_id) == "secondary");
+}
+
+TEST_CASE(
+    "Design rule 8: a redelivered insert does not undo the stamps of the "
+    "host's edits made since the crash; a concurrent older partner write "
+    "loses in both orgs",
+    "[records][clocks]") {
+  // The secondary's clock is ahead: its edit is the newer of the two.
+  CrashedApply orgs(absl::Minutes(5));
+  orgs.t->clock.Advance(absl::Seconds(5));
+  orgs.HostUpdate(orgs.secondary_store, orgs.secondary, orgs.secondary_id,
+                  "secondary");
+  orgs.t->clock.Advance(absl::Seconds(5));
+  orgs.HostUpdate(*orgs.primary_store, orgs.primary, orgs.primary_id,
+                  "primary");
+  REQUIRE(orgs.t->Settle());
+  CHECK(orgs.PrimaryAccounts() == 1);
+  CHECK(Phone(*orgs.primary_store, orgs.primary_id) == "secondary");
+  CHECK(Phone(orgs.secondary_store, orgs.secondary_id) == "secondary");
+}
+
+// The same answer in both orgs, as a resolver must give (conflict.h).
+class PrimaryWins final : public ConflictResolver {
+ public:
+  ConflictWinner Resolve(const FieldConflict&) override {
+    return ConflictWinner::kPrimary;
+  }
+};
+
+// Once armed, the secondary dies right after its host's store took the
+// first update replication makes.
+class CrashAfterUpdateStore final : public ForwardingRecordStore {
+ public:
+  using ForwardingRecordStore::ForwardingRecordStore;
+
+  absl::StatusOr<Record> Update(std::string_view object, std::string_view id,
+                                const FieldMap& changes,
+                                const ApplyContext& context) override {
+    absl::StatusOr<Record> updated =
+        ForwardingRecordStore::Update(object, id, changes, context);
+    if (updated.ok() && context.from_replication && faults != nullptr) {
+      faults->SetWriteHook([](const WriteBatch&, const WriteOptions&) {
+        return absl::UnavailableError("the process died");
+      });
+      faults = nullptr;
+    }
+    return updated;
+  }
+
+  testing::FaultInjectingStorage* faults = nullptr;  // set: armed
+};
+
+TEST_CASE(
+    "Conflicts, design rule 5: a resolver's pick of the partner's older "
+    "write survives a crash that kept the host's copy of it but lost the "
+    "resend; both orgs end with the winner",
+    "[records]") {
+  Schema primary_schema;
+  Schema secondary_schema;
+  testing::FillCrmSchema(&primary_schema);
+  testing::FillCrmSchema(&secondary_schema);
+  testing::ForwardingClock store_clock;
+  std::unique_ptr<RecordStore> primary_store =
+      testing::NewCrmRecordStore(&store_clock, "P-");
+  std::unique_ptr<RecordStore> secondary_inner =
+      testing::NewCrmRecordStore(&store_clock, "S-");
+  CrashAfterUpdateStore secondary_store{secondary_inner.get()};
+  PrimaryWins primary_wins;
+  testing::TwoOrgsConfig config;
+  config.primary_schema = &primary_schema;
+  config.secondary_schema = &secondary_schema;
+  config.primary_record_store = primary_store.get();
+  config.secondary_record_store = &secondary_store;
+  config.conflict_resolver = &primary_wins;
+  auto secondary_storage = std::make_unique<testing::FaultyReopenableStorage>(
+      testing::NewReopenableMemoryStorage());
+  testing::FaultyReopenableStorage* faulty = secondary_storage.get();
+  testing::TwoOrgs t(7, testing::NewReopenableMemoryStorage(),
+                     std::move(secondary_storage), std::move(config));
+  store_clock.target = &t.clock;
+  InvitationOptions options = testing::DefaultInvitation(kConnection);
+  options.sync = {};
+  auto [primary, secondary] = t.Connect(options);
+  for (auto [from, to] :
+       {std::pair{primary, secondary}, std::pair{secondary, primary}}) {
+    RequireOk(from->publish_set()->PublishObjects({"Account"}));
+    REQUIRE(t.Settle());
+    RequireOk(to->subscription_map()->Subscribe("Account"));
+    REQUIRE(t.Settle());
+  }
+  Record account;
+  account.object = "Account";
+  account.fields = {{"Name", std::string("Acme")},
+                    {"Phone", std::string("original")}};
+  absl::StatusOr<Record> inserted =
+      primary_store->Insert(std::move(account), ApplyContext{});
+  RequireOk(inserted.status());
+  const std::string p_id = inserted->id;
+  Capture(primary, *inserted, {});
+  REQUIRE(t.Settle());
+  absl::StatusOr<std::optional<std::string>> s_id =
+      primary->PartnerRecordId("Account", p_id);
+  RequireOk(s_id.status());
+  REQUIRE(s_id->has_value());
+
+  // Both change Phone, the secondary last; the primary's change reaches the
+  // secondary first, which the resolver lets win there.
+  absl::StatusOr<Record> p_update = primary_store->Update(
+      "Account", p_id, {{"Phone", std::string("primary")}}, ApplyContext{});
+  RequireOk(p_update.status());
+  Capture(primary, *p_update, {"Phone"});
+  t.clock.Advance(absl::Seconds(1));
+  absl::StatusOr<Record> s_update = secondary_inner->Update(
+      "Account", **s_id, {{"Phone", std::string("secondary")}}, ApplyContext{});
+  RequireOk(s_update.status());
+  Capture(secondary, *s_update, {"Phone"});
+  secondary_store.faults = faulty->faults();
+  // Only the primary steps: the secondary's change stays queued, and the
+  // secondary dies once its host's store took the primary's value.
+  for (int i = 0; i < 20 && secondary_store.faults != nullptr; ++i) {
+    RequireOk(t.primary->Step().status());
+    t.pair.Step();
+    t.clock.Advance(absl::Seconds(1));
+  }
+  REQUIRE(secondary_store.faults == nullptr);
+  REQUIRE(Phone(secondary_store, **s_id) == "primary");
+
+  t.Reopen(kConnection);
+  primary = *t.primary->GetConnection(kConnection);
+  secondary = *t.secondary->GetConnection(kConnection);
+  // The primary's change is delivered again and acknowledged before the
+  // secondary sends its own: the primary then takes that one as the newer.
+  for (int i = 0; i < 60 && primary->record_queue()->Count() > 0; ++i) {
+    RequireOk(t.primary->Step().status());
+    t.pair.Step();
+    t.clock.Advance(absl::Seconds(1));
+  }
+  REQUIRE(primary->record_queue()->Count() == 0);
+  REQUIRE(t.Settle());
+  CHECK(Phone(*primary_store, p_id) == "primary");
+  CHECK(Phone(secondary_store, **s_id) == "primary");
+  bool conflict_logged = false;
+  for (const LogEntry& entry : testing::LogOf(secondary)) {
+    conflict_logged |= entry.error == SyncErrorCode::kConflict;
+  }
+  CHECK(conflict_logged);
+}
+
+}  // namespace
+}  // namespace orgsync
