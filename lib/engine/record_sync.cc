@@ -16,7 +16,7 @@
 namespace orgsync::internal {
 namespace {
 
-constexpr WriteOptions kSync{.sync = true};
+constexpr WriteOptions kSyncWrite{.sync = true};
 
 proto::QueueAction ToProto(QueueAction action) {
   return static_cast<proto::QueueAction>(static_cast<int>(action));
@@ -98,7 +98,7 @@ absl::Status RecordSync::Commit(WriteBatch& batch,
     ORGSYNC_ASSIGN_OR_RETURN(pending,
                              deps_.log->PrepareAppend(log_entries, &batch));
   }
-  absl::Status status = deps_.storage->Write(batch, kSync);
+  absl::Status status = deps_.storage->Write(batch, kSyncWrite);
   if (pending.has_value()) {
     if (deferred_logs != nullptr) {
       deferred_logs->emplace_back(std::move(*pending), status);
@@ -350,7 +350,7 @@ absl::StatusOr<std::vector<CaptureResult>> RecordSync::CaptureBatch(
   }
   // No lock is held here, so concurrent captures share the storage's group
   // commit.
-  const absl::Status written = deps_.storage->Write(batch, kSync);
+  const absl::Status written = deps_.storage->Write(batch, kSyncWrite);
   deps_.queue->FinishEnqueue(std::move(pending), written);
   if (logged.has_value()) deps_.log->FinishAppend(std::move(*logged), written);
   ORGSYNC_RETURN_IF_ERROR(Annotate(
