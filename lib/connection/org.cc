@@ -28,7 +28,7 @@ constexpr size_t kMaxTextBytes = 256;
 // Bytes of a generated connection id (shown as twice as many hex digits).
 constexpr size_t kGeneratedIdBytes = 16;
 
-absl::Status CheckText(std::string_view field, std::string_view value) {
+absl::Status CheckOrgText(std::string_view field, std::string_view value) {
   if (value.empty() || value.size() > kMaxTextBytes) {
     return absl::InvalidArgumentError(
         fmt::format("{} must be 1 to {} bytes, got {}", field, kMaxTextBytes,
@@ -110,11 +110,11 @@ class OrgImpl final : public Org {
 
   absl::StatusOr<Invitation> CreateInvitation(const InvitationOptions& options,
                                               std::string_view actor) override {
-    ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
+    ORGSYNC_RETURN_IF_ERROR(CheckOrgText("actor", actor));
     ORGSYNC_RETURN_IF_ERROR(
-        CheckText("InvitationOptions.owner", options.owner));
+        CheckOrgText("InvitationOptions.owner", options.owner));
     ORGSYNC_RETURN_IF_ERROR(
-        CheckText("InvitationOptions.contact", options.contact));
+        CheckOrgText("InvitationOptions.contact", options.contact));
     if (options.type != ConnectionType::kReplication) {
       return absl::InvalidArgumentError(
           fmt::format("InvitationOptions.type must be Replication, got {}",
@@ -180,7 +180,7 @@ class OrgImpl final : public Org {
       return absl::InvalidArgumentError(
           "accepting an invitation needs a transport to the primary");
     }
-    ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
+    ORGSYNC_RETURN_IF_ERROR(CheckOrgText("actor", actor));
 
     ConnectionImpl* connection;
     {

@@ -16,7 +16,7 @@
 namespace orgsync::internal {
 namespace {
 
-constexpr WriteOptions kSync{.sync = true};
+constexpr WriteOptions kSyncWrite{.sync = true};
 
 proto::QueueAction ToProto(QueueAction action) {
   return static_cast<proto::QueueAction>(static_cast<int>(action));
@@ -99,7 +99,7 @@ absl::Status RecordSync::Commit(WriteBatch& batch,
                              deps_.log->PrepareAppend(log_entries, &batch));
   }
   if (storage == nullptr) storage = deps_.storage;
-  absl::Status status = storage->Write(batch, kSync);
+  absl::Status status = storage->Write(batch, kSyncWrite);
   if (pending.has_value()) {
     if (deferred_logs != nullptr) {
       deferred_logs->emplace_back(std::move(*pending), status);
@@ -352,7 +352,7 @@ absl::StatusOr<std::vector<CaptureResult>> RecordSync::CaptureBatch(
   // No lock is held here, so concurrent captures share the storage's group
   // commit. Durable before Capture returns, also inside an envelope's
   // deferred sync (direct_storage).
-  const absl::Status written = deps_.direct_storage->Write(batch, kSync);
+  const absl::Status written = deps_.direct_storage->Write(batch, kSyncWrite);
   deps_.queue->FinishEnqueue(std::move(pending), written);
   if (logged.has_value()) deps_.log->FinishAppend(std::move(*logged), written);
   ORGSYNC_RETURN_IF_ERROR(Annotate(
@@ -382,7 +382,7 @@ absl::StatusOr<bool> RecordSync::OnLocalUndelete(std::string_view object,
   WriteBatch batch;
   links_.PutSeverRequest({std::string(object), std::string(id)}, &batch);
   // Part of a capture: durable before it returns (direct_storage).
-  ORGSYNC_RETURN_IF_ERROR(deps_.direct_storage->Write(batch, kSync));
+  ORGSYNC_RETURN_IF_ERROR(deps_.direct_storage->Write(batch, kSyncWrite));
   sever_requests_.store(true);
   return true;
 }

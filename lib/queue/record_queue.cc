@@ -49,7 +49,7 @@ using internal::AppendUint64;
 using internal::StartsWith;
 using internal::ToAbsl;
 
-constexpr size_t kActionSlots = kAllQueueActions.size() + 1;
+constexpr size_t kQueueActionSlots = kAllQueueActions.size() + 1;
 
 class QueueKeys {
  public:
@@ -118,7 +118,7 @@ proto::QueueEntryState ToState(const QueueEntry& entry) {
   return state;
 }
 
-absl::StatusOr<QueueEntry> DecodeEntry(uint64_t sequence,
+absl::StatusOr<QueueEntry> DecodeQueueEntry(uint64_t sequence,
                                        std::string_view value) {
   proto::QueueEntryState state;
   if (!state.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
@@ -302,7 +302,7 @@ class RecordQueue::Impl {
   std::map<uint64_t, uint64_t> in_flight_ ABSL_GUARDED_BY(mu_);  // first->n
   absl::flat_hash_set<uint64_t> busy_ ABSL_GUARDED_BY(mu_);
   uint64_t count_ ABSL_GUARDED_BY(mu_) = 0;
-  std::array<uint64_t, kActionSlots> by_action_ ABSL_GUARDED_BY(mu_) = {};
+  std::array<uint64_t, kQueueActionSlots> by_action_ ABSL_GUARDED_BY(mu_) = {};
   // The newest sequence of a finished enqueue (or restored at Load).
   uint64_t max_committed_ ABSL_GUARDED_BY(mu_) = 0;
   // High-water keys known durable; normally one.
@@ -315,7 +315,7 @@ class RecordQueue::Impl {
 
 absl::Status RecordQueue::Impl::Load() {
   uint64_t count = 0;
-  std::array<uint64_t, kActionSlots> by_action = {};
+  std::array<uint64_t, kQueueActionSlots> by_action = {};
   uint64_t first = 0;
   uint64_t last = 0;
   std::set<uint64_t> high_water;
@@ -457,7 +457,7 @@ absl::StatusOr<std::vector<QueueEntry>> RecordQueue::Impl::Claim(
       status = value.status();
       break;
     }
-    absl::StatusOr<QueueEntry> entry = DecodeEntry(sequence, *value);
+    absl::StatusOr<QueueEntry> entry = DecodeQueueEntry(sequence, *value);
     if (!entry.ok()) {
       status = entry.status();
       break;
@@ -557,7 +557,7 @@ absl::StatusOr<std::vector<QueueEntry>> RecordQueue::Impl::Ready(
       if (!first_present) first_present = sequence;
       if (++examined > options_.ready_scan_limit) break;
       ORGSYNC_ASSIGN_OR_RETURN(QueueEntry entry,
-                               DecodeEntry(sequence, it->value()));
+                               DecodeQueueEntry(sequence, it->value()));
       const std::string order_key =
           entry.record.empty() ? std::string() : OrderKey(entry.record);
       if (IsRecordAction(entry.action)) {
@@ -594,7 +594,7 @@ absl::StatusOr<QueueEntry> RecordQueue::Impl::Get(uint64_t sequence) const {
                                             " in '", connection_id_, "'"));
   }
   ORGSYNC_RETURN_IF_ERROR(value.status());
-  return DecodeEntry(sequence, *value);
+  return DecodeQueueEntry(sequence, *value);
 }
 
 absl::StatusOr<QueuePage> RecordQueue::Impl::ListAfter(uint64_t after,
@@ -619,7 +619,7 @@ absl::StatusOr<QueuePage> RecordQueue::Impl::ListAfter(uint64_t after,
       break;
     }
     ORGSYNC_ASSIGN_OR_RETURN(QueueEntry entry,
-                             DecodeEntry(sequence, it->value()));
+                             DecodeQueueEntry(sequence, it->value()));
     page.entries.push_back(std::move(entry));
   }
   ORGSYNC_RETURN_IF_ERROR(it->status());
@@ -638,7 +638,7 @@ absl::StatusOr<std::optional<QueueEntry>> RecordQueue::Impl::Oldest() const {
       ORGSYNC_ASSIGN_OR_RETURN(uint64_t sequence,
                                SequenceFromKey(it->key(), prefix.size()));
       if (sequence < bound) {
-        ORGSYNC_ASSIGN_OR_RETURN(oldest, DecodeEntry(sequence, it->value()));
+        ORGSYNC_ASSIGN_OR_RETURN(oldest, DecodeQueueEntry(sequence, it->value()));
       }
     }
     ORGSYNC_RETURN_IF_ERROR(it->status());
