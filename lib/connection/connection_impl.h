@@ -12,9 +12,13 @@
 // id, and is the ChangeSink of the first two: their publish/subscribe
 // notices become RecordQueue entries in the same write as the change (R21).
 // Connection notices (R56 "Connection ..." actions) are queued in the same
-// batch as the state change that causes them. Step() delivers the queue
-// (delivery.cc); HandleMessage applies what the partner sends. Envelopes
-// either side refuses are answered and acted on in envelope_refusals.cc.
+// batch as the state change that causes them. The jobs live in files named
+// for them: the status machine, settings and queries in connection_impl.cc;
+// Step()'s sending window in delivery.cc; receiving and the apply dispatch
+// in receiving.cc; the handshake in handshake.cc; the partner's
+// publish/subscribe updates in map_updates.cc; refused envelopes, either
+// way, in envelope_refusals.cc; R7 queue-size reports in queue_reports.cc;
+// connection events in connection_events.cc.
 //
 // Locking: record_mu_ serializes the record path (Step() and message
 // handling take it first) and is the only lock held while the host's code
