@@ -9,7 +9,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  cmake g++ make pkg-config
+  cmake g++ make ninja-build pkg-config
   # libraries orgsync builds on
   libabsl-dev libprotobuf-dev protobuf-compiler libleveldb-dev libsnappy-dev
   libfmt-dev

@@ -40,13 +40,18 @@ jobs="${ORGSYNC_JOBS:-$(nproc)}"
 
 bash cmake/install-deps.sh
 
-# The same configuration as the normal build of tests/run_all.sh, so that the
-# two share build/ and neither rebuilds what the other built.
-cmake -S . -B build \
+# The same configuration as the normal build of tests/run_all.sh (generator
+# included), so that the two share build/ and neither rebuilds what the
+# other built.
+generator=()
+if [[ ! -f build/CMakeCache.txt ]] && command -v ninja >/dev/null; then
+  generator=(-G Ninja)
+fi
+cmake -S . -B build "${generator[@]}" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DORGSYNC_BUILD_TESTS=ON -DORGSYNC_BUILD_EXAMPLES=ON \
   -DORGSYNC_BUILD_BENCH=ON -DORGSYNC_INSTALL=ON \
-  -DORGSYNC_FUZZ=OFF -DORGSYNC_SANITIZE= >/dev/null
+  -DORGSYNC_FUZZ=OFF -DORGSYNC_UNITY_BUILD=ON -DORGSYNC_SANITIZE= >/dev/null
 cmake --build build --parallel "${jobs}" --target orgsync_demo
 echo
 

@@ -24,18 +24,18 @@ Clock* Clock::System() {
 ManualClock::ManualClock(absl::Time start) : now_(start) {}
 
 absl::Time ManualClock::Now() const {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   return now_;
 }
 
 void ManualClock::Advance(absl::Duration delta) {
   if (delta <= absl::ZeroDuration()) return;
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   now_ += delta;
 }
 
 void ManualClock::AdvanceTo(absl::Time t) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   if (t > now_) now_ = t;
 }
 

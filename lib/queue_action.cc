@@ -21,33 +21,33 @@ static_assert(kAllQueueActions.size() == proto::QueueAction_ARRAYSIZE - 1);
 
 }  // namespace
 
-std::string_view QueueActionName(QueueAction action) {
+const std::string& QueueActionName(QueueAction action) {
   switch (action) {
-    case QueueAction::kBulkSync: return "Bulk Sync";
-    case QueueAction::kBulkSyncUsers: return "Bulk Sync Users";
-    case QueueAction::kConnectionAdminResumed: return "Connection Admin Resumed";
-    case QueueAction::kConnectionAdminSuspended: return "Connection Admin Suspended";
-    case QueueAction::kConnectionDeactivate: return "Connection Deactivate";
-    case QueueAction::kConnectionResumed: return "Connection Resumed";
-    case QueueAction::kConnectionSuspended: return "Connection Suspended";
-    case QueueAction::kConnectionUpdate: return "Connection Update";
-    case QueueAction::kFieldMapDelete: return "Field Map Delete";
-    case QueueAction::kFieldMapNameUpdate: return "Field Map Name Update";
-    case QueueAction::kFieldMapUpdate: return "Field Map Update";
-    case QueueAction::kGenericInsert: return "Generic Insert";
-    case QueueAction::kGenericUpdate: return "Generic Update";
-    case QueueAction::kMapUpdateEmail: return "Map Update Email";
-    case QueueAction::kMissingPartnerId: return "Missing Partner ID";
-    case QueueAction::kReplicationDelete: return "Replication Delete";
-    case QueueAction::kReplicationUndelete: return "Replication Undelete";
-    case QueueAction::kTypeMapDelete: return "Type Map Delete";
-    case QueueAction::kTypeMapNameUpdate: return "Type Map Name Update";
-    case QueueAction::kTypeMapSetPartnerSub: return "Type Map Set Partner Sub";
-    case QueueAction::kTypeMapUpdate: return "Type Map Update";
-    case QueueAction::kUserUpsert: return "User Upsert";
-    case QueueAction::kValueMapDelete: return "Value Map Delete";
+    case QueueAction::kBulkSync: return ORGSYNC_STATIC_STRING("Bulk Sync");
+    case QueueAction::kBulkSyncUsers: return ORGSYNC_STATIC_STRING("Bulk Sync Users");
+    case QueueAction::kConnectionAdminResumed: return ORGSYNC_STATIC_STRING("Connection Admin Resumed");
+    case QueueAction::kConnectionAdminSuspended: return ORGSYNC_STATIC_STRING("Connection Admin Suspended");
+    case QueueAction::kConnectionDeactivate: return ORGSYNC_STATIC_STRING("Connection Deactivate");
+    case QueueAction::kConnectionResumed: return ORGSYNC_STATIC_STRING("Connection Resumed");
+    case QueueAction::kConnectionSuspended: return ORGSYNC_STATIC_STRING("Connection Suspended");
+    case QueueAction::kConnectionUpdate: return ORGSYNC_STATIC_STRING("Connection Update");
+    case QueueAction::kFieldMapDelete: return ORGSYNC_STATIC_STRING("Field Map Delete");
+    case QueueAction::kFieldMapNameUpdate: return ORGSYNC_STATIC_STRING("Field Map Name Update");
+    case QueueAction::kFieldMapUpdate: return ORGSYNC_STATIC_STRING("Field Map Update");
+    case QueueAction::kGenericInsert: return ORGSYNC_STATIC_STRING("Generic Insert");
+    case QueueAction::kGenericUpdate: return ORGSYNC_STATIC_STRING("Generic Update");
+    case QueueAction::kMapUpdateEmail: return ORGSYNC_STATIC_STRING("Map Update Email");
+    case QueueAction::kMissingPartnerId: return ORGSYNC_STATIC_STRING("Missing Partner ID");
+    case QueueAction::kReplicationDelete: return ORGSYNC_STATIC_STRING("Replication Delete");
+    case QueueAction::kReplicationUndelete: return ORGSYNC_STATIC_STRING("Replication Undelete");
+    case QueueAction::kTypeMapDelete: return ORGSYNC_STATIC_STRING("Type Map Delete");
+    case QueueAction::kTypeMapNameUpdate: return ORGSYNC_STATIC_STRING("Type Map Name Update");
+    case QueueAction::kTypeMapSetPartnerSub: return ORGSYNC_STATIC_STRING("Type Map Set Partner Sub");
+    case QueueAction::kTypeMapUpdate: return ORGSYNC_STATIC_STRING("Type Map Update");
+    case QueueAction::kUserUpsert: return ORGSYNC_STATIC_STRING("User Upsert");
+    case QueueAction::kValueMapDelete: return ORGSYNC_STATIC_STRING("Value Map Delete");
   }
-  return "Unknown";
+  return ORGSYNC_STATIC_STRING("Unknown");
 }
 
 absl::StatusOr<QueueAction> ParseQueueAction(std::string_view name) {

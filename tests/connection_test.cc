@@ -231,6 +231,37 @@ TEST_CASE("R1: bad invitation input is refused precisely and changes nothing",
         absl::StatusCode::kNotFound);
 }
 
+TEST_CASE(
+    "R1: a primary that lost CreateInvitation's answer gets the invitation "
+    "again while it is pending, also after a restart",
+    "[connection]") {
+  TwoOrgs t(19);
+  const Invitation invitation = t.Invite();
+  // The host "crashed" before storing the answer: the org is reopened.
+  t.Reopen(invitation.connection_id);
+  auto again = t.primary->PendingInvitation(invitation.connection_id);
+  RequireOk(again.status());
+  CHECK(again->connection_id == invitation.connection_id);
+  CHECK(again->secret_hex == invitation.secret_hex);
+  CHECK(t.primary->PendingInvitation("nope").status().code() ==
+        absl::StatusCode::kNotFound);
+
+  // The recovered secret is the one that works.
+  auto accepted = t.secondary->AcceptInvitation(
+      again->connection_id, again->secret_hex, t.pair.b(), "bob@b");
+  RequireOk(accepted.status());
+  // The secondary holds no invitation to give.
+  CHECK(t.secondary->PendingInvitation(invitation.connection_id)
+            .status()
+            .code() == absl::StatusCode::kFailedPrecondition);
+  REQUIRE(t.pair.RunUntilIdle());
+  REQUIRE((*accepted)->accepted());
+  // Used: not given out any more.
+  CHECK(t.primary->PendingInvitation(invitation.connection_id)
+            .status()
+            .code() == absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_CASE("R1: the secondary accepts with the secret over the transport",
           "[connection]") {
   TwoOrgs t(17);
@@ -791,6 +822,26 @@ TEST_CASE(
   auto first_two = HistoryOf(p, {.limit = 2});
   REQUIRE(first_two.size() == 2);
   CHECK(first_two[1].event == E::kInvitationAccepted);
+  // Issue 8.7: paged. Pages of 3 after the last sequence read walk the
+  // whole history once, in order; a bad page size is refused.
+  std::vector<HistoryEntry> paged;
+  for (;;) {
+    auto page = HistoryOf(
+        p, {.after_sequence = paged.empty() ? 0 : paged.back().sequence,
+            .limit = 3});
+    REQUIRE(page.size() <= 3);
+    paged.insert(paged.end(), page.begin(), page.end());
+    if (page.size() < 3) break;
+  }
+  CHECK(paged == h);
+  auto after_late = HistoryOf(p, {.since = t3, .after_sequence = 9});
+  REQUIRE(after_late.size() == 2);
+  CHECK(after_late[0].sequence == 10);
+  CHECK(p->History({.limit = 0}).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  CHECK(p->History({.limit = kMaxHistoryPageSize + 1}).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  CHECK(HistoryOf(p, {.after_sequence = UINT64_MAX}).empty());
 
   // The metadata failure hook needs an accepted connection.
   CHECK(p->RecordMetadataSyncFailure("x", "y").code() ==

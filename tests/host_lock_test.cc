@@ -199,5 +199,145 @@ TEST_CASE(
   CHECK(secondary_accounts == expected);
 }
 
+// A host store that, once armed, holds the first call of `kind` inside
+// host code until the test releases it, and tells the test it is there.
+class GateStore final : public ForwardingRecordStore {
+ public:
+  enum class Gate { kNone, kReplicatedInsert, kGet };
+  using ForwardingRecordStore::ForwardingRecordStore;
+
+  absl::StatusOr<Record> Get(std::string_view object,
+                             std::string_view id) override {
+    Wait(Gate::kGet);
+    return ForwardingRecordStore::Get(object, id);
+  }
+  absl::StatusOr<Record> Insert(Record record,
+                                const ApplyContext& context) override {
+    if (context.from_replication) Wait(Gate::kReplicatedInsert);
+    return ForwardingRecordStore::Insert(std::move(record), context);
+  }
+
+  void Arm(Gate gate) { armed_ = gate; }
+  std::promise<void> entered;
+  std::promise<void> release;
+
+ private:
+  void Wait(Gate gate) {
+    Gate expected = gate;
+    if (!armed_.compare_exchange_strong(expected, Gate::kNone)) return;
+    entered.set_value();
+    // Bounded, so that a broken engine fails the test instead of hanging
+    // it (the test ends the process first when the host's calls block).
+    release.get_future().wait_for(std::chrono::seconds(60));
+  }
+
+  std::atomic<Gate> armed_{Gate::kNone};
+};
+
+TEST_CASE(
+    "Design rule 9: while orgsync runs host code -- applying into the "
+    "store, or reading a record to send -- the host's other calls on the "
+    "connection do not wait for it",
+    "[records][threads]") {
+  const bool applying = GENERATE(true, false);
+  CAPTURE(applying);
+  Schema primary_schema;
+  Schema secondary_schema;
+  testing::FillCrmSchema(&primary_schema);
+  testing::FillCrmSchema(&secondary_schema);
+  testing::ForwardingClock store_clock;
+  std::unique_ptr<RecordStore> primary_inner =
+      testing::NewCrmRecordStore(&store_clock, "P-");
+  std::unique_ptr<RecordStore> secondary_inner =
+      testing::NewCrmRecordStore(&store_clock, "S-");
+  GateStore primary_store(primary_inner.get());
+  GateStore secondary_store(secondary_inner.get());
+
+  testing::TwoOrgsConfig config;
+  config.primary_schema = &primary_schema;
+  config.secondary_schema = &secondary_schema;
+  config.primary_record_store = &primary_store;
+  config.secondary_record_store = &secondary_store;
+  testing::TwoOrgs t(5, testing::NewReopenableMemoryStorage(),
+                     testing::NewReopenableMemoryStorage(), std::move(config));
+  store_clock.target = &t.clock;
+  InvitationOptions options = testing::DefaultInvitation();
+  options.sync = {};
+  Connection* p = nullptr;
+  Connection* s = nullptr;
+  std::tie(p, s) = t.Connect(options);
+  RequireOk(p->publish_set()->PublishObjects({"Account"}));
+  REQUIRE(t.Settle());
+  RequireOk(s->subscription_map()->Subscribe("Account"));
+  REQUIRE(t.Settle());
+
+  Record account;
+  account.object = "Account";
+  account.fields = {{"Name", std::string("Acme")}};
+  absl::StatusOr<Record> inserted =
+      primary_inner->Insert(std::move(account), ApplyContext{});
+  RequireOk(inserted.status());
+  // Captured as an update of a record the partner has never had: sending
+  // reads the record whole from the store (R55), and the partner inserts
+  // it.
+  LocalChange change;
+  change.kind = ChangeKind::kUpdate;
+  change.record = *inserted;
+  change.changed_fields = {"Name"};
+  RequireOk(p->Capture(change).status());
+
+  // Applying: the secondary's handling of the insert waits in its store.
+  // Sending: the primary's Step waits in its store reading the record.
+  GateStore& gated = applying ? secondary_store : primary_store;
+  Connection* const waiting = applying ? s : p;
+  gated.Arm(applying ? GateStore::Gate::kReplicatedInsert
+                     : GateStore::Gate::kGet);
+  std::atomic<bool> stop{false};
+  std::future<void> engine = std::async(std::launch::async, [&] {
+    while (!stop.load()) t.Pump(absl::Milliseconds(100));
+  });
+  std::future<void> entered = gated.entered.get_future();
+  const bool in_host_code =
+      entered.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
+
+  // The host, on its own thread, while orgsync is inside its store.
+  std::future<absl::Status> host = std::async(std::launch::async, [&] {
+    if (waiting->status() == ConnectionStatus::kDeactivated) {
+      return absl::InternalError("deactivated");
+    }
+    (void)waiting->Info();
+    (void)waiting->counters();
+    (void)waiting->partner_available();
+    absl::StatusOr<std::vector<HistoryEntry>> history =
+        waiting->History(HistoryQuery{});
+    if (!history.ok()) return history.status();
+    (void)waiting->record_queue()->Count();
+    absl::Status suspended = waiting->Suspend("host");
+    if (!suspended.ok()) return suspended;
+    return waiting->Resume("host");
+  });
+  const bool host_done =
+      in_host_code &&
+      host.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+  if (in_host_code && !host_done) {
+    std::fprintf(stderr,
+                 "host_lock_test: the host's status/Suspend calls are still "
+                 "blocked after 20 s while orgsync runs host code: a "
+                 "connection lock is held across the host's store\n");
+    std::_Exit(1);
+  }
+  gated.release.set_value();
+  stop = true;
+  engine.get();
+  REQUIRE(in_host_code);
+  RequireOk(host.get());
+
+  REQUIRE(t.Settle());
+  absl::StatusOr<std::optional<std::string>> copy =
+      p->PartnerRecordId("Account", inserted->id);
+  RequireOk(copy.status());
+  CHECK(copy->has_value());
+}
+
 }  // namespace
 }  // namespace orgsync

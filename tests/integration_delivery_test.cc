@@ -214,8 +214,8 @@ TEST_CASE(
   CHECK(p->counters().entries_acknowledged == 5);
   CHECK(p->record_queue()->Count() == 0);
   CHECK(s->record_queue()->Count() == 0);
-  CHECK(p->sync_log()->size() == 0);
-  CHECK(s->sync_log()->size() == 0);
+  CHECK(p->sync_log()->Count() == 0);
+  CHECK(s->sync_log()->Count() == 0);
 }
 
 // ---------------------------------------------------------------------------
@@ -514,7 +514,7 @@ void CheckConverged(Connection* p, Connection* s) {
     CHECK(c->Info().owner == "carol@a");
     CHECK(c->Info().contact == "dave@b");
     CHECK(c->record_queue()->Count() == 0);
-    CHECK(c->sync_log()->size() == 0);
+    CHECK(c->sync_log()->Count() == 0);
   }
 }
 
@@ -633,12 +633,12 @@ TEST_CASE(
   faults->FailNextWrites(1);
   REQUIRE(PumpUntil(t, [&] { return faults->counts().failed_writes == 4; }));
   CHECK(p->record_queue()->Count() == 1);
-  CHECK(p->sync_log()->size() == 0);
+  CHECK(p->sync_log()->Count() == 0);
   REQUIRE(t.Settle());
   CHECK(p->record_queue()->Count() == 0);
   CHECK(s->counters().items_applied == 1);
   CHECK(s->counters().items_duplicate >= 1);
-  CHECK(p->sync_log()->size() == 0);
+  CHECK(p->sync_log()->Count() == 0);
 }
 
 }  // namespace

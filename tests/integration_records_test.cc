@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -167,7 +168,8 @@ Canon CanonOf(RecordStore* store) {
 // Two orgs with a RecordStore each, connected (every option off, so the
 // connection is Active at once).
 struct World {
-  explicit World(uint64_t seed, bool connect = true) {
+  explicit World(uint64_t seed, bool connect = true,
+                 const std::function<void(TwoOrgsConfig&)>& configure = {}) {
     testing::FillCrmSchema(primary_schema.get());
     testing::FillCrmSchema(secondary_schema.get());
     TwoOrgsConfig config;
@@ -181,6 +183,7 @@ struct World {
     config.delivery.ack_timeout = absl::Seconds(5);
     config.primary_record_store = primary_store.get();
     config.secondary_record_store = secondary_store.get();
+    if (configure) configure(config);
     t = std::make_unique<TwoOrgs>(seed, testing::NewReopenableMemoryStorage(),
                                   testing::NewReopenableMemoryStorage(),
                                   std::move(config));
@@ -453,6 +456,122 @@ TEST_CASE(
   CHECK(
       Find(w.secondary_store.get(), "Account", "Name", "Initech").has_value());
   w.CheckConverged();
+}
+
+TEST_CASE(
+    "Issue 8.8: idle() says when a side has nothing left to deliver: queue "
+    "empty and nothing awaiting an answer",
+    "[integration][records]") {
+  World w(2);
+  w.Flow(w.p, w.s, Strings{"Account"});
+  CHECK(w.p->idle());
+  CHECK(w.s->idle());
+  w.primary.Insert("Account", {{"Name", std::string("Acme")}});
+  CHECK_FALSE(w.p->idle());  // queued
+  CHECK(w.s->idle());
+  // Sent, not answered yet: the primary steps, the pair has not delivered.
+  RequireOk(w.p->Step().status());
+  CHECK(w.p->record_queue()->Count() == 1);
+  CHECK_FALSE(w.p->idle());
+  REQUIRE(w.t->Settle());
+  CHECK(w.p->idle());
+  CHECK(w.s->idle());
+  CHECK(All(w.secondary_store.get(), "Account").size() == 1);
+}
+
+TEST_CASE(
+    "Issue 8.8: setup driven by events -- the secondary subscribes when told "
+    "the partner published, the primary hears the subscription and the "
+    "status changes",
+    "[integration][records]") {
+  // Events are told without orgsync's locks: the callbacks call back in.
+  std::vector<ConnectionEvent> primary_events;
+  std::vector<ConnectionEvent> secondary_events;
+  Org* secondary_org = nullptr;
+  World w(4, /*connect=*/false, [&](TwoOrgsConfig& config) {
+    config.primary_events = [&](const ConnectionEvent& event) {
+      primary_events.push_back(event);
+    };
+    config.secondary_events = [&](const ConnectionEvent& event) {
+      secondary_events.push_back(event);
+      if (event.kind == ConnectionEventKind::kPartnerPublished) {
+        absl::StatusOr<Connection*> c =
+            secondary_org->GetConnection(event.connection_id);
+        RequireOk(c.status());
+        RequireOk((*c)->subscription_map()->Subscribe(event.object));
+      }
+    };
+  });
+  secondary_org = w.t->secondary.get();
+  InvitationOptions options = testing::DefaultInvitation();
+  options.sync = {};
+  std::tie(w.p, w.s) = w.t->Connect(options);
+  const ConnectionEvent active{.connection_id = "conn-1",
+                               .kind = ConnectionEventKind::kStatusChanged,
+                               .status = ConnectionStatus::kActive};
+  CHECK(primary_events == std::vector<ConnectionEvent>{active});
+  CHECK(secondary_events == std::vector<ConnectionEvent>{active});
+
+  // The primary's host only publishes; the rest follows from events.
+  RequireOk(w.p->publish_set()->PublishObjects({"Account"}));
+  REQUIRE(w.t->Settle());
+  CHECK(w.p->publish_set()->IsPartnerSubscribed("Account"));
+  REQUIRE(secondary_events.size() == 2);
+  CHECK(secondary_events[1].kind == ConnectionEventKind::kPartnerPublished);
+  CHECK(secondary_events[1].object == "Account");
+  REQUIRE(primary_events.size() == 2);
+  CHECK(primary_events[1].kind == ConnectionEventKind::kPartnerSubscribed);
+  CHECK(primary_events[1].object == "Account");
+
+  RequireOk(w.s->Suspend("bob"));
+  REQUIRE(secondary_events.size() == 3);
+  CHECK(secondary_events[2].kind == ConnectionEventKind::kStatusChanged);
+  CHECK(secondary_events[2].status == ConnectionStatus::kSuspended);
+}
+
+// A transport whose buffers are full while `full` is set: Send refuses
+// with ResourceExhausted and takes nothing (flow control).
+class ThrottledTransport final : public Transport {
+ public:
+  explicit ThrottledTransport(Transport* inner) : inner_(inner) {}
+  void SetHandler(TransportHandler* handler) override {
+    inner_->SetHandler(handler);
+  }
+  absl::Status Send(std::string bytes) override {
+    if (full) {
+      ++refused;
+      return absl::ResourceExhaustedError("send buffer full");
+    }
+    return inner_->Send(std::move(bytes));
+  }
+  bool PartnerAvailable() const override { return inner_->PartnerAvailable(); }
+
+  bool full = false;
+  int refused = 0;
+
+ private:
+  Transport* const inner_;
+};
+
+TEST_CASE(
+    "Transport contract: ResourceExhausted from Send is flow control -- Step "
+    "does not fail, the entries wait and go at a later Step",
+    "[integration][records]") {
+  World w(3);
+  w.Flow(w.p, w.s, Strings{"Account"});
+  ThrottledTransport throttled(w.t->pair.a());
+  RequireOk(w.p->AttachTransport(&throttled));
+  throttled.full = true;
+  w.primary.Insert("Account", {{"Name", std::string("Acme")}});
+  absl::StatusOr<size_t> sent = w.p->Step();
+  RequireOk(sent.status());
+  CHECK(*sent == 0);
+  CHECK(throttled.refused >= 1);
+  CHECK(w.p->record_queue()->Count() == 1);
+  throttled.full = false;
+  REQUIRE(w.t->Settle());
+  CHECK(All(w.secondary_store.get(), "Account").size() == 1);
+  RequireOk(w.p->AttachTransport(w.t->pair.a()));
 }
 
 TEST_CASE(

@@ -55,16 +55,68 @@ TEST_CASE("Design rule 3: record links map partner ids to local ids both "
       REQUIRE(all.ok());
       CHECK(all->size() == 1);
 
+      // Issue 8.7: the record's stamps go with its link; those of a
+      // record whose id extends this one's stay.
+      {
+        WriteBatch stamps;
+        links.PutStamp("Account", "S-1", "Name", Stamp(1, true, 1, 1),
+                       &stamps);
+        links.PutStamp("Account", "S-1", "$deleted", Stamp(2, true, 2, 2),
+                       &stamps);
+        links.PutStamp("Account", "S-10", "Name", Stamp(3, true, 1, 3),
+                       &stamps);
+        testing::RequireOk(
+            storage->storage()->Write(stamps, WriteOptions{.sync = true}));
+      }
       WriteBatch remove;
-      links.Remove("Account", **by_local, &remove);
+      testing::RequireOk(links.Remove("Account", **by_local, &remove));
       testing::RequireOk(
           storage->storage()->Write(remove, WriteOptions{.sync = true}));
       CHECK_FALSE(links.FindByPartner("Account", "P-7")->has_value());
       CHECK_FALSE(links.FindByLocal("Account", "S-1")->has_value());
+      CHECK_FALSE(links.GetStamp("Account", "S-1", "Name")->has_value());
+      CHECK_FALSE(links.GetStamp("Account", "S-1", "$deleted")->has_value());
+      CHECK(links.GetStamp("Account", "S-10", "Name")->has_value());
       for (const auto& [key, value] : testing::Dump(storage->storage())) {
         CHECK_FALSE(key.starts_with("k/c1/l/"));
         CHECK_FALSE(key.starts_with("k/c1/p/"));
       }
+    }
+  }
+}
+
+TEST_CASE("R34: sever requests are kept durably until the step thread "
+          "deletes them, listed in key order and bounded",
+          "[recsync]") {
+  for (const auto& factory : testing::ReopenableStorageFactories()) {
+    auto storage = factory();
+    SECTION(storage->name()) {
+      {
+        RecordLinks links(storage->storage(), "c1");
+        WriteBatch batch;
+        links.PutSeverRequest({"Contact", "S-2"}, &batch);
+        links.PutSeverRequest({"Account", "S-1"}, &batch);
+        links.PutSeverRequest({"Account", "S-3"}, &batch);
+        testing::RequireOk(
+            storage->storage()->Write(batch, WriteOptions{.sync = true}));
+      }
+      storage->Reopen();
+      RecordLinks links(storage->storage(), "c1");
+      auto all = links.ListSeverRequests(10);
+      testing::RequireOk(all.status());
+      CHECK(*all == std::vector<RecordRef>{{"Account", "S-1"},
+                                           {"Account", "S-3"},
+                                           {"Contact", "S-2"}});
+      CHECK(links.ListSeverRequests(2)->size() == 2);
+      CHECK(RecordLinks(storage->storage(), "c2")
+                .ListSeverRequests(10)
+                ->empty());
+      WriteBatch done;
+      links.DeleteSeverRequest({"Account", "S-3"}, &done);
+      testing::RequireOk(
+          storage->storage()->Write(done, WriteOptions{.sync = true}));
+      CHECK(*links.ListSeverRequests(10) ==
+            std::vector<RecordRef>{{"Account", "S-1"}, {"Contact", "S-2"}});
     }
   }
 }

@@ -719,10 +719,10 @@ TEST_CASE("R51: queue and log change in one atomic write") {
 
   CHECK_FALSE(fail_and_log(true).ok());
   CHECK(queue->Count() == 1);
-  CHECK((*log)->size() == 0);
+  CHECK((*log)->Count() == 0);
   REQUIRE(fail_and_log(false).ok());
   CHECK(queue->Count() == 0);
-  CHECK((*log)->size() == 1);
+  CHECK((*log)->Count() == 1);
   log->reset();
   queue.reset();
   memory->SimulateCrash();

@@ -267,6 +267,9 @@ TEST_CASE("R34: undeleting a record in the secondary of a one-way sync "
   REQUIRE(p.secondary->Get("Account", a2).deleted);
   p.secondary->Undelete("Account", a2);
   CHECK_FALSE(p.secondary->last_capture.captured);
+  // The host's thread only asked; the step severs (links change on one
+  // thread).
+  p.Drain();
   CHECK_FALSE(p.secondary->LocalIdOf("Account", a.id).has_value());
   const auto severed = p.secondary->LogWith(SyncErrorCode::kLinkSevered);
   REQUIRE(severed.size() == 1);

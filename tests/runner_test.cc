@@ -19,13 +19,12 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "orgsync/capture.h"
 #include "orgsync/clock.h"
 #include "orgsync/connection.h"
+#include "orgsync/internal/mutex.h"
 #include "orgsync/org.h"
 #include "orgsync/record.h"
 #include "orgsync/record_store.h"
@@ -260,16 +259,23 @@ TEST_CASE(
   LoneOrg lone;
   std::atomic<Runner*> self{nullptr};
   std::atomic<uint64_t> calls{0};
-  absl::Notification ready;
+  internal::Mutex mu;
+  bool ready = false;  // guarded by mu: `self` is set
   std::unique_ptr<Runner> runner = StartRunner(
       lone.org.get(), {.idle_interval = absl::Microseconds(100),
                        .extra_step = [&]() -> absl::StatusOr<size_t> {
-                         ready.WaitForNotification();
+                         {
+                           internal::MutexLock lock(&mu);
+                           mu.Await([&] { return ready; });
+                         }
                          if (++calls == 3) self.load()->Stop();
                          return 0;
                        }});
   self = runner.get();
-  ready.Notify();
+  {
+    internal::MutexLock lock(&mu);
+    ready = true;
+  }
   REQUIRE(WaitFor([&] { return calls.load() >= 3; }));
   runner->Stop();
   CHECK(calls.load() == 3);
@@ -323,13 +329,13 @@ TEST_CASE(
     "Runner, R7: failing Org steps are counted and retried, and the runner "
     "makes the suspended connection's queue report once",
     "[runner][threads]") {
-  absl::Mutex mu;
+  internal::Mutex mu;
   std::vector<QueueSizeReport> reports;
   auto faulty = std::make_unique<testing::FaultyReopenableStorage>(
       testing::NewReopenableMemoryStorage());
   testing::FaultyReopenableStorage* storage = faulty.get();
   Orgs o(std::move(faulty), [&](const QueueSizeReport& report) {
-    absl::MutexLock lock(&mu);
+    internal::MutexLock lock(&mu);
     reports.push_back(report);
   });
   RequireOk(o.p->Suspend("carol@a"));
@@ -340,7 +346,7 @@ TEST_CASE(
   std::unique_ptr<Runner> runner = StartRunner(
       o.t->primary.get(), {.idle_interval = absl::Microseconds(100)});
   REQUIRE(WaitFor([&] {
-    absl::MutexLock lock(&mu);
+    internal::MutexLock lock(&mu);
     return !reports.empty();
   }));
   // More rounds, none of which may report again.
@@ -352,7 +358,7 @@ TEST_CASE(
   CHECK(runner->last_error().code() == absl::StatusCode::kUnavailable);
   CHECK_THAT(std::string(runner->last_error().message()),
              Catch::Contains("disk hiccup"));
-  absl::MutexLock lock(&mu);
+  internal::MutexLock lock(&mu);
   REQUIRE(reports.size() == 1);
   CHECK(reports[0].report_number == 1);
   CHECK(reports[0].suspended_by == "carol@a");

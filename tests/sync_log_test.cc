@@ -13,8 +13,13 @@
 #include <thread>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
+#include "absl/strings/str_cat.h"
+#include "fmt/format.h"
 #include "orgsync/clock.h"
+#include "orgsync/connection.h"
+#include "orgsync/schema.h"
+#include "orgsync/subscription_map.h"
+#include "orgsync/internal/mutex.h"
 #include "orgsync/storage.h"
 #include "testing/fault_storage.h"
 #include "testing/storage_testing.h"
@@ -110,6 +115,27 @@ TEST_CASE(
   CHECK(log->Get(0).status().code() == absl::StatusCode::kNotFound);
 }
 
+TEST_CASE("The public names compose with absl::StrCat, fmt and literals") {
+  // Debian's absl::string_view is not std::string_view: names returned as
+  // std::string_view did not compile in absl::StrCat.
+  CHECK(absl::StrCat(SyncErrorCodeName(SyncErrorCode::kConflict), " ",
+                     LogStatusName(LogStatus::kRetrying), " ",
+                     QueueActionName(QueueAction::kGenericUpdate), " ",
+                     ConnectionStatusName(ConnectionStatus::kActive), " ",
+                     HistoryEventName(HistoryEvent::kAdminSuspended), " ",
+                     FieldTypeName(FieldType::kText), " ",
+                     SyncDirectionName(SyncDirection::kTwoWay)) ==
+        fmt::format("{} {} {} {} {} {} {}", "CONFLICT", "Retrying",
+                    QueueActionName(QueueAction::kGenericUpdate), "Active",
+                    "Connection Admin Suspended",
+                    FieldTypeName(FieldType::kText),
+                    SyncDirectionName(SyncDirection::kTwoWay)));
+  CHECK(SyncErrorCodeName(SyncErrorCode::kStorage) == "STORAGE");
+  // One object per name: a reference stays valid and equal.
+  CHECK(&ConnectionTypeName(ConnectionType::kReplication) ==
+        &ConnectionTypeName(ConnectionType::kReplication));
+}
+
 TEST_CASE("R53: error codes mirror the proto, with stable names and text") {
   std::set<std::string> names;
   for (SyncErrorCode code : kAllSyncErrorCodes) {
@@ -168,13 +194,13 @@ TEST_CASE("R53: event numbers grow and are never reused, even after pruning") {
         SyncLogOptions age_only;
         age_only.max_age = absl::Hours(1);
         auto log = OpenLog(harness->storage(), &clock, age_only);
-        CHECK(log->size() == 1);
+        CHECK(log->Count() == 1);
         // Prune the last entry too, so no entry key holds the number.
         clock.Advance(absl::Hours(2));
         auto removed = log->Prune();
         REQUIRE(removed.ok());
         CHECK(*removed == 1);
-        CHECK(log->size() == 0);
+        CHECK(log->Count() == 0);
       }
       harness->Reopen();
       auto log = OpenLog(harness->storage(), &clock);
@@ -357,12 +383,12 @@ TEST_CASE("R54: counts by action and status, and the last 24 hours") {
                         QueueAction::kGenericUpdate, SyncErrorCode::kNone));
   AppendOne(*log, Entry("Contact", "2", LogStatus::kFailed,
                         QueueAction::kReplicationDelete));
-  CHECK(log->size() == 4);
-  CHECK(log->CountsByStatus() ==
+  CHECK(log->Count() == 4);
+  CHECK(log->CountByStatus() ==
         std::map<LogStatus, uint64_t>{{LogStatus::kFailed, 2},
                                       {LogStatus::kRetrying, 1},
                                       {LogStatus::kResolved, 1}});
-  CHECK(log->CountsByAction() ==
+  CHECK(log->CountByAction() ==
         std::map<QueueAction, uint64_t>{{QueueAction::kGenericUpdate, 3},
                                         {QueueAction::kReplicationDelete, 1}});
   auto last_day = log->CountLast24Hours();
@@ -457,17 +483,17 @@ TEST_CASE("R54: a staged entry is observed only when its write finishes") {
   CHECK(seen == std::vector<uint64_t>{1, 2});
   log->FinishAppend(*std::move(lost), absl::UnavailableError("disk full"));
   CHECK(seen == std::vector<uint64_t>{1, 2, 4});
-  CHECK(log->size() == 3);
+  CHECK(log->Count() == 3);
 }
 
 TEST_CASE("R54: 8 concurrent appenders, each entry observed once in order", "[threads]") {
   auto storage = NewMemoryStorage();
   ManualClock clock;
   auto log = OpenLog(storage.get(), &clock);
-  absl::Mutex mu;
+  internal::Mutex mu;
   std::vector<uint64_t> seen;
   REQUIRE(log->AddObserver([&](const LogEntry& entry) {
-               absl::MutexLock lock(&mu);
+               internal::MutexLock lock(&mu);
                seen.push_back(entry.event);
              })
               .ok());
@@ -485,7 +511,7 @@ TEST_CASE("R54: 8 concurrent appenders, each entry observed once in order", "[th
   }
   for (std::thread& thread : threads) thread.join();
   CHECK(failures == 0);
-  absl::MutexLock lock(&mu);
+  internal::MutexLock lock(&mu);
   REQUIRE(seen.size() == kThreads * kPerThread);
   for (size_t i = 0; i < seen.size(); ++i) CHECK(seen[i] == i + 1);
   // Time never goes backwards along event numbers.
@@ -519,20 +545,20 @@ TEST_CASE("R54: retention prunes the oldest entries and their index keys") {
   by_record.object = "Account";
   by_record.record_id = "0";
   CHECK(QueryAll(*log, by_record).empty());
-  CHECK(log->CountsByStatus().at(LogStatus::kFailed) == 3);
+  CHECK(log->CountByStatus().at(LogStatus::kFailed) == 3);
   // Entry 4 was appended at 1h30; at 4h it is older than two hours, entry
   // 5 (2h) is not.
   clock.Advance(absl::Hours(1));
   removed = log->Prune();
   REQUIRE(removed.ok());
   CHECK(*removed == 1);
-  CHECK(log->size() == 2);
+  CHECK(log->Count() == 2);
   clock.Advance(absl::Hours(3));
   removed = log->Prune();
   REQUIRE(removed.ok());
   CHECK(*removed == 2);
-  CHECK(log->size() == 0);
-  CHECK(log->CountsByStatus().empty());
+  CHECK(log->Count() == 0);
+  CHECK(log->CountByStatus().empty());
   // Nothing is left but the high-water mark.
   CHECK(storage->KeyCount() == empty_keys + 1);
 }
@@ -546,9 +572,9 @@ TEST_CASE("R54: retention runs automatically every N appends") {
   auto log = OpenLog(storage.get(), &clock, options);
   for (int i = 0; i < 24; ++i) AppendOne(*log, Entry("Account", "x"));
   // Pruned after appends 15 and 20, not yet after 24.
-  CHECK(log->size() == 14);
+  CHECK(log->Count() == 14);
   AppendOne(*log, Entry("Account", "x"));
-  CHECK(log->size() == 10);
+  CHECK(log->Count() == 10);
   LogQuery oldest_first;
   oldest_first.newest_first = false;
   auto oldest = log->Query(oldest_first, "", 1);
@@ -575,8 +601,8 @@ TEST_CASE("R53: reopening restores the same log, counts and indexes") {
           clock.Advance(absl::Seconds(7));
         }
         before = QueryAll(*log, {});
-        statuses = log->CountsByStatus();
-        actions = log->CountsByAction();
+        statuses = log->CountByStatus();
+        actions = log->CountByAction();
       }
       harness->Reopen();
       auto log = OpenLog(harness->storage(), &clock);
@@ -590,8 +616,8 @@ TEST_CASE("R53: reopening restores the same log, counts and indexes") {
         CHECK(after[i].action == before[i].action);
         CHECK(after[i].description == before[i].description);
       }
-      CHECK(log->CountsByStatus() == statuses);
-      CHECK(log->CountsByAction() == actions);
+      CHECK(log->CountByStatus() == statuses);
+      CHECK(log->CountByAction() == actions);
       LogQuery by_object;
       by_object.object = "Account";
       auto count = log->Count(by_object);
@@ -611,7 +637,7 @@ TEST_CASE("R54: after Append returns, the entry survives a crash") {
   storage->SimulateCrash();
   log = OpenLog(storage.get(), &clock);
   CHECK(log->Get(event).ok());
-  CHECK(log->size() == 1);
+  CHECK(log->Count() == 1);
 }
 
 TEST_CASE("Design rule 7: bad log entries are refused and change nothing") {
@@ -653,8 +679,8 @@ TEST_CASE("Design rule 7: bad log entries are refused and change nothing") {
   CHECK(log->Append(Entry("Account", "1")).status().code() ==
         StatusCode::kUnavailable);
   CHECK(memory->KeyCount() == keys_before);
-  CHECK(log->size() == 0);
-  CHECK(log->CountsByStatus().empty());
+  CHECK(log->Count() == 0);
+  CHECK(log->CountByStatus().empty());
   CHECK(observed == 0);
   CHECK(SyncLog::Open(&storage, nullptr, "c1").status().code() ==
         StatusCode::kInvalidArgument);
@@ -677,7 +703,7 @@ TEST_CASE("Issue 8 finding 7: a log opened with the default options is "
   removed = log->Prune();
   REQUIRE(removed.ok());
   CHECK(*removed == 1);
-  CHECK(log->size() == 1);
+  CHECK(log->Count() == 1);
   CHECK(SyncLogOptions{}.max_entries > 0);
 }
 

@@ -15,8 +15,8 @@
 #define ORGSYNC_CLOCK_H_
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "orgsync/internal/mutex.h"
 
 namespace orgsync {
 
@@ -51,7 +51,7 @@ class ManualClock final : public Clock {
   void AdvanceTo(absl::Time t);
 
  private:
-  mutable absl::Mutex mu_;
+  mutable internal::Mutex mu_;
   absl::Time now_ ABSL_GUARDED_BY(mu_);
 };
 

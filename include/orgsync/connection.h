@@ -82,6 +82,22 @@
 // Thread-safety: every method of Org and Connection may be called from any
 // thread; each Connection serializes its own operations. Transport
 // callbacks arrive on whatever thread the transport uses.
+//
+// Host code and the connection's locks (DESIGN.md rule 9). The connection
+// calls the host's code -- the RecordStore, the ConflictResolver, the
+// user directory -- only from Step() and from the transport's message
+// callback, and then holds one lock of its own: the one that serializes
+// those two with each other. No other call takes that lock, so none waits
+// behind host code: Capture and CaptureBatch (which take no connection
+// lock at all, and may be called while the host holds a lock its
+// RecordStore also takes), the status and history queries, Suspend,
+// Resume and the other administrative calls, and the components' reads.
+// What those calls may wait for is the connection's short state lock, held
+// by Step() and message handling only while they update the connection's
+// own state and send -- including the synced Storage write of a status
+// change or an acknowledgement, never the host's code. Do not call Step()
+// (or deliver a message) while holding a lock your RecordStore or
+// resolver takes.
 
 #ifndef ORGSYNC_CONNECTION_H_
 #define ORGSYNC_CONNECTION_H_
@@ -137,9 +153,9 @@ inline constexpr std::array<ConnectionStatus, 6> kAllConnectionStatuses = {
 
 // Display names as the seed writes them: "Invited", "Metadata Sync in
 // Progress", "User Sync in Progress", "Active", "Suspended", "Deactivated".
-std::string_view ConnectionStatusName(ConnectionStatus status);
-std::string_view ConnectionTypeName(ConnectionType type);    // "Replication"
-std::string_view ReplicationRoleName(ReplicationRole role);  // "Primary"
+const std::string& ConnectionStatusName(ConnectionStatus status);
+const std::string& ConnectionTypeName(ConnectionType type);    // "Replication"
+const std::string& ReplicationRoleName(ReplicationRole role);  // "Primary"
 
 // The status machine. Legal moves:
 //   Invited -> Metadata Sync in Progress | User Sync in Progress | Active
@@ -203,7 +219,7 @@ enum class HistoryEvent {
   kSyncOptionsUpdated = 16,
 };
 
-std::string_view HistoryEventName(HistoryEvent event);
+const std::string& HistoryEventName(HistoryEvent event);
 
 struct HistoryEntry {
   uint64_t sequence = 0;  // 1, 2, 3... per connection
@@ -225,11 +241,43 @@ struct HistoryEntry {
 
 // A filter over a connection's history; entries match when all set
 // conditions hold. Results come oldest first.
+// Something that happened on a connection that a host may act on at once
+// rather than poll for: setup driven by events (accept; subscribe once the
+// partner published; start capturing once the partner subscribed).
+enum class ConnectionEventKind : int {
+  kStatusChanged = 1,        // `status` is the new status (R2, R5, R6, R8)
+  kPartnerPublished = 2,     // the partner published `object`, or changed
+                             // its publication (a field): this side may
+                             // subscribe or map the change (R21)
+  kPartnerUnpublished = 3,   // the partner unpublished `object`
+  kPartnerSubscribed = 4,    // the partner subscribed to `object`, which
+                             // this side publishes: its records now flow
+  kPartnerUnsubscribed = 5,  // the partner unsubscribed from `object`
+};
+
+struct ConnectionEvent {
+  std::string connection_id = {};
+  ConnectionEventKind kind = ConnectionEventKind::kStatusChanged;
+  ConnectionStatus status = ConnectionStatus::kInvited;  // kStatusChanged
+  std::string object = {};  // the partner events
+
+  friend bool operator==(const ConnectionEvent&,
+                         const ConnectionEvent&) = default;
+};
+
+// The largest page of history one call returns.
+inline constexpr size_t kMaxHistoryPageSize = 1000;
+
+// Which history entries to read, one page at a time (oldest first): the
+// next page starts after the last entry's sequence.
 struct HistoryQuery {
   absl::Time since = absl::InfinitePast();    // inclusive
   absl::Time until = absl::InfiniteFuture();  // exclusive
   std::optional<HistoryEvent> event = std::nullopt;
-  size_t limit = 0;  // at most this many (the oldest); 0 = no limit
+  // Only entries with a larger sequence (0: from the first).
+  uint64_t after_sequence = 0;
+  // At most this many (the oldest that match), 1..kMaxHistoryPageSize.
+  size_t limit = kMaxHistoryPageSize;
 };
 
 // How a connection delivers its RecordQueue to the partner (Step()).
@@ -450,7 +498,10 @@ class Connection {
   [[nodiscard]] virtual absl::Status UpdateSyncOptions(
       const SyncOptions& sync, std::string_view actor) = 0;
 
-  // The history, oldest first, read from the Storage.
+  // One page of the history, oldest first, read from the Storage (memory
+  // is bounded by query.limit however long the history grows); fewer than
+  // query.limit entries means the end. InvalidArgument for a limit outside
+  // 1..kMaxHistoryPageSize.
   [[nodiscard]] virtual absl::StatusOr<std::vector<HistoryEntry>> History(
       const HistoryQuery& query = {}) const = 0;
 
@@ -527,6 +578,13 @@ class Connection {
   // Whether the attached transport last reported the partner reachable;
   // false without a transport.
   virtual bool partner_available() const = 0;
+
+  // True when this side has nothing left to deliver: its RecordQueue is
+  // empty and no entry awaits the partner's answer. (What the partner still
+  // has to send is the partner's idle().) A host waiting for a sync to
+  // finish -- before a maintenance window, in a test -- polls it between
+  // Step() calls. Safe from any thread; does not wait behind host code.
+  virtual bool idle() const = 0;
 };
 
 }  // namespace orgsync

@@ -83,6 +83,14 @@ struct OrgOptions {
   // changing it at a restart takes effect after the report already due.
   absl::Duration queue_report_interval = absl::Hours(12);
   std::function<void(const QueueSizeReport&)> queue_report = {};
+  // Told of every ConnectionEvent (orgsync/connection.h) of every
+  // connection, once the change is durable, in order per connection. Called
+  // without any orgsync lock held, on the thread that made the change (the
+  // one calling Step(), delivering a message, or making the host's own call,
+  // e.g. Suspend), or on the next of those if that thread was already
+  // telling events; it may call the Org and its connections. Null: no
+  // events are collected.
+  std::function<void(const ConnectionEvent&)> connection_events = {};
 };
 
 class Org {
@@ -111,6 +119,15 @@ class Org {
   // id is taken.
   [[nodiscard]] virtual absl::StatusOr<Invitation> CreateInvitation(
       const InvitationOptions& options, std::string_view actor) = 0;
+
+  // Primary: the invitation of connection `connection_id` again, while it
+  // is still Invited -- for a host that crashed (or failed) after
+  // CreateInvitation made it durable but before the host stored or handed
+  // on its answer. NotFound if there is no such connection;
+  // FailedPrecondition if this org is not its primary or the connection is
+  // no longer Invited (the invitation was used, or withdrawn).
+  [[nodiscard]] virtual absl::StatusOr<Invitation> PendingInvitation(
+      std::string_view connection_id) const = 0;
 
   // Secondary: records the acceptance of invitation `connection_id` with
   // `secret_hex`, attaches `transport` and sends the acceptance to the

@@ -73,9 +73,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "orgsync/change_sink.h"
+#include "orgsync/internal/mutex.h"
 #include "orgsync/schema.h"
 #include "orgsync/storage.h"
 
@@ -183,7 +183,7 @@ class PublishSet {
   const Schema* const schema_;
   ChangeSink* const sink_;
 
-  mutable absl::Mutex mu_;
+  mutable internal::Mutex mu_;
   EntryMap entries_ ABSL_GUARDED_BY(mu_);
 };
 

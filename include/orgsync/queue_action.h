@@ -73,7 +73,7 @@ inline constexpr std::array<QueueAction, 23> kAllQueueActions = {
 };
 
 // The seed's display name, e.g. "Type Map Set Partner Sub".
-std::string_view QueueActionName(QueueAction action);
+const std::string& QueueActionName(QueueAction action);
 
 // The inverse of QueueActionName (exact match); InvalidArgument otherwise.
 [[nodiscard]] absl::StatusOr<QueueAction> ParseQueueAction(

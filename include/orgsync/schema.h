@@ -48,7 +48,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "orgsync/internal/mutex.h"
 
 namespace orgsync {
 
@@ -81,7 +81,7 @@ enum class FieldType : int {
 };
 
 // A readable name such as "auto-number" or "master-detail", for messages.
-std::string_view FieldTypeName(FieldType type);
+const std::string& FieldTypeName(FieldType type);
 
 // The type for a stored or received number; InvalidArgument otherwise.
 [[nodiscard]] absl::StatusOr<FieldType> FieldTypeFromNumber(int number);
@@ -204,7 +204,7 @@ class Schema {
   std::map<std::string, uint64_t> Fingerprints() const;
 
  private:
-  mutable absl::Mutex mu_;
+  mutable internal::Mutex mu_;
   std::map<std::string, std::shared_ptr<const ObjectDef>, std::less<>>
       objects_ ABSL_GUARDED_BY(mu_);
 };

@@ -60,8 +60,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "orgsync/change_sink.h"
+#include "orgsync/internal/mutex.h"
 #include "orgsync/publish_set.h"
 #include "orgsync/queue_action.h"
 #include "orgsync/schema.h"
@@ -79,7 +79,7 @@ enum class FieldStatus : int {
 };
 
 // "Subscribed", "Not Subscribed", "None Available", "--None--".
-std::string_view FieldStatusName(FieldStatus status);
+const std::string& FieldStatusName(FieldStatus status);
 
 struct FieldMapping {
   std::string partner_field = {};
@@ -234,7 +234,7 @@ class SubscriptionMap {
   const Schema* const schema_;
   ChangeSink* const sink_;
 
-  mutable absl::Mutex mu_;
+  mutable internal::Mutex mu_;
   EntryMap entries_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -246,7 +246,7 @@ enum class SyncDirection : int {
   kNone = 4,         // published somewhere but subscribed nowhere yet
 };
 
-std::string_view SyncDirectionName(SyncDirection direction);
+const std::string& SyncDirectionName(SyncDirection direction);
 
 struct ObjectDirection {
   std::string object = {};

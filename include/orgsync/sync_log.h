@@ -105,9 +105,9 @@ inline constexpr std::array<SyncErrorCode, 19> kAllSyncErrorCodes = {
 };
 
 // A stable identifier, e.g. "MISSING_PARENT"; safe to store or match on.
-std::string_view SyncErrorCodeName(SyncErrorCode code);
+const std::string& SyncErrorCodeName(SyncErrorCode code);
 // A one-sentence explanation for people, e.g. for a log detail page.
-std::string_view SyncErrorCodeDescription(SyncErrorCode code);
+const std::string& SyncErrorCodeDescription(SyncErrorCode code);
 // Inverses of SyncErrorCodeName and of the numbering; InvalidArgument for
 // anything that names no code.
 [[nodiscard]] absl::StatusOr<SyncErrorCode> ParseSyncErrorCode(
@@ -136,7 +136,7 @@ inline constexpr std::array<LogStatus, 4> kAllLogStatuses = {
     LogStatus::kInfo};
 
 // "Retrying", "Failed", "Resolved", "Info".
-std::string_view LogStatusName(LogStatus status);
+const std::string& LogStatusName(LogStatus status);
 [[nodiscard]] absl::StatusOr<LogStatus> ParseLogStatus(std::string_view name);
 
 struct LogDetail {
@@ -294,9 +294,9 @@ class SyncLog {
 
   // Counts over the whole retained log, from memory (no storage reads);
   // the maps hold non-zero counts only.
-  uint64_t size() const;
-  std::map<QueueAction, uint64_t> CountsByAction() const;
-  std::map<LogStatus, uint64_t> CountsByStatus() const;
+  uint64_t Count() const;
+  std::map<QueueAction, uint64_t> CountByAction() const;
+  std::map<LogStatus, uint64_t> CountByStatus() const;
 
   // Registers an observer, called once for every entry whose notification
   // starts after this returns (every entry appended from now on, and

@@ -20,9 +20,22 @@
 //     Send(). It never holds its own locks while calling the handler.
 //   * Send() returning OK means "accepted for delivery", not "delivered".
 //     Unavailable means the partner cannot be reached now and the bytes were
-//     not taken; the caller keeps them and retries later.
+//     not taken; the caller keeps them and retries later. ResourceExhausted
+//     is flow control: the transport's buffers are full (a slow partner)
+//     and the bytes were not taken. The engine treats both alike: it stops
+//     sending for that Step, the entries stay queued, and a later Step sends
+//     them; Step does not fail for either. Any other error is returned by
+//     Step (the entries stay queued as well).
 //   * OnAvailabilityChanged(available) is called when PartnerAvailable()
-//     changes value, with the new value.
+//     changes value, with the new value -- only to an installed handler:
+//     changes while none is set are not replayed. Whoever installs a handler
+//     reads PartnerAvailable() after SetHandler() returns (the engine does,
+//     when a transport is attached), so nothing is missed; a change racing
+//     the installation may be both read and reported, which is harmless.
+//
+// HandlerSlot (below) implements the handler side of this contract -- one
+// call at a time, no call after SetHandler(nullptr) returned -- so that a
+// transport author does not write it again.
 //
 // Ownership: the Transport does not own its handler; the handler must stay
 // alive until SetHandler(nullptr) (or another handler) has returned.
@@ -44,7 +57,9 @@
 #include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "orgsync/internal/mutex.h"
 
 namespace orgsync {
 
@@ -78,6 +93,40 @@ class Transport {
 
   // Whether the partner is reachable now, as last reported to the handler.
   virtual bool PartnerAvailable() const = 0;
+};
+
+// The installed TransportHandler of a Transport, for transport authors:
+// SetHandler() of a Transport can be `slot_.Set(handler)`, and its receive
+// and availability paths `slot_.Deliver(bytes)` and
+// `slot_.NotifyAvailability(available)`.
+//
+// Calls reach the handler one at a time (a second caller waits for the
+// first), and Set() returns only once no call to the previous handler is in
+// progress, so a detached handler may be destroyed right after. Call the
+// slot without holding the transport's own locks (the handler may Send()).
+// Set() must not be called from inside a handler call (it would wait for
+// itself). Thread-safe.
+class HandlerSlot {
+ public:
+  HandlerSlot() = default;
+  HandlerSlot(const HandlerSlot&) = delete;
+  HandlerSlot& operator=(const HandlerSlot&) = delete;
+
+  // Installs `handler` (nullptr detaches).
+  void Set(TransportHandler* handler);
+  // Calls OnMessage / OnAvailabilityChanged of the installed handler;
+  // false (and `bytes` dropped) when none is installed.
+  bool Deliver(std::string bytes);
+  bool NotifyAvailability(bool available);
+
+ private:
+  // Waits for its turn; the installed handler, or nullptr (no turn taken).
+  TransportHandler* Begin();
+  void End();
+
+  internal::Mutex mu_;
+  TransportHandler* handler_ ABSL_GUARDED_BY(mu_) = nullptr;
+  bool calling_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 // The faults an InProcessTransportPair injects. Every random choice is drawn

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -195,7 +196,7 @@ absl::Status ConnectionImpl::OpenComponents() {
     deps.user_exists = env_->user_exists;
     deps.max_file_bytes = env_->max_file_bytes;
     {
-      absl::MutexLock lock(&mu_);
+      internal::MutexLock lock(&mu_);
       deps.sync_audit_fields = state_.sync().sync_feeds_and_audit_fields();
       deps.owner_user_id = state_.owner();
     }
@@ -204,7 +205,7 @@ absl::Status ConnectionImpl::OpenComponents() {
     record_sync_ = std::move(*record_sync);
   }
   // Connection notices are few; find the queued ones once.
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   ORGSYNC_RETURN_IF_ERROR(Annotate(LoadUnknownMapObjects(), where));
   uint64_t after = 0;
   while (true) {
@@ -271,7 +272,7 @@ absl::StatusOr<std::optional<std::string>> ConnectionImpl::PartnerRecordId(
 ConnectionImpl::~ConnectionImpl() {
   Transport* transport;
   {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     transport = transport_;
     transport_ = nullptr;
   }
@@ -287,17 +288,17 @@ bool ConnectionImpl::AcceptedLocked() const {
 }
 
 ConnectionStatus ConnectionImpl::status() const {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   return StatusLocked();
 }
 
 bool ConnectionImpl::accepted() const {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   return AcceptedLocked();
 }
 
 ConnectionInfo ConnectionImpl::Info() const {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   ConnectionInfo info;
   info.connection_id = id_;
   info.type = type_;
@@ -326,7 +327,7 @@ ConnectionInfo ConnectionImpl::Info() const {
 }
 
 absl::Status ConnectionImpl::acceptance_status() const {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   const ConnectionStatus status = StatusLocked();
   if (IsAcceptedStatus(status)) return absl::OkStatus();
   if (status == ConnectionStatus::kDeactivated) {
@@ -358,10 +359,11 @@ void ConnectionImpl::Handler::OnAvailabilityChanged(bool available) {
 }
 
 absl::Status ConnectionImpl::AttachTransport(Transport* transport) {
-  absl::MutexLock attaching(&attach_mu_);
+  const EventTeller tell(this);
+  internal::MutexLock attaching(&attach_mu_);
   Transport* old;
   {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     old = transport_;
     if (old == transport) return absl::OkStatus();
     transport_ = transport;
@@ -370,13 +372,14 @@ absl::Status ConnectionImpl::AttachTransport(Transport* transport) {
   if (old != nullptr) old->SetHandler(nullptr);
   if (transport == nullptr) return absl::OkStatus();
   transport->SetHandler(&handler_);
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   partner_available_ = transport->PartnerAvailable();
   return ApplyAvailabilityLocked();
 }
 
 void ConnectionImpl::HandleAvailability(bool available) {
-  absl::MutexLock lock(&mu_);
+  const EventTeller tell(this);
+  internal::MutexLock lock(&mu_);
   if (partner_available_ != available) {
     // What was in flight may be lost with the link: send it again as soon
     // as the partner is back rather than after the ack timeout. It stays in
@@ -426,8 +429,29 @@ absl::Status ConnectionImpl::ApplyAvailabilityLocked() {
   return Commit(std::move(next), std::move(batch), std::move(pending));
 }
 
+absl::StatusOr<std::string> ConnectionImpl::PendingInvitationSecret() const {
+  internal::MutexLock lock(&mu_);
+  if (role_ != ReplicationRole::kPrimary) {
+    return absl::FailedPreconditionError(fmt::format(
+        "connection {}: this org accepted the invitation; it is the "
+        "primary's to give",
+        id_));
+  }
+  if (StatusLocked() != ConnectionStatus::kInvited) {
+    return absl::FailedPreconditionError(fmt::format(
+        "connection {} is {}, no longer Invited: its secret is not kept", id_,
+        ConnectionStatusName(StatusLocked())));
+  }
+  return state_.secret();
+}
+
+bool ConnectionImpl::idle() const {
+  internal::MutexLock lock(&mu_);
+  return in_flight_.empty() && record_queue_->Count() == 0;
+}
+
 bool ConnectionImpl::partner_available() const {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   return partner_available_;
 }
 
@@ -464,158 +488,6 @@ absl::Status ConnectionImpl::SendChangeBatch(wire::ChangeBatchEncoder* batch,
   }
   *message_id = *id;
   return transport_->Send(batch->Finish(*id));
-}
-
-void ConnectionImpl::HandleMessage(std::string bytes) {
-  DeferredLogs logs;
-  {
-    absl::MutexLock lock(&mu_);
-    ++counters_.received;
-    absl::StatusOr<proto::Envelope> decoded = wire::DecodeEnvelope(bytes);
-    if (!decoded.ok()) {
-      ++counters_.rejected_malformed;
-      // An acceptance is answered by the handshake; anything else on an
-      // accepted connection with a ProtocolError (design rule 10).
-      if (!AnswerUndecodedAcceptance(bytes, decoded.status())) {
-        AnswerRefusedEnvelope(bytes, decoded.status());
-      }
-      return;
-    }
-    const proto::Envelope& envelope = *decoded;
-    if (envelope.connection_id() != id_) {
-      ++counters_.rejected_wrong_connection;
-      if (envelope.body_case() == proto::Envelope::kAccept) {
-        AnswerUnknownInvitation(envelope);
-      }
-      return;
-    }
-    const ConnectionStatus status = StatusLocked();
-    // A deactivated primary still answers acceptances (with a refusal), so
-    // that the secondary learns why. A deactivated side also takes the
-    // answers to its own Connection Deactivate notice, and answers the
-    // partner's (both may deactivate at once); nothing else is looked at.
-    const bool deactivation_traffic =
-        envelope.body_case() == proto::Envelope::kAck ||
-        (envelope.body_case() == proto::Envelope::kNotice &&
-         envelope.notice().action() == proto::CONNECTION_DEACTIVATE);
-    if (status == ConnectionStatus::kDeactivated &&
-        envelope.body_case() != proto::Envelope::kAccept &&
-        !(deactivation_traffic && !state_.partner_org_id().empty())) {
-      ++counters_.rejected_deactivated;
-      return;
-    }
-    switch (envelope.body_case()) {
-      case proto::Envelope::kAccept:
-        if (role_ != ReplicationRole::kPrimary) {
-          // This side accepts the id itself: it has no invitation to give.
-          ++counters_.rejected_wrong_connection;
-          AnswerUnknownInvitation(envelope);
-          return;
-        }
-        HandleAccept(envelope);
-        return;
-      case proto::Envelope::kHandshakeResult:
-        if (role_ != ReplicationRole::kSecondary) {
-          ++counters_.rejected_wrong_connection;
-          return;
-        }
-        HandleHandshakeResult(envelope);
-        return;
-      default:
-        break;
-    }
-    // Everything else needs an accepted connection with this partner (R1).
-    if (status == ConnectionStatus::kInvited) {
-      ++counters_.rejected_not_accepted;
-      return;
-    }
-    if (envelope.sender_org_id() != state_.partner_org_id()) {
-      ++counters_.rejected_wrong_connection;
-      return;
-    }
-    RouteToEngine(envelope, &logs);
-  }
-  FinishLogs(std::move(logs));
-}
-
-void ConnectionImpl::RouteToEngine(const proto::Envelope& envelope,
-                                   DeferredLogs* logs) {
-  std::vector<proto::ItemResult> results;
-  switch (envelope.body_case()) {
-    case proto::Envelope::kAck:
-      HandleAck(envelope.ack(), logs);
-      return;
-    case proto::Envelope::kMapUpdate:
-      results.push_back(ApplyMapUpdate(envelope.map_update()));
-      break;
-    case proto::Envelope::kNotice:
-      results.push_back(ApplyNotice(envelope.notice()));
-      break;
-    case proto::Envelope::kChanges: {
-      // The envelope's writes share one sync, made before the results
-      // leave (storage/deferred_sync_storage.h); its inserts reserve their
-      // ids, and its cascading deletes are marked begun, together first.
-      DeferredSyncGroup group(apply_storage_.get());
-      if (record_sync_ != nullptr) {
-        // On failure each insert reserves its own id as it is applied, and
-        // the deletes go unmarked.
-        record_sync_->PrepareEnvelope(envelope.changes()).IgnoreError();
-      }
-      // The log entries of this envelope's changes are finished (their
-      // observers told) after the group's sync, outside the lock.
-      DeferredLogs applied_logs;
-      for (const proto::RecordChange& change : envelope.changes().changes()) {
-        results.push_back(ApplyRecordChange(change, &applied_logs));
-      }
-      const absl::Status flushed = group.End();
-      for (auto& [pending, status] : applied_logs) {
-        if (status.ok() && !flushed.ok()) status = flushed;
-        logs->emplace_back(std::move(pending), std::move(status));
-      }
-      if (!flushed.ok()) {
-        // Not durable: nothing may be reported applied. Sent again, the
-        // changes are applied or answered as duplicates then.
-        for (proto::ItemResult& result : results) {
-          if (result.outcome() != proto::APPLIED &&
-              result.outcome() != proto::DUPLICATE) {
-            continue;
-          }
-          result.set_outcome(proto::RETRYABLE_FAILURE);
-          result.set_error(proto::ERROR_STORAGE);
-          result.set_description(std::string(flushed.message()));
-        }
-      }
-      break;
-    }
-    case proto::Envelope::kUserUpsert: {
-      // User sync (R70-R73) is not built yet: refuse rather than pretend.
-      proto::ItemResult result;
-      result.set_sequence(envelope.user_upsert().sequence());
-      result.set_outcome(proto::PERMANENT_FAILURE);
-      result.set_error(proto::ERROR_UNKNOWN);
-      result.set_description("user sync is not supported yet");
-      results.push_back(std::move(result));
-      break;
-    }
-    case proto::Envelope::kMetadataPush: {
-      proto::ItemResult result;
-      result.set_sequence(envelope.metadata_push().sequence());
-      result.set_outcome(proto::PERMANENT_FAILURE);
-      result.set_error(proto::ERROR_METADATA);
-      result.set_description("metadata sync is not supported yet");
-      results.push_back(std::move(result));
-      break;
-    }
-    case proto::Envelope::kProtocolError:
-      HandleProtocolError(envelope.protocol_error(), logs);
-      return;
-    default:
-      // Handshake bodies were dispatched before; nothing else exists.
-      ++counters_.rejected_wrong_connection;
-      return;
-  }
-  for (const proto::ItemResult& result : results) CountResult(result);
-  SendResults(std::move(results));
 }
 
 // --- Status machine
@@ -687,6 +559,9 @@ absl::Status ConnectionImpl::Commit(
       Annotate(written, fmt::format("writing connection {}", id_)));
   state_ = std::move(next);
   deactivated_ = state_.status() == proto::STORED_DEACTIVATED;
+  if (StatusLocked() != status_for_capture_.load()) {
+    NoteEvent(ConnectionEventKind::kStatusChanged);
+  }
   status_for_capture_ = StatusLocked();
   // Owner and audit-field changes (by either side) apply to the next
   // captured and applied change, not only after a reopen.
@@ -697,79 +572,12 @@ absl::Status ConnectionImpl::Commit(
   return absl::OkStatus();
 }
 
-// --- Queue-size reports (R7) ---------------------------------------------
-
-void ConnectionImpl::TrackSuspension(proto::ConnectionState* next) const {
-  if (next->status() != proto::STORED_SUSPENDED) {
-    next->clear_suspended_micros();
-    next->clear_suspended_by();
-    next->clear_queue_report_due_micros();
-    next->clear_queue_reports_made();
-    return;
-  }
-  // Another reason joining or leaving an ongoing suspension (admin and
-  // partner) keeps its schedule: the backlog has grown since it began.
-  if (state_.status() == proto::STORED_SUSPENDED &&
-      next->suspended_micros() != 0) {
-    return;
-  }
-  const absl::Time now = StoredNow(*env_->clock);
-  next->set_suspended_micros(absl::ToUnixMicros(now));
-  next->set_queue_report_due_micros(
-      absl::ToUnixMicros(now + env_->queue_report_interval));
-  next->set_queue_reports_made(0);
-}
-
-absl::Status ConnectionImpl::ReportQueueSizeIfDue() {
-  // Without a callback the schedule still stands (TrackSuspension keeps
-  // it), so it is simply not acted upon.
-  if (!env_->queue_report) return absl::OkStatus();
-  QueueSizeReport report;
-  {
-    absl::MutexLock lock(&mu_);
-    if (StatusLocked() != ConnectionStatus::kSuspended) {
-      return absl::OkStatus();
-    }
-    if (state_.suspended_micros() == 0) {
-      // Suspended before R7 existed: the schedule starts now.
-      return Commit(state_, WriteBatch());
-    }
-    const absl::Time now = StoredNow(*env_->clock);
-    const absl::Time due = FromMicros(state_.queue_report_due_micros());
-    if (now < due) return absl::OkStatus();
-    const absl::Duration interval = env_->queue_report_interval;
-    // The first slot after `now` on the suspension's grid: slots missed
-    // while nobody stepped give this one report, not a burst.
-    absl::Duration remainder;
-    const int64_t missed = absl::IDivDuration(now - due, interval, &remainder);
-    const absl::Time next_due = due + (missed + 1) * interval;
-    proto::ConnectionState next = state_;
-    next.set_queue_report_due_micros(absl::ToUnixMicros(next_due));
-    next.set_queue_reports_made(state_.queue_reports_made() + 1);
-    // Durable before the host hears of it (see Connection::Step).
-    ORGSYNC_RETURN_IF_ERROR(
-        Annotate(Commit(std::move(next), WriteBatch()),
-                 "scheduling the next queue-size report (R7)"));
-    report.connection_id = id_;
-    report.time = now;
-    report.status = ConnectionStatus::kSuspended;
-    report.queued_entries = record_queue_->Count();
-    report.owner = state_.owner();
-    report.suspended_by = state_.suspended_by();
-    report.admin_suspended = state_.admin_suspended();
-    report.partner_unavailable = state_.partner_unavailable();
-    report.suspended_since = FromMicros(state_.suspended_micros());
-    report.report_number = state_.queue_reports_made();
-  }
-  env_->queue_report(report);
-  return absl::OkStatus();
-}
-
 // ---------------------------------------------------------------------------
 
 absl::Status ConnectionImpl::CompleteMetadataSync(std::string_view actor) {
+  const EventTeller tell(this);
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   const ConnectionStatus to = state_.sync().sync_users()
                                   ? ConnectionStatus::kUserSyncInProgress
                                   : ConnectionStatus::kActive;
@@ -786,8 +594,9 @@ absl::Status ConnectionImpl::CompleteMetadataSync(std::string_view actor) {
 }
 
 absl::Status ConnectionImpl::CompleteUserSync(std::string_view actor) {
+  const EventTeller tell(this);
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   ORGSYNC_RETURN_IF_ERROR(CheckMove(
       ConnectionStatus::kActive,
       StatusLocked() == ConnectionStatus::kUserSyncInProgress,
@@ -802,8 +611,9 @@ absl::Status ConnectionImpl::CompleteUserSync(std::string_view actor) {
 
 absl::Status ConnectionImpl::RecordMetadataSyncFailure(
     std::string_view item, std::string_view description) {
+  const EventTeller tell(this);
   ORGSYNC_RETURN_IF_ERROR(CheckText("metadata item", item));
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   if (!AcceptedLocked()) {
     return absl::FailedPreconditionError(
         fmt::format("connection {}: no metadata sync in status {}", id_,
@@ -819,8 +629,9 @@ absl::Status ConnectionImpl::RecordMetadataSyncFailure(
 }
 
 absl::Status ConnectionImpl::Suspend(std::string_view actor) {
+  const EventTeller tell(this);
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   const ConnectionStatus from = StatusLocked();
   // A connection suspended only because the partner is away may still be
   // suspended by an administrator, so that it stays suspended once the
@@ -849,8 +660,9 @@ absl::Status ConnectionImpl::Suspend(std::string_view actor) {
 }
 
 absl::Status ConnectionImpl::Resume(std::string_view actor) {
+  const EventTeller tell(this);
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   if (!state_.admin_suspended()) {
     return CheckMove(ConnectionStatus::kActive, false,
                      "not suspended by an administrator");
@@ -876,8 +688,9 @@ absl::Status ConnectionImpl::Resume(std::string_view actor) {
 }
 
 absl::Status ConnectionImpl::Deactivate(std::string_view actor) {
+  const EventTeller tell(this);
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   ORGSYNC_RETURN_IF_ERROR(
       CheckMove(ConnectionStatus::kDeactivated, true,
                 "a deactivated connection stays deactivated"));
@@ -938,9 +751,10 @@ absl::Status ConnectionImpl::UpdateSettings(
 
 absl::Status ConnectionImpl::UpdateOwner(std::string_view owner,
                                          std::string_view actor) {
+  const EventTeller tell(this);
   ORGSYNC_RETURN_IF_ERROR(CheckText("owner", owner));
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   ORGSYNC_RETURN_IF_ERROR(CheckSettingsEditable("owner"));
   if (state_.owner() == owner) return absl::OkStatus();
   proto::ConnectionState next = state_;
@@ -951,9 +765,10 @@ absl::Status ConnectionImpl::UpdateOwner(std::string_view owner,
 
 absl::Status ConnectionImpl::UpdateContact(std::string_view contact,
                                            std::string_view actor) {
+  const EventTeller tell(this);
   ORGSYNC_RETURN_IF_ERROR(CheckText("contact", contact));
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   ORGSYNC_RETURN_IF_ERROR(CheckSettingsEditable("contact"));
   if (state_.contact() == contact) return absl::OkStatus();
   proto::ConnectionState next = state_;
@@ -965,8 +780,9 @@ absl::Status ConnectionImpl::UpdateContact(std::string_view contact,
 
 absl::Status ConnectionImpl::UpdateSyncOptions(const SyncOptions& sync,
                                                std::string_view actor) {
+  const EventTeller tell(this);
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   if (role_ == ReplicationRole::kSecondary) {
     return absl::FailedPreconditionError(fmt::format(
         "connection {}: sync options are editable only on the primary (R74)",
@@ -990,11 +806,20 @@ absl::StatusOr<std::vector<HistoryEntry>> ConnectionImpl::History(
   // History keys are written once and only ever rewritten in place (a
   // coalesced entry's count), so reading them needs no lock; the iterator
   // sees one consistent view.
+  if (query.limit == 0 || query.limit > kMaxHistoryPageSize) {
+    return absl::InvalidArgumentError(fmt::format(
+        "History: limit {} is outside 1..{}", query.limit,
+        kMaxHistoryPageSize));
+  }
+  if (query.after_sequence == std::numeric_limits<uint64_t>::max()) {
+    return std::vector<HistoryEntry>{};
+  }
   const std::string prefix = HistoryPrefix(id_);
   ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
                            env_->storage->NewIterator());
   std::vector<HistoryEntry> out;
-  for (it->Seek(prefix); it->Valid(); it->Next()) {
+  for (it->Seek(HistoryKey(id_, query.after_sequence + 1)); it->Valid();
+       it->Next()) {
     const std::string_view key = it->key();
     if (key.substr(0, prefix.size()) != prefix) break;
     proto::StoredHistoryEntry stored;
@@ -1016,14 +841,14 @@ absl::StatusOr<std::vector<HistoryEntry>> ConnectionImpl::History(
     if (entry.time < query.since || entry.time >= query.until) continue;
     if (query.event.has_value() && entry.event != *query.event) continue;
     out.push_back(std::move(entry));
-    if (query.limit != 0 && out.size() == query.limit) break;
+    if (out.size() == query.limit) break;
   }
   ORGSYNC_RETURN_IF_ERROR(it->status());
   return out;
 }
 
 ConnectionCounters ConnectionImpl::counters() const {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   return counters_;
 }
 

@@ -12,24 +12,30 @@
 // id, and is the ChangeSink of the first two: their publish/subscribe
 // notices become RecordQueue entries in the same write as the change (R21).
 // Connection notices (R56 "Connection ..." actions) are queued in the same
-// batch as the state change that causes them. Step() delivers the queue
-// (delivery.cc); HandleMessage applies what the partner sends. Envelopes
-// either side refuses are answered and acted on in envelope_refusals.cc.
+// batch as the state change that causes them. The jobs live in files named
+// for them: the status machine, settings and queries in connection_impl.cc;
+// Step()'s sending window in delivery.cc; receiving and the apply dispatch
+// in receiving.cc; the handshake in handshake.cc; the partner's
+// publish/subscribe updates in map_updates.cc; refused envelopes, either
+// way, in envelope_refusals.cc; R7 queue-size reports in queue_reports.cc;
+// connection events in connection_events.cc.
 //
-// Locking: mu_ guards the state and is held while sending (the Transport
+// Locking: record_mu_ serializes the record path (Step() and message
+// handling take it first) and is the only lock held while the host's code
+// runs: a received batch of changes is applied, and Step() reads the
+// host's records to send, with mu_ released (DESIGN.md rule 9).
+// mu_ guards the state and is held while sending (the Transport
 // contract forbids Send from calling back). attach_mu_ serializes
 // AttachTransport; it is never taken by transport callbacks, and
 // Transport::SetHandler is always called with mu_ released, because
 // SetHandler waits for running callbacks, which need mu_.
-// Lock order: mu_ before the components' own locks. The ChangeSink calls
+// Lock order: attach_mu_, record_mu_, mu_, then the components' own locks. The ChangeSink calls
 // (made by PublishSet/SubscriptionMap under their locks) therefore never
 // take mu_; they only touch the RecordQueue and the sinks' own mutexes.
 // SyncLog appends are finished (observers called) after mu_ is released.
-// Capture and CaptureBatch never take mu_ (they read status_for_capture_):
-// message handling holds mu_ while it calls the host's RecordStore, and a
-// host may capture while holding its own store lock (DESIGN.md rule 9).
-// Still open (issue 8): mu_ is held across the RecordStore calls, the
-// ConflictResolver and the disk sync of a received envelope.
+// Capture and CaptureBatch take neither record_mu_ nor mu_ (they read
+// status_for_capture_): a host may capture while holding its own store
+// lock, which apply may be waiting for under record_mu_.
 
 #ifndef ORGSYNC_LIB_CONNECTION_CONNECTION_IMPL_H_
 #define ORGSYNC_LIB_CONNECTION_CONNECTION_IMPL_H_
@@ -50,7 +56,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "orgsync/change_sink.h"
 #include "engine/record_sync.h"
@@ -58,6 +63,7 @@
 #include "orgsync/clock.h"
 #include "orgsync/conflict.h"
 #include "orgsync/connection.h"
+#include "orgsync/internal/mutex.h"
 #include "orgsync/publish_set.h"
 #include "orgsync/record_queue.h"
 #include "orgsync/record_store.h"
@@ -91,6 +97,8 @@ struct OrgEnv {
   // R7 (null callback: no reports); see OrgOptions.
   absl::Duration queue_report_interval;
   std::function<void(const QueueSizeReport&)> queue_report;
+  // See OrgOptions (null: none collected).
+  std::function<void(const ConnectionEvent&)> connection_events;
 };
 
 // The ordering key of a queue entry (see Connection::Step).
@@ -180,6 +188,7 @@ class ConnectionImpl final : public Connection {
       const HistoryQuery& query) const override;
   ConnectionCounters counters() const override;
   bool partner_available() const override;
+  bool idle() const override;
   PublishSet* publish_set() const override { return publish_set_.get(); }
   SubscriptionMap* subscription_map() const override {
     return subscription_map_.get();
@@ -192,6 +201,10 @@ class ConnectionImpl final : public Connection {
       absl::Span<const LocalChange> changes) override;
   absl::StatusOr<std::optional<std::string>> PartnerRecordId(
       std::string_view object, std::string_view local_id) const override;
+
+  // Primary, still Invited: the invitation's secret (raw bytes), for
+  // Org::PendingInvitation; FailedPrecondition otherwise.
+  [[nodiscard]] absl::StatusOr<std::string> PendingInvitationSecret() const;
 
   // Secondary, still Invited: replaces the secret for a new attempt
   // (Org::AcceptInvitation on an existing connection).
@@ -220,7 +233,7 @@ class ConnectionImpl final : public Connection {
 
    private:
     ConnectionImpl* const connection_;
-    absl::Mutex mu_;
+    internal::Mutex mu_;
     std::optional<RecordQueue::PendingEnqueue> pending_ ABSL_GUARDED_BY(mu_);
   };
 
@@ -298,7 +311,7 @@ class ConnectionImpl final : public Connection {
   };
   // Traffic of an accepted connection: the engine's dispatch by body.
   void RouteToEngine(const proto::Envelope& envelope, DeferredLogs* logs)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_, mu_);
 
   // --- Receiving side (delivery.cc) ---
   // The applied mark of `key`: 0 if none.
@@ -318,25 +331,43 @@ class ConnectionImpl final : public Connection {
   void NoteMapState(std::string_view object) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   proto::ItemResult ApplyNotice(const proto::ConnectionNotice& notice)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Applies one envelope of the partner's record changes, with one disk
+  // sync, and returns one result per change. Runs without mu_: applying
+  // calls the host's RecordStore, ConflictResolver and user directory.
+  std::vector<proto::ItemResult> ApplyChangeBatch(
+      const proto::ChangeBatch& batch, DeferredLogs* logs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   // The dispatch point of the record flow: every record action lands here.
   proto::ItemResult ApplyRecordChange(const proto::RecordChange& change,
                                       DeferredLogs* logs)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   void SendResults(std::vector<proto::ItemResult> results)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CountResult(const proto::ItemResult& result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // --- Sending side (delivery.cc) ---
-  absl::StatusOr<size_t> StepLocked(DeferredLogs* logs)
+  // Step()'s delivery: picks the entries due (under mu_), prepares the
+  // record changes among them from the host's records (without mu_), then
+  // sends (under mu_ again, if the connection may still send).
+  absl::StatusOr<size_t> Deliver(DeferredLogs* logs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether the status, the transport and the partner allow sending.
+  bool CanSendLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The queue entries to send now: due, first of their ordering key, within
+  // the in-flight window (resends of timed-out entries included).
+  absl::StatusOr<std::vector<QueueEntry>> PickEntries(absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Builds and sends the envelopes for `entries`; returns how many entries
-  // went out.
-  absl::StatusOr<size_t> SendEntries(std::vector<QueueEntry> entries,
-                                     absl::Time now, DeferredLogs* logs)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Builds and sends the envelopes for `entries`; `prepared[i]` is
+  // RecordSync::PrepareSend's answer for a record entry (nullopt for the
+  // others). Returns how many entries went out.
+  absl::StatusOr<size_t> SendEntries(
+      std::vector<QueueEntry> entries,
+      std::vector<std::optional<absl::StatusOr<OutgoingChange>>> prepared,
+      absl::Time now, DeferredLogs* logs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_, mu_);
   void HandleAck(const proto::Acknowledgement& ack, DeferredLogs* logs)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_, mu_);
   // Records failures of in-flight (or unsendable) entries: MarkFailed and
   // the R51 log entries, in one batch.
   struct Failure {
@@ -346,14 +377,14 @@ class ConnectionImpl final : public Connection {
     bool retryable = true;
   };
   void RecordFailures(const std::vector<Failure>& failures, DeferredLogs* logs)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_, mu_);
   // Removes acknowledged entries (logging Resolved for retried ones). For
   // record entries with a result in `results`, the record path stages what
   // the result teaches (links, synced versions) in the same batch.
   void RecordAcknowledged(std::vector<uint64_t> sequences,
                           const std::map<uint64_t, proto::ItemResult>& results,
                           DeferredLogs* logs)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_, mu_);
   // An APPLIED/DUPLICATE result for an entry that is not in flight: counts
   // it and, for an entry still queued, logs it (once per entry, for at most
   // kMaxLoggedResultsNotInFlight entries). The entry is not touched.
@@ -374,7 +405,7 @@ class ConnectionImpl final : public Connection {
   // changes; an entry refused alone fails for good.
   void HandleProtocolError(const proto::ProtocolError& error,
                            DeferredLogs* logs)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_, mu_);
   // The most changes an envelope carrying `sequence` may hold.
   size_t EnvelopeCapOf(uint64_t sequence) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -442,6 +473,27 @@ class ConnectionImpl final : public Connection {
   // Called by Step().
   [[nodiscard]] absl::Status ReportQueueSizeIfDue() ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Connection events (OrgEnv::connection_events): noted under mu_ once
+  // durable, told by TellEvents once no lock is held. Every entry point
+  // that can change the status or apply a map update calls TellEvents on
+  // its way out; Step() does too, so a note is never left behind.
+  void NoteEvent(ConnectionEventKind kind, std::string object = {})
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TellEvents() ABSL_LOCKS_EXCLUDED(mu_, record_mu_);
+  // Declared before an entry point's locks, tells the events noted under
+  // them once they are released (destructors run in reverse order).
+  class EventTeller {
+   public:
+    explicit EventTeller(ConnectionImpl* connection)
+        : connection_(connection) {}
+    EventTeller(const EventTeller&) = delete;
+    EventTeller& operator=(const EventTeller&) = delete;
+    ~EventTeller() { connection_->TellEvents(); }
+
+   private:
+    ConnectionImpl* const connection_;
+  };
+
   ConnectionStatus StatusLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool AcceptedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -473,8 +525,15 @@ class ConnectionImpl final : public Connection {
   // concurrently with the rest); everything else runs under mu_.
   std::unique_ptr<RecordSync> record_sync_;
 
-  absl::Mutex attach_mu_ ABSL_ACQUIRED_BEFORE(mu_);
-  mutable absl::Mutex mu_;
+  internal::Mutex attach_mu_ ABSL_ACQUIRED_BEFORE(record_mu_);
+  // The record path's lock: serializes what RecordSync does on the step
+  // side (PrepareSend, OnResult, OnFailed, Apply) -- Step() and message
+  // handling take it first, for their whole run. It is held while the
+  // host's RecordStore, ConflictResolver and user directory run; mu_ is
+  // not, so the host's other calls (status, Suspend, History, queue
+  // reads, Capture) never wait behind host code.
+  internal::Mutex record_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  mutable internal::Mutex mu_;
   proto::ConnectionState state_ ABSL_GUARDED_BY(mu_);
   Transport* transport_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool partner_available_ ABSL_GUARDED_BY(mu_) = false;
@@ -513,6 +572,11 @@ class ConnectionImpl final : public Connection {
   // mark); at most this many (see "Bounded state" in orgsync/connection.h).
   static constexpr size_t kMaxUnknownMapObjects = 256;
   std::set<std::string, std::less<>> unknown_map_objects_ ABSL_GUARDED_BY(mu_);
+  // Noted events not told yet, and whether a thread is telling them (one at
+  // a time, so that they arrive in order; a callback's own events join the
+  // queue its caller is telling).
+  std::vector<ConnectionEvent> pending_events_ ABSL_GUARDED_BY(mu_);
+  bool telling_events_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace orgsync::internal

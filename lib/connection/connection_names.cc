@@ -3,83 +3,84 @@
 // Names and the status transition table of orgsync/connection.h.
 
 #include "orgsync/connection.h"
+#include "internal/strings.h"
 
 namespace orgsync {
 
-std::string_view ConnectionStatusName(ConnectionStatus status) {
+const std::string& ConnectionStatusName(ConnectionStatus status) {
   switch (status) {
     case ConnectionStatus::kInvited:
-      return "Invited";
+      return ORGSYNC_STATIC_STRING("Invited");
     case ConnectionStatus::kMetadataSyncInProgress:
-      return "Metadata Sync in Progress";
+      return ORGSYNC_STATIC_STRING("Metadata Sync in Progress");
     case ConnectionStatus::kUserSyncInProgress:
-      return "User Sync in Progress";
+      return ORGSYNC_STATIC_STRING("User Sync in Progress");
     case ConnectionStatus::kActive:
-      return "Active";
+      return ORGSYNC_STATIC_STRING("Active");
     case ConnectionStatus::kSuspended:
-      return "Suspended";
+      return ORGSYNC_STATIC_STRING("Suspended");
     case ConnectionStatus::kDeactivated:
-      return "Deactivated";
+      return ORGSYNC_STATIC_STRING("Deactivated");
   }
-  return "Unknown";
+  return ORGSYNC_STATIC_STRING("Unknown");
 }
 
-std::string_view ConnectionTypeName(ConnectionType type) {
+const std::string& ConnectionTypeName(ConnectionType type) {
   switch (type) {
     case ConnectionType::kStandard:
-      return "Standard";
+      return ORGSYNC_STATIC_STRING("Standard");
     case ConnectionType::kReplication:
-      return "Replication";
+      return ORGSYNC_STATIC_STRING("Replication");
   }
-  return "Unknown";
+  return ORGSYNC_STATIC_STRING("Unknown");
 }
 
-std::string_view ReplicationRoleName(ReplicationRole role) {
+const std::string& ReplicationRoleName(ReplicationRole role) {
   switch (role) {
     case ReplicationRole::kPrimary:
-      return "Primary";
+      return ORGSYNC_STATIC_STRING("Primary");
     case ReplicationRole::kSecondary:
-      return "Secondary";
+      return ORGSYNC_STATIC_STRING("Secondary");
   }
-  return "Unknown";
+  return ORGSYNC_STATIC_STRING("Unknown");
 }
 
-std::string_view HistoryEventName(HistoryEvent event) {
+const std::string& HistoryEventName(HistoryEvent event) {
   switch (event) {
     case HistoryEvent::kInvitationCreated:
-      return "Invitation Created";
+      return ORGSYNC_STATIC_STRING("Invitation Created");
     case HistoryEvent::kAcceptanceRequested:
-      return "Acceptance Requested";
+      return ORGSYNC_STATIC_STRING("Acceptance Requested");
     case HistoryEvent::kInvitationAccepted:
-      return "Invitation Accepted";
+      return ORGSYNC_STATIC_STRING("Invitation Accepted");
     case HistoryEvent::kPeerRefused:
-      return "Peer Refused";
+      return ORGSYNC_STATIC_STRING("Peer Refused");
     case HistoryEvent::kInvitationRefused:
-      return "Invitation Refused";
+      return ORGSYNC_STATIC_STRING("Invitation Refused");
     case HistoryEvent::kMetadataSyncCompleted:
-      return "Metadata Sync Completed";
+      return ORGSYNC_STATIC_STRING("Metadata Sync Completed");
     case HistoryEvent::kUserSyncCompleted:
-      return "User Sync Completed";
+      return ORGSYNC_STATIC_STRING("User Sync Completed");
     case HistoryEvent::kMetadataSyncFailure:
-      return "Metadata Sync Failure";
+      return ORGSYNC_STATIC_STRING("Metadata Sync Failure");
     case HistoryEvent::kAdminSuspended:
-      return "Connection Admin Suspended";
+      return ORGSYNC_STATIC_STRING("Connection Admin Suspended");
     case HistoryEvent::kAdminResumed:
-      return "Connection Admin Resumed";
+      return ORGSYNC_STATIC_STRING("Connection Admin Resumed");
     case HistoryEvent::kSuspended:
-      return "Connection Suspended";
+      return ORGSYNC_STATIC_STRING("Connection Suspended");
     case HistoryEvent::kResumed:
-      return "Connection Resumed";
+      return ORGSYNC_STATIC_STRING("Connection Resumed");
     case HistoryEvent::kDeactivated:
-      return "Connection Deactivated";
+      return ORGSYNC_STATIC_STRING("Connection Deactivated");
     case HistoryEvent::kOwnerUpdated:
-      return "Owner Updated";
+      return ORGSYNC_STATIC_STRING("Owner Updated");
     case HistoryEvent::kContactUpdated:
-      return "Contact Updated";
+      return ORGSYNC_STATIC_STRING("Contact Updated");
     case HistoryEvent::kSyncOptionsUpdated:
-      return "Sync Options Updated";
+      return ORGSYNC_STATIC_STRING("Sync Options Updated");
   }
-  return "Unknown";
+  return ORGSYNC_STATIC_STRING("Unknown");
 }
 
 bool IsLegalStatusTransition(ConnectionStatus from, ConnectionStatus to) {

@@ -186,7 +186,7 @@ absl::Status ConnectionImpl::MapSink::Stage(
   ORGSYNC_ASSIGN_OR_RETURN(
       RecordQueue::PendingEnqueue pending,
       connection_->record_queue_->PrepareEnqueue(entries, batch));
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   pending_ = std::move(pending);
   return absl::OkStatus();
 }
@@ -194,7 +194,7 @@ absl::Status ConnectionImpl::MapSink::Stage(
 void ConnectionImpl::MapSink::Finish(const absl::Status& write_status) {
   std::optional<RecordQueue::PendingEnqueue> pending;
   {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     pending.swap(pending_);
   }
   if (pending.has_value()) {
@@ -212,27 +212,68 @@ void ConnectionImpl::FinishLogs(DeferredLogs logs) {
 }
 
 absl::StatusOr<size_t> ConnectionImpl::Step() {
+  const EventTeller tell(this);
   DeferredLogs logs;
   absl::StatusOr<size_t> sent;
   {
-    absl::MutexLock lock(&mu_);
-    sent = StepLocked(&logs);
+    internal::MutexLock record_lock(&record_mu_);
+    sent = Deliver(&logs);
   }
   FinishLogs(std::move(logs));
   ORGSYNC_RETURN_IF_ERROR(ReportQueueSizeIfDue());  // R7, connection_impl.cc
   return sent;
 }
 
-absl::StatusOr<size_t> ConnectionImpl::StepLocked(DeferredLogs* logs) {
-  if (transport_ == nullptr || !partner_available_) return 0;
+absl::StatusOr<size_t> ConnectionImpl::Deliver(DeferredLogs* logs) {
+  if (record_sync_ != nullptr) {
+    // R34 severings the host's undeletes asked for, before anything of
+    // those records is sent.
+    ORGSYNC_RETURN_IF_ERROR(record_sync_->SeverRequestedLinks(logs));
+  }
+  std::vector<QueueEntry> to_send;
+  ConnectionStatus picked_in = ConnectionStatus::kInvited;
+  absl::Time now;
+  {
+    internal::MutexLock lock(&mu_);
+    if (!CanSendLocked()) return 0;
+    picked_in = StatusLocked();
+    now = env_->clock->Now();
+    ORGSYNC_ASSIGN_OR_RETURN(to_send, PickEntries(now));
+  }
+  if (to_send.empty()) return 0;
+  // Record changes are read from the host's RecordStore: without mu_.
+  std::vector<std::optional<absl::StatusOr<OutgoingChange>>> prepared(
+      to_send.size());
+  if (record_sync_ != nullptr) {
+    for (size_t i = 0; i < to_send.size(); ++i) {
+      if (IsRecordAction(to_send[i].action)) {
+        prepared[i] = record_sync_->PrepareSend(to_send[i]);
+      }
+    }
+  }
+  internal::MutexLock lock(&mu_);
+  // Suspended, detached or deactivated meanwhile: the entries wait for the
+  // next Step, which picks again.
+  if (!CanSendLocked() || StatusLocked() != picked_in) return 0;
+  return SendEntries(std::move(to_send), std::move(prepared), now, logs);
+}
+
+bool ConnectionImpl::CanSendLocked() const {
+  if (transport_ == nullptr || !partner_available_) return false;
   const ConnectionStatus status = StatusLocked();
-  const bool deactivated = status == ConnectionStatus::kDeactivated;
   // Suspended (R5, R6), or not accepted yet / still in the initial syncs:
-  // the entries wait in the queue.
-  if (!deactivated && status != ConnectionStatus::kActive) return 0;
-  if (deactivated && state_.partner_org_id().empty()) return 0;
+  // the entries wait in the queue. Deactivated: only the Connection
+  // Deactivate notice goes, to a partner this side knows.
+  if (status == ConnectionStatus::kDeactivated) {
+    return !state_.partner_org_id().empty();
+  }
+  return status == ConnectionStatus::kActive;
+}
+
+absl::StatusOr<std::vector<QueueEntry>> ConnectionImpl::PickEntries(
+    absl::Time now) {
+  const bool deactivated = StatusLocked() == ConnectionStatus::kDeactivated;
   const DeliveryOptions& options = env_->delivery;
-  const absl::Time now = env_->clock->Now();
   ORGSYNC_ASSIGN_OR_RETURN(std::vector<QueueEntry> ready,
                            record_queue_->Ready(now, options.ready_scan));
   std::vector<QueueEntry> to_send;
@@ -265,11 +306,13 @@ absl::StatusOr<size_t> ConnectionImpl::StepLocked(DeferredLogs* logs) {
     }
     to_send.push_back(std::move(entry));
   }
-  return SendEntries(std::move(to_send), now, logs);
+  return to_send;
 }
 
 absl::StatusOr<size_t> ConnectionImpl::SendEntries(
-    std::vector<QueueEntry> entries, absl::Time now, DeferredLogs* logs) {
+    std::vector<QueueEntry> entries,
+    std::vector<std::optional<absl::StatusOr<OutgoingChange>>> prepared,
+    absl::Time now, DeferredLogs* logs) {
   const DeliveryOptions& options = env_->delivery;
   size_t sent = 0;
   std::vector<Failure> unsendable;
@@ -316,11 +359,12 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
     batch_cap = options.max_changes_per_envelope;
   };
 
-  for (const QueueEntry& entry : entries) {
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const QueueEntry& entry = entries[i];
     proto::Envelope envelope;
     bool parsed = false;
-    if (IsRecordAction(entry.action) && record_sync_ != nullptr) {
-      absl::StatusOr<OutgoingChange> out = record_sync_->PrepareSend(entry);
+    if (prepared[i].has_value()) {
+      absl::StatusOr<OutgoingChange>& out = *prepared[i];
       if (!out.ok()) {
         if (absl::IsDataLoss(out.status()) ||
             absl::IsInvalidArgument(out.status())) {
@@ -409,7 +453,13 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
   flush();
   RecordAcknowledged(std::move(skipped), {}, logs);
   RecordFailures(unsendable, logs);
-  if (!send_error.ok() && !absl::IsUnavailable(send_error)) return send_error;
+  // Unavailable (the partner went away) and ResourceExhausted (the
+  // transport's flow control) leave the rest queued for a later Step; see
+  // the contract in orgsync/transport.h.
+  if (!send_error.ok() && !absl::IsUnavailable(send_error) &&
+      !absl::IsResourceExhausted(send_error)) {
+    return send_error;
+  }
   return sent;
 }
 

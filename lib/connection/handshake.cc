@@ -361,7 +361,7 @@ void ConnectionImpl::HandleHandshakeResult(const proto::Envelope& envelope) {
 }
 
 absl::Status ConnectionImpl::SendAcceptance() {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   return SendAcceptanceLocked();
 }
 
@@ -397,7 +397,7 @@ absl::Status ConnectionImpl::SendAcceptanceLocked() {
 
 absl::Status ConnectionImpl::RestartAcceptance(std::string secret,
                                                std::string_view actor) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   if (role_ != ReplicationRole::kSecondary ||
       StatusLocked() != ConnectionStatus::kInvited) {
     return absl::FailedPreconditionError(fmt::format(

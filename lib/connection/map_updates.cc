@@ -183,6 +183,24 @@ proto::ItemResult ConnectionImpl::ApplyMapUpdate(
   }
   NoteMapState(update.object());
   if (renames && applied.ok()) NoteMapState(update.new_name());
+  if (applied.ok()) {
+    switch (action) {
+      case QueueAction::kTypeMapSetPartnerSub:
+        NoteEvent(update.subscribed() ? ConnectionEventKind::kPartnerSubscribed
+                                      : ConnectionEventKind::kPartnerUnsubscribed,
+                  update.object());
+        break;
+      case QueueAction::kTypeMapDelete:
+        NoteEvent(ConnectionEventKind::kPartnerUnpublished, update.object());
+        break;
+      case QueueAction::kTypeMapNameUpdate:
+        NoteEvent(ConnectionEventKind::kPartnerPublished, update.new_name());
+        break;
+      default:  // a publication made or changed
+        NoteEvent(ConnectionEventKind::kPartnerPublished, update.object());
+        break;
+    }
+  }
   return result;
 }
 

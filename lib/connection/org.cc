@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "connection/connection_impl.h"
 #include "connection/connection_keys.h"
 #include "connection/secret.h"
+#include "orgsync/internal/mutex.h"
 #include "orgsync/status.h"
 #include "proto/connection_state.pb.h"
 
@@ -28,7 +28,7 @@ constexpr size_t kMaxTextBytes = 256;
 // Bytes of a generated connection id (shown as twice as many hex digits).
 constexpr size_t kGeneratedIdBytes = 16;
 
-absl::Status CheckText(std::string_view field, std::string_view value) {
+absl::Status CheckOrgText(std::string_view field, std::string_view value) {
   if (value.empty() || value.size() > kMaxTextBytes) {
     return absl::InvalidArgumentError(
         fmt::format("{} must be 1 to {} bytes, got {}", field, kMaxTextBytes,
@@ -64,7 +64,8 @@ class OrgImpl final : public Org {
              .user_exists = options.user_exists,
              .max_file_bytes = options.max_file_bytes,
              .queue_report_interval = options.queue_report_interval,
-             .queue_report = options.queue_report} {}
+             .queue_report = options.queue_report,
+             .connection_events = options.connection_events} {}
 
   absl::Status Load() {
     ORGSYNC_RETURN_IF_ERROR(CheckOrgRecord());
@@ -82,7 +83,7 @@ class OrgImpl final : public Org {
       }
       ORGSYNC_RETURN_IF_ERROR(it->status());
     }
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     for (const std::string& id : ids) {
       absl::StatusOr<std::string> bytes =
           env_.storage->Get(ConnectionStateKey(id));
@@ -109,11 +110,11 @@ class OrgImpl final : public Org {
 
   absl::StatusOr<Invitation> CreateInvitation(const InvitationOptions& options,
                                               std::string_view actor) override {
-    ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
+    ORGSYNC_RETURN_IF_ERROR(CheckOrgText("actor", actor));
     ORGSYNC_RETURN_IF_ERROR(
-        CheckText("InvitationOptions.owner", options.owner));
+        CheckOrgText("InvitationOptions.owner", options.owner));
     ORGSYNC_RETURN_IF_ERROR(
-        CheckText("InvitationOptions.contact", options.contact));
+        CheckOrgText("InvitationOptions.contact", options.contact));
     if (options.type != ConnectionType::kReplication) {
       return absl::InvalidArgumentError(
           fmt::format("InvitationOptions.type must be Replication, got {}",
@@ -128,7 +129,7 @@ class OrgImpl final : public Org {
     ORGSYNC_RETURN_IF_ERROR(CheckConnectionId(id));
     ORGSYNC_ASSIGN_OR_RETURN(std::string secret, CsprngBytes(kSecretBytes));
 
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     if (connections_.contains(id)) {
       return absl::AlreadyExistsError(
           fmt::format("org {} already has a connection '{}'", env_.org_id, id));
@@ -179,11 +180,11 @@ class OrgImpl final : public Org {
       return absl::InvalidArgumentError(
           "accepting an invitation needs a transport to the primary");
     }
-    ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
+    ORGSYNC_RETURN_IF_ERROR(CheckOrgText("actor", actor));
 
     ConnectionImpl* connection;
     {
-      absl::MutexLock lock(&mu_);
+      internal::MutexLock lock(&mu_);
       auto it = connections_.find(connection_id);
       if (it != connections_.end()) {
         connection = it->second.get();
@@ -233,9 +234,27 @@ class OrgImpl final : public Org {
     return connection;
   }
 
+  absl::StatusOr<Invitation> PendingInvitation(
+      std::string_view connection_id) const override {
+    ConnectionImpl* connection = nullptr;
+    {
+      internal::MutexLock lock(&mu_);
+      auto it = connections_.find(connection_id);
+      if (it == connections_.end()) {
+        return absl::NotFoundError(fmt::format(
+            "org {} has no connection '{}'", env_.org_id, connection_id));
+      }
+      connection = it->second.get();
+    }
+    ORGSYNC_ASSIGN_OR_RETURN(std::string secret,
+                             connection->PendingInvitationSecret());
+    return Invitation{.connection_id = std::string(connection_id),
+                      .secret_hex = HexEncode(secret)};
+  }
+
   absl::StatusOr<Connection*> GetConnection(
       std::string_view connection_id) const override {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     auto it = connections_.find(connection_id);
     if (it == connections_.end()) {
       return absl::NotFoundError(fmt::format("org {} has no connection '{}'",
@@ -245,7 +264,7 @@ class OrgImpl final : public Org {
   }
 
   std::vector<Connection*> Connections() const override {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     std::vector<Connection*> out;
     out.reserve(connections_.size());
     for (const auto& [id, connection] : connections_) {
@@ -307,7 +326,7 @@ class OrgImpl final : public Org {
   // Declared before connections_, which point at them, so they outlive them.
   const std::unique_ptr<Schema> own_schema_;
   const OrgEnv env_;
-  mutable absl::Mutex mu_;
+  mutable internal::Mutex mu_;
   std::map<std::string, std::unique_ptr<ConnectionImpl>, std::less<>>
       connections_ ABSL_GUARDED_BY(mu_);
 };

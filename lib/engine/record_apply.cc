@@ -2,7 +2,7 @@
 //
 // The receiving half of RecordSync (engine/record_sync.h): Apply and what it
 // calls -- field mapping, inserts, updates and their conflicts, deletes,
-// undeletes and their cascades -- and ReserveInserts. The sending half
+// undeletes and their cascades -- and PrepareEnvelope. The sending half
 // (Capture, PrepareSend, OnResult) is in record_sync.cc.
 
 #include <algorithm>

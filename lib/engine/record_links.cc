@@ -105,11 +105,61 @@ void RecordLinks::Put(std::string_view object, const proto::RecordLink& link,
   batch->Put(IndexKey(object, link.partner_id()), link.local_id());
 }
 
-void RecordLinks::Remove(std::string_view object,
-                         const proto::RecordLink& link,
-                         WriteBatch* batch) const {
+absl::Status RecordLinks::Remove(std::string_view object,
+                                 const proto::RecordLink& link,
+                                 WriteBatch* batch) const {
   batch->Delete(LinkKey(object, link.local_id()));
   batch->Delete(IndexKey(object, link.partner_id()));
+  // The stamps of the record's fields: StampKey with an empty field is
+  // their common prefix.
+  const std::string prefix = StampKey(object, link.local_id(), "");
+  ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
+                           storage_->NewIterator());
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    batch->Delete(it->key());
+  }
+  return it->status();
+}
+
+std::string RecordLinks::SeverKey(const RecordRef& record) const {
+  std::string key = fmt::format("k/{}/v/", connection_id_);
+  key.append(record.object).push_back(kSep);
+  key.append(record.id);
+  return key;
+}
+
+void RecordLinks::PutSeverRequest(const RecordRef& record,
+                                  WriteBatch* batch) const {
+  batch->Put(SeverKey(record), "");
+}
+
+void RecordLinks::DeleteSeverRequest(const RecordRef& record,
+                                     WriteBatch* batch) const {
+  batch->Delete(SeverKey(record));
+}
+
+absl::StatusOr<std::vector<RecordRef>> RecordLinks::ListSeverRequests(
+    size_t limit) const {
+  const std::string prefix = fmt::format("k/{}/v/", connection_id_);
+  ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
+                           storage_->NewIterator());
+  std::vector<RecordRef> requests;
+  for (it->Seek(prefix);
+       requests.size() < limit && it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    std::string_view rest = it->key();
+    rest.remove_prefix(prefix.size());
+    const size_t sep = rest.find(kSep);
+    if (sep == std::string_view::npos) {
+      return absl::DataLossError(
+          "record links: a stored sever request does not parse");
+    }
+    requests.push_back(RecordRef{.object = std::string(rest.substr(0, sep)),
+                                 .id = std::string(rest.substr(sep + 1))});
+  }
+  ORGSYNC_RETURN_IF_ERROR(it->status());
+  return requests;
 }
 
 absl::StatusOr<std::optional<proto::FieldStamp>> RecordLinks::GetStamp(

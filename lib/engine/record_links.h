@@ -12,7 +12,8 @@
 //
 // Thread-safety: no state of its own besides the Storage pointer; calls
 // are safe from any thread. Read-modify-write of one link must be done by
-// one thread at a time (RecordSync does it on the step thread only).
+// one thread at a time: RecordSync changes links on the step thread only
+// (host threads file sever requests instead).
 
 #ifndef ORGSYNC_LIB_ENGINE_RECORD_LINKS_H_
 #define ORGSYNC_LIB_ENGINE_RECORD_LINKS_H_
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "orgsync/record.h"
 #include "orgsync/storage.h"
 #include "proto/link_state.pb.h"
 
@@ -57,9 +59,20 @@ class RecordLinks {
   // Stages the link and its partner-id index entry.
   void Put(std::string_view object, const proto::RecordLink& link,
            WriteBatch* batch) const;
-  // Stages the removal of the link and its index entry (R20, R34).
-  void Remove(std::string_view object, const proto::RecordLink& link,
-              WriteBatch* batch) const;
+  // Stages the removal of the link, its index entry and the record's field
+  // stamps (R20, R34): a record linked again later starts with no stamps.
+  [[nodiscard]] absl::Status Remove(std::string_view object,
+                                    const proto::RecordLink& link,
+                                    WriteBatch* batch) const;
+
+  // R34 severing requests: a host thread (Capture of an undelete) asks,
+  // durably, for the link of (object, local id) to be severed; the step
+  // thread, the only one that changes links, does it.
+  void PutSeverRequest(const RecordRef& record, WriteBatch* batch) const;
+  void DeleteSeverRequest(const RecordRef& record, WriteBatch* batch) const;
+  // The pending requests, at most `limit`, in key order.
+  [[nodiscard]] absl::StatusOr<std::vector<RecordRef>> ListSeverRequests(
+      size_t limit) const;
 
   [[nodiscard]] absl::StatusOr<std::optional<proto::FieldStamp>> GetStamp(
       std::string_view object, std::string_view local_id,
@@ -82,6 +95,7 @@ class RecordLinks {
                        std::string_view partner_id) const;
   std::string StampKey(std::string_view object, std::string_view local_id,
                        std::string_view field) const;
+  std::string SeverKey(const RecordRef& record) const;
 
   Storage* const storage_;
   const std::string connection_id_;

@@ -16,7 +16,7 @@
 namespace orgsync::internal {
 namespace {
 
-constexpr WriteOptions kSync{.sync = true};
+constexpr WriteOptions kSyncWrite{.sync = true};
 
 proto::QueueAction ToProto(QueueAction action) {
   return static_cast<proto::QueueAction>(static_cast<int>(action));
@@ -99,7 +99,7 @@ absl::Status RecordSync::Commit(WriteBatch& batch,
                              deps_.log->PrepareAppend(log_entries, &batch));
   }
   if (storage == nullptr) storage = deps_.storage;
-  absl::Status status = storage->Write(batch, kSync);
+  absl::Status status = storage->Write(batch, kSyncWrite);
   if (pending.has_value()) {
     if (deferred_logs != nullptr) {
       deferred_logs->emplace_back(std::move(*pending), status);
@@ -352,7 +352,7 @@ absl::StatusOr<std::vector<CaptureResult>> RecordSync::CaptureBatch(
   // No lock is held here, so concurrent captures share the storage's group
   // commit. Durable before Capture returns, also inside an envelope's
   // deferred sync (direct_storage).
-  const absl::Status written = deps_.direct_storage->Write(batch, kSync);
+  const absl::Status written = deps_.direct_storage->Write(batch, kSyncWrite);
   deps_.queue->FinishEnqueue(std::move(pending), written);
   if (logged.has_value()) deps_.log->FinishAppend(std::move(*logged), written);
   ORGSYNC_RETURN_IF_ERROR(Annotate(
@@ -377,22 +377,57 @@ absl::StatusOr<bool> RecordSync::OnLocalUndelete(std::string_view object,
   ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::RecordLink> link,
                            links_.FindByLocal(object, id));
   if (!link.has_value()) return false;
+  // Host thread: links change on the step thread only, so the severing is
+  // requested here, durably, and done there (SeverRequestedLinks).
   WriteBatch batch;
-  links_.Remove(object, *link, &batch);
-  std::vector<NewLogEntry> notes = {NewLogEntry{
-      .record = {std::string(object), std::string(id)},
-      .action = QueueAction::kReplicationUndelete,
-      .status = LogStatus::kInfo,
-      .error = SyncErrorCode::kLinkSevered,
-      .description = fmt::format(
-          "{}/{} was undeleted in the secondary of a one-way sync: its link "
-          "to primary record {} is severed; forward it to reconnect (R34)",
-          object, id, link->partner_id()),
-      .details = {{"partner_id", link->partner_id()}}}};
+  links_.PutSeverRequest({std::string(object), std::string(id)}, &batch);
   // Part of a capture: durable before it returns (direct_storage).
-  ORGSYNC_RETURN_IF_ERROR(
-      Commit(batch, notes, /*deferred_logs=*/nullptr, deps_.direct_storage));
+  ORGSYNC_RETURN_IF_ERROR(deps_.direct_storage->Write(batch, kSyncWrite));
+  sever_requests_.store(true);
   return true;
+}
+
+absl::Status RecordSync::SeverRequestedLinks(PendingLogs* logs) {
+  if (!sever_requests_.exchange(false)) return absl::OkStatus();
+  // A bounded number per call; the flag stays up while more remain.
+  constexpr size_t kPerCall = 256;
+  absl::StatusOr<std::vector<RecordRef>> requests =
+      links_.ListSeverRequests(kPerCall);
+  if (!requests.ok()) {
+    sever_requests_.store(true);
+    return requests.status();
+  }
+  if (requests->size() == kPerCall) sever_requests_.store(true);
+  for (const RecordRef& record : *requests) {
+    WriteBatch batch;
+    std::vector<NewLogEntry> notes;
+    absl::StatusOr<std::optional<proto::RecordLink>> link =
+        links_.FindByLocal(record.object, record.id);
+    absl::Status staged = link.status();
+    if (staged.ok() && link->has_value()) {
+      staged = links_.Remove(record.object, **link, &batch);
+      notes.push_back(NewLogEntry{
+          .record = record,
+          .action = QueueAction::kReplicationUndelete,
+          .status = LogStatus::kInfo,
+          .error = SyncErrorCode::kLinkSevered,
+          .description = fmt::format(
+              "{}/{} was undeleted in the secondary of a one-way sync: its "
+              "link to primary record {} is severed; forward it to "
+              "reconnect (R34)",
+              record.object, record.id, (*link)->partner_id()),
+          .details = {{"partner_id", (*link)->partner_id()}}});
+    }
+    if (staged.ok()) {
+      links_.DeleteSeverRequest(record, &batch);
+      staged = Commit(batch, notes, logs);
+    }
+    if (!staged.ok()) {
+      sever_requests_.store(true);  // the request stays; the next call retries
+      return staged;
+    }
+  }
+  return absl::OkStatus();
 }
 
 // --- PrepareSend -----------------------------------------------------------
@@ -631,18 +666,18 @@ absl::Status RecordSync::OnFailed(const QueueEntry& entry,
 
 void RecordSync::UpdateSettings(bool sync_audit_fields,
                                 std::string owner_user_id) {
-  absl::MutexLock lock(&settings_mu_);
+  internal::MutexLock lock(&settings_mu_);
   deps_.sync_audit_fields = sync_audit_fields;
   deps_.owner_user_id = std::move(owner_user_id);
 }
 
 bool RecordSync::sync_audit_fields() const {
-  absl::MutexLock lock(&settings_mu_);
+  internal::MutexLock lock(&settings_mu_);
   return deps_.sync_audit_fields;
 }
 
 std::string RecordSync::owner_user_id() const {
-  absl::MutexLock lock(&settings_mu_);
+  internal::MutexLock lock(&settings_mu_);
   return deps_.owner_user_id;
 }
 

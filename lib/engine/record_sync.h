@@ -37,14 +37,16 @@
 // accept replicated updates of deleted records), so values still converge
 // and an undelete restores the newest values.
 //
-// Thread-safety: Capture may run on many threads at once (no lock is held
-// across the storage write). PrepareSend, OnResult, OnFailed, Apply and
-// OnLocalUndelete must be called from one thread at a time (the step
-// thread), concurrently with Capture.
+// Thread-safety: Capture (and OnLocalUndelete, which it calls) may run on
+// many threads at once (no lock is held across the storage write).
+// PrepareSend, OnResult, OnFailed, Apply and SeverRequestedLinks must be
+// called from one thread at a time (the step thread), concurrently with
+// Capture: record links change on that thread only.
 
 #ifndef ORGSYNC_LIB_ENGINE_RECORD_SYNC_H_
 #define ORGSYNC_LIB_ENGINE_RECORD_SYNC_H_
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -56,7 +58,6 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "engine/hybrid_clock.h"
 #include "engine/record_links.h"
@@ -64,6 +65,7 @@
 #include "orgsync/clock.h"
 #include "orgsync/conflict.h"
 #include "orgsync/connection.h"
+#include "orgsync/internal/mutex.h"
 #include "orgsync/publish_set.h"
 #include "orgsync/record_queue.h"
 #include "orgsync/record_store.h"
@@ -197,10 +199,17 @@ class RecordSync {
 
   // R34: a local undelete on the secondary of an object this side does not
   // publish (one-way) severs the record's link and logs LINK_SEVERED.
-  // Capture calls it for undeletes; exposed for hosts that do not capture
-  // unpublished objects. Returns whether a link was severed.
+  // Capture calls it for undeletes, on host threads: it files the request
+  // durably and returns whether the record was linked; the step thread
+  // severs the link (SeverRequestedLinks), so that links change on one
+  // thread only.
   [[nodiscard]] absl::StatusOr<bool> OnLocalUndelete(std::string_view object,
                                                      std::string_view id);
+  // Step side, before anything else of a step or a received envelope:
+  // severs the links OnLocalUndelete asked for (also those filed before a
+  // restart), logging LINK_SEVERED for each; the log appends go to `logs`.
+  // Cheap when nothing was asked.
+  [[nodiscard]] absl::Status SeverRequestedLinks(PendingLogs* logs);
 
   // The connection's settings changed: audit fields travel with first
   // copies (R35) and missing users become `owner_user_id` (R37) from the
@@ -280,12 +289,15 @@ class RecordSync {
   bool sync_audit_fields() const;
   std::string owner_user_id() const;
 
+  // Set when a sever request may be pending (OnLocalUndelete, or Create:
+  // requests filed before a restart).
+  std::atomic<bool> sever_requests_{true};
   // Where the apply path puts its log appends; set only during Apply, on
   // the step thread (Capture never reads it).
   PendingLogs* apply_logs_ = nullptr;
   RecordSyncDeps deps_;
   // deps_.sync_audit_fields and deps_.owner_user_id change under this.
-  mutable absl::Mutex settings_mu_;
+  mutable internal::Mutex settings_mu_;
   RecordLinks links_;
   // Orders this side's writes after every partner write it has seen.
   HybridClock hlc_;

@@ -8,6 +8,7 @@
 #ifndef ORGSYNC_LIB_INTERNAL_STRINGS_H_
 #define ORGSYNC_LIB_INTERNAL_STRINGS_H_
 
+#include <string>
 #include <string_view>
 
 #include "absl/strings/string_view.h"
@@ -23,5 +24,15 @@ inline std::string_view FromAbsl(absl::string_view s) {
 }
 
 }  // namespace orgsync::internal
+
+// A string literal as a `const std::string&` with static storage, made once
+// on first use (thread-safe). The public *Name() functions return names
+// this way: a std::string composes with fmt, with absl::StrCat (which takes
+// no std::string_view on Debian) and with `== "literal"` alike.
+#define ORGSYNC_STATIC_STRING(literal)                          \
+  ([]() -> const std::string& {                                 \
+    static const std::string* const kStatic = new std::string(literal); \
+    return *kStatic;                                            \
+  }())
 
 #endif  // ORGSYNC_LIB_INTERNAL_STRINGS_H_

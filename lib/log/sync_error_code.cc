@@ -31,101 +31,101 @@ static_assert(kAllLogStatuses.size() == proto::LogStatus_ARRAYSIZE - 1);
 
 }  // namespace
 
-std::string_view SyncErrorCodeName(SyncErrorCode code) {
+const std::string& SyncErrorCodeName(SyncErrorCode code) {
   switch (code) {
     case SyncErrorCode::kNone:
-      return "NONE";
+      return ORGSYNC_STATIC_STRING("NONE");
     case SyncErrorCode::kUnknown:
-      return "UNKNOWN";
+      return ORGSYNC_STATIC_STRING("UNKNOWN");
     case SyncErrorCode::kMissingParent:
-      return "MISSING_PARENT";
+      return ORGSYNC_STATIC_STRING("MISSING_PARENT");
     case SyncErrorCode::kRequiredLookupBlank:
-      return "REQUIRED_LOOKUP_BLANK";
+      return ORGSYNC_STATIC_STRING("REQUIRED_LOOKUP_BLANK");
     case SyncErrorCode::kObjectNotSubscribed:
-      return "OBJECT_NOT_SUBSCRIBED";
+      return ORGSYNC_STATIC_STRING("OBJECT_NOT_SUBSCRIBED");
     case SyncErrorCode::kFieldNotSubscribed:
-      return "FIELD_NOT_SUBSCRIBED";
+      return ORGSYNC_STATIC_STRING("FIELD_NOT_SUBSCRIBED");
     case SyncErrorCode::kRecordNotFound:
-      return "RECORD_NOT_FOUND";
+      return ORGSYNC_STATIC_STRING("RECORD_NOT_FOUND");
     case SyncErrorCode::kValidation:
-      return "VALIDATION";
+      return ORGSYNC_STATIC_STRING("VALIDATION");
     case SyncErrorCode::kSchemaMismatch:
-      return "SCHEMA_MISMATCH";
+      return ORGSYNC_STATIC_STRING("SCHEMA_MISMATCH");
     case SyncErrorCode::kMissingUser:
-      return "MISSING_USER";
+      return ORGSYNC_STATIC_STRING("MISSING_USER");
     case SyncErrorCode::kFileTooLarge:
-      return "FILE_TOO_LARGE";
+      return ORGSYNC_STATIC_STRING("FILE_TOO_LARGE");
     case SyncErrorCode::kMissingProfile:
-      return "MISSING_PROFILE";
+      return ORGSYNC_STATIC_STRING("MISSING_PROFILE");
     case SyncErrorCode::kUsernameSuffix:
-      return "USERNAME_SUFFIX";
+      return ORGSYNC_STATIC_STRING("USERNAME_SUFFIX");
     case SyncErrorCode::kConflict:
-      return "CONFLICT";
+      return ORGSYNC_STATIC_STRING("CONFLICT");
     case SyncErrorCode::kPartnerUnavailable:
-      return "PARTNER_UNAVAILABLE";
+      return ORGSYNC_STATIC_STRING("PARTNER_UNAVAILABLE");
     case SyncErrorCode::kMetadata:
-      return "METADATA";
+      return ORGSYNC_STATIC_STRING("METADATA");
     case SyncErrorCode::kLinkSevered:
-      return "LINK_SEVERED";
+      return ORGSYNC_STATIC_STRING("LINK_SEVERED");
     case SyncErrorCode::kStorage:
-      return "STORAGE";
+      return ORGSYNC_STATIC_STRING("STORAGE");
     case SyncErrorCode::kRecordChanged:
-      return "RECORD_CHANGED";
+      return ORGSYNC_STATIC_STRING("RECORD_CHANGED");
   }
-  return "INVALID";
+  return ORGSYNC_STATIC_STRING("INVALID");
 }
 
-std::string_view SyncErrorCodeDescription(SyncErrorCode code) {
+const std::string& SyncErrorCodeDescription(SyncErrorCode code) {
   switch (code) {
     case SyncErrorCode::kNone:
-      return "No error.";
+      return ORGSYNC_STATIC_STRING("No error.");
     case SyncErrorCode::kUnknown:
-      return "The change failed for a reason the partner did not classify.";
+      return ORGSYNC_STATIC_STRING("The change failed for a reason the partner did not classify.");
     case SyncErrorCode::kMissingParent:
-      return "A lookup points to a record that is not in the target "
-             "organization.";
+      return ORGSYNC_STATIC_STRING("A lookup points to a record that is not in the target "
+             "organization.");
     case SyncErrorCode::kRequiredLookupBlank:
-      return "A required lookup is blank because its parent object is not "
-             "published or its parent record is not synced.";
+      return ORGSYNC_STATIC_STRING("A required lookup is blank because its parent object is not "
+             "published or its parent record is not synced.");
     case SyncErrorCode::kObjectNotSubscribed:
-      return "The object is not subscribed in the target organization.";
+      return ORGSYNC_STATIC_STRING("The object is not subscribed in the target organization.");
     case SyncErrorCode::kFieldNotSubscribed:
-      return "A field of the change is not subscribed in the target "
-             "organization.";
+      return ORGSYNC_STATIC_STRING("A field of the change is not subscribed in the target "
+             "organization.");
     case SyncErrorCode::kRecordNotFound:
-      return "The record to update, delete or undelete has no linked record "
-             "in the target organization.";
+      return ORGSYNC_STATIC_STRING("The record to update, delete or undelete has no linked record "
+             "in the target organization.");
     case SyncErrorCode::kValidation:
-      return "The target organization refused the record.";
+      return ORGSYNC_STATIC_STRING("The target organization refused the record.");
     case SyncErrorCode::kSchemaMismatch:
-      return "The object's definition differs between the two "
-             "organizations.";
+      return ORGSYNC_STATIC_STRING("The object's definition differs between the two "
+             "organizations.");
     case SyncErrorCode::kMissingUser:
-      return "A referenced user is missing in the target organization; the "
-             "connection owner was used instead.";
+      return ORGSYNC_STATIC_STRING("A referenced user is missing in the target organization; the "
+             "connection owner was used instead.");
     case SyncErrorCode::kFileTooLarge:
-      return "The attachment or file is larger than the size limit and was "
-             "not synced.";
+      return ORGSYNC_STATIC_STRING("The attachment or file is larger than the size limit and was "
+             "not synced.");
     case SyncErrorCode::kMissingProfile:
-      return "The user's profile does not exist in the target organization.";
+      return ORGSYNC_STATIC_STRING("The user's profile does not exist in the target organization.");
     case SyncErrorCode::kUsernameSuffix:
-      return "The username does not end in .dr, so the user is not copied.";
+      return ORGSYNC_STATIC_STRING("The username does not end in .dr, so the user is not copied.");
     case SyncErrorCode::kConflict:
-      return "The record changed in both organizations; the conflict was "
-             "resolved and both values were kept in the log.";
+      return ORGSYNC_STATIC_STRING("The record changed in both organizations; the conflict was "
+             "resolved and both values were kept in the log.");
     case SyncErrorCode::kPartnerUnavailable:
-      return "The linked organization could not be reached.";
+      return ORGSYNC_STATIC_STRING("The linked organization could not be reached.");
     case SyncErrorCode::kMetadata:
-      return "A metadata item could not be synced.";
+      return ORGSYNC_STATIC_STRING("A metadata item could not be synced.");
     case SyncErrorCode::kLinkSevered:
-      return "The link between the two records was severed.";
+      return ORGSYNC_STATIC_STRING("The link between the two records was severed.");
     case SyncErrorCode::kStorage:
-      return "orgsync could not read or write its own state.";
+      return ORGSYNC_STATIC_STRING("orgsync could not read or write its own state.");
     case SyncErrorCode::kRecordChanged:
-      return "The record changed in the target organization while the change "
-             "was applied; it is retried once that write is captured.";
+      return ORGSYNC_STATIC_STRING("The record changed in the target organization while the change "
+             "was applied; it is retried once that write is captured.");
   }
-  return "Not a valid error code.";
+  return ORGSYNC_STATIC_STRING("Not a valid error code.");
 }
 
 absl::StatusOr<SyncErrorCode> ParseSyncErrorCode(std::string_view name) {
@@ -144,18 +144,18 @@ absl::StatusOr<SyncErrorCode> SyncErrorCodeFromNumber(int number) {
   return static_cast<SyncErrorCode>(number);
 }
 
-std::string_view LogStatusName(LogStatus status) {
+const std::string& LogStatusName(LogStatus status) {
   switch (status) {
     case LogStatus::kRetrying:
-      return "Retrying";
+      return ORGSYNC_STATIC_STRING("Retrying");
     case LogStatus::kFailed:
-      return "Failed";
+      return ORGSYNC_STATIC_STRING("Failed");
     case LogStatus::kResolved:
-      return "Resolved";
+      return ORGSYNC_STATIC_STRING("Resolved");
     case LogStatus::kInfo:
-      return "Info";
+      return ORGSYNC_STATIC_STRING("Info");
   }
-  return "Invalid";
+  return ORGSYNC_STATIC_STRING("Invalid");
 }
 
 absl::StatusOr<LogStatus> ParseLogStatus(std::string_view name) {

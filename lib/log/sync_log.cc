@@ -30,10 +30,10 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "internal/keys.h"
 #include "internal/numbered_keys.h"
 #include "internal/strings.h"
+#include "orgsync/internal/mutex.h"
 #include "orgsync/status.h"
 #include "proto/log_state.pb.h"
 
@@ -297,17 +297,17 @@ class SyncLog::Impl {
   absl::StatusOr<uint64_t> Count(const LogQuery& query) const;
 
   uint64_t size() const {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     return total_;
   }
-  std::map<QueueAction, uint64_t> CountsByAction() const;
-  std::map<LogStatus, uint64_t> CountsByStatus() const;
+  std::map<QueueAction, uint64_t> CountByAction() const;
+  std::map<LogStatus, uint64_t> CountByStatus() const;
 
   absl::StatusOr<ObserverId> AddObserver(Observer observer);
   absl::Status RemoveObserver(ObserverId id);
 
   absl::StatusOr<uint64_t> Prune() {
-    absl::MutexLock lock(&prune_mu_);
+    internal::MutexLock lock(&prune_mu_);
     return PruneLocked();
   }
 
@@ -365,9 +365,9 @@ class SyncLog::Impl {
 
   // Serializes prunes, so the high-water key is written in order. Taken
   // before mu_, never while holding it.
-  absl::Mutex prune_mu_;
+  internal::Mutex prune_mu_;
 
-  mutable absl::Mutex mu_;
+  mutable internal::Mutex mu_;
   uint64_t next_event_ ABSL_GUARDED_BY(mu_) = 1;
   int64_t last_time_micros_ ABSL_GUARDED_BY(mu_) =
       std::numeric_limits<int64_t>::min();
@@ -446,7 +446,7 @@ absl::Status SyncLog::Impl::Load() {
     return stored.status();
   }
 
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   next_event_ = std::max(last, high_water) + 1;
   first_event_hint_ = first != 0 ? first : next_event_;
   last_time_micros_ = last_time;
@@ -471,7 +471,7 @@ absl::StatusOr<std::vector<LogEntry>> SyncLog::Impl::Prepare(
   uint64_t first = 0;
   int64_t time = 0;
   {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     first = next_event_;
     next_event_ += entries.size();
     time = std::max(now, last_time_micros_);
@@ -507,7 +507,7 @@ void SyncLog::Impl::Finish(std::vector<LogEntry> entries,
   if (entries.empty()) return;
   bool prune_due = false;
   {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     in_flight_.erase(entries.front().event);
     if (status.ok()) {
       total_ += entries.size();
@@ -529,7 +529,7 @@ void SyncLog::Impl::Finish(std::vector<LogEntry> entries,
   if (prune_due && prune_mu_.TryLock()) {
     // A failed automatic prune is retried at the next trigger.
     if (PruneLocked().ok()) {
-      absl::MutexLock lock(&mu_);
+      internal::MutexLock lock(&mu_);
       appended_since_prune_ = 0;
     }
     prune_mu_.Unlock();
@@ -537,7 +537,7 @@ void SyncLog::Impl::Finish(std::vector<LogEntry> entries,
 }
 
 void SyncLog::Impl::Deliver() {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   if (delivering_) return;  // that thread will deliver ours too
   delivering_ = true;
   delivering_thread_ = std::this_thread::get_id();
@@ -568,27 +568,27 @@ absl::StatusOr<SyncLog::ObserverId> SyncLog::Impl::AddObserver(
   if (!observer) {
     return absl::InvalidArgumentError("a sync log observer must not be empty");
   }
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   const ObserverId id = next_observer_id_++;
   observers_.emplace(id, std::make_shared<const Observer>(std::move(observer)));
   return id;
 }
 
 absl::Status SyncLog::Impl::RemoveObserver(ObserverId id) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   if (observers_.erase(id) == 0) {
     return absl::NotFoundError(absl::StrCat("no sync log observer ", id));
   }
   if (delivering_ && delivering_thread_ != std::this_thread::get_id()) {
     // Wait until the delivering thread is no longer inside this observer.
     ObserverWait wait{this, id};
-    mu_.Await(absl::Condition(&ObserverWait::Done, &wait));
+    mu_.Await([&wait] { return ObserverWait::Done(&wait); });
   }
   return absl::OkStatus();
 }
 
-std::map<QueueAction, uint64_t> SyncLog::Impl::CountsByAction() const {
-  absl::MutexLock lock(&mu_);
+std::map<QueueAction, uint64_t> SyncLog::Impl::CountByAction() const {
+  internal::MutexLock lock(&mu_);
   std::map<QueueAction, uint64_t> counts;
   for (QueueAction action : kAllQueueActions) {
     const uint64_t n = by_action_[static_cast<size_t>(action)];
@@ -597,8 +597,8 @@ std::map<QueueAction, uint64_t> SyncLog::Impl::CountsByAction() const {
   return counts;
 }
 
-std::map<LogStatus, uint64_t> SyncLog::Impl::CountsByStatus() const {
-  absl::MutexLock lock(&mu_);
+std::map<LogStatus, uint64_t> SyncLog::Impl::CountByStatus() const {
+  internal::MutexLock lock(&mu_);
   std::map<LogStatus, uint64_t> counts;
   for (LogStatus status : kAllLogStatuses) {
     const uint64_t n = by_status_[static_cast<size_t>(status)];
@@ -609,7 +609,7 @@ std::map<LogStatus, uint64_t> SyncLog::Impl::CountsByStatus() const {
 
 absl::StatusOr<LogEntry> SyncLog::Impl::Get(uint64_t event) const {
   {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     if (event == 0 || event >= VisibleBound()) {
       return absl::NotFoundError(absl::StrCat("no sync log entry ", event));
     }
@@ -678,7 +678,7 @@ absl::StatusOr<SyncLog::Impl::Plan> SyncLog::Impl::MakePlan(
   uint64_t status_count = 0;
   uint64_t action_count = 0;
   {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     plan.lo = first_event_hint_;
     plan.hi = VisibleBound();
     if (query.status)
@@ -820,7 +820,7 @@ absl::StatusOr<uint64_t> SyncLog::Impl::PruneLocked() {
     uint64_t bound = 0;
     uint64_t excess = 0;
     {
-      absl::MutexLock lock(&mu_);
+      internal::MutexLock lock(&mu_);
       start = first_event_hint_;
       bound = VisibleBound();
       if (options_.max_entries > 0 && total_ > options_.max_entries) {
@@ -858,7 +858,7 @@ absl::StatusOr<uint64_t> SyncLog::Impl::PruneLocked() {
     batch.Put(keys_.HighWater(), internal::EncodeUint64(last));
     ORGSYNC_RETURN_IF_ERROR(storage_->Write(batch, {.sync = true}));
     {
-      absl::MutexLock lock(&mu_);
+      internal::MutexLock lock(&mu_);
       total_ -= doomed.size();
       for (const LogEntry& entry : doomed) {
         --by_action_[static_cast<size_t>(entry.action)];
@@ -1003,14 +1003,14 @@ absl::StatusOr<uint64_t> SyncLog::CountLast24Hours() const {
   return impl_->Count(LastDay(impl_->clock()));
 }
 
-uint64_t SyncLog::size() const { return impl_->size(); }
+uint64_t SyncLog::Count() const { return impl_->size(); }
 
-std::map<QueueAction, uint64_t> SyncLog::CountsByAction() const {
-  return impl_->CountsByAction();
+std::map<QueueAction, uint64_t> SyncLog::CountByAction() const {
+  return impl_->CountByAction();
 }
 
-std::map<LogStatus, uint64_t> SyncLog::CountsByStatus() const {
-  return impl_->CountsByStatus();
+std::map<LogStatus, uint64_t> SyncLog::CountByStatus() const {
+  return impl_->CountByStatus();
 }
 
 absl::StatusOr<SyncLog::ObserverId> SyncLog::AddObserver(Observer observer) {

@@ -142,7 +142,7 @@ std::string PublishSet::KeyFor(std::string_view object) const {
 
 absl::Status PublishSet::Load() {
   const std::string prefix = KeyFor("");
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   return internal::ScanPrefix(
       storage_, prefix,
       [&](std::string_view key, std::string_view value) -> absl::Status {
@@ -230,7 +230,7 @@ absl::Status PublishSet::PublishObject(std::string_view object) {
 }
 
 absl::Status PublishSet::PublishObjects(absl::Span<const std::string> objects) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   std::vector<std::shared_ptr<const ObjectDef>> defs;
   std::set<std::string, std::less<>> newly;
   for (const std::string& name : objects) {
@@ -295,7 +295,7 @@ absl::Status PublishSet::PublishObjects(absl::Span<const std::string> objects) {
 }
 
 absl::Status PublishSet::UnpublishObject(std::string_view object) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   if (entries_.find(object) == entries_.end()) {
     if (schema_->HasObject(object)) return absl::OkStatus();
     return absl::NotFoundError(fmt::format(
@@ -311,7 +311,7 @@ absl::Status PublishSet::UnpublishObject(std::string_view object) {
 
 absl::Status PublishSet::PublishField(std::string_view object,
                                       std::string_view field) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   auto it = entries_.find(object);
   std::shared_ptr<const ObjectDef> def = schema_->FindObject(object);
   if (it == entries_.end()) {
@@ -367,7 +367,7 @@ absl::Status PublishSet::PublishField(std::string_view object,
 
 absl::Status PublishSet::UnpublishField(std::string_view object,
                                         std::string_view field) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end() || it->second.fields.count(field) == 0) {
     std::shared_ptr<const ObjectDef> def = schema_->FindObject(object);
@@ -397,7 +397,7 @@ absl::Status PublishSet::UnpublishField(std::string_view object,
 
 absl::Status PublishSet::SetPartnerSubscribed(std::string_view object,
                                               bool subscribed) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end()) {
     return absl::NotFoundError(fmt::format(
@@ -423,7 +423,7 @@ absl::StatusOr<std::vector<MapNotice>> PublishSet::OnLocalSchemaChanged(
   const std::string& new_name = parsed.new_name;
   const auto& field_renames = parsed.field_renames;
 
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   ORGSYNC_ASSIGN_OR_RETURN(
       std::shared_ptr<const ObjectDef> def,
       internal::FindChangedObject(*schema_, change, parsed));
@@ -576,20 +576,20 @@ absl::StatusOr<std::vector<MapNotice>> PublishSet::OnLocalSchemaChanged(
 }
 
 bool PublishSet::IsObjectPublished(std::string_view object) const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   return entries_.find(object) != entries_.end();
 }
 
 bool PublishSet::IsFieldPublished(std::string_view object,
                                   std::string_view field) const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   auto it = entries_.find(object);
   return it != entries_.end() && it->second.fields.count(field) != 0;
 }
 
 std::vector<std::string> PublishSet::PublishedFields(
     std::string_view object) const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end()) return {};
   return {it->second.fields.begin(), it->second.fields.end()};
@@ -597,7 +597,7 @@ std::vector<std::string> PublishSet::PublishedFields(
 
 std::vector<std::string> PublishSet::PublishedLookups(
     std::string_view object) const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end()) return {};
   std::vector<std::string> lookups;
@@ -609,7 +609,7 @@ std::vector<std::string> PublishSet::PublishedLookups(
 }
 
 std::vector<std::string> PublishSet::PublishedObjects() const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   std::vector<std::string> names;
   names.reserve(entries_.size());
   for (const auto& [name, entry] : entries_) names.push_back(name);
@@ -617,13 +617,13 @@ std::vector<std::string> PublishSet::PublishedObjects() const {
 }
 
 bool PublishSet::IsPartnerSubscribed(std::string_view object) const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   auto it = entries_.find(object);
   return it != entries_.end() && it->second.partner_subscribed;
 }
 
 std::optional<ObjectDef> PublishSet::Publication(std::string_view object) const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end()) return std::nullopt;
   return it->second.publication;

@@ -1,6 +1,7 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 
 #include "orgsync/subscription_map.h"
+#include "internal/strings.h"
 
 #include <algorithm>
 #include <set>
@@ -139,24 +140,24 @@ std::optional<FieldStatus> FromProtoStatus(proto::FieldMappingStatus status) {
 
 }  // namespace
 
-std::string_view FieldStatusName(FieldStatus status) {
+const std::string& FieldStatusName(FieldStatus status) {
   switch (status) {
-    case FieldStatus::kSubscribed: return "Subscribed";
-    case FieldStatus::kNotSubscribed: return "Not Subscribed";
-    case FieldStatus::kNoneAvailable: return "None Available";
-    case FieldStatus::kUnmapped: return "--None--";
+    case FieldStatus::kSubscribed: return ORGSYNC_STATIC_STRING("Subscribed");
+    case FieldStatus::kNotSubscribed: return ORGSYNC_STATIC_STRING("Not Subscribed");
+    case FieldStatus::kNoneAvailable: return ORGSYNC_STATIC_STRING("None Available");
+    case FieldStatus::kUnmapped: return ORGSYNC_STATIC_STRING("--None--");
   }
-  return "Unknown";
+  return ORGSYNC_STATIC_STRING("Unknown");
 }
 
-std::string_view SyncDirectionName(SyncDirection direction) {
+const std::string& SyncDirectionName(SyncDirection direction) {
   switch (direction) {
-    case SyncDirection::kTwoWay: return "two-way";
-    case SyncDirection::kSendOnly: return "one-way, sent to the partner";
-    case SyncDirection::kReceiveOnly: return "one-way, received from the partner";
-    case SyncDirection::kNone: return "not flowing";
+    case SyncDirection::kTwoWay: return ORGSYNC_STATIC_STRING("two-way");
+    case SyncDirection::kSendOnly: return ORGSYNC_STATIC_STRING("one-way, sent to the partner");
+    case SyncDirection::kReceiveOnly: return ORGSYNC_STATIC_STRING("one-way, received from the partner");
+    case SyncDirection::kNone: return ORGSYNC_STATIC_STRING("not flowing");
   }
-  return "unknown";
+  return ORGSYNC_STATIC_STRING("unknown");
 }
 
 SubscriptionMap::SubscriptionMap(Storage* storage, std::string connection_id,
@@ -190,7 +191,7 @@ std::string SubscriptionMap::KeyFor(std::string_view object) const {
 
 absl::Status SubscriptionMap::Load() {
   const std::string prefix = KeyFor("");
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   return internal::ScanPrefix(
       storage_, prefix,
       [&](std::string_view key, std::string_view value) -> absl::Status {
@@ -377,7 +378,7 @@ void SubscriptionMap::RefreshLookupsTo(
 
 absl::Status SubscriptionMap::ApplyPartnerUpdate(
     const PartnerMapUpdate& update) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   EntryMap updated;
   std::vector<std::string> removed;
   auto it = entries_.find(update.object);
@@ -539,7 +540,7 @@ absl::Status SubscriptionMap::ApplyPartnerUpdate(
 }
 
 absl::Status SubscriptionMap::Subscribe(std::string_view object) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end()) {
     return absl::NotFoundError(fmt::format(
@@ -573,7 +574,7 @@ absl::Status SubscriptionMap::Subscribe(std::string_view object) {
 }
 
 absl::Status SubscriptionMap::Unsubscribe(std::string_view object) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end()) {
     return absl::NotFoundError(fmt::format(
@@ -597,7 +598,7 @@ absl::Status SubscriptionMap::Unsubscribe(std::string_view object) {
 absl::Status SubscriptionMap::SubscribeField(std::string_view object,
                                              std::string_view partner_field,
                                              std::string_view local_field) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end()) {
     return absl::NotFoundError(fmt::format(
@@ -641,7 +642,7 @@ absl::Status SubscriptionMap::SubscribeField(std::string_view object,
 
 absl::Status SubscriptionMap::UnsubscribeField(std::string_view object,
                                                std::string_view partner_field) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end() ||
       it->second.publication.FindField(partner_field) == nullptr) {
@@ -670,7 +671,7 @@ absl::Status SubscriptionMap::OnLocalSchemaChanged(const SchemaChange& change) {
   const std::string& new_name = parsed.new_name;
   const auto& field_renames = parsed.field_renames;
 
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   ORGSYNC_ASSIGN_OR_RETURN(
       std::shared_ptr<const ObjectDef> def,
       internal::FindChangedObject(*schema_, change, parsed));
@@ -727,33 +728,33 @@ absl::Status SubscriptionMap::OnLocalSchemaChanged(const SchemaChange& change) {
 }
 
 bool SubscriptionMap::IsPartnerPublished(std::string_view object) const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   return entries_.find(object) != entries_.end();
 }
 
 std::optional<ObjectDef> SubscriptionMap::PartnerPublication(
     std::string_view object) const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end()) return std::nullopt;
   return it->second.publication;
 }
 
 std::vector<std::string> SubscriptionMap::PartnerPublishedObjects() const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   std::vector<std::string> names;
   for (const auto& [name, entry] : entries_) names.push_back(name);
   return names;
 }
 
 bool SubscriptionMap::IsSubscribed(std::string_view object) const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   auto it = entries_.find(object);
   return it != entries_.end() && it->second.subscribed;
 }
 
 std::vector<std::string> SubscriptionMap::SubscribedObjects() const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   std::vector<std::string> names;
   for (const auto& [name, entry] : entries_) {
     if (entry.subscribed) names.push_back(name);
@@ -763,7 +764,7 @@ std::vector<std::string> SubscriptionMap::SubscribedObjects() const {
 
 std::optional<std::string> SubscriptionMap::LocalObject(
     std::string_view object) const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end() || !it->second.subscribed) return std::nullopt;
   return it->second.local_object;
@@ -771,7 +772,7 @@ std::optional<std::string> SubscriptionMap::LocalObject(
 
 std::optional<std::string> SubscriptionMap::MappedField(
     std::string_view object, std::string_view partner_field) const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end() || !it->second.subscribed) return std::nullopt;
   auto mapping = it->second.fields.find(partner_field);
@@ -784,7 +785,7 @@ std::optional<std::string> SubscriptionMap::MappedField(
 
 absl::StatusOr<FieldMapping> SubscriptionMap::GetFieldMapping(
     std::string_view object, std::string_view partner_field) const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end() ||
       it->second.publication.FindField(partner_field) == nullptr) {
@@ -801,7 +802,7 @@ absl::StatusOr<FieldMapping> SubscriptionMap::GetFieldMapping(
 
 std::vector<FieldMapping> SubscriptionMap::FieldMappings(
     std::string_view object) const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end()) return {};
   std::vector<std::string> names;

@@ -34,10 +34,10 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "internal/keys.h"
 #include "internal/numbered_keys.h"
 #include "internal/strings.h"
+#include "orgsync/internal/mutex.h"
 #include "orgsync/status.h"
 #include "proto/queue_state.pb.h"
 
@@ -49,7 +49,7 @@ using internal::AppendUint64;
 using internal::StartsWith;
 using internal::ToAbsl;
 
-constexpr size_t kActionSlots = kAllQueueActions.size() + 1;
+constexpr size_t kQueueActionSlots = kAllQueueActions.size() + 1;
 
 class QueueKeys {
  public:
@@ -118,7 +118,7 @@ proto::QueueEntryState ToState(const QueueEntry& entry) {
   return state;
 }
 
-absl::StatusOr<QueueEntry> DecodeEntry(uint64_t sequence,
+absl::StatusOr<QueueEntry> DecodeQueueEntry(uint64_t sequence,
                                        std::string_view value) {
   proto::QueueEntryState state;
   if (!state.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
@@ -258,7 +258,7 @@ class RecordQueue::Impl {
       const RecordRef& record, size_t limit) const;
 
   uint64_t Count() const {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     return count_;
   }
   std::map<QueueAction, uint64_t> CountByAction() const;
@@ -282,12 +282,12 @@ class RecordQueue::Impl {
   // caller opens its iterator: every entry below `bound` was written (or
   // failed) before that, so the iterator sees it.
   std::pair<uint64_t, uint64_t> ScanWindow() const {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     return {scan_start_, VisibleBound()};
   }
   // Records that no entry below `first_present` exists any more.
   void AdvanceScanStart(uint64_t first_present) const {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     scan_start_ = std::max(scan_start_, first_present);
   }
 
@@ -297,12 +297,12 @@ class RecordQueue::Impl {
   const RecordQueueOptions options_;
   const QueueKeys keys_;
 
-  mutable absl::Mutex mu_;
+  mutable internal::Mutex mu_;
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<uint64_t, uint64_t> in_flight_ ABSL_GUARDED_BY(mu_);  // first->n
   absl::flat_hash_set<uint64_t> busy_ ABSL_GUARDED_BY(mu_);
   uint64_t count_ ABSL_GUARDED_BY(mu_) = 0;
-  std::array<uint64_t, kActionSlots> by_action_ ABSL_GUARDED_BY(mu_) = {};
+  std::array<uint64_t, kQueueActionSlots> by_action_ ABSL_GUARDED_BY(mu_) = {};
   // The newest sequence of a finished enqueue (or restored at Load).
   uint64_t max_committed_ ABSL_GUARDED_BY(mu_) = 0;
   // High-water keys known durable; normally one.
@@ -315,7 +315,7 @@ class RecordQueue::Impl {
 
 absl::Status RecordQueue::Impl::Load() {
   uint64_t count = 0;
-  std::array<uint64_t, kActionSlots> by_action = {};
+  std::array<uint64_t, kQueueActionSlots> by_action = {};
   uint64_t first = 0;
   uint64_t last = 0;
   std::set<uint64_t> high_water;
@@ -350,7 +350,7 @@ absl::Status RecordQueue::Impl::Load() {
     }
     ORGSYNC_RETURN_IF_ERROR(it->status());
   }
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   const uint64_t newest_high_water =
       high_water.empty() ? 0 : *high_water.rbegin();
   next_sequence_ = std::max(last, newest_high_water) + 1;
@@ -391,7 +391,7 @@ absl::StatusOr<uint64_t> RecordQueue::Impl::PrepareEnqueue(
   }
   uint64_t first = 0;
   {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     first = next_sequence_;
     next_sequence_ += in.size();
     in_flight_.emplace(first, in.size());
@@ -408,7 +408,7 @@ absl::StatusOr<uint64_t> RecordQueue::Impl::PrepareEnqueue(
 void RecordQueue::Impl::FinishEnqueue(uint64_t first,
                                       absl::Span<const QueueAction> actions,
                                       const absl::Status& status) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   in_flight_.erase(first);
   if (!status.ok()) return;
   count_ += actions.size();
@@ -429,7 +429,7 @@ absl::StatusOr<std::vector<QueueEntry>> RecordQueue::Impl::Claim(
         absl::StrCat("record queue sequence ", *dup, " is given twice"));
   }
   {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     for (uint64_t sequence : sequences) {
       if (sequence == 0 || sequence >= next_sequence_ || InFlight(sequence)) {
         return absl::NotFoundError(absl::StrCat(
@@ -457,7 +457,7 @@ absl::StatusOr<std::vector<QueueEntry>> RecordQueue::Impl::Claim(
       status = value.status();
       break;
     }
-    absl::StatusOr<QueueEntry> entry = DecodeEntry(sequence, *value);
+    absl::StatusOr<QueueEntry> entry = DecodeQueueEntry(sequence, *value);
     if (!entry.ok()) {
       status = entry.status();
       break;
@@ -465,7 +465,7 @@ absl::StatusOr<std::vector<QueueEntry>> RecordQueue::Impl::Claim(
     entries.push_back(*std::move(entry));
   }
   if (!status.ok()) {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     for (uint64_t sequence : sequences) busy_.erase(sequence);
     return status;
   }
@@ -473,7 +473,7 @@ absl::StatusOr<std::vector<QueueEntry>> RecordQueue::Impl::Claim(
 }
 
 void RecordQueue::Impl::Unclaim(absl::Span<const QueueEntry> entries) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   for (const QueueEntry& entry : entries) busy_.erase(entry.sequence);
 }
 
@@ -489,7 +489,7 @@ RecordQueue::Impl::HighWaterChange RecordQueue::Impl::StageRemoval(
   }
   HighWaterChange change;
   {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     // Only removing the newest committed entry can lose the newest number;
     // any newer entry still holds it in its own key.
     if (newest < max_committed_) return change;
@@ -506,7 +506,7 @@ RecordQueue::Impl::HighWaterChange RecordQueue::Impl::StageRemoval(
 void RecordQueue::Impl::FinishRemoval(absl::Span<const QueueEntry> entries,
                                       const HighWaterChange& high_water,
                                       const absl::Status& status) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   for (const QueueEntry& entry : entries) busy_.erase(entry.sequence);
   if (!status.ok()) return;
   count_ -= entries.size();
@@ -557,7 +557,7 @@ absl::StatusOr<std::vector<QueueEntry>> RecordQueue::Impl::Ready(
       if (!first_present) first_present = sequence;
       if (++examined > options_.ready_scan_limit) break;
       ORGSYNC_ASSIGN_OR_RETURN(QueueEntry entry,
-                               DecodeEntry(sequence, it->value()));
+                               DecodeQueueEntry(sequence, it->value()));
       const std::string order_key =
           entry.record.empty() ? std::string() : OrderKey(entry.record);
       if (IsRecordAction(entry.action)) {
@@ -594,7 +594,7 @@ absl::StatusOr<QueueEntry> RecordQueue::Impl::Get(uint64_t sequence) const {
                                             " in '", connection_id_, "'"));
   }
   ORGSYNC_RETURN_IF_ERROR(value.status());
-  return DecodeEntry(sequence, *value);
+  return DecodeQueueEntry(sequence, *value);
 }
 
 absl::StatusOr<QueuePage> RecordQueue::Impl::ListAfter(uint64_t after,
@@ -619,7 +619,7 @@ absl::StatusOr<QueuePage> RecordQueue::Impl::ListAfter(uint64_t after,
       break;
     }
     ORGSYNC_ASSIGN_OR_RETURN(QueueEntry entry,
-                             DecodeEntry(sequence, it->value()));
+                             DecodeQueueEntry(sequence, it->value()));
     page.entries.push_back(std::move(entry));
   }
   ORGSYNC_RETURN_IF_ERROR(it->status());
@@ -638,7 +638,7 @@ absl::StatusOr<std::optional<QueueEntry>> RecordQueue::Impl::Oldest() const {
       ORGSYNC_ASSIGN_OR_RETURN(uint64_t sequence,
                                SequenceFromKey(it->key(), prefix.size()));
       if (sequence < bound) {
-        ORGSYNC_ASSIGN_OR_RETURN(oldest, DecodeEntry(sequence, it->value()));
+        ORGSYNC_ASSIGN_OR_RETURN(oldest, DecodeQueueEntry(sequence, it->value()));
       }
     }
     ORGSYNC_RETURN_IF_ERROR(it->status());
@@ -673,7 +673,7 @@ absl::StatusOr<std::vector<uint64_t>> RecordQueue::Impl::PendingSequences(
 }
 
 std::map<QueueAction, uint64_t> RecordQueue::Impl::CountByAction() const {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   std::map<QueueAction, uint64_t> counts;
   for (QueueAction action : kAllQueueActions) {
     const uint64_t n = by_action_[static_cast<size_t>(action)];

@@ -23,7 +23,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "orgsync/internal/mutex.h"
 #include "orgsync/record.h"
 #include "orgsync/status.h"
 #include "records/record_codec.h"
@@ -68,7 +68,7 @@ class RecordStoreCore final : public RecordStore {
   absl::StatusOr<Record> Get(std::string_view object,
                              std::string_view id) override {
     ORGSYNC_RETURN_IF_ERROR(CheckRecordName(object, id));
-    absl::ReaderMutexLock lock(&mu_);
+    internal::ReaderMutexLock lock(&mu_);
     ORGSYNC_ASSIGN_OR_RETURN(StoredRecord stored, FindExisting(object, id));
     return std::move(stored.record);
   }
@@ -87,7 +87,7 @@ class RecordStoreCore final : public RecordStore {
     }
     ORGSYNC_RETURN_IF_ERROR(CheckFields(record.object, record.fields));
 
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     TableWrite write;
     if (record.id.empty()) {
       TableCounters counters = table_->counters();
@@ -131,7 +131,7 @@ class RecordStoreCore final : public RecordStore {
 
   absl::StatusOr<std::string> ReserveId(std::string_view object) override {
     ORGSYNC_RETURN_IF_ERROR(CheckName("the object name", object));
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     TableCounters counters = table_->counters();
     TableWrite write;
     ORGSYNC_ASSIGN_OR_RETURN(std::string id, NextFreeId(counters));
@@ -149,7 +149,7 @@ class RecordStoreCore final : public RecordStore {
     FieldMap checked = changes;
     ORGSYNC_RETURN_IF_ERROR(CheckFields(object, checked));
 
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     ORGSYNC_ASSIGN_OR_RETURN(StoredRecord stored, FindExisting(object, id));
     Record& record = stored.record;
     ORGSYNC_RETURN_IF_ERROR(CheckExpectedVersion(record, context));
@@ -188,7 +188,7 @@ class RecordStoreCore final : public RecordStore {
                                        std::string_view id,
                                        const ApplyContext& context) override {
     ORGSYNC_RETURN_IF_ERROR(CheckRecordName(object, id));
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     ORGSYNC_ASSIGN_OR_RETURN(StoredRecord root, FindExisting(object, id));
     ORGSYNC_RETURN_IF_ERROR(CheckExpectedVersion(root.record, context));
     if (root.record.deleted) {
@@ -226,7 +226,7 @@ class RecordStoreCore final : public RecordStore {
                                          std::string_view id,
                                          const ApplyContext& context) override {
     ORGSYNC_RETURN_IF_ERROR(CheckRecordName(object, id));
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     ORGSYNC_ASSIGN_OR_RETURN(StoredRecord root, FindExisting(object, id));
     ORGSYNC_RETURN_IF_ERROR(CheckExpectedVersion(root.record, context));
     if (!root.record.deleted) {
@@ -264,7 +264,7 @@ class RecordStoreCore final : public RecordStore {
   absl::StatusOr<std::vector<RecordRef>> Children(
       std::string_view object, std::string_view id) override {
     ORGSYNC_RETURN_IF_ERROR(CheckRecordName(object, id));
-    absl::ReaderMutexLock lock(&mu_);
+    internal::ReaderMutexLock lock(&mu_);
     ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> owner,
                              table_->ObjectOfId(id));
     if (!owner.has_value() || *owner != object) {
@@ -279,7 +279,7 @@ class RecordStoreCore final : public RecordStore {
     ORGSYNC_RETURN_IF_ERROR(CheckName("the object name", object));
     std::unique_ptr<RecordCursor> cursor;
     {
-      absl::ReaderMutexLock lock(&mu_);
+      internal::ReaderMutexLock lock(&mu_);
       ORGSYNC_ASSIGN_OR_RETURN(cursor, table_->OpenCursor(object));
     }
     // The cursor's view is fixed, so `visit` runs without the lock and may
@@ -429,7 +429,7 @@ class RecordStoreCore final : public RecordStore {
     return absl::OkStatus();
   }
 
-  absl::Mutex mu_;
+  internal::Mutex mu_;
   const std::unique_ptr<RecordTable> table_ ABSL_PT_GUARDED_BY(mu_);
   // Not changed after construction.
   RecordStoreOptions options_;

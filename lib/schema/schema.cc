@@ -1,6 +1,7 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 
 #include "orgsync/schema.h"
+#include "internal/strings.h"
 
 #include <algorithm>
 #include <set>
@@ -106,32 +107,32 @@ absl::Status ValidateField(const ObjectDef& object, const FieldDef& field) {
 
 }  // namespace
 
-std::string_view FieldTypeName(FieldType type) {
+const std::string& FieldTypeName(FieldType type) {
   switch (type) {
-    case FieldType::kText: return "text";
-    case FieldType::kLongText: return "long text";
-    case FieldType::kNumber: return "number";
-    case FieldType::kCurrency: return "currency";
-    case FieldType::kPercent: return "percent";
-    case FieldType::kBoolean: return "boolean";
-    case FieldType::kDate: return "date";
-    case FieldType::kDateTime: return "date/time";
-    case FieldType::kEmail: return "email";
-    case FieldType::kPhone: return "phone";
-    case FieldType::kPicklist: return "picklist";
-    case FieldType::kUrl: return "URL";
-    case FieldType::kLookup: return "lookup";
-    case FieldType::kMasterDetail: return "master-detail";
-    case FieldType::kUserReference: return "user reference";
-    case FieldType::kBinary: return "binary";
-    case FieldType::kAutoNumber: return "auto-number";
-    case FieldType::kEncrypted: return "encrypted";
-    case FieldType::kRichTextArea: return "rich text area";
-    case FieldType::kFormula: return "formula";
-    case FieldType::kRollupSummary: return "roll-up summary";
-    case FieldType::kGeolocation: return "geolocation";
+    case FieldType::kText: return ORGSYNC_STATIC_STRING("text");
+    case FieldType::kLongText: return ORGSYNC_STATIC_STRING("long text");
+    case FieldType::kNumber: return ORGSYNC_STATIC_STRING("number");
+    case FieldType::kCurrency: return ORGSYNC_STATIC_STRING("currency");
+    case FieldType::kPercent: return ORGSYNC_STATIC_STRING("percent");
+    case FieldType::kBoolean: return ORGSYNC_STATIC_STRING("boolean");
+    case FieldType::kDate: return ORGSYNC_STATIC_STRING("date");
+    case FieldType::kDateTime: return ORGSYNC_STATIC_STRING("date/time");
+    case FieldType::kEmail: return ORGSYNC_STATIC_STRING("email");
+    case FieldType::kPhone: return ORGSYNC_STATIC_STRING("phone");
+    case FieldType::kPicklist: return ORGSYNC_STATIC_STRING("picklist");
+    case FieldType::kUrl: return ORGSYNC_STATIC_STRING("URL");
+    case FieldType::kLookup: return ORGSYNC_STATIC_STRING("lookup");
+    case FieldType::kMasterDetail: return ORGSYNC_STATIC_STRING("master-detail");
+    case FieldType::kUserReference: return ORGSYNC_STATIC_STRING("user reference");
+    case FieldType::kBinary: return ORGSYNC_STATIC_STRING("binary");
+    case FieldType::kAutoNumber: return ORGSYNC_STATIC_STRING("auto-number");
+    case FieldType::kEncrypted: return ORGSYNC_STATIC_STRING("encrypted");
+    case FieldType::kRichTextArea: return ORGSYNC_STATIC_STRING("rich text area");
+    case FieldType::kFormula: return ORGSYNC_STATIC_STRING("formula");
+    case FieldType::kRollupSummary: return ORGSYNC_STATIC_STRING("roll-up summary");
+    case FieldType::kGeolocation: return ORGSYNC_STATIC_STRING("geolocation");
   }
-  return "unknown";
+  return ORGSYNC_STATIC_STRING("unknown");
 }
 
 absl::StatusOr<FieldType> FieldTypeFromNumber(int number) {
@@ -234,7 +235,7 @@ uint64_t ObjectFingerprint(const ObjectDef& def) {
 
 absl::Status Schema::AddObject(ObjectDef def) {
   if (absl::Status s = ValidateObjectDef(def); !s.ok()) return s;
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   if (objects_.count(def.name) != 0) {
     return absl::AlreadyExistsError(
         fmt::format("schema already has an object {}", def.name));
@@ -247,7 +248,7 @@ absl::Status Schema::AddObject(ObjectDef def) {
 
 absl::Status Schema::ReplaceObject(std::string_view name, ObjectDef def) {
   if (absl::Status s = ValidateObjectDef(def); !s.ok()) return s;
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   auto it = objects_.find(name);
   if (it == objects_.end()) {
     return absl::NotFoundError(
@@ -270,7 +271,7 @@ absl::Status Schema::ReplaceObject(std::string_view name, ObjectDef def) {
 }
 
 absl::Status Schema::RemoveObject(std::string_view name) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   auto it = objects_.find(name);
   if (it == objects_.end()) {
     return absl::NotFoundError(
@@ -282,18 +283,18 @@ absl::Status Schema::RemoveObject(std::string_view name) {
 
 std::shared_ptr<const ObjectDef> Schema::FindObject(
     std::string_view name) const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   auto it = objects_.find(name);
   return it == objects_.end() ? nullptr : it->second;
 }
 
 bool Schema::HasObject(std::string_view name) const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   return objects_.find(name) != objects_.end();
 }
 
 std::vector<std::string> Schema::ObjectNames() const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   std::vector<std::string> names;
   names.reserve(objects_.size());
   for (const auto& [name, def] : objects_) names.push_back(name);
@@ -301,7 +302,7 @@ std::vector<std::string> Schema::ObjectNames() const {
 }
 
 std::map<std::string, uint64_t> Schema::Fingerprints() const {
-  absl::ReaderMutexLock lock(&mu_);
+  internal::ReaderMutexLock lock(&mu_);
   std::map<std::string, uint64_t> result;
   for (const auto& [name, def] : objects_) {
     result.emplace(name, ObjectFingerprint(*def));

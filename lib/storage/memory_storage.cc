@@ -13,7 +13,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "orgsync/internal/mutex.h"
 #include "orgsync/status.h"
 #include "orgsync/storage.h"
 #include "storage/key_text.h"
@@ -90,7 +90,7 @@ class MemoryStorageImpl final : public MemoryStorage {
 
   absl::Status Write(const WriteBatch& batch,
                      const WriteOptions& options) override {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     Apply(batch, Mutable(live_));
     if (options.sync) {
       Map& durable = Mutable(durable_);
@@ -110,14 +110,14 @@ class MemoryStorageImpl final : public MemoryStorage {
   }
 
   absl::StatusOr<std::unique_ptr<const Snapshot>> GetSnapshot() override {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     return std::unique_ptr<const Snapshot>(new MemorySnapshot(this, live_));
   }
 
   void SimulateCrash() override { SimulateCrashKeeping(0); }
 
   void SimulateCrashKeeping(size_t keep) override {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     Map& durable = Mutable(durable_);
     for (size_t i = 0; i < keep && i < unsynced_.size(); ++i) {
       Apply(unsynced_[i], durable);
@@ -127,12 +127,12 @@ class MemoryStorageImpl final : public MemoryStorage {
   }
 
   size_t UnsyncedBatchCount() const override {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     return unsynced_.size();
   }
 
   size_t KeyCount() const override {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     return live_->size();
   }
 
@@ -148,7 +148,7 @@ class MemoryStorageImpl final : public MemoryStorage {
       }
       return snapshot->map();
     }
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     return live_;
   }
 
@@ -161,7 +161,7 @@ class MemoryStorageImpl final : public MemoryStorage {
     return *ref;
   }
 
-  mutable absl::Mutex mu_;
+  mutable internal::Mutex mu_;
   std::shared_ptr<Map> live_ ABSL_GUARDED_BY(mu_);
   std::shared_ptr<Map> durable_ ABSL_GUARDED_BY(mu_);
   std::vector<WriteBatch> unsynced_ ABSL_GUARDED_BY(mu_);

@@ -25,7 +25,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "orgsync/internal/mutex.h"
 #include "orgsync/transport.h"
 
 namespace orgsync {
@@ -63,34 +63,34 @@ class InProcessTransportPair::Impl {
           std::pair{"reorder_probability", faults.reorder_probability}}) {
       if (absl::Status s = CheckProbability(name, p); !s.ok()) return s;
     }
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     faults_ = faults;
     return absl::OkStatus();
   }
 
   TransportFaults faults() const {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     return faults_;
   }
 
   void SetPartitioned(bool partitioned) {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     partitioned_ = partitioned;
   }
 
   bool partitioned() const {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     return partitioned_;
   }
 
   void SetOnline(Side side, bool online) {
-    absl::MutexLock delivering(&delivery_mu_);
-    absl::MutexLock side_a(&side_mu_[0]);
-    absl::MutexLock side_b(&side_mu_[1]);
+    internal::MutexLock delivering(&delivery_mu_);
+    internal::MutexLock side_a(&side_mu_[0]);
+    internal::MutexLock side_b(&side_mu_[1]);
     std::array<TransportHandler*, 2> handlers;
     bool now_up;
     {
-      absl::MutexLock lock(&mu_);
+      internal::MutexLock lock(&mu_);
       const bool was_up = LinkUp();
       online_[Index(side)] = online;
       now_up = LinkUp();
@@ -103,25 +103,25 @@ class InProcessTransportPair::Impl {
   }
 
   bool online(Side side) const {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     return online_[Index(side)];
   }
 
   void SetHandler(Side side, TransportHandler* handler) {
-    absl::MutexLock delivering(&delivery_mu_);
-    absl::MutexLock side_a(&side_mu_[0]);
-    absl::MutexLock side_b(&side_mu_[1]);
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock delivering(&delivery_mu_);
+    internal::MutexLock side_a(&side_mu_[0]);
+    internal::MutexLock side_b(&side_mu_[1]);
+    internal::MutexLock lock(&mu_);
     handlers_[Index(side)] = handler;
   }
 
   bool PartnerAvailable() const {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     return LinkUp();
   }
 
   absl::Status Send(Side from, std::string bytes) {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     if (!LinkUp()) {
       ++counters_.refused;
       return absl::UnavailableError(
@@ -149,14 +149,14 @@ class InProcessTransportPair::Impl {
 
   // Delivers (or drops) one ready message sent before `order_limit`.
   bool DeliverOne(uint64_t order_limit) {
-    absl::MutexLock delivering(&delivery_mu_);
-    absl::MutexLock side_a(&side_mu_[0]);
-    absl::MutexLock side_b(&side_mu_[1]);
+    internal::MutexLock delivering(&delivery_mu_);
+    internal::MutexLock side_a(&side_mu_[0]);
+    internal::MutexLock side_b(&side_mu_[1]);
     return DeliverOneLocked(order_limit, std::nullopt);
   }
 
   bool DeliverNextTo(Side to) {
-    absl::MutexLock side(&side_mu_[Index(to)]);
+    internal::MutexLock side(&side_mu_[Index(to)]);
     return DeliverOneLocked(UINT64_MAX, to);
   }
 
@@ -165,7 +165,7 @@ class InProcessTransportPair::Impl {
     TransportHandler* handler = nullptr;
     std::string bytes;
     {
-      absl::MutexLock lock(&mu_);
+      internal::MutexLock lock(&mu_);
       std::vector<size_t> ready;
       for (size_t i = 0; i < in_flight_.size(); ++i) {
         if (in_flight_[i].order < order_limit &&
@@ -200,13 +200,13 @@ class InProcessTransportPair::Impl {
   size_t Step() {
     uint64_t limit;
     {
-      absl::MutexLock lock(&mu_);
+      internal::MutexLock lock(&mu_);
       limit = next_order_;
     }
     const uint64_t delivered_before = counters().delivered;
     while (DeliverOne(limit)) {
     }
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     ++step_;
     return static_cast<size_t>(counters_.delivered - delivered_before);
   }
@@ -217,19 +217,19 @@ class InProcessTransportPair::Impl {
   }
 
   size_t InFlight() const {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     return in_flight_.size();
   }
 
   uint64_t current_step() const {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     return step_;
   }
 
   uint64_t seed() const { return seed_; }
 
   TransportCounters counters() const {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     return counters_;
   }
 
@@ -271,9 +271,9 @@ class InProcessTransportPair::Impl {
   }
 
   const uint64_t seed_;
-  absl::Mutex delivery_mu_ ABSL_ACQUIRED_BEFORE(mu_);
-  std::array<absl::Mutex, 2> side_mu_;
-  mutable absl::Mutex mu_;
+  internal::Mutex delivery_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  std::array<internal::Mutex, 2> side_mu_;
+  mutable internal::Mutex mu_;
   std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
   TransportFaults faults_ ABSL_GUARDED_BY(mu_);
   bool partitioned_ ABSL_GUARDED_BY(mu_) = false;

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "orgsync/clock.h"
 #include "orgsync/queue_action.h"
 #include "orgsync/status.h"
 #include "orgsync/storage.h"
@@ -34,12 +35,25 @@ absl::Status RoundTrip(orgsync::Storage& storage) {
   return absl::OkStatus();
 }
 
+// ManualClock holds orgsync's own mutex (orgsync/internal/mutex.h): this
+// checks that the header is installed and usable by a host.
+absl::Status ClockMoves() {
+  orgsync::ManualClock clock;
+  const absl::Time start = clock.Now();
+  clock.Advance(absl::Seconds(5));
+  if (clock.Now() - start != absl::Seconds(5)) {
+    return absl::InternalError("a ManualClock did not advance by 5 s");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int main() {
   std::unique_ptr<orgsync::MemoryStorage> storage = orgsync::NewMemoryStorage();
   absl::Status status =
       orgsync::Annotate(RoundTrip(*storage), "consumer round trip");
+  if (status.ok()) status = orgsync::Annotate(ClockMoves(), "consumer clock");
   if (!status.ok()) {
     std::cerr << status << "\n";
     return EXIT_FAILURE;

@@ -55,6 +55,7 @@ if(STEP STREQUAL "install")
   foreach(path IN ITEMS
       "${INCLUDEDIR}/orgsync/storage.h"
       "${INCLUDEDIR}/orgsync/status.h"
+      "${INCLUDEDIR}/orgsync/internal/mutex.h"
       "${LIBDIR}/liborgsync.a"
       "${LIBDIR}/cmake/orgsync/orgsyncConfig.cmake"
       "${LIBDIR}/cmake/orgsync/orgsyncConfigVersion.cmake"
@@ -62,15 +63,16 @@ if(STEP STREQUAL "install")
       "${LIBDIR}/pkgconfig/orgsync.pc")
     expect_file("${path}")
   endforeach()
-  # lib/ is private: nothing but the public headers may be installed.
+  # lib/ is private: nothing but the public headers may be installed, and
+  # orgsync/internal/, which public headers include for private members.
   file(GLOB_RECURSE installed_headers RELATIVE "${PREFIX}/${INCLUDEDIR}"
        "${PREFIX}/${INCLUDEDIR}/*")
   foreach(header IN LISTS installed_headers)
-    if(NOT header MATCHES "^orgsync/[a-z0-9_]+\\.h$")
+    if(NOT header MATCHES "^orgsync/(internal/)?[a-z0-9_]+\\.h$")
       message(FATAL_ERROR "installed a header that is not public: ${header}")
     endif()
   endforeach()
-  file(GLOB source_headers RELATIVE "${SOURCE_DIR}/include"
+  file(GLOB_RECURSE source_headers RELATIVE "${SOURCE_DIR}/include"
        "${SOURCE_DIR}/include/orgsync/*.h")
   list(SORT source_headers)
   list(SORT installed_headers)

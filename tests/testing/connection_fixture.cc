@@ -25,7 +25,10 @@ std::unique_ptr<Org> OpenOrg(const std::string& id, const Schema* schema,
                         .queue_report_interval = config.queue_report_interval,
                         .queue_report = id == "org-a"
                                             ? config.primary_queue_report
-                                            : config.secondary_queue_report},
+                                            : config.secondary_queue_report,
+                        .connection_events = id == "org-a"
+                                                 ? config.primary_events
+                                                 : config.secondary_events},
                        storage, clock);
   RequireOk(org.status());
   return std::move(*org);

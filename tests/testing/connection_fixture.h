@@ -90,6 +90,9 @@ struct TwoOrgsConfig {
   absl::Duration queue_report_interval = absl::Hours(12);
   std::function<void(const QueueSizeReport&)> primary_queue_report = {};
   std::function<void(const QueueSizeReport&)> secondary_queue_report = {};
+  // OrgOptions.connection_events of each org.
+  std::function<void(const ConnectionEvent&)> primary_events = {};
+  std::function<void(const ConnectionEvent&)> secondary_events = {};
   // OrgOptions.conflict_resolver of both orgs; not owned; null: the
   // default.
   ConflictResolver* conflict_resolver = nullptr;

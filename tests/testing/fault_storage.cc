@@ -31,42 +31,42 @@ absl::Status FaultInjectingStorage::DefaultError(std::string_view what) {
 }
 
 void FaultInjectingStorage::SetWriteHook(WriteHook hook) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   write_hook_ = std::move(hook);
 }
 
 void FaultInjectingStorage::SetReadHook(ReadHook hook) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   read_hook_ = std::move(hook);
 }
 
 void FaultInjectingStorage::FailNextWrites(int count, absl::Status status) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   fail_next_writes_ = count;
   next_write_status_ = std::move(status);
 }
 
 void FaultInjectingStorage::FailWritesWithKeyPrefix(std::string prefix,
                                                     absl::Status status) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   prefix_faults_.push_back(PrefixFault{std::move(prefix), std::move(status)});
 }
 
 void FaultInjectingStorage::FailSyncs(absl::Status status, SyncFailure mode) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   fail_syncs_ = true;
   sync_status_ = std::move(status);
   sync_mode_ = mode;
 }
 
 void FaultInjectingStorage::FailNextReads(int count, absl::Status status) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   fail_next_reads_ = count;
   next_read_status_ = std::move(status);
 }
 
 void FaultInjectingStorage::ClearFaults() {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   write_hook_ = nullptr;
   read_hook_ = nullptr;
   fail_next_writes_ = 0;
@@ -76,12 +76,12 @@ void FaultInjectingStorage::ClearFaults() {
 }
 
 FaultInjectingStorage::Counts FaultInjectingStorage::counts() const {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   return counts_;
 }
 
 void FaultInjectingStorage::ResetCounts() {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   counts_ = Counts();
 }
 
@@ -89,13 +89,13 @@ absl::Status FaultInjectingStorage::Write(const WriteBatch& batch,
                                           const WriteOptions& options) {
   WriteHook hook;
   {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     hook = write_hook_;
   }
   absl::Status refused = hook ? hook(batch, options) : absl::OkStatus();
   bool apply_unsynced = false;
   if (refused.ok()) {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     if (fail_next_writes_ > 0) {
       --fail_next_writes_;
       refused = next_write_status_;
@@ -119,7 +119,7 @@ absl::Status FaultInjectingStorage::Write(const WriteBatch& batch,
     ForwardingStorage::Write(batch, WriteOptions{.sync = false}).IgnoreError();
   }
 
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   ++counts_.writes;
   if (options.sync) ++counts_.syncs;
   if (result.ok()) {
@@ -135,14 +135,14 @@ absl::Status FaultInjectingStorage::CheckRead(ReadKind kind,
                                               std::string_view key) {
   ReadHook hook;
   {
-    absl::MutexLock lock(&mu_);
+    internal::MutexLock lock(&mu_);
     hook = read_hook_;
   }
   if (hook) {
     absl::Status status = hook(kind, key);
     if (!status.ok()) return status;
   }
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   if (fail_next_reads_ > 0) {
     --fail_next_reads_;
     return next_read_status_;
@@ -151,7 +151,7 @@ absl::Status FaultInjectingStorage::CheckRead(ReadKind kind,
 }
 
 void FaultInjectingStorage::CountRead(ReadKind kind, bool failed) {
-  absl::MutexLock lock(&mu_);
+  internal::MutexLock lock(&mu_);
   switch (kind) {
     case ReadKind::kGet:
       ++counts_.gets;

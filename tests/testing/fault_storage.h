@@ -31,7 +31,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "orgsync/internal/mutex.h"
 #include "orgsync/storage.h"
 
 namespace orgsync::testing {
@@ -118,7 +118,7 @@ class FaultInjectingStorage : public ForwardingStorage {
   absl::Status CheckRead(ReadKind kind, std::string_view key);
   void CountRead(ReadKind kind, bool failed);
 
-  mutable absl::Mutex mu_;
+  mutable internal::Mutex mu_;
   WriteHook write_hook_ ABSL_GUARDED_BY(mu_);
   ReadHook read_hook_ ABSL_GUARDED_BY(mu_);
   int fail_next_writes_ ABSL_GUARDED_BY(mu_) = 0;

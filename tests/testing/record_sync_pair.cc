@@ -297,6 +297,15 @@ void Pair::Flow(Side& from, Side& to, const std::vector<std::string>& objects) {
 std::vector<proto::ItemResult> Pair::Round(Side& from, Side& to,
                                            const DeliveryFaults& faults) {
   ++round_;
+  // As the connection does at each step and received envelope: links the
+  // host's undeletes asked to sever (R34) go first.
+  for (Side* side : {&from, &to}) {
+    internal::RecordSync::PendingLogs logs;
+    REQUIRE(side->sync->SeverRequestedLinks(&logs).ok());
+    for (auto& [pending, status] : logs) {
+      side->log->FinishAppend(std::move(pending), status);
+    }
+  }
   auto ready = from.queue->Ready(clock.Now(), 1000);
   REQUIRE(ready.ok());
   std::vector<std::pair<QueueEntry, proto::RecordChange>> sends;

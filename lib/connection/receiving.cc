@@ -1,0 +1,212 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+//
+// ConnectionImpl's receiving side: a message from the partner is decoded,
+// checked against the connection's status and partner, and dispatched --
+// acknowledgements and refusals to the sending side (delivery.cc,
+// envelope_refusals.cc), handshakes to handshake.cc, publish/subscribe
+// updates to map_updates.cc, connection notices to delivery.cc -- while a
+// batch of record changes is applied by the record path with the state lock
+// released (DESIGN.md rule 9).
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "connection/connection_impl.h"
+#include "storage/deferred_sync_storage.h"
+#include "wire/envelope_codec.h"
+
+namespace orgsync::internal {
+
+void ConnectionImpl::HandleMessage(std::string bytes) {
+  const EventTeller tell(this);
+  DeferredLogs logs;
+  // The record path's lock first (Step takes it too): acknowledgements and
+  // refusals update record links, and a batch of the partner's changes is
+  // applied under it alone, without mu_, because applying calls the host's
+  // RecordStore, resolver and user directory (DESIGN.md rule 9).
+  internal::MutexLock record_lock(&record_mu_);
+  std::optional<proto::Envelope> to_apply;
+  {
+    internal::MutexLock lock(&mu_);
+    ++counters_.received;
+    absl::StatusOr<proto::Envelope> decoded = wire::DecodeEnvelope(bytes);
+    if (!decoded.ok()) {
+      ++counters_.rejected_malformed;
+      // An acceptance is answered by the handshake; anything else on an
+      // accepted connection with a ProtocolError (design rule 10).
+      if (!AnswerUndecodedAcceptance(bytes, decoded.status())) {
+        AnswerRefusedEnvelope(bytes, decoded.status());
+      }
+      return;
+    }
+    const proto::Envelope& envelope = *decoded;
+    if (envelope.connection_id() != id_) {
+      ++counters_.rejected_wrong_connection;
+      if (envelope.body_case() == proto::Envelope::kAccept) {
+        AnswerUnknownInvitation(envelope);
+      }
+      return;
+    }
+    const ConnectionStatus status = StatusLocked();
+    // A deactivated primary still answers acceptances (with a refusal), so
+    // that the secondary learns why. A deactivated side also takes the
+    // answers to its own Connection Deactivate notice, and answers the
+    // partner's (both may deactivate at once); nothing else is looked at.
+    const bool deactivation_traffic =
+        envelope.body_case() == proto::Envelope::kAck ||
+        (envelope.body_case() == proto::Envelope::kNotice &&
+         envelope.notice().action() == proto::CONNECTION_DEACTIVATE);
+    if (status == ConnectionStatus::kDeactivated &&
+        envelope.body_case() != proto::Envelope::kAccept &&
+        !(deactivation_traffic && !state_.partner_org_id().empty())) {
+      ++counters_.rejected_deactivated;
+      return;
+    }
+    switch (envelope.body_case()) {
+      case proto::Envelope::kAccept:
+        if (role_ != ReplicationRole::kPrimary) {
+          // This side accepts the id itself: it has no invitation to give.
+          ++counters_.rejected_wrong_connection;
+          AnswerUnknownInvitation(envelope);
+          return;
+        }
+        HandleAccept(envelope);
+        return;
+      case proto::Envelope::kHandshakeResult:
+        if (role_ != ReplicationRole::kSecondary) {
+          ++counters_.rejected_wrong_connection;
+          return;
+        }
+        HandleHandshakeResult(envelope);
+        return;
+      default:
+        break;
+    }
+    // Everything else needs an accepted connection with this partner (R1).
+    if (status == ConnectionStatus::kInvited) {
+      ++counters_.rejected_not_accepted;
+      return;
+    }
+    if (envelope.sender_org_id() != state_.partner_org_id()) {
+      ++counters_.rejected_wrong_connection;
+      return;
+    }
+    if (envelope.body_case() == proto::Envelope::kChanges) {
+      to_apply = *std::move(decoded);
+    } else {
+      RouteToEngine(envelope, &logs);
+    }
+  }
+  if (to_apply.has_value()) {
+    std::vector<proto::ItemResult> results =
+        ApplyChangeBatch(to_apply->changes(), &logs);
+    internal::MutexLock lock(&mu_);
+    for (const proto::ItemResult& result : results) CountResult(result);
+    // The connection may have been deactivated (or detached) meanwhile;
+    // SendResults sends nothing without a transport, and the partner asks
+    // again for what it hears no answer to.
+    SendResults(std::move(results));
+  }
+  FinishLogs(std::move(logs));
+}
+
+void ConnectionImpl::RouteToEngine(const proto::Envelope& envelope,
+                                   DeferredLogs* logs) {
+  std::vector<proto::ItemResult> results;
+  switch (envelope.body_case()) {
+    case proto::Envelope::kAck:
+      HandleAck(envelope.ack(), logs);
+      return;
+    case proto::Envelope::kMapUpdate:
+      results.push_back(ApplyMapUpdate(envelope.map_update()));
+      break;
+    case proto::Envelope::kNotice:
+      results.push_back(ApplyNotice(envelope.notice()));
+      break;
+    case proto::Envelope::kChanges:
+      // Never routed here: HandleMessage applies them without mu_
+      // (ApplyChangeBatch).
+      return;
+    case proto::Envelope::kUserUpsert: {
+      // User sync (R70-R73) is not built yet: refuse rather than pretend.
+      proto::ItemResult result;
+      result.set_sequence(envelope.user_upsert().sequence());
+      result.set_outcome(proto::PERMANENT_FAILURE);
+      result.set_error(proto::ERROR_UNKNOWN);
+      result.set_description("user sync is not supported yet");
+      results.push_back(std::move(result));
+      break;
+    }
+    case proto::Envelope::kMetadataPush: {
+      proto::ItemResult result;
+      result.set_sequence(envelope.metadata_push().sequence());
+      result.set_outcome(proto::PERMANENT_FAILURE);
+      result.set_error(proto::ERROR_METADATA);
+      result.set_description("metadata sync is not supported yet");
+      results.push_back(std::move(result));
+      break;
+    }
+    case proto::Envelope::kProtocolError:
+      HandleProtocolError(envelope.protocol_error(), logs);
+      return;
+    default:
+      // Handshake bodies were dispatched before; nothing else exists.
+      ++counters_.rejected_wrong_connection;
+      return;
+  }
+  for (const proto::ItemResult& result : results) CountResult(result);
+  SendResults(std::move(results));
+}
+
+std::vector<proto::ItemResult> ConnectionImpl::ApplyChangeBatch(
+    const proto::ChangeBatch& batch, DeferredLogs* logs) {
+  std::vector<proto::ItemResult> results;
+  results.reserve(batch.changes_size());
+  // The envelope's writes share one sync, made before the results leave
+  // (storage/deferred_sync_storage.h); its inserts reserve their ids, and
+  // its cascading deletes are marked begun, together first.
+  if (record_sync_ != nullptr) {
+    // R34 severings the host's undeletes asked for come first: a change
+    // for such a record must find it unlinked. Ignored failure: the
+    // requests stay filed, and the next Step retries them and returns the
+    // Storage's error to the host; this envelope is still applied (its
+    // changes raced the undelete anyway).
+    record_sync_->SeverRequestedLinks(logs).IgnoreError();
+  }
+  DeferredSyncGroup group(apply_storage_.get());
+  if (record_sync_ != nullptr) {
+    // On failure each insert reserves its own id as it is applied, and
+    // the deletes go unmarked.
+    record_sync_->PrepareEnvelope(batch).IgnoreError();
+  }
+  // The log entries of this envelope's changes are finished (their
+  // observers told) after the group's sync, outside the locks.
+  DeferredLogs applied_logs;
+  for (const proto::RecordChange& change : batch.changes()) {
+    results.push_back(ApplyRecordChange(change, &applied_logs));
+  }
+  const absl::Status flushed = group.End();
+  for (auto& [pending, status] : applied_logs) {
+    if (status.ok() && !flushed.ok()) status = flushed;
+    logs->emplace_back(std::move(pending), std::move(status));
+  }
+  if (!flushed.ok()) {
+    // Not durable: nothing may be reported applied. Sent again, the
+    // changes are applied or answered as duplicates then.
+    for (proto::ItemResult& result : results) {
+      if (result.outcome() != proto::APPLIED &&
+          result.outcome() != proto::DUPLICATE) {
+        continue;
+      }
+      result.set_outcome(proto::RETRYABLE_FAILURE);
+      result.set_error(proto::ERROR_STORAGE);
+      result.set_description(std::string(flushed.message()));
+    }
+  }
+  return results;
+}
+
+}  // namespace orgsync::internal
