@@ -787,36 +787,36 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
       std::max(link.partner_version(), change.sender_version()));
   link.set_local_version(version);
   links_.Put(local_object, link, &batch);
-  if (deleting) {
-    links_.RemoveStamp(local_object, link.local_id(), kDeletingStampField,
-                       &batch);
-  }
+  if (deleting) links_.RemoveDeleteMark(local_object, link.local_id(), &batch);
   ORGSYNC_RETURN_IF_ERROR(Commit(batch, refused, apply_logs_));
   return Success(change, proto::APPLIED, link.local_id(), version);
 }
 
 // The record was deleted already when this delete reached the store
 // (`refused`, FailedPrecondition). If PrepareEnvelope marked this very
-// delete begun, an earlier apply of it deleted the record in the host's
-// store and a crash lost the rest -- above all what its cascade took,
-// which MatchCascade needs to put back the children the sender did not
-// take. The store's Undelete restores exactly what its last Delete took,
-// so undeleting and deleting again learns it (the host sees both writes,
-// from replication). Otherwise the record was deleted some other way and
-// `refused` stands. Aborted if a host write lands in between (the record
-// may be live then; the change is retried).
+// delete begun at the record's previous version, an earlier delivery of
+// it deleted the record in the host's store (every change bumps the
+// version by one) and a crash lost the rest -- above all what its cascade
+// took, which MatchCascade needs to put back the children the sender did
+// not take. The store's Undelete restores exactly what its last Delete
+// took, so undeleting and deleting again learns it (the host sees both
+// writes, from replication). Otherwise the record was deleted some other
+// way (a local delete, say) and `refused` stands. Aborted if a host write
+// lands in between (the record may be live then; the change is retried).
 absl::StatusOr<absl::StatusOr<CascadeResult>> RecordSync::RedoCrashedDelete(
     const std::string& local_object, const std::string& local_id,
     const proto::FieldStamp& incoming, absl::StatusOr<CascadeResult> refused) {
-  ORGSYNC_ASSIGN_OR_RETURN(
-      std::optional<proto::FieldStamp> mark,
-      links_.GetStamp(local_object, local_id, kDeletingStampField));
+  ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::DeleteMark> mark,
+                           links_.GetDeleteMark(local_object, local_id));
   if (!mark.has_value() ||
-      mark->SerializeAsString() != incoming.SerializeAsString()) {
+      mark->stamp().SerializeAsString() != incoming.SerializeAsString()) {
     return refused;
   }
   ORGSYNC_ASSIGN_OR_RETURN(Record deleted,
                            deps_.store->Get(local_object, local_id));
+  if (!deleted.deleted || deleted.version != mark->local_version() + 1) {
+    return refused;
+  }
   ApplyContext context{.from_replication = true,
                        .connection_id = deps_.connection_id,
                        .expected_version = deleted.version};
@@ -929,10 +929,28 @@ absl::Status RecordSync::PrepareEnvelope(const proto::ChangeBatch& changes) {
         change.sequence() <= link->last_applied_sequence()) {
       continue;
     }
-    links_.PutStamp(local_object, link->local_id(), kDeletingStampField,
-                    StampOf(change.last_modified_micros(), !primary_here,
-                            change.sender_version(), change.sequence()),
-                    &batch);
+    const proto::FieldStamp incoming =
+        StampOf(change.last_modified_micros(), !primary_here,
+                change.sender_version(), change.sequence());
+    // A mark from an earlier delivery of this delete stays: it holds the
+    // version the record had before that delivery's delete.
+    ORGSYNC_ASSIGN_OR_RETURN(
+        std::optional<proto::DeleteMark> marked,
+        links_.GetDeleteMark(local_object, link->local_id()));
+    if (marked.has_value() &&
+        marked->stamp().SerializeAsString() == incoming.SerializeAsString()) {
+      continue;
+    }
+    // Only a live record can be deleted by this delete.
+    absl::StatusOr<Record> current =
+        deps_.store->Get(local_object, link->local_id());
+    if (absl::IsNotFound(current.status())) continue;
+    ORGSYNC_RETURN_IF_ERROR(current.status());
+    if (current->deleted) continue;
+    proto::DeleteMark mark;
+    *mark.mutable_stamp() = incoming;
+    mark.set_local_version(current->version);
+    links_.PutDeleteMark(local_object, link->local_id(), mark, &batch);
   }
   // An envelope carries one change per record, but a malformed one must
   // not reserve two ids for one partner record.

@@ -176,11 +176,25 @@ void RecordLinks::PutStamp(std::string_view object, std::string_view local_id,
   batch->Put(StampKey(object, local_id, field), stamp.SerializeAsString());
 }
 
-void RecordLinks::RemoveStamp(std::string_view object,
-                              std::string_view local_id,
-                              std::string_view field,
-                              WriteBatch* batch) const {
-  batch->Delete(StampKey(object, local_id, field));
+absl::StatusOr<std::optional<proto::DeleteMark>> RecordLinks::GetDeleteMark(
+    std::string_view object, std::string_view local_id) const {
+  return GetMessage<proto::DeleteMark>(
+      storage_, StampKey(object, local_id, kDeletingStampField),
+      "delete mark");
+}
+
+void RecordLinks::PutDeleteMark(std::string_view object,
+                                std::string_view local_id,
+                                const proto::DeleteMark& mark,
+                                WriteBatch* batch) const {
+  batch->Put(StampKey(object, local_id, kDeletingStampField),
+             mark.SerializeAsString());
+}
+
+void RecordLinks::RemoveDeleteMark(std::string_view object,
+                                   std::string_view local_id,
+                                   WriteBatch* batch) const {
+  batch->Delete(StampKey(object, local_id, kDeletingStampField));
 }
 
 absl::StatusOr<std::vector<proto::RecordLink>> RecordLinks::List(

@@ -37,11 +37,13 @@ bool StampLess(const proto::FieldStamp& a, const proto::FieldStamp& b);
 // The pseudo-field whose stamp orders deletes and undeletes of a record.
 inline constexpr std::string_view kDeletedStampField = "$deleted";
 
-// The pseudo-field that marks a replicated cascading delete of a record as
-// begun: its stamp is the delete's, written durably before the host's store
-// deletes anything, and removed with the delete's own writes. Found on a
-// redelivery of the same delete, it says that the host's store may hold
-// that delete already while what its cascade took was lost in a crash.
+// The pseudo-field under which a replicated cascading delete of a record is
+// marked begun (a proto::DeleteMark: the delete's stamp and the record's
+// version), written durably before the host's store deletes anything and
+// removed with the delete's own writes. Found on a redelivery of the same
+// delete, with the record deleted at the next version, it says that the
+// host's store took that delete while what its cascade took was lost in a
+// crash.
 inline constexpr std::string_view kDeletingStampField = "$deleting";
 
 class RecordLinks {
@@ -80,8 +82,14 @@ class RecordLinks {
   void PutStamp(std::string_view object, std::string_view local_id,
                 std::string_view field, const proto::FieldStamp& stamp,
                 WriteBatch* batch) const;
-  void RemoveStamp(std::string_view object, std::string_view local_id,
-                   std::string_view field, WriteBatch* batch) const;
+
+  // The delete mark of a record (kDeletingStampField).
+  [[nodiscard]] absl::StatusOr<std::optional<proto::DeleteMark>> GetDeleteMark(
+      std::string_view object, std::string_view local_id) const;
+  void PutDeleteMark(std::string_view object, std::string_view local_id,
+                     const proto::DeleteMark& mark, WriteBatch* batch) const;
+  void RemoveDeleteMark(std::string_view object, std::string_view local_id,
+                        WriteBatch* batch) const;
 
   // All links of `object`, in local id order (tests, Verify).
   [[nodiscard]] absl::StatusOr<std::vector<proto::RecordLink>> List(
