@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,7 +48,15 @@ class RacingHostStore final : public ForwardingRecordStore {
                                 const FieldMap& changes,
                                 const ApplyContext& context) override {
     HostWriteFirst(object, id, context);
-    return ForwardingRecordStore::Update(object, id, changes, context);
+    absl::StatusOr<Record> written =
+        ForwardingRecordStore::Update(object, id, changes, context);
+    if (written.ok() && context.from_replication && after_update) {
+      // Once: the hook may write the store itself.
+      std::function<void()> hook = std::move(after_update);
+      after_update = nullptr;
+      hook();
+    }
+    return written;
   }
   absl::StatusOr<CascadeResult> Delete(std::string_view object,
                                        std::string_view id,
@@ -64,6 +73,9 @@ class RacingHostStore final : public ForwardingRecordStore {
   }
   // The host's write, to be captured (as the host does after its write).
   std::optional<Record> host_write;
+  // Run once, right after the next replicated update reached the store and
+  // before apply returns to the engine (which then commits its stamps).
+  std::function<void()> after_update;
 
  private:
   void HostWriteFirst(std::string_view object, std::string_view id,
@@ -91,7 +103,8 @@ std::string FieldText(RecordStore& store, const std::string& id,
 }
 
 struct RacingOrgs {
-  RacingOrgs() {
+  explicit RacingOrgs(
+      absl::Duration secondary_clock_offset = absl::ZeroDuration()) {
     testing::FillCrmSchema(&primary_schema);
     testing::FillCrmSchema(&secondary_schema);
     testing::TwoOrgsConfig config;
@@ -99,6 +112,7 @@ struct RacingOrgs {
     config.secondary_schema = &secondary_schema;
     config.primary_record_store = primary_store.get();
     config.secondary_record_store = &secondary_store;
+    config.secondary_clock_offset = secondary_clock_offset;
     t = std::make_unique<testing::TwoOrgs>(
         11, testing::NewReopenableMemoryStorage(),
         testing::NewReopenableMemoryStorage(), std::move(config));
@@ -240,6 +254,59 @@ TEST_CASE(
   CHECK(FieldText(*orgs.primary_store, p_id, "Phone") ==
         FieldText(orgs.secondary_store, s_id, "Phone"));
   CHECK(HasEntry(orgs.primary, SyncErrorCode::kRecordChanged));
+}
+
+TEST_CASE(
+    "Design rule 9, R30: a host write captured while apply is between its "
+    "store write and its stamps keeps its stamp; the partner's next change "
+    "of the field meets it as a conflict, and the orgs converge",
+    "[records]") {
+  // The secondary's clock is five minutes ahead, so its host's write is the
+  // newest of the three by the stamps although the primary writes last.
+  RacingOrgs orgs(absl::Minutes(5));
+  const auto [p_id, s_id] = orgs.SyncedAccount();
+
+  // While the secondary applies the primary's first Phone, right after
+  // apply's (conditional) write reached the store, the secondary's host
+  // writes Phone and captures it: apply's stamp commit comes after that
+  // capture's stamp.
+  orgs.secondary_store.after_update = [&orgs, s_id = s_id] {
+    absl::StatusOr<Record> written = orgs.secondary_inner->Update(
+        "Account", s_id, {{"Phone", std::string("secondary host")}},
+        ApplyContext{});
+    RequireOk(written.status());
+    RacingOrgs::Capture(orgs.secondary, ChangeKind::kUpdate, *written,
+                        {"Phone"});
+    orgs.secondary_store.host_write = *std::move(written);
+  };
+  orgs.t->clock.Advance(absl::Seconds(1));
+  absl::StatusOr<Record> first = orgs.primary_store->Update(
+      "Account", p_id, {{"Phone", std::string("primary 1")}}, ApplyContext{});
+  RequireOk(first.status());
+  RacingOrgs::Capture(orgs.primary, ChangeKind::kUpdate, *first, {"Phone"});
+  for (int i = 0; i < 10 && !orgs.secondary_store.host_write.has_value();
+       ++i) {
+    orgs.t->Pump();
+  }
+  REQUIRE(orgs.secondary_store.host_write.has_value());
+
+  // The primary writes Phone again before the secondary's capture reaches
+  // it: its stamp is older than the secondary host's (the clocks), newer
+  // than its first write's.
+  absl::StatusOr<Record> second = orgs.primary_store->Update(
+      "Account", p_id, {{"Phone", std::string("primary 2")}}, ApplyContext{});
+  RequireOk(second.status());
+  RacingOrgs::Capture(orgs.primary, ChangeKind::kUpdate, *second, {"Phone"});
+  REQUIRE(orgs.t->Settle());
+
+  // Without a stamp per writer, apply's commit put the first change's stamp
+  // over the capture's; the second change then overwrote the host's newer
+  // value here while the host's value won there: the orgs ended "primary 2"
+  // and "secondary host", and neither log said why.
+  CHECK(FieldText(*orgs.primary_store, p_id, "Phone") == "secondary host");
+  CHECK(FieldText(orgs.secondary_store, s_id, "Phone") == "secondary host");
+  CHECK((HasEntry(orgs.primary, SyncErrorCode::kConflict) ||
+         HasEntry(orgs.secondary, SyncErrorCode::kConflict)));
 }
 
 }  // namespace

@@ -1,8 +1,11 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 
+#include "engine/record_links.h"
+
 #include <catch2/catch.hpp>
 
-#include "engine/record_links.h"
+#include <string_view>
+
 #include "testing/storage_testing.h"
 
 namespace orgsync::internal {
@@ -18,9 +21,10 @@ proto::FieldStamp Stamp(int64_t micros, bool primary, uint64_t version,
   return stamp;
 }
 
-TEST_CASE("Design rule 3: record links map partner ids to local ids both "
-          "ways and survive a reopen",
-          "[recsync]") {
+TEST_CASE(
+    "Design rule 3: record links map partner ids to local ids both "
+    "ways and survive a reopen",
+    "[recsync]") {
   for (const auto& factory : testing::ReopenableStorageFactories()) {
     auto storage = factory();
     SECTION(storage->name()) {
@@ -59,12 +63,14 @@ TEST_CASE("Design rule 3: record links map partner ids to local ids both "
       // record whose id extends this one's stay.
       {
         WriteBatch stamps;
-        links.PutStamp("Account", "S-1", "Name", Stamp(1, true, 1, 1),
-                       &stamps);
-        links.PutStamp("Account", "S-1", "$deleted", Stamp(2, true, 2, 2),
-                       &stamps);
-        links.PutStamp("Account", "S-10", "Name", Stamp(3, true, 1, 3),
-                       &stamps);
+        links.PutStamp(StampWriter::kCapture, "Account", "S-1", "Name",
+                       Stamp(1, true, 1, 1), &stamps);
+        links.PutStamp(StampWriter::kStepThread, "Account", "S-1", "Name",
+                       Stamp(2, false, 1, 1), &stamps);
+        links.PutStamp(StampWriter::kStepThread, "Account", "S-1", "$deleted",
+                       Stamp(2, true, 2, 2), &stamps);
+        links.PutStamp(StampWriter::kCapture, "Account", "S-10", "Name",
+                       Stamp(3, true, 1, 3), &stamps);
         testing::RequireOk(
             storage->storage()->Write(stamps, WriteOptions{.sync = true}));
       }
@@ -80,14 +86,17 @@ TEST_CASE("Design rule 3: record links map partner ids to local ids both "
       for (const auto& [key, value] : testing::Dump(storage->storage())) {
         CHECK_FALSE(key.starts_with("k/c1/l/"));
         CHECK_FALSE(key.starts_with("k/c1/p/"));
+        CHECK_FALSE(
+            key.starts_with(std::string_view("k/c1/f/Account\0S-1\0", 19)));
       }
     }
   }
 }
 
-TEST_CASE("R34: sever requests are kept durably until the step thread "
-          "deletes them, listed in key order and bounded",
-          "[recsync]") {
+TEST_CASE(
+    "R34: sever requests are kept durably until the step thread "
+    "deletes them, listed in key order and bounded",
+    "[recsync]") {
   for (const auto& factory : testing::ReopenableStorageFactories()) {
     auto storage = factory();
     SECTION(storage->name()) {
@@ -108,9 +117,8 @@ TEST_CASE("R34: sever requests are kept durably until the step thread "
                                            {"Account", "S-3"},
                                            {"Contact", "S-2"}});
       CHECK(links.ListSeverRequests(2)->size() == 2);
-      CHECK(RecordLinks(storage->storage(), "c2")
-                .ListSeverRequests(10)
-                ->empty());
+      CHECK(
+          RecordLinks(storage->storage(), "c2").ListSeverRequests(10)->empty());
       WriteBatch done;
       links.DeleteSeverRequest({"Account", "S-3"}, &done);
       testing::RequireOk(
@@ -121,9 +129,10 @@ TEST_CASE("R34: sever requests are kept durably until the step thread "
   }
 }
 
-TEST_CASE("Conflicts: field stamps order by time, then primary over "
-          "secondary, then version and sequence",
-          "[recsync]") {
+TEST_CASE(
+    "Conflicts: field stamps order by time, then primary over "
+    "secondary, then version and sequence",
+    "[recsync]") {
   CHECK(StampLess(Stamp(1, true, 9, 9), Stamp(2, false, 1, 1)));
   CHECK(StampLess(Stamp(5, false, 9, 9), Stamp(5, true, 1, 1)));
   CHECK(StampLess(Stamp(5, true, 1, 9), Stamp(5, true, 2, 1)));
@@ -136,7 +145,8 @@ TEST_CASE("Conflicts: stamps are kept per record and field", "[recsync]") {
   RecordLinks links(storage.get(), "c1");
   CHECK_FALSE(links.GetStamp("Account", "P-1", "Name")->has_value());
   WriteBatch batch;
-  links.PutStamp("Account", "P-1", "Name", Stamp(3, true, 1, 4), &batch);
+  links.PutStamp(StampWriter::kCapture, "Account", "P-1", "Name",
+                 Stamp(3, true, 1, 4), &batch);
   testing::RequireOk(storage->Write(batch, WriteOptions{.sync = true}));
   auto stamp = links.GetStamp("Account", "P-1", "Name");
   REQUIRE(stamp.ok());
@@ -144,6 +154,37 @@ TEST_CASE("Conflicts: stamps are kept per record and field", "[recsync]") {
   CHECK((*stamp)->sequence() == 4);
   CHECK_FALSE(links.GetStamp("Account", "P-1", "Phone")->has_value());
   CHECK_FALSE(links.GetStamp("Account", "P-10", "Name")->has_value());
+}
+
+TEST_CASE(
+    "Design rule 9: a stamp read is the newer of the capture's and the "
+    "step thread's, so neither writer puts back an older stamp over "
+    "the other's",
+    "[recsync]") {
+  auto storage = NewMemoryStorage();
+  RecordLinks links(storage.get(), "c1");
+  auto put = [&](StampWriter writer, const proto::FieldStamp& stamp) {
+    WriteBatch batch;
+    links.PutStamp(writer, "Account", "S-1", "Phone", stamp, &batch);
+    testing::RequireOk(storage->Write(batch, WriteOptions{.sync = true}));
+  };
+  // A host write captured (micros 20) while apply was between its store
+  // write and its stamp commit; apply then commits the partner's older
+  // stamp (micros 10).
+  put(StampWriter::kCapture, Stamp(20, false, 3, 7));
+  put(StampWriter::kStepThread, Stamp(10, true, 2, 5));
+  auto stamp = links.GetStamp("Account", "S-1", "Phone");
+  testing::RequireOk(stamp.status());
+  REQUIRE(stamp->has_value());
+  CHECK((*stamp)->micros() == 20);
+  CHECK((*stamp)->sequence() == 7);
+  // And the other way round: the step thread's newer stamp wins over an
+  // older capture's.
+  put(StampWriter::kStepThread, Stamp(30, true, 4, 9));
+  stamp = links.GetStamp("Account", "S-1", "Phone");
+  testing::RequireOk(stamp.status());
+  REQUIRE(stamp->has_value());
+  CHECK((*stamp)->micros() == 30);
 }
 
 }  // namespace

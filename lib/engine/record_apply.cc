@@ -503,7 +503,8 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
           links_.GetStamp(local_object, link->local_id(), field));
       if (stored.has_value() && !StampLess(*stored, stamp)) continue;
     }
-    links_.PutStamp(local_object, link->local_id(), field, stamp, &batch);
+    links_.PutStamp(StampWriter::kStepThread, local_object, link->local_id(),
+                    field, stamp, &batch);
   }
   for (NewLogEntry& note : mapped.notes) note.record.id = link->local_id();
   ORGSYNC_RETURN_IF_ERROR(Commit(batch, mapped.notes, apply_logs_));
@@ -636,7 +637,8 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
   WriteBatch batch;
   links_.Put(local_object, link, &batch);
   for (const auto& [field, stamp] : new_stamps) {
-    links_.PutStamp(local_object, link.local_id(), field, stamp, &batch);
+    links_.PutStamp(StampWriter::kStepThread, local_object, link.local_id(),
+                    field, stamp, &batch);
   }
   std::optional<RecordQueue::PendingEnqueue> pending;
   if (!resend.empty()) {
@@ -663,7 +665,8 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
         StampOf(micros, primary_here, updated.version,
                 pending->sequences().front());
     for (const auto& [field, value] : resend) {
-      links_.PutStamp(local_object, link.local_id(), field, stamp, &batch);
+      links_.PutStamp(StampWriter::kStepThread, local_object, link.local_id(),
+                      field, stamp, &batch);
     }
   }
   for (NewLogEntry& note : notes) note.record.id = link.local_id();
@@ -763,8 +766,8 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
     if (!done.ok() && !absl::IsFailedPrecondition(done.status())) {
       return done.status();
     }
-    links_.PutStamp(local_object, link.local_id(), kDeletedStampField,
-                    incoming, &batch);
+    links_.PutStamp(StampWriter::kStepThread, local_object, link.local_id(),
+                    kDeletedStampField, incoming, &batch);
     if (done.ok() && done->affected.size() > 1) {
       took.assign(done->affected.begin() + 1, done->affected.end());
     }
@@ -898,8 +901,8 @@ absl::Status RecordSync::MatchCascade(const proto::RecordChange& change,
     if (!taken.contains(child)) {
       ORGSYNC_RETURN_IF_ERROR(set_deleted(child, deleting));
     }
-    links_.PutStamp(child.object, child.id, kDeletedStampField, incoming,
-                    batch);
+    links_.PutStamp(StampWriter::kStepThread, child.object, child.id,
+                    kDeletedStampField, incoming, batch);
   }
   // What the local cascade took that the sender did not: put it back.
   for (const RecordRef& child : took) {

@@ -69,11 +69,14 @@ std::string RecordLinks::IndexKey(std::string_view object,
 
 std::string RecordLinks::StampKey(std::string_view object,
                                   std::string_view local_id,
-                                  std::string_view field) const {
+                                  std::string_view field,
+                                  std::optional<StampWriter> writer) const {
   std::string key = fmt::format("k/{}/f/", connection_id_);
   key.append(object).push_back(kSep);
   key.append(local_id).push_back(kSep);
-  key.append(field);
+  if (!writer.has_value()) return key;
+  key.append(field).push_back(kSep);
+  key.push_back(*writer == StampWriter::kCapture ? 'c' : 's');
   return key;
 }
 
@@ -110,9 +113,9 @@ absl::Status RecordLinks::Remove(std::string_view object,
                                  WriteBatch* batch) const {
   batch->Delete(LinkKey(object, link.local_id()));
   batch->Delete(IndexKey(object, link.partner_id()));
-  // The stamps of the record's fields: StampKey with an empty field is
-  // their common prefix.
-  const std::string prefix = StampKey(object, link.local_id(), "");
+  // The stamps of the record's fields, both writers'.
+  const std::string prefix =
+      StampKey(object, link.local_id(), "", std::nullopt);
   ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
                            storage_->NewIterator());
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
@@ -165,21 +168,35 @@ absl::StatusOr<std::vector<RecordRef>> RecordLinks::ListSeverRequests(
 absl::StatusOr<std::optional<proto::FieldStamp>> RecordLinks::GetStamp(
     std::string_view object, std::string_view local_id,
     std::string_view field) const {
-  return GetMessage<proto::FieldStamp>(
-      storage_, StampKey(object, local_id, field), "field stamp");
+  std::optional<proto::FieldStamp> newest;
+  for (const StampWriter writer :
+       {StampWriter::kCapture, StampWriter::kStepThread}) {
+    ORGSYNC_ASSIGN_OR_RETURN(
+        std::optional<proto::FieldStamp> stamp,
+        GetMessage<proto::FieldStamp>(storage_,
+                                      StampKey(object, local_id, field, writer),
+                                      "field stamp"));
+    if (stamp.has_value() &&
+        (!newest.has_value() || StampLess(*newest, *stamp))) {
+      newest = std::move(stamp);
+    }
+  }
+  return newest;
 }
 
-void RecordLinks::PutStamp(std::string_view object, std::string_view local_id,
-                           std::string_view field,
+void RecordLinks::PutStamp(StampWriter writer, std::string_view object,
+                           std::string_view local_id, std::string_view field,
                            const proto::FieldStamp& stamp,
                            WriteBatch* batch) const {
-  batch->Put(StampKey(object, local_id, field), stamp.SerializeAsString());
+  batch->Put(StampKey(object, local_id, field, writer),
+             stamp.SerializeAsString());
 }
 
 absl::StatusOr<std::optional<proto::DeleteMark>> RecordLinks::GetDeleteMark(
     std::string_view object, std::string_view local_id) const {
   return GetMessage<proto::DeleteMark>(
-      storage_, StampKey(object, local_id, kDeletingStampField),
+      storage_,
+      StampKey(object, local_id, kDeletingStampField, StampWriter::kStepThread),
       "delete mark");
 }
 
@@ -187,14 +204,16 @@ void RecordLinks::PutDeleteMark(std::string_view object,
                                 std::string_view local_id,
                                 const proto::DeleteMark& mark,
                                 WriteBatch* batch) const {
-  batch->Put(StampKey(object, local_id, kDeletingStampField),
-             mark.SerializeAsString());
+  batch->Put(
+      StampKey(object, local_id, kDeletingStampField, StampWriter::kStepThread),
+      mark.SerializeAsString());
 }
 
 void RecordLinks::RemoveDeleteMark(std::string_view object,
                                    std::string_view local_id,
                                    WriteBatch* batch) const {
-  batch->Delete(StampKey(object, local_id, kDeletingStampField));
+  batch->Delete(StampKey(object, local_id, kDeletingStampField,
+                         StampWriter::kStepThread));
 }
 
 absl::StatusOr<std::vector<proto::RecordLink>> RecordLinks::List(

@@ -46,6 +46,16 @@ inline constexpr std::string_view kDeletedStampField = "$deleted";
 // crash.
 inline constexpr std::string_view kDeletingStampField = "$deleting";
 
+// Who writes a field stamp. Captures write theirs blind, on host threads;
+// the step thread reads, decides, writes the host's store and then commits
+// its stamps. A capture landing between apply's store write and that commit
+// would lose its stamp to the partner's older one if both shared a key, and
+// the next partner change of the field would overwrite the host's newer
+// value without a conflict. So each writer has a key of its own, and a read
+// returns the newer of the two: neither writer can put back an older stamp
+// over the other's.
+enum class StampWriter { kCapture, kStepThread };
+
 class RecordLinks {
  public:
   RecordLinks(Storage* storage, std::string connection_id);
@@ -55,8 +65,8 @@ class RecordLinks {
 
   [[nodiscard]] absl::StatusOr<std::optional<proto::RecordLink>> FindByLocal(
       std::string_view object, std::string_view local_id) const;
-  [[nodiscard]] absl::StatusOr<std::optional<proto::RecordLink>>
-  FindByPartner(std::string_view object, std::string_view partner_id) const;
+  [[nodiscard]] absl::StatusOr<std::optional<proto::RecordLink>> FindByPartner(
+      std::string_view object, std::string_view partner_id) const;
 
   // Stages the link and its partner-id index entry.
   void Put(std::string_view object, const proto::RecordLink& link,
@@ -76,12 +86,14 @@ class RecordLinks {
   [[nodiscard]] absl::StatusOr<std::vector<RecordRef>> ListSeverRequests(
       size_t limit) const;
 
+  // The newest stamp of the field, of either writer.
   [[nodiscard]] absl::StatusOr<std::optional<proto::FieldStamp>> GetStamp(
       std::string_view object, std::string_view local_id,
       std::string_view field) const;
-  void PutStamp(std::string_view object, std::string_view local_id,
-                std::string_view field, const proto::FieldStamp& stamp,
-                WriteBatch* batch) const;
+  // Stages `stamp` as `writer`'s latest stamp of the field.
+  void PutStamp(StampWriter writer, std::string_view object,
+                std::string_view local_id, std::string_view field,
+                const proto::FieldStamp& stamp, WriteBatch* batch) const;
 
   // The delete mark of a record (kDeletingStampField).
   [[nodiscard]] absl::StatusOr<std::optional<proto::DeleteMark>> GetDeleteMark(
@@ -101,8 +113,10 @@ class RecordLinks {
   std::string LinkKey(std::string_view object, std::string_view local_id) const;
   std::string IndexKey(std::string_view object,
                        std::string_view partner_id) const;
+  // With no writer: the prefix of the record's stamps (both writers').
   std::string StampKey(std::string_view object, std::string_view local_id,
-                       std::string_view field) const;
+                       std::string_view field,
+                       std::optional<StampWriter> writer) const;
   std::string SeverKey(const RecordRef& record) const;
 
   Storage* const storage_;
