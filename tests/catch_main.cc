@@ -1,6 +1,0 @@
-// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
-//
-// The one Catch2 main shared by every test executable.
-
-#define CATCH_CONFIG_MAIN
-#include <catch2/catch.hpp>
