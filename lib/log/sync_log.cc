@@ -1,6 +1,6 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 //
-// SyncLog over a Storage. Key layout: lib/proto/log_state.proto.
+// DurableSyncLog over a Storage. Key layout: lib/proto/log_state.proto.
 //
 // Event numbers are reserved under mu_ together with the entry time, which
 // is clamped to be no earlier than the previous entry's: time order then
@@ -13,7 +13,7 @@
 // order as that bound moves, by whichever finishing thread finds nobody else
 // delivering.
 
-#include "orgsync/sync_log.h"
+#include "log/durable_sync_log.h"
 
 #include <algorithm>
 #include <array>
@@ -37,13 +37,8 @@
 #include "orgsync/status.h"
 #include "proto/log_state.pb.h"
 
-namespace orgsync {
+namespace orgsync::internal {
 namespace {
-
-using internal::AppendOrderedString;
-using internal::AppendUint64;
-using internal::StartsWith;
-using internal::ToAbsl;
 
 constexpr size_t kPruneChunk = 1000;
 constexpr size_t kActionSlots = kAllQueueActions.size() + 1;
@@ -66,7 +61,7 @@ bool ValidError(SyncErrorCode code) {
 class LogKeys {
  public:
   explicit LogKeys(std::string_view connection_id)
-      : prefix_(internal::ScopePrefix('l', connection_id)) {}
+      : prefix_(ScopePrefix('l', connection_id)) {}
 
   std::string EntryPrefix() const { return Tag('e'); }
   std::string Entry(uint64_t event) const {
@@ -179,16 +174,16 @@ absl::StatusOr<LogEntry> DecodeEntry(uint64_t event, std::string_view value) {
 // Decodes the event number that ends an index or entry key.
 absl::StatusOr<uint64_t> EventFromKey(std::string_view key,
                                       size_t prefix_size) {
-  return internal::NumberFromKey(key, prefix_size, "sync log");
+  return NumberFromKey(key, prefix_size, "sync log");
 }
 
 std::string EventToken(uint64_t event) {
-  return internal::NumberPageToken('e', event);
+  return NumberPageToken('e', event);
 }
 
 absl::StatusOr<std::optional<uint64_t>> ParseEventToken(
     std::string_view token) {
-  return internal::ParseNumberPageToken(token, 'e', "sync log");
+  return ParseNumberPageToken(token, 'e', "sync log");
 }
 
 // Positions `it` on the last key before `target`, or invalid if none.
@@ -274,7 +269,7 @@ absl::Status ValidateNewEntry(const NewLogEntry& entry, size_t index,
 
 }  // namespace
 
-class SyncLog::Impl {
+class DurableSyncLog::Impl {
  public:
   Impl(Storage* storage, Clock* clock, std::string connection_id,
        SyncLogOptions options)
@@ -297,7 +292,7 @@ class SyncLog::Impl {
   absl::StatusOr<uint64_t> Count(const LogQuery& query) const;
 
   uint64_t size() const {
-    internal::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return total_;
   }
   std::map<QueueAction, uint64_t> CountByAction() const;
@@ -307,7 +302,7 @@ class SyncLog::Impl {
   absl::Status RemoveObserver(ObserverId id);
 
   absl::StatusOr<uint64_t> Prune() {
-    internal::MutexLock lock(&prune_mu_);
+    MutexLock lock(&prune_mu_);
     return PruneLocked();
   }
 
@@ -365,9 +360,9 @@ class SyncLog::Impl {
 
   // Serializes prunes, so the high-water key is written in order. Taken
   // before mu_, never while holding it.
-  internal::Mutex prune_mu_;
+  Mutex prune_mu_;
 
-  mutable internal::Mutex mu_;
+  mutable Mutex mu_;
   uint64_t next_event_ ABSL_GUARDED_BY(mu_) = 1;
   int64_t last_time_micros_ ABSL_GUARDED_BY(mu_) =
       std::numeric_limits<int64_t>::min();
@@ -389,7 +384,7 @@ class SyncLog::Impl {
   ObserverId running_observer_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-absl::Status SyncLog::Impl::Load() {
+absl::Status DurableSyncLog::Impl::Load() {
   ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
                            storage_->NewIterator({}));
   uint64_t total = 0;
@@ -402,7 +397,7 @@ absl::Status SyncLog::Impl::Load() {
        it->Next()) {
     const std::string_view rest = it->key().substr(status_root.size());
     const auto status = static_cast<LogStatus>(rest.empty() ? 0 : rest[0]);
-    if (rest.size() != 1 + internal::kUint64KeyBytes || !ValidStatus(status)) {
+    if (rest.size() != 1 + kUint64KeyBytes || !ValidStatus(status)) {
       return absl::DataLossError("malformed sync log status index key");
     }
     ++by_status[static_cast<size_t>(status)];
@@ -413,7 +408,7 @@ absl::Status SyncLog::Impl::Load() {
        it->Next()) {
     const std::string_view rest = it->key().substr(action_root.size());
     const auto action = static_cast<QueueAction>(rest.empty() ? 0 : rest[0]);
-    if (rest.size() != 1 + internal::kUint64KeyBytes || !ValidAction(action)) {
+    if (rest.size() != 1 + kUint64KeyBytes || !ValidAction(action)) {
       return absl::DataLossError("malformed sync log action index key");
     }
     ++by_action[static_cast<size_t>(action)];
@@ -427,7 +422,7 @@ absl::Status SyncLog::Impl::Load() {
   if (it->Valid() && StartsWith(it->key(), entry_prefix)) {
     ORGSYNC_ASSIGN_OR_RETURN(first,
                              EventFromKey(it->key(), entry_prefix.size()));
-    SeekBefore(it.get(), internal::PrefixSuccessor(entry_prefix));
+    SeekBefore(it.get(), PrefixSuccessor(entry_prefix));
     ORGSYNC_ASSIGN_OR_RETURN(last,
                              EventFromKey(it->key(), entry_prefix.size()));
     ORGSYNC_ASSIGN_OR_RETURN(LogEntry entry, DecodeEntry(last, it->value()));
@@ -439,14 +434,14 @@ absl::Status SyncLog::Impl::Load() {
   uint64_t high_water = 0;
   absl::StatusOr<std::string> stored = storage_->Get(keys_.HighWater());
   if (stored.ok()) {
-    if (!internal::DecodeUint64(*stored, &high_water)) {
+    if (!DecodeUint64(*stored, &high_water)) {
       return absl::DataLossError("malformed sync log high-water mark");
     }
   } else if (!absl::IsNotFound(stored.status())) {
     return stored.status();
   }
 
-  internal::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   next_event_ = std::max(last, high_water) + 1;
   first_event_hint_ = first != 0 ? first : next_event_;
   last_time_micros_ = last_time;
@@ -456,7 +451,7 @@ absl::Status SyncLog::Impl::Load() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<LogEntry>> SyncLog::Impl::Prepare(
+absl::StatusOr<std::vector<LogEntry>> DurableSyncLog::Impl::Prepare(
     absl::Span<const NewLogEntry> entries, WriteBatch* batch) {
   if (batch == nullptr) {
     return absl::InvalidArgumentError("PrepareAppend needs a batch");
@@ -471,7 +466,7 @@ absl::StatusOr<std::vector<LogEntry>> SyncLog::Impl::Prepare(
   uint64_t first = 0;
   int64_t time = 0;
   {
-    internal::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     first = next_event_;
     next_event_ += entries.size();
     time = std::max(now, last_time_micros_);
@@ -502,12 +497,12 @@ absl::StatusOr<std::vector<LogEntry>> SyncLog::Impl::Prepare(
   return staged;
 }
 
-void SyncLog::Impl::Finish(std::vector<LogEntry> entries,
+void DurableSyncLog::Impl::Finish(std::vector<LogEntry> entries,
                            const absl::Status& status) {
   if (entries.empty()) return;
   bool prune_due = false;
   {
-    internal::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     in_flight_.erase(entries.front().event);
     if (status.ok()) {
       total_ += entries.size();
@@ -529,15 +524,15 @@ void SyncLog::Impl::Finish(std::vector<LogEntry> entries,
   if (prune_due && prune_mu_.TryLock()) {
     // A failed automatic prune is retried at the next trigger.
     if (PruneLocked().ok()) {
-      internal::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       appended_since_prune_ = 0;
     }
     prune_mu_.Unlock();
   }
 }
 
-void SyncLog::Impl::Deliver() {
-  internal::MutexLock lock(&mu_);
+void DurableSyncLog::Impl::Deliver() {
+  MutexLock lock(&mu_);
   if (delivering_) return;  // that thread will deliver ours too
   delivering_ = true;
   delivering_thread_ = std::this_thread::get_id();
@@ -563,19 +558,19 @@ void SyncLog::Impl::Deliver() {
   delivering_thread_ = std::thread::id();
 }
 
-absl::StatusOr<SyncLog::ObserverId> SyncLog::Impl::AddObserver(
+absl::StatusOr<SyncLog::ObserverId> DurableSyncLog::Impl::AddObserver(
     Observer observer) {
   if (!observer) {
     return absl::InvalidArgumentError("a sync log observer must not be empty");
   }
-  internal::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   const ObserverId id = next_observer_id_++;
   observers_.emplace(id, std::make_shared<const Observer>(std::move(observer)));
   return id;
 }
 
-absl::Status SyncLog::Impl::RemoveObserver(ObserverId id) {
-  internal::MutexLock lock(&mu_);
+absl::Status DurableSyncLog::Impl::RemoveObserver(ObserverId id) {
+  MutexLock lock(&mu_);
   if (observers_.erase(id) == 0) {
     return absl::NotFoundError(absl::StrCat("no sync log observer ", id));
   }
@@ -587,8 +582,8 @@ absl::Status SyncLog::Impl::RemoveObserver(ObserverId id) {
   return absl::OkStatus();
 }
 
-std::map<QueueAction, uint64_t> SyncLog::Impl::CountByAction() const {
-  internal::MutexLock lock(&mu_);
+std::map<QueueAction, uint64_t> DurableSyncLog::Impl::CountByAction() const {
+  MutexLock lock(&mu_);
   std::map<QueueAction, uint64_t> counts;
   for (QueueAction action : kAllQueueActions) {
     const uint64_t n = by_action_[static_cast<size_t>(action)];
@@ -597,8 +592,8 @@ std::map<QueueAction, uint64_t> SyncLog::Impl::CountByAction() const {
   return counts;
 }
 
-std::map<LogStatus, uint64_t> SyncLog::Impl::CountByStatus() const {
-  internal::MutexLock lock(&mu_);
+std::map<LogStatus, uint64_t> DurableSyncLog::Impl::CountByStatus() const {
+  MutexLock lock(&mu_);
   std::map<LogStatus, uint64_t> counts;
   for (LogStatus status : kAllLogStatuses) {
     const uint64_t n = by_status_[static_cast<size_t>(status)];
@@ -607,9 +602,9 @@ std::map<LogStatus, uint64_t> SyncLog::Impl::CountByStatus() const {
   return counts;
 }
 
-absl::StatusOr<LogEntry> SyncLog::Impl::Get(uint64_t event) const {
+absl::StatusOr<LogEntry> DurableSyncLog::Impl::Get(uint64_t event) const {
   {
-    internal::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (event == 0 || event >= VisibleBound()) {
       return absl::NotFoundError(absl::StrCat("no sync log entry ", event));
     }
@@ -622,7 +617,7 @@ absl::StatusOr<LogEntry> SyncLog::Impl::Get(uint64_t event) const {
   return DecodeEntry(event, *value);
 }
 
-absl::StatusOr<uint64_t> SyncLog::Impl::FirstEventAtOrAfter(
+absl::StatusOr<uint64_t> DurableSyncLog::Impl::FirstEventAtOrAfter(
     absl::Time time, uint64_t lo, uint64_t hi, const ReadOptions& read) const {
   // Invariant: existing events below lo are earlier than `time`; existing
   // events at or above hi are not (or are out of range). Times grow with
@@ -654,7 +649,7 @@ absl::StatusOr<uint64_t> SyncLog::Impl::FirstEventAtOrAfter(
   return lo;
 }
 
-absl::StatusOr<SyncLog::Impl::Plan> SyncLog::Impl::MakePlan(
+absl::StatusOr<DurableSyncLog::Impl::Plan> DurableSyncLog::Impl::MakePlan(
     const LogQuery& query, const ReadOptions& read) const {
   if (query.record_id && !query.object) {
     return absl::InvalidArgumentError(
@@ -678,7 +673,7 @@ absl::StatusOr<SyncLog::Impl::Plan> SyncLog::Impl::MakePlan(
   uint64_t status_count = 0;
   uint64_t action_count = 0;
   {
-    internal::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     plan.lo = first_event_hint_;
     plan.hi = VisibleBound();
     if (query.status)
@@ -716,7 +711,7 @@ absl::StatusOr<SyncLog::Impl::Plan> SyncLog::Impl::MakePlan(
 }
 
 template <typename Visit>
-absl::Status SyncLog::Impl::Walk(const Plan& plan, const LogQuery& query,
+absl::Status DurableSyncLog::Impl::Walk(const Plan& plan, const LogQuery& query,
                                  std::optional<uint64_t> after,
                                  bool want_entries, const ReadOptions& read,
                                  Visit visit) const {
@@ -763,7 +758,7 @@ absl::Status SyncLog::Impl::Walk(const Plan& plan, const LogQuery& query,
   return it->status();
 }
 
-absl::StatusOr<LogPage> SyncLog::Impl::Query(const LogQuery& query,
+absl::StatusOr<LogPage> DurableSyncLog::Impl::Query(const LogQuery& query,
                                              std::string_view page_token,
                                              size_t page_size) const {
   if (page_size == 0 || page_size > kMaxPageSize) {
@@ -793,7 +788,7 @@ absl::StatusOr<LogPage> SyncLog::Impl::Query(const LogQuery& query,
   return page;
 }
 
-absl::StatusOr<uint64_t> SyncLog::Impl::Count(const LogQuery& query) const {
+absl::StatusOr<uint64_t> DurableSyncLog::Impl::Count(const LogQuery& query) const {
   ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<const Snapshot> snapshot,
                            storage_->GetSnapshot());
   const ReadOptions read{.snapshot = snapshot.get()};
@@ -808,7 +803,7 @@ absl::StatusOr<uint64_t> SyncLog::Impl::Count(const LogQuery& query) const {
   return count;
 }
 
-absl::StatusOr<uint64_t> SyncLog::Impl::PruneLocked() {
+absl::StatusOr<uint64_t> DurableSyncLog::Impl::PruneLocked() {
   const bool by_age = options_.max_age > absl::ZeroDuration();
   if (!by_age && options_.max_entries == 0) return 0;
   const absl::Time cutoff =
@@ -820,7 +815,7 @@ absl::StatusOr<uint64_t> SyncLog::Impl::PruneLocked() {
     uint64_t bound = 0;
     uint64_t excess = 0;
     {
-      internal::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       start = first_event_hint_;
       bound = VisibleBound();
       if (options_.max_entries > 0 && total_ > options_.max_entries) {
@@ -855,10 +850,10 @@ absl::StatusOr<uint64_t> SyncLog::Impl::PruneLocked() {
     }
     if (doomed.empty()) break;
     const uint64_t last = doomed.back().event;
-    batch.Put(keys_.HighWater(), internal::EncodeUint64(last));
+    batch.Put(keys_.HighWater(), EncodeUint64(last));
     ORGSYNC_RETURN_IF_ERROR(storage_->Write(batch, {.sync = true}));
     {
-      internal::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       total_ -= doomed.size();
       for (const LogEntry& entry : doomed) {
         --by_action_[static_cast<size_t>(entry.action)];
@@ -874,11 +869,11 @@ absl::StatusOr<uint64_t> SyncLog::Impl::PruneLocked() {
 
 // ---- SyncLog ----
 
-SyncLog::PendingAppend::PendingAppend(PendingAppend&& other) noexcept
+DurableSyncLog::PendingAppend::PendingAppend(PendingAppend&& other) noexcept
     : owner_(std::exchange(other.owner_, nullptr)),
       entries_(std::move(other.entries_)) {}
 
-SyncLog::PendingAppend& SyncLog::PendingAppend::operator=(
+DurableSyncLog::PendingAppend& DurableSyncLog::PendingAppend::operator=(
     PendingAppend&& other) noexcept {
   if (this != &other) {
     Release();
@@ -888,33 +883,33 @@ SyncLog::PendingAppend& SyncLog::PendingAppend::operator=(
   return *this;
 }
 
-SyncLog::PendingAppend::~PendingAppend() { Release(); }
+DurableSyncLog::PendingAppend::~PendingAppend() { Release(); }
 
-void SyncLog::PendingAppend::Release() {
+void DurableSyncLog::PendingAppend::Release() {
   if (owner_ != nullptr) {
     std::exchange(owner_, nullptr)->Abandon(entries_);
   }
 }
 
-std::vector<uint64_t> SyncLog::PendingAppend::events() const {
+std::vector<uint64_t> DurableSyncLog::PendingAppend::events() const {
   std::vector<uint64_t> events;
   events.reserve(entries_.size());
   for (const LogEntry& entry : entries_) events.push_back(entry.event);
   return events;
 }
 
-SyncLog::SyncLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-SyncLog::~SyncLog() = default;
+DurableSyncLog::DurableSyncLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+DurableSyncLog::~DurableSyncLog() = default;
 
-absl::StatusOr<std::unique_ptr<SyncLog>> SyncLog::Open(
+absl::StatusOr<std::unique_ptr<DurableSyncLog>> DurableSyncLog::Open(
     Storage* storage, Clock* clock, std::string connection_id,
     SyncLogOptions options) {
   if (storage == nullptr || clock == nullptr) {
     return absl::InvalidArgumentError(
-        "SyncLog::Open needs a storage and a clock");
+        "DurableSyncLog::Open needs a storage and a clock");
   }
   ORGSYNC_RETURN_IF_ERROR(
-      internal::ValidateScopeId(connection_id, "sync log connection id"));
+      ValidateScopeId(connection_id, "sync log connection id"));
   if (options.max_text_bytes == 0) {
     return absl::InvalidArgumentError(
         "SyncLogOptions.max_text_bytes must be positive");
@@ -924,14 +919,14 @@ absl::StatusOr<std::unique_ptr<SyncLog>> SyncLog::Open(
   ORGSYNC_RETURN_IF_ERROR(Annotate(
       impl->Load(),
       absl::StrCat("opening the sync log of '", impl->connection_id(), "'")));
-  return std::unique_ptr<SyncLog>(new SyncLog(std::move(impl)));
+  return std::unique_ptr<DurableSyncLog>(new DurableSyncLog(std::move(impl)));
 }
 
-const std::string& SyncLog::connection_id() const {
+const std::string& DurableSyncLog::connection_id() const {
   return impl_->connection_id();
 }
 
-absl::StatusOr<std::vector<uint64_t>> SyncLog::Append(
+absl::StatusOr<std::vector<uint64_t>> DurableSyncLog::Append(
     absl::Span<const NewLogEntry> entries) {
   WriteBatch batch;
   ORGSYNC_ASSIGN_OR_RETURN(PendingAppend pending,
@@ -943,13 +938,13 @@ absl::StatusOr<std::vector<uint64_t>> SyncLog::Append(
   return events;
 }
 
-absl::StatusOr<uint64_t> SyncLog::Append(const NewLogEntry& entry) {
+absl::StatusOr<uint64_t> DurableSyncLog::Append(const NewLogEntry& entry) {
   ORGSYNC_ASSIGN_OR_RETURN(std::vector<uint64_t> events,
                            Append(absl::MakeConstSpan(&entry, 1)));
   return events.front();
 }
 
-absl::StatusOr<SyncLog::PendingAppend> SyncLog::PrepareAppend(
+absl::StatusOr<DurableSyncLog::PendingAppend> DurableSyncLog::PrepareAppend(
     absl::Span<const NewLogEntry> entries, WriteBatch* batch) {
   ORGSYNC_ASSIGN_OR_RETURN(std::vector<LogEntry> staged,
                            impl_->Prepare(entries, batch));
@@ -959,29 +954,29 @@ absl::StatusOr<SyncLog::PendingAppend> SyncLog::PrepareAppend(
   return pending;
 }
 
-void SyncLog::FinishAppend(PendingAppend pending,
+void DurableSyncLog::FinishAppend(PendingAppend pending,
                            const absl::Status& write_status) {
-  SyncLog* owner = std::exchange(pending.owner_, nullptr);
+  DurableSyncLog* owner = std::exchange(pending.owner_, nullptr);
   if (owner == nullptr) return;  // already finished (moved from)
   owner->impl_->Finish(std::move(pending.entries_), write_status);
 }
 
-void SyncLog::Abandon(std::vector<LogEntry>& entries) {
+void DurableSyncLog::Abandon(std::vector<LogEntry>& entries) {
   impl_->Finish(std::move(entries),
                 absl::AbortedError("sync log append abandoned"));
 }
 
-absl::StatusOr<LogEntry> SyncLog::Get(uint64_t event) const {
+absl::StatusOr<LogEntry> DurableSyncLog::Get(uint64_t event) const {
   return impl_->Get(event);
 }
 
-absl::StatusOr<LogPage> SyncLog::Query(const LogQuery& query,
+absl::StatusOr<LogPage> DurableSyncLog::Query(const LogQuery& query,
                                        std::string_view page_token,
                                        size_t page_size) const {
   return impl_->Query(query, page_token, page_size);
 }
 
-absl::StatusOr<uint64_t> SyncLog::Count(const LogQuery& query) const {
+absl::StatusOr<uint64_t> DurableSyncLog::Count(const LogQuery& query) const {
   return impl_->Count(query);
 }
 
@@ -994,33 +989,33 @@ LogQuery LastDay(Clock* clock) {
 }
 }  // namespace
 
-absl::StatusOr<LogPage> SyncLog::Last24Hours(std::string_view page_token,
+absl::StatusOr<LogPage> DurableSyncLog::Last24Hours(std::string_view page_token,
                                              size_t page_size) const {
   return impl_->Query(LastDay(impl_->clock()), page_token, page_size);
 }
 
-absl::StatusOr<uint64_t> SyncLog::CountLast24Hours() const {
+absl::StatusOr<uint64_t> DurableSyncLog::CountLast24Hours() const {
   return impl_->Count(LastDay(impl_->clock()));
 }
 
-uint64_t SyncLog::Count() const { return impl_->size(); }
+uint64_t DurableSyncLog::Count() const { return impl_->size(); }
 
-std::map<QueueAction, uint64_t> SyncLog::CountByAction() const {
+std::map<QueueAction, uint64_t> DurableSyncLog::CountByAction() const {
   return impl_->CountByAction();
 }
 
-std::map<LogStatus, uint64_t> SyncLog::CountByStatus() const {
+std::map<LogStatus, uint64_t> DurableSyncLog::CountByStatus() const {
   return impl_->CountByStatus();
 }
 
-absl::StatusOr<SyncLog::ObserverId> SyncLog::AddObserver(Observer observer) {
+absl::StatusOr<SyncLog::ObserverId> DurableSyncLog::AddObserver(Observer observer) {
   return impl_->AddObserver(std::move(observer));
 }
 
-absl::Status SyncLog::RemoveObserver(ObserverId id) {
+absl::Status DurableSyncLog::RemoveObserver(ObserverId id) {
   return impl_->RemoveObserver(id);
 }
 
-absl::StatusOr<uint64_t> SyncLog::Prune() { return impl_->Prune(); }
+absl::StatusOr<uint64_t> DurableSyncLog::Prune() { return impl_->Prune(); }
 
-}  // namespace orgsync
+}  // namespace orgsync::internal

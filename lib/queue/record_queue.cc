@@ -1,6 +1,6 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 //
-// RecordQueue over a Storage. Key layout: lib/proto/queue_state.proto.
+// DurableRecordQueue over a Storage. Key layout: lib/proto/queue_state.proto.
 //
 // Concurrency. Producers reserve a range of sequence numbers under mu_ and
 // write outside it; until FinishEnqueue the range is "in flight". Readers
@@ -16,7 +16,7 @@
 // in any order, each writes its own key and deletes only older ones it knows
 // to be durable; Load takes the largest.
 
-#include "orgsync/record_queue.h"
+#include "queue/durable_record_queue.h"
 
 #include <algorithm>
 #include <array>
@@ -41,20 +41,16 @@
 #include "orgsync/status.h"
 #include "proto/queue_state.pb.h"
 
-namespace orgsync {
+namespace orgsync::internal {
 namespace {
 
-using internal::AppendOrderedString;
-using internal::AppendUint64;
-using internal::StartsWith;
-using internal::ToAbsl;
 
 constexpr size_t kQueueActionSlots = kAllQueueActions.size() + 1;
 
 class QueueKeys {
  public:
   explicit QueueKeys(std::string_view connection_id)
-      : prefix_(internal::ScopePrefix('q', connection_id)) {}
+      : prefix_(ScopePrefix('q', connection_id)) {}
 
   std::string EntryPrefix() const { return Tag('e'); }
   std::string Entry(uint64_t sequence) const {
@@ -151,18 +147,18 @@ absl::StatusOr<QueueEntry> DecodeQueueEntry(uint64_t sequence,
 
 absl::StatusOr<uint64_t> SequenceFromKey(std::string_view key,
                                          size_t prefix_size) {
-  return internal::NumberFromKey(key, prefix_size, "record queue");
+  return NumberFromKey(key, prefix_size, "record queue");
 }
 
 std::string SequenceToken(uint64_t sequence) {
-  return internal::NumberPageToken('s', sequence);
+  return NumberPageToken('s', sequence);
 }
 
 // 0 (before every sequence) for the first page.
 absl::StatusOr<uint64_t> ParseSequenceToken(std::string_view token) {
   ORGSYNC_ASSIGN_OR_RETURN(
       std::optional<uint64_t> after,
-      internal::ParseNumberPageToken(token, 's', "record queue"));
+      ParseNumberPageToken(token, 's', "record queue"));
   return after.value_or(0);
 }
 
@@ -211,7 +207,7 @@ absl::Status ValidateNewEntry(const NewQueueEntry& entry, size_t index,
 
 }  // namespace
 
-class RecordQueue::Impl {
+class DurableRecordQueue::Impl {
  public:
   // What a removal (acknowledge, or a failure that exhausts the entry)
   // stages beyond the deletes themselves.
@@ -258,7 +254,7 @@ class RecordQueue::Impl {
       const RecordRef& record, size_t limit) const;
 
   uint64_t Count() const {
-    internal::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return count_;
   }
   std::map<QueueAction, uint64_t> CountByAction() const;
@@ -282,12 +278,12 @@ class RecordQueue::Impl {
   // caller opens its iterator: every entry below `bound` was written (or
   // failed) before that, so the iterator sees it.
   std::pair<uint64_t, uint64_t> ScanWindow() const {
-    internal::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return {scan_start_, VisibleBound()};
   }
   // Records that no entry below `first_present` exists any more.
   void AdvanceScanStart(uint64_t first_present) const {
-    internal::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     scan_start_ = std::max(scan_start_, first_present);
   }
 
@@ -297,7 +293,7 @@ class RecordQueue::Impl {
   const RecordQueueOptions options_;
   const QueueKeys keys_;
 
-  mutable internal::Mutex mu_;
+  mutable Mutex mu_;
   uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<uint64_t, uint64_t> in_flight_ ABSL_GUARDED_BY(mu_);  // first->n
   absl::flat_hash_set<uint64_t> busy_ ABSL_GUARDED_BY(mu_);
@@ -313,7 +309,7 @@ class RecordQueue::Impl {
   mutable uint64_t scan_start_ ABSL_GUARDED_BY(mu_) = 1;
 };
 
-absl::Status RecordQueue::Impl::Load() {
+absl::Status DurableRecordQueue::Impl::Load() {
   uint64_t count = 0;
   std::array<uint64_t, kQueueActionSlots> by_action = {};
   uint64_t first = 0;
@@ -350,7 +346,7 @@ absl::Status RecordQueue::Impl::Load() {
     }
     ORGSYNC_RETURN_IF_ERROR(it->status());
   }
-  internal::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   const uint64_t newest_high_water =
       high_water.empty() ? 0 : *high_water.rbegin();
   next_sequence_ = std::max(last, newest_high_water) + 1;
@@ -362,7 +358,7 @@ absl::Status RecordQueue::Impl::Load() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint64_t> RecordQueue::Impl::PrepareEnqueue(
+absl::StatusOr<uint64_t> DurableRecordQueue::Impl::PrepareEnqueue(
     absl::Span<const NewQueueEntry> in, WriteBatch* batch) {
   if (batch == nullptr) {
     return absl::InvalidArgumentError("PrepareEnqueue needs a batch");
@@ -391,7 +387,7 @@ absl::StatusOr<uint64_t> RecordQueue::Impl::PrepareEnqueue(
   }
   uint64_t first = 0;
   {
-    internal::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     first = next_sequence_;
     next_sequence_ += in.size();
     in_flight_.emplace(first, in.size());
@@ -405,10 +401,10 @@ absl::StatusOr<uint64_t> RecordQueue::Impl::PrepareEnqueue(
   return first;
 }
 
-void RecordQueue::Impl::FinishEnqueue(uint64_t first,
+void DurableRecordQueue::Impl::FinishEnqueue(uint64_t first,
                                       absl::Span<const QueueAction> actions,
                                       const absl::Status& status) {
-  internal::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   in_flight_.erase(first);
   if (!status.ok()) return;
   count_ += actions.size();
@@ -416,7 +412,7 @@ void RecordQueue::Impl::FinishEnqueue(uint64_t first,
   max_committed_ = std::max(max_committed_, first + actions.size() - 1);
 }
 
-absl::StatusOr<std::vector<QueueEntry>> RecordQueue::Impl::Claim(
+absl::StatusOr<std::vector<QueueEntry>> DurableRecordQueue::Impl::Claim(
     absl::Span<const uint64_t> sequences) {
   if (sequences.empty()) {
     return absl::InvalidArgumentError("no record queue sequences given");
@@ -429,7 +425,7 @@ absl::StatusOr<std::vector<QueueEntry>> RecordQueue::Impl::Claim(
         absl::StrCat("record queue sequence ", *dup, " is given twice"));
   }
   {
-    internal::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     for (uint64_t sequence : sequences) {
       if (sequence == 0 || sequence >= next_sequence_ || InFlight(sequence)) {
         return absl::NotFoundError(absl::StrCat(
@@ -465,19 +461,19 @@ absl::StatusOr<std::vector<QueueEntry>> RecordQueue::Impl::Claim(
     entries.push_back(*std::move(entry));
   }
   if (!status.ok()) {
-    internal::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     for (uint64_t sequence : sequences) busy_.erase(sequence);
     return status;
   }
   return entries;
 }
 
-void RecordQueue::Impl::Unclaim(absl::Span<const QueueEntry> entries) {
-  internal::MutexLock lock(&mu_);
+void DurableRecordQueue::Impl::Unclaim(absl::Span<const QueueEntry> entries) {
+  MutexLock lock(&mu_);
   for (const QueueEntry& entry : entries) busy_.erase(entry.sequence);
 }
 
-RecordQueue::Impl::HighWaterChange RecordQueue::Impl::StageRemoval(
+DurableRecordQueue::Impl::HighWaterChange DurableRecordQueue::Impl::StageRemoval(
     absl::Span<const QueueEntry> entries, WriteBatch* batch) {
   uint64_t newest = 0;
   for (const QueueEntry& entry : entries) {
@@ -489,7 +485,7 @@ RecordQueue::Impl::HighWaterChange RecordQueue::Impl::StageRemoval(
   }
   HighWaterChange change;
   {
-    internal::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     // Only removing the newest committed entry can lose the newest number;
     // any newer entry still holds it in its own key.
     if (newest < max_committed_) return change;
@@ -503,10 +499,10 @@ RecordQueue::Impl::HighWaterChange RecordQueue::Impl::StageRemoval(
   return change;
 }
 
-void RecordQueue::Impl::FinishRemoval(absl::Span<const QueueEntry> entries,
+void DurableRecordQueue::Impl::FinishRemoval(absl::Span<const QueueEntry> entries,
                                       const HighWaterChange& high_water,
                                       const absl::Status& status) {
-  internal::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   for (const QueueEntry& entry : entries) busy_.erase(entry.sequence);
   if (!status.ok()) return;
   count_ -= entries.size();
@@ -529,7 +525,7 @@ void RecordQueue::Impl::FinishRemoval(absl::Span<const QueueEntry> entries,
   }
 }
 
-absl::StatusOr<std::vector<QueueEntry>> RecordQueue::Impl::Ready(
+absl::StatusOr<std::vector<QueueEntry>> DurableRecordQueue::Impl::Ready(
     absl::Time now, size_t limit, uint64_t after) const {
   if (limit == 0) {
     return absl::InvalidArgumentError("Ready needs a limit of at least 1");
@@ -582,7 +578,7 @@ absl::StatusOr<std::vector<QueueEntry>> RecordQueue::Impl::Ready(
   return ready;
 }
 
-absl::StatusOr<QueueEntry> RecordQueue::Impl::Get(uint64_t sequence) const {
+absl::StatusOr<QueueEntry> DurableRecordQueue::Impl::Get(uint64_t sequence) const {
   const auto [start, bound] = ScanWindow();
   if (sequence < start || sequence >= bound) {
     return absl::NotFoundError(absl::StrCat("no record queue entry ", sequence,
@@ -597,7 +593,7 @@ absl::StatusOr<QueueEntry> RecordQueue::Impl::Get(uint64_t sequence) const {
   return DecodeQueueEntry(sequence, *value);
 }
 
-absl::StatusOr<QueuePage> RecordQueue::Impl::ListAfter(uint64_t after,
+absl::StatusOr<QueuePage> DurableRecordQueue::Impl::ListAfter(uint64_t after,
                                                        size_t page_size) const {
   if (page_size == 0 || page_size > kMaxPageSize) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -626,7 +622,7 @@ absl::StatusOr<QueuePage> RecordQueue::Impl::ListAfter(uint64_t after,
   return page;
 }
 
-absl::StatusOr<std::optional<QueueEntry>> RecordQueue::Impl::Oldest() const {
+absl::StatusOr<std::optional<QueueEntry>> DurableRecordQueue::Impl::Oldest() const {
   const auto [start, bound] = ScanWindow();
   std::optional<QueueEntry> oldest;
   {
@@ -647,7 +643,7 @@ absl::StatusOr<std::optional<QueueEntry>> RecordQueue::Impl::Oldest() const {
   return oldest;
 }
 
-absl::StatusOr<std::vector<uint64_t>> RecordQueue::Impl::PendingSequences(
+absl::StatusOr<std::vector<uint64_t>> DurableRecordQueue::Impl::PendingSequences(
     const RecordRef& record, size_t limit) const {
   if (record.empty()) {
     return absl::InvalidArgumentError(
@@ -672,8 +668,8 @@ absl::StatusOr<std::vector<uint64_t>> RecordQueue::Impl::PendingSequences(
   return sequences;
 }
 
-std::map<QueueAction, uint64_t> RecordQueue::Impl::CountByAction() const {
-  internal::MutexLock lock(&mu_);
+std::map<QueueAction, uint64_t> DurableRecordQueue::Impl::CountByAction() const {
+  MutexLock lock(&mu_);
   std::map<QueueAction, uint64_t> counts;
   for (QueueAction action : kAllQueueActions) {
     const uint64_t n = by_action_[static_cast<size_t>(action)];
@@ -684,13 +680,13 @@ std::map<QueueAction, uint64_t> RecordQueue::Impl::CountByAction() const {
 
 // ---- Tokens ----
 
-RecordQueue::PendingEnqueue::PendingEnqueue(PendingEnqueue&& other) noexcept
+DurableRecordQueue::PendingEnqueue::PendingEnqueue(PendingEnqueue&& other) noexcept
     : owner_(std::exchange(other.owner_, nullptr)),
       first_(other.first_),
       count_(other.count_),
       actions_(std::move(other.actions_)) {}
 
-RecordQueue::PendingEnqueue& RecordQueue::PendingEnqueue::operator=(
+DurableRecordQueue::PendingEnqueue& DurableRecordQueue::PendingEnqueue::operator=(
     PendingEnqueue&& other) noexcept {
   if (this != &other) {
     if (owner_ != nullptr) {
@@ -705,27 +701,27 @@ RecordQueue::PendingEnqueue& RecordQueue::PendingEnqueue::operator=(
   return *this;
 }
 
-RecordQueue::PendingEnqueue::~PendingEnqueue() {
+DurableRecordQueue::PendingEnqueue::~PendingEnqueue() {
   if (owner_ != nullptr) {
     owner_->impl_->FinishEnqueue(first_, actions_,
                                  absl::AbortedError("enqueue abandoned"));
   }
 }
 
-std::vector<uint64_t> RecordQueue::PendingEnqueue::sequences() const {
+std::vector<uint64_t> DurableRecordQueue::PendingEnqueue::sequences() const {
   std::vector<uint64_t> sequences;
   sequences.reserve(count_);
   for (uint64_t i = 0; i < count_; ++i) sequences.push_back(first_ + i);
   return sequences;
 }
 
-RecordQueue::PendingRemoval::PendingRemoval(PendingRemoval&& other) noexcept
+DurableRecordQueue::PendingRemoval::PendingRemoval(PendingRemoval&& other) noexcept
     : owner_(std::exchange(other.owner_, nullptr)),
       entries_(std::move(other.entries_)),
       new_high_water_(other.new_high_water_),
       dropped_high_water_(std::move(other.dropped_high_water_)) {}
 
-RecordQueue::PendingRemoval& RecordQueue::PendingRemoval::operator=(
+DurableRecordQueue::PendingRemoval& DurableRecordQueue::PendingRemoval::operator=(
     PendingRemoval&& other) noexcept {
   if (this != &other) {
     if (owner_ != nullptr) owner_->impl_->Unclaim(entries_);
@@ -737,17 +733,17 @@ RecordQueue::PendingRemoval& RecordQueue::PendingRemoval::operator=(
   return *this;
 }
 
-RecordQueue::PendingRemoval::~PendingRemoval() {
+DurableRecordQueue::PendingRemoval::~PendingRemoval() {
   if (owner_ != nullptr) owner_->impl_->Unclaim(entries_);
 }
 
-RecordQueue::PendingFailure::PendingFailure(PendingFailure&& other) noexcept
+DurableRecordQueue::PendingFailure::PendingFailure(PendingFailure&& other) noexcept
     : owner_(std::exchange(other.owner_, nullptr)),
       outcome_(std::move(other.outcome_)),
       new_high_water_(other.new_high_water_),
       dropped_high_water_(std::move(other.dropped_high_water_)) {}
 
-RecordQueue::PendingFailure& RecordQueue::PendingFailure::operator=(
+DurableRecordQueue::PendingFailure& DurableRecordQueue::PendingFailure::operator=(
     PendingFailure&& other) noexcept {
   if (this != &other) {
     if (owner_ != nullptr) {
@@ -761,7 +757,7 @@ RecordQueue::PendingFailure& RecordQueue::PendingFailure::operator=(
   return *this;
 }
 
-RecordQueue::PendingFailure::~PendingFailure() {
+DurableRecordQueue::PendingFailure::~PendingFailure() {
   if (owner_ != nullptr) {
     owner_->impl_->Unclaim(absl::MakeConstSpan(&outcome_.entry, 1));
   }
@@ -769,18 +765,18 @@ RecordQueue::PendingFailure::~PendingFailure() {
 
 // ---- RecordQueue ----
 
-RecordQueue::RecordQueue(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-RecordQueue::~RecordQueue() = default;
+DurableRecordQueue::DurableRecordQueue(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+DurableRecordQueue::~DurableRecordQueue() = default;
 
-absl::StatusOr<std::unique_ptr<RecordQueue>> RecordQueue::Open(
+absl::StatusOr<std::unique_ptr<DurableRecordQueue>> DurableRecordQueue::Open(
     Storage* storage, Clock* clock, std::string connection_id,
     RecordQueueOptions options) {
   if (storage == nullptr || clock == nullptr) {
     return absl::InvalidArgumentError(
-        "RecordQueue::Open needs a storage and a clock");
+        "DurableRecordQueue::Open needs a storage and a clock");
   }
   ORGSYNC_RETURN_IF_ERROR(
-      internal::ValidateScopeId(connection_id, "record queue connection id"));
+      ValidateScopeId(connection_id, "record queue connection id"));
   ORGSYNC_RETURN_IF_ERROR(options.retry.Validate());
   if (options.ready_scan_limit == 0) {
     return absl::InvalidArgumentError(
@@ -791,18 +787,19 @@ absl::StatusOr<std::unique_ptr<RecordQueue>> RecordQueue::Open(
   ORGSYNC_RETURN_IF_ERROR(
       Annotate(impl->Load(), absl::StrCat("opening the record queue of '",
                                           impl->connection_id(), "'")));
-  return std::unique_ptr<RecordQueue>(new RecordQueue(std::move(impl)));
+  return std::unique_ptr<DurableRecordQueue>(
+      new DurableRecordQueue(std::move(impl)));
 }
 
-const std::string& RecordQueue::connection_id() const {
+const std::string& DurableRecordQueue::connection_id() const {
   return impl_->connection_id();
 }
 
-const RecordQueueOptions& RecordQueue::options() const {
+const RecordQueueOptions& DurableRecordQueue::options() const {
   return impl_->options();
 }
 
-absl::StatusOr<RecordQueue::PendingEnqueue> RecordQueue::PrepareEnqueue(
+absl::StatusOr<DurableRecordQueue::PendingEnqueue> DurableRecordQueue::PrepareEnqueue(
     absl::Span<const NewQueueEntry> entries, WriteBatch* batch) {
   ORGSYNC_ASSIGN_OR_RETURN(uint64_t first,
                            impl_->PrepareEnqueue(entries, batch));
@@ -817,14 +814,14 @@ absl::StatusOr<RecordQueue::PendingEnqueue> RecordQueue::PrepareEnqueue(
   return pending;
 }
 
-void RecordQueue::FinishEnqueue(PendingEnqueue pending,
+void DurableRecordQueue::FinishEnqueue(PendingEnqueue pending,
                                 const absl::Status& write_status) {
-  RecordQueue* owner = std::exchange(pending.owner_, nullptr);
+  DurableRecordQueue* owner = std::exchange(pending.owner_, nullptr);
   if (owner == nullptr) return;  // already finished (moved from)
   owner->impl_->FinishEnqueue(pending.first_, pending.actions_, write_status);
 }
 
-absl::StatusOr<std::vector<uint64_t>> RecordQueue::Enqueue(
+absl::StatusOr<std::vector<uint64_t>> DurableRecordQueue::Enqueue(
     absl::Span<const NewQueueEntry> entries) {
   WriteBatch batch;
   ORGSYNC_ASSIGN_OR_RETURN(PendingEnqueue pending,
@@ -836,12 +833,12 @@ absl::StatusOr<std::vector<uint64_t>> RecordQueue::Enqueue(
   return sequences;
 }
 
-absl::StatusOr<std::vector<QueueEntry>> RecordQueue::Ready(
+absl::StatusOr<std::vector<QueueEntry>> DurableRecordQueue::Ready(
     absl::Time now, size_t limit, uint64_t after_sequence) const {
   return impl_->Ready(now, limit, after_sequence);
 }
 
-absl::StatusOr<RecordQueue::PendingRemoval> RecordQueue::PrepareAcknowledge(
+absl::StatusOr<DurableRecordQueue::PendingRemoval> DurableRecordQueue::PrepareAcknowledge(
     absl::Span<const uint64_t> sequences, WriteBatch* batch) {
   if (batch == nullptr) {
     return absl::InvalidArgumentError("PrepareAcknowledge needs a batch");
@@ -857,9 +854,9 @@ absl::StatusOr<RecordQueue::PendingRemoval> RecordQueue::PrepareAcknowledge(
   return pending;
 }
 
-void RecordQueue::FinishAcknowledge(PendingRemoval pending,
+void DurableRecordQueue::FinishAcknowledge(PendingRemoval pending,
                                     const absl::Status& write_status) {
-  RecordQueue* owner = std::exchange(pending.owner_, nullptr);
+  DurableRecordQueue* owner = std::exchange(pending.owner_, nullptr);
   if (owner == nullptr) return;
   owner->impl_->FinishRemoval(
       pending.entries_,
@@ -868,7 +865,7 @@ void RecordQueue::FinishAcknowledge(PendingRemoval pending,
       write_status);
 }
 
-absl::Status RecordQueue::Acknowledge(absl::Span<const uint64_t> sequences) {
+absl::Status DurableRecordQueue::Acknowledge(absl::Span<const uint64_t> sequences) {
   WriteBatch batch;
   ORGSYNC_ASSIGN_OR_RETURN(PendingRemoval pending,
                            PrepareAcknowledge(sequences, &batch));
@@ -877,11 +874,11 @@ absl::Status RecordQueue::Acknowledge(absl::Span<const uint64_t> sequences) {
   return written;
 }
 
-absl::Status RecordQueue::Acknowledge(uint64_t sequence) {
+absl::Status DurableRecordQueue::Acknowledge(uint64_t sequence) {
   return Acknowledge(absl::MakeConstSpan(&sequence, 1));
 }
 
-absl::StatusOr<RecordQueue::PendingFailure> RecordQueue::PrepareMarkFailed(
+absl::StatusOr<DurableRecordQueue::PendingFailure> DurableRecordQueue::PrepareMarkFailed(
     uint64_t sequence, const QueueError& error, bool retryable,
     WriteBatch* batch) {
   if (batch == nullptr) {
@@ -924,9 +921,9 @@ absl::StatusOr<RecordQueue::PendingFailure> RecordQueue::PrepareMarkFailed(
   return pending;
 }
 
-void RecordQueue::FinishMarkFailed(PendingFailure pending,
+void DurableRecordQueue::FinishMarkFailed(PendingFailure pending,
                                    const absl::Status& write_status) {
-  RecordQueue* owner = std::exchange(pending.owner_, nullptr);
+  DurableRecordQueue* owner = std::exchange(pending.owner_, nullptr);
   if (owner == nullptr) return;
   const QueueEntry& entry = pending.outcome_.entry;
   if (pending.outcome_.exhausted) {
@@ -940,7 +937,7 @@ void RecordQueue::FinishMarkFailed(PendingFailure pending,
   }
 }
 
-absl::StatusOr<FailureOutcome> RecordQueue::MarkFailed(uint64_t sequence,
+absl::StatusOr<FailureOutcome> DurableRecordQueue::MarkFailed(uint64_t sequence,
                                                        const QueueError& error,
                                                        bool retryable) {
   WriteBatch batch;
@@ -954,47 +951,47 @@ absl::StatusOr<FailureOutcome> RecordQueue::MarkFailed(uint64_t sequence,
   return outcome;
 }
 
-absl::StatusOr<QueueEntry> RecordQueue::Get(uint64_t sequence) const {
+absl::StatusOr<QueueEntry> DurableRecordQueue::Get(uint64_t sequence) const {
   return impl_->Get(sequence);
 }
 
-absl::StatusOr<QueuePage> RecordQueue::List(std::string_view page_token,
+absl::StatusOr<QueuePage> DurableRecordQueue::List(std::string_view page_token,
                                             size_t page_size) const {
   ORGSYNC_ASSIGN_OR_RETURN(uint64_t after, ParseSequenceToken(page_token));
   return impl_->ListAfter(after, page_size);
 }
 
-absl::StatusOr<QueuePage> RecordQueue::ListAfter(uint64_t after_sequence,
+absl::StatusOr<QueuePage> DurableRecordQueue::ListAfter(uint64_t after_sequence,
                                                  size_t page_size) const {
   return impl_->ListAfter(after_sequence, page_size);
 }
 
-uint64_t RecordQueue::Count() const { return impl_->Count(); }
+uint64_t DurableRecordQueue::Count() const { return impl_->Count(); }
 
-std::map<QueueAction, uint64_t> RecordQueue::CountByAction() const {
+std::map<QueueAction, uint64_t> DurableRecordQueue::CountByAction() const {
   return impl_->CountByAction();
 }
 
-absl::StatusOr<std::optional<QueueEntry>> RecordQueue::Oldest() const {
+absl::StatusOr<std::optional<QueueEntry>> DurableRecordQueue::Oldest() const {
   return impl_->Oldest();
 }
 
-absl::StatusOr<absl::Duration> RecordQueue::OldestEntryAge() const {
+absl::StatusOr<absl::Duration> DurableRecordQueue::OldestEntryAge() const {
   ORGSYNC_ASSIGN_OR_RETURN(std::optional<QueueEntry> oldest, impl_->Oldest());
   if (!oldest) return absl::ZeroDuration();
   return std::max(absl::ZeroDuration(),
                   impl_->clock()->Now() - oldest->enqueued);
 }
 
-absl::StatusOr<bool> RecordQueue::HasPending(const RecordRef& record) const {
+absl::StatusOr<bool> DurableRecordQueue::HasPending(const RecordRef& record) const {
   ORGSYNC_ASSIGN_OR_RETURN(std::vector<uint64_t> sequences,
                            impl_->PendingSequences(record, 1));
   return !sequences.empty();
 }
 
-absl::StatusOr<std::vector<uint64_t>> RecordQueue::PendingSequences(
+absl::StatusOr<std::vector<uint64_t>> DurableRecordQueue::PendingSequences(
     const RecordRef& record) const {
   return impl_->PendingSequences(record, std::numeric_limits<size_t>::max());
 }
 
-}  // namespace orgsync
+}  // namespace orgsync::internal
