@@ -87,8 +87,8 @@ absl::Status DurableSyncLog::Impl::Load() {
   }
 
   MutexLock lock(&mu_);
-  next_event_ = std::max(last, high_water) + 1;
-  first_event_hint_ = first != 0 ? first : next_event_;
+  events_.set_next(std::max(last, high_water) + 1);
+  first_event_hint_ = first != 0 ? first : events_.next();
   last_time_micros_ = last_time;
   total_ = total;
   by_status_ = by_status;
@@ -112,11 +112,9 @@ absl::StatusOr<std::vector<LogEntry>> DurableSyncLog::Impl::Prepare(
   int64_t time = 0;
   {
     MutexLock lock(&mu_);
-    first = next_event_;
-    next_event_ += entries.size();
+    first = events_.Reserve(entries.size());
     time = std::max(now, last_time_micros_);
     last_time_micros_ = time;
-    in_flight_.emplace(first, entries.size());
   }
   std::vector<LogEntry> staged;
   staged.reserve(entries.size());
@@ -148,7 +146,7 @@ void DurableSyncLog::Impl::Finish(std::vector<LogEntry> entries,
   bool prune_due = false;
   {
     MutexLock lock(&mu_);
-    in_flight_.erase(entries.front().event);
+    events_.Finish(entries.front().event);
     if (status.ok()) {
       total_ += entries.size();
       for (LogEntry& entry : entries) {
@@ -249,32 +247,10 @@ std::map<LogStatus, uint64_t> DurableSyncLog::Impl::CountByStatus() const {
 
 // ---- SyncLog ----
 
-DurableSyncLog::PendingAppend::PendingAppend(PendingAppend&& other) noexcept
-    : owner_(std::exchange(other.owner_, nullptr)),
-      entries_(std::move(other.entries_)) {}
-
-DurableSyncLog::PendingAppend& DurableSyncLog::PendingAppend::operator=(
-    PendingAppend&& other) noexcept {
-  if (this != &other) {
-    Release();
-    owner_ = std::exchange(other.owner_, nullptr);
-    entries_ = std::move(other.entries_);
-  }
-  return *this;
-}
-
-DurableSyncLog::PendingAppend::~PendingAppend() { Release(); }
-
-void DurableSyncLog::PendingAppend::Release() {
-  if (owner_ != nullptr) {
-    std::exchange(owner_, nullptr)->Abandon(entries_);
-  }
-}
-
 std::vector<uint64_t> DurableSyncLog::PendingAppend::events() const {
   std::vector<uint64_t> events;
-  events.reserve(entries_.size());
-  for (const LogEntry& entry : entries_) events.push_back(entry.event);
+  events.reserve(state().entries.size());
+  for (const LogEntry& entry : state().entries) events.push_back(entry.event);
   return events;
 }
 
@@ -328,21 +304,19 @@ absl::StatusOr<DurableSyncLog::PendingAppend> DurableSyncLog::PrepareAppend(
     absl::Span<const NewLogEntry> entries, WriteBatch* batch) {
   ORGSYNC_ASSIGN_OR_RETURN(std::vector<LogEntry> staged,
                            impl_->Prepare(entries, batch));
-  PendingAppend pending;
-  pending.owner_ = this;
-  pending.entries_ = std::move(staged);
-  return pending;
+  return PendingAppend(this, AppendState{.entries = std::move(staged)});
 }
 
 void DurableSyncLog::FinishAppend(PendingAppend pending,
                            const absl::Status& write_status) {
-  DurableSyncLog* owner = std::exchange(pending.owner_, nullptr);
+  DurableSyncLog* owner = pending.Take();
   if (owner == nullptr) return;  // already finished (moved from)
-  owner->impl_->Finish(std::move(pending.entries_), write_status);
+  owner->impl_->Finish(std::move(pending.mutable_state().entries),
+                       write_status);
 }
 
-void DurableSyncLog::Abandon(std::vector<LogEntry>& entries) {
-  impl_->Finish(std::move(entries),
+void DurableSyncLog::Abandon(AppendState& state) {
+  impl_->Finish(std::move(state.entries),
                 absl::AbortedError("sync log append abandoned"));
 }
 

@@ -45,11 +45,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "internal/pending_writes.h"
 #include "orgsync/clock.h"
 #include "orgsync/storage.h"
 #include "orgsync/sync_log.h"
@@ -73,26 +75,23 @@ struct NewLogEntry {
 
 class DurableSyncLog final : public SyncLog {
  public:
-  // Proof that entries were staged into a batch. Hand it to FinishAppend
-  // exactly once; a token destroyed unfinished counts as a failed write.
-  class PendingAppend {
-   public:
-    PendingAppend(PendingAppend&& other) noexcept;
-    PendingAppend& operator=(PendingAppend&& other) noexcept;
-    PendingAppend(const PendingAppend&) = delete;
-    PendingAppend& operator=(const PendingAppend&) = delete;
-    ~PendingAppend();
+  // What an append's token carries to FinishAppend: the entries, numbered.
+  struct AppendState {
+    std::vector<LogEntry> entries = {};
+  };
 
+  // Proof that entries were staged into a batch (internal/pending_writes.h).
+  // Hand it to FinishAppend exactly once; a token destroyed unfinished
+  // counts as a failed write.
+  class PendingAppend : public PendingWrite<DurableSyncLog, AppendState> {
+   public:
     // The event numbers the entries will have, in the order given.
     std::vector<uint64_t> events() const;
 
    private:
     friend class DurableSyncLog;
-    PendingAppend() = default;
-    void Release();
-
-    DurableSyncLog* owner_ = nullptr;
-    std::vector<LogEntry> entries_;
+    PendingAppend(DurableSyncLog* owner, AppendState state)
+        : PendingWrite(owner, std::move(state)) {}
   };
 
   // Opens the log of `connection_id` (must be non-empty, at most 128 bytes,
@@ -153,7 +152,10 @@ class DurableSyncLog final : public SyncLog {
  private:
   class Impl;
   explicit DurableSyncLog(std::unique_ptr<Impl> impl);
-  void Abandon(std::vector<LogEntry>& entries);
+  template <typename, typename>
+  friend class PendingWrite;
+  // A token destroyed before FinishAppend: its write counts as failed.
+  void Abandon(AppendState& state);
 
   std::unique_ptr<Impl> impl_;
 };

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "internal/pending_writes.h"
 #include "log/durable_sync_log.h"
 #include "log/log_codec.h"
 #include "orgsync/internal/mutex.h"
@@ -89,7 +90,7 @@ class DurableSyncLog::Impl {
   };
 
   uint64_t VisibleBound() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return in_flight_.empty() ? next_event_ : in_flight_.begin()->first;
+    return events_.VisibleBound();
   }
 
   absl::StatusOr<Plan> MakePlan(const LogQuery& query,
@@ -130,10 +131,10 @@ class DurableSyncLog::Impl {
   Mutex prune_mu_;
 
   mutable Mutex mu_;
-  uint64_t next_event_ ABSL_GUARDED_BY(mu_) = 1;
+  // Event numbers handed out, and those whose append is being written.
+  ReservedNumbers events_ ABSL_GUARDED_BY(mu_);
   int64_t last_time_micros_ ABSL_GUARDED_BY(mu_) =
       std::numeric_limits<int64_t>::min();
-  std::map<uint64_t, uint64_t> in_flight_ ABSL_GUARDED_BY(mu_);  // first->n
   // Every event below this is gone (pruned or never written): scans start
   // here instead of stepping over LevelDB tombstones of pruned keys.
   uint64_t first_event_hint_ ABSL_GUARDED_BY(mu_) = 1;

@@ -72,8 +72,8 @@ absl::Status DurableRecordQueue::Impl::Load() {
   MutexLock lock(&mu_);
   const uint64_t newest_high_water =
       high_water.empty() ? 0 : *high_water.rbegin();
-  next_sequence_ = std::max(last, newest_high_water) + 1;
-  scan_start_ = first != 0 ? first : next_sequence_;
+  sequences_.set_next(std::max(last, newest_high_water) + 1);
+  scan_start_ = first != 0 ? first : sequences_.next();
   max_committed_ = last;
   count_ = count;
   by_action_ = by_action;
@@ -111,9 +111,7 @@ absl::StatusOr<uint64_t> DurableRecordQueue::Impl::PrepareEnqueue(
   uint64_t first = 0;
   {
     MutexLock lock(&mu_);
-    first = next_sequence_;
-    next_sequence_ += in.size();
-    in_flight_.emplace(first, in.size());
+    first = sequences_.Reserve(in.size());
   }
   for (size_t i = 0; i < in.size(); ++i) {
     batch->Put(keys_.Entry(first + i), values[i]);
@@ -128,7 +126,7 @@ void DurableRecordQueue::Impl::FinishEnqueue(uint64_t first,
                                       absl::Span<const QueueAction> actions,
                                       const absl::Status& status) {
   MutexLock lock(&mu_);
-  in_flight_.erase(first);
+  sequences_.Finish(first);
   if (!status.ok()) return;
   count_ += actions.size();
   for (QueueAction action : actions) ++by_action_[static_cast<size_t>(action)];
@@ -150,7 +148,8 @@ absl::StatusOr<std::vector<QueueEntry>> DurableRecordQueue::Impl::Claim(
   {
     MutexLock lock(&mu_);
     for (uint64_t sequence : sequences) {
-      if (sequence == 0 || sequence >= next_sequence_ || InFlight(sequence)) {
+      if (sequence == 0 || sequence >= sequences_.next() ||
+          sequences_.InFlight(sequence)) {
         return absl::NotFoundError(absl::StrCat(
             "no record queue entry ", sequence, " in '", connection_id_, "'"));
       }
@@ -250,87 +249,26 @@ void DurableRecordQueue::Impl::FinishRemoval(absl::Span<const QueueEntry> entrie
 
 // ---- Tokens ----
 
-DurableRecordQueue::PendingEnqueue::PendingEnqueue(PendingEnqueue&& other) noexcept
-    : owner_(std::exchange(other.owner_, nullptr)),
-      first_(other.first_),
-      count_(other.count_),
-      actions_(std::move(other.actions_)) {}
-
-DurableRecordQueue::PendingEnqueue& DurableRecordQueue::PendingEnqueue::operator=(
-    PendingEnqueue&& other) noexcept {
-  if (this != &other) {
-    if (owner_ != nullptr) {
-      owner_->impl_->FinishEnqueue(first_, actions_,
-                                   absl::AbortedError("enqueue abandoned"));
-    }
-    owner_ = std::exchange(other.owner_, nullptr);
-    first_ = other.first_;
-    count_ = other.count_;
-    actions_ = std::move(other.actions_);
-  }
-  return *this;
-}
-
-DurableRecordQueue::PendingEnqueue::~PendingEnqueue() {
-  if (owner_ != nullptr) {
-    owner_->impl_->FinishEnqueue(first_, actions_,
-                                 absl::AbortedError("enqueue abandoned"));
-  }
-}
-
 std::vector<uint64_t> DurableRecordQueue::PendingEnqueue::sequences() const {
   std::vector<uint64_t> sequences;
-  sequences.reserve(count_);
-  for (uint64_t i = 0; i < count_; ++i) sequences.push_back(first_ + i);
+  sequences.reserve(state().count);
+  for (uint64_t i = 0; i < state().count; ++i) {
+    sequences.push_back(state().first + i);
+  }
   return sequences;
 }
 
-DurableRecordQueue::PendingRemoval::PendingRemoval(PendingRemoval&& other) noexcept
-    : owner_(std::exchange(other.owner_, nullptr)),
-      entries_(std::move(other.entries_)),
-      new_high_water_(other.new_high_water_),
-      dropped_high_water_(std::move(other.dropped_high_water_)) {}
-
-DurableRecordQueue::PendingRemoval& DurableRecordQueue::PendingRemoval::operator=(
-    PendingRemoval&& other) noexcept {
-  if (this != &other) {
-    if (owner_ != nullptr) owner_->impl_->Unclaim(entries_);
-    owner_ = std::exchange(other.owner_, nullptr);
-    entries_ = std::move(other.entries_);
-    new_high_water_ = other.new_high_water_;
-    dropped_high_water_ = std::move(other.dropped_high_water_);
-  }
-  return *this;
+void DurableRecordQueue::Abandon(EnqueueState& state) {
+  impl_->FinishEnqueue(state.first, state.actions,
+                       absl::AbortedError("enqueue abandoned"));
 }
 
-DurableRecordQueue::PendingRemoval::~PendingRemoval() {
-  if (owner_ != nullptr) owner_->impl_->Unclaim(entries_);
+void DurableRecordQueue::Abandon(RemovalState& state) {
+  impl_->Unclaim(state.entries);
 }
 
-DurableRecordQueue::PendingFailure::PendingFailure(PendingFailure&& other) noexcept
-    : owner_(std::exchange(other.owner_, nullptr)),
-      outcome_(std::move(other.outcome_)),
-      new_high_water_(other.new_high_water_),
-      dropped_high_water_(std::move(other.dropped_high_water_)) {}
-
-DurableRecordQueue::PendingFailure& DurableRecordQueue::PendingFailure::operator=(
-    PendingFailure&& other) noexcept {
-  if (this != &other) {
-    if (owner_ != nullptr) {
-      owner_->impl_->Unclaim(absl::MakeConstSpan(&outcome_.entry, 1));
-    }
-    owner_ = std::exchange(other.owner_, nullptr);
-    outcome_ = std::move(other.outcome_);
-    new_high_water_ = other.new_high_water_;
-    dropped_high_water_ = std::move(other.dropped_high_water_);
-  }
-  return *this;
-}
-
-DurableRecordQueue::PendingFailure::~PendingFailure() {
-  if (owner_ != nullptr) {
-    owner_->impl_->Unclaim(absl::MakeConstSpan(&outcome_.entry, 1));
-  }
+void DurableRecordQueue::Abandon(FailureState& state) {
+  impl_->Unclaim(absl::MakeConstSpan(&state.outcome.entry, 1));
 }
 
 // ---- RecordQueue ----
@@ -373,22 +311,22 @@ absl::StatusOr<DurableRecordQueue::PendingEnqueue> DurableRecordQueue::PrepareEn
     absl::Span<const NewQueueEntry> entries, WriteBatch* batch) {
   ORGSYNC_ASSIGN_OR_RETURN(uint64_t first,
                            impl_->PrepareEnqueue(entries, batch));
-  PendingEnqueue pending;
-  pending.owner_ = this;
-  pending.first_ = first;
-  pending.count_ = entries.size();
-  pending.actions_.reserve(entries.size());
+  EnqueueState state;
+  state.first = first;
+  state.count = entries.size();
+  state.actions.reserve(entries.size());
   for (const NewQueueEntry& entry : entries) {
-    pending.actions_.push_back(entry.action);
+    state.actions.push_back(entry.action);
   }
-  return pending;
+  return PendingEnqueue(this, std::move(state));
 }
 
 void DurableRecordQueue::FinishEnqueue(PendingEnqueue pending,
                                 const absl::Status& write_status) {
-  DurableRecordQueue* owner = std::exchange(pending.owner_, nullptr);
+  DurableRecordQueue* owner = pending.Take();
   if (owner == nullptr) return;  // already finished (moved from)
-  owner->impl_->FinishEnqueue(pending.first_, pending.actions_, write_status);
+  owner->impl_->FinishEnqueue(pending.state().first, pending.state().actions,
+                              write_status);
 }
 
 absl::StatusOr<std::vector<uint64_t>> DurableRecordQueue::Enqueue(
@@ -416,22 +354,19 @@ absl::StatusOr<DurableRecordQueue::PendingRemoval> DurableRecordQueue::PrepareAc
   ORGSYNC_ASSIGN_OR_RETURN(std::vector<QueueEntry> entries,
                            impl_->Claim(sequences));
   const Impl::HighWaterChange change = impl_->StageRemoval(entries, batch);
-  PendingRemoval pending;
-  pending.owner_ = this;
-  pending.entries_ = std::move(entries);
-  pending.new_high_water_ = change.added;
-  pending.dropped_high_water_ = change.dropped;
-  return pending;
+  return PendingRemoval(this, RemovalState{.entries = std::move(entries),
+                                           .new_high_water = change.added,
+                                           .dropped_high_water = change.dropped});
 }
 
 void DurableRecordQueue::FinishAcknowledge(PendingRemoval pending,
                                     const absl::Status& write_status) {
-  DurableRecordQueue* owner = std::exchange(pending.owner_, nullptr);
+  DurableRecordQueue* owner = pending.Take();
   if (owner == nullptr) return;
+  const RemovalState& state = pending.state();
   owner->impl_->FinishRemoval(
-      pending.entries_,
-      Impl::HighWaterChange{pending.new_high_water_,
-                            pending.dropped_high_water_},
+      state.entries,
+      Impl::HighWaterChange{state.new_high_water, state.dropped_high_water},
       write_status);
 }
 
@@ -463,9 +398,8 @@ absl::StatusOr<DurableRecordQueue::PendingFailure> DurableRecordQueue::PrepareMa
   }
   ORGSYNC_ASSIGN_OR_RETURN(std::vector<QueueEntry> claimed,
                            impl_->Claim(absl::MakeConstSpan(&sequence, 1)));
-  PendingFailure pending;
-  pending.owner_ = this;
-  FailureOutcome& outcome = pending.outcome_;
+  FailureState state;
+  FailureOutcome& outcome = state.outcome;
   outcome.entry = std::move(claimed.front());
   QueueEntry& entry = outcome.entry;
   const absl::Time now = impl_->clock()->Now();
@@ -482,25 +416,25 @@ absl::StatusOr<DurableRecordQueue::PendingFailure> DurableRecordQueue::PrepareMa
   if (outcome.exhausted) {
     const Impl::HighWaterChange change =
         impl_->StageRemoval(absl::MakeConstSpan(&entry, 1), batch);
-    pending.new_high_water_ = change.added;
-    pending.dropped_high_water_ = change.dropped;
+    state.new_high_water = change.added;
+    state.dropped_high_water = change.dropped;
   } else {
     entry.next_retry = now + retry.DelayAfter(sequence, entry.attempts);
     impl_->StageUpdate(entry, batch);
   }
-  return pending;
+  return PendingFailure(this, std::move(state));
 }
 
 void DurableRecordQueue::FinishMarkFailed(PendingFailure pending,
                                    const absl::Status& write_status) {
-  DurableRecordQueue* owner = std::exchange(pending.owner_, nullptr);
+  DurableRecordQueue* owner = pending.Take();
   if (owner == nullptr) return;
-  const QueueEntry& entry = pending.outcome_.entry;
-  if (pending.outcome_.exhausted) {
+  const FailureState& state = pending.state();
+  const QueueEntry& entry = state.outcome.entry;
+  if (state.outcome.exhausted) {
     owner->impl_->FinishRemoval(
         absl::MakeConstSpan(&entry, 1),
-        Impl::HighWaterChange{pending.new_high_water_,
-                              pending.dropped_high_water_},
+        Impl::HighWaterChange{state.new_high_water, state.dropped_high_water},
         write_status);
   } else {
     owner->impl_->Unclaim(absl::MakeConstSpan(&entry, 1));

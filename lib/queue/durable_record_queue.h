@@ -66,12 +66,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "internal/pending_writes.h"
 #include "orgsync/clock.h"
 #include "orgsync/queue_action.h"
 #include "orgsync/record_queue.h"
@@ -102,74 +104,61 @@ struct FailureOutcome {
 
 class DurableRecordQueue final : public RecordQueue {
  public:
-  // Move-only proofs that a change was staged into a batch. Hand each to
-  // its Finish* call exactly once (to any DurableRecordQueue: it is forwarded to
-  // the queue that made it). A token destroyed unfinished counts as a failed
-  // write.
-  class PendingEnqueue {
-   public:
-    PendingEnqueue(PendingEnqueue&& other) noexcept;
-    PendingEnqueue& operator=(PendingEnqueue&& other) noexcept;
-    PendingEnqueue(const PendingEnqueue&) = delete;
-    PendingEnqueue& operator=(const PendingEnqueue&) = delete;
-    ~PendingEnqueue();
+  // What each token carries to its Finish call.
+  struct EnqueueState {
+    uint64_t first = 0;
+    uint64_t count = 0;
+    std::vector<QueueAction> actions = {};
+  };
+  struct RemovalState {
+    std::vector<QueueEntry> entries = {};
+    // The high-water-mark key this removal writes (if it removes the
+    // newest entry) and the older ones it deletes.
+    std::optional<uint64_t> new_high_water = {};
+    std::vector<uint64_t> dropped_high_water = {};
+  };
+  struct FailureState {
+    FailureOutcome outcome = {};
+    // Used when the entry leaves the queue (see RemovalState).
+    std::optional<uint64_t> new_high_water = {};
+    std::vector<uint64_t> dropped_high_water = {};
+  };
 
+  // Move-only proofs that a change was staged into a batch
+  // (internal/pending_writes.h). Hand each to its Finish* call exactly once
+  // (to any DurableRecordQueue: it is forwarded to the queue that made it).
+  // A token destroyed unfinished counts as a failed write.
+  class PendingEnqueue : public PendingWrite<DurableRecordQueue, EnqueueState> {
+   public:
     // The sequence numbers given to the entries, in the order given.
     std::vector<uint64_t> sequences() const;
 
    private:
     friend class DurableRecordQueue;
-    PendingEnqueue() = default;
-
-    DurableRecordQueue* owner_ = nullptr;
-    uint64_t first_ = 0;
-    uint64_t count_ = 0;
-    std::vector<QueueAction> actions_;
+    PendingEnqueue(DurableRecordQueue* owner, EnqueueState state)
+        : PendingWrite(owner, std::move(state)) {}
   };
 
-  class PendingRemoval {
+  class PendingRemoval : public PendingWrite<DurableRecordQueue, RemovalState> {
    public:
-    PendingRemoval(PendingRemoval&& other) noexcept;
-    PendingRemoval& operator=(PendingRemoval&& other) noexcept;
-    PendingRemoval(const PendingRemoval&) = delete;
-    PendingRemoval& operator=(const PendingRemoval&) = delete;
-    ~PendingRemoval();
-
     // The entries that leave the queue, as they were (e.g. to log Resolved
     // for those with attempts > 0).
-    const std::vector<QueueEntry>& entries() const { return entries_; }
+    const std::vector<QueueEntry>& entries() const { return state().entries; }
 
    private:
     friend class DurableRecordQueue;
-    PendingRemoval() = default;
-
-    DurableRecordQueue* owner_ = nullptr;
-    std::vector<QueueEntry> entries_;
-    // The high-water-mark key this removal writes (if it removes the
-    // newest entry) and the older ones it deletes.
-    std::optional<uint64_t> new_high_water_;
-    std::vector<uint64_t> dropped_high_water_;
+    PendingRemoval(DurableRecordQueue* owner, RemovalState state)
+        : PendingWrite(owner, std::move(state)) {}
   };
 
-  class PendingFailure {
+  class PendingFailure : public PendingWrite<DurableRecordQueue, FailureState> {
    public:
-    PendingFailure(PendingFailure&& other) noexcept;
-    PendingFailure& operator=(PendingFailure&& other) noexcept;
-    PendingFailure(const PendingFailure&) = delete;
-    PendingFailure& operator=(const PendingFailure&) = delete;
-    ~PendingFailure();
-
-    const FailureOutcome& outcome() const { return outcome_; }
+    const FailureOutcome& outcome() const { return state().outcome; }
 
    private:
     friend class DurableRecordQueue;
-    PendingFailure() = default;
-
-    DurableRecordQueue* owner_ = nullptr;
-    FailureOutcome outcome_;
-    // Used when the entry leaves the queue (see PendingRemoval).
-    std::optional<uint64_t> new_high_water_;
-    std::vector<uint64_t> dropped_high_water_;
+    PendingFailure(DurableRecordQueue* owner, FailureState state)
+        : PendingWrite(owner, std::move(state)) {}
   };
 
   // Opens the queue of `connection_id` (non-empty, at most 128 bytes, no
@@ -259,7 +248,15 @@ class DurableRecordQueue final : public RecordQueue {
       const RecordRef& record) const override;
 
  private:
+  template <typename, typename>
+  friend class PendingWrite;
   class Impl;
+
+  // What a token destroyed before its Finish call undoes.
+  void Abandon(EnqueueState& state);
+  void Abandon(RemovalState& state);
+  void Abandon(FailureState& state);
+
   explicit DurableRecordQueue(std::unique_ptr<Impl> impl);
 
   std::unique_ptr<Impl> impl_;

@@ -33,6 +33,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
+#include "internal/pending_writes.h"
 #include "orgsync/internal/mutex.h"
 #include "queue/durable_record_queue.h"
 #include "queue/queue_codec.h"
@@ -98,13 +99,7 @@ class DurableRecordQueue::Impl {
 
  private:
   uint64_t VisibleBound() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return in_flight_.empty() ? next_sequence_ : in_flight_.begin()->first;
-  }
-  bool InFlight(uint64_t sequence) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    auto it = in_flight_.upper_bound(sequence);
-    if (it == in_flight_.begin()) return false;
-    --it;
-    return sequence < it->first + it->second;
+    return sequences_.VisibleBound();
   }
   // Where scans start and where they must stop, read under mu_ BEFORE the
   // caller opens its iterator: every entry below `bound` was written (or
@@ -126,8 +121,8 @@ class DurableRecordQueue::Impl {
   const QueueKeys keys_;
 
   mutable Mutex mu_;
-  uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 1;
-  std::map<uint64_t, uint64_t> in_flight_ ABSL_GUARDED_BY(mu_);  // first->n
+  // Sequence numbers handed out, and those whose enqueue is being written.
+  ReservedNumbers sequences_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<uint64_t> busy_ ABSL_GUARDED_BY(mu_);
   uint64_t count_ ABSL_GUARDED_BY(mu_) = 0;
   std::array<uint64_t, kQueueActionSlots> by_action_ ABSL_GUARDED_BY(mu_) = {};
