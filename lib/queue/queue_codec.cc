@@ -14,10 +14,8 @@
 #include "orgsync/sync_log.h"
 
 namespace orgsync::internal {
-namespace {
-
-absl::Status ValidateRecord(const RecordRef& record, size_t max_bytes,
-                            std::string_view where) {
+absl::Status ValidateQueueRecord(const RecordRef& record, size_t max_bytes,
+                                 std::string_view where) {
   if (!record.id.empty() && record.object.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         ToAbsl(where), ": record id '", record.id, "' has no object"));
@@ -30,7 +28,6 @@ absl::Status ValidateRecord(const RecordRef& record, size_t max_bytes,
   return absl::OkStatus();
 }
 
-}  // namespace
 
 std::string OrderKey(const RecordRef& record) {
   std::string key;
@@ -116,7 +113,7 @@ absl::Status ValidateNewQueueEntry(const NewQueueEntry& entry, size_t index,
                      " is not a queue action"));
   }
   ORGSYNC_RETURN_IF_ERROR(
-      ValidateRecord(entry.record, options.max_name_bytes, where));
+      ValidateQueueRecord(entry.record, options.max_name_bytes, where));
   if (IsRecordAction(entry.action) &&
       (entry.record.object.empty() || entry.record.id.empty())) {
     return absl::InvalidArgumentError(

@@ -81,6 +81,11 @@ absl::StatusOr<uint64_t> SequenceFromKey(std::string_view key,
 std::string SequenceToken(uint64_t sequence);
 absl::StatusOr<uint64_t> ParseSequenceToken(std::string_view token);
 
+// InvalidArgument (prefixed with `where`) for an id without an object, or
+// an object or id over `max_bytes`.
+absl::Status ValidateQueueRecord(const RecordRef& record, size_t max_bytes,
+                                 std::string_view where);
+
 // InvalidArgument naming entry `index` and the bad field.
 absl::Status ValidateNewQueueEntry(const NewQueueEntry& entry, size_t index,
                                    const RecordQueueOptions& options);

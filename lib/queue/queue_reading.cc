@@ -149,7 +149,8 @@ absl::StatusOr<std::vector<uint64_t>> DurableRecordQueue::Impl::PendingSequences
         "a record queue lookup needs a record object");
   }
   ORGSYNC_RETURN_IF_ERROR(
-      ValidateRecord(record, options_.max_name_bytes, "record queue lookup"));
+      ValidateQueueRecord(record, options_.max_name_bytes,
+                          "record queue lookup"));
   const uint64_t bound = ScanWindow().second;
   ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
                            storage_->NewIterator({}));
