@@ -40,49 +40,11 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "orgsync/clock.h"
+#include "orgsync/options.h"
 #include "orgsync/queue_action.h"
 #include "orgsync/sync_log.h"
 
 namespace orgsync {
-
-// When failed entries are retried (R51).
-//
-// After the k-th failed attempt (k >= 1) the entry waits
-//   base(k) = min(initial_delay * multiplier^(k-1), max_delay)
-// scaled by a jitter factor in (1 - jitter, 1]: the delay never exceeds
-// max_delay and never drops below base(k) * (1 - jitter). The factor comes
-// from a hash of (jitter_seed, sequence, k), not from a global random
-// generator, so a simulation with a fixed seed replays exactly. When k
-// reaches max_attempts the entry is exhausted: it leaves the queue.
-struct RetryPolicy {
-  absl::Duration initial_delay = absl::Minutes(1);
-  double multiplier = 2.0;
-  absl::Duration max_delay = absl::Hours(1);
-  double jitter = 0.25;
-  uint32_t max_attempts = 6;
-  uint64_t jitter_seed = 0;
-
-  // InvalidArgument unless initial_delay > 0, multiplier >= 1,
-  // max_delay >= initial_delay, 0 <= jitter < 1 and max_attempts >= 1.
-  [[nodiscard]] absl::Status Validate() const;
-
-  // The wait before the next attempt of `sequence` after its
-  // `failed_attempts`-th failure (>= 1).
-  absl::Duration DelayAfter(uint64_t sequence, uint32_t failed_attempts) const;
-};
-
-struct RecordQueueOptions {
-  RetryPolicy retry;
-  // Largest accepted payload.
-  size_t max_payload_bytes = 16 * 1024 * 1024;
-  // Longest accepted object name, record id and error message.
-  size_t max_name_bytes = 1024;
-  size_t max_error_message_bytes = 16 * 1024;
-  // Ready() examines at most this many entries per call, so that a long run
-  // of entries waiting for a retry at the head cannot make one call read the
-  // whole queue; the entries after the run wait for the next calls.
-  size_t ready_scan_limit = 100000;
-};
 
 struct QueueError {
   SyncErrorCode code = SyncErrorCode::kNone;

@@ -47,6 +47,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "orgsync/clock.h"
+#include "orgsync/options.h"
 #include "orgsync/queue_action.h"
 #include "orgsync/record.h"
 
@@ -151,23 +152,6 @@ struct LogEntry {
   std::vector<LogDetail> details;
   uint64_t queue_sequence = 0;
   uint32_t attempts = 0;
-};
-
-struct SyncLogOptions {
-  // Entries older than this are pruned; zero or negative keeps them
-  // forever. The defaults bound the log (issue 8: bounded state): a
-  // quarter of a year of history, and at most a million entries (a few
-  // hundred MB at the largest entries), whichever is reached first.
-  absl::Duration max_age = absl::Hours(24 * 90);
-  // At most this many entries are kept (the oldest go first); 0: no limit.
-  uint64_t max_entries = 1'000'000;
-  // Prune automatically after this many appended entries (on the thread
-  // that finishes the append, after observers ran); 0: only on Prune().
-  uint64_t prune_every = 1000;
-  // Longest accepted description and detail value, in bytes.
-  size_t max_text_bytes = 64 * 1024;
-  // Most details per entry.
-  size_t max_details = 64;
 };
 
 // A query; every set field narrows it. `since` is inclusive, `until`
