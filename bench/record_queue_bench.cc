@@ -36,13 +36,14 @@
 
 #include "orgsync/clock.h"
 #include "orgsync/record_queue.h"
+#include "queue/durable_record_queue.h"
 #include "orgsync/storage.h"
 
 namespace {
 
-using orgsync::NewQueueEntry;
+using orgsync::internal::NewQueueEntry;
 using orgsync::QueueAction;
-using orgsync::RecordQueue;
+using orgsync::internal::DurableRecordQueue;
 
 constexpr uint64_t kMiB = 1024 * 1024;
 constexpr uint64_t kRssBudget = 64 * kMiB;
@@ -96,7 +97,7 @@ std::optional<Flags> ParseFlags(int argc, char** argv) {
     } else if (arg == "--payload") {
       ok = number(&flags.payload);
     } else if (arg == "--page") {
-      ok = number(&flags.page) && flags.page <= RecordQueue::kMaxPageSize;
+      ok = number(&flags.page) && flags.page <= DurableRecordQueue::kMaxPageSize;
     } else if (arg == "--storage") {
       flags.storage = value;
       ok = value == "leveldb" || value == "memory";
@@ -173,8 +174,8 @@ NewQueueEntry MakeEntry(uint64_t i, const std::string& payload) {
       payload.substr(shift) + payload.substr(0, shift)};
 }
 
-std::unique_ptr<RecordQueue> OpenQueue(orgsync::Storage* storage) {
-  auto queue = RecordQueue::Open(storage, orgsync::Clock::System(), "bench");
+std::unique_ptr<DurableRecordQueue> OpenQueue(orgsync::Storage* storage) {
+  auto queue = DurableRecordQueue::Open(storage, orgsync::Clock::System(), "bench");
   if (!queue.ok()) Die("opening the queue", queue.status());
   return *std::move(queue);
 }

@@ -18,6 +18,7 @@
 #include "orgsync/schema.h"
 #include "orgsync/sync_log.h"
 #include "proto/wire.pb.h"
+#include "queue/durable_record_queue.h"
 #include "testing/connection_fixture.h"
 #include "testing/fault_storage.h"
 #include "testing/storage_testing.h"
@@ -347,11 +348,14 @@ TEST_CASE(
   change.set_action(proto::GENERIC_INSERT);
   change.set_object("Account");
   change.set_sender_record_id("001");
-  NewQueueEntry entry;
+  internal::NewQueueEntry entry;
   entry.record = {.object = "Account", .id = "001"};
   entry.action = A::kGenericInsert;
   entry.payload = change.SerializeAsString();
-  RequireOk(p->record_queue()->Enqueue({entry}).status());
+  // A record change queued behind Capture's back, as only the engine can:
+  // the host's view of the queue is read-only.
+  auto* queue = static_cast<internal::DurableRecordQueue*>(p->record_queue());
+  RequireOk(queue->Enqueue({entry}).status());
   REQUIRE(t.Settle());
   const std::vector<LogEntry> log = LogOf(p);
   REQUIRE(log.size() == 1);

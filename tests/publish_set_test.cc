@@ -1,6 +1,6 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 
-#include "orgsync/publish_set.h"
+#include "publish/durable_publish_set.h"
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -11,10 +11,10 @@
 #include <thread>
 #include <vector>
 
-#include "orgsync/change_sink.h"
 #include "orgsync/queue_action.h"
 #include "orgsync/schema.h"
 #include "orgsync/storage.h"
+#include "publish/change_sink.h"
 #include "testing/change_sink_testing.h"
 #include "testing/crm_schema.h"
 #include "testing/storage_testing.h"
@@ -23,6 +23,8 @@ namespace orgsync {
 namespace {
 
 using Catch::Matchers::Contains;
+using internal::DurablePublishSet;
+using internal::MapNotice;
 
 // ---------------------------------------------------------------- helpers
 
@@ -50,7 +52,7 @@ struct Fixture {
   }
   void Reopen() {
     set.reset();
-    auto opened = PublishSet::Open(faulty.get(), "conn1", &schema, &sink);
+    auto opened = DurablePublishSet::Open(faulty.get(), "conn1", &schema, &sink);
     REQUIRE(opened.ok());
     set = *std::move(opened);
   }
@@ -59,7 +61,7 @@ struct Fixture {
   RecordingSink sink;
   std::unique_ptr<MemoryStorage> memory = NewMemoryStorage();
   std::unique_ptr<FaultyStorage> faulty;
-  std::unique_ptr<PublishSet> set;
+  std::unique_ptr<DurablePublishSet> set;
 };
 
 // Everything a PublishSet shows, to compare two of them.
@@ -148,7 +150,7 @@ TEST_CASE("R10: an object the host stops marking publishable is unpublished") {
   ObjectDef account = *f.schema.FindObject("Account");
   account.publishable = false;
   REQUIRE(f.schema.ReplaceObject("Account", account).ok());
-  auto notices = f.set->OnLocalSchemaChanged({.object = "Account"});
+  auto notices = f.set->FollowSchemaChange({.object = "Account"});
   REQUIRE(notices.ok());
   CHECK(HasNotice(*notices, QueueAction::kTypeMapDelete, "Account"));
   CHECK(f.sink.All().size() == 1);
@@ -248,7 +250,7 @@ TEST_CASE("R12: a published field whose type becomes never-publishable is "
   ObjectDef account = *f.schema.FindObject("Account");
   account.fields[1].type = FieldType::kFormula;  // Phone
   REQUIRE(f.schema.ReplaceObject("Account", account).ok());
-  auto notices = f.set->OnLocalSchemaChanged({.object = "Account"});
+  auto notices = f.set->FollowSchemaChange({.object = "Account"});
   REQUIRE(notices.ok());
   CHECK(*notices == std::vector<MapNotice>{
                         {QueueAction::kFieldMapDelete, "Account", "Phone", "", ""}});
@@ -393,7 +395,7 @@ TEST_CASE("R15: a schema change that retargets a published lookup into a "
   account.fields.back().lookup_target = "Contact";  // now Account -> Contact
   REQUIRE(f.schema.ReplaceObject("Account", account).ok());
   f.sink.Clear();
-  auto notices = f.set->OnLocalSchemaChanged({.object = "Account"});
+  auto notices = f.set->FollowSchemaChange({.object = "Account"});
   REQUIRE(notices.ok());
   CHECK(*notices == std::vector<MapNotice>{{QueueAction::kFieldMapDelete,
                                             "Account", "Partner", "", ""}});
@@ -503,7 +505,7 @@ TEST_CASE("R21: a failed write changes nothing and Finish gets the error") {
   account.fields[0].length = 300;
   REQUIRE(f.schema.ReplaceObject("Account", account).ok());
   f.sink.Clear();
-  CHECK(f.set->OnLocalSchemaChanged({.object = "Account"}).status().code() ==
+  CHECK(f.set->FollowSchemaChange({.object = "Account"}).status().code() ==
         absl::StatusCode::kUnavailable);
   CHECK(f.sink.log == Names{"stage", "write sync", "finish error"});
   CHECK(ViewOf(*f.set) == view);
@@ -513,7 +515,7 @@ TEST_CASE("R21: a failed write changes nothing and Finish gets the error") {
 
   // Once the storage works again, the same change goes through.
   f.faulty->fail_writes = false;
-  REQUIRE(f.set->OnLocalSchemaChanged({.object = "Account"}).ok());
+  REQUIRE(f.set->FollowSchemaChange({.object = "Account"}).ok());
   CHECK(f.set->Publication("Account")->fields[0].length == 300);
   REQUIRE(f.set->PublishObject("Contact").ok());
   CHECK(f.set->IsObjectPublished("Contact"));
@@ -574,7 +576,7 @@ TEST_CASE("R21: local schema changes emit name updates, field updates, field "
   account.fields.push_back(Field("Website", FieldType::kUrl));  // added
   REQUIRE(f.schema.ReplaceObject("Account", account).ok());
 
-  auto notices = f.set->OnLocalSchemaChanged(
+  auto notices = f.set->FollowSchemaChange(
       {.object = "Account", .renamed_fields = {{"Phone", "MainPhone"}}});
   REQUIRE(notices.ok());
   CHECK(*notices ==
@@ -595,7 +597,7 @@ TEST_CASE("R21: local schema changes emit name updates, field updates, field "
   // Only removing a value: just the Value Map Delete.
   account.fields[2].picklist_values = {"Agriculture", "Energy"};
   REQUIRE(f.schema.ReplaceObject("Account", account).ok());
-  notices = f.set->OnLocalSchemaChanged({.object = "Account"});
+  notices = f.set->FollowSchemaChange({.object = "Account"});
   REQUIRE(notices.ok());
   CHECK(*notices ==
         std::vector<MapNotice>{
@@ -605,18 +607,18 @@ TEST_CASE("R21: local schema changes emit name updates, field updates, field "
   const int writes = f.faulty->writes;
   account.fields.push_back(Field("Fax", FieldType::kPhone));
   REQUIRE(f.schema.ReplaceObject("Account", account).ok());
-  notices = f.set->OnLocalSchemaChanged({.object = "Account"});
+  notices = f.set->FollowSchemaChange({.object = "Account"});
   REQUIRE(notices.ok());
   CHECK(notices->empty());
   CHECK(f.faulty->writes == writes);
   CHECK_FALSE(f.set->IsFieldPublished("Account", "Fax"));  // not auto-published
-  REQUIRE(f.set->OnLocalSchemaChanged({.object = "Case"}).ok());  // unpublished
+  REQUIRE(f.set->FollowSchemaChange({.object = "Case"}).ok());  // unpublished
   CHECK(f.faulty->writes == writes);
 
   // Attributes of the object itself: Type Map Update.
   account.child_only = true;
   REQUIRE(f.schema.ReplaceObject("Account", account).ok());
-  notices = f.set->OnLocalSchemaChanged({.object = "Account"});
+  notices = f.set->FollowSchemaChange({.object = "Account"});
   REQUIRE(notices.ok());
   CHECK(*notices == std::vector<MapNotice>{
                         {QueueAction::kTypeMapUpdate, "Account", "", "", ""}});
@@ -639,7 +641,7 @@ TEST_CASE("R21: renaming or deleting a published object emits Type Map Name "
   REQUIRE(f.schema.ReplaceObject("Contact", contact).ok());
 
   auto notices =
-      f.set->OnLocalSchemaChanged({.object = "Account", .renamed_to = "Client"});
+      f.set->FollowSchemaChange({.object = "Account", .renamed_to = "Client"});
   REQUIRE(notices.ok());
   CHECK(*notices == std::vector<MapNotice>{{QueueAction::kTypeMapNameUpdate,
                                             "Account", "", "Client", ""}});
@@ -649,12 +651,12 @@ TEST_CASE("R21: renaming or deleting a published object emits Type Map Name "
   // Lookups to the renamed object follow it, with no further notice.
   CHECK(f.set->Publication("Contact")->FindField("AccountId")->lookup_target ==
         "Client");
-  notices = f.set->OnLocalSchemaChanged({.object = "Contact"});
+  notices = f.set->FollowSchemaChange({.object = "Contact"});
   REQUIRE(notices.ok());
   CHECK(notices->empty());
 
   REQUIRE(f.schema.RemoveObject("Client").ok());
-  notices = f.set->OnLocalSchemaChanged({.object = "Client"});
+  notices = f.set->FollowSchemaChange({.object = "Client"});
   REQUIRE(notices.ok());
   CHECK(*notices == std::vector<MapNotice>{
                         {QueueAction::kTypeMapDelete, "Client", "", "", ""}});
@@ -671,7 +673,7 @@ TEST_CASE("R21: a schema change that contradicts the Schema is refused "
   ExpectRefused(
       f,
       [&] {
-        return f.set->OnLocalSchemaChanged({.object = "Account",
+        return f.set->FollowSchemaChange({.object = "Account",
                                             .renamed_to = "Client"})
             .status();
       },
@@ -680,7 +682,7 @@ TEST_CASE("R21: a schema change that contradicts the Schema is refused "
   ExpectRefused(
       f,
       [&] {
-        return f.set->OnLocalSchemaChanged({.object = "Account",
+        return f.set->FollowSchemaChange({.object = "Account",
                                             .renamed_to = "Contact"})
             .status();
       },
@@ -688,7 +690,7 @@ TEST_CASE("R21: a schema change that contradicts the Schema is refused "
   ExpectRefused(
       f,
       [&] {
-        return f.set->OnLocalSchemaChanged(
+        return f.set->FollowSchemaChange(
                    {.object = "Account",
                     .renamed_fields = {{"Phone", "MainPhone"}}})
             .status();
@@ -697,7 +699,7 @@ TEST_CASE("R21: a schema change that contradicts the Schema is refused "
   ExpectRefused(
       f,
       [&] {
-        return f.set->OnLocalSchemaChanged(
+        return f.set->FollowSchemaChange(
                    {.object = "Account",
                     .renamed_fields = {{"Phone", "A"}, {"Phone", "B"}}})
             .status();
@@ -727,7 +729,7 @@ TEST_CASE("R21: reopening restores the identical publish set") {
       RecordingSink sink;
       View before;
       {
-        auto set = PublishSet::Open(harness->storage(), "conn1", &schema, &sink);
+        auto set = DurablePublishSet::Open(harness->storage(), "conn1", &schema, &sink);
         REQUIRE(set.ok());
         const Names group = {"Account", "Contact", "CaseComment", "Attachment"};
         REQUIRE((*set)->PublishObjects(group).ok());
@@ -738,20 +740,20 @@ TEST_CASE("R21: reopening restores the identical publish set") {
         ObjectDef account = *schema.FindObject("Account");
         account.fields[0].name = "AccountName";
         REQUIRE(schema.ReplaceObject("Account", account).ok());
-        REQUIRE((*set)->OnLocalSchemaChanged(
+        REQUIRE((*set)->FollowSchemaChange(
                           {.object = "Account",
                            .renamed_fields = {{"Name", "AccountName"}}})
                     .ok());
         before = ViewOf(**set);
         // Another connection on the same storage is kept apart.
-        auto other = PublishSet::Open(harness->storage(), "conn2", &schema, &sink);
+        auto other = DurablePublishSet::Open(harness->storage(), "conn2", &schema, &sink);
         REQUIRE(other.ok());
         REQUIRE((*other)->PublishObject("Lead").code() ==
                 absl::StatusCode::kNotFound);
         REQUIRE((*other)->PublishObject("Account").ok());
       }
       harness->Reopen();
-      auto set = PublishSet::Open(harness->storage(), "conn1", &schema, &sink);
+      auto set = DurablePublishSet::Open(harness->storage(), "conn1", &schema, &sink);
       REQUIRE(set.ok());
       CHECK(ViewOf(**set) == before);
       CHECK(before.objects ==
@@ -759,7 +761,7 @@ TEST_CASE("R21: reopening restores the identical publish set") {
       CHECK((*set)->IsFieldPublished("Account", "AccountName"));
       CHECK((*set)->Publication("Attachment")->is_file);
       CHECK((*set)->Publication("CaseComment")->child_only);
-      auto other = PublishSet::Open(harness->storage(), "conn2", &schema, &sink);
+      auto other = DurablePublishSet::Open(harness->storage(), "conn2", &schema, &sink);
       REQUIRE(other.ok());
       CHECK((*other)->PublishedObjects() == Names{"Account"});
     }
@@ -770,24 +772,24 @@ TEST_CASE("PublishSet::Open refuses bad arguments and corrupt state") {
   Schema schema;
   FillSchema(&schema);
   std::unique_ptr<MemoryStorage> storage = NewMemoryStorage();
-  CHECK(PublishSet::Open(storage.get(), "", &schema, nullptr).status().code() ==
+  CHECK(DurablePublishSet::Open(storage.get(), "", &schema, nullptr).status().code() ==
         absl::StatusCode::kInvalidArgument);
-  CHECK(PublishSet::Open(storage.get(), "a/b", &schema, nullptr).status().code() ==
+  CHECK(DurablePublishSet::Open(storage.get(), "a/b", &schema, nullptr).status().code() ==
         absl::StatusCode::kInvalidArgument);
-  CHECK(PublishSet::Open(nullptr, "c", &schema, nullptr).status().code() ==
+  CHECK(DurablePublishSet::Open(nullptr, "c", &schema, nullptr).status().code() ==
         absl::StatusCode::kInvalidArgument);
-  CHECK(PublishSet::Open(storage.get(), "c", nullptr, nullptr).status().code() ==
+  CHECK(DurablePublishSet::Open(storage.get(), "c", nullptr, nullptr).status().code() ==
         absl::StatusCode::kInvalidArgument);
 
   {
     // A null sink drops the notices but the change still happens.
-    auto set = PublishSet::Open(storage.get(), "c", &schema, nullptr);
+    auto set = DurablePublishSet::Open(storage.get(), "c", &schema, nullptr);
     REQUIRE(set.ok());
     REQUIRE((*set)->PublishObject("Account").ok());
     CHECK((*set)->connection_id() == "c");
   }
   REQUIRE(storage->Put("p/c/o/Contact", "\xff\xff garbage", {}).ok());
-  auto corrupt = PublishSet::Open(storage.get(), "c", &schema, nullptr);
+  auto corrupt = DurablePublishSet::Open(storage.get(), "c", &schema, nullptr);
   CHECK(corrupt.status().code() == absl::StatusCode::kDataLoss);
   CHECK_THAT(std::string(corrupt.status().message()), Contains("p/c/o/Contact"));
 }

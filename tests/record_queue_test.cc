@@ -1,6 +1,7 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 
-#include "orgsync/record_queue.h"
+#include "log/durable_sync_log.h"
+#include "queue/durable_record_queue.h"
 
 #include <algorithm>
 #include <atomic>
@@ -23,6 +24,9 @@
 namespace orgsync {
 namespace {
 
+using internal::DurableRecordQueue;
+using internal::FailureOutcome;
+using internal::NewQueueEntry;
 using testing::FaultInjectingStorage;
 
 // Refuses every write from now until the faults are cleared.
@@ -48,12 +52,12 @@ RetryPolicy TestPolicy() {
   return policy;
 }
 
-std::unique_ptr<RecordQueue> OpenQueue(Storage* storage, Clock* clock,
+std::unique_ptr<DurableRecordQueue> OpenQueue(Storage* storage, Clock* clock,
                                        RetryPolicy policy = TestPolicy(),
                                        const std::string& id = "c1") {
   RecordQueueOptions options;
   options.retry = policy;
-  auto queue = RecordQueue::Open(storage, clock, id, options);
+  auto queue = DurableRecordQueue::Open(storage, clock, id, options);
   REQUIRE(queue.ok());
   return *std::move(queue);
 }
@@ -64,7 +68,7 @@ NewQueueEntry Change(const std::string& object, const std::string& id,
   return NewQueueEntry{RecordRef{object, id}, action, payload};
 }
 
-uint64_t EnqueueOne(RecordQueue& queue, const NewQueueEntry& entry) {
+uint64_t EnqueueOne(DurableRecordQueue& queue, const NewQueueEntry& entry) {
   auto sequences = queue.Enqueue({entry});
   REQUIRE(sequences.ok());
   REQUIRE(sequences->size() == 1);
@@ -581,23 +585,23 @@ TEST_CASE("Design rule 7: invalid input is refused and changes nothing") {
   REQUIRE(queue->MarkFailed(seq, kMissingParent).ok());
 
   // Open refuses bad arguments.
-  CHECK(code(RecordQueue::Open(nullptr, &clock, "c1")) ==
+  CHECK(code(DurableRecordQueue::Open(nullptr, &clock, "c1")) ==
         StatusCode::kInvalidArgument);
-  CHECK(code(RecordQueue::Open(storage.get(), &clock, "a/b")) ==
+  CHECK(code(DurableRecordQueue::Open(storage.get(), &clock, "a/b")) ==
         StatusCode::kInvalidArgument);
-  CHECK(code(RecordQueue::Open(storage.get(), &clock, "")) ==
+  CHECK(code(DurableRecordQueue::Open(storage.get(), &clock, "")) ==
         StatusCode::kInvalidArgument);
   RecordQueueOptions bad;
   bad.retry.jitter = 1.0;
-  CHECK(code(RecordQueue::Open(storage.get(), &clock, "c2", bad)) ==
+  CHECK(code(DurableRecordQueue::Open(storage.get(), &clock, "c2", bad)) ==
         StatusCode::kInvalidArgument);
   bad = {};
   bad.retry.max_delay = absl::Seconds(1);
-  CHECK(code(RecordQueue::Open(storage.get(), &clock, "c2", bad)) ==
+  CHECK(code(DurableRecordQueue::Open(storage.get(), &clock, "c2", bad)) ==
         StatusCode::kInvalidArgument);
   bad = {};
   bad.retry.max_attempts = 0;
-  CHECK(code(RecordQueue::Open(storage.get(), &clock, "c2", bad)) ==
+  CHECK(code(DurableRecordQueue::Open(storage.get(), &clock, "c2", bad)) ==
         StatusCode::kInvalidArgument);
 }
 
@@ -690,7 +694,7 @@ TEST_CASE("R51: queue and log change in one atomic write") {
   RetryPolicy policy = TestPolicy();
   policy.max_attempts = 1;
   auto queue = OpenQueue(&storage, &clock, policy);
-  auto log = SyncLog::Open(&storage, &clock, "c1");
+  auto log = internal::DurableSyncLog::Open(&storage, &clock, "c1");
   REQUIRE(log.ok());
   const uint64_t seq = EnqueueOne(*queue, Change("Account", "001"));
 
@@ -705,7 +709,7 @@ TEST_CASE("R51: queue and log change in one atomic write") {
     REQUIRE(failure.ok());
     REQUIRE(failure->outcome().exhausted);
     const QueueEntry& entry = failure->outcome().entry;
-    NewLogEntry failed{entry.record,           entry.action,
+    internal::NewLogEntry failed{entry.record,           entry.action,
                        LogStatus::kFailed,     kMissingParent.code,
                        kMissingParent.message, {},
                        entry.sequence,         entry.attempts};
@@ -727,7 +731,7 @@ TEST_CASE("R51: queue and log change in one atomic write") {
   queue.reset();
   memory->SimulateCrash();
   queue = OpenQueue(memory.get(), &clock, policy);
-  auto reopened = SyncLog::Open(memory.get(), &clock, "c1");
+  auto reopened = internal::DurableSyncLog::Open(memory.get(), &clock, "c1");
   REQUIRE(reopened.ok());
   CHECK(queue->Count() == 0);
   auto page = (*reopened)->Query({}, "", 10);

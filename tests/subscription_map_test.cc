@@ -1,6 +1,6 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 
-#include "orgsync/subscription_map.h"
+#include "publish/durable_subscription_map.h"
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -11,11 +11,11 @@
 #include <thread>
 #include <vector>
 
-#include "orgsync/change_sink.h"
-#include "orgsync/publish_set.h"
 #include "orgsync/queue_action.h"
 #include "orgsync/schema.h"
 #include "orgsync/storage.h"
+#include "publish/change_sink.h"
+#include "publish/durable_publish_set.h"
 #include "testing/change_sink_testing.h"
 #include "testing/crm_schema.h"
 #include "testing/storage_testing.h"
@@ -24,6 +24,10 @@ namespace orgsync {
 namespace {
 
 using Catch::Matchers::Contains;
+using internal::DurablePublishSet;
+using internal::DurableSubscriptionMap;
+using internal::MapNotice;
+using internal::PartnerMapUpdate;
 
 // ---------------------------------------------------------------- helpers
 
@@ -52,7 +56,7 @@ struct Pair {
     FillSchema(&schema);
     faulty = std::make_unique<FaultyStorage>(memory.get(), &sink.log);
     auto partner_set =
-        PublishSet::Open(partner_storage.get(), "conn1", &partner_schema,
+        DurablePublishSet::Open(partner_storage.get(), "conn1", &partner_schema,
                          &partner_sink);
     REQUIRE(partner_set.ok());
     partner = *std::move(partner_set);
@@ -60,7 +64,7 @@ struct Pair {
   }
   void Reopen() {
     map.reset();
-    auto opened = SubscriptionMap::Open(faulty.get(), "conn1", &schema, &sink);
+    auto opened = DurableSubscriptionMap::Open(faulty.get(), "conn1", &schema, &sink);
     REQUIRE(opened.ok());
     map = *std::move(opened);
   }
@@ -99,7 +103,7 @@ struct Pair {
     mutate(def);
     REQUIRE(partner_schema.ReplaceObject(object, def).ok());
     if (change.object.empty()) change.object = object;
-    REQUIRE(partner->OnLocalSchemaChanged(change).ok());
+    REQUIRE(partner->FollowSchemaChange(change).ok());
     Deliver();
   }
   void LocalChanges(const std::string& object,
@@ -126,14 +130,14 @@ struct Pair {
   Schema partner_schema;
   RecordingSink partner_sink;
   std::unique_ptr<MemoryStorage> partner_storage = NewMemoryStorage();
-  std::unique_ptr<PublishSet> partner;
+  std::unique_ptr<DurablePublishSet> partner;
   size_t delivered = 0;
 
   Schema schema;
   RecordingSink sink;
   std::unique_ptr<MemoryStorage> memory = NewMemoryStorage();
   std::unique_ptr<FaultyStorage> faulty;
-  std::unique_ptr<SubscriptionMap> map;
+  std::unique_ptr<DurableSubscriptionMap> map;
 };
 
 // Everything a SubscriptionMap shows, to compare two of them.
@@ -586,7 +590,7 @@ TEST_CASE("R21: partner renames follow object and field names") {
   ObjectDef contact = *p.partner_schema.FindObject("Contact");
   contact.fields[2].lookup_target = "Client";
   REQUIRE(p.partner_schema.ReplaceObject("Contact", contact).ok());
-  REQUIRE(p.partner->OnLocalSchemaChanged({.object = "Contact"}).ok());
+  REQUIRE(p.partner->FollowSchemaChange({.object = "Contact"}).ok());
   p.Deliver();
 
   CHECK(p.map->PartnerPublishedObjects() == Names{"Client", "Contact"});
@@ -719,9 +723,9 @@ TEST_CASE("R19: the direction report tells two-way from one-way objects and "
   // This side is org B: it publishes to A (its own PublishSet) and
   // subscribes to what A publishes (its SubscriptionMap).
   Pair p;
-  auto mine = PublishSet::Open(p.memory.get(), "conn1", &p.schema, nullptr);
+  auto mine = DurablePublishSet::Open(p.memory.get(), "conn1", &p.schema, nullptr);
   REQUIRE(mine.ok());
-  PublishSet& publish_set = **mine;
+  DurablePublishSet& publish_set = **mine;
 
   p.PartnerPublishes({"Account", "Contact", "Case"});
   for (const char* object : {"Account", "Contact", "Case"}) {
@@ -788,7 +792,7 @@ TEST_CASE("R21: reopening restores the identical subscription map") {
       });
       View before;
       {
-        auto map = SubscriptionMap::Open(harness->storage(), "conn1", &p.schema,
+        auto map = DurableSubscriptionMap::Open(harness->storage(), "conn1", &p.schema,
                                          &p.sink);
         REQUIRE(map.ok());
         p.map = *std::move(map);
@@ -802,14 +806,14 @@ TEST_CASE("R21: reopening restores the identical subscription map") {
         REQUIRE(p.map->SubscribeField("Account", "Name").ok());
         REQUIRE(p.map->UnsubscribeField("Account", "Industry").ok());
         before = ViewOf(*p.map);
-        auto other = SubscriptionMap::Open(harness->storage(), "conn2",
+        auto other = DurableSubscriptionMap::Open(harness->storage(), "conn2",
                                            &p.schema, nullptr);
         REQUIRE(other.ok());
         CHECK((*other)->PartnerPublishedObjects().empty());
         p.map.reset();
       }
       harness->Reopen();
-      auto map = SubscriptionMap::Open(harness->storage(), "conn1", &p.schema,
+      auto map = DurableSubscriptionMap::Open(harness->storage(), "conn1", &p.schema,
                                        &p.sink);
       REQUIRE(map.ok());
       CHECK(ViewOf(**map) == before);
@@ -829,15 +833,15 @@ TEST_CASE("SubscriptionMap::Open refuses bad arguments and corrupt state") {
   Schema schema;
   FillSchema(&schema);
   std::unique_ptr<MemoryStorage> storage = NewMemoryStorage();
-  CHECK(SubscriptionMap::Open(storage.get(), "", &schema, nullptr).status().code() ==
+  CHECK(DurableSubscriptionMap::Open(storage.get(), "", &schema, nullptr).status().code() ==
         absl::StatusCode::kInvalidArgument);
-  CHECK(SubscriptionMap::Open(storage.get(), "x/y", &schema, nullptr)
+  CHECK(DurableSubscriptionMap::Open(storage.get(), "x/y", &schema, nullptr)
             .status()
             .code() == absl::StatusCode::kInvalidArgument);
-  CHECK(SubscriptionMap::Open(nullptr, "x", &schema, nullptr).status().code() ==
+  CHECK(DurableSubscriptionMap::Open(nullptr, "x", &schema, nullptr).status().code() ==
         absl::StatusCode::kInvalidArgument);
   REQUIRE(storage->Put("s/x/o/Account", "\xff\xff garbage", {}).ok());
-  auto corrupt = SubscriptionMap::Open(storage.get(), "x", &schema, nullptr);
+  auto corrupt = DurableSubscriptionMap::Open(storage.get(), "x", &schema, nullptr);
   CHECK(corrupt.status().code() == absl::StatusCode::kDataLoss);
   CHECK_THAT(std::string(corrupt.status().message()), Contains("s/x/o/Account"));
 }

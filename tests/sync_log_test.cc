@@ -1,6 +1,6 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 
-#include "orgsync/sync_log.h"
+#include "log/durable_sync_log.h"
 
 #include <algorithm>
 #include <atomic>
@@ -28,6 +28,7 @@
 namespace orgsync {
 namespace {
 
+using internal::NewLogEntry;
 using testing::FaultInjectingStorage;
 
 // Refuses every write from now until the faults are cleared.
@@ -42,9 +43,9 @@ using testing::ReopenableStorage;
 // close and open the folder again).
 auto Harnesses() { return testing::ReopenableStorageHarnesses(); }
 
-std::unique_ptr<SyncLog> OpenLog(Storage* storage, Clock* clock,
+std::unique_ptr<internal::DurableSyncLog> OpenLog(Storage* storage, Clock* clock,
                                  SyncLogOptions options = {}) {
-  auto log = SyncLog::Open(storage, clock, "c1", options);
+  auto log = internal::DurableSyncLog::Open(storage, clock, "c1", options);
   REQUIRE(log.ok());
   return *std::move(log);
 }
@@ -62,7 +63,7 @@ NewLogEntry Entry(const std::string& object, const std::string& id,
   return entry;
 }
 
-uint64_t AppendOne(SyncLog& log, const NewLogEntry& entry) {
+uint64_t AppendOne(internal::DurableSyncLog& log, const NewLogEntry& entry) {
   auto event = log.Append(entry);
   REQUIRE(event.ok());
   return *event;
@@ -682,9 +683,9 @@ TEST_CASE("Design rule 7: bad log entries are refused and change nothing") {
   CHECK(log->Count() == 0);
   CHECK(log->CountByStatus().empty());
   CHECK(observed == 0);
-  CHECK(SyncLog::Open(&storage, nullptr, "c1").status().code() ==
+  CHECK(internal::DurableSyncLog::Open(&storage, nullptr, "c1").status().code() ==
         StatusCode::kInvalidArgument);
-  CHECK(SyncLog::Open(&storage, &clock, "c/1").status().code() ==
+  CHECK(internal::DurableSyncLog::Open(&storage, &clock, "c/1").status().code() ==
         StatusCode::kInvalidArgument);
 }
 

@@ -115,6 +115,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "orgsync/capture.h"
+#include "orgsync/options.h"
 #include "orgsync/publish_set.h"
 #include "orgsync/queue_action.h"
 #include "orgsync/record_queue.h"
@@ -165,16 +166,6 @@ const std::string& ReplicationRoleName(ReplicationRole role);  // "Primary"
 //   every status but Deactivated -> Deactivated
 // Staying in the same status is not a transition.
 bool IsLegalStatusTransition(ConnectionStatus from, ConnectionStatus to);
-
-// The invitation's options (seed: "Sync Feeds and Audit Fields", "Sync
-// Metadata", "Sync Users").
-struct SyncOptions {
-  bool sync_feeds_and_audit_fields = false;
-  bool sync_metadata = false;
-  bool sync_users = false;
-
-  friend bool operator==(const SyncOptions&, const SyncOptions&) = default;
-};
 
 struct InvitationOptions {
   // The connection's id, [A-Za-z0-9_-]{1,64}. Empty: a random one (128 bits
@@ -278,41 +269,6 @@ struct HistoryQuery {
   uint64_t after_sequence = 0;
   // At most this many (the oldest that match), 1..kMaxHistoryPageSize.
   size_t limit = kMaxHistoryPageSize;
-};
-
-// How a connection delivers its RecordQueue to the partner (Step()).
-struct DeliveryOptions {
-  // An entry sent but neither acknowledged nor failed after this long (by
-  // the Org's Clock) is sent again: the transport may have lost it or its
-  // answer.
-  absl::Duration ack_timeout = absl::Seconds(30);
-  // Most entries awaiting an answer at once (over all ordering keys).
-  size_t max_in_flight = 2000;
-  // Record changes travel batched; a batch holds at most this many changes
-  // and at most this many encoded bytes (one larger change goes alone). The
-  // partner applies a batch with one disk sync and acknowledges it with
-  // one, so larger batches cost fewer syncs per change.
-  //
-  // Besides these, every envelope stays within the protocol's own limits
-  // on bytes, wire elements (fields, list items, map entries) and nesting,
-  // the same ones the partner's decoder enforces: a batch is closed before
-  // a change would take it over either (wide records with many fields fill
-  // the element limit long before the byte one). A change that alone is
-  // over a protocol limit can never be delivered: it fails at once (SyncLog
-  // Failed, its size and the limit in the description) and leaves the
-  // queue. An envelope the partner nevertheless refuses is answered with a
-  // protocol error; each change it carried fails an attempt (R51: Retrying,
-  // then Failed when the attempts are used up) and goes again in envelopes
-  // of at most half as many changes, and a change refused alone fails at
-  // once. Nothing refused is sent again unchanged.
-  size_t max_changes_per_envelope = 1000;
-  size_t max_envelope_bytes = size_t{1} << 20;
-  // Most queue entries one Step() examines (entries in flight count too:
-  // they stay queued until answered).
-  size_t ready_scan = 4000;
-
-  // InvalidArgument unless ack_timeout > 0 and every count is >= 1.
-  [[nodiscard]] absl::Status Validate() const;
 };
 
 // A consistent copy of a connection's settings and status.

@@ -33,6 +33,7 @@
 #include "orgsync/clock.h"
 #include "orgsync/conflict.h"
 #include "orgsync/connection.h"
+#include "orgsync/options.h"
 #include "orgsync/record_queue.h"
 #include "orgsync/record_store.h"
 #include "orgsync/schema.h"
@@ -41,57 +42,6 @@
 #include "orgsync/transport.h"
 
 namespace orgsync {
-
-struct OrgOptions {
-  // This org's id, [A-Za-z0-9_.-]{1,64}; sent to partners and stored, and a
-  // Storage opened before with another id is refused.
-  std::string org_id = {};
-  std::string org_name = {};  // for display; sent to partners
-  // The org's local schema, which every connection's PublishSet and
-  // SubscriptionMap read. Not owned; must outlive the Org. Null: an empty
-  // schema owned by the Org (nothing can be published or subscribed).
-  const Schema* schema = nullptr;
-  // Options of every connection's RecordQueue (retry schedule, R51),
-  // SyncLog (retention) and delivery.
-  RecordQueueOptions queue = {};
-  SyncLogOptions log = {};
-  DeliveryOptions delivery = {};
-  // The host's records, which every connection captures from and applies
-  // the partner's record changes to (live sync, R30). Not owned; must
-  // outlive the Org. Null: no record sync (Connection::Capture answers
-  // FailedPrecondition and incoming record changes are refused).
-  RecordStore* record_store = nullptr;
-  // Decides field conflicts on two-way objects. Not owned; must outlive the
-  // Org and be callable from the thread that steps the Org. Null: last
-  // writer wins, ties to the primary.
-  ConflictResolver* conflict_resolver = nullptr;
-  // Whether a user id exists in this org (R37: a missing user is replaced
-  // by the connection owner). Called from the stepping thread. Null: every
-  // user exists.
-  std::function<bool(std::string_view user_id)> user_exists = {};
-  // Binary field values larger than this are not synced (R38): not sent,
-  // and refused (FILE_TOO_LARGE) when a partner sends one.
-  size_t max_file_bytes = size_t{38} * 1024 * 1024;
-  // R7: while a connection is Suspended, Connection::Step() calls
-  // `queue_report` with the size of its queue, first one interval after the
-  // suspension began and then every interval (the seed's twice-daily email
-  // to the owner and to whoever suspended it; sending it is the host's
-  // job). Called on the stepping thread without any orgsync lock held; it
-  // may call the Org and its connections. Null: no reports, but the
-  // schedule is still kept, so a host that sets one later (at a restart)
-  // gets the next report on time. The interval must be positive and finite;
-  // changing it at a restart takes effect after the report already due.
-  absl::Duration queue_report_interval = absl::Hours(12);
-  std::function<void(const QueueSizeReport&)> queue_report = {};
-  // Told of every ConnectionEvent (orgsync/connection.h) of every
-  // connection, once the change is durable, in order per connection. Called
-  // without any orgsync lock held, on the thread that made the change (the
-  // one calling Step(), delivering a message, or making the host's own call,
-  // e.g. Suspend), or on the next of those if that thread was already
-  // telling events; it may call the Org and its connections. Null: no
-  // events are collected.
-  std::function<void(const ConnectionEvent&)> connection_events = {};
-};
 
 class Org {
  public:

@@ -3,55 +3,27 @@
 // RecordQueue: the durable FIFO of outgoing changes of one connection (the
 // seed's Organization Sync Record Queue, DESIGN.md R50, R51, R55, R56).
 //
-// Contract:
-//   * Kept in a Storage under "q/<connection>/"; the backlog lives there, not
-//     in memory: the queue keeps only counters in RAM, so millions of queued
-//     entries cost disk, not memory (design rule 6). Open at most one
-//     RecordQueue per (storage, connection id) at a time.
-//   * Each entry gets a sequence number: strictly increasing in allocation
-//     order and never reused once an entry with it became durable, even
-//     after a restart and after the entry left the queue. (A number reserved
-//     by an enqueue whose write failed may be handed out again after a
-//     restart: nobody ever saw it.)
+// What a host sees (the engine's writer side is lib/queue/, not public):
+//   * The backlog lives in the Org's Storage under "q/<connection>/", not in
+//     memory: millions of queued entries cost disk, not RAM (design rule 6).
+//   * Each entry has a sequence number: strictly increasing in queue order
+//     and never reused once durable, even after a restart.
 //   * An entry holds the record (object + id; empty for connection-level
 //     actions), the QueueAction, an opaque payload (the serialized change),
 //     the attempts made, the Next Retry Date, the last error and the time it
 //     was enqueued.
-//   * Enqueue returns OK only once the entries are durable (design rule 2).
-//     PrepareEnqueue/FinishEnqueue let a caller put them in a larger atomic
-//     batch. Sequence numbers are reserved under a short internal lock and
-//     the write happens outside it, so concurrent enqueuers (or one writer
-//     that groups many enqueues into one durable write) never wait on each
-//     other's disk writes.
-//   * Ready(now, ...) returns entries in sequence order whose Next Retry
-//     Date has come. An entry waiting for a retry holds back the later
-//     entries of the SAME record (per-record order) but not other records'.
-//     Entries without a record never hold anything back.
-//   * A barrier entry (NewQueueEntry::barrier) orders record entries across
-//     records: Ready returns it only once no earlier record entry is queued
-//     (in flight or waiting counts), and returns no later record entry while
-//     it is queued. Live sync makes cascading deletes and undeletes barriers,
-//     because what they cascade to on the partner depends on every earlier
-//     change of the children having arrived, and on no later one.
-//   * An entry leaves the queue only through Acknowledge (the partner has
-//     it) or through MarkFailed when its attempts are exhausted or the
-//     failure is not retryable; in both cases the caller can write the
-//     SyncLog entry (Resolved / Failed) in the same atomic batch by using the
-//     Prepare/Finish forms.
-//   * Every mutation is validated first; on any error (bad input, unknown
-//     sequence, failed write) neither storage nor memory changes.
-//   * Readers (Ready, List, Get, Oldest...) see an entry once its enqueue
-//     finished and every earlier-numbered enqueue finished too, so FIFO
-//     consumers never see sequence N+1 before N.
+//   * An entry leaves the queue only when the partner acknowledged it or
+//     when it finally failed (then it is in the SyncLog as Failed, R51).
+//     Only the connection's sending side removes entries; a host reads.
+//   * Readers see an entry once its enqueue finished and every earlier-
+//     numbered enqueue finished too, so a reader paging oldest first never
+//     sees sequence N+1 before N.
 //
-// Counters: Count() and CountByAction() come from memory. At Open they are
-// rebuilt by one scan over the queue's entries (bench/record_queue_bench
-// reports the cost at 1,000,000 entries); they are not persisted because a
-// persisted counter would need every enqueue batch to rewrite one shared key
-// in allocation order, i.e. a lock held across the write.
+// Counters: Count() and CountByAction() come from memory (rebuilt by one scan
+// when the connection opens its queue); the other reads go to the Storage.
 //
 // Thread-safety: every RecordQueue method may be called concurrently from any
-// thread. The Pending* tokens are move-only and used by one thread.
+// thread, while the connection sends and captures.
 
 #ifndef ORGSYNC_RECORD_QUEUE_H_
 #define ORGSYNC_RECORD_QUEUE_H_
@@ -67,67 +39,17 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "absl/types/span.h"
 #include "orgsync/clock.h"
+#include "orgsync/options.h"
 #include "orgsync/queue_action.h"
-#include "orgsync/storage.h"
 #include "orgsync/sync_log.h"
 
 namespace orgsync {
-
-// When failed entries are retried (R51).
-//
-// After the k-th failed attempt (k >= 1) the entry waits
-//   base(k) = min(initial_delay * multiplier^(k-1), max_delay)
-// scaled by a jitter factor in (1 - jitter, 1]: the delay never exceeds
-// max_delay and never drops below base(k) * (1 - jitter). The factor comes
-// from a hash of (jitter_seed, sequence, k), not from a global random
-// generator, so a simulation with a fixed seed replays exactly. When k
-// reaches max_attempts the entry is exhausted: it leaves the queue.
-struct RetryPolicy {
-  absl::Duration initial_delay = absl::Minutes(1);
-  double multiplier = 2.0;
-  absl::Duration max_delay = absl::Hours(1);
-  double jitter = 0.25;
-  uint32_t max_attempts = 6;
-  uint64_t jitter_seed = 0;
-
-  // InvalidArgument unless initial_delay > 0, multiplier >= 1,
-  // max_delay >= initial_delay, 0 <= jitter < 1 and max_attempts >= 1.
-  [[nodiscard]] absl::Status Validate() const;
-
-  // The wait before the next attempt of `sequence` after its
-  // `failed_attempts`-th failure (>= 1).
-  absl::Duration DelayAfter(uint64_t sequence, uint32_t failed_attempts) const;
-};
-
-struct RecordQueueOptions {
-  RetryPolicy retry;
-  // Largest accepted payload.
-  size_t max_payload_bytes = 16 * 1024 * 1024;
-  // Longest accepted object name, record id and error message.
-  size_t max_name_bytes = 1024;
-  size_t max_error_message_bytes = 16 * 1024;
-  // Ready() examines at most this many entries per call, so that a long run
-  // of entries waiting for a retry at the head cannot make one call read the
-  // whole queue; the entries after the run wait for the next calls.
-  size_t ready_scan_limit = 100000;
-};
 
 struct QueueError {
   SyncErrorCode code = SyncErrorCode::kNone;
   std::string message;
   friend bool operator==(const QueueError&, const QueueError&) = default;
-};
-
-// What a caller enqueues. Record actions (IsRecordAction) need both
-// record.object and record.id; an id always needs an object.
-struct NewQueueEntry {
-  RecordRef record;
-  QueueAction action = QueueAction::kGenericUpdate;
-  std::string payload;
-  // See "barrier entry" above; only record actions may be barriers.
-  bool barrier = false;
 };
 
 struct QueueEntry {
@@ -152,199 +74,62 @@ struct QueuePage {
   std::string next_page_token;
 };
 
-// What MarkFailed did.
-struct FailureOutcome {
-  // The entry after the failure was recorded (attempts incremented,
-  // next_retry and last_error set).
-  QueueEntry entry;
-  // True if the entry left the queue (attempts exhausted, or the failure
-  // was not retryable): log it as Failed. False: it waits for next_retry;
-  // entry.attempts == 1 means this was the first failure (log Retrying).
-  bool exhausted = false;
-};
-
+// The read-only view of a connection's queue that a host gets from
+// Connection::record_queue(). Entries enter the queue through Capture and
+// the connection's own notices, and leave it only when the partner
+// acknowledged them or they finally failed (design rule 2): the engine,
+// which holds the sending window, is the only writer, so a host can list and
+// count the queue but never acknowledge or remove an entry behind it.
 class RecordQueue {
  public:
   // The largest page List returns.
   static constexpr size_t kMaxPageSize = 10000;
 
-  // Move-only proofs that a change was staged into a batch. Hand each to
-  // its Finish* call exactly once (to any RecordQueue: it is forwarded to
-  // the queue that made it). A token destroyed unfinished counts as a failed
-  // write.
-  class PendingEnqueue {
-   public:
-    PendingEnqueue(PendingEnqueue&& other) noexcept;
-    PendingEnqueue& operator=(PendingEnqueue&& other) noexcept;
-    PendingEnqueue(const PendingEnqueue&) = delete;
-    PendingEnqueue& operator=(const PendingEnqueue&) = delete;
-    ~PendingEnqueue();
-
-    // The sequence numbers given to the entries, in the order given.
-    std::vector<uint64_t> sequences() const;
-
-   private:
-    friend class RecordQueue;
-    PendingEnqueue() = default;
-
-    RecordQueue* owner_ = nullptr;
-    uint64_t first_ = 0;
-    uint64_t count_ = 0;
-    std::vector<QueueAction> actions_;
-  };
-
-  class PendingRemoval {
-   public:
-    PendingRemoval(PendingRemoval&& other) noexcept;
-    PendingRemoval& operator=(PendingRemoval&& other) noexcept;
-    PendingRemoval(const PendingRemoval&) = delete;
-    PendingRemoval& operator=(const PendingRemoval&) = delete;
-    ~PendingRemoval();
-
-    // The entries that leave the queue, as they were (e.g. to log Resolved
-    // for those with attempts > 0).
-    const std::vector<QueueEntry>& entries() const { return entries_; }
-
-   private:
-    friend class RecordQueue;
-    PendingRemoval() = default;
-
-    RecordQueue* owner_ = nullptr;
-    std::vector<QueueEntry> entries_;
-    // The high-water-mark key this removal writes (if it removes the
-    // newest entry) and the older ones it deletes.
-    std::optional<uint64_t> new_high_water_;
-    std::vector<uint64_t> dropped_high_water_;
-  };
-
-  class PendingFailure {
-   public:
-    PendingFailure(PendingFailure&& other) noexcept;
-    PendingFailure& operator=(PendingFailure&& other) noexcept;
-    PendingFailure(const PendingFailure&) = delete;
-    PendingFailure& operator=(const PendingFailure&) = delete;
-    ~PendingFailure();
-
-    const FailureOutcome& outcome() const { return outcome_; }
-
-   private:
-    friend class RecordQueue;
-    PendingFailure() = default;
-
-    RecordQueue* owner_ = nullptr;
-    FailureOutcome outcome_;
-    // Used when the entry leaves the queue (see PendingRemoval).
-    std::optional<uint64_t> new_high_water_;
-    std::vector<uint64_t> dropped_high_water_;
-  };
-
-  // Opens the queue of `connection_id` (non-empty, at most 128 bytes, no
-  // '/' or control characters), restoring it from `storage`. Neither pointer
-  // is owned; both must outlive the queue. Errors: InvalidArgument for bad
-  // arguments or options, DataLoss for undecodable stored state, or the
-  // storage's error.
-  [[nodiscard]] static absl::StatusOr<std::unique_ptr<RecordQueue>> Open(
-      Storage* storage, Clock* clock, std::string connection_id,
-      RecordQueueOptions options = {});
-
-  ~RecordQueue();
+  virtual ~RecordQueue() = default;
   RecordQueue(const RecordQueue&) = delete;
   RecordQueue& operator=(const RecordQueue&) = delete;
 
-  const std::string& connection_id() const;
-  const RecordQueueOptions& options() const;
-
-  // ---- Producers ----
-
-  // Appends `entries` (at least one) durably; returns their sequence
-  // numbers, consecutive and in the order given. InvalidArgument naming the
-  // bad entry and field, or the storage's error; nothing is queued then.
-  [[nodiscard]] absl::StatusOr<std::vector<uint64_t>> Enqueue(
-      absl::Span<const NewQueueEntry> entries);
-
-  // Validates `entries`, reserves their sequence numbers and adds their
-  // writes to `batch`. The caller writes the batch (sync=true for the
-  // durability contract) and then calls FinishEnqueue with the write's
-  // status; until then the entries are invisible to readers and to the
-  // counters, and so are later-numbered ones (FIFO). Nothing changes on
-  // error.
-  [[nodiscard]] absl::StatusOr<PendingEnqueue> PrepareEnqueue(
-      absl::Span<const NewQueueEntry> entries, WriteBatch* batch);
-  void FinishEnqueue(PendingEnqueue pending, const absl::Status& write_status);
-
-  // ---- Consumers ----
-
-  // Up to `limit` (>= 1) entries due at `now`, in sequence order, skipping
-  // entries waiting for a retry and the later entries of their records, and
-  // honouring barriers (above).
-  // Entries with sequence <= after_sequence are not returned (they are
-  // taken to be in flight already) but still hold back their records if
-  // they wait for a retry. A read: nothing changes.
-  [[nodiscard]] absl::StatusOr<std::vector<QueueEntry>> Ready(
-      absl::Time now, size_t limit, uint64_t after_sequence = 0) const;
-
-  // The partner has these entries: they leave the queue. All must be queued
-  // and distinct, otherwise nothing changes: NotFound for an unknown (or
-  // not yet finished) sequence, InvalidArgument for an empty list or a
-  // duplicate, FailedPrecondition if another Acknowledge/MarkFailed of the
-  // entry is between its Prepare and Finish.
-  [[nodiscard]] absl::Status Acknowledge(uint64_t sequence);
-  [[nodiscard]] absl::Status Acknowledge(absl::Span<const uint64_t> sequences);
-  [[nodiscard]] absl::StatusOr<PendingRemoval> PrepareAcknowledge(
-      absl::Span<const uint64_t> sequences, WriteBatch* batch);
-  void FinishAcknowledge(PendingRemoval pending,
-                         const absl::Status& write_status);
-
-  // Records a failed delivery attempt of `sequence`: attempts + 1, last
-  // error, and either a Next Retry Date by the RetryPolicy or, when the
-  // attempts are exhausted or `retryable` is false (R52), removal from the
-  // queue (FailureOutcome::exhausted). `error.code` must not be kNone.
-  // Errors as for Acknowledge.
-  [[nodiscard]] absl::StatusOr<FailureOutcome> MarkFailed(
-      uint64_t sequence, const QueueError& error, bool retryable = true);
-  [[nodiscard]] absl::StatusOr<PendingFailure> PrepareMarkFailed(
-      uint64_t sequence, const QueueError& error, bool retryable,
-      WriteBatch* batch);
-  void FinishMarkFailed(PendingFailure pending,
-                        const absl::Status& write_status);
+  virtual const std::string& connection_id() const = 0;
+  virtual const RecordQueueOptions& options() const = 0;
 
   // ---- Inspection (R50) ----
 
   // NotFound if `sequence` is not queued (or not visible yet).
-  [[nodiscard]] absl::StatusOr<QueueEntry> Get(uint64_t sequence) const;
+  [[nodiscard]] virtual absl::StatusOr<QueueEntry> Get(
+      uint64_t sequence) const = 0;
 
   // One page (1..kMaxPageSize entries) oldest first, starting after the
   // entry named by `page_token` ("" = from the start). InvalidArgument for a
   // bad page size or token.
-  [[nodiscard]] absl::StatusOr<QueuePage> List(std::string_view page_token,
-                                               size_t page_size) const;
+  [[nodiscard]] virtual absl::StatusOr<QueuePage> List(
+      std::string_view page_token, size_t page_size) const = 0;
   // Like List, starting after `after_sequence` (0 = from the start).
-  [[nodiscard]] absl::StatusOr<QueuePage> ListAfter(uint64_t after_sequence,
-                                                    size_t page_size) const;
+  [[nodiscard]] virtual absl::StatusOr<QueuePage> ListAfter(
+      uint64_t after_sequence, size_t page_size) const = 0;
 
   // Queued entries (finished enqueues), from memory.
-  uint64_t Count() const;
+  virtual uint64_t Count() const = 0;
   // Non-zero counts only, from memory.
-  std::map<QueueAction, uint64_t> CountByAction() const;
+  virtual std::map<QueueAction, uint64_t> CountByAction() const = 0;
 
   // The oldest entry, if any.
-  [[nodiscard]] absl::StatusOr<std::optional<QueueEntry>> Oldest() const;
+  [[nodiscard]] virtual absl::StatusOr<std::optional<QueueEntry>> Oldest()
+      const = 0;
   // How long the oldest entry has waited by the Clock; zero when empty.
-  [[nodiscard]] absl::StatusOr<absl::Duration> OldestEntryAge() const;
+  [[nodiscard]] virtual absl::StatusOr<absl::Duration> OldestEntryAge()
+      const = 0;
 
   // Whether `record` has an entry in the queue (R55: a record whose change
   // failed and left the queue has none, and its next change is queued
   // normally). InvalidArgument for an empty record.
-  [[nodiscard]] absl::StatusOr<bool> HasPending(const RecordRef& record) const;
+  [[nodiscard]] virtual absl::StatusOr<bool> HasPending(
+      const RecordRef& record) const = 0;
   // The sequences queued for `record`, oldest first.
-  [[nodiscard]] absl::StatusOr<std::vector<uint64_t>> PendingSequences(
-      const RecordRef& record) const;
+  [[nodiscard]] virtual absl::StatusOr<std::vector<uint64_t>>
+  PendingSequences(const RecordRef& record) const = 0;
 
- private:
-  class Impl;
-  explicit RecordQueue(std::unique_ptr<Impl> impl);
-
-  std::unique_ptr<Impl> impl_;
+ protected:
+  RecordQueue() = default;
 };
 
 }  // namespace orgsync

@@ -60,6 +60,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "orgsync/clock.h"
+#include "orgsync/options.h"
 #include "orgsync/record.h"
 #include "orgsync/storage.h"
 
@@ -189,23 +190,6 @@ class ForwardingRecordStore : public RecordStore {
 
  private:
   RecordStore* target_;
-};
-
-// Options shared by the shipped stores.
-struct RecordStoreOptions {
-  // Which fields of which object are lookups, and whether deleting the
-  // parent cascades to the child (R33): object -> (field -> cascade). A
-  // Reference in a field listed here makes the record a child of the
-  // referenced record.
-  std::map<std::string, std::map<std::string, bool>, std::less<>> lookups;
-  // The time source for LastModifiedDate / CreatedDate stamps; not owned;
-  // must outlive the store. nullptr means Clock::System().
-  Clock* clock = nullptr;
-  // Prefix of generated ids, e.g. "P-" so that ids from two orgs are told
-  // apart in tests. Ids are prefix + a zero-padded counter.
-  std::string id_prefix;
-  // The user stamped into audit fields of local writes.
-  std::string user = "host";
 };
 
 // What the two shipped stores do where the contract above leaves room (both

@@ -44,24 +44,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "orgsync/options.h"
 #include "orgsync/org.h"
 
 namespace orgsync {
-
-struct RunnerOptions {
-  // How long the runner waits, when a round did no work, before the next
-  // one (unless woken). Must be positive; InfiniteDuration means "only when
-  // woken".
-  absl::Duration idle_interval = absl::Milliseconds(10);
-  // Most rounds in a row that start at once because the previous one did
-  // work; then the runner waits one idle interval. At least 1.
-  size_t max_busy_steps = 100;
-  // Optional work done after every Org::Step() of a round, on the runner's
-  // thread; returns how much it did (non-zero makes the round busy). E.g.
-  // driving an InProcessTransportPair: [&pair] { return pair.Step(); }.
-  // An error is counted like a failed step.
-  std::function<absl::StatusOr<size_t>()> extra_step = {};
-};
 
 // What a Runner did so far.
 struct RunnerStats {

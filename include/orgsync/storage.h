@@ -35,6 +35,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "orgsync/options.h"
 
 namespace orgsync {
 
@@ -151,22 +152,6 @@ class Storage {
                                  const WriteOptions& options);
   [[nodiscard]] absl::Status Delete(std::string_view key,
                                     const WriteOptions& options);
-};
-
-// Options for the LevelDB-backed storage.
-struct LevelDbStorageOptions {
-  // Create the folder's database if it does not exist yet. When false, a
-  // folder without a database is NotFound.
-  bool create_if_missing = true;
-  // LevelDB's block cache in bytes; 0 keeps LevelDB's default (8 MiB).
-  size_t block_cache_bytes = 0;
-  // LevelDB's write buffer (memtable) in bytes; 0 keeps LevelDB's default.
-  size_t write_buffer_bytes = 0;
-  // Read table files through mmap (LevelDB's default) instead of pread.
-  // Mapped pages a scan touches count in the process's resident memory, so
-  // with a large database the RSS grows with the data read; pread leaves
-  // them in the kernel's page cache. Off unless a host measured a gain.
-  bool mmap_reads = false;
 };
 
 // Opens (or creates, with its missing parent folders) the LevelDB database

@@ -5,11 +5,12 @@
 // seed's "Subscribed Objects" and their "Your Fields" column).
 //
 // There is one SubscriptionMap per connection per side; its state lives in
-// the host's Storage under `s/<connection_id>/` and is reloaded by Open.
+// the Org's Storage under `s/<connection_id>/` and survives restarts.
 //
-// What the partner publishes arrives as PartnerMapUpdates (the R21 notices
-// of the partner's PublishSet, with the partner's publication of the object
-// attached). Nothing flows for an object until this side subscribes to it:
+// What the partner publishes arrives as the R21 notices of the partner's
+// PublishSet, with the partner's publication of the object attached; the
+// connection applies them. Nothing flows for an object until this side
+// subscribes to it:
 //   R16 Subscribe(object) maps the object to the local object of the same
 //       name and each published field to the same-named local field when it
 //       is compatible (same type; same lookup target; for text, long text,
@@ -27,21 +28,15 @@
 //       once it is compatible. A deleted field leaves the map. A field the
 //       partner publishes after this side subscribed is NotSubscribed until
 //       SubscribeField (the seed: "publish and subscribe to the field").
-//   R21 Subscribe and Unsubscribe emit Type Map Set Partner Sub through the
-//       ChangeSink in the same atomic synced write as the change (protocol in
-//       change_sink.h). The notice names the object only; the sender reads
-//       IsSubscribed() when it sends to say which way it went. ChangeSink::
-//       Stage runs under this map's lock: a sink must not call back into it.
-//       Partner updates and field-level changes emit nothing.
+//   R21 Subscribe and Unsubscribe queue Type Map Set Partner Sub for the
+//       partner in the same atomic synced write as the change. Partner
+//       updates and field-level changes send nothing.
 // Refused requests change nothing and return a status naming the object,
 // field and rule. Requests already satisfied (subscribing a subscribed
 // object, unsubscribing an unsubscribed one) return OK and emit nothing.
 //
 // Objects are named by the partner's name throughout; the local object a
 // subscription maps to is LocalObject().
-//
-// Ownership: Storage, Schema and ChangeSink are the host's and must outlive
-// the map; `sink` may be null (notices are then dropped).
 //
 // Thread-safety: all methods are thread-safe; queries take a shared lock and
 // are cheap (MappedField runs for every received field). Changes are
@@ -50,22 +45,16 @@
 #ifndef ORGSYNC_SUBSCRIPTION_MAP_H_
 #define ORGSYNC_SUBSCRIPTION_MAP_H_
 
-#include <map>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "orgsync/change_sink.h"
-#include "orgsync/internal/mutex.h"
 #include "orgsync/publish_set.h"
 #include "orgsync/queue_action.h"
 #include "orgsync/schema.h"
-#include "orgsync/storage.h"
 
 namespace orgsync {
 
@@ -92,66 +81,37 @@ struct FieldMapping {
   friend bool operator==(const FieldMapping&, const FieldMapping&) = default;
 };
 
-// One received publish/subscribe notice of the partner (R21).
-struct PartnerMapUpdate {
-  // kTypeMapUpdate, kFieldMapUpdate, kFieldMapDelete: `publication` is
-  //   required and is the partner's whole publication of `object` now;
-  //   `field` is informational.
-  // kTypeMapDelete: the partner unpublished `object`.
-  // kTypeMapNameUpdate: `object` is now called `new_name`.
-  // kFieldMapNameUpdate: `object`.`field` is now called `new_name`.
-  // kValueMapDelete: picklist value `value` of `object`.`field` is gone.
-  QueueAction action = QueueAction::kTypeMapUpdate;
-  std::string object = {};
-  std::string field = {};
-  std::string new_name = {};
-  std::string value = {};
-  // The partner's definition of `object` restricted to its published fields
-  // (PublishSet::Publication on the partner's side).
-  std::optional<ObjectDef> publication = {};
-};
-
+// The host's handle on what one side of a connection receives
+// (Connection::subscription_map()). The connection owns the implementation,
+// feeds it the partner's notices and tells the partner what this side
+// subscribes (R21).
 class SubscriptionMap {
  public:
-  // Loads the map of `connection_id` from `storage` (empty if nothing is
-  // stored). InvalidArgument for a null storage or schema, an empty
-  // connection id or one containing '/'; DataLoss for corrupt state.
-  [[nodiscard]] static absl::StatusOr<std::unique_ptr<SubscriptionMap>> Open(
-      Storage* storage, std::string connection_id, const Schema* local_schema,
-      ChangeSink* sink);
-
+  virtual ~SubscriptionMap() = default;
   SubscriptionMap(const SubscriptionMap&) = delete;
   SubscriptionMap& operator=(const SubscriptionMap&) = delete;
-  ~SubscriptionMap();
-
-  // Applies one partner notice. Redelivery is harmless: a rename or delete
-  // already applied is OK. InvalidArgument for an action that is not a
-  // partner map notice, a missing or malformed publication (including a
-  // field R12 says can never be published); NotFound for a rename of an
-  // object or field this side never heard of.
-  [[nodiscard]] absl::Status ApplyPartnerUpdate(const PartnerMapUpdate& update);
 
   // R16. NotFound if the partner does not publish `object`;
   // FailedPrecondition if the local schema has no object of that name.
-  [[nodiscard]] absl::Status Subscribe(std::string_view object);
+  [[nodiscard]] virtual absl::Status Subscribe(std::string_view object) = 0;
 
   // Stops receiving `object`; its mappings are forgotten, and lookups of
   // other subscribed objects to it become None Available. NotFound if the
   // partner does not publish it.
-  [[nodiscard]] absl::Status Unsubscribe(std::string_view object);
+  [[nodiscard]] virtual absl::Status Unsubscribe(std::string_view object) = 0;
 
   // Subscribes one published field of a subscribed object (R17), mapping it
   // to `local_field` (empty: the same name). FailedPrecondition if the
   // object is not subscribed or the local field is missing or incompatible
   // (the status says why); NotFound if the partner does not publish the
   // field. A lookup whose target is not subscribed becomes None Available.
-  [[nodiscard]] absl::Status SubscribeField(std::string_view object,
-                                            std::string_view partner_field,
-                                            std::string_view local_field = {});
+  [[nodiscard]] virtual absl::Status SubscribeField(
+      std::string_view object, std::string_view partner_field,
+      std::string_view local_field = {}) = 0;
 
   // Stops receiving one field (it becomes NotSubscribed).
-  [[nodiscard]] absl::Status UnsubscribeField(std::string_view object,
-                                              std::string_view partner_field);
+  [[nodiscard]] virtual absl::Status UnsubscribeField(
+      std::string_view object, std::string_view partner_field) = 0;
 
   // Follows a change of the local schema (the Schema must already hold the
   // new definition): mappings follow renamed local objects and fields; a
@@ -161,81 +121,38 @@ class SubscriptionMap {
   // object ends its subscriptions (Type Map Set Partner Sub).
   // FailedPrecondition if `renamed_to` is missing from the Schema;
   // InvalidArgument for a field renamed twice.
-  [[nodiscard]] absl::Status OnLocalSchemaChanged(const SchemaChange& change);
+  [[nodiscard]] virtual absl::Status OnLocalSchemaChanged(
+      const SchemaChange& change) = 0;
 
-  bool IsPartnerPublished(std::string_view object) const;
+  virtual bool IsPartnerPublished(std::string_view object) const = 0;
   // The partner's publication of `object`, or nullopt.
-  std::optional<ObjectDef> PartnerPublication(std::string_view object) const;
+  virtual std::optional<ObjectDef> PartnerPublication(
+      std::string_view object) const = 0;
   // Sorted partner object names.
-  std::vector<std::string> PartnerPublishedObjects() const;
+  virtual std::vector<std::string> PartnerPublishedObjects() const = 0;
 
-  bool IsSubscribed(std::string_view object) const;
+  virtual bool IsSubscribed(std::string_view object) const = 0;
   // Sorted partner object names.
-  std::vector<std::string> SubscribedObjects() const;
+  virtual std::vector<std::string> SubscribedObjects() const = 0;
   // The local object `object` maps to, when subscribed.
-  std::optional<std::string> LocalObject(std::string_view object) const;
+  virtual std::optional<std::string> LocalObject(
+      std::string_view object) const = 0;
 
   // The local field receiving `partner_field`, only when it is kSubscribed.
-  std::optional<std::string> MappedField(std::string_view object,
-                                         std::string_view partner_field) const;
+  virtual std::optional<std::string> MappedField(
+      std::string_view object, std::string_view partner_field) const = 0;
   // The status of one published field. For an object not subscribed, every
   // field is kNotSubscribed. NotFound if the partner does not publish it.
-  [[nodiscard]] absl::StatusOr<FieldMapping> GetFieldMapping(
-      std::string_view object, std::string_view partner_field) const;
+  [[nodiscard]] virtual absl::StatusOr<FieldMapping> GetFieldMapping(
+      std::string_view object, std::string_view partner_field) const = 0;
   // Every published field of `object`, sorted by partner field.
-  std::vector<FieldMapping> FieldMappings(std::string_view object) const;
+  virtual std::vector<FieldMapping> FieldMappings(
+      std::string_view object) const = 0;
 
-  const std::string& connection_id() const { return connection_id_; }
+  virtual const std::string& connection_id() const = 0;
 
- private:
-  struct Entry {
-    ObjectDef publication;  // the partner's, published fields only
-    bool subscribed = false;
-    std::string local_object;
-    std::map<std::string, FieldMapping, std::less<>> fields;  // if subscribed
-  };
-  using EntryMap = std::map<std::string, Entry, std::less<>>;
-
-  SubscriptionMap(Storage* storage, std::string connection_id,
-                  const Schema* local_schema, ChangeSink* sink);
-
-  absl::Status Load();
-  std::string KeyFor(std::string_view object) const;
-  void PutEntry(std::string_view object, const Entry& entry,
-                WriteBatch* batch) const;
-  absl::Status Commit(std::vector<MapNotice> notices, EntryMap updated,
-                      std::vector<std::string> removed)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  // The entry `name` has once `updated` is laid over the current state and
-  // `removed` taken out, or nullptr.
-  const Entry* FindAfter(const EntryMap& updated,
-                         const std::vector<std::string>& removed,
-                         std::string_view name) const
-      ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  // The mapping R16 gives partner `field` of `entry` onto local field
-  // `local_field` (empty: the same name), in the state after the change.
-  // `*missing` tells whether it is Unmapped for lack of the local field
-  // rather than for an incompatible one.
-  FieldMapping AutoMap(const EntryMap& updated,
-                       const std::vector<std::string>& removed,
-                       const Entry& entry, const FieldDef& field,
-                       std::string_view local_field, bool* missing) const
-      ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  // Re-evaluates, after `target` was (un)subscribed or unpublished, the
-  // lookups of every other subscribed object that target it (R16); changed
-  // entries are added to `updated`.
-  void RefreshLookupsTo(std::string_view target, EntryMap* updated,
-                        const std::vector<std::string>& removed) const
-      ABSL_SHARED_LOCKS_REQUIRED(mu_);
-
-  Storage* const storage_;
-  const std::string connection_id_;
-  const Schema* const schema_;
-  ChangeSink* const sink_;
-
-  mutable internal::Mutex mu_;
-  EntryMap entries_ ABSL_GUARDED_BY(mu_);
+ protected:
+  SubscriptionMap() = default;
 };
 
 // R19: how records of each object flow on a connection, seen from this side.

@@ -3,36 +3,32 @@
 // SyncLog: the durable, queryable record of every change that was not
 // simply delivered (the seed's Organization Sync Log, DESIGN.md R51-R54).
 //
-// Contract:
-//   * One SyncLog per connection, kept in a Storage under "l/<connection>/".
-//     Open at most one SyncLog per (storage, connection id) at a time.
-//   * Each entry gets an event number: increasing in append order, never
+// What a host sees (the engine's writer side is lib/log/, not public):
+//   * One log per connection, kept in the Org's Storage under
+//     "l/<connection>/".
+//   * Each entry has an event number: increasing in append order, never
 //     reused, even after a restart or after old entries were pruned.
 //   * Each entry has the record (may be empty for connection-level events),
 //     the QueueAction, the time (from the Clock; never earlier than the
 //     previous entry's, so time order equals event order), a status, an
 //     error code, a description and optional key/value details (for a
 //     conflict: both values).
-//   * Append returns OK only once the entries are durable (sync write). To
-//     make an entry durable in the same atomic write as other changes (for
-//     instance removing the failed RecordQueue entry), use PrepareAppend,
-//     write the batch, then FinishAppend.
 //   * Observers (the seed's log triggers, R54) are called exactly once per
 //     new entry, after it is durable, in event order, never while an
-//     internal lock is held (an observer may query or append to the log).
+//     internal lock is held (an observer may query the log).
 //   * Queries filter by time range, object, record, status and action, in any
 //     combination, newest or oldest first, paged. They use secondary index
 //     keys (object, record, status, action) and the fact that time order
 //     equals event order, so a narrow query does not read the whole log.
 //   * Retention (SyncLogOptions): entries older than max_age and the oldest
-//     beyond max_entries are removed, with their index keys, by Prune() and
-//     automatically after every `prune_every` appends.
+//     beyond max_entries are removed, with their index keys, automatically
+//     after every `prune_every` appends.
 //   * Queries and counts see an entry once its append finished; an entry
 //     whose append is still in progress (or failed) is invisible, so a
 //     reader paging oldest-first never skips an entry that shows up late.
 //
 // Thread-safety: every SyncLog method may be called concurrently from any
-// thread. PendingAppend is a move-only token used by one thread.
+// thread, while the connection appends.
 
 #ifndef ORGSYNC_SYNC_LOG_H_
 #define ORGSYNC_SYNC_LOG_H_
@@ -50,11 +46,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "absl/types/span.h"
 #include "orgsync/clock.h"
+#include "orgsync/options.h"
 #include "orgsync/queue_action.h"
 #include "orgsync/record.h"
-#include "orgsync/storage.h"
 
 namespace orgsync {
 
@@ -145,21 +140,6 @@ struct LogDetail {
   friend bool operator==(const LogDetail&, const LogDetail&) = default;
 };
 
-// What a caller appends.
-struct NewLogEntry {
-  RecordRef record;
-  QueueAction action = QueueAction::kGenericUpdate;
-  LogStatus status = LogStatus::kFailed;
-  // Required (not kNone) for Retrying and Failed.
-  SyncErrorCode error = SyncErrorCode::kNone;
-  std::string description;
-  std::vector<LogDetail> details;
-  // The RecordQueue sequence the entry is about; 0 if none.
-  uint64_t queue_sequence = 0;
-  // Delivery attempts made so far; 0 if not applicable.
-  uint32_t attempts = 0;
-};
-
 // A stored entry.
 struct LogEntry {
   uint64_t event = 0;
@@ -172,23 +152,6 @@ struct LogEntry {
   std::vector<LogDetail> details;
   uint64_t queue_sequence = 0;
   uint32_t attempts = 0;
-};
-
-struct SyncLogOptions {
-  // Entries older than this are pruned; zero or negative keeps them
-  // forever. The defaults bound the log (issue 8: bounded state): a
-  // quarter of a year of history, and at most a million entries (a few
-  // hundred MB at the largest entries), whichever is reached first.
-  absl::Duration max_age = absl::Hours(24 * 90);
-  // At most this many entries are kept (the oldest go first); 0: no limit.
-  uint64_t max_entries = 1'000'000;
-  // Prune automatically after this many appended entries (on the thread
-  // that finishes the append, after observers ran); 0: only on Prune().
-  uint64_t prune_every = 1000;
-  // Longest accepted description and detail value, in bytes.
-  size_t max_text_bytes = 64 * 1024;
-  // Most details per entry.
-  size_t max_details = 64;
 };
 
 // A query; every set field narrows it. `since` is inclusive, `until`
@@ -210,6 +173,10 @@ struct LogPage {
   std::string next_page_token;
 };
 
+// The read-only view of a connection's log that a host gets from
+// Connection::sync_log(): query, count and observe. Entries are written only
+// by the connection (in the same atomic write as the queue change they
+// explain), so a host cannot append or remove them.
 class SyncLog {
  public:
   using Observer = std::function<void(const LogEntry&)>;
@@ -218,108 +185,53 @@ class SyncLog {
   // The largest page a query returns.
   static constexpr size_t kMaxPageSize = 10000;
 
-  // Proof that entries were staged into a batch. Hand it to FinishAppend
-  // exactly once; a token destroyed unfinished counts as a failed write.
-  class PendingAppend {
-   public:
-    PendingAppend(PendingAppend&& other) noexcept;
-    PendingAppend& operator=(PendingAppend&& other) noexcept;
-    PendingAppend(const PendingAppend&) = delete;
-    PendingAppend& operator=(const PendingAppend&) = delete;
-    ~PendingAppend();
-
-    // The event numbers the entries will have, in the order given.
-    std::vector<uint64_t> events() const;
-
-   private:
-    friend class SyncLog;
-    PendingAppend() = default;
-    void Release();
-
-    SyncLog* owner_ = nullptr;
-    std::vector<LogEntry> entries_;
-  };
-
-  // Opens the log of `connection_id` (must be non-empty, at most 128 bytes,
-  // no '/' or control characters), restoring it from `storage`. Neither
-  // pointer is owned; both must outlive the log. Errors: InvalidArgument for
-  // bad arguments or options, DataLoss for undecodable stored state, or the
-  // storage's error.
-  [[nodiscard]] static absl::StatusOr<std::unique_ptr<SyncLog>> Open(
-      Storage* storage, Clock* clock, std::string connection_id,
-      SyncLogOptions options = {});
-
-  ~SyncLog();
+  virtual ~SyncLog() = default;
   SyncLog(const SyncLog&) = delete;
   SyncLog& operator=(const SyncLog&) = delete;
 
-  const std::string& connection_id() const;
-
-  // Appends entries durably and returns their event numbers. Observers are
-  // called on this thread before it returns, unless another thread is
-  // already notifying observers or an earlier-numbered append is still in
-  // progress: then the thread that notifies next calls them, so observers
-  // always see event order. Errors: InvalidArgument naming the bad entry and
-  // field (nothing appended), or the storage's error (nothing appended).
-  [[nodiscard]] absl::StatusOr<std::vector<uint64_t>> Append(
-      absl::Span<const NewLogEntry> entries);
-  [[nodiscard]] absl::StatusOr<uint64_t> Append(const NewLogEntry& entry);
-
-  // Validates `entries` and adds their writes to `batch` (nothing else
-  // changes yet). The caller writes the batch, then calls FinishAppend with
-  // the write's status. Event numbers are reserved at once; a failed write
-  // leaves a gap, never a duplicate.
-  [[nodiscard]] absl::StatusOr<PendingAppend> PrepareAppend(
-      absl::Span<const NewLogEntry> entries, WriteBatch* batch);
-  void FinishAppend(PendingAppend pending, const absl::Status& write_status);
+  virtual const std::string& connection_id() const = 0;
 
   // The entry with this event number; NotFound if there is none (never
   // appended, pruned, or not finished yet).
-  [[nodiscard]] absl::StatusOr<LogEntry> Get(uint64_t event) const;
+  [[nodiscard]] virtual absl::StatusOr<LogEntry> Get(uint64_t event) const = 0;
 
   // One page (1..kMaxPageSize entries) of the entries matching `query`.
   // InvalidArgument for a bad query, page size or page token.
-  [[nodiscard]] absl::StatusOr<LogPage> Query(const LogQuery& query,
-                                              std::string_view page_token,
-                                              size_t page_size) const;
+  [[nodiscard]] virtual absl::StatusOr<LogPage> Query(
+      const LogQuery& query, std::string_view page_token,
+      size_t page_size) const = 0;
   // How many entries match `query` (reads index keys; reads entries only
   // when the query combines object/record with status or action, or status
   // with action).
-  [[nodiscard]] absl::StatusOr<uint64_t> Count(const LogQuery& query) const;
+  [[nodiscard]] virtual absl::StatusOr<uint64_t> Count(
+      const LogQuery& query) const = 0;
 
   // The entries of the last 24 hours by the Clock, newest first, paged.
-  [[nodiscard]] absl::StatusOr<LogPage> Last24Hours(std::string_view page_token,
-                                                    size_t page_size) const;
-  [[nodiscard]] absl::StatusOr<uint64_t> CountLast24Hours() const;
+  [[nodiscard]] virtual absl::StatusOr<LogPage> Last24Hours(
+      std::string_view page_token, size_t page_size) const = 0;
+  [[nodiscard]] virtual absl::StatusOr<uint64_t> CountLast24Hours() const = 0;
 
   // Counts over the whole retained log, from memory (no storage reads);
   // the maps hold non-zero counts only.
-  uint64_t Count() const;
-  std::map<QueueAction, uint64_t> CountByAction() const;
-  std::map<LogStatus, uint64_t> CountByStatus() const;
+  virtual uint64_t Count() const = 0;
+  virtual std::map<QueueAction, uint64_t> CountByAction() const = 0;
+  virtual std::map<LogStatus, uint64_t> CountByStatus() const = 0;
 
-  // Registers an observer, called once for every entry whose notification
-  // starts after this returns (every entry appended from now on, and
-  // possibly one whose append is finishing right now). Returns a handle for
+  // Registers an observer (the seed's log triggers, R54), called once for
+  // every entry whose notification starts after this returns (every entry
+  // appended from now on, and possibly one whose append is finishing right
+  // now), after the entry is durable, in event order, never while an
+  // internal lock is held: it may query the log. Returns a handle for
   // RemoveObserver; InvalidArgument if `observer` is empty.
-  [[nodiscard]] absl::StatusOr<ObserverId> AddObserver(Observer observer);
+  [[nodiscard]] virtual absl::StatusOr<ObserverId> AddObserver(
+      Observer observer) = 0;
   // After it returns the observer is not called again and no call of it is
   // running on another thread (a call from inside the observer itself
   // returns at once). NotFound for an unknown handle.
-  [[nodiscard]] absl::Status RemoveObserver(ObserverId id);
+  [[nodiscard]] virtual absl::Status RemoveObserver(ObserverId id) = 0;
 
-  // Applies the retention policy now; returns how many entries it removed.
-  // Entries go oldest first, in atomic chunks of up to 1000 entries with
-  // their index keys, each written durably; on an error the chunks already
-  // written stay pruned and the rest stays intact.
-  [[nodiscard]] absl::StatusOr<uint64_t> Prune();
-
- private:
-  class Impl;
-  explicit SyncLog(std::unique_ptr<Impl> impl);
-  void Abandon(std::vector<LogEntry>& entries);
-
-  std::unique_ptr<Impl> impl_;
+ protected:
+  SyncLog() = default;
 };
 
 }  // namespace orgsync

@@ -164,17 +164,17 @@ absl::StatusOr<std::unique_ptr<ConnectionImpl>> ConnectionImpl::Open(
 
 absl::Status ConnectionImpl::OpenComponents() {
   const std::string where = fmt::format("opening connection {}", id_);
-  auto queue = RecordQueue::Open(env_->storage, env_->clock, id_, env_->queue);
+  auto queue = DurableRecordQueue::Open(env_->storage, env_->clock, id_, env_->queue);
   if (!queue.ok()) return Annotate(queue.status(), where);
   record_queue_ = std::move(*queue);
-  auto log = SyncLog::Open(env_->storage, env_->clock, id_, env_->log);
+  auto log = DurableSyncLog::Open(env_->storage, env_->clock, id_, env_->log);
   if (!log.ok()) return Annotate(log.status(), where);
   sync_log_ = std::move(*log);
   auto publish =
-      PublishSet::Open(env_->storage, id_, env_->schema, &publish_sink_);
+      DurablePublishSet::Open(env_->storage, id_, env_->schema, &publish_sink_);
   if (!publish.ok()) return Annotate(publish.status(), where);
   publish_set_ = std::move(*publish);
-  auto subscriptions = SubscriptionMap::Open(env_->storage, id_, env_->schema,
+  auto subscriptions = DurableSubscriptionMap::Open(env_->storage, id_, env_->schema,
                                              &subscription_sink_);
   if (!subscriptions.ok()) return Annotate(subscriptions.status(), where);
   subscription_map_ = std::move(*subscriptions);
@@ -404,7 +404,7 @@ absl::Status ConnectionImpl::ApplyAvailabilityLocked() {
   if (unavailable == state_.partner_unavailable()) return absl::OkStatus();
   proto::ConnectionState next = state_;
   WriteBatch batch;
-  std::optional<RecordQueue::PendingEnqueue> pending;
+  std::optional<DurableRecordQueue::PendingEnqueue> pending;
   const absl::Time now = StoredNow(*env_->clock);
   next.set_partner_unavailable(unavailable);
   if (unavailable) {
@@ -505,7 +505,7 @@ absl::Status ConnectionImpl::CheckMove(ConnectionStatus to, bool allowed,
 absl::Status ConnectionImpl::StageNotice(
     QueueAction action, std::string_view actor,
     const proto::ConnectionState& next, WriteBatch* batch,
-    std::optional<RecordQueue::PendingEnqueue>* pending) {
+    std::optional<DurableRecordQueue::PendingEnqueue>* pending) {
   // The partner hears only about an accepted connection: before acceptance
   // the handshake carries the current settings.
   if (!AcceptedLocked()) return absl::OkStatus();
@@ -531,7 +531,7 @@ absl::Status ConnectionImpl::StageNotice(
   entry.action = action;
   entry.payload = notice.SerializeAsString();
   ORGSYNC_ASSIGN_OR_RETURN(
-      RecordQueue::PendingEnqueue staged,
+      DurableRecordQueue::PendingEnqueue staged,
       record_queue_->PrepareEnqueue(absl::MakeConstSpan(&entry, 1), batch));
   *pending = std::move(staged);
   return absl::OkStatus();
@@ -539,7 +539,7 @@ absl::Status ConnectionImpl::StageNotice(
 
 absl::Status ConnectionImpl::Commit(
     proto::ConnectionState next, WriteBatch batch,
-    std::optional<RecordQueue::PendingEnqueue> pending) {
+    std::optional<DurableRecordQueue::PendingEnqueue> pending) {
   TrackSuspension(&next);
   batch.Put(ConnectionStateKey(id_), next.SerializeAsString());
   const absl::Status written =
@@ -653,7 +653,7 @@ absl::Status ConnectionImpl::Suspend(std::string_view actor) {
   // R7: this administrator hears of the queue from now on.
   next.set_suspended_by(std::string(actor));
   AddHistory(id_, now, HistoryEvent::kAdminSuspended, actor, "", &next, &batch);
-  std::optional<RecordQueue::PendingEnqueue> pending;
+  std::optional<DurableRecordQueue::PendingEnqueue> pending;
   ORGSYNC_RETURN_IF_ERROR(StageNotice(QueueAction::kConnectionAdminSuspended,
                                       actor, next, &batch, &pending));
   return Commit(std::move(next), std::move(batch), std::move(pending));
@@ -681,7 +681,7 @@ absl::Status ConnectionImpl::Resume(std::string_view actor) {
                  ? "still suspended: the partner org is unavailable"
                  : "",
              &next, &batch);
-  std::optional<RecordQueue::PendingEnqueue> pending;
+  std::optional<DurableRecordQueue::PendingEnqueue> pending;
   ORGSYNC_RETURN_IF_ERROR(StageNotice(QueueAction::kConnectionAdminResumed,
                                       actor, next, &batch, &pending));
   return Commit(std::move(next), std::move(batch), std::move(pending));
@@ -705,7 +705,7 @@ absl::Status ConnectionImpl::Deactivate(std::string_view actor) {
   AddHistory(id_, now, HistoryEvent::kDeactivated, actor,
              fmt::format("was {}", ConnectionStatusName(StatusLocked())), &next,
              &batch);
-  std::optional<RecordQueue::PendingEnqueue> pending;
+  std::optional<DurableRecordQueue::PendingEnqueue> pending;
   ORGSYNC_RETURN_IF_ERROR(StageNotice(QueueAction::kConnectionDeactivate,
                                       actor, next, &batch, &pending));
   ORGSYNC_RETURN_IF_ERROR(
@@ -743,7 +743,7 @@ absl::Status ConnectionImpl::UpdateSettings(
   WriteBatch batch;
   const absl::Time now = StoredNow(*env_->clock);
   AddHistory(id_, now, event, actor, detail, &next, &batch);
-  std::optional<RecordQueue::PendingEnqueue> pending;
+  std::optional<DurableRecordQueue::PendingEnqueue> pending;
   ORGSYNC_RETURN_IF_ERROR(StageNotice(QueueAction::kConnectionUpdate, actor,
                                       next, &batch, &pending));
   return Commit(std::move(next), std::move(batch), std::move(pending));

@@ -57,23 +57,23 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "orgsync/change_sink.h"
 #include "engine/record_sync.h"
+#include "log/durable_sync_log.h"
 #include "orgsync/capture.h"
 #include "orgsync/clock.h"
 #include "orgsync/conflict.h"
 #include "orgsync/connection.h"
 #include "orgsync/internal/mutex.h"
-#include "orgsync/publish_set.h"
-#include "orgsync/record_queue.h"
 #include "orgsync/record_store.h"
 #include "orgsync/schema.h"
 #include "orgsync/storage.h"
-#include "orgsync/subscription_map.h"
-#include "orgsync/sync_log.h"
 #include "orgsync/transport.h"
 #include "proto/connection_state.pb.h"
 #include "proto/wire.pb.h"
+#include "publish/change_sink.h"
+#include "publish/durable_publish_set.h"
+#include "publish/durable_subscription_map.h"
+#include "queue/durable_record_queue.h"
 #include "storage/deferred_sync_storage.h"
 #include "wire/change_batch_encoder.h"
 
@@ -234,7 +234,7 @@ class ConnectionImpl final : public Connection {
    private:
     ConnectionImpl* const connection_;
     internal::Mutex mu_;
-    std::optional<RecordQueue::PendingEnqueue> pending_ ABSL_GUARDED_BY(mu_);
+    std::optional<DurableRecordQueue::PendingEnqueue> pending_ ABSL_GUARDED_BY(mu_);
   };
 
   // An entry sent and not answered yet.
@@ -249,7 +249,7 @@ class ConnectionImpl final : public Connection {
   // SyncLog appends whose batch was written, finished once mu_ is
   // released (observers may call back into the connection).
   using DeferredLogs =
-      std::vector<std::pair<SyncLog::PendingAppend, absl::Status>>;
+      std::vector<std::pair<DurableSyncLog::PendingAppend, absl::Status>>;
 
   ConnectionImpl(const OrgEnv* env, proto::ConnectionState state);
   absl::Status OpenComponents();
@@ -444,7 +444,7 @@ class ConnectionImpl final : public Connection {
   absl::Status StageNotice(QueueAction action, std::string_view actor,
                            const proto::ConnectionState& next,
                            WriteBatch* batch,
-                           std::optional<RecordQueue::PendingEnqueue>* pending)
+                           std::optional<DurableRecordQueue::PendingEnqueue>* pending)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Writes `next` with `batch` (sync) and makes it the state; finishes the
@@ -452,7 +452,7 @@ class ConnectionImpl final : public Connection {
   // fields of `next` in step with its status (TrackSuspension).
   absl::Status Commit(
       proto::ConnectionState next, WriteBatch batch,
-      std::optional<RecordQueue::PendingEnqueue> pending = std::nullopt)
+      std::optional<DurableRecordQueue::PendingEnqueue> pending = std::nullopt)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Shared by the three Update* calls.
@@ -512,10 +512,10 @@ class ConnectionImpl final : public Connection {
   std::atomic<ConnectionStatus> status_for_capture_{ConnectionStatus::kInvited};
 
   // Opened by Open() and never replaced.
-  std::unique_ptr<RecordQueue> record_queue_;
-  std::unique_ptr<SyncLog> sync_log_;
-  std::unique_ptr<PublishSet> publish_set_;
-  std::unique_ptr<SubscriptionMap> subscription_map_;
+  std::unique_ptr<DurableRecordQueue> record_queue_;
+  std::unique_ptr<DurableSyncLog> sync_log_;
+  std::unique_ptr<DurablePublishSet> publish_set_;
+  std::unique_ptr<DurableSubscriptionMap> subscription_map_;
   // The record path's view of the Storage: applying one envelope of the
   // partner's changes costs one sync (RouteToEngine). Null without a
   // RecordStore; outlives record_sync_.

@@ -184,7 +184,7 @@ absl::Status ConnectionImpl::MapSink::Stage(
   }
   if (entries.empty()) return absl::OkStatus();
   ORGSYNC_ASSIGN_OR_RETURN(
-      RecordQueue::PendingEnqueue pending,
+      DurableRecordQueue::PendingEnqueue pending,
       connection_->record_queue_->PrepareEnqueue(entries, batch));
   internal::MutexLock lock(&mu_);
   pending_ = std::move(pending);
@@ -192,7 +192,7 @@ absl::Status ConnectionImpl::MapSink::Stage(
 }
 
 void ConnectionImpl::MapSink::Finish(const absl::Status& write_status) {
-  std::optional<RecordQueue::PendingEnqueue> pending;
+  std::optional<DurableRecordQueue::PendingEnqueue> pending;
   {
     internal::MutexLock lock(&mu_);
     pending.swap(pending_);
@@ -560,7 +560,7 @@ void ConnectionImpl::IgnoreResultNotInFlight(const proto::ItemResult& result,
   log.queue_sequence = sequence;
   log.attempts = entry->attempts;
   WriteBatch batch;
-  absl::StatusOr<SyncLog::PendingAppend> staged =
+  absl::StatusOr<DurableSyncLog::PendingAppend> staged =
       sync_log_->PrepareAppend(absl::MakeConstSpan(&log, 1), &batch);
   if (!staged.ok()) return;  // counted above; nothing else changes
   const absl::Status written =
@@ -573,7 +573,7 @@ void ConnectionImpl::RecordAcknowledged(
     const std::map<uint64_t, proto::ItemResult>& results, DeferredLogs* logs) {
   if (sequences.empty()) return;
   WriteBatch batch;
-  absl::StatusOr<RecordQueue::PendingRemoval> removal =
+  absl::StatusOr<DurableRecordQueue::PendingRemoval> removal =
       record_queue_->PrepareAcknowledge(sequences, &batch);
   if (absl::IsNotFound(removal.status())) {
     // Some answers came late, for entries already gone: keep the rest.
@@ -632,9 +632,9 @@ void ConnectionImpl::RecordAcknowledged(
     log.attempts = entry.attempts;
     resolved.push_back(std::move(log));
   }
-  std::optional<SyncLog::PendingAppend> append;
+  std::optional<DurableSyncLog::PendingAppend> append;
   if (!resolved.empty()) {
-    absl::StatusOr<SyncLog::PendingAppend> staged =
+    absl::StatusOr<DurableSyncLog::PendingAppend> staged =
         sync_log_->PrepareAppend(resolved, &batch);
     if (!staged.ok()) {
       record_queue_->FinishAcknowledge(std::move(*removal), staged.status());
@@ -657,7 +657,7 @@ void ConnectionImpl::RecordFailures(const std::vector<Failure>& failures,
   // Failures are the exception; one batch each keeps this simple.
   for (const Failure& failure : failures) {
     WriteBatch batch;
-    absl::StatusOr<RecordQueue::PendingFailure> marked =
+    absl::StatusOr<DurableRecordQueue::PendingFailure> marked =
         record_queue_->PrepareMarkFailed(
             failure.sequence,
             QueueError{.code = failure.code, .message = failure.description},
@@ -689,14 +689,14 @@ void ConnectionImpl::RecordFailures(const std::vector<Failure>& failures,
       log->status = LogStatus::kRetrying;
       log->description = fmt::format("retrying: {}", failure.description);
     }
-    std::optional<SyncLog::PendingAppend> append;
+    std::optional<DurableSyncLog::PendingAppend> append;
     if (log.has_value()) {
       log->record = entry.record;
       log->action = entry.action;
       log->error = failure.code;
       log->queue_sequence = entry.sequence;
       log->attempts = entry.attempts;
-      absl::StatusOr<SyncLog::PendingAppend> staged =
+      absl::StatusOr<DurableSyncLog::PendingAppend> staged =
           sync_log_->PrepareAppend(absl::MakeConstSpan(&*log, 1), &batch);
       if (!staged.ok()) {
         record_queue_->FinishMarkFailed(std::move(*marked), staged.status());

@@ -640,7 +640,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
     links_.PutStamp(StampWriter::kStepThread, local_object, link.local_id(),
                     field, stamp, &batch);
   }
-  std::optional<RecordQueue::PendingEnqueue> pending;
+  std::optional<DurableRecordQueue::PendingEnqueue> pending;
   if (!resend.empty()) {
     proto::RecordChange again;
     again.set_action(proto::GENERIC_UPDATE);

@@ -93,7 +93,7 @@ absl::Status RecordSync::Commit(WriteBatch& batch,
                                 const std::vector<NewLogEntry>& log_entries,
                                 PendingLogs* deferred_logs, Storage* storage) {
   hlc_.Stage(&batch);
-  std::optional<SyncLog::PendingAppend> pending;
+  std::optional<DurableSyncLog::PendingAppend> pending;
   if (!log_entries.empty()) {
     ORGSYNC_ASSIGN_OR_RETURN(pending,
                              deps_.log->PrepareAppend(log_entries, &batch));
@@ -308,7 +308,7 @@ absl::StatusOr<std::vector<CaptureResult>> RecordSync::CaptureBatch(
     entries.push_back(std::move(plan.entry));
     for (NewLogEntry& note : plan.notes) notes.push_back(std::move(note));
   }
-  ORGSYNC_ASSIGN_OR_RETURN(RecordQueue::PendingEnqueue pending,
+  ORGSYNC_ASSIGN_OR_RETURN(DurableRecordQueue::PendingEnqueue pending,
                            deps_.queue->PrepareEnqueue(entries, &batch));
   hlc_.Stage(&batch);
   const std::vector<uint64_t> sequences = pending.sequences();
@@ -342,9 +342,9 @@ absl::StatusOr<std::vector<CaptureResult>> RecordSync::CaptureBatch(
                       stamp, &batch);
     }
   }
-  std::optional<SyncLog::PendingAppend> logged;
+  std::optional<DurableSyncLog::PendingAppend> logged;
   if (!notes.empty()) {
-    absl::StatusOr<SyncLog::PendingAppend> prepared =
+    absl::StatusOr<DurableSyncLog::PendingAppend> prepared =
         deps_.log->PrepareAppend(notes, &batch);
     if (!prepared.ok()) {
       deps_.queue->FinishEnqueue(std::move(pending), prepared.status());

@@ -61,19 +61,19 @@
 #include "absl/types/span.h"
 #include "engine/hybrid_clock.h"
 #include "engine/record_links.h"
+#include "log/durable_sync_log.h"
 #include "orgsync/capture.h"
 #include "orgsync/clock.h"
 #include "orgsync/conflict.h"
 #include "orgsync/connection.h"
 #include "orgsync/internal/mutex.h"
 #include "orgsync/publish_set.h"
-#include "orgsync/record_queue.h"
 #include "orgsync/record_store.h"
 #include "orgsync/schema.h"
 #include "orgsync/storage.h"
 #include "orgsync/subscription_map.h"
-#include "orgsync/sync_log.h"
 #include "proto/wire.pb.h"
+#include "queue/durable_record_queue.h"
 
 namespace orgsync::internal {
 
@@ -92,8 +92,8 @@ struct RecordSyncDeps {
   std::string owner_user_id;
   PublishSet* publish_set = nullptr;
   SubscriptionMap* subscription_map = nullptr;
-  RecordQueue* queue = nullptr;
-  SyncLog* log = nullptr;
+  DurableRecordQueue* queue = nullptr;
+  DurableSyncLog* log = nullptr;
   RecordStore* store = nullptr;
   const Schema* schema = nullptr;
   // Null: last writer wins, ties to the primary (DefaultConflictResolver).
@@ -175,7 +175,7 @@ class RecordSync {
   // finished (FinishAppend, which runs the observers) by the caller once the
   // write is durable and no lock is held.
   using PendingLogs =
-      std::vector<std::pair<SyncLog::PendingAppend, absl::Status>>;
+      std::vector<std::pair<DurableSyncLog::PendingAppend, absl::Status>>;
 
   // Never fails as a call: storage or store errors become a
   // RETRYABLE_FAILURE result (ERROR_STORAGE). The log entries it writes are

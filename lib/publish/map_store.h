@@ -19,7 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "orgsync/change_sink.h"
+#include "publish/change_sink.h"
 #include "orgsync/schema.h"
 #include "orgsync/storage.h"
 

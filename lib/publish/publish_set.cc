@@ -1,6 +1,6 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 
-#include "orgsync/publish_set.h"
+#include "publish/durable_publish_set.h"
 
 #include <algorithm>
 #include <string>
@@ -13,7 +13,7 @@
 #include "publish/map_store.h"
 #include "schema/schema_proto.h"
 
-namespace orgsync {
+namespace orgsync::internal {
 namespace {
 
 MapNotice Notice(QueueAction action, std::string object,
@@ -111,39 +111,39 @@ void DiffField(std::string_view object, const FieldDef& before,
 
 }  // namespace
 
-PublishSet::PublishSet(Storage* storage, std::string connection_id,
+DurablePublishSet::DurablePublishSet(Storage* storage, std::string connection_id,
                        const Schema* local_schema, ChangeSink* sink)
     : storage_(storage),
       connection_id_(std::move(connection_id)),
       schema_(local_schema),
       sink_(sink) {}
 
-PublishSet::~PublishSet() = default;
+DurablePublishSet::~DurablePublishSet() = default;
 
-absl::StatusOr<std::unique_ptr<PublishSet>> PublishSet::Open(
+absl::StatusOr<std::unique_ptr<DurablePublishSet>> DurablePublishSet::Open(
     Storage* storage, std::string connection_id, const Schema* local_schema,
     ChangeSink* sink) {
   if (storage == nullptr || local_schema == nullptr) {
     return absl::InvalidArgumentError(
-        "PublishSet::Open needs a storage and a local schema");
+        "DurablePublishSet::Open needs a storage and a local schema");
   }
-  ORGSYNC_RETURN_IF_ERROR(internal::ValidateConnectionId(connection_id));
-  std::unique_ptr<PublishSet> set(
-      new PublishSet(storage, std::move(connection_id), local_schema, sink));
+  ORGSYNC_RETURN_IF_ERROR(ValidateConnectionId(connection_id));
+  std::unique_ptr<DurablePublishSet> set(
+      new DurablePublishSet(storage, std::move(connection_id), local_schema, sink));
   ORGSYNC_RETURN_IF_ERROR(
       Annotate(set->Load(), fmt::format("opening the publish set of connection {}",
                                         set->connection_id_)));
   return set;
 }
 
-std::string PublishSet::KeyFor(std::string_view object) const {
+std::string DurablePublishSet::KeyFor(std::string_view object) const {
   return fmt::format("p/{}/o/{}", connection_id_, object);
 }
 
-absl::Status PublishSet::Load() {
+absl::Status DurablePublishSet::Load() {
   const std::string prefix = KeyFor("");
-  internal::MutexLock lock(&mu_);
-  return internal::ScanPrefix(
+  MutexLock lock(&mu_);
+  return ScanPrefix(
       storage_, prefix,
       [&](std::string_view key, std::string_view value) -> absl::Status {
         const std::string_view object = key.substr(prefix.size());
@@ -153,7 +153,7 @@ absl::Status PublishSet::Load() {
               fmt::format("unreadable publish state under key {}", key));
         }
         absl::StatusOr<ObjectDef> publication =
-            internal::FromObjectDefinition(state.publication());
+            FromObjectDefinition(state.publication());
         if (!publication.ok() || publication->name != object) {
           return absl::DataLossError(fmt::format(
               "corrupt publish state under key {}: {}", key,
@@ -171,15 +171,15 @@ absl::Status PublishSet::Load() {
       });
 }
 
-void PublishSet::PutEntry(std::string_view object, const Entry& entry,
+void DurablePublishSet::PutEntry(std::string_view object, const Entry& entry,
                           WriteBatch* batch) const {
   proto::PublishedObjectState state;
-  *state.mutable_publication() = internal::ToObjectDefinition(entry.publication);
+  *state.mutable_publication() = ToObjectDefinition(entry.publication);
   state.set_partner_subscribed(entry.partner_subscribed);
   batch->Put(KeyFor(object), state.SerializeAsString());
 }
 
-absl::Status PublishSet::Commit(std::vector<MapNotice> notices,
+absl::Status DurablePublishSet::Commit(std::vector<MapNotice> notices,
                                 WriteBatch batch, EntryMap updated,
                                 std::vector<std::string> removed) {
   // Each notice carries the publication it leads to, so that the sink can
@@ -198,7 +198,7 @@ absl::Status PublishSet::Commit(std::vector<MapNotice> notices,
     }
   }
   ORGSYNC_RETURN_IF_ERROR(
-      internal::WriteWithNotices(storage_, sink_, notices, std::move(batch)));
+      WriteWithNotices(storage_, sink_, notices, std::move(batch)));
   for (const std::string& name : removed) entries_.erase(name);
   for (auto& [name, entry] : updated) {
     entries_.insert_or_assign(name, std::move(entry));
@@ -224,13 +224,13 @@ std::map<std::string, const ObjectDef*, std::less<>> Overlay(
 
 }  // namespace
 
-absl::Status PublishSet::PublishObject(std::string_view object) {
+absl::Status DurablePublishSet::PublishObject(std::string_view object) {
   const std::string name(object);
   return PublishObjects(absl::MakeConstSpan(&name, 1));
 }
 
-absl::Status PublishSet::PublishObjects(absl::Span<const std::string> objects) {
-  internal::MutexLock lock(&mu_);
+absl::Status DurablePublishSet::PublishObjects(absl::Span<const std::string> objects) {
+  MutexLock lock(&mu_);
   std::vector<std::shared_ptr<const ObjectDef>> defs;
   std::set<std::string, std::less<>> newly;
   for (const std::string& name : objects) {
@@ -274,7 +274,7 @@ absl::Status PublishSet::PublishObjects(absl::Span<const std::string> objects) {
     updated.emplace(def->name, std::move(entry));
   }
 
-  if (auto cycle = internal::FindLookupCycle(Overlay(entries_, updated, {}))) {
+  if (auto cycle = FindLookupCycle(Overlay(entries_, updated, {}))) {
     std::string names;
     for (const auto& def : defs) {
       names += names.empty() ? def->name : ", " + def->name;
@@ -282,7 +282,7 @@ absl::Status PublishSet::PublishObjects(absl::Span<const std::string> objects) {
     return absl::FailedPreconditionError(fmt::format(
         "R15: publishing {} would create a circular lookup dependency among "
         "published objects: {}",
-        names, internal::DescribeCycle(*cycle)));
+        names, DescribeCycle(*cycle)));
   }
 
   WriteBatch batch;
@@ -294,8 +294,8 @@ absl::Status PublishSet::PublishObjects(absl::Span<const std::string> objects) {
   return Commit(std::move(notices), std::move(batch), std::move(updated), {});
 }
 
-absl::Status PublishSet::UnpublishObject(std::string_view object) {
-  internal::MutexLock lock(&mu_);
+absl::Status DurablePublishSet::UnpublishObject(std::string_view object) {
+  MutexLock lock(&mu_);
   if (entries_.find(object) == entries_.end()) {
     if (schema_->HasObject(object)) return absl::OkStatus();
     return absl::NotFoundError(fmt::format(
@@ -309,9 +309,9 @@ absl::Status PublishSet::UnpublishObject(std::string_view object) {
                 {std::string(object)});
 }
 
-absl::Status PublishSet::PublishField(std::string_view object,
+absl::Status DurablePublishSet::PublishField(std::string_view object,
                                       std::string_view field) {
-  internal::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = entries_.find(object);
   std::shared_ptr<const ObjectDef> def = schema_->FindObject(object);
   if (it == entries_.end()) {
@@ -351,11 +351,11 @@ absl::Status PublishSet::PublishField(std::string_view object,
   SortLikeSchema(*def, &entry.publication);
   EntryMap updated;
   updated.emplace(std::string(object), std::move(entry));
-  if (auto cycle = internal::FindLookupCycle(Overlay(entries_, updated, {}))) {
+  if (auto cycle = FindLookupCycle(Overlay(entries_, updated, {}))) {
     return absl::FailedPreconditionError(fmt::format(
         "R15: publishing field {}.{} would create a circular lookup "
         "dependency among published objects: {}",
-        object, field, internal::DescribeCycle(*cycle)));
+        object, field, DescribeCycle(*cycle)));
   }
 
   WriteBatch batch;
@@ -365,9 +365,9 @@ absl::Status PublishSet::PublishField(std::string_view object,
   return Commit(std::move(notices), std::move(batch), std::move(updated), {});
 }
 
-absl::Status PublishSet::UnpublishField(std::string_view object,
+absl::Status DurablePublishSet::UnpublishField(std::string_view object,
                                         std::string_view field) {
-  internal::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end() || it->second.fields.count(field) == 0) {
     std::shared_ptr<const ObjectDef> def = schema_->FindObject(object);
@@ -395,9 +395,9 @@ absl::Status PublishSet::UnpublishField(std::string_view object,
   return Commit(std::move(notices), std::move(batch), std::move(updated), {});
 }
 
-absl::Status PublishSet::SetPartnerSubscribed(std::string_view object,
+absl::Status DurablePublishSet::SetPartnerSubscribed(std::string_view object,
                                               bool subscribed) {
-  internal::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end()) {
     return absl::NotFoundError(fmt::format(
@@ -415,18 +415,23 @@ absl::Status PublishSet::SetPartnerSubscribed(std::string_view object,
   return Commit({}, std::move(batch), std::move(updated), {});
 }
 
-absl::StatusOr<std::vector<MapNotice>> PublishSet::OnLocalSchemaChanged(
+absl::Status DurablePublishSet::OnLocalSchemaChanged(
     const SchemaChange& change) {
-  ORGSYNC_ASSIGN_OR_RETURN(internal::ParsedSchemaChange parsed,
-                           internal::ParseSchemaChange(change));
+  return FollowSchemaChange(change).status();
+}
+
+absl::StatusOr<std::vector<MapNotice>> DurablePublishSet::FollowSchemaChange(
+    const SchemaChange& change) {
+  ORGSYNC_ASSIGN_OR_RETURN(ParsedSchemaChange parsed,
+                           ParseSchemaChange(change));
   const bool renamed = parsed.renamed;
   const std::string& new_name = parsed.new_name;
   const auto& field_renames = parsed.field_renames;
 
-  internal::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ORGSYNC_ASSIGN_OR_RETURN(
       std::shared_ptr<const ObjectDef> def,
-      internal::FindChangedObject(*schema_, change, parsed));
+      FindChangedObject(*schema_, change, parsed));
   if (renamed && entries_.count(new_name) != 0) {
     return absl::FailedPreconditionError(fmt::format(
         "cannot rename published object {} to {}: {} is published too",
@@ -520,10 +525,10 @@ absl::StatusOr<std::vector<MapNotice>> PublishSet::OnLocalSchemaChanged(
 
       // R15 cannot refuse what the host already did: a retargeted lookup
       // that closes a cycle stops being published instead.
-      while (auto cycle = internal::FindLookupCycle(
+      while (auto cycle = FindLookupCycle(
                  Overlay(entries_, updated, removed))) {
         auto culprit = std::find_if(
-            cycle->begin(), cycle->end(), [&](const internal::LookupEdge& e) {
+            cycle->begin(), cycle->end(), [&](const LookupEdge& e) {
               return e.object == new_name &&
                      std::find(retargeted.begin(), retargeted.end(),
                                e.field) != retargeted.end();
@@ -575,29 +580,29 @@ absl::StatusOr<std::vector<MapNotice>> PublishSet::OnLocalSchemaChanged(
   return emitted;
 }
 
-bool PublishSet::IsObjectPublished(std::string_view object) const {
-  internal::ReaderMutexLock lock(&mu_);
+bool DurablePublishSet::IsObjectPublished(std::string_view object) const {
+  ReaderMutexLock lock(&mu_);
   return entries_.find(object) != entries_.end();
 }
 
-bool PublishSet::IsFieldPublished(std::string_view object,
+bool DurablePublishSet::IsFieldPublished(std::string_view object,
                                   std::string_view field) const {
-  internal::ReaderMutexLock lock(&mu_);
+  ReaderMutexLock lock(&mu_);
   auto it = entries_.find(object);
   return it != entries_.end() && it->second.fields.count(field) != 0;
 }
 
-std::vector<std::string> PublishSet::PublishedFields(
+std::vector<std::string> DurablePublishSet::PublishedFields(
     std::string_view object) const {
-  internal::ReaderMutexLock lock(&mu_);
+  ReaderMutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end()) return {};
   return {it->second.fields.begin(), it->second.fields.end()};
 }
 
-std::vector<std::string> PublishSet::PublishedLookups(
+std::vector<std::string> DurablePublishSet::PublishedLookups(
     std::string_view object) const {
-  internal::ReaderMutexLock lock(&mu_);
+  ReaderMutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end()) return {};
   std::vector<std::string> lookups;
@@ -608,25 +613,25 @@ std::vector<std::string> PublishSet::PublishedLookups(
   return lookups;
 }
 
-std::vector<std::string> PublishSet::PublishedObjects() const {
-  internal::ReaderMutexLock lock(&mu_);
+std::vector<std::string> DurablePublishSet::PublishedObjects() const {
+  ReaderMutexLock lock(&mu_);
   std::vector<std::string> names;
   names.reserve(entries_.size());
   for (const auto& [name, entry] : entries_) names.push_back(name);
   return names;
 }
 
-bool PublishSet::IsPartnerSubscribed(std::string_view object) const {
-  internal::ReaderMutexLock lock(&mu_);
+bool DurablePublishSet::IsPartnerSubscribed(std::string_view object) const {
+  ReaderMutexLock lock(&mu_);
   auto it = entries_.find(object);
   return it != entries_.end() && it->second.partner_subscribed;
 }
 
-std::optional<ObjectDef> PublishSet::Publication(std::string_view object) const {
-  internal::ReaderMutexLock lock(&mu_);
+std::optional<ObjectDef> DurablePublishSet::Publication(std::string_view object) const {
+  ReaderMutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end()) return std::nullopt;
   return it->second.publication;
 }
 
-}  // namespace orgsync
+}  // namespace orgsync::internal

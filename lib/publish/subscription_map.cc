@@ -1,7 +1,6 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 
-#include "orgsync/subscription_map.h"
-#include "internal/strings.h"
+#include "publish/durable_subscription_map.h"
 
 #include <algorithm>
 #include <set>
@@ -10,12 +9,13 @@
 #include <vector>
 
 #include "fmt/format.h"
+#include "internal/strings.h"
 #include "orgsync/status.h"
 #include "proto/publish_state.pb.h"
 #include "publish/map_store.h"
 #include "schema/schema_proto.h"
 
-namespace orgsync {
+namespace orgsync::internal {
 namespace {
 
 constexpr std::string_view kPublishedLater =
@@ -140,44 +140,24 @@ std::optional<FieldStatus> FromProtoStatus(proto::FieldMappingStatus status) {
 
 }  // namespace
 
-const std::string& FieldStatusName(FieldStatus status) {
-  switch (status) {
-    case FieldStatus::kSubscribed: return ORGSYNC_STATIC_STRING("Subscribed");
-    case FieldStatus::kNotSubscribed: return ORGSYNC_STATIC_STRING("Not Subscribed");
-    case FieldStatus::kNoneAvailable: return ORGSYNC_STATIC_STRING("None Available");
-    case FieldStatus::kUnmapped: return ORGSYNC_STATIC_STRING("--None--");
-  }
-  return ORGSYNC_STATIC_STRING("Unknown");
-}
-
-const std::string& SyncDirectionName(SyncDirection direction) {
-  switch (direction) {
-    case SyncDirection::kTwoWay: return ORGSYNC_STATIC_STRING("two-way");
-    case SyncDirection::kSendOnly: return ORGSYNC_STATIC_STRING("one-way, sent to the partner");
-    case SyncDirection::kReceiveOnly: return ORGSYNC_STATIC_STRING("one-way, received from the partner");
-    case SyncDirection::kNone: return ORGSYNC_STATIC_STRING("not flowing");
-  }
-  return ORGSYNC_STATIC_STRING("unknown");
-}
-
-SubscriptionMap::SubscriptionMap(Storage* storage, std::string connection_id,
+DurableSubscriptionMap::DurableSubscriptionMap(Storage* storage, std::string connection_id,
                                  const Schema* local_schema, ChangeSink* sink)
     : storage_(storage),
       connection_id_(std::move(connection_id)),
       schema_(local_schema),
       sink_(sink) {}
 
-SubscriptionMap::~SubscriptionMap() = default;
+DurableSubscriptionMap::~DurableSubscriptionMap() = default;
 
-absl::StatusOr<std::unique_ptr<SubscriptionMap>> SubscriptionMap::Open(
+absl::StatusOr<std::unique_ptr<DurableSubscriptionMap>> DurableSubscriptionMap::Open(
     Storage* storage, std::string connection_id, const Schema* local_schema,
     ChangeSink* sink) {
   if (storage == nullptr || local_schema == nullptr) {
     return absl::InvalidArgumentError(
-        "SubscriptionMap::Open needs a storage and a local schema");
+        "DurableSubscriptionMap::Open needs a storage and a local schema");
   }
-  ORGSYNC_RETURN_IF_ERROR(internal::ValidateConnectionId(connection_id));
-  std::unique_ptr<SubscriptionMap> map(new SubscriptionMap(
+  ORGSYNC_RETURN_IF_ERROR(ValidateConnectionId(connection_id));
+  std::unique_ptr<DurableSubscriptionMap> map(new DurableSubscriptionMap(
       storage, std::move(connection_id), local_schema, sink));
   ORGSYNC_RETURN_IF_ERROR(Annotate(
       map->Load(), fmt::format("opening the subscription map of connection {}",
@@ -185,14 +165,14 @@ absl::StatusOr<std::unique_ptr<SubscriptionMap>> SubscriptionMap::Open(
   return map;
 }
 
-std::string SubscriptionMap::KeyFor(std::string_view object) const {
+std::string DurableSubscriptionMap::KeyFor(std::string_view object) const {
   return fmt::format("s/{}/o/{}", connection_id_, object);
 }
 
-absl::Status SubscriptionMap::Load() {
+absl::Status DurableSubscriptionMap::Load() {
   const std::string prefix = KeyFor("");
-  internal::MutexLock lock(&mu_);
-  return internal::ScanPrefix(
+  MutexLock lock(&mu_);
+  return ScanPrefix(
       storage_, prefix,
       [&](std::string_view key, std::string_view value) -> absl::Status {
         const std::string_view object = key.substr(prefix.size());
@@ -205,7 +185,7 @@ absl::Status SubscriptionMap::Load() {
           return corrupt("unparseable");
         }
         absl::StatusOr<ObjectDef> publication =
-            internal::FromObjectDefinition(state.publication());
+            FromObjectDefinition(state.publication());
         if (!publication.ok()) {
           return corrupt(std::string(publication.status().message()));
         }
@@ -232,10 +212,10 @@ absl::Status SubscriptionMap::Load() {
       });
 }
 
-void SubscriptionMap::PutEntry(std::string_view object, const Entry& entry,
+void DurableSubscriptionMap::PutEntry(std::string_view object, const Entry& entry,
                                WriteBatch* batch) const {
   proto::PartnerObjectState state;
-  *state.mutable_publication() = internal::ToObjectDefinition(entry.publication);
+  *state.mutable_publication() = ToObjectDefinition(entry.publication);
   state.set_subscribed(entry.subscribed);
   state.set_local_object(entry.local_object);
   for (const auto& [name, mapping] : entry.fields) {
@@ -248,7 +228,7 @@ void SubscriptionMap::PutEntry(std::string_view object, const Entry& entry,
   batch->Put(KeyFor(object), state.SerializeAsString());
 }
 
-absl::Status SubscriptionMap::Commit(std::vector<MapNotice> notices,
+absl::Status DurableSubscriptionMap::Commit(std::vector<MapNotice> notices,
                                      EntryMap updated,
                                      std::vector<std::string> removed) {
   // An update that leaves an entry exactly as it was is not written.
@@ -270,7 +250,7 @@ absl::Status SubscriptionMap::Commit(std::vector<MapNotice> notices,
   for (const std::string& name : removed) batch.Delete(KeyFor(name));
   for (const auto& [name, entry] : updated) PutEntry(name, entry, &batch);
   ORGSYNC_RETURN_IF_ERROR(
-      internal::WriteWithNotices(storage_, sink_, notices, std::move(batch)));
+      WriteWithNotices(storage_, sink_, notices, std::move(batch)));
   for (const std::string& name : removed) entries_.erase(name);
   for (auto& [name, entry] : updated) {
     entries_.insert_or_assign(name, std::move(entry));
@@ -278,7 +258,7 @@ absl::Status SubscriptionMap::Commit(std::vector<MapNotice> notices,
   return absl::OkStatus();
 }
 
-const SubscriptionMap::Entry* SubscriptionMap::FindAfter(
+const DurableSubscriptionMap::Entry* DurableSubscriptionMap::FindAfter(
     const EntryMap& updated, const std::vector<std::string>& removed,
     std::string_view name) const {
   if (auto it = updated.find(name); it != updated.end()) return &it->second;
@@ -289,7 +269,7 @@ const SubscriptionMap::Entry* SubscriptionMap::FindAfter(
   return it == entries_.end() ? nullptr : &it->second;
 }
 
-FieldMapping SubscriptionMap::AutoMap(const EntryMap& updated,
+FieldMapping DurableSubscriptionMap::AutoMap(const EntryMap& updated,
                                       const std::vector<std::string>& removed,
                                       const Entry& entry,
                                       const FieldDef& field,
@@ -339,7 +319,7 @@ FieldMapping SubscriptionMap::AutoMap(const EntryMap& updated,
   return mapping;
 }
 
-void SubscriptionMap::RefreshLookupsTo(
+void DurableSubscriptionMap::RefreshLookupsTo(
     std::string_view target, EntryMap* updated,
     const std::vector<std::string>& removed) const {
   std::vector<std::string> names;
@@ -376,9 +356,9 @@ void SubscriptionMap::RefreshLookupsTo(
   }
 }
 
-absl::Status SubscriptionMap::ApplyPartnerUpdate(
+absl::Status DurableSubscriptionMap::ApplyPartnerUpdate(
     const PartnerMapUpdate& update) {
-  internal::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   EntryMap updated;
   std::vector<std::string> removed;
   auto it = entries_.find(update.object);
@@ -539,8 +519,8 @@ absl::Status SubscriptionMap::ApplyPartnerUpdate(
   return Commit({}, std::move(updated), std::move(removed));
 }
 
-absl::Status SubscriptionMap::Subscribe(std::string_view object) {
-  internal::MutexLock lock(&mu_);
+absl::Status DurableSubscriptionMap::Subscribe(std::string_view object) {
+  MutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end()) {
     return absl::NotFoundError(fmt::format(
@@ -573,8 +553,8 @@ absl::Status SubscriptionMap::Subscribe(std::string_view object) {
                 std::move(updated), std::move(removed));
 }
 
-absl::Status SubscriptionMap::Unsubscribe(std::string_view object) {
-  internal::MutexLock lock(&mu_);
+absl::Status DurableSubscriptionMap::Unsubscribe(std::string_view object) {
+  MutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end()) {
     return absl::NotFoundError(fmt::format(
@@ -595,10 +575,10 @@ absl::Status SubscriptionMap::Unsubscribe(std::string_view object) {
                 std::move(updated), std::move(removed));
 }
 
-absl::Status SubscriptionMap::SubscribeField(std::string_view object,
+absl::Status DurableSubscriptionMap::SubscribeField(std::string_view object,
                                              std::string_view partner_field,
                                              std::string_view local_field) {
-  internal::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end()) {
     return absl::NotFoundError(fmt::format(
@@ -640,9 +620,9 @@ absl::Status SubscriptionMap::SubscribeField(std::string_view object,
   return Commit({}, std::move(updated), {});
 }
 
-absl::Status SubscriptionMap::UnsubscribeField(std::string_view object,
+absl::Status DurableSubscriptionMap::UnsubscribeField(std::string_view object,
                                                std::string_view partner_field) {
-  internal::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end() ||
       it->second.publication.FindField(partner_field) == nullptr) {
@@ -665,16 +645,16 @@ absl::Status SubscriptionMap::UnsubscribeField(std::string_view object,
   return Commit({}, std::move(updated), {});
 }
 
-absl::Status SubscriptionMap::OnLocalSchemaChanged(const SchemaChange& change) {
-  ORGSYNC_ASSIGN_OR_RETURN(internal::ParsedSchemaChange parsed,
-                           internal::ParseSchemaChange(change));
+absl::Status DurableSubscriptionMap::OnLocalSchemaChanged(const SchemaChange& change) {
+  ORGSYNC_ASSIGN_OR_RETURN(ParsedSchemaChange parsed,
+                           ParseSchemaChange(change));
   const std::string& new_name = parsed.new_name;
   const auto& field_renames = parsed.field_renames;
 
-  internal::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ORGSYNC_ASSIGN_OR_RETURN(
       std::shared_ptr<const ObjectDef> def,
-      internal::FindChangedObject(*schema_, change, parsed));
+      FindChangedObject(*schema_, change, parsed));
 
   EntryMap updated;
   std::vector<std::string> removed;
@@ -727,34 +707,34 @@ absl::Status SubscriptionMap::OnLocalSchemaChanged(const SchemaChange& change) {
   return Commit(std::move(notices), std::move(updated), std::move(removed));
 }
 
-bool SubscriptionMap::IsPartnerPublished(std::string_view object) const {
-  internal::ReaderMutexLock lock(&mu_);
+bool DurableSubscriptionMap::IsPartnerPublished(std::string_view object) const {
+  ReaderMutexLock lock(&mu_);
   return entries_.find(object) != entries_.end();
 }
 
-std::optional<ObjectDef> SubscriptionMap::PartnerPublication(
+std::optional<ObjectDef> DurableSubscriptionMap::PartnerPublication(
     std::string_view object) const {
-  internal::ReaderMutexLock lock(&mu_);
+  ReaderMutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end()) return std::nullopt;
   return it->second.publication;
 }
 
-std::vector<std::string> SubscriptionMap::PartnerPublishedObjects() const {
-  internal::ReaderMutexLock lock(&mu_);
+std::vector<std::string> DurableSubscriptionMap::PartnerPublishedObjects() const {
+  ReaderMutexLock lock(&mu_);
   std::vector<std::string> names;
   for (const auto& [name, entry] : entries_) names.push_back(name);
   return names;
 }
 
-bool SubscriptionMap::IsSubscribed(std::string_view object) const {
-  internal::ReaderMutexLock lock(&mu_);
+bool DurableSubscriptionMap::IsSubscribed(std::string_view object) const {
+  ReaderMutexLock lock(&mu_);
   auto it = entries_.find(object);
   return it != entries_.end() && it->second.subscribed;
 }
 
-std::vector<std::string> SubscriptionMap::SubscribedObjects() const {
-  internal::ReaderMutexLock lock(&mu_);
+std::vector<std::string> DurableSubscriptionMap::SubscribedObjects() const {
+  ReaderMutexLock lock(&mu_);
   std::vector<std::string> names;
   for (const auto& [name, entry] : entries_) {
     if (entry.subscribed) names.push_back(name);
@@ -762,17 +742,17 @@ std::vector<std::string> SubscriptionMap::SubscribedObjects() const {
   return names;
 }
 
-std::optional<std::string> SubscriptionMap::LocalObject(
+std::optional<std::string> DurableSubscriptionMap::LocalObject(
     std::string_view object) const {
-  internal::ReaderMutexLock lock(&mu_);
+  ReaderMutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end() || !it->second.subscribed) return std::nullopt;
   return it->second.local_object;
 }
 
-std::optional<std::string> SubscriptionMap::MappedField(
+std::optional<std::string> DurableSubscriptionMap::MappedField(
     std::string_view object, std::string_view partner_field) const {
-  internal::ReaderMutexLock lock(&mu_);
+  ReaderMutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end() || !it->second.subscribed) return std::nullopt;
   auto mapping = it->second.fields.find(partner_field);
@@ -783,9 +763,9 @@ std::optional<std::string> SubscriptionMap::MappedField(
   return mapping->second.local_field;
 }
 
-absl::StatusOr<FieldMapping> SubscriptionMap::GetFieldMapping(
+absl::StatusOr<FieldMapping> DurableSubscriptionMap::GetFieldMapping(
     std::string_view object, std::string_view partner_field) const {
-  internal::ReaderMutexLock lock(&mu_);
+  ReaderMutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end() ||
       it->second.publication.FindField(partner_field) == nullptr) {
@@ -800,9 +780,9 @@ absl::StatusOr<FieldMapping> SubscriptionMap::GetFieldMapping(
   return mapping->second;
 }
 
-std::vector<FieldMapping> SubscriptionMap::FieldMappings(
+std::vector<FieldMapping> DurableSubscriptionMap::FieldMappings(
     std::string_view object) const {
-  internal::ReaderMutexLock lock(&mu_);
+  ReaderMutexLock lock(&mu_);
   auto it = entries_.find(object);
   if (it == entries_.end()) return {};
   std::vector<std::string> names;
@@ -824,67 +804,4 @@ std::vector<FieldMapping> SubscriptionMap::FieldMappings(
   return result;
 }
 
-DirectionReport ReportSyncDirections(const PublishSet& publish_set,
-                                     const SubscriptionMap& subscriptions) {
-  std::set<std::string> names;
-  for (std::string& name : publish_set.PublishedObjects()) {
-    names.insert(std::move(name));
-  }
-  for (std::string& name : subscriptions.PartnerPublishedObjects()) {
-    names.insert(std::move(name));
-  }
-  DirectionReport report;
-  std::vector<std::string> two_way;
-  std::vector<std::string> one_way;
-  for (const std::string& name : names) {
-    ObjectDirection d;
-    d.object = name;
-    d.published_here = publish_set.IsObjectPublished(name);
-    d.subscribed_by_partner = publish_set.IsPartnerSubscribed(name);
-    d.published_by_partner = subscriptions.IsPartnerPublished(name);
-    d.subscribed_here = subscriptions.IsSubscribed(name);
-    const bool sends = d.published_here && d.subscribed_by_partner;
-    const bool receives = d.published_by_partner && d.subscribed_here;
-    d.direction = sends && receives ? SyncDirection::kTwoWay
-                  : sends           ? SyncDirection::kSendOnly
-                  : receives        ? SyncDirection::kReceiveOnly
-                                    : SyncDirection::kNone;
-    if (d.direction == SyncDirection::kTwoWay) two_way.push_back(name);
-    if (d.direction == SyncDirection::kSendOnly ||
-        d.direction == SyncDirection::kReceiveOnly) {
-      one_way.push_back(name);
-    }
-    if (d.published_here && !d.subscribed_by_partner) {
-      report.warnings.push_back(fmt::format(
-          "{} is published here but the partner has not subscribed to it: "
-          "none of its changes are sent",
-          name));
-    }
-    if (d.published_by_partner && !d.subscribed_here) {
-      report.warnings.push_back(fmt::format(
-          "the partner publishes {} but it is not subscribed here: none of "
-          "its changes are received",
-          name));
-    }
-    report.objects.push_back(std::move(d));
-  }
-  if (!two_way.empty() && !one_way.empty()) {
-    report.mixed = true;
-    auto join = [](const std::vector<std::string>& list) {
-      std::string text;
-      for (const std::string& name : list) {
-        text += text.empty() ? name : ", " + name;
-      }
-      return text;
-    };
-    report.warnings.insert(
-        report.warnings.begin(),
-        fmt::format("R19: this connection mixes two-way objects ({}) with "
-                    "one-way objects ({}); edits to the one-way objects on "
-                    "the receiving side are not sent back",
-                    join(two_way), join(one_way)));
-  }
-  return report;
-}
-
-}  // namespace orgsync
+}  // namespace orgsync::internal

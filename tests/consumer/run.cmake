@@ -53,6 +53,7 @@ if(STEP STREQUAL "install")
   file(REMOVE_RECURSE "${PREFIX}")
   run("${CMAKE_COMMAND}" --install "${BINARY_DIR}" --prefix "${PREFIX}")
   foreach(path IN ITEMS
+      "${INCLUDEDIR}/orgsync/options.h"
       "${INCLUDEDIR}/orgsync/storage.h"
       "${INCLUDEDIR}/orgsync/status.h"
       "${INCLUDEDIR}/orgsync/internal/mutex.h"

@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "orgsync/change_sink.h"
+#include "publish/change_sink.h"
 #include "orgsync/queue_action.h"
 #include "orgsync/storage.h"
 
-namespace orgsync {
+namespace orgsync::internal {
 
 // MapNotice has no comparison of its own; tests compare whole lists.
 inline bool operator==(const MapNotice& a, const MapNotice& b) {
@@ -24,12 +24,12 @@ inline bool operator==(const MapNotice& a, const MapNotice& b) {
          a.new_name == b.new_name && a.value == b.value;
 }
 
-}  // namespace orgsync
+}  // namespace orgsync::internal
 
 namespace Catch {
 template <>
-struct StringMaker<orgsync::MapNotice> {
-  static std::string convert(const orgsync::MapNotice& n) {
+struct StringMaker<orgsync::internal::MapNotice> {
+  static std::string convert(const orgsync::internal::MapNotice& n) {
     return "{" + std::string(orgsync::QueueActionName(n.action)) + " " +
            n.object + " " + n.field + " " + n.new_name + " " + n.value + "}";
   }
@@ -40,9 +40,9 @@ namespace orgsync::testing {
 
 // Records the ChangeSink protocol as it happens and adds one key of its own
 // to every staged batch, as a Connection adds its queue entries.
-class RecordingSink : public ChangeSink {
+class RecordingSink : public internal::ChangeSink {
  public:
-  absl::Status Stage(absl::Span<const MapNotice> notices,
+  absl::Status Stage(absl::Span<const internal::MapNotice> notices,
                      WriteBatch* batch) override {
     log.push_back("stage");
     if (!stage_error.ok()) return stage_error;
@@ -55,8 +55,8 @@ class RecordingSink : public ChangeSink {
     finishes.push_back(write_status);
   }
 
-  std::vector<MapNotice> All() const {
-    std::vector<MapNotice> all;
+  std::vector<internal::MapNotice> All() const {
+    std::vector<internal::MapNotice> all;
     for (const auto& batch : staged) all.insert(all.end(), batch.begin(), batch.end());
     return all;
   }
@@ -66,7 +66,7 @@ class RecordingSink : public ChangeSink {
     log.clear();
   }
 
-  std::vector<std::vector<MapNotice>> staged;
+  std::vector<std::vector<internal::MapNotice>> staged;
   std::vector<absl::Status> finishes;
   std::vector<std::string> log;
   absl::Status stage_error;

@@ -7,7 +7,7 @@
 #include <map>
 #include <utility>
 
-#include "orgsync/change_sink.h"
+#include "publish/change_sink.h"
 #include "wire/envelope_codec.h"
 
 namespace orgsync::testing {
@@ -15,9 +15,9 @@ namespace {
 
 constexpr char kConnection[] = "conn1";
 
-class NullSink : public ChangeSink {
+class NullSink : public internal::ChangeSink {
  public:
-  absl::Status Stage(absl::Span<const MapNotice>, WriteBatch*) override {
+  absl::Status Stage(absl::Span<const internal::MapNotice>, WriteBatch*) override {
     return absl::OkStatus();
   }
   void Finish(const absl::Status&) override {}
@@ -115,11 +115,11 @@ void Side::Open() {
   queue.reset();
   subs.reset();
   publish.reset();
-  auto p = PublishSet::Open(storage, kConnection, &schema, sink.get());
+  auto p = internal::DurablePublishSet::Open(storage, kConnection, &schema, sink.get());
   REQUIRE(p.ok());
   publish = *std::move(p);
   auto s =
-      SubscriptionMap::Open(storage, kConnection, &schema, sink.get());
+      internal::DurableSubscriptionMap::Open(storage, kConnection, &schema, sink.get());
   REQUIRE(s.ok());
   subs = *std::move(s);
   RecordQueueOptions queue_options;
@@ -128,10 +128,10 @@ void Side::Open() {
   queue_options.retry.max_delay = absl::Seconds(1);
   queue_options.retry.jitter = 0;
   queue_options.retry.max_attempts = 8;
-  auto q = RecordQueue::Open(storage, clock, kConnection, queue_options);
+  auto q = internal::DurableRecordQueue::Open(storage, clock, kConnection, queue_options);
   REQUIRE(q.ok());
   queue = *std::move(q);
-  auto l = SyncLog::Open(storage, clock, kConnection);
+  auto l = internal::DurableSyncLog::Open(storage, clock, kConnection);
   REQUIRE(l.ok());
   log = *std::move(l);
   internal::RecordSyncDeps deps;
@@ -282,7 +282,7 @@ Pair::Pair(SideConfig primary_config, SideConfig secondary_config) {
 void Pair::Flow(Side& from, Side& to, const std::vector<std::string>& objects) {
   REQUIRE(from.publish->PublishObjects(objects).ok());
   for (const std::string& object : objects) {
-    PartnerMapUpdate update;
+    internal::PartnerMapUpdate update;
     update.action = QueueAction::kTypeMapUpdate;
     update.object = object;
     update.publication = from.publish->Publication(object);
@@ -396,7 +396,7 @@ std::vector<proto::ItemResult> Pair::Round(Side& from, Side& to,
     REQUIRE(failed.ok());
     if (!retryable || failed->exhausted) {
       REQUIRE(from.log
-                  ->Append(NewLogEntry{.record = entry.record,
+                  ->Append(internal::NewLogEntry{.record = entry.record,
                                        .action = entry.action,
                                        .status = LogStatus::kFailed,
                                        .error = code,

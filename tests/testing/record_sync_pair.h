@@ -21,6 +21,8 @@
 #include "orgsync/clock.h"
 #include "orgsync/record_store.h"
 #include "orgsync/storage.h"
+#include "publish/durable_publish_set.h"
+#include "publish/durable_subscription_map.h"
 #include "testing/storage_testing.h"
 
 namespace orgsync::testing {
@@ -118,11 +120,11 @@ class Side {
   Storage* storage = nullptr;
   std::unique_ptr<RecordStore> inner_store;
   std::unique_ptr<FlakyStore> store;
-  std::unique_ptr<ChangeSink> sink;
-  std::unique_ptr<PublishSet> publish;
-  std::unique_ptr<SubscriptionMap> subs;
-  std::unique_ptr<RecordQueue> queue;
-  std::unique_ptr<SyncLog> log;
+  std::unique_ptr<internal::ChangeSink> sink;
+  std::unique_ptr<internal::DurablePublishSet> publish;
+  std::unique_ptr<internal::DurableSubscriptionMap> subs;
+  std::unique_ptr<internal::DurableRecordQueue> queue;
+  std::unique_ptr<internal::DurableSyncLog> log;
   std::unique_ptr<internal::RecordSync> sync;
 };
 

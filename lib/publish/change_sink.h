@@ -1,6 +1,6 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 //
-// ChangeSink: how a configuration component hands the partner-facing side
+// ChangeSink (engine plumbing, not public): how a configuration component hands the partner-facing side
 // effects of a change to whoever sends them, in the same atomic write.
 //
 // PublishSet and SubscriptionMap must tell the partner what changed (R21:
@@ -20,8 +20,8 @@
 // re-entrant for one component, but a sink shared by several components must
 // be thread-safe.
 
-#ifndef ORGSYNC_CHANGE_SINK_H_
-#define ORGSYNC_CHANGE_SINK_H_
+#ifndef ORGSYNC_LIB_PUBLISH_CHANGE_SINK_H_
+#define ORGSYNC_LIB_PUBLISH_CHANGE_SINK_H_
 
 #include <optional>
 #include <string>
@@ -32,7 +32,7 @@
 #include "orgsync/schema.h"
 #include "orgsync/storage.h"
 
-namespace orgsync {
+namespace orgsync::internal {
 
 // A publish/subscribe change that must reach the partner (R21).
 struct MapNotice {
@@ -65,6 +65,6 @@ class ChangeSink {
   virtual void Finish(const absl::Status& write_status) = 0;
 };
 
-}  // namespace orgsync
+}  // namespace orgsync::internal
 
-#endif  // ORGSYNC_CHANGE_SINK_H_
+#endif  // ORGSYNC_LIB_PUBLISH_CHANGE_SINK_H_

@@ -1,0 +1,263 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+//
+// Every option struct a host sets, in one place (as LevelDB's options.h):
+// what an Org, its connections' queues and logs, delivery, the Runner and
+// the shipped Storage and RecordStores can be tuned with, each field with
+// its default and why. The headers of those types include this one.
+//
+// Not here, on purpose:
+//   * WriteOptions and ReadOptions stay in storage.h: they are arguments of
+//     the Storage plug-in's own calls, and a Storage implementation should
+//     need nothing of the rest of the library.
+//   * InvitationOptions stays in connection.h: it names one invitation (its
+//     id, type, owner and contact) rather than tuning anything, and needs
+//     ConnectionType from there.
+//
+// Plain structs with default member initializers: copy and change what you
+// need, e.g. OrgOptions{.org_id = "A", .schema = &schema}. Validation
+// happens where they are used (Org::Open and the like), which return
+// InvalidArgument naming the field.
+//
+// Thread-safety: values; the library copies them.
+
+#ifndef ORGSYNC_OPTIONS_H_
+#define ORGSYNC_OPTIONS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace orgsync {
+
+// Defined in their own headers; options only point at them.
+class Clock;
+class ConflictResolver;
+class RecordStore;
+class Schema;
+struct ConnectionEvent;
+struct QueueSizeReport;
+
+// ---- The RecordQueue of each connection (orgsync/record_queue.h)
+
+// When failed entries are retried (R51).
+//
+// After the k-th failed attempt (k >= 1) the entry waits
+//   base(k) = min(initial_delay * multiplier^(k-1), max_delay)
+// scaled by a jitter factor in (1 - jitter, 1]: the delay never exceeds
+// max_delay and never drops below base(k) * (1 - jitter). The factor comes
+// from a hash of (jitter_seed, sequence, k), not from a global random
+// generator, so a simulation with a fixed seed replays exactly. When k
+// reaches max_attempts the entry is exhausted: it leaves the queue.
+struct RetryPolicy {
+  absl::Duration initial_delay = absl::Minutes(1);
+  double multiplier = 2.0;
+  absl::Duration max_delay = absl::Hours(1);
+  double jitter = 0.25;
+  uint32_t max_attempts = 6;
+  uint64_t jitter_seed = 0;
+
+  // InvalidArgument unless initial_delay > 0, multiplier >= 1,
+  // max_delay >= initial_delay, 0 <= jitter < 1 and max_attempts >= 1.
+  [[nodiscard]] absl::Status Validate() const;
+
+  // The wait before the next attempt of `sequence` after its
+  // `failed_attempts`-th failure (>= 1).
+  absl::Duration DelayAfter(uint64_t sequence, uint32_t failed_attempts) const;
+};
+
+struct RecordQueueOptions {
+  RetryPolicy retry;
+  // Largest accepted payload.
+  size_t max_payload_bytes = 16 * 1024 * 1024;
+  // Longest accepted object name, record id and error message.
+  size_t max_name_bytes = 1024;
+  size_t max_error_message_bytes = 16 * 1024;
+  // Ready() examines at most this many entries per call, so that a long run
+  // of entries waiting for a retry at the head cannot make one call read the
+  // whole queue; the entries after the run wait for the next calls.
+  size_t ready_scan_limit = 100000;
+};
+
+// ---- The SyncLog of each connection (orgsync/sync_log.h)
+
+struct SyncLogOptions {
+  // Entries older than this are pruned; zero or negative keeps them
+  // forever. The defaults bound the log (issue 8: bounded state): a
+  // quarter of a year of history, and at most a million entries (a few
+  // hundred MB at the largest entries), whichever is reached first.
+  absl::Duration max_age = absl::Hours(24 * 90);
+  // At most this many entries are kept (the oldest go first); 0: no limit.
+  uint64_t max_entries = 1'000'000;
+  // Prune automatically after this many appended entries (on the thread
+  // that finishes the append, after observers ran); 0: only on Prune().
+  uint64_t prune_every = 1000;
+  // Longest accepted description and detail value, in bytes.
+  size_t max_text_bytes = 64 * 1024;
+  // Most details per entry.
+  size_t max_details = 64;
+};
+
+// ---- Connections (orgsync/connection.h)
+
+// The invitation's options (seed: "Sync Feeds and Audit Fields", "Sync
+// Metadata", "Sync Users").
+struct SyncOptions {
+  bool sync_feeds_and_audit_fields = false;
+  bool sync_metadata = false;
+  bool sync_users = false;
+
+  friend bool operator==(const SyncOptions&, const SyncOptions&) = default;
+};
+
+// How a connection delivers its RecordQueue to the partner (Step()).
+struct DeliveryOptions {
+  // An entry sent but neither acknowledged nor failed after this long (by
+  // the Org's Clock) is sent again: the transport may have lost it or its
+  // answer.
+  absl::Duration ack_timeout = absl::Seconds(30);
+  // Most entries awaiting an answer at once (over all ordering keys).
+  size_t max_in_flight = 2000;
+  // Record changes travel batched; a batch holds at most this many changes
+  // and at most this many encoded bytes (one larger change goes alone). The
+  // partner applies a batch with one disk sync and acknowledges it with
+  // one, so larger batches cost fewer syncs per change.
+  //
+  // Besides these, every envelope stays within the protocol's own limits
+  // on bytes, wire elements (fields, list items, map entries) and nesting,
+  // the same ones the partner's decoder enforces: a batch is closed before
+  // a change would take it over either (wide records with many fields fill
+  // the element limit long before the byte one). A change that alone is
+  // over a protocol limit can never be delivered: it fails at once (SyncLog
+  // Failed, its size and the limit in the description) and leaves the
+  // queue. An envelope the partner nevertheless refuses is answered with a
+  // protocol error; each change it carried fails an attempt (R51: Retrying,
+  // then Failed when the attempts are used up) and goes again in envelopes
+  // of at most half as many changes, and a change refused alone fails at
+  // once. Nothing refused is sent again unchanged.
+  size_t max_changes_per_envelope = 1000;
+  size_t max_envelope_bytes = size_t{1} << 20;
+  // Most queue entries one Step() examines (entries in flight count too:
+  // they stay queued until answered).
+  size_t ready_scan = 4000;
+
+  // InvalidArgument unless ack_timeout > 0 and every count is >= 1.
+  [[nodiscard]] absl::Status Validate() const;
+};
+
+// ---- The Org (orgsync/org.h)
+
+struct OrgOptions {
+  // This org's id, [A-Za-z0-9_.-]{1,64}; sent to partners and stored, and a
+  // Storage opened before with another id is refused.
+  std::string org_id = {};
+  std::string org_name = {};  // for display; sent to partners
+  // The org's local schema, which every connection's PublishSet and
+  // SubscriptionMap read. Not owned; must outlive the Org. Null: an empty
+  // schema owned by the Org (nothing can be published or subscribed).
+  const Schema* schema = nullptr;
+  // Options of every connection's RecordQueue (retry schedule, R51),
+  // SyncLog (retention) and delivery.
+  RecordQueueOptions queue = {};
+  SyncLogOptions log = {};
+  DeliveryOptions delivery = {};
+  // The host's records, which every connection captures from and applies
+  // the partner's record changes to (live sync, R30). Not owned; must
+  // outlive the Org. Null: no record sync (Connection::Capture answers
+  // FailedPrecondition and incoming record changes are refused).
+  RecordStore* record_store = nullptr;
+  // Decides field conflicts on two-way objects. Not owned; must outlive the
+  // Org and be callable from the thread that steps the Org. Null: last
+  // writer wins, ties to the primary.
+  ConflictResolver* conflict_resolver = nullptr;
+  // Whether a user id exists in this org (R37: a missing user is replaced
+  // by the connection owner). Called from the stepping thread. Null: every
+  // user exists.
+  std::function<bool(std::string_view user_id)> user_exists = {};
+  // Binary field values larger than this are not synced (R38): not sent,
+  // and refused (FILE_TOO_LARGE) when a partner sends one.
+  size_t max_file_bytes = size_t{38} * 1024 * 1024;
+  // R7: while a connection is Suspended, Connection::Step() calls
+  // `queue_report` with the size of its queue, first one interval after the
+  // suspension began and then every interval (the seed's twice-daily email
+  // to the owner and to whoever suspended it; sending it is the host's
+  // job). Called on the stepping thread without any orgsync lock held; it
+  // may call the Org and its connections. Null: no reports, but the
+  // schedule is still kept, so a host that sets one later (at a restart)
+  // gets the next report on time. The interval must be positive and finite;
+  // changing it at a restart takes effect after the report already due.
+  absl::Duration queue_report_interval = absl::Hours(12);
+  std::function<void(const QueueSizeReport&)> queue_report = {};
+  // Told of every ConnectionEvent (orgsync/connection.h) of every
+  // connection, once the change is durable, in order per connection. Called
+  // without any orgsync lock held, on the thread that made the change (the
+  // one calling Step(), delivering a message, or making the host's own call,
+  // e.g. Suspend), or on the next of those if that thread was already
+  // telling events; it may call the Org and its connections. Null: no
+  // events are collected.
+  std::function<void(const ConnectionEvent&)> connection_events = {};
+};
+
+// ---- The background Runner (orgsync/runner.h)
+
+struct RunnerOptions {
+  // How long the runner waits, when a round did no work, before the next
+  // one (unless woken). Must be positive; InfiniteDuration means "only when
+  // woken".
+  absl::Duration idle_interval = absl::Milliseconds(10);
+  // Most rounds in a row that start at once because the previous one did
+  // work; then the runner waits one idle interval. At least 1.
+  size_t max_busy_steps = 100;
+  // Optional work done after every Org::Step() of a round, on the runner's
+  // thread; returns how much it did (non-zero makes the round busy). E.g.
+  // driving an InProcessTransportPair: [&pair] { return pair.Step(); }.
+  // An error is counted like a failed step.
+  std::function<absl::StatusOr<size_t>()> extra_step = {};
+};
+
+// ---- The shipped LevelDB Storage (orgsync/storage.h)
+
+// Options for the LevelDB-backed storage.
+struct LevelDbStorageOptions {
+  // Create the folder's database if it does not exist yet. When false, a
+  // folder without a database is NotFound.
+  bool create_if_missing = true;
+  // LevelDB's block cache in bytes; 0 keeps LevelDB's default (8 MiB).
+  size_t block_cache_bytes = 0;
+  // LevelDB's write buffer (memtable) in bytes; 0 keeps LevelDB's default.
+  size_t write_buffer_bytes = 0;
+  // Read table files through mmap (LevelDB's default) instead of pread.
+  // Mapped pages a scan touches count in the process's resident memory, so
+  // with a large database the RSS grows with the data read; pread leaves
+  // them in the kernel's page cache. Off unless a host measured a gain.
+  bool mmap_reads = false;
+};
+
+// ---- The shipped RecordStores (orgsync/record_store.h)
+
+// Options shared by the shipped stores.
+struct RecordStoreOptions {
+  // Which fields of which object are lookups, and whether deleting the
+  // parent cascades to the child (R33): object -> (field -> cascade). A
+  // Reference in a field listed here makes the record a child of the
+  // referenced record.
+  std::map<std::string, std::map<std::string, bool>, std::less<>> lookups;
+  // The time source for LastModifiedDate / CreatedDate stamps; not owned;
+  // must outlive the store. nullptr means Clock::System().
+  Clock* clock = nullptr;
+  // Prefix of generated ids, e.g. "P-" so that ids from two orgs are told
+  // apart in tests. Ids are prefix + a zero-padded counter.
+  std::string id_prefix;
+  // The user stamped into audit fields of local writes.
+  std::string user = "host";
+};
+
+}  // namespace orgsync
+
+#endif  // ORGSYNC_OPTIONS_H_
