@@ -1,9 +1,9 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 //
 // The receiving half of RecordSync (engine/record_sync.h): Apply and what it
-// calls -- field mapping, inserts, updates and their conflicts, deletes,
-// undeletes and their cascades -- and PrepareEnvelope. The sending half
-// (Capture, PrepareSend, OnResult) is in record_sync.cc.
+// calls -- field mapping, inserts, updates and their conflicts. Deletes,
+// undeletes, their cascades and PrepareEnvelope are in apply_deletion.cc;
+// the sending half (Capture, PrepareSend, OnResult) is in record_sync.cc.
 
 #include <algorithm>
 #include <optional>
@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "absl/time/time.h"
+#include "engine/apply_results.h"
 #include "engine/incoming_values.h"
 #include "engine/record_sync.h"
 #include "fmt/format.h"
@@ -19,55 +20,6 @@
 #include "records/record_codec.h"
 
 namespace orgsync::internal {
-namespace {
-
-constexpr WriteOptions kSync{.sync = true};
-
-proto::ErrorCode ToProto(SyncErrorCode code) {
-  return static_cast<proto::ErrorCode>(static_cast<int>(code));
-}
-
-proto::ItemResult Failure(const proto::RecordChange& change,
-                          proto::Outcome outcome, SyncErrorCode code,
-                          std::string description) {
-  proto::ItemResult result;
-  result.set_sequence(change.sequence());
-  result.set_outcome(outcome);
-  result.set_error(ToProto(code));
-  result.set_description(std::move(description));
-  return result;
-}
-
-// A conditional write found the record at another version than the one
-// apply read: a host write landed in between, and the host captures it
-// next. Retryable: by the retry the capture has stamped the host's fields,
-// and the stamps decide (the sender logs Retrying, then Failed if the
-// record keeps changing under every attempt).
-proto::ItemResult RecordChangedFailure(const proto::RecordChange& change,
-                                       std::string_view local_object,
-                                       std::string_view local_id,
-                                       const absl::Status& status) {
-  return Failure(change, proto::RETRYABLE_FAILURE,
-                 SyncErrorCode::kRecordChanged,
-                 fmt::format("{} record {} changed in this org while the "
-                             "change was applied; retried once that write "
-                             "is captured ({})",
-                             local_object, local_id,
-                             std::string(status.message())));
-}
-
-proto::ItemResult Success(const proto::RecordChange& change,
-                          proto::Outcome outcome, std::string local_id,
-                          uint64_t version) {
-  proto::ItemResult result;
-  result.set_sequence(change.sequence());
-  result.set_outcome(outcome);
-  result.set_receiver_record_id(std::move(local_id));
-  result.set_receiver_version(version);
-  return result;
-}
-
-}  // namespace
 
 struct RecordSync::MappedChange {
   FieldMap fields;  // local field name -> value to write here
@@ -95,7 +47,7 @@ proto::ItemResult RecordSync::Apply(const proto::RecordChange& change,
   absl::StatusOr<proto::ItemResult> result = ApplyOrError(change);
   apply_logs_ = nullptr;
   if (result.ok()) return *std::move(result);
-  return Failure(change, proto::RETRYABLE_FAILURE, SyncErrorCode::kStorage,
+  return ApplyFailure(change, proto::RETRYABLE_FAILURE, SyncErrorCode::kStorage,
                  fmt::format("applying {}/{} failed here: {}", change.object(),
                              change.sender_record_id(),
                              result.status().ToString()));
@@ -124,7 +76,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyOrError(
     ORGSYNC_RETURN_IF_ERROR(hlc_.PersistCeiling(deps_.direct_storage));
   }
   if (!deps_.subscription_map->IsSubscribed(change.object())) {
-    return Failure(change, proto::PERMANENT_FAILURE,
+    return ApplyFailure(change, proto::PERMANENT_FAILURE,
                    SyncErrorCode::kObjectNotSubscribed,
                    fmt::format("{} is not subscribed in this org",
                                change.object()));
@@ -147,7 +99,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyOrError(
         here.ok()) {
       version = here->version;
     }
-    return Success(change, proto::DUPLICATE, link->local_id(), version);
+    return ApplySuccess(change, proto::DUPLICATE, link->local_id(), version);
   }
   switch (change.action()) {
     case proto::GENERIC_INSERT:
@@ -181,11 +133,11 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyOrError(
       if (!link.has_value() || link->reserved()) break;
       return ApplyDeletion(change, local_object, *std::move(link));
     default:
-      return Failure(change, proto::PERMANENT_FAILURE, SyncErrorCode::kUnknown,
+      return ApplyFailure(change, proto::PERMANENT_FAILURE, SyncErrorCode::kUnknown,
                      fmt::format("{} is not a record change this org applies",
                                  proto::QueueAction_Name(change.action())));
   }
-  return Failure(
+  return ApplyFailure(
       change, proto::RETRYABLE_FAILURE, SyncErrorCode::kRecordNotFound,
       fmt::format("{} of {}/{}: the record is not linked in this org (its "
                   "insert has not arrived or failed)",
@@ -300,7 +252,7 @@ absl::StatusOr<std::optional<proto::ItemResult>> RecordSync::MapFields(
       } else if (hinted.has_value()) {
         value = Reference{*hinted};
       } else if (field.def->required) {
-        return Failure(
+        return ApplyFailure(
             change, proto::RETRYABLE_FAILURE, SyncErrorCode::kMissingParent,
             fmt::format("{} record {} needs its required lookup {} to "
                         "point at {} record {}, which is not in this org "
@@ -364,7 +316,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::RefuseChange(
           {"rule", refusal.rule},
           {"partner_record_id", ClipForLog(change.sender_record_id())}}}};
   ORGSYNC_RETURN_IF_ERROR(LogNow(entries));
-  return Failure(change, proto::PERMANENT_FAILURE, refusal.code, description);
+  return ApplyFailure(change, proto::PERMANENT_FAILURE, refusal.code, description);
 }
 
 // The local record the sender says `field` points at, when the connection
@@ -449,7 +401,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
     link->set_reserved(true);
     WriteBatch reserve;
     links_.Put(local_object, *link, &reserve);
-    ORGSYNC_RETURN_IF_ERROR(deps_.direct_storage->Write(reserve, kSync));
+    ORGSYNC_RETURN_IF_ERROR(deps_.direct_storage->Write(reserve, kApplyWrite));
   }
   proto::Outcome outcome = proto::APPLIED;
   Record stored;
@@ -471,7 +423,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
                                         .keep_audit_fields = keep_audit});
     if (absl::IsInvalidArgument(inserted.status()) ||
         absl::IsAlreadyExists(inserted.status())) {
-      return Failure(change, proto::PERMANENT_FAILURE,
+      return ApplyFailure(change, proto::PERMANENT_FAILURE,
                      SyncErrorCode::kValidation,
                      fmt::format("this org refused {} record {}: {}",
                                  local_object, change.sender_record_id(),
@@ -508,7 +460,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
   }
   for (NewLogEntry& note : mapped.notes) note.record.id = link->local_id();
   ORGSYNC_RETURN_IF_ERROR(Commit(batch, mapped.notes, apply_logs_));
-  return Success(change, outcome, link->local_id(), stored.version);
+  return ApplySuccess(change, outcome, link->local_id(), stored.version);
 }
 
 absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
@@ -517,7 +469,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
   absl::StatusOr<Record> current =
       deps_.store->Get(local_object, link.local_id());
   if (absl::IsNotFound(current.status())) {
-    return Failure(change, proto::RETRYABLE_FAILURE,
+    return ApplyFailure(change, proto::RETRYABLE_FAILURE,
                    SyncErrorCode::kRecordNotFound,
                    fmt::format("{} record {} (partner {}) is gone from this "
                                "org",
@@ -620,7 +572,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
                                   written.status());
     }
     if (absl::IsInvalidArgument(written.status())) {
-      return Failure(change, proto::PERMANENT_FAILURE,
+      return ApplyFailure(change, proto::PERMANENT_FAILURE,
                      SyncErrorCode::kValidation,
                      fmt::format("this org refused the update of {} record "
                                  "{}: {}",
@@ -675,313 +627,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
     deps_.queue->FinishEnqueue(std::move(*pending), written);
   }
   ORGSYNC_RETURN_IF_ERROR(written);
-  return Success(change, proto::APPLIED, link.local_id(), updated.version);
-}
-
-// The second half of a record sent whole while deleted: delete the copy
-// the insert made (or merged into), ordered like any delete by its stamp,
-// without taking children along (they travel on their own).
-absl::StatusOr<proto::ItemResult> RecordSync::DeleteAfterInsert(
-    const proto::RecordChange& change, const std::string& local_object) {
-  ORGSYNC_ASSIGN_OR_RETURN(
-      std::optional<proto::RecordLink> link,
-      links_.FindByPartner(local_object, change.sender_record_id()));
-  if (!link.has_value() || link->reserved()) {
-    return Failure(change, proto::RETRYABLE_FAILURE, SyncErrorCode::kStorage,
-                   fmt::format("{}/{} was inserted but its link is not "
-                               "recorded here",
-                               change.object(), change.sender_record_id()));
-  }
-  proto::RecordChange deletion;
-  deletion.set_sequence(change.sequence());
-  deletion.set_action(proto::REPLICATION_DELETE);
-  deletion.set_object(change.object());
-  deletion.set_sender_record_id(change.sender_record_id());
-  deletion.set_sender_version(change.sender_version());
-  deletion.set_last_modified_micros(change.last_modified_micros());
-  // The store's delete cascades; an empty list of what the sender took
-  // along makes the local children that cascade took come back: they
-  // follow their own changes (the sender's delete, when it comes, lists
-  // the children it took).
-  deletion.set_cascade(true);
-  deletion.set_cascade_listed(true);
-  return ApplyDeletion(deletion, local_object, *std::move(link));
-}
-
-absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
-    const proto::RecordChange& change, const std::string& local_object,
-    proto::RecordLink link) {
-  const bool primary_here = deps_.role == ReplicationRole::kPrimary;
-  const bool deleting = change.action() == proto::REPLICATION_DELETE;
-  const proto::FieldStamp incoming =
-      StampOf(change.last_modified_micros(), !primary_here,
-              change.sender_version(), change.sequence());
-  ORGSYNC_ASSIGN_OR_RETURN(
-      std::optional<proto::FieldStamp> stored,
-      links_.GetStamp(local_object, link.local_id(), kDeletedStampField));
-  const bool newer = !stored.has_value() || StampLess(*stored, incoming);
-  WriteBatch batch;
-  std::vector<RecordRef> took;  // what the local store's cascade touched
-  if (newer) {
-    // Conditional, like an update: a host write this org has not captured
-    // yet (an undelete racing this delete, say) is not undone unseen.
-    absl::StatusOr<Record> current =
-        deps_.store->Get(local_object, link.local_id());
-    if (!current.ok() && !absl::IsNotFound(current.status())) {
-      return current.status();
-    }
-    const ApplyContext context{
-        .from_replication = true,
-        .connection_id = deps_.connection_id,
-        .expected_version = current.ok() ? std::optional<uint64_t>(
-                                               current->version)
-                                         : std::nullopt};
-    absl::StatusOr<CascadeResult> done =
-        deleting ? deps_.store->Delete(local_object, link.local_id(), context)
-                 : deps_.store->Undelete(local_object, link.local_id(),
-                                         context);
-    if (absl::IsAborted(done.status())) {
-      return RecordChangedFailure(change, local_object, link.local_id(),
-                                  done.status());
-    }
-    if (absl::IsNotFound(done.status())) {
-      return Failure(change, proto::RETRYABLE_FAILURE,
-                     SyncErrorCode::kRecordNotFound,
-                     fmt::format("{} record {} (partner {}) is gone from "
-                                 "this org",
-                                 local_object, link.local_id(),
-                                 change.sender_record_id()));
-    }
-    if (deleting && absl::IsFailedPrecondition(done.status())) {
-      ORGSYNC_ASSIGN_OR_RETURN(
-          done, RedoCrashedDelete(local_object, link.local_id(), incoming,
-                                  std::move(done)));
-      if (absl::IsAborted(done.status())) {
-        return RecordChangedFailure(change, local_object, link.local_id(),
-                                    done.status());
-      }
-    }
-    // FailedPrecondition: already deleted (or live), e.g. by a cascade from
-    // the same delete of the parent in the other org (R33): already applied.
-    if (!done.ok() && !absl::IsFailedPrecondition(done.status())) {
-      return done.status();
-    }
-    links_.PutStamp(StampWriter::kStepThread, local_object, link.local_id(),
-                    kDeletedStampField, incoming, &batch);
-    if (done.ok() && done->affected.size() > 1) {
-      took.assign(done->affected.begin() + 1, done->affected.end());
-    }
-  }
-  // Even when a newer change of the record itself wins, the children the
-  // sender took along follow the sender if nothing newer touched them.
-  std::vector<NewLogEntry> refused;  // cascaded records not shared
-  if (change.cascade() && change.cascade_listed()) {
-    ORGSYNC_RETURN_IF_ERROR(
-        MatchCascade(change, incoming, deleting, took, &batch, &refused));
-  }
-  uint64_t version = 0;
-  if (absl::StatusOr<Record> now =
-          deps_.store->Get(local_object, link.local_id());
-      now.ok()) {
-    version = now->version;
-  }
-  link.set_last_applied_sequence(change.sequence());
-  link.set_partner_version(
-      std::max(link.partner_version(), change.sender_version()));
-  link.set_local_version(version);
-  links_.Put(local_object, link, &batch);
-  if (deleting) links_.RemoveDeleteMark(local_object, link.local_id(), &batch);
-  ORGSYNC_RETURN_IF_ERROR(Commit(batch, refused, apply_logs_));
-  return Success(change, proto::APPLIED, link.local_id(), version);
-}
-
-// The record was deleted already when this delete reached the store
-// (`refused`, FailedPrecondition). If PrepareEnvelope marked this very
-// delete begun at the record's previous version, an earlier delivery of
-// it deleted the record in the host's store (every change bumps the
-// version by one) and a crash lost the rest -- above all what its cascade
-// took, which MatchCascade needs to put back the children the sender did
-// not take. The store's Undelete restores exactly what its last Delete
-// took, so undeleting and deleting again learns it (the host sees both
-// writes, from replication). Otherwise the record was deleted some other
-// way (a local delete, say) and `refused` stands. Aborted if a host write
-// lands in between (the record may be live then; the change is retried).
-absl::StatusOr<absl::StatusOr<CascadeResult>> RecordSync::RedoCrashedDelete(
-    const std::string& local_object, const std::string& local_id,
-    const proto::FieldStamp& incoming, absl::StatusOr<CascadeResult> refused) {
-  ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::DeleteMark> mark,
-                           links_.GetDeleteMark(local_object, local_id));
-  if (!mark.has_value() ||
-      mark->stamp().SerializeAsString() != incoming.SerializeAsString()) {
-    return refused;
-  }
-  ORGSYNC_ASSIGN_OR_RETURN(Record deleted,
-                           deps_.store->Get(local_object, local_id));
-  if (!deleted.deleted || deleted.version != mark->local_version() + 1) {
-    return refused;
-  }
-  ApplyContext context{.from_replication = true,
-                       .connection_id = deps_.connection_id,
-                       .expected_version = deleted.version};
-  absl::StatusOr<CascadeResult> restored =
-      deps_.store->Undelete(local_object, local_id, context);
-  if (!restored.ok()) return restored;
-  ORGSYNC_ASSIGN_OR_RETURN(Record live,
-                           deps_.store->Get(local_object, local_id));
-  context.expected_version = live.version;
-  return deps_.store->Delete(local_object, local_id, context);
-}
-
-// The sender listed what its delete/undelete took along; the local store
-// cascaded along its own children, which may differ for a moment in
-// two-way sync (a child inserted here while the partner deleted the
-// parent, a child moved to another parent in one org only). Both orgs must
-// end the same: children the sender took are given the same state here,
-// and synced children the local cascade took that the sender did not are
-// put back. Children of objects this side does not publish to the partner
-// follow the local cascade: the partner never has them. A listed record
-// the connection does not share is refused (KnownToPartnerAs, added to
-// `refused`) and not touched.
-absl::Status RecordSync::MatchCascade(const proto::RecordChange& change,
-                                      const proto::FieldStamp& incoming,
-                                      bool deleting,
-                                      const std::vector<RecordRef>& took,
-                                      WriteBatch* batch,
-                                      std::vector<NewLogEntry>* refused) {
-  const ApplyContext context{.from_replication = true,
-                             .connection_id = deps_.connection_id};
-  std::set<RecordRef> wanted;
-  for (const proto::CascadedRecord& cascaded : change.cascaded()) {
-    if (!deps_.subscription_map->IsSubscribed(cascaded.object())) continue;
-    const std::string object = LocalObjectOf(cascaded.object());
-    ORGSYNC_ASSIGN_OR_RETURN(
-        std::optional<proto::RecordLink> child,
-        links_.FindByPartner(object, cascaded.sender_record_id()));
-    if (child.has_value() && !child->reserved()) {
-      wanted.insert(RecordRef{object, child->local_id()});
-      continue;
-    }
-    // Our own record, whose link we learn only from the partner's
-    // acknowledgement, which may still be on its way.
-    if (cascaded.receiver_record_id().empty()) continue;
-    ORGSYNC_ASSIGN_OR_RETURN(
-        std::optional<std::string> hinted,
-        KnownToPartnerAs(change, object, cascaded.receiver_record_id(),
-                         cascaded.sender_record_id(),
-                         deleting ? "a child its delete took along"
-                                  : "a child its undelete took along",
-                         refused));
-    if (hinted.has_value()) wanted.insert(RecordRef{object, *hinted});
-  }
-  // Deletes (or undeletes) one child; a child already in that state, or
-  // gone, is fine: the goal is the state.
-  auto set_deleted = [&](const RecordRef& child, bool deleted) -> absl::Status {
-    absl::StatusOr<CascadeResult> done =
-        deleted ? deps_.store->Delete(child.object, child.id, context)
-                : deps_.store->Undelete(child.object, child.id, context);
-    if (done.ok() || absl::IsFailedPrecondition(done.status()) ||
-        absl::IsNotFound(done.status())) {
-      return absl::OkStatus();
-    }
-    return done.status();
-  };
-  const std::set<RecordRef> taken(took.begin(), took.end());
-  for (const RecordRef& child : wanted) {
-    ORGSYNC_ASSIGN_OR_RETURN(
-        std::optional<proto::FieldStamp> stored,
-        links_.GetStamp(child.object, child.id, kDeletedStampField));
-    if (stored.has_value() && !StampLess(*stored, incoming)) {
-      // A newer delete/undelete of the child itself wins over this
-      // cascade: undo what the local cascade did to it.
-      if (taken.contains(child)) {
-        ORGSYNC_RETURN_IF_ERROR(set_deleted(child, !deleting));
-      }
-      continue;
-    }
-    if (!taken.contains(child)) {
-      ORGSYNC_RETURN_IF_ERROR(set_deleted(child, deleting));
-    }
-    links_.PutStamp(StampWriter::kStepThread, child.object, child.id,
-                    kDeletedStampField, incoming, batch);
-  }
-  // What the local cascade took that the sender did not: put it back.
-  for (const RecordRef& child : took) {
-    if (wanted.contains(child)) continue;
-    if (!deps_.publish_set->IsObjectPublished(child.object)) continue;
-    ORGSYNC_RETURN_IF_ERROR(set_deleted(child, !deleting));
-  }
-  return absl::OkStatus();
-}
-
-// --- PrepareEnvelope -------------------------------------------------------
-
-absl::Status RecordSync::PrepareEnvelope(const proto::ChangeBatch& changes) {
-  WriteBatch batch;
-  const bool primary_here = deps_.role == ReplicationRole::kPrimary;
-  for (const proto::RecordChange& change : changes.changes()) {
-    if (change.action() != proto::REPLICATION_DELETE || !change.cascade() ||
-        !change.cascade_listed() ||
-        !deps_.subscription_map->IsSubscribed(change.object())) {
-      continue;
-    }
-    const std::string local_object = LocalObjectOf(change.object());
-    ORGSYNC_ASSIGN_OR_RETURN(
-        std::optional<proto::RecordLink> link,
-        links_.FindByPartner(local_object, change.sender_record_id()));
-    if (!link.has_value() || link->reserved() ||
-        change.sequence() <= link->last_applied_sequence()) {
-      continue;
-    }
-    const proto::FieldStamp incoming =
-        StampOf(change.last_modified_micros(), !primary_here,
-                change.sender_version(), change.sequence());
-    // A mark from an earlier delivery of this delete stays: it holds the
-    // version the record had before that delivery's delete.
-    ORGSYNC_ASSIGN_OR_RETURN(
-        std::optional<proto::DeleteMark> marked,
-        links_.GetDeleteMark(local_object, link->local_id()));
-    if (marked.has_value() &&
-        marked->stamp().SerializeAsString() == incoming.SerializeAsString()) {
-      continue;
-    }
-    // Only a live record can be deleted by this delete.
-    absl::StatusOr<Record> current =
-        deps_.store->Get(local_object, link->local_id());
-    if (absl::IsNotFound(current.status())) continue;
-    ORGSYNC_RETURN_IF_ERROR(current.status());
-    if (current->deleted) continue;
-    proto::DeleteMark mark;
-    *mark.mutable_stamp() = incoming;
-    mark.set_local_version(current->version);
-    links_.PutDeleteMark(local_object, link->local_id(), mark, &batch);
-  }
-  // An envelope carries one change per record, but a malformed one must
-  // not reserve two ids for one partner record.
-  std::set<std::pair<std::string, std::string>> reserved;
-  for (const proto::RecordChange& change : changes.changes()) {
-    if (change.action() != proto::GENERIC_INSERT &&
-        change.action() != proto::BULK_SYNC) {
-      continue;
-    }
-    if (!deps_.subscription_map->IsSubscribed(change.object())) continue;
-    const std::string local_object = LocalObjectOf(change.object());
-    if (!reserved.emplace(local_object, change.sender_record_id()).second) {
-      continue;
-    }
-    ORGSYNC_ASSIGN_OR_RETURN(
-        std::optional<proto::RecordLink> link,
-        links_.FindByPartner(local_object, change.sender_record_id()));
-    if (link.has_value()) continue;
-    ORGSYNC_ASSIGN_OR_RETURN(std::string id,
-                             deps_.store->ReserveId(local_object));
-    proto::RecordLink fresh;
-    fresh.set_local_id(std::move(id));
-    fresh.set_partner_id(change.sender_record_id());
-    fresh.set_reserved(true);
-    links_.Put(local_object, fresh, &batch);
-  }
-  if (batch.Count() == 0) return absl::OkStatus();
-  return deps_.direct_storage->Write(batch, kSync);
+  return ApplySuccess(change, proto::APPLIED, link.local_id(), updated.version);
 }
 
 // The local name of a partner object the SubscriptionMap maps (the
