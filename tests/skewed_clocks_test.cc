@@ -17,6 +17,8 @@
 #include "orgsync/record.h"
 #include "orgsync/record_store.h"
 #include "orgsync/schema.h"
+#include "orgsync/sync_log.h"
+#include "orgsync/transport.h"
 #include "testing/connection_fixture.h"
 #include "testing/record_sync_pair.h"
 #include "testing/storage_testing.h"
@@ -141,6 +143,79 @@ TEST_CASE(
 
   CHECK(orgs.primary.Phone(p_id) == "second");
   CHECK(orgs.secondary.Phone(s_id) == "second");
+}
+
+bool LoggedConflict(const Connection* connection) {
+  for (const LogEntry& entry : testing::LogOf(connection)) {
+    if (entry.error == SyncErrorCode::kConflict) return true;
+  }
+  return false;
+}
+
+TEST_CASE(
+    "Design rule 8, R30: a partner change older than this org's own write "
+    "of the field was made without seeing it; the conflict is logged even "
+    "when the partner acknowledged this org's write before it arrived",
+    "[records][clocks]") {
+  // The secondary's clock is five minutes ahead: its stamps are above the
+  // primary's until the primary applies one of them.
+  SkewedOrgs orgs(absl::Minutes(5));
+  Record account;
+  account.object = "Account";
+  account.fields = {{"Name", std::string("Acme")}, {"Phone", std::string("0")}};
+  absl::StatusOr<Record> inserted =
+      orgs.primary_store->Insert(std::move(account), ApplyContext{});
+  RequireOk(inserted.status());
+  orgs.primary.Capture(ChangeKind::kInsert, *inserted);
+  REQUIRE(orgs.t->Settle());
+  const std::string p_id = inserted->id;
+  absl::StatusOr<std::optional<std::string>> s_id_or =
+      orgs.primary.connection->PartnerRecordId("Account", p_id);
+  RequireOk(s_id_or.status());
+  REQUIRE(s_id_or->has_value());
+  const std::string s_id = **s_id_or;
+  using Side = InProcessTransportPair::Side;
+  auto write = [&](::orgsync::Side& side, const std::string& id,
+                   const std::string& phone) {
+    orgs.t->clock.Advance(absl::Seconds(1));
+    absl::StatusOr<Record> updated = side.store->Update(
+        "Account", id, {{"Phone", phone}}, ApplyContext{});
+    RequireOk(updated.status());
+    side.Capture(ChangeKind::kUpdate, *updated, "Phone");
+  };
+  auto deliver_all_to = [&](Side to) {
+    while (orgs.t->pair.DeliverNextTo(to)) {
+    }
+  };
+
+  // Both hosts write the same Phone at about the same time; the primary's
+  // change stays queued (the primary does not step).
+  write(orgs.primary, p_id, "same");
+  write(orgs.secondary, s_id, "same");
+  RequireOk(orgs.t->secondary->Step().status());
+  // The secondary's change reaches the primary: equal values, nothing to
+  // decide. Then the secondary writes again, and that change is applied and
+  // acknowledged too, while the primary's write is still queued there.
+  deliver_all_to(Side::kA);
+  deliver_all_to(Side::kB);
+  write(orgs.secondary, s_id, "later");
+  RequireOk(orgs.t->secondary->Step().status());
+  deliver_all_to(Side::kA);
+  deliver_all_to(Side::kB);
+  REQUIRE(orgs.primary.Phone(p_id) == "later");
+  // Now the primary's "same" reaches the secondary: older than the
+  // secondary's "later" by the stamps, and made without seeing it.
+  REQUIRE(orgs.t->Settle());
+
+  // The newer write wins in both orgs, and the losing write is on record.
+  // Before, the secondary skipped the primary's change silently (its own
+  // write was acknowledged), and the primary had taken the secondary's
+  // equal value without a decision: neither log said the primary's host
+  // write was lost.
+  CHECK(orgs.primary.Phone(p_id) == "later");
+  CHECK(orgs.secondary.Phone(s_id) == "later");
+  CHECK((LoggedConflict(orgs.primary.connection) ||
+         LoggedConflict(orgs.secondary.connection)));
 }
 
 }  // namespace

@@ -492,9 +492,18 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
         links_.GetStamp(local_object, link.local_id(), field));
     const bool incoming_newer =
         !stored.has_value() || StampLess(*stored, incoming);
-    const bool local_unseen = stored.has_value() &&
-                              stored->from_primary() == primary_here &&
-                              stored->sequence() > link.acked_local_sequence();
+    const bool written_here =
+        stored.has_value() && stored->from_primary() == primary_here;
+    // Two writes conflict when neither was made after seeing the other:
+    // this org's write the partner has not acknowledged yet, or one newer
+    // than the partner's change. The partner's hybrid clock moves past
+    // every stamp it applies, so a change of its older than our write was
+    // made without seeing it, even if the partner has acknowledged our
+    // write since (its acknowledgement says it applied our write, not that
+    // its own change came after).
+    const bool local_unseen =
+        written_here &&
+        (stored->sequence() > link.acked_local_sequence() || !incoming_newer);
     auto here_it = current->fields.find(field);
     const FieldValue here_value =
         here_it != current->fields.end() ? here_it->second : FieldValue{};
