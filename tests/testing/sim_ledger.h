@@ -11,7 +11,12 @@
 // ("$deleted" for its deleted state, with the children a delete or
 // undelete took along) -- and only they may explain a difference between
 // the orgs that no SyncLog entry explains. A later promised change of the
-// same field takes the excuse back: that newer value must arrive.
+// same field in the same org takes that org's excuse back: its stamp is
+// above every earlier write there, so it wins or meets a logged conflict.
+// A promised change in the other org does not: with the orgs' clocks
+// apart, a change made without seeing an earlier write of the excusing
+// org may lose to that write's stamp, and then never reaches the store the
+// uncaptured write changed.
 //
 // It also counts every host write of every field (both orgs) and keeps the
 // host writes that raced an apply, so that the check can tell a racing
@@ -50,11 +55,16 @@ struct Race {
 class HostLedger {
  public:
   void ExcuseRecord(const std::string& key) { records_.insert(key); }
-  void ExcuseField(const std::string& key, const std::string& field) {
-    fields_.emplace(key, field);
+  void ExcuseField(const std::string& org_id, const std::string& key,
+                   const std::string& field) {
+    fields_[{key, field}].insert(org_id);
   }
-  void Promise(const std::string& key, const std::string& field) {
-    fields_.erase({key, field});
+  void Promise(const std::string& org_id, const std::string& key,
+               const std::string& field) {
+    auto it = fields_.find({key, field});
+    if (it == fields_.end()) return;
+    it->second.erase(org_id);
+    if (it->second.empty()) fields_.erase(it);
   }
   bool Excused(const std::string& key, const std::string& field) const {
     return records_.contains(key) || fields_.contains({key, field});
@@ -82,7 +92,9 @@ class HostLedger {
 
  private:
   std::set<std::string> records_;
-  std::set<std::pair<std::string, std::string>> fields_;
+  // (key, field) -> the orgs whose uncaptured writes excuse it.
+  std::map<std::pair<std::string, std::string>, std::set<std::string>>
+      fields_;
   std::map<std::pair<std::string, std::string>, uint64_t> writes_;
   std::vector<Race> races_;
   std::set<std::string> inserted_;

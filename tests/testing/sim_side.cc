@@ -276,13 +276,13 @@ void Side::Update(const Record& record, const FieldMap& changes) {
   const bool promised = Capture(ChangeKind::kUpdate, *updated, names);
   for (const std::string& name : names) {
     if (promised) {
-      options_.ledger->Promise(key, name);
+      options_.ledger->Promise(org_id(), key, name);
     } else {
-      options_.ledger->ExcuseField(key, name);
+      options_.ledger->ExcuseField(org_id(), key, name);
       // The record moved to another parent here only: a later delete of
       // either parent cascades to it in one org and not in the other.
       if (IsCascadeLookup(record.object, name)) {
-        options_.ledger->ExcuseField(key, kDeletedField);
+        options_.ledger->ExcuseField(org_id(), key, kDeletedField);
       }
     }
   }
@@ -302,9 +302,9 @@ void Side::Delete(const Record& record) {
     const std::string key = KeyOf(ref);
     options_.ledger->NoteWrite(key, kDeletedField);
     if (promised) {
-      options_.ledger->Promise(key, kDeletedField);
+      options_.ledger->Promise(org_id(), key, kDeletedField);
     } else {
-      options_.ledger->ExcuseField(key, kDeletedField);
+      options_.ledger->ExcuseField(org_id(), key, kDeletedField);
     }
   }
 }
@@ -323,9 +323,9 @@ void Side::Undelete(const Record& record) {
     const std::string key = KeyOf(ref);
     options_.ledger->NoteWrite(key, kDeletedField);
     if (promised) {
-      options_.ledger->Promise(key, kDeletedField);
+      options_.ledger->Promise(org_id(), key, kDeletedField);
     } else {
-      options_.ledger->ExcuseField(key, kDeletedField);
+      options_.ledger->ExcuseField(org_id(), key, kDeletedField);
     }
   }
 }
