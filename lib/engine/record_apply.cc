@@ -133,9 +133,10 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyOrError(
       if (!link.has_value() || link->reserved()) break;
       return ApplyDeletion(change, local_object, *std::move(link));
     default:
-      return ApplyFailure(change, proto::PERMANENT_FAILURE, SyncErrorCode::kUnknown,
-                     fmt::format("{} is not a record change this org applies",
-                                 proto::QueueAction_Name(change.action())));
+      return ApplyFailure(
+          change, proto::PERMANENT_FAILURE, SyncErrorCode::kUnknown,
+          fmt::format("{} is not a record change this org applies",
+                      proto::QueueAction_Name(change.action())));
   }
   return ApplyFailure(
       change, proto::RETRYABLE_FAILURE, SyncErrorCode::kRecordNotFound,
@@ -316,7 +317,8 @@ absl::StatusOr<proto::ItemResult> RecordSync::RefuseChange(
           {"rule", refusal.rule},
           {"partner_record_id", ClipForLog(change.sender_record_id())}}}};
   ORGSYNC_RETURN_IF_ERROR(LogNow(entries));
-  return ApplyFailure(change, proto::PERMANENT_FAILURE, refusal.code, description);
+  return ApplyFailure(change, proto::PERMANENT_FAILURE, refusal.code,
+                      description);
 }
 
 // The local record the sender says `field` points at, when the connection
