@@ -388,8 +388,9 @@ class World {
         delivery_(flags.delivery) {
     FillSchema(&primary_schema_);
     FillSchema(&secondary_schema_);
-    primary_store_ = NewStore("P-");
-    secondary_store_ = std::make_unique<ObservedStore>(NewStore("S-"));
+    primary_store_ = NewStore(&primary_schema_, "P-");
+    secondary_store_ =
+        std::make_unique<ObservedStore>(NewStore(&secondary_schema_, "S-"));
     primary_storage_ = OpenStorage("primary");
     secondary_storage_ = OpenStorage("secondary");
     primary_ = OpenOrg("org-a", &primary_schema_, primary_store_.get(),
@@ -513,10 +514,15 @@ class World {
   }
 
  private:
-  static std::unique_ptr<RecordStore> NewStore(std::string id_prefix) {
+  static std::unique_ptr<RecordStore> NewStore(const orgsync::Schema* schema,
+                                               std::string id_prefix) {
     orgsync::RecordStoreOptions options;
+    options.schema = schema;  // the org's own: its lookups are the store's
     options.id_prefix = std::move(id_prefix);  // the system clock stamps
-    return orgsync::NewInMemoryRecordStore(std::move(options));
+    absl::StatusOr<std::unique_ptr<RecordStore>> store =
+        orgsync::NewInMemoryRecordStore(std::move(options));
+    Check(store.status(), "making the record store");
+    return *std::move(store);
   }
 
   std::unique_ptr<orgsync::Storage> OpenStorage(std::string_view side) {

@@ -134,7 +134,8 @@ ObjectDef WithAuditFields(ObjectDef def) {
 }
 
 // A small CRM, the same in both orgs. A contact cannot exist without its
-// account: the lookup is required, which is what makes a contact whose
+// account: the field is master-detail, so deleting an account deletes its
+// contacts (R33), and required, which is what makes a contact whose
 // account never arrived fail (R14).
 absl::Status FillSchema(orgsync::Schema* schema) {
   ORGSYNC_RETURN_IF_ERROR(schema->AddObject(
@@ -144,7 +145,7 @@ absl::Status FillSchema(orgsync::Schema* schema) {
                                   Field("City", FieldType::kText, 80)},
                        .publishable = true})));
   FieldDef account_id{.name = "AccountId",
-                      .type = FieldType::kLookup,
+                      .type = FieldType::kMasterDetail,
                       .required = true,
                       .lookup_target = "Account"};
   return schema->AddObject(WithAuditFields(
@@ -336,7 +337,8 @@ class Demo {
 absl::Status Demo::OpenSide(OrgSide& side) {
   ORGSYNC_RETURN_IF_ERROR(FillSchema(&side.schema));
   orgsync::RecordStoreOptions store_options;
-  store_options.lookups["Contact"]["AccountId"] = true;  // cascade (R33)
+  // The store's lookups and cascades are the schema's.
+  store_options.schema = &side.schema;
   store_options.clock = clock_.get();
   store_options.id_prefix = side.id_prefix;
   store_options.user = side.admin;

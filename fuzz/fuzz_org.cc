@@ -84,14 +84,16 @@ std::unique_ptr<Schema> NewFuzzSchema() {
                           Number("Amount", FieldType::kCurrency, 10, 2)},
                .publishable = true}),
           "schema Invoice");
-  CheckOk(schema->AddObject(
-              {.name = "Attachment",
-               .fields = {Lookup("ParentId", FieldType::kLookup, "Account"),
-                          Field("Title", FieldType::kText, 10),
-                          Field("Body", FieldType::kBinary)},
-               .publishable = true,
-               .is_file = true}),
-          "schema Attachment");
+  CheckOk(
+      schema->AddObject(
+          {.name = "Attachment",
+           // Master-detail: deleting the account takes the file.
+           .fields = {Lookup("ParentId", FieldType::kMasterDetail, "Account"),
+                      Field("Title", FieldType::kText, 10),
+                      Field("Body", FieldType::kBinary)},
+           .publishable = true,
+           .is_file = true}),
+      "schema Attachment");
   // Publishable, but the partner does not publish it.
   CheckOk(schema->AddObject({.name = "Lead",
                              .fields = {Field("Company", FieldType::kText, 40)},
@@ -100,16 +102,17 @@ std::unique_ptr<Schema> NewFuzzSchema() {
   return schema;
 }
 
+// Lookups and cascades are FuzzSchema's: master-detail fields cascade.
 std::unique_ptr<RecordStore> NewStore(Clock* clock, std::string prefix) {
   RecordStoreOptions options;
-  options.lookups["Account"]["ParentId"] = false;
-  options.lookups["Contact"]["AccountId"] = true;  // master-detail cascades
-  options.lookups["Invoice"]["AccountId"] = false;
-  options.lookups["Attachment"]["ParentId"] = true;
+  options.schema = &FuzzSchema();
   options.clock = clock;
   options.id_prefix = std::move(prefix);
   options.user = "U1";
-  return NewInMemoryRecordStore(std::move(options));
+  absl::StatusOr<std::unique_ptr<RecordStore>> store =
+      NewInMemoryRecordStore(std::move(options));
+  CheckOk(store.status(), "record store");
+  return *std::move(store);
 }
 
 std::unique_ptr<Org> OpenOrg(const std::string& id, RecordStore* store,

@@ -165,9 +165,9 @@ struct RacingOrgs {
   Schema secondary_schema;
   testing::ForwardingClock store_clock;
   std::unique_ptr<RecordStore> primary_store =
-      testing::NewCrmRecordStore(&store_clock, "P-");
+      testing::NewCrmRecordStore(&primary_schema, &store_clock, "P-");
   std::unique_ptr<RecordStore> secondary_inner =
-      testing::NewCrmRecordStore(&store_clock, "S-");
+      testing::NewCrmRecordStore(&secondary_schema, &store_clock, "S-");
   RacingHostStore secondary_store{secondary_inner.get()};
   std::unique_ptr<testing::TwoOrgs> t;
   Connection* primary = nullptr;

@@ -221,9 +221,9 @@ struct CrashedApply {
   testing::ForwardingClock primary_clock;
   testing::ForwardingClock secondary_clock;
   std::unique_ptr<RecordStore> primary_store =
-      testing::NewCrmRecordStore(&primary_clock, "P-");
+      testing::NewCrmRecordStore(&primary_schema, &primary_clock, "P-");
   std::unique_ptr<RecordStore> secondary_inner =
-      testing::NewCrmRecordStore(&secondary_clock, "S-");
+      testing::NewCrmRecordStore(&secondary_schema, &secondary_clock, "S-");
   DyingHostStore secondary_store{secondary_inner.get()};
   std::unique_ptr<testing::TwoOrgs> t;
   Connection* primary = nullptr;
@@ -299,9 +299,9 @@ TEST_CASE(
   testing::FillCrmSchema(&secondary_schema);
   testing::ForwardingClock store_clock;
   std::unique_ptr<RecordStore> primary_store =
-      testing::NewCrmRecordStore(&store_clock, "P-");
+      testing::NewCrmRecordStore(&primary_schema, &store_clock, "P-");
   std::unique_ptr<RecordStore> secondary_inner =
-      testing::NewCrmRecordStore(&store_clock, "S-");
+      testing::NewCrmRecordStore(&secondary_schema, &store_clock, "S-");
   DyingHostStore secondary_store{secondary_inner.get()};
   PrimaryWins primary_wins;
   testing::TwoOrgsConfig config;
@@ -396,9 +396,9 @@ TEST_CASE(
   testing::FillCrmSchema(&secondary_schema);
   testing::ForwardingClock store_clock;
   std::unique_ptr<RecordStore> primary_store =
-      testing::NewCrmRecordStore(&store_clock, "P-");
+      testing::NewCrmRecordStore(&primary_schema, &store_clock, "P-");
   std::unique_ptr<RecordStore> secondary_inner =
-      testing::NewCrmRecordStore(&store_clock, "S-");
+      testing::NewCrmRecordStore(&secondary_schema, &store_clock, "S-");
   DyingHostStore secondary_store{secondary_inner.get()};
   testing::TwoOrgsConfig config;
   config.primary_schema = &primary_schema;

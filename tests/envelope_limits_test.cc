@@ -133,18 +133,24 @@ struct WideWorld {
     }
   }
 
-  std::unique_ptr<RecordStore> NewStore(std::string id_prefix) {
+  std::unique_ptr<RecordStore> NewStore(const Schema* schema,
+                                        std::string id_prefix) {
     RecordStoreOptions options;
+    options.schema = schema;
     options.clock = &store_clock;
     options.id_prefix = std::move(id_prefix);
-    return NewInMemoryRecordStore(std::move(options));
+    absl::StatusOr<std::unique_ptr<RecordStore>> store =
+        NewInMemoryRecordStore(std::move(options));
+    testing::RequireOk(store.status());
+    return *std::move(store);
   }
 
   Schema primary_schema;
   Schema secondary_schema;
   testing::ForwardingClock store_clock;
-  std::unique_ptr<RecordStore> primary_store = NewStore("P-");
-  std::unique_ptr<RecordStore> secondary_store = NewStore("S-");
+  std::unique_ptr<RecordStore> primary_store = NewStore(&primary_schema, "P-");
+  std::unique_ptr<RecordStore> secondary_store =
+      NewStore(&secondary_schema, "S-");
   std::unique_ptr<TwoOrgs> t;
   Connection* p = nullptr;
   Connection* s = nullptr;

@@ -81,9 +81,9 @@ TEST_CASE(
   testing::FillCrmSchema(&secondary_schema);
   testing::ForwardingClock store_clock;
   std::unique_ptr<RecordStore> primary_store =
-      testing::NewCrmRecordStore(&store_clock, "P-");
+      testing::NewCrmRecordStore(&primary_schema, &store_clock, "P-");
   std::unique_ptr<RecordStore> secondary_inner =
-      testing::NewCrmRecordStore(&store_clock, "S-");
+      testing::NewCrmRecordStore(&secondary_schema, &store_clock, "S-");
   HostLockedStore secondary_store(secondary_inner.get());
 
   testing::TwoOrgsConfig config;
@@ -247,9 +247,9 @@ TEST_CASE(
   testing::FillCrmSchema(&secondary_schema);
   testing::ForwardingClock store_clock;
   std::unique_ptr<RecordStore> primary_inner =
-      testing::NewCrmRecordStore(&store_clock, "P-");
+      testing::NewCrmRecordStore(&primary_schema, &store_clock, "P-");
   std::unique_ptr<RecordStore> secondary_inner =
-      testing::NewCrmRecordStore(&store_clock, "S-");
+      testing::NewCrmRecordStore(&secondary_schema, &store_clock, "S-");
   GateStore primary_store(primary_inner.get());
   GateStore secondary_store(secondary_inner.get());
 

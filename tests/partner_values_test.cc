@@ -55,7 +55,8 @@ FieldDef Sized(std::string name, FieldType type, uint32_t precision,
 }
 
 // Account (one field of each kind a value is checked for) <- Contact
-// (cascade). `with_fax`: Account also has Fax, which the other org may lack.
+// (master-detail: deleting the account takes its contacts). `with_fax`: Account
+// also has Fax, which the other org may lack.
 void FillAccountSchema(Schema* schema, bool with_fax) {
   std::vector<FieldDef> fields = {
       Field("Name", FieldType::kText, 80),
@@ -71,7 +72,7 @@ void FillAccountSchema(Schema* schema, bool with_fax) {
   RequireOk(schema->AddObject(testing::Object("Account", std::move(fields))));
   RequireOk(schema->AddObject(testing::Object(
       "Contact", {Field("LastName", FieldType::kText, 80),
-                  Lookup("AccountId", "Account")})));
+                  Lookup("AccountId", "Account", FieldType::kMasterDetail)})));
 }
 
 Record AccountWith(FieldMap fields) {
@@ -81,14 +82,18 @@ Record AccountWith(FieldMap fields) {
   return record;
 }
 
-std::unique_ptr<RecordStore> NewStore(Clock* clock, std::string prefix) {
+// The store's lookups are those of `schema` (not owned).
+std::unique_ptr<RecordStore> NewStore(const Schema* schema, Clock* clock,
+                                      std::string prefix) {
   RecordStoreOptions options;
-  options.lookups["Contact"]["AccountId"] = true;  // deleting cascades
-  options.lookups["Account"]["ParentId"] = false;
+  options.schema = schema;
   options.clock = clock;
   options.id_prefix = std::move(prefix);
   options.user = "U1";
-  return NewInMemoryRecordStore(std::move(options));
+  absl::StatusOr<std::unique_ptr<RecordStore>> store =
+      NewInMemoryRecordStore(std::move(options));
+  RequireOk(store.status());
+  return *std::move(store);
 }
 
 // What arrives at the endpoint the test drives.
@@ -221,8 +226,10 @@ struct World {
   Schema primary_schema;
   Schema secondary_schema;
   testing::ForwardingClock store_clock;
-  std::unique_ptr<RecordStore> primary_store = NewStore(&store_clock, "P-");
-  std::unique_ptr<RecordStore> secondary_store = NewStore(&store_clock, "S-");
+  std::unique_ptr<RecordStore> primary_store =
+      NewStore(&primary_schema, &store_clock, "P-");
+  std::unique_ptr<RecordStore> secondary_store =
+      NewStore(&secondary_schema, &store_clock, "S-");
   std::unique_ptr<testing::TwoOrgs> t;
   Connection* p = nullptr;
   Connection* s = nullptr;

@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "orgsync/clock.h"
 #include "orgsync/record.h"
+#include "orgsync/schema.h"
 #include "orgsync/storage.h"
 #include "testing/connection_fixture.h"
 
@@ -30,16 +31,46 @@ namespace {
 
 using testing::RequireOk;
 
-// Contact -> Account and Note -> Contact cascade, so a Note is an Account's
-// grandchild; Opportunity -> Account is a plain lookup; Folders may form a
-// cycle. Contact.ReportsToId is not listed: a Reference, but not a lookup.
+FieldDef LookupField(std::string name, std::string target, FieldType type) {
+  return FieldDef{.name = std::move(name),
+                  .type = type,
+                  .lookup_target = std::move(target)};
+}
+
+ObjectDef ObjectWith(std::string name, std::vector<FieldDef> fields) {
+  return ObjectDef{.name = std::move(name), .fields = std::move(fields)};
+}
+
+// Contact -> Account and Note -> Contact are master-detail (they cascade),
+// so a Note is an Account's grandchild; Contact.BillingAccountId and
+// Opportunity -> Account are plain lookups; Folders may form a cycle.
+// Contact.ReportsToId is a text field: a Reference there is no lookup.
+// Account's Name and the like are not declared: the store keeps fields the
+// schema does not know as given.
+const Schema& TestSchema() {
+  static const Schema* schema = [] {
+    auto* s = new Schema;
+    constexpr FieldType kMaster = FieldType::kMasterDetail;
+    constexpr FieldType kPlain = FieldType::kLookup;
+    RequireOk(s->AddObject(ObjectWith("Account", {})));
+    RequireOk(s->AddObject(ObjectWith(
+        "Contact", {LookupField("AccountId", "Account", kMaster),
+                    LookupField("BillingAccountId", "Account", kPlain),
+                    FieldDef{.name = "ReportsToId"}})));
+    RequireOk(s->AddObject(
+        ObjectWith("Note", {LookupField("ParentId", "Contact", kMaster)})));
+    RequireOk(s->AddObject(ObjectWith(
+        "Opportunity", {LookupField("AccountId", "Account", kPlain)})));
+    RequireOk(s->AddObject(
+        ObjectWith("Folder", {LookupField("ParentId", "Folder", kMaster)})));
+    return s;
+  }();
+  return *schema;
+}
+
 RecordStoreOptions TestOptions(Clock* clock) {
   RecordStoreOptions options;
-  options.lookups["Contact"]["AccountId"] = true;
-  options.lookups["Contact"]["BillingAccountId"] = false;
-  options.lookups["Note"]["ParentId"] = true;
-  options.lookups["Opportunity"]["AccountId"] = false;
-  options.lookups["Folder"]["ParentId"] = true;
+  options.schema = &TestSchema();
   options.clock = clock;
   options.id_prefix = "P-";
   options.user = "alice";
@@ -78,7 +109,9 @@ class StoreHarness {
 
 class InMemoryHarness final : public StoreHarness {
  public:
-  InMemoryHarness() { store_ = NewInMemoryRecordStore(TestOptions(&clock_)); }
+  InMemoryHarness() {
+    store_ = ValueOf(NewInMemoryRecordStore(TestOptions(&clock_)));
+  }
   std::string name() const override { return "in-memory"; }
   void Reopen() override { FAIL("the in-memory store cannot be reopened"); }
 };
@@ -512,7 +545,7 @@ TEST_CASE("Children lists lookup referrers in (object, id) order",
   const Family f = MakeFamily(store);
   const std::string other_account = InsertId(store, NewRecord("Account"));
   // Two lookups to the same account: listed once. ReportsToId is not a
-  // lookup per the options, so it makes no child.
+  // lookup in the schema, so it makes no child.
   const std::string contact3 = InsertId(
       store, NewRecord("Contact", {{"AccountId", Reference{f.account}},
                                    {"BillingAccountId", Reference{f.account}},
@@ -559,6 +592,92 @@ TEST_CASE("Insert accepts a lookup to a record that does not exist yet",
         Refs({{"Contact", contact}}));
   CHECK(ValueOf(store.Delete("Account", account, kLocal)).affected ==
         Refs({{"Account", account}, {"Contact", contact}}));
+}
+
+TEST_CASE(
+    "R33: the store takes its lookups from the schema: a delete cascades "
+    "along master-detail only, and a schema change counts at the next call",
+    "[records]") {
+  // A schema of its own, changed below; a fresh one per store under test.
+  const bool in_memory = GENERATE(true, false);
+  Schema schema;
+  RequireOk(schema.AddObject(ObjectWith("Account", {})));
+  RequireOk(schema.AddObject(ObjectWith(
+      "Contact", {LookupField("AccountId", "Account", FieldType::kMasterDetail),
+                  LookupField("PartnerId", "Account", FieldType::kLookup),
+                  FieldDef{.name = "Nickname"}})));
+  ManualClock clock;
+  RecordStoreOptions options;
+  options.schema = &schema;
+  options.clock = &clock;
+  std::unique_ptr<MemoryStorage> storage = NewMemoryStorage();
+  std::unique_ptr<RecordStore> owned =
+      in_memory ? ValueOf(NewInMemoryRecordStore(options))
+                : ValueOf(OpenStorageRecordStore(storage.get(), options));
+  INFO("store: " << (in_memory ? "in-memory" : "storage/memory"));
+  RecordStore& store = *owned;
+
+  const std::string master = InsertId(store, NewRecord("Account"));
+  const std::string partner = InsertId(store, NewRecord("Account"));
+  const std::string detail = InsertId(
+      store, NewRecord("Contact", {{"AccountId", Reference{master}},
+                                   {"PartnerId", Reference{partner}}}));
+  // A Reference in a field the schema does not declare a lookup is kept
+  // and makes no child; a lookup field refuses anything but a Reference.
+  const std::string loose =
+      InsertId(store, NewRecord("Contact", {{"Nickname", Reference{partner}}}));
+  CHECK(std::get<Reference>(
+            GetOk(store, "Contact", loose).fields.at("Nickname")) ==
+        Reference{partner});
+  CHECK(absl::IsInvalidArgument(
+      store
+          .Insert(NewRecord("Contact", {{"PartnerId", std::string("x")}}),
+                  kLocal)
+          .status()));
+
+  // Both kinds of lookup make the record a child.
+  CHECK(ValueOf(store.Children("Account", master)) ==
+        Refs({{"Contact", detail}}));
+  CHECK(ValueOf(store.Children("Account", partner)) ==
+        Refs({{"Contact", detail}}));
+
+  // Deleting the target of the plain lookup leaves the contact live.
+  CHECK(ValueOf(store.Delete("Account", partner, kLocal)).affected ==
+        Refs({{"Account", partner}}));
+  CHECK_FALSE(GetOk(store, "Contact", detail).deleted);
+  CHECK_FALSE(GetOk(store, "Contact", loose).deleted);
+  ValueOf(store.Undelete("Account", partner, kLocal));
+
+  // Deleting the master takes its detail, and undeleting brings it back.
+  CHECK(ValueOf(store.Delete("Account", master, kLocal)).affected ==
+        Refs({{"Account", master}, {"Contact", detail}}));
+  CHECK(GetOk(store, "Contact", detail).deleted);
+  CHECK(ValueOf(store.Undelete("Account", master, kLocal)).affected ==
+        Refs({{"Account", master}, {"Contact", detail}}));
+
+  // The host makes PartnerId master-detail and Nickname a lookup: the next
+  // delete follows the new schema, over the records already stored.
+  ObjectDef changed = ObjectWith(
+      "Contact", {LookupField("AccountId", "Account", FieldType::kLookup),
+                  LookupField("PartnerId", "Account", FieldType::kMasterDetail),
+                  LookupField("Nickname", "Account", FieldType::kLookup)});
+  RequireOk(schema.ReplaceObject("Contact", std::move(changed)));
+  CHECK(ValueOf(store.Children("Account", partner)) ==
+        Refs({{"Contact", detail}, {"Contact", loose}}));
+  CHECK(ValueOf(store.Delete("Account", master, kLocal)).affected ==
+        Refs({{"Account", master}}));
+  CHECK(ValueOf(store.Delete("Account", partner, kLocal)).affected ==
+        Refs({{"Account", partner}, {"Contact", detail}}));
+}
+
+TEST_CASE("The shipped stores refuse options without a schema", "[records]") {
+  RecordStoreOptions options;
+  CHECK(absl::IsInvalidArgument(NewInMemoryRecordStore(options).status()));
+  std::unique_ptr<MemoryStorage> storage = NewMemoryStorage();
+  CHECK(absl::IsInvalidArgument(
+      OpenStorageRecordStore(storage.get(), options).status()));
+  // Nothing was written to the storage.
+  CHECK(storage->KeyCount() == 0);
 }
 
 TEST_CASE(

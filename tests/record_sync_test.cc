@@ -689,11 +689,15 @@ TEST_CASE("Design rule 2: RecordStore::ReserveId hands out ids Insert "
           "accepts and never reuses them",
           "[recsync]") {
   auto storage = NewMemoryStorage();
+  Schema schema;  // no objects: no lookups
   RecordStoreOptions options;
+  options.schema = &schema;
   options.id_prefix = "R-";
   auto durable = OpenStorageRecordStore(storage.get(), options);
   REQUIRE(durable.ok());
-  std::unique_ptr<RecordStore> memory = NewInMemoryRecordStore({});
+  auto made = NewInMemoryRecordStore({.schema = &schema});
+  REQUIRE(made.ok());
+  std::unique_ptr<RecordStore> memory = *std::move(made);
   for (RecordStore* store : {durable->get(), memory.get()}) {
     auto first = store->ReserveId("Account");
     auto second = store->ReserveId("Account");

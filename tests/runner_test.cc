@@ -112,9 +112,9 @@ struct Orgs {
   std::unique_ptr<Schema> secondary_schema = std::make_unique<Schema>();
   testing::ForwardingClock store_clock;
   std::unique_ptr<RecordStore> primary_store =
-      testing::NewCrmRecordStore(&store_clock, "P-");
+      testing::NewCrmRecordStore(primary_schema.get(), &store_clock, "P-");
   std::unique_ptr<RecordStore> secondary_store =
-      testing::NewCrmRecordStore(&store_clock, "S-");
+      testing::NewCrmRecordStore(secondary_schema.get(), &store_clock, "S-");
   std::unique_ptr<testing::TwoOrgs> t;
   Connection* p = nullptr;
   Connection* s = nullptr;

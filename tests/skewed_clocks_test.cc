@@ -97,9 +97,9 @@ struct SkewedOrgs {
   testing::ForwardingClock primary_store_clock;
   testing::ForwardingClock secondary_store_clock;
   std::unique_ptr<RecordStore> primary_store =
-      testing::NewCrmRecordStore(&primary_store_clock, "P-");
-  std::unique_ptr<RecordStore> secondary_store =
-      testing::NewCrmRecordStore(&secondary_store_clock, "S-");
+      testing::NewCrmRecordStore(&primary_schema, &primary_store_clock, "P-");
+  std::unique_ptr<RecordStore> secondary_store = testing::NewCrmRecordStore(
+      &secondary_schema, &secondary_store_clock, "S-");
   std::unique_ptr<testing::TwoOrgs> t;
   Side primary;
   Side secondary;

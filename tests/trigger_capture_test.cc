@@ -87,9 +87,9 @@ TEST_CASE(
   testing::FillCrmSchema(&secondary_schema);
   testing::ForwardingClock store_clock;
   std::unique_ptr<RecordStore> primary_store =
-      testing::NewCrmRecordStore(&store_clock, "P-");
+      testing::NewCrmRecordStore(&primary_schema, &store_clock, "P-");
   std::unique_ptr<RecordStore> secondary_inner =
-      testing::NewCrmRecordStore(&store_clock, "S-");
+      testing::NewCrmRecordStore(&secondary_schema, &store_clock, "S-");
   TriggerStore secondary_store(secondary_inner.get());
   testing::TwoOrgsConfig config;
   config.primary_schema = &primary_schema;

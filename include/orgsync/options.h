@@ -26,7 +26,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <string>
 #include <string_view>
 
@@ -243,17 +242,24 @@ struct LevelDbStorageOptions {
 
 // Options shared by the shipped stores.
 struct RecordStoreOptions {
-  // Which fields of which object are lookups, and whether deleting the
-  // parent cascades to the child (R33): object -> (field -> cascade). A
-  // Reference in a field listed here makes the record a child of the
-  // referenced record.
-  std::map<std::string, std::map<std::string, bool>, std::less<>> lookups;
+  // The schema that declares which fields are lookups, the same one the
+  // Org is opened with; not owned; must outlive the store. Required: the
+  // factories refuse nullptr with InvalidArgument, because a store without
+  // it would know no lookups and silently never cascade a delete (R33).
+  // A field whose type IsLookupFieldType (lookup, master-detail) holds a
+  // Reference or null, and a Reference there makes the record a child of
+  // the referenced one; a delete cascades along master-detail fields only
+  // (IsCascadingLookupFieldType). The store reads the schema at each call,
+  // so a change the host makes to it counts from the next call on. Objects
+  // and fields the schema does not define are stored as given, with no
+  // lookups.
+  const Schema* schema = nullptr;
   // The time source for LastModifiedDate / CreatedDate stamps; not owned;
   // must outlive the store. nullptr means Clock::System().
   Clock* clock = nullptr;
   // Prefix of generated ids, e.g. "P-" so that ids from two orgs are told
   // apart in tests. Ids are prefix + a zero-padded counter.
-  std::string id_prefix;
+  std::string id_prefix = {};
   // The user stamped into audit fields of local writes.
   std::string user = "host";
 };

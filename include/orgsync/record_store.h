@@ -23,8 +23,9 @@
 //    version by exactly one and stamps LastModifiedBy/Date.
 //  * Delete is a soft delete: the record stays readable with deleted=true;
 //    Undelete restores it. Deleting a parent soft-deletes the records whose
-//    master-detail or "cascade" lookups point at it, and undeleting the
-//    parent restores them (R33); the store reports what it cascaded.
+//    master-detail fields point at it (not those holding a plain lookup to
+//    it), and undeleting the parent restores them (R33); the store reports
+//    what it cascaded.
 //  * Get returns deleted records too (with deleted=true); NotFound only for
 //    ids that never existed (or were purged).
 //  * Errors: NotFound for a missing record, InvalidArgument for values the
@@ -199,18 +200,21 @@ class ForwardingRecordStore : public RecordStore {
 //    holds is AlreadyExists. Generated ids are id_prefix + a 12-digit
 //    counter, so id order is creation order; a number is never handed out
 //    twice (numbers taken by explicit ids are skipped).
+//  * Lookups are what RecordStoreOptions::schema declares (see there):
+//    fields whose type IsLookupFieldType, read from the schema at each call.
 //  * Object names, ids, field names and Reference ids must be non-empty and
-//    free of NUL bytes (InvalidArgument). A field listed in `lookups` holds
-//    a Reference or null (InvalidArgument otherwise). Inserting a record
-//    marked deleted is InvalidArgument.
+//    free of NUL bytes (InvalidArgument). A lookup field holds a Reference
+//    or null (InvalidArgument otherwise); a Reference in a field that is no
+//    lookup is kept but makes no child. Inserting a record marked deleted
+//    is InvalidArgument.
 //  * A Reference to a record that does not exist (yet) is accepted: the
 //    engine checks parents itself (R14, R64). The referencing record becomes
 //    a child of whatever record is later inserted with that id.
-//  * Delete cascades along lookups with cascade=true, recursively and
-//    breadth first (CascadeResult lists the record, then the descendants
-//    level by level in (object, id) order). A descendant that was already
-//    deleted is not touched, but its own live descendants still go. Lookups
-//    with cascade=false are left as they are.
+//  * Delete cascades along master-detail fields, recursively and breadth
+//    first (CascadeResult lists the record, then the descendants level by
+//    level in (object, id) order). A descendant that was already deleted is
+//    not touched, but its own live descendants still go. Records holding a
+//    plain lookup to a deleted record are left as they are.
 //  * Undelete restores the record and exactly the descendants that the same
 //    Delete call deleted; a child deleted on its own before its parent stays
 //    deleted (R33). Undeleting a record that went with its parent's delete
@@ -221,17 +225,19 @@ class ForwardingRecordStore : public RecordStore {
 //  * The Clock is read inside the store's lock, so with a Clock that never
 //    goes backwards, later changes carry later (or equal) stamps.
 
-// An in-memory store. Thread-safe.
-[[nodiscard]] std::unique_ptr<RecordStore> NewInMemoryRecordStore(
-    RecordStoreOptions options);
+// An in-memory store. Thread-safe. Errors: InvalidArgument if
+// options.schema is null.
+[[nodiscard]] absl::StatusOr<std::unique_ptr<RecordStore>>
+NewInMemoryRecordStore(RecordStoreOptions options);
 
 // A store kept in `storage` under the key prefix "r/" (the demo uses it so
 // that its records survive a restart). `storage` must outlive the store.
 // Each call that changes something is one atomic, synced write: once it
 // returns, the change survives a crash. Records are read from `storage` on
 // demand (memory does not grow with the store). Only one store may be open
-// on a Storage at a time. Errors: InvalidArgument for a null storage;
-// DataLoss if the stored counters are corrupt; the Storage's own errors.
+// on a Storage at a time. Errors: InvalidArgument for a null storage or a
+// null options.schema; DataLoss if the stored counters are corrupt; the
+// Storage's own errors.
 [[nodiscard]] absl::StatusOr<std::unique_ptr<RecordStore>>
 OpenStorageRecordStore(Storage* storage, RecordStoreOptions options);
 

@@ -94,6 +94,11 @@ bool IsPublishableFieldType(FieldType type);
 // at users, which travel by user sync, and are not lookups in this sense.
 bool IsLookupFieldType(FieldType type);
 
+// True for master-detail, the lookups along which a delete cascades (R33):
+// deleting the master soft-deletes its details and undeleting it restores
+// them. A record holding a plain lookup outlives the record it points at.
+bool IsCascadingLookupFieldType(FieldType type);
+
 // True for the types whose size or precision change unsubscribes the field
 // in the linked org (R17): text, long text, number, currency, percent.
 bool IsSizeSensitiveFieldType(FieldType type);

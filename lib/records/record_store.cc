@@ -12,6 +12,7 @@
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -25,6 +26,7 @@
 #include "absl/status/status.h"
 #include "orgsync/internal/mutex.h"
 #include "orgsync/record.h"
+#include "orgsync/schema.h"
 #include "orgsync/status.h"
 #include "records/record_codec.h"
 #include "records/record_table.h"
@@ -314,20 +316,31 @@ class RecordStoreCore final : public RecordStore {
     record.audit.last_modified_date = now;
   }
 
-  // Whether (object, field) is a lookup per the options, and if so whether
-  // it cascades deletes.
-  std::optional<bool> LookupCascade(std::string_view object,
-                                    const std::string& field) const {
-    auto fields = options_.lookups.find(object);
-    if (fields == options_.lookups.end()) return std::nullopt;
-    auto it = fields->second.find(field);
-    if (it == fields->second.end()) return std::nullopt;
-    return it->second;
+  // The lookup fields of one object: name -> whether a delete of the
+  // referenced record cascades to this one (master-detail, R33). Usually a
+  // handful, so looking a field up here is cheaper than scanning the
+  // object's definition (which may have hundreds of fields) each time.
+  using LookupFields = std::map<std::string, bool, std::less<>>;
+
+  // What the schema declares now for `object`; none for an object it does
+  // not define. Read per call, so that a schema change counts at once.
+  LookupFields LookupsOf(std::string_view object) const {
+    LookupFields lookups;
+    const std::shared_ptr<const ObjectDef> def =
+        options_.schema->FindObject(object);
+    if (def == nullptr) return lookups;
+    for (const FieldDef& field : def->fields) {
+      if (IsLookupFieldType(field.type)) {
+        lookups.emplace(field.name, IsCascadingLookupFieldType(field.type));
+      }
+    }
+    return lookups;
   }
 
   // Validates field names and values, and rounds times to the microsecond
   // (orgsync's precision) so that both stores keep the same values.
   absl::Status CheckFields(std::string_view object, FieldMap& fields) const {
+    const LookupFields lookups = LookupsOf(object);
     for (auto& [name, value] : fields) {
       ORGSYNC_RETURN_IF_ERROR(
           CheckName(fmt::format("a field name of {}", object), name));
@@ -336,7 +349,7 @@ class RecordStoreCore final : public RecordStore {
             fmt::format("the Reference in {}.{} (a blank lookup is null)",
                         object, name),
             target->id));
-      } else if (LookupCascade(object, name).has_value() &&
+      } else if (lookups.contains(name) &&
                  !std::holds_alternative<std::monostate>(value)) {
         return absl::InvalidArgumentError(fmt::format(
             "record store: {}.{} is a lookup field and holds a Reference or "
@@ -386,10 +399,19 @@ class RecordStoreCore final : public RecordStore {
     ORGSYNC_ASSIGN_OR_RETURN(std::vector<Referrer> referrers,
                              table_->Referrers(target_id));
     std::vector<RecordRef> children;
+    // Referrers come grouped by object: read each object's lookups once.
+    std::optional<std::string> lookups_object;
+    LookupFields lookups;
     for (const Referrer& referrer : referrers) {
-      const std::optional<bool> cascade =
-          LookupCascade(referrer.object, referrer.field);
-      if (!cascade.has_value() || (cascade_only && !*cascade)) continue;
+      if (lookups_object != referrer.object) {
+        lookups = LookupsOf(referrer.object);
+        lookups_object = referrer.object;
+      }
+      const auto lookup = lookups.find(referrer.field);
+      // A Reference in a field that is no lookup makes no child.
+      if (lookup == lookups.end() || (cascade_only && !lookup->second)) {
+        continue;
+      }
       RecordRef child{referrer.object, referrer.id};
       // Referrers come ordered by (object, id, field): a record pointing
       // here through two fields shows up twice in a row.
@@ -399,7 +421,7 @@ class RecordStoreCore final : public RecordStore {
     return children;
   }
 
-  // Calls `visit` on every record below `root` along cascading lookups,
+  // Calls `visit` on every record below `root` along master-detail fields,
   // breadth first, each level in (object, id) order, each record once even
   // if lookups form a cycle.
   absl::Status ForEachDescendant(const RecordRef& root,
@@ -431,7 +453,7 @@ class RecordStoreCore final : public RecordStore {
 
   internal::Mutex mu_;
   const std::unique_ptr<RecordTable> table_ ABSL_PT_GUARDED_BY(mu_);
-  // Not changed after construction.
+  // Not changed after construction; options_.schema is not null.
   RecordStoreOptions options_;
 };
 
@@ -445,8 +467,13 @@ absl::StatusOr<std::string> RecordStore::ReserveId(std::string_view object) {
                   object));
 }
 
-std::unique_ptr<RecordStore> NewInMemoryRecordStore(
+absl::StatusOr<std::unique_ptr<RecordStore>> NewInMemoryRecordStore(
     RecordStoreOptions options) {
+  if (options.schema == nullptr) {
+    return absl::InvalidArgumentError(
+        "NewInMemoryRecordStore: options.schema is null; the store takes its "
+        "lookups and cascading deletes from the schema");
+  }
   return std::make_unique<internal::RecordStoreCore>(
       internal::NewMemoryRecordTable(), std::move(options));
 }
@@ -456,6 +483,11 @@ absl::StatusOr<std::unique_ptr<RecordStore>> OpenStorageRecordStore(
   if (storage == nullptr) {
     return absl::InvalidArgumentError(
         "OpenStorageRecordStore: storage is null");
+  }
+  if (options.schema == nullptr) {
+    return absl::InvalidArgumentError(
+        "OpenStorageRecordStore: options.schema is null; the store takes its "
+        "lookups and cascading deletes from the schema");
   }
   ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<internal::RecordTable> table,
                            internal::OpenStorageRecordTable(storage));

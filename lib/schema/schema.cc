@@ -163,6 +163,10 @@ bool IsLookupFieldType(FieldType type) {
   return type == FieldType::kLookup || type == FieldType::kMasterDetail;
 }
 
+bool IsCascadingLookupFieldType(FieldType type) {
+  return type == FieldType::kMasterDetail;
+}
+
 bool IsSizeSensitiveFieldType(FieldType type) {
   switch (type) {
     case FieldType::kText:

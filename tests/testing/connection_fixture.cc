@@ -36,15 +36,18 @@ std::unique_ptr<Org> OpenOrg(const std::string& id, const Schema* schema,
 
 }  // namespace
 
-std::unique_ptr<RecordStore> NewCrmRecordStore(Clock* clock,
+std::unique_ptr<RecordStore> NewCrmRecordStore(const Schema* schema,
+                                               Clock* clock,
                                                std::string id_prefix) {
   RecordStoreOptions options;
-  options.lookups["Contact"]["AccountId"] = true;
-  options.lookups["Invoice"]["AccountId"] = false;
+  options.schema = schema;
   options.clock = clock;
   options.id_prefix = std::move(id_prefix);
   options.user = "U1";
-  return NewInMemoryRecordStore(std::move(options));
+  absl::StatusOr<std::unique_ptr<RecordStore>> store =
+      NewInMemoryRecordStore(std::move(options));
+  RequireOk(store.status());
+  return *std::move(store);
 }
 
 std::vector<LogEntry> LogOf(const Connection* connection) {

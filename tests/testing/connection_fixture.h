@@ -64,10 +64,12 @@ class OffsetClock final : public Clock {
   const absl::Duration offset_;
 };
 
-// An in-memory RecordStore for the CRM schema: deleting an Account takes
-// its Contacts (cascade), not its Invoices; ids are `id_prefix` + a number;
-// local writes are stamped by user "U1".
-std::unique_ptr<RecordStore> NewCrmRecordStore(Clock* clock,
+// An in-memory RecordStore over `schema` (FillCrmSchema's, not owned, must
+// outlive the store; it may be filled after this call): deleting an Account
+// takes its Contacts (master-detail), not its Invoices (lookup); ids are
+// `id_prefix` + a number; local writes are stamped by user "U1".
+std::unique_ptr<RecordStore> NewCrmRecordStore(const Schema* schema,
+                                               Clock* clock,
                                                std::string id_prefix);
 
 // The connection's whole SyncLog, oldest first.

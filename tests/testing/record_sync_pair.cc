@@ -35,8 +35,9 @@ FieldDef Field(std::string name, FieldType type, uint32_t length = 0) {
   return def;
 }
 
-FieldDef Lookup(std::string name, std::string target, bool required = false) {
-  FieldDef def = Field(std::move(name), FieldType::kLookup);
+FieldDef Lookup(std::string name, std::string target, bool required = false,
+                FieldType type = FieldType::kLookup) {
+  FieldDef def = Field(std::move(name), type);
   def.lookup_target = std::move(target);
   def.required = required;
   return def;
@@ -62,10 +63,14 @@ void FillCrmSchema(Schema* schema) {
                               Field("Logo", FieldType::kBinary)}))
               .ok());
   REQUIRE(schema
-              ->AddObject(Object("Contact",
-                                 {Field("LastName", FieldType::kText, 80),
-                                  Field("Email", FieldType::kEmail, 80),
-                                  Lookup("AccountId", "Account")}))
+              ->AddObject(Object(
+                  "Contact",
+                  {Field("LastName", FieldType::kText, 80),
+                   Field("Email", FieldType::kEmail, 80),
+                   // Deleting an account takes its contacts (R33), not
+                   // its invoices.
+                   Lookup("AccountId", "Account",
+                          /*required=*/false, FieldType::kMasterDetail)}))
               .ok());
   REQUIRE(schema
               ->AddObject(Object("Invoice",
@@ -98,12 +103,14 @@ Side::Side(ReplicationRole role_in, Clock* clock_in, SideConfig config_in)
                           : NewReopenableMemoryStorage();
   storage = holder->storage();
   RecordStoreOptions options;
-  options.lookups["Contact"]["AccountId"] = true;
-  options.lookups["Invoice"]["AccountId"] = false;
+  options.schema = &schema;
   options.clock = clock;
   options.id_prefix = role == ReplicationRole::kPrimary ? "P-" : "S-";
   options.user = "U1";
-  inner_store = NewInMemoryRecordStore(std::move(options));
+  absl::StatusOr<std::unique_ptr<RecordStore>> made =
+      NewInMemoryRecordStore(std::move(options));
+  REQUIRE(made.ok());
+  inner_store = *std::move(made);
   store = std::make_unique<FlakyStore>(inner_store.get());
   sink = std::make_unique<NullSink>();
   Open();

@@ -28,7 +28,8 @@
 namespace orgsync::testing {
 
 // Account(Name, Phone, OwnerId user, AccountNumber auto-number, Logo binary)
-// <- Contact(LastName, Email, AccountId lookup, cascade)
+// <- Contact(LastName, Email, AccountId master-detail: deleting the account
+//    deletes the contact, R33)
 // <- Invoice(Total, AccountId required lookup).
 void FillCrmSchema(Schema* schema);
 

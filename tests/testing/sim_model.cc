@@ -70,21 +70,25 @@ size_t SimModel::wide_fields() const {
 }
 
 // Contact.AccountId is required: a contact's parent must exist on the
-// receiving side before the contact does (R14).
+// receiving side before the contact does (R14). The master-detail fields
+// are the cascades (R33): deleting an account takes its contacts, deleting
+// a case its comments and attachments; a case outlives its account and
+// contact.
 void SimModel::FillSchema(Schema* schema) const {
   FieldDef revenue = Field("Revenue", FieldType::kCurrency);
   revenue.precision = 18;
   revenue.scale = 2;
-  FieldDef account_of_contact = Lookup("AccountId", "Account");
+  FieldDef account_of_contact =
+      Lookup("AccountId", "Account", FieldType::kMasterDetail);
   account_of_contact.required = true;
   ObjectDef comment = Object(
       "CaseComment", {Lookup("ParentId", "Case", FieldType::kMasterDetail),
                       Field("Body", FieldType::kLongText, 4000)});
   comment.child_only = true;
-  ObjectDef attachment =
-      Object("Attachment",
-             {Lookup("ParentId", "Case"), Field("Name", FieldType::kText, 255),
-              Field("Body", FieldType::kBinary)});
+  ObjectDef attachment = Object(
+      "Attachment", {Lookup("ParentId", "Case", FieldType::kMasterDetail),
+                     Field("Name", FieldType::kText, 255),
+                     Field("Body", FieldType::kBinary)});
   attachment.is_file = true;
   std::vector<ObjectDef> defs = {
       Object("Account",
@@ -123,26 +127,22 @@ std::string SimModel::KeyOf(const Record& record) const {
   return record.object + " " + Text(record, Find(record.object).key_field);
 }
 
-RecordStoreOptions StoreOptions(Clock* clock, std::string id_prefix) {
+RecordStoreOptions StoreOptions(const Schema* schema, Clock* clock,
+                                std::string id_prefix) {
   RecordStoreOptions options;
-  options.lookups["Contact"]["AccountId"] = true;
-  options.lookups["Case"]["AccountId"] = false;
-  options.lookups["Case"]["ContactId"] = false;
-  options.lookups["CaseComment"]["ParentId"] = true;
-  options.lookups["Attachment"]["ParentId"] = true;
+  options.schema = schema;
   options.clock = clock;
   options.id_prefix = std::move(id_prefix);
   options.user = "U1";
   return options;
 }
 
-bool IsCascadeLookup(std::string_view object, std::string_view field) {
-  static const RecordStoreOptions* options =
-      new RecordStoreOptions(StoreOptions(nullptr, ""));
-  auto lookups = options->lookups.find(object);
-  if (lookups == options->lookups.end()) return false;
-  auto cascade = lookups->second.find(std::string(field));
-  return cascade != lookups->second.end() && cascade->second;
+bool IsCascadeLookup(const Schema& schema, std::string_view object,
+                     std::string_view field) {
+  const std::shared_ptr<const ObjectDef> def = schema.FindObject(object);
+  if (def == nullptr) return false;
+  const FieldDef* found = def->FindField(field);
+  return found != nullptr && IsCascadingLookupFieldType(found->type);
 }
 
 std::string Text(const Record& record, const std::string& field) {

@@ -86,14 +86,16 @@ class SimModel {
   std::vector<SimObject> objects_;
 };
 
-// The host's store options: deleting an account takes its contacts,
-// deleting a case its comments and attachments (R33); a case outlives its
-// account and contact. Stamps come from `clock` (the org's own).
-RecordStoreOptions StoreOptions(Clock* clock, std::string id_prefix);
+// The host's store options over `schema` (SimModel::FillSchema's, whose
+// master-detail fields are the cascades; not owned). Stamps come from
+// `clock` (the org's own).
+RecordStoreOptions StoreOptions(const Schema* schema, Clock* clock,
+                                std::string id_prefix);
 
 // Whether deleting the record `field` of `object` points at deletes the
-// record too (StoreOptions' cascading lookups).
-bool IsCascadeLookup(std::string_view object, std::string_view field);
+// record too: the field is master-detail in `schema` (R33).
+bool IsCascadeLookup(const Schema& schema, std::string_view object,
+                     std::string_view field);
 
 // A field value as text, "<null>" for a missing or null one.
 std::string Text(const Record& record, const std::string& field);

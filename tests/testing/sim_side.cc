@@ -163,7 +163,7 @@ absl::Status Side::Open() {
     host_storage = host_storage_.get();
   }
   absl::StatusOr<std::unique_ptr<RecordStore>> store = OpenStorageRecordStore(
-      host_storage, StoreOptions(options_.clock, options_.id_prefix));
+      host_storage, StoreOptions(&schema_, options_.clock, options_.id_prefix));
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
   racing_store_ = std::make_unique<RacingStore>(store_.get());
@@ -281,7 +281,7 @@ void Side::Update(const Record& record, const FieldMap& changes) {
       options_.ledger->ExcuseField(org_id(), key, name);
       // The record moved to another parent here only: a later delete of
       // either parent cascades to it in one org and not in the other.
-      if (IsCascadeLookup(record.object, name)) {
+      if (IsCascadeLookup(schema_, record.object, name)) {
         options_.ledger->ExcuseField(org_id(), key, kDeletedField);
       }
     }
