@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -141,11 +142,19 @@ void Capture(Connection* connection, const Record& record,
   REQUIRE(captured->captured);
 }
 
-// Two orgs syncing Account both ways; the primary inserts an account, the
-// secondary crashes right after its host's store took the copy, and both
-// reopen.
-struct CrashedApply {
-  explicit CrashedApply(absl::Duration secondary_clock_offset) {
+// Two orgs syncing `objects` both ways: the secondary's host store can die
+// right after one of its writes (DyingHostStore), and the secondary's
+// storage loses then what it had not synced. Each host stamps its records
+// with its own org's clock.
+struct DyingSecondary {
+  struct Options {
+    uint64_t seed = 1;
+    std::vector<std::string> objects = {"Account"};
+    absl::Duration secondary_clock_offset = absl::ZeroDuration();
+    ConflictResolver* resolver = nullptr;  // null: the default
+  };
+
+  explicit DyingSecondary(const Options& options) {
     testing::FillCrmSchema(&primary_schema);
     testing::FillCrmSchema(&secondary_schema);
     testing::TwoOrgsConfig config;
@@ -153,26 +162,72 @@ struct CrashedApply {
     config.secondary_schema = &secondary_schema;
     config.primary_record_store = primary_store.get();
     config.secondary_record_store = &secondary_store;
-    config.secondary_clock_offset = secondary_clock_offset;
+    config.secondary_clock_offset = options.secondary_clock_offset;
+    config.conflict_resolver = options.resolver;
     auto secondary_storage = std::make_unique<testing::FaultyReopenableStorage>(
         testing::NewReopenableMemoryStorage());
-    testing::FaultyReopenableStorage* faulty = secondary_storage.get();
+    faulty = secondary_storage.get();
     t = std::make_unique<testing::TwoOrgs>(
-        5, testing::NewReopenableMemoryStorage(), std::move(secondary_storage),
-        std::move(config));
-    // Each host stamps its records with its own org's clock.
+        options.seed, testing::NewReopenableMemoryStorage(),
+        std::move(secondary_storage), std::move(config));
     primary_clock.target = &t->clock;
     secondary_clock.target = &t->secondary_clock;
-    InvitationOptions options = testing::DefaultInvitation(kConnection);
-    options.sync = {};
-    auto [p, s] = t->Connect(options);
-    for (auto [from, to] : {std::pair{p, s}, std::pair{s, p}}) {
-      RequireOk(from->publish_set()->PublishObjects({"Account"}));
+    InvitationOptions invitation = testing::DefaultInvitation(kConnection);
+    invitation.sync = {};
+    std::tie(primary, secondary) = t->Connect(invitation);
+    for (auto [from, to] : {std::pair{primary, secondary},
+                            std::pair{secondary, primary}}) {
+      RequireOk(from->publish_set()->PublishObjects(options.objects));
       REQUIRE(t->Settle());
-      RequireOk(to->subscription_map()->Subscribe("Account"));
+      for (const std::string& object : options.objects) {
+        RequireOk(to->subscription_map()->Subscribe(object));
+      }
       REQUIRE(t->Settle());
     }
+  }
 
+  // Arms the secondary's host store to die after its next replicated write
+  // of kind `kill` and steps only the primary (a dead org does not step)
+  // until it did.
+  void KillSecondaryOn(DyingHostStore::Kill kill) {
+    secondary_store.Arm(kill, faulty->faults());
+    for (int i = 0; i < 20 && secondary_store.armed(); ++i) {
+      RequireOk(t->primary->Step().status());
+      t->pair.Step();
+      t->clock.Advance(absl::Seconds(1));
+    }
+    REQUIRE_FALSE(secondary_store.armed());
+  }
+
+  // Both orgs reopen on what their storages kept; the host store lives on.
+  void Reopen() {
+    t->Reopen(kConnection);
+    secondary_store.Revive();
+    primary = *t->primary->GetConnection(kConnection);
+    secondary = *t->secondary->GetConnection(kConnection);
+  }
+
+  Schema primary_schema;
+  Schema secondary_schema;
+  testing::ForwardingClock primary_clock;
+  testing::ForwardingClock secondary_clock;
+  std::unique_ptr<RecordStore> primary_store =
+      testing::NewCrmRecordStore(&primary_schema, &primary_clock, "P-");
+  std::unique_ptr<RecordStore> secondary_inner =
+      testing::NewCrmRecordStore(&secondary_schema, &secondary_clock, "S-");
+  DyingHostStore secondary_store{secondary_inner.get()};
+  testing::FaultyReopenableStorage* faulty = nullptr;
+  std::unique_ptr<testing::TwoOrgs> t;
+  Connection* primary = nullptr;
+  Connection* secondary = nullptr;
+};
+
+// The primary inserts an account, the secondary crashes right after its
+// host's store took the copy, and both reopen.
+struct CrashedApply : DyingSecondary {
+  explicit CrashedApply(absl::Duration secondary_clock_offset)
+      : DyingSecondary({.seed = 5,
+                        .secondary_clock_offset = secondary_clock_offset}) {
     Record account;
     account.object = "Account";
     account.fields = {{"Name", std::string("Acme")},
@@ -181,20 +236,10 @@ struct CrashedApply {
         primary_store->Insert(std::move(account), ApplyContext{});
     RequireOk(inserted.status());
     primary_id = inserted->id;
-    Capture(p, *inserted, {});
-    secondary_store.Arm(DyingHostStore::Kill::kInsert, faulty->faults());
-    // The secondary does not step on its own once it is dead.
-    for (int i = 0; i < 20 && secondary_store.armed(); ++i) {
-      RequireOk(t->primary->Step().status());
-      t->pair.Step();
-      t->clock.Advance(absl::Seconds(1));
-    }
-    REQUIRE_FALSE(secondary_store.armed());
+    Capture(primary, *inserted, {});
+    KillSecondaryOn(DyingHostStore::Kill::kInsert);
     secondary_id = secondary_store.killed_id;
-    t->Reopen(kConnection);
-    secondary_store.Revive();
-    primary = *t->primary->GetConnection(kConnection);
-    secondary = *t->secondary->GetConnection(kConnection);
+    Reopen();
   }
 
   // The host's update of Phone in `store`, captured on `connection`.
@@ -216,18 +261,6 @@ struct CrashedApply {
     return count;
   }
 
-  Schema primary_schema;
-  Schema secondary_schema;
-  testing::ForwardingClock primary_clock;
-  testing::ForwardingClock secondary_clock;
-  std::unique_ptr<RecordStore> primary_store =
-      testing::NewCrmRecordStore(&primary_schema, &primary_clock, "P-");
-  std::unique_ptr<RecordStore> secondary_inner =
-      testing::NewCrmRecordStore(&secondary_schema, &secondary_clock, "S-");
-  DyingHostStore secondary_store{secondary_inner.get()};
-  std::unique_ptr<testing::TwoOrgs> t;
-  Connection* primary = nullptr;
-  Connection* secondary = nullptr;
   std::string primary_id;
   std::string secondary_id;
 };
@@ -293,39 +326,14 @@ TEST_CASE(
     "write survives a crash that kept the host's copy of it but lost the "
     "resend; both orgs end with the winner",
     "[records]") {
-  Schema primary_schema;
-  Schema secondary_schema;
-  testing::FillCrmSchema(&primary_schema);
-  testing::FillCrmSchema(&secondary_schema);
-  testing::ForwardingClock store_clock;
-  std::unique_ptr<RecordStore> primary_store =
-      testing::NewCrmRecordStore(&primary_schema, &store_clock, "P-");
-  std::unique_ptr<RecordStore> secondary_inner =
-      testing::NewCrmRecordStore(&secondary_schema, &store_clock, "S-");
-  DyingHostStore secondary_store{secondary_inner.get()};
   PrimaryWins primary_wins;
-  testing::TwoOrgsConfig config;
-  config.primary_schema = &primary_schema;
-  config.secondary_schema = &secondary_schema;
-  config.primary_record_store = primary_store.get();
-  config.secondary_record_store = &secondary_store;
-  config.conflict_resolver = &primary_wins;
-  auto secondary_storage = std::make_unique<testing::FaultyReopenableStorage>(
-      testing::NewReopenableMemoryStorage());
-  testing::FaultyReopenableStorage* faulty = secondary_storage.get();
-  testing::TwoOrgs t(7, testing::NewReopenableMemoryStorage(),
-                     std::move(secondary_storage), std::move(config));
-  store_clock.target = &t.clock;
-  InvitationOptions options = testing::DefaultInvitation(kConnection);
-  options.sync = {};
-  auto [primary, secondary] = t.Connect(options);
-  for (auto [from, to] :
-       {std::pair{primary, secondary}, std::pair{secondary, primary}}) {
-    RequireOk(from->publish_set()->PublishObjects({"Account"}));
-    REQUIRE(t.Settle());
-    RequireOk(to->subscription_map()->Subscribe("Account"));
-    REQUIRE(t.Settle());
-  }
+  DyingSecondary orgs({.seed = 7, .resolver = &primary_wins});
+  testing::TwoOrgs& t = *orgs.t;
+  RecordStore* primary_store = orgs.primary_store.get();
+  RecordStore* secondary_inner = orgs.secondary_inner.get();
+  DyingHostStore& secondary_store = orgs.secondary_store;
+  Connection* primary = orgs.primary;
+  Connection* secondary = orgs.secondary;
   Record account;
   account.object = "Account";
   account.fields = {{"Name", std::string("Acme")},
@@ -352,21 +360,14 @@ TEST_CASE(
       "Account", **s_id, {{"Phone", std::string("secondary")}}, ApplyContext{});
   RequireOk(s_update.status());
   Capture(secondary, *s_update, {"Phone"});
-  secondary_store.Arm(DyingHostStore::Kill::kUpdate, faulty->faults());
   // Only the primary steps: the secondary's change stays queued, and the
   // secondary dies once its host's store took the primary's value.
-  for (int i = 0; i < 20 && secondary_store.armed(); ++i) {
-    RequireOk(t.primary->Step().status());
-    t.pair.Step();
-    t.clock.Advance(absl::Seconds(1));
-  }
-  REQUIRE_FALSE(secondary_store.armed());
+  orgs.KillSecondaryOn(DyingHostStore::Kill::kUpdate);
   REQUIRE(Phone(secondary_store, **s_id) == "primary");
 
-  t.Reopen(kConnection);
-  secondary_store.Revive();
-  primary = *t.primary->GetConnection(kConnection);
-  secondary = *t.secondary->GetConnection(kConnection);
+  orgs.Reopen();
+  primary = orgs.primary;
+  secondary = orgs.secondary;
   // The primary's change is delivered again and acknowledged before the
   // secondary sends its own: the primary then takes that one as the newer.
   for (int i = 0; i < 60 && primary->record_queue()->Count() > 0; ++i) {
@@ -390,38 +391,12 @@ TEST_CASE(
     "after the host's cascade still puts back the children the sender did "
     "not take",
     "[records]") {
-  Schema primary_schema;
-  Schema secondary_schema;
-  testing::FillCrmSchema(&primary_schema);
-  testing::FillCrmSchema(&secondary_schema);
-  testing::ForwardingClock store_clock;
-  std::unique_ptr<RecordStore> primary_store =
-      testing::NewCrmRecordStore(&primary_schema, &store_clock, "P-");
-  std::unique_ptr<RecordStore> secondary_inner =
-      testing::NewCrmRecordStore(&secondary_schema, &store_clock, "S-");
-  DyingHostStore secondary_store{secondary_inner.get()};
-  testing::TwoOrgsConfig config;
-  config.primary_schema = &primary_schema;
-  config.secondary_schema = &secondary_schema;
-  config.primary_record_store = primary_store.get();
-  config.secondary_record_store = &secondary_store;
-  auto secondary_storage = std::make_unique<testing::FaultyReopenableStorage>(
-      testing::NewReopenableMemoryStorage());
-  testing::FaultyReopenableStorage* faulty = secondary_storage.get();
-  testing::TwoOrgs t(9, testing::NewReopenableMemoryStorage(),
-                     std::move(secondary_storage), std::move(config));
-  store_clock.target = &t.clock;
-  InvitationOptions options = testing::DefaultInvitation(kConnection);
-  options.sync = {};
-  auto [primary, secondary] = t.Connect(options);
-  for (auto [from, to] :
-       {std::pair{primary, secondary}, std::pair{secondary, primary}}) {
-    RequireOk(from->publish_set()->PublishObjects({"Account", "Contact"}));
-    REQUIRE(t.Settle());
-    RequireOk(to->subscription_map()->Subscribe("Account"));
-    RequireOk(to->subscription_map()->Subscribe("Contact"));
-    REQUIRE(t.Settle());
-  }
+  DyingSecondary orgs({.seed = 9, .objects = {"Account", "Contact"}});
+  testing::TwoOrgs& t = *orgs.t;
+  RecordStore* primary_store = orgs.primary_store.get();
+  RecordStore* secondary_inner = orgs.secondary_inner.get();
+  Connection* primary = orgs.primary;
+  Connection* secondary = orgs.secondary;
   Record account;
   account.object = "Account";
   account.fields = {{"Name", std::string("Acme")}};
@@ -457,19 +432,12 @@ TEST_CASE(
                          deleted->affected.end());
   change.cascaded_known = true;
   RequireOk(primary->Capture(change).status());
-  secondary_store.Arm(DyingHostStore::Kill::kDelete, faulty->faults());
   // Only the primary steps: its delete reaches the secondary, whose store
   // cascades to the new contact, and the secondary dies then.
-  for (int i = 0; i < 20 && secondary_store.armed(); ++i) {
-    RequireOk(t.primary->Step().status());
-    t.pair.Step();
-    t.clock.Advance(absl::Seconds(1));
-  }
-  REQUIRE_FALSE(secondary_store.armed());
+  orgs.KillSecondaryOn(DyingHostStore::Kill::kDelete);
 
-  t.Reopen(kConnection);
-  secondary_store.Revive();
-  secondary = *t.secondary->GetConnection(kConnection);
+  orgs.Reopen();
+  secondary = orgs.secondary;
   REQUIRE(t.Settle());
   // As without the crash: the contact the primary never had stays live.
   absl::StatusOr<Record> here = secondary_inner->Get("Contact", s_contact);
