@@ -496,26 +496,28 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
         !stored.has_value() || StampLess(*stored, incoming);
     const bool written_here =
         stored.has_value() && stored->from_primary() == primary_here;
-    // Two writes conflict when neither was made after seeing the other:
-    // this org's write the partner has not acknowledged yet, or one newer
-    // than the partner's change. The partner's hybrid clock moves past
-    // every stamp it applies, so a change of its older than our write was
-    // made without seeing it, even if the partner has acknowledged our
-    // write since (its acknowledgement says it applied our write, not that
-    // its own change came after).
-    const bool local_unseen =
-        written_here &&
-        (stored->sequence() > link.acked_local_sequence() || !incoming_newer);
     auto here_it = current->fields.find(field);
     const FieldValue here_value =
         here_it != current->fields.end() ? here_it->second : FieldValue{};
-    // Equal values need no decision -- unless the local write is the newer
-    // one: the value here may then be the partner's, written by an earlier
-    // apply of this same change whose decision (the resolver picked the
-    // partner's older write) a crash lost after the host's store took it,
-    // with the resend that was to carry it to the partner. Deciding again
-    // repeats that resend; if the local write wins, nothing differs.
     const bool same = here_value == value;
+    // Two writes conflict when neither was made after seeing the other:
+    // this org's write the partner has not acknowledged yet, or -- when the
+    // values differ -- one newer than the partner's change. The partner's
+    // hybrid clock moves past every stamp it applies, so a change of its
+    // older than our write was made without seeing it, even if the partner
+    // has acknowledged our write since (its acknowledgement says it applied
+    // our write, not that its own change came after). Equal values lose
+    // nothing there, and deciding them again would only resend them.
+    const bool local_unseen =
+        written_here && (stored->sequence() > link.acked_local_sequence() ||
+                         (!incoming_newer && !same));
+    // Equal values need no decision -- unless the local write is the newer
+    // one and not acknowledged: the value here may then be the partner's,
+    // written by an earlier apply of this same change whose decision (the
+    // resolver picked the partner's older write) a crash lost after the
+    // host's store took it, with the resend that was to carry it to the
+    // partner. Deciding again repeats that resend; if the local write wins,
+    // nothing differs.
     if (!local_unseen || (same && incoming_newer)) {
       if (incoming_newer) {
         apply[field] = value;
