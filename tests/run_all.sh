@@ -3,7 +3,7 @@
 #   1. normal     build/        RelWithDebInfo, every test (ctest)
 #   2. sanitized  build-asan/   clang, AddressSanitizer + UBSan: every test but
 #                               the consumer builds, and the libFuzzer targets
-#                               (the tests labelled fuzz) for 20 s each, side
+#                               (the tests labelled fuzz) for 10 s each, side
 #                               by side (a long run: ORGSYNC_FUZZ_SECONDS)
 #   3. threads    build-tsan/   clang, ThreadSanitizer: every test case tagged
 #                               [threads] (the only ones such a build compiles)
@@ -129,7 +129,7 @@ sanitizer_flags=(
 )
 CC=clang CXX=clang++ configure_and_build sanitized build-asan \
   "${sanitizer_flags[@]}" -DORGSYNC_SANITIZE= -DORGSYNC_FUZZ=ON \
-  -DORGSYNC_FUZZ_SECONDS=20
+  -DORGSYNC_FUZZ_SECONDS=10
 # Allocation and free stacks of 5 frames (not 30): reports keep their full
 # stack, and the allocation-heavy tests run a tenth faster.
 # The simulation's runs are deterministic by seed, so which seeds converge
