@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 #include <string>
+#include <utility>
 #include <variant>
 
 #include "absl/time/time.h"
@@ -92,6 +93,25 @@ struct SkewedOrgs {
     REQUIRE(t->Settle());
   }
 
+  // An account inserted in the primary and synced: (primary id, secondary
+  // id).
+  std::pair<std::string, std::string> SyncedAccount() {
+    Record account;
+    account.object = "Account";
+    account.fields = {{"Name", std::string("Acme")},
+                      {"Phone", std::string("0")}};
+    absl::StatusOr<Record> inserted =
+        primary_store->Insert(std::move(account), ApplyContext{});
+    RequireOk(inserted.status());
+    primary.Capture(ChangeKind::kInsert, *inserted);
+    REQUIRE(t->Settle());
+    absl::StatusOr<std::optional<std::string>> s_id =
+        primary.connection->PartnerRecordId("Account", inserted->id);
+    RequireOk(s_id.status());
+    REQUIRE(s_id->has_value());
+    return {inserted->id, **s_id};
+  }
+
   Schema primary_schema;
   Schema secondary_schema;
   testing::ForwardingClock primary_store_clock;
@@ -116,20 +136,7 @@ TEST_CASE(
   SkewedOrgs orgs(offset);
 
   // The account starts in the primary and reaches the secondary.
-  Record account;
-  account.object = "Account";
-  account.fields = {{"Name", std::string("Acme")}, {"Phone", std::string("0")}};
-  absl::StatusOr<Record> inserted =
-      orgs.primary_store->Insert(std::move(account), ApplyContext{});
-  RequireOk(inserted.status());
-  orgs.primary.Capture(ChangeKind::kInsert, *inserted);
-  REQUIRE(orgs.t->Settle());
-  const std::string p_id = inserted->id;
-  absl::StatusOr<std::optional<std::string>> s_id_or =
-      orgs.primary.connection->PartnerRecordId("Account", p_id);
-  RequireOk(s_id_or.status());
-  REQUIRE(s_id_or->has_value());
-  const std::string s_id = **s_id_or;
+  const auto [p_id, s_id] = orgs.SyncedAccount();
 
   Side& first = primary_first ? orgs.primary : orgs.secondary;
   Side& second = primary_first ? orgs.secondary : orgs.primary;
@@ -160,20 +167,7 @@ TEST_CASE(
   // The secondary's clock is five minutes ahead: its stamps are above the
   // primary's until the primary applies one of them.
   SkewedOrgs orgs(absl::Minutes(5));
-  Record account;
-  account.object = "Account";
-  account.fields = {{"Name", std::string("Acme")}, {"Phone", std::string("0")}};
-  absl::StatusOr<Record> inserted =
-      orgs.primary_store->Insert(std::move(account), ApplyContext{});
-  RequireOk(inserted.status());
-  orgs.primary.Capture(ChangeKind::kInsert, *inserted);
-  REQUIRE(orgs.t->Settle());
-  const std::string p_id = inserted->id;
-  absl::StatusOr<std::optional<std::string>> s_id_or =
-      orgs.primary.connection->PartnerRecordId("Account", p_id);
-  RequireOk(s_id_or.status());
-  REQUIRE(s_id_or->has_value());
-  const std::string s_id = **s_id_or;
+  const auto [p_id, s_id] = orgs.SyncedAccount();
   using Side = InProcessTransportPair::Side;
   auto write = [&](::orgsync::Side& side, const std::string& id,
                    const std::string& phone) {
