@@ -199,6 +199,19 @@ struct DyingSecondary {
     REQUIRE_FALSE(secondary_store.armed());
   }
 
+  // The host inserts an account in the primary and captures it.
+  Record InsertAccount() {
+    Record account;
+    account.object = "Account";
+    account.fields = {{"Name", std::string("Acme")},
+                      {"Phone", std::string("original")}};
+    absl::StatusOr<Record> inserted =
+        primary_store->Insert(std::move(account), ApplyContext{});
+    RequireOk(inserted.status());
+    Capture(primary, *inserted, {});
+    return *std::move(inserted);
+  }
+
   // Both orgs reopen on what their storages kept; the host store lives on.
   void Reopen() {
     t->Reopen(kConnection);
@@ -228,15 +241,7 @@ struct CrashedApply : DyingSecondary {
   explicit CrashedApply(absl::Duration secondary_clock_offset)
       : DyingSecondary({.seed = 5,
                         .secondary_clock_offset = secondary_clock_offset}) {
-    Record account;
-    account.object = "Account";
-    account.fields = {{"Name", std::string("Acme")},
-                      {"Phone", std::string("original")}};
-    absl::StatusOr<Record> inserted =
-        primary_store->Insert(std::move(account), ApplyContext{});
-    RequireOk(inserted.status());
-    primary_id = inserted->id;
-    Capture(primary, *inserted, {});
+    primary_id = InsertAccount().id;
     KillSecondaryOn(DyingHostStore::Kill::kInsert);
     secondary_id = secondary_store.killed_id;
     Reopen();
@@ -334,15 +339,7 @@ TEST_CASE(
   DyingHostStore& secondary_store = orgs.secondary_store;
   Connection* primary = orgs.primary;
   Connection* secondary = orgs.secondary;
-  Record account;
-  account.object = "Account";
-  account.fields = {{"Name", std::string("Acme")},
-                    {"Phone", std::string("original")}};
-  absl::StatusOr<Record> inserted =
-      primary_store->Insert(std::move(account), ApplyContext{});
-  RequireOk(inserted.status());
-  const std::string p_id = inserted->id;
-  Capture(primary, *inserted, {});
+  const std::string p_id = orgs.InsertAccount().id;
   REQUIRE(t.Settle());
   absl::StatusOr<std::optional<std::string>> s_id =
       primary->PartnerRecordId("Account", p_id);
