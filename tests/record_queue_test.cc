@@ -2,6 +2,7 @@
 
 #include "log/durable_sync_log.h"
 #include "queue/durable_record_queue.h"
+#include "queue/queue_codec.h"
 
 #include <algorithm>
 #include <atomic>
@@ -812,6 +813,95 @@ TEST_CASE(
       CHECK(Sequences(*ready) == std::vector<uint64_t>{after, notice});
     }
   }
+}
+
+// The sending window's walk (issue 10, "Fast core"): entries in flight are
+// stepped over without being read, yet still order barriers (R33, R50).
+class HoldingFilter final : public internal::ReadyFilter {
+ public:
+  HoldingFilter(std::set<uint64_t> held, size_t take_before_stop)
+      : held_(std::move(held)), take_before_stop_(take_before_stop) {}
+  std::optional<internal::HeldEntry> Held(uint64_t sequence) const override {
+    if (!held_.contains(sequence)) return std::nullopt;
+    return internal::HeldEntry{.action = QueueAction::kGenericUpdate,
+                               .barrier = false};
+  }
+  Verdict Take(const QueueEntry&) override {
+    if (taken_ == take_before_stop_) return Verdict::kStop;
+    ++taken_;
+    return Verdict::kTake;
+  }
+
+ private:
+  const std::set<uint64_t> held_;
+  const size_t take_before_stop_;
+  size_t taken_ = 0;
+};
+
+TEST_CASE(
+    "R50, R33: Ready steps over the entries its filter holds without reading "
+    "them; they still hold a barrier back, and kStop ends the walk") {
+  auto storage = NewMemoryStorage();
+  ManualClock clock;
+  auto queue = OpenQueue(storage.get(), &clock);
+  const uint64_t flying = EnqueueOne(*queue, Change("Contact", "C1"));
+  const uint64_t second = EnqueueOne(*queue, Change("Contact", "C2"));
+  const uint64_t barrier = EnqueueOne(*queue, Barrier("Account", "A"));
+  // What is in flight is not read again: an unreadable value there would
+  // fail any walk that reads it.
+  WriteBatch garble;
+  garble.Put(internal::QueueKeys("c1").Entry(flying), "not an entry");
+  REQUIRE(storage->Write(garble, WriteOptions{.sync = true}).ok());
+  CHECK(queue->Ready(clock.Now(), 10).status().code() ==
+        absl::StatusCode::kDataLoss);
+
+  HoldingFilter holding({flying}, /*take_before_stop=*/10);
+  auto ready = queue->Ready(clock.Now(), 10, &holding);
+  REQUIRE(ready.ok());
+  // The barrier waits for the entry in flight ahead of it.
+  CHECK(Sequences(*ready) == std::vector<uint64_t>{second});
+
+  // Holding the barrier too, nothing after it goes; kStop ends the walk
+  // with what was taken.
+  const uint64_t after = EnqueueOne(*queue, Change("Contact", "C3"));
+  HoldingFilter stopping({flying}, /*take_before_stop=*/0);
+  ready = queue->Ready(clock.Now(), 10, &stopping);
+  REQUIRE(ready.ok());
+  CHECK(ready->empty());
+  CHECK(after > barrier);
+}
+
+TEST_CASE(
+    "R50: an acknowledgement of entries the sender holds removes them "
+    "without reading them back, once") {
+  auto storage = NewMemoryStorage();
+  ManualClock clock;
+  auto queue = OpenQueue(storage.get(), &clock);
+  EnqueueOne(*queue, Change("Contact", "C1"));
+  EnqueueOne(*queue, Change("Contact", "C2"));
+  auto ready = queue->Ready(clock.Now(), 10);
+  REQUIRE(ready.ok());
+  REQUIRE(ready->size() == 2);
+  WriteBatch garble;
+  for (const QueueEntry& entry : *ready) {
+    garble.Put(internal::QueueKeys("c1").Entry(entry.sequence), "unreadable");
+  }
+  REQUIRE(storage->Write(garble, WriteOptions{.sync = true}).ok());
+
+  WriteBatch batch;
+  auto removal = queue->PrepareAcknowledgeSent(*ready, &batch);
+  REQUIRE(removal.ok());
+  // While one removal is between Prepare and Finish, a second is refused.
+  WriteBatch other;
+  CHECK(queue->PrepareAcknowledgeSent(*ready, &other).status().code() ==
+        absl::StatusCode::kFailedPrecondition);
+  const absl::Status written = storage->Write(batch, WriteOptions{.sync = true});
+  REQUIRE(written.ok());
+  queue->FinishAcknowledge(*std::move(removal), written);
+  CHECK(queue->Count() == 0);
+  CHECK(queue->Get(ready->front().sequence).status().code() ==
+        absl::StatusCode::kNotFound);
+  CHECK(queue->Ready(clock.Now(), 10)->empty());
 }
 
 TEST_CASE("Design rule 7: only record changes can be barriers") {

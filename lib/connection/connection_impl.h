@@ -54,6 +54,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -240,10 +241,24 @@ class ConnectionImpl final : public Connection {
   // An entry sent and not answered yet.
   struct InFlight {
     uint64_t sequence = 0;
+    std::string key;  // its ordering key
     absl::Time sent;
     // The envelope that carried it, so that a ProtocolError naming the
     // envelope finds the entries it carried.
     uint64_t message_id = 0;
+    // The entry as it was sent, without its payload: its answer removes it
+    // from the queue without reading it back.
+    QueueEntry entry;
+    // Record changes: the record version the queued change carried
+    // (RecordSync::OnResult).
+    uint64_t sender_version = 0;
+  };
+  // An entry leaving the queue because the partner has it (`result`), or
+  // because it has nothing to send (no result).
+  struct Answered {
+    QueueEntry entry = {};
+    uint64_t sender_version = 0;
+    std::optional<proto::ItemResult> result = std::nullopt;
   };
 
   // SyncLog appends whose batch was written, finished once mu_ is
@@ -378,12 +393,11 @@ class ConnectionImpl final : public Connection {
   };
   void RecordFailures(const std::vector<Failure>& failures, DeferredLogs* logs)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_, mu_);
-  // Removes acknowledged entries (logging Resolved for retried ones). For
-  // record entries with a result in `results`, the record path stages what
-  // the result teaches (links, synced versions) in the same batch.
-  void RecordAcknowledged(std::vector<uint64_t> sequences,
-                          const std::map<uint64_t, proto::ItemResult>& results,
-                          DeferredLogs* logs)
+  // Removes answered entries (logging Resolved for retried ones) without
+  // reading them back. For record entries with a result, the record path
+  // stages what the result teaches (links, synced versions) in the same
+  // batch.
+  void RecordAcknowledged(std::vector<Answered> answered, DeferredLogs* logs)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_, mu_);
   // An APPLIED/DUPLICATE result for an entry that is not in flight: counts
   // it and, for an entry still queued, logs it (once per entry, for at most
@@ -392,6 +406,10 @@ class ConnectionImpl final : public Connection {
                                DeferredLogs* logs)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ForgetInFlight(uint64_t sequence) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes `sequence` out of the window, returning what the window knew of
+  // it (nullopt if it was not in flight).
+  std::optional<InFlight> TakeInFlight(uint64_t sequence)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // --- Refused envelopes, both sides (envelope_refusals.cc) ---
   // Receiving: answers bytes that DecodeEnvelope refused with `refusal`
@@ -549,11 +567,12 @@ class ConnectionImpl final : public Connection {
       ABSL_GUARDED_BY(mu_);
   uint64_t next_message_id_ ABSL_GUARDED_BY(mu_);
   ConnectionCounters counters_ ABSL_GUARDED_BY(mu_);
-  // Sending side: entries awaiting an answer, by ordering key and by
-  // sequence (memory only: after a restart everything is sent again and the
+  // Sending side: entries awaiting an answer, by sequence, and the
+  // sequence in flight of each ordering key (memory only: after a restart everything is sent again and the
   // partner answers duplicates as such).
-  std::map<std::string, InFlight, std::less<>> in_flight_ ABSL_GUARDED_BY(mu_);
-  std::map<uint64_t, std::string> in_flight_keys_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint64_t, InFlight> in_flight_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, uint64_t> in_flight_keys_
+      ABSL_GUARDED_BY(mu_);
   // Queue entries for which an answer that was not in flight was logged
   // (IgnoreResultNotInFlight); memory only, at most this many.
   static constexpr size_t kMaxLoggedResultsNotInFlight = 1024;

@@ -54,6 +54,10 @@ inline std::string HistoryKey(std::string_view connection_id,
   return key;
 }
 
+// The ordering key of connection notices (see OrderingKey in
+// connection_impl.h); also the applied mark's key for them.
+inline constexpr std::string_view kConnectionOrderingKey = "connection";
+
 inline std::string AppliedMarkKey(std::string_view connection_id,
                                   std::string_view ordering_key) {
   std::string key = "k/";

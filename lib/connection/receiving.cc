@@ -4,9 +4,20 @@
 // checked against the connection's status and partner, and dispatched --
 // acknowledgements and refusals to the sending side (delivery.cc,
 // envelope_refusals.cc), handshakes to handshake.cc, publish/subscribe
-// updates to map_updates.cc, connection notices to delivery.cc -- while a
-// batch of record changes is applied by the record path with the state lock
+// updates to map_updates.cc, connection notices here -- while a batch of
+// record changes is applied by the record path with the state lock
 // released (DESIGN.md rule 9).
+//
+// The per-key applied mark ("k/<conn>/a/<key>") makes every item apply at
+// most once (DESIGN.md rule 3). Connection notices write it in the same
+// batch as their effect. Publish/subscribe updates are applied through the
+// SubscriptionMap/PublishSet, which write their own batches, and the mark
+// follows: a crash in between makes the partner send the same update again,
+// and applying one map update twice leaves the same state (each carries the
+// publisher's whole publication of the object, or a rename or delete that
+// is a no-op once done), so nothing is applied twice in effect.
+
+#include <fmt/format.h>
 
 #include <optional>
 #include <string>
@@ -15,10 +26,24 @@
 
 #include "absl/status/status.h"
 #include "connection/connection_impl.h"
+#include "connection/connection_keys.h"
+#include "proto/connection_state.pb.h"
 #include "storage/deferred_sync_storage.h"
 #include "wire/envelope_codec.h"
 
 namespace orgsync::internal {
+namespace {
+
+
+// History rows per event kind per window for the partner's notices (see
+// "Bounded state" in orgsync/connection.h).
+constexpr size_t kNoticeRowsPerWindow = 4;
+
+std::string PartnerActorOf(const std::string& org_id) {
+  return "partner:" + org_id.substr(0, 256);
+}
+
+}  // namespace
 
 void ConnectionImpl::HandleMessage(std::string bytes) {
   const EventTeller tell(this);
@@ -207,6 +232,178 @@ std::vector<proto::ItemResult> ConnectionImpl::ApplyChangeBatch(
     }
   }
   return results;
+}
+
+// --- Receiving -------------------------------------------------------------
+
+absl::StatusOr<uint64_t> ConnectionImpl::AppliedMark(
+    std::string_view key) const {
+  absl::StatusOr<std::string> bytes =
+      env_->storage->Get(AppliedMarkKey(id_, key));
+  if (absl::IsNotFound(bytes.status())) return 0;
+  ORGSYNC_RETURN_IF_ERROR(bytes.status());
+  proto::AppliedMark mark;
+  if (!mark.ParseFromString(*bytes)) {
+    return absl::DataLossError(fmt::format(
+        "connection {}: unreadable applied mark for {}", id_, key));
+  }
+  return mark.sequence();
+}
+
+void ConnectionImpl::PutAppliedMark(std::string_view key, uint64_t sequence,
+                                    WriteBatch* batch) const {
+  proto::AppliedMark mark;
+  mark.set_sequence(sequence);
+  batch->Put(AppliedMarkKey(id_, key), mark.SerializeAsString());
+}
+
+proto::ItemResult ConnectionImpl::ApplyNotice(
+    const proto::ConnectionNotice& notice) {
+  const uint64_t sequence = notice.sequence();
+  absl::StatusOr<uint64_t> mark = AppliedMark(kConnectionOrderingKey);
+  if (!mark.ok()) {
+    return ItemResultOf(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,
+                  std::string(mark.status().message()));
+  }
+  if (sequence <= *mark) return ItemResultOf(sequence, proto::DUPLICATE);
+
+  proto::ConnectionState next = state_;
+  WriteBatch batch;
+  const absl::Time now = StoredNow(*env_->clock);
+  const std::string actor = PartnerActorOf(state_.partner_org_id());
+  const std::string why =
+      notice.reason().empty()
+          ? std::string()
+          : fmt::format(" (by {})", notice.reason().substr(0, 256));
+  bool deactivates = false;
+  // The partner may send notices at will: their history entries are
+  // coalesced (incoming_history.cc), a few per event per window.
+  auto record = [&](HistoryEvent event, std::string_view detail) {
+    AddIncomingHistory(fmt::format("notice:{}", static_cast<int>(event)),
+                       kNoticeRowsPerWindow, event, actor, detail, &next,
+                       &batch);
+  };
+  switch (notice.action()) {
+    case proto::CONNECTION_UPDATE: {
+      const proto::ConnectionOptions& options = notice.options();
+      // Sync options are the primary's (R74): a secondary's notice carries
+      // them only as it last knew them.
+      if (role_ == ReplicationRole::kSecondary) {
+        proto::StoredSyncOptions sync;
+        sync.set_sync_feeds_and_audit_fields(
+            options.sync_feeds_and_audit_fields());
+        sync.set_sync_metadata(options.sync_metadata());
+        sync.set_sync_users(options.sync_users());
+        if (sync.SerializeAsString() != next.sync().SerializeAsString()) {
+          auto describe = [](const proto::StoredSyncOptions& s) {
+            return DescribeSync({.sync_feeds_and_audit_fields =
+                                     s.sync_feeds_and_audit_fields(),
+                                 .sync_metadata = s.sync_metadata(),
+                                 .sync_users = s.sync_users()});
+          };
+          const std::string detail =
+              fmt::format("{} -> {}{}", describe(next.sync()), describe(sync),
+                          why);
+          *next.mutable_sync() = sync;
+          record(HistoryEvent::kSyncOptionsUpdated, detail);
+        }
+      }
+      const std::string owner = options.owner().substr(0, 256);
+      if (!owner.empty() && owner != next.owner()) {
+        const std::string detail =
+            fmt::format("{} -> {}{}", next.owner(), owner, why);
+        next.set_owner(owner);
+        record(HistoryEvent::kOwnerUpdated, detail);
+      }
+      const std::string contact = options.contact().substr(0, 256);
+      if (!contact.empty() && contact != next.contact()) {
+        const std::string detail =
+            fmt::format("{} -> {}{}", next.contact(), contact, why);
+        next.set_contact(contact);
+        record(HistoryEvent::kContactUpdated, detail);
+      }
+      break;
+    }
+    case proto::CONNECTION_ADMIN_SUSPENDED:
+      record(HistoryEvent::kAdminSuspended,
+             "the partner org suspended its side" + why);
+      break;
+    case proto::CONNECTION_ADMIN_RESUMED:
+      record(HistoryEvent::kAdminResumed,
+             "the partner org resumed its side" + why);
+      break;
+    case proto::CONNECTION_SUSPENDED:
+    case proto::CONNECTION_RESUMED:
+      // Both sides see the link themselves (R6); nothing to record.
+      break;
+    case proto::CONNECTION_DEACTIVATE:
+      if (next.status() != proto::STORED_DEACTIVATED) {
+        const ConnectionStatus was = StatusLocked();
+        next.set_status(proto::STORED_DEACTIVATED);
+        next.set_admin_suspended(false);
+        next.set_partner_unavailable(false);
+        next.clear_secret();
+        AddHistory(id_, now, HistoryEvent::kDeactivated, actor,
+                   fmt::format("the partner org deactivated the connection{}; "
+                               "was {}",
+                               why, ConnectionStatusName(was)),
+                   &next, &batch);
+        deactivates = true;
+      }
+      break;
+    default:
+      return ItemResultOf(sequence, proto::PERMANENT_FAILURE, proto::ERROR_UNKNOWN,
+                    "not a connection action");
+  }
+  PutAppliedMark(kConnectionOrderingKey, sequence, &batch);
+  if (absl::Status written = Commit(std::move(next), std::move(batch));
+      !written.ok()) {
+    return ItemResultOf(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,
+                  std::string(written.message()));
+  }
+  if (deactivates) {
+    in_flight_.clear();
+    in_flight_keys_.clear();
+  }
+  return ItemResultOf(sequence, proto::APPLIED);
+}
+
+proto::ItemResult ConnectionImpl::ApplyRecordChange(
+    const proto::RecordChange& change, DeferredLogs* logs) {
+  // RecordSync applies each change at most once in effect (its record
+  // links remember what was applied), so no applied mark is needed here.
+  if (record_sync_ != nullptr) return record_sync_->Apply(change, logs);
+  return ItemResultOf(change.sequence(), proto::PERMANENT_FAILURE,
+                proto::ERROR_UNKNOWN,
+                fmt::format("record change ({}) refused: org {} has no "
+                            "RecordStore, so it syncs no records",
+                            QueueActionName(static_cast<QueueAction>(
+                                change.action())),
+                            env_->org_id));
+}
+
+void ConnectionImpl::CountResult(const proto::ItemResult& result) {
+  switch (result.outcome()) {
+    case proto::APPLIED:
+      ++counters_.items_applied;
+      break;
+    case proto::DUPLICATE:
+      ++counters_.items_duplicate;
+      break;
+    default:
+      ++counters_.items_failed;
+      break;
+  }
+}
+
+void ConnectionImpl::SendResults(std::vector<proto::ItemResult> results) {
+  if (results.empty()) return;
+  proto::Envelope envelope;
+  for (proto::ItemResult& result : results) {
+    *envelope.mutable_ack()->add_results() = std::move(result);
+  }
+  // A lost answer is recovered by the sender's resend, answered DUPLICATE.
+  SendEnvelope(std::move(envelope)).IgnoreError();
 }
 
 }  // namespace orgsync::internal

@@ -525,6 +525,7 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
         "record change Capture wrote",
         entry.sequence, entry.record.object, entry.record.id));
   }
+  out.queued_version = out.change.sender_version();
   ORGSYNC_ASSIGN_OR_RETURN(
       std::optional<proto::RecordLink> link,
       links_.FindByLocal(entry.record.object, entry.record.id));
@@ -603,7 +604,13 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
 
 // --- OnResult --------------------------------------------------------------
 
+uint64_t RecordSync::QueuedVersionOf(const QueueEntry& entry) {
+  proto::RecordChange payload;
+  return payload.ParseFromString(entry.payload) ? payload.sender_version() : 0;
+}
+
 absl::Status RecordSync::OnResult(const QueueEntry& entry,
+                                  uint64_t sender_version,
                                   const proto::ItemResult& result,
                                   WriteBatch* batch) {
   if (result.outcome() != proto::APPLIED &&
@@ -636,11 +643,7 @@ absl::Status RecordSync::OnResult(const QueueEntry& entry,
   }
   link->set_partner_version(
       std::max(link->partner_version(), result.receiver_version()));
-  proto::RecordChange payload;
-  if (payload.ParseFromString(entry.payload)) {
-    link->set_local_version(
-        std::max(link->local_version(), payload.sender_version()));
-  }
+  link->set_local_version(std::max(link->local_version(), sender_version));
   links_.Put(entry.record.object, *link, batch);
   return absl::OkStatus();
 }

@@ -127,6 +127,9 @@ struct OutgoingChange {
   };
   Kind kind = Kind::kSend;
   proto::RecordChange change;
+  // The record version the queued change carried (`change` may be the
+  // record's whole current state instead); OnResult's sender_version.
+  uint64_t queued_version = 0;
   RecordRef waits_for;
   std::string reason;
 };
@@ -154,9 +157,15 @@ class RecordSync {
   // Stages into `batch` what an APPLIED/DUPLICATE result teaches (the link
   // and synced versions); other outcomes stage nothing. Results of one
   // acknowledgement must be passed in sequence order.
+  // `sender_version` is the record version the queued change carried
+  // (OutgoingChange::queued_version, or QueuedVersionOf(entry)).
   [[nodiscard]] absl::Status OnResult(const QueueEntry& entry,
+                                      uint64_t sender_version,
                                       const proto::ItemResult& result,
                                       WriteBatch* batch);
+  // The record version carried by a queued record change's payload; 0 if
+  // it is unreadable.
+  static uint64_t QueuedVersionOf(const QueueEntry& entry);
 
   // R55: the partner refused the record change `entry` for good (e.g. a
   // value for a field it lacked, SCHEMA_MISMATCH, or one its schema

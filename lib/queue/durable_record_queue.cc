@@ -133,7 +133,15 @@ void DurableRecordQueue::Impl::FinishEnqueue(uint64_t first,
   max_committed_ = std::max(max_committed_, first + actions.size() - 1);
 }
 
-absl::StatusOr<std::vector<QueueEntry>> DurableRecordQueue::Impl::Claim(
+absl::Status DurableRecordQueue::Impl::ClaimHeld(
+    absl::Span<const QueueEntry> entries) {
+  std::vector<uint64_t> sequences;
+  sequences.reserve(entries.size());
+  for (const QueueEntry& entry : entries) sequences.push_back(entry.sequence);
+  return MarkBusy(sequences);
+}
+
+absl::Status DurableRecordQueue::Impl::MarkBusy(
     absl::Span<const uint64_t> sequences) {
   if (sequences.empty()) {
     return absl::InvalidArgumentError("no record queue sequences given");
@@ -161,6 +169,12 @@ absl::StatusOr<std::vector<QueueEntry>> DurableRecordQueue::Impl::Claim(
     }
     busy_.insert(sequences.begin(), sequences.end());
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<QueueEntry>> DurableRecordQueue::Impl::Claim(
+    absl::Span<const uint64_t> sequences) {
+  ORGSYNC_RETURN_IF_ERROR(MarkBusy(sequences));
   std::vector<QueueEntry> entries;
   entries.reserve(sequences.size());
   absl::Status status;
@@ -343,7 +357,31 @@ absl::StatusOr<std::vector<uint64_t>> DurableRecordQueue::Enqueue(
 
 absl::StatusOr<std::vector<QueueEntry>> DurableRecordQueue::Ready(
     absl::Time now, size_t limit, uint64_t after_sequence) const {
-  return impl_->Ready(now, limit, after_sequence);
+  // Everything up to after_sequence is read (it may hold its record back)
+  // but not returned.
+  class After final : public ReadyFilter {
+   public:
+    explicit After(uint64_t after) : after_(after) {}
+    std::optional<HeldEntry> Held(uint64_t) const override {
+      return std::nullopt;
+    }
+    Verdict Take(const QueueEntry& entry) override {
+      return entry.sequence > after_ ? Verdict::kTake : Verdict::kPass;
+    }
+
+   private:
+    const uint64_t after_;
+  };
+  After filter(after_sequence);
+  return impl_->Ready(now, limit, &filter);
+}
+
+absl::StatusOr<std::vector<QueueEntry>> DurableRecordQueue::Ready(
+    absl::Time now, size_t limit, ReadyFilter* filter) const {
+  if (filter == nullptr) {
+    return absl::InvalidArgumentError("Ready needs a filter");
+  }
+  return impl_->Ready(now, limit, filter);
 }
 
 absl::StatusOr<DurableRecordQueue::PendingRemoval> DurableRecordQueue::PrepareAcknowledge(
@@ -355,6 +393,20 @@ absl::StatusOr<DurableRecordQueue::PendingRemoval> DurableRecordQueue::PrepareAc
                            impl_->Claim(sequences));
   const Impl::HighWaterChange change = impl_->StageRemoval(entries, batch);
   return PendingRemoval(this, RemovalState{.entries = std::move(entries),
+                                           .new_high_water = change.added,
+                                           .dropped_high_water = change.dropped});
+}
+
+absl::StatusOr<DurableRecordQueue::PendingRemoval>
+DurableRecordQueue::PrepareAcknowledgeSent(std::vector<QueueEntry> sent,
+                                           WriteBatch* batch) {
+  if (batch == nullptr) {
+    return absl::InvalidArgumentError("PrepareAcknowledgeSent needs a batch");
+  }
+  ORGSYNC_RETURN_IF_ERROR(impl_->ClaimHeld(sent));
+  for (QueueEntry& entry : sent) entry.payload.clear();
+  const Impl::HighWaterChange change = impl_->StageRemoval(sent, batch);
+  return PendingRemoval(this, RemovalState{.entries = std::move(sent),
                                            .new_high_water = change.added,
                                            .dropped_high_water = change.dropped});
 }

@@ -102,6 +102,28 @@ struct FailureOutcome {
   bool exhausted = false;
 };
 
+// What Ready needs of an entry its caller holds already (see ReadyFilter).
+struct HeldEntry {
+  QueueAction action = QueueAction::kGenericUpdate;
+  bool barrier = false;
+};
+
+// A Ready caller's say in the walk. Called under no queue lock, on the
+// thread that called Ready.
+class ReadyFilter {
+ public:
+  enum class Verdict { kTake, kPass, kStop };
+
+  virtual ~ReadyFilter() = default;
+  // The shape of an entry the caller holds (e.g. in flight): Ready steps
+  // over it without reading its value or offering it; it still orders
+  // barriers. nullopt: read the entry and offer it if due.
+  virtual std::optional<HeldEntry> Held(uint64_t sequence) const = 0;
+  // A due entry, in sequence order: kTake returns it, kPass goes on to the
+  // next, kStop ends the walk.
+  virtual Verdict Take(const QueueEntry& entry) = 0;
+};
+
 class DurableRecordQueue final : public RecordQueue {
  public:
   // What each token carries to its Finish call.
@@ -204,6 +226,12 @@ class DurableRecordQueue final : public RecordQueue {
   // they wait for a retry. A read: nothing changes.
   [[nodiscard]] absl::StatusOr<std::vector<QueueEntry>> Ready(
       absl::Time now, size_t limit, uint64_t after_sequence = 0) const;
+  // The same walk, with the caller choosing: entries `filter` holds already
+  // are stepped over without reading their values (the sending window
+  // re-reads nothing it has in flight), and each due entry is offered to
+  // filter->Take; up to `limit` taken entries are returned.
+  [[nodiscard]] absl::StatusOr<std::vector<QueueEntry>> Ready(
+      absl::Time now, size_t limit, ReadyFilter* filter) const;
 
   // The partner has these entries: they leave the queue. All must be queued
   // and distinct, otherwise nothing changes: NotFound for an unknown (or
@@ -214,6 +242,12 @@ class DurableRecordQueue final : public RecordQueue {
   [[nodiscard]] absl::Status Acknowledge(absl::Span<const uint64_t> sequences);
   [[nodiscard]] absl::StatusOr<PendingRemoval> PrepareAcknowledge(
       absl::Span<const uint64_t> sequences, WriteBatch* batch);
+  // The same for entries the caller holds as Ready returned them (the
+  // payload may be cleared): nothing is read back. The caller vouches that
+  // each is still queued unchanged, as the sending window knows of the
+  // entries it has in flight (only it acknowledges or fails them).
+  [[nodiscard]] absl::StatusOr<PendingRemoval> PrepareAcknowledgeSent(
+      std::vector<QueueEntry> sent, WriteBatch* batch);
   void FinishAcknowledge(PendingRemoval pending,
                          const absl::Status& write_status);
 

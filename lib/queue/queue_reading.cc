@@ -25,7 +25,7 @@
 namespace orgsync::internal {
 
 absl::StatusOr<std::vector<QueueEntry>> DurableRecordQueue::Impl::Ready(
-    absl::Time now, size_t limit, uint64_t after) const {
+    absl::Time now, size_t limit, ReadyFilter* filter) const {
   if (limit == 0) {
     return absl::InvalidArgumentError("Ready needs a limit of at least 1");
   }
@@ -43,6 +43,16 @@ absl::StatusOr<std::vector<QueueEntry>> DurableRecordQueue::Impl::Ready(
     // comes next), and whether a barrier was met (nothing after it goes).
     bool record_before = false;
     bool fenced = false;
+    // True when a record entry must not go: a barrier is ahead of it, or it
+    // is a barrier with a record entry ahead. Updates the two flags.
+    auto barred = [&](QueueAction action, bool barrier) {
+      if (!IsRecordAction(action)) return false;
+      if (fenced) return true;
+      const bool blocked_barrier = barrier && record_before;
+      record_before = true;
+      if (barrier) fenced = true;
+      return blocked_barrier;
+    };
     size_t examined = 0;
     for (it->Seek(keys_.Entry(start));
          it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
@@ -51,23 +61,25 @@ absl::StatusOr<std::vector<QueueEntry>> DurableRecordQueue::Impl::Ready(
       if (sequence >= bound) break;
       if (!first_present) first_present = sequence;
       if (++examined > options_.ready_scan_limit) break;
+      // An entry the caller holds is in flight, not waiting for a retry: it
+      // holds nothing back but still counts for the barriers.
+      if (const std::optional<HeldEntry> shape = filter->Held(sequence)) {
+        barred(shape->action, shape->barrier);
+        continue;
+      }
       ORGSYNC_ASSIGN_OR_RETURN(QueueEntry entry,
                                DecodeQueueEntry(sequence, it->value()));
+      if (barred(entry.action, entry.barrier)) continue;
       const std::string order_key =
           entry.record.empty() ? std::string() : OrderKey(entry.record);
-      if (IsRecordAction(entry.action)) {
-        if (fenced) continue;
-        const bool blocked_barrier = entry.barrier && record_before;
-        record_before = true;
-        if (entry.barrier) fenced = true;
-        if (blocked_barrier) continue;
-      }
       if (!order_key.empty() && held.contains(order_key)) continue;
       if (entry.next_retry > now) {
         if (!order_key.empty()) held.insert(order_key);
         continue;
       }
-      if (sequence <= after) continue;
+      const ReadyFilter::Verdict verdict = filter->Take(entry);
+      if (verdict == ReadyFilter::Verdict::kStop) break;
+      if (verdict == ReadyFilter::Verdict::kPass) continue;
       ready.push_back(std::move(entry));
       if (ready.size() == limit) break;
     }

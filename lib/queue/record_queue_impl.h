@@ -67,6 +67,11 @@ class DurableRecordQueue::Impl {
   // Marks `sequences` busy after checking they are queued, and reads them.
   absl::StatusOr<std::vector<QueueEntry>> Claim(
       absl::Span<const uint64_t> sequences);
+  // Marks `sequences` busy after checking they can be queued (distinct,
+  // issued, not busy); reads nothing.
+  absl::Status MarkBusy(absl::Span<const uint64_t> sequences);
+  // Marks `entries` busy after checking they can be queued; reads nothing.
+  absl::Status ClaimHeld(absl::Span<const QueueEntry> entries);
   void Unclaim(absl::Span<const QueueEntry> entries);
   // Stages the removal of claimed `entries`.
   HighWaterChange StageRemoval(absl::Span<const QueueEntry> entries,
@@ -79,7 +84,7 @@ class DurableRecordQueue::Impl {
   }
 
   absl::StatusOr<std::vector<QueueEntry>> Ready(absl::Time now, size_t limit,
-                                                uint64_t after) const;
+                                                ReadyFilter* filter) const;
   absl::StatusOr<QueueEntry> Get(uint64_t sequence) const;
   absl::StatusOr<QueuePage> ListAfter(uint64_t after, size_t page_size) const;
   absl::StatusOr<std::optional<QueueEntry>> Oldest() const;

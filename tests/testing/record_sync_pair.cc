@@ -385,7 +385,8 @@ std::vector<proto::ItemResult> Pair::Round(Side& from, Side& to,
     if (result.outcome() == proto::APPLIED ||
         result.outcome() == proto::DUPLICATE) {
       WriteBatch batch;
-      REQUIRE(from.sync->OnResult(entry, result, &batch).ok());
+      const uint64_t version = internal::RecordSync::QueuedVersionOf(entry);
+      REQUIRE(from.sync->OnResult(entry, version, result, &batch).ok());
       const uint64_t sequence = entry.sequence;
       auto pending = from.queue->PrepareAcknowledge(
           absl::MakeConstSpan(&sequence, 1), &batch);
