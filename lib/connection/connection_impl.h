@@ -13,12 +13,13 @@
 // notices become RecordQueue entries in the same write as the change (R21).
 // Connection notices (R56 "Connection ..." actions) are queued in the same
 // batch as the state change that causes them. The jobs live in files named
-// for them: the status machine, settings and queries in connection_impl.cc;
-// Step()'s sending window in delivery.cc; receiving and the apply dispatch
-// in receiving.cc; the handshake in handshake.cc; the partner's
-// publish/subscribe updates in map_updates.cc; refused envelopes, either
-// way, in envelope_refusals.cc; R7 queue-size reports in queue_reports.cc;
-// connection events in connection_events.cc.
+// for them: opening, the transport and queries in connection_impl.cc; the
+// status machine and settings in status_changes.cc; Step()'s sending window
+// in delivery.cc; receiving and the apply dispatch in receiving.cc; the
+// handshake in handshake.cc; the partner's publish/subscribe updates in
+// map_updates.cc; refused envelopes, either way, in envelope_refusals.cc; R7
+// queue-size reports in queue_reports.cc; connection events in
+// connection_events.cc.
 //
 // Locking: record_mu_ serializes the record path (Step() and message
 // handling take it first) and is the only lock held while the host's code
@@ -137,6 +138,9 @@ std::string ClipPeerText(std::string_view text);
 
 // "partner:<org id>", the actor of events the partner caused.
 std::string PartnerActorName(std::string_view org_id);
+
+// The actor of events the engine causes itself (HistoryEntry::actor).
+inline constexpr std::string_view kSystemActor = "system";
 
 // The first status after acceptance (R2).
 ConnectionStatus FirstPhaseAfterAcceptance(const SyncOptions& sync);
