@@ -15,7 +15,8 @@
 // batch as the state change that causes them. The jobs live in files named
 // for them: opening, the transport and queries in connection_impl.cc; the
 // status machine and settings in status_changes.cc; Step()'s sending window
-// in delivery.cc; receiving and the apply dispatch in receiving.cc; the
+// in delivery.cc and the partner's answers to it in sent_answers.cc;
+// receiving, connection notices and the apply dispatch in receiving.cc; the
 // handshake in handshake.cc; the partner's publish/subscribe updates in
 // map_updates.cc; refused envelopes, either way, in envelope_refusals.cc; R7
 // queue-size reports in queue_reports.cc; connection events in

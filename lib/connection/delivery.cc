@@ -189,7 +189,7 @@ absl::StatusOr<size_t> ConnectionImpl::Step() {
     sent = Deliver(&logs);
   }
   FinishLogs(std::move(logs));
-  ORGSYNC_RETURN_IF_ERROR(ReportQueueSizeIfDue());  // R7, connection_impl.cc
+  ORGSYNC_RETURN_IF_ERROR(ReportQueueSizeIfDue());  // R7, queue_reports.cc
   return sent;
 }
 
