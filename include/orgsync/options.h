@@ -231,6 +231,14 @@ struct LevelDbStorageOptions {
   size_t block_cache_bytes = 0;
   // LevelDB's write buffer (memtable) in bytes; 0 keeps LevelDB's default.
   size_t write_buffer_bytes = 0;
+  // Bits per key of the Bloom filter stored with each table file, so that a
+  // read of a key the database lacks (most reads of a field's stamps, of a
+  // partner id not linked yet) skips the tables that cannot hold it instead
+  // of reading a block of each. About 1% false positives at 10 bits; 0
+  // stores no filter. A database written with one setting opens with any
+  // other: tables without a filter are read without one. Must be 0..40
+  // (InvalidArgument).
+  int bloom_filter_bits_per_key = 10;
   // Read table files through mmap (LevelDB's default) instead of pread.
   // Mapped pages a scan touches count in the process's resident memory, so
   // with a large database the RSS grows with the data read; pread leaves

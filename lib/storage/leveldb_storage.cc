@@ -23,6 +23,7 @@
 #include "fmt/core.h"
 #include "leveldb/cache.h"
 #include "leveldb/db.h"
+#include "leveldb/filter_policy.h"
 #include "leveldb/iterator.h"
 #include "leveldb/options.h"
 #include "leveldb/status.h"
@@ -34,6 +35,10 @@
 
 namespace orgsync {
 namespace {
+
+// Past some 20 bits per key a Bloom filter's false positives are already
+// rare; 40 bounds what a mistyped option can cost in table size.
+constexpr int kMaxBloomFilterBitsPerKey = 40;
 
 leveldb::Slice ToSlice(std::string_view s) {
   return leveldb::Slice(s.data(), s.size());
@@ -187,8 +192,12 @@ class LevelDbIterator final : public StorageIterator {
 class LevelDbStorage final : public Storage {
  public:
   LevelDbStorage(std::string path, std::unique_ptr<leveldb::Cache> cache,
+                 std::unique_ptr<const leveldb::FilterPolicy> filter,
                  std::unique_ptr<leveldb::DB> db)
-      : path_(std::move(path)), cache_(std::move(cache)), db_(std::move(db)) {}
+      : path_(std::move(path)),
+        cache_(std::move(cache)),
+        filter_(std::move(filter)),
+        db_(std::move(db)) {}
 
   absl::StatusOr<std::string> Get(std::string_view key,
                                   const ReadOptions& options) override {
@@ -255,8 +264,9 @@ class LevelDbStorage final : public Storage {
   }
 
   const std::string path_;
-  // Declared before db_ so that the database, which uses it, goes first.
+  // Declared before db_ so that the database, which uses them, goes first.
   const std::unique_ptr<leveldb::Cache> cache_;
+  const std::unique_ptr<const leveldb::FilterPolicy> filter_;
   const std::unique_ptr<leveldb::DB> db_;
 };
 
@@ -267,6 +277,12 @@ absl::StatusOr<std::unique_ptr<Storage>> OpenLevelDbStorage(
   if (path.empty()) {
     return absl::InvalidArgumentError(
         "OpenLevelDbStorage: the state folder path is empty");
+  }
+  if (options.bloom_filter_bits_per_key < 0 ||
+      options.bloom_filter_bits_per_key > kMaxBloomFilterBitsPerKey) {
+    return absl::InvalidArgumentError(fmt::format(
+        "OpenLevelDbStorage: bloom_filter_bits_per_key is {}, not in 0..{}",
+        options.bloom_filter_bits_per_key, kMaxBloomFilterBitsPerKey));
   }
   ORGSYNC_RETURN_IF_ERROR(PrepareFolder(path, options.create_if_missing));
 
@@ -283,13 +299,20 @@ absl::StatusOr<std::unique_ptr<Storage>> OpenLevelDbStorage(
   if (options.write_buffer_bytes > 0) {
     open.write_buffer_size = options.write_buffer_bytes;
   }
+  std::unique_ptr<const leveldb::FilterPolicy> filter;
+  if (options.bloom_filter_bits_per_key > 0) {
+    filter.reset(
+        leveldb::NewBloomFilterPolicy(options.bloom_filter_bits_per_key));
+    open.filter_policy = filter.get();
+  }
   if (!options.mmap_reads) open.env = internal::PreadEnv();
 
   leveldb::DB* db = nullptr;
   const leveldb::Status s = leveldb::DB::Open(open, path, &db);
   if (!s.ok()) return OpenError(path, s);
-  return std::unique_ptr<Storage>(new LevelDbStorage(
-      path, std::move(cache), std::unique_ptr<leveldb::DB>(db)));
+  return std::unique_ptr<Storage>(
+      new LevelDbStorage(path, std::move(cache), std::move(filter),
+                         std::unique_ptr<leveldb::DB>(db)));
 }
 
 }  // namespace orgsync
