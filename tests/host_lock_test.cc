@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
@@ -36,6 +37,32 @@ namespace {
 
 using testing::RequireOk;
 
+// The host's lock, taken in arrival order. The host threads below write
+// flat out; with an unfair mutex they can keep the engine from ever getting
+// it on a 2-core machine -- starvation, not the deadlock this test is
+// about.
+class FifoLock {
+ public:
+  void lock() {
+    std::unique_lock<std::mutex> guard(mu_);
+    const uint64_t ticket = next_++;
+    turn_.wait(guard, [&] { return serving_ == ticket; });
+  }
+  void unlock() {
+    {
+      std::lock_guard<std::mutex> guard(mu_);
+      ++serving_;
+    }
+    turn_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable turn_;
+  uint64_t next_ = 0;
+  uint64_t serving_ = 0;
+};
+
 // A host store guarded by the host's own mutex: every call orgsync makes
 // waits for it, as it would behind a host's transaction.
 class HostLockedStore final : public ForwardingRecordStore {
@@ -44,12 +71,12 @@ class HostLockedStore final : public ForwardingRecordStore {
 
   absl::StatusOr<Record> Get(std::string_view object,
                              std::string_view id) override {
-    std::lock_guard<std::mutex> lock(mu);
+    std::lock_guard<FifoLock> lock(mu);
     return ForwardingRecordStore::Get(object, id);
   }
   absl::StatusOr<Record> Insert(Record record,
                                 const ApplyContext& context) override {
-    std::lock_guard<std::mutex> lock(mu);
+    std::lock_guard<FifoLock> lock(mu);
     absl::StatusOr<Record> inserted =
         ForwardingRecordStore::Insert(std::move(record), context);
     if (inserted.ok() && context.from_replication) ++replicated_inserts;
@@ -58,16 +85,16 @@ class HostLockedStore final : public ForwardingRecordStore {
   absl::StatusOr<Record> Update(std::string_view object, std::string_view id,
                                 const FieldMap& changes,
                                 const ApplyContext& context) override {
-    std::lock_guard<std::mutex> lock(mu);
+    std::lock_guard<FifoLock> lock(mu);
     return ForwardingRecordStore::Update(object, id, changes, context);
   }
   absl::StatusOr<std::string> ReserveId(std::string_view object) override {
-    std::lock_guard<std::mutex> lock(mu);
+    std::lock_guard<FifoLock> lock(mu);
     return ForwardingRecordStore::ReserveId(object);
   }
 
   // The host's lock. The host writes through target() while holding it.
-  std::mutex mu;
+  FifoLock mu;
   std::atomic<int> replicated_inserts{0};
 };
 
@@ -134,7 +161,7 @@ TEST_CASE(
     for (int i = 0; i < kMinWritesPerThread ||
                     secondary_store.replicated_inserts < kPrimaryInserts;
          ++i) {
-      std::lock_guard<std::mutex> lock(secondary_store.mu);
+      std::lock_guard<FifoLock> lock(secondary_store.mu);
       Record account;
       account.object = "Account";
       account.fields = {{"Name", fmt::format("secondary {}-{}", thread, i)}};

@@ -34,6 +34,15 @@ void Apply(const WriteBatch& batch, Map& map) {
   }
 }
 
+absl::StatusOr<std::string> Find(const Map& map, std::string_view key) {
+  auto it = map.find(key);
+  if (it == map.end()) {
+    return absl::NotFoundError(absl::StrCat(
+        "no value for key \"", internal::KeyForMessage(key), "\""));
+  }
+  return it->second;
+}
+
 class MemorySnapshot final : public Snapshot {
  public:
   MemorySnapshot(const void* owner, MapRef map)
@@ -79,13 +88,14 @@ class MemoryStorageImpl final : public MemoryStorage {
 
   absl::StatusOr<std::string> Get(std::string_view key,
                                   const ReadOptions& options) override {
-    ORGSYNC_ASSIGN_OR_RETURN(MapRef map, MapFor(options));
-    auto it = map->find(key);
-    if (it == map->end()) {
-      return absl::NotFoundError(absl::StrCat(
-          "no value for key \"", internal::KeyForMessage(key), "\""));
+    if (options.snapshot != nullptr) {
+      ORGSYNC_ASSIGN_OR_RETURN(MapRef map, MapFor(options));
+      return Find(*map, key);
     }
-    return it->second;
+    // The live map is read under the lock, not shared: a reference held by
+    // a reader makes every concurrent write copy the whole map.
+    internal::ReaderMutexLock lock(&mu_);
+    return Find(*live_, key);
   }
 
   absl::Status Write(const WriteBatch& batch,
