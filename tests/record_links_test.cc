@@ -63,14 +63,14 @@ TEST_CASE(
       // record whose id extends this one's stay.
       {
         WriteBatch stamps;
-        links.PutStamp(StampWriter::kCapture, "Account", "S-1", "Name",
-                       Stamp(1, true, 1, 1), &stamps);
-        links.PutStamp(StampWriter::kStepThread, "Account", "S-1", "Name",
-                       Stamp(2, false, 1, 1), &stamps);
-        links.PutStamp(StampWriter::kStepThread, "Account", "S-1", "$deleted",
-                       Stamp(2, true, 2, 2), &stamps);
-        links.PutStamp(StampWriter::kCapture, "Account", "S-10", "Name",
-                       Stamp(3, true, 1, 3), &stamps);
+        links.PutCaptureStamp("Account", "S-1", "Name", Stamp(1, true, 1, 1),
+                              &stamps);
+        proto::StepStamps stepped;
+        (*stepped.mutable_fields())["Name"] = Stamp(2, false, 1, 1);
+        (*stepped.mutable_fields())["$deleted"] = Stamp(2, true, 2, 2);
+        links.PutStepStamps("Account", "S-1", stepped, &stamps);
+        links.PutCaptureStamp("Account", "S-10", "Name", Stamp(3, true, 1, 3),
+                              &stamps);
         testing::RequireOk(
             storage->storage()->Write(stamps, WriteOptions{.sync = true}));
       }
@@ -88,6 +88,7 @@ TEST_CASE(
         CHECK_FALSE(key.starts_with("k/c1/p/"));
         CHECK_FALSE(
             key.starts_with(std::string_view("k/c1/f/Account\0S-1\0", 19)));
+        CHECK(key != std::string_view("k/c1/s/Account\0S-1", 18));
       }
     }
   }
@@ -145,8 +146,8 @@ TEST_CASE("Conflicts: stamps are kept per record and field", "[recsync]") {
   RecordLinks links(storage.get(), "c1");
   CHECK_FALSE(links.GetStamp("Account", "P-1", "Name")->has_value());
   WriteBatch batch;
-  links.PutStamp(StampWriter::kCapture, "Account", "P-1", "Name",
-                 Stamp(3, true, 1, 4), &batch);
+  links.PutCaptureStamp("Account", "P-1", "Name", Stamp(3, true, 1, 4),
+                        &batch);
   testing::RequireOk(storage->Write(batch, WriteOptions{.sync = true}));
   auto stamp = links.GetStamp("Account", "P-1", "Name");
   REQUIRE(stamp.ok());
@@ -163,16 +164,24 @@ TEST_CASE(
     "[recsync]") {
   auto storage = NewMemoryStorage();
   RecordLinks links(storage.get(), "c1");
-  auto put = [&](StampWriter writer, const proto::FieldStamp& stamp) {
+  auto capture = [&](const proto::FieldStamp& stamp) {
     WriteBatch batch;
-    links.PutStamp(writer, "Account", "S-1", "Phone", stamp, &batch);
+    links.PutCaptureStamp("Account", "S-1", "Phone", stamp, &batch);
+    testing::RequireOk(storage->Write(batch, WriteOptions{.sync = true}));
+  };
+  auto step = [&](const proto::FieldStamp& stamp) {
+    auto stamps = links.GetStepStamps("Account", "S-1");
+    testing::RequireOk(stamps.status());
+    (*stamps->mutable_fields())["Phone"] = stamp;
+    WriteBatch batch;
+    links.PutStepStamps("Account", "S-1", *stamps, &batch);
     testing::RequireOk(storage->Write(batch, WriteOptions{.sync = true}));
   };
   // A host write captured (micros 20) while apply was between its store
   // write and its stamp commit; apply then commits the partner's older
   // stamp (micros 10).
-  put(StampWriter::kCapture, Stamp(20, false, 3, 7));
-  put(StampWriter::kStepThread, Stamp(10, true, 2, 5));
+  capture(Stamp(20, false, 3, 7));
+  step(Stamp(10, true, 2, 5));
   auto stamp = links.GetStamp("Account", "S-1", "Phone");
   testing::RequireOk(stamp.status());
   REQUIRE(stamp->has_value());
@@ -180,7 +189,7 @@ TEST_CASE(
   CHECK((*stamp)->sequence() == 7);
   // And the other way round: the step thread's newer stamp wins over an
   // older capture's.
-  put(StampWriter::kStepThread, Stamp(30, true, 4, 9));
+  step(Stamp(30, true, 4, 9));
   stamp = links.GetStamp("Account", "S-1", "Phone");
   testing::RequireOk(stamp.status());
   REQUIRE(stamp->has_value());

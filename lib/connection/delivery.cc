@@ -300,6 +300,8 @@ absl::StatusOr<std::vector<QueueEntry>> ConnectionImpl::PickEntries(
       return Verdict::kTake;
     }
 
+    bool CanTakeAny() const { return resends_left_ > 0 || !Full(); }
+
    private:
     bool TimedOut(const InFlight& flying) const {
       return now_ - flying.sent >= options_.ack_timeout;
@@ -317,6 +319,9 @@ absl::StatusOr<std::vector<QueueEntry>> ConnectionImpl::PickEntries(
     std::set<std::string, std::less<>> seen_;
   };
   Picker picker(this, now);
+  // A full window with nothing due for a resend has nothing to pick: no
+  // walk at all (a Step between two answers costs nothing).
+  if (!picker.CanTakeAny()) return std::vector<QueueEntry>();
   return record_queue_->Ready(now, env_->delivery.ready_scan, &picker);
 }
 

@@ -58,9 +58,12 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
   const proto::FieldStamp incoming =
       StampOf(change.last_modified_micros(), !primary_here,
               change.sender_version(), change.sequence());
+  ORGSYNC_ASSIGN_OR_RETURN(proto::StepStamps stamps,
+                           links_.GetStepStamps(local_object, link.local_id()));
   ORGSYNC_ASSIGN_OR_RETURN(
       std::optional<proto::FieldStamp> stored,
-      links_.GetStamp(local_object, link.local_id(), kDeletedStampField));
+      links_.NewestStamp(stamps, local_object, link.local_id(),
+                         kDeletedStampField));
   const bool newer = !stored.has_value() || StampLess(*stored, incoming);
   WriteBatch batch;
   std::vector<RecordRef> took;  // what the local store's cascade touched
@@ -97,7 +100,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
     if (deleting && absl::IsFailedPrecondition(done.status())) {
       ORGSYNC_ASSIGN_OR_RETURN(
           done, RedoCrashedDelete(local_object, link.local_id(), incoming,
-                                  std::move(done)));
+                                  stamps, std::move(done)));
       if (absl::IsAborted(done.status())) {
         return RecordChangedFailure(change, local_object, link.local_id(),
                                     done.status());
@@ -108,8 +111,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
     if (!done.ok() && !absl::IsFailedPrecondition(done.status())) {
       return done.status();
     }
-    links_.PutStamp(StampWriter::kStepThread, local_object, link.local_id(),
-                    kDeletedStampField, incoming, &batch);
+    (*stamps.mutable_fields())[std::string(kDeletedStampField)] = incoming;
     if (done.ok() && done->affected.size() > 1) {
       took.assign(done->affected.begin() + 1, done->affected.end());
     }
@@ -132,7 +134,8 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
       std::max(link.partner_version(), change.sender_version()));
   link.set_local_version(version);
   links_.Put(local_object, link, &batch);
-  if (deleting) links_.RemoveDeleteMark(local_object, link.local_id(), &batch);
+  if (deleting) stamps.clear_deleting();
+  links_.PutStepStamps(local_object, link.local_id(), stamps, &batch);
   ORGSYNC_RETURN_IF_ERROR(Commit(batch, refused, apply_logs_));
   return ApplySuccess(change, proto::APPLIED, link.local_id(), version);
 }
@@ -150,13 +153,14 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
 // lands in between (the record may be live then; the change is retried).
 absl::StatusOr<absl::StatusOr<CascadeResult>> RecordSync::RedoCrashedDelete(
     const std::string& local_object, const std::string& local_id,
-    const proto::FieldStamp& incoming, absl::StatusOr<CascadeResult> refused) {
-  ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::DeleteMark> mark,
-                           links_.GetDeleteMark(local_object, local_id));
-  if (!mark.has_value() ||
-      mark->stamp().SerializeAsString() != incoming.SerializeAsString()) {
+    const proto::FieldStamp& incoming, const proto::StepStamps& stamps,
+    absl::StatusOr<CascadeResult> refused) {
+  if (!stamps.has_deleting() ||
+      stamps.deleting().stamp().SerializeAsString() !=
+          incoming.SerializeAsString()) {
     return refused;
   }
+  const proto::DeleteMark* const mark = &stamps.deleting();
   ORGSYNC_ASSIGN_OR_RETURN(Record deleted,
                            deps_.store->Get(local_object, local_id));
   if (!deleted.deleted || deleted.version != mark->local_version() + 1) {
@@ -229,9 +233,12 @@ absl::Status RecordSync::MatchCascade(const proto::RecordChange& change,
   };
   const std::set<RecordRef> taken(took.begin(), took.end());
   for (const RecordRef& child : wanted) {
+    ORGSYNC_ASSIGN_OR_RETURN(proto::StepStamps stamps,
+                             links_.GetStepStamps(child.object, child.id));
     ORGSYNC_ASSIGN_OR_RETURN(
         std::optional<proto::FieldStamp> stored,
-        links_.GetStamp(child.object, child.id, kDeletedStampField));
+        links_.NewestStamp(stamps, child.object, child.id,
+                           kDeletedStampField));
     if (stored.has_value() && !StampLess(*stored, incoming)) {
       // A newer delete/undelete of the child itself wins over this
       // cascade: undo what the local cascade did to it.
@@ -243,8 +250,8 @@ absl::Status RecordSync::MatchCascade(const proto::RecordChange& change,
     if (!taken.contains(child)) {
       ORGSYNC_RETURN_IF_ERROR(set_deleted(child, deleting));
     }
-    links_.PutStamp(StampWriter::kStepThread, child.object, child.id,
-                    kDeletedStampField, incoming, batch);
+    (*stamps.mutable_fields())[std::string(kDeletedStampField)] = incoming;
+    links_.PutStepStamps(child.object, child.id, stamps, batch);
   }
   // What the local cascade took that the sender did not: put it back.
   for (const RecordRef& child : took) {
@@ -280,10 +287,11 @@ absl::Status RecordSync::PrepareEnvelope(const proto::ChangeBatch& changes) {
     // A mark from an earlier delivery of this delete stays: it holds the
     // version the record had before that delivery's delete.
     ORGSYNC_ASSIGN_OR_RETURN(
-        std::optional<proto::DeleteMark> marked,
-        links_.GetDeleteMark(local_object, link->local_id()));
-    if (marked.has_value() &&
-        marked->stamp().SerializeAsString() == incoming.SerializeAsString()) {
+        proto::StepStamps stamps,
+        links_.GetStepStamps(local_object, link->local_id()));
+    if (stamps.has_deleting() &&
+        stamps.deleting().stamp().SerializeAsString() ==
+            incoming.SerializeAsString()) {
       continue;
     }
     // Only a live record can be deleted by this delete.
@@ -292,10 +300,10 @@ absl::Status RecordSync::PrepareEnvelope(const proto::ChangeBatch& changes) {
     if (absl::IsNotFound(current.status())) continue;
     ORGSYNC_RETURN_IF_ERROR(current.status());
     if (current->deleted) continue;
-    proto::DeleteMark mark;
-    *mark.mutable_stamp() = incoming;
-    mark.set_local_version(current->version);
-    links_.PutDeleteMark(local_object, link->local_id(), mark, &batch);
+    proto::DeleteMark* mark = stamps.mutable_deleting();
+    *mark->mutable_stamp() = incoming;
+    mark->set_local_version(current->version);
+    links_.PutStepStamps(local_object, link->local_id(), stamps, &batch);
   }
   // An envelope carries one change per record, but a malformed one must
   // not reserve two ids for one partner record.

@@ -447,6 +447,8 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
       StampOf(change.last_modified_micros(),
               deps_.role != ReplicationRole::kPrimary, change.sender_version(),
               change.sequence());
+  ORGSYNC_ASSIGN_OR_RETURN(proto::StepStamps stamps,
+                           links_.GetStepStamps(local_object, link->local_id()));
   for (const auto& [field, value] : mapped.fields) {
     if (outcome == proto::DUPLICATE) {
       // The host's store had the record already (a crash cut an earlier
@@ -454,12 +456,12 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
       // the stamps of those edits are newer than this insert's and stay.
       ORGSYNC_ASSIGN_OR_RETURN(
           std::optional<proto::FieldStamp> stored,
-          links_.GetStamp(local_object, link->local_id(), field));
+          links_.NewestStamp(stamps, local_object, link->local_id(), field));
       if (stored.has_value() && !StampLess(*stored, stamp)) continue;
     }
-    links_.PutStamp(StampWriter::kStepThread, local_object, link->local_id(),
-                    field, stamp, &batch);
+    (*stamps.mutable_fields())[field] = stamp;
   }
+  links_.PutStepStamps(local_object, link->local_id(), stamps, &batch);
   for (NewLogEntry& note : mapped.notes) note.record.id = link->local_id();
   ORGSYNC_RETURN_IF_ERROR(Commit(batch, mapped.notes, apply_logs_));
   return ApplySuccess(change, outcome, link->local_id(), stored.version);
@@ -488,10 +490,12 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
   std::vector<std::pair<std::string, proto::FieldStamp>> new_stamps;
   FieldMap resend;  // resolver picked the older write: send it again
   std::vector<NewLogEntry> notes = std::move(mapped.notes);
+  ORGSYNC_ASSIGN_OR_RETURN(proto::StepStamps stamps,
+                           links_.GetStepStamps(local_object, link.local_id()));
   for (auto& [field, value] : mapped.fields) {
     ORGSYNC_ASSIGN_OR_RETURN(
         std::optional<proto::FieldStamp> stored,
-        links_.GetStamp(local_object, link.local_id(), field));
+        links_.NewestStamp(stamps, local_object, link.local_id(), field));
     const bool incoming_newer =
         !stored.has_value() || StampLess(*stored, incoming);
     const bool written_here =
@@ -602,8 +606,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
   WriteBatch batch;
   links_.Put(local_object, link, &batch);
   for (const auto& [field, stamp] : new_stamps) {
-    links_.PutStamp(StampWriter::kStepThread, local_object, link.local_id(),
-                    field, stamp, &batch);
+    (*stamps.mutable_fields())[field] = stamp;
   }
   std::optional<DurableRecordQueue::PendingEnqueue> pending;
   if (!resend.empty()) {
@@ -630,9 +633,11 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
         StampOf(micros, primary_here, updated.version,
                 pending->sequences().front());
     for (const auto& [field, value] : resend) {
-      links_.PutStamp(StampWriter::kStepThread, local_object, link.local_id(),
-                      field, stamp, &batch);
+      (*stamps.mutable_fields())[field] = stamp;
     }
+  }
+  if (!new_stamps.empty() || !resend.empty()) {
+    links_.PutStepStamps(local_object, link.local_id(), stamps, &batch);
   }
   for (NewLogEntry& note : notes) note.record.id = link.local_id();
   const absl::Status written = Commit(batch, notes, apply_logs_);

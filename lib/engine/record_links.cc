@@ -67,16 +67,24 @@ std::string RecordLinks::IndexKey(std::string_view object,
   return key;
 }
 
-std::string RecordLinks::StampKey(std::string_view object,
-                                  std::string_view local_id,
-                                  std::string_view field,
-                                  std::optional<StampWriter> writer) const {
+std::string RecordLinks::CaptureStampKey(
+    std::string_view object, std::string_view local_id,
+    std::optional<std::string_view> field) const {
   std::string key = fmt::format("k/{}/f/", connection_id_);
   key.append(object).push_back(kSep);
   key.append(local_id).push_back(kSep);
-  if (!writer.has_value()) return key;
-  key.append(field).push_back(kSep);
-  key.push_back(*writer == StampWriter::kCapture ? 'c' : 's');
+  if (!field.has_value()) return key;
+  key.append(*field).push_back(kSep);
+  // The writer's tag, kept from when both writers stored stamps per field.
+  key.push_back('c');
+  return key;
+}
+
+std::string RecordLinks::StepStampsKey(std::string_view object,
+                                       std::string_view local_id) const {
+  std::string key = fmt::format("k/{}/s/", connection_id_);
+  key.append(object).push_back(kSep);
+  key.append(local_id);
   return key;
 }
 
@@ -113,9 +121,10 @@ absl::Status RecordLinks::Remove(std::string_view object,
                                  WriteBatch* batch) const {
   batch->Delete(LinkKey(object, link.local_id()));
   batch->Delete(IndexKey(object, link.partner_id()));
-  // The stamps of the record's fields, both writers'.
+  batch->Delete(StepStampsKey(object, link.local_id()));
+  // The captures' stamps of the record's fields.
   const std::string prefix =
-      StampKey(object, link.local_id(), "", std::nullopt);
+      CaptureStampKey(object, link.local_id(), std::nullopt);
   ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
                            storage_->NewIterator());
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
@@ -165,55 +174,56 @@ absl::StatusOr<std::vector<RecordRef>> RecordLinks::ListSeverRequests(
   return requests;
 }
 
-absl::StatusOr<std::optional<proto::FieldStamp>> RecordLinks::GetStamp(
-    std::string_view object, std::string_view local_id,
-    std::string_view field) const {
-  std::optional<proto::FieldStamp> newest;
-  for (const StampWriter writer :
-       {StampWriter::kCapture, StampWriter::kStepThread}) {
-    ORGSYNC_ASSIGN_OR_RETURN(
-        std::optional<proto::FieldStamp> stamp,
-        GetMessage<proto::FieldStamp>(storage_,
-                                      StampKey(object, local_id, field, writer),
-                                      "field stamp"));
-    if (stamp.has_value() &&
-        (!newest.has_value() || StampLess(*newest, *stamp))) {
-      newest = std::move(stamp);
-    }
+absl::StatusOr<proto::StepStamps> RecordLinks::GetStepStamps(
+    std::string_view object, std::string_view local_id) const {
+  ORGSYNC_ASSIGN_OR_RETURN(
+      std::optional<proto::StepStamps> stamps,
+      GetMessage<proto::StepStamps>(storage_, StepStampsKey(object, local_id),
+                                    "record's stamps"));
+  return stamps.value_or(proto::StepStamps());
+}
+
+void RecordLinks::PutStepStamps(std::string_view object,
+                                std::string_view local_id,
+                                const proto::StepStamps& stamps,
+                                WriteBatch* batch) const {
+  if (stamps.fields().empty() && !stamps.has_deleting()) {
+    batch->Delete(StepStampsKey(object, local_id));
+    return;
+  }
+  batch->Put(StepStampsKey(object, local_id), stamps.SerializeAsString());
+}
+
+absl::StatusOr<std::optional<proto::FieldStamp>> RecordLinks::NewestStamp(
+    const proto::StepStamps& step, std::string_view object,
+    std::string_view local_id, std::string_view field) const {
+  ORGSYNC_ASSIGN_OR_RETURN(
+      std::optional<proto::FieldStamp> newest,
+      GetMessage<proto::FieldStamp>(
+          storage_, CaptureStampKey(object, local_id, field), "field stamp"));
+  auto stepped = step.fields().find(std::string(field));
+  if (stepped != step.fields().end() &&
+      (!newest.has_value() || StampLess(*newest, stepped->second))) {
+    newest = stepped->second;
   }
   return newest;
 }
 
-void RecordLinks::PutStamp(StampWriter writer, std::string_view object,
-                           std::string_view local_id, std::string_view field,
-                           const proto::FieldStamp& stamp,
-                           WriteBatch* batch) const {
-  batch->Put(StampKey(object, local_id, field, writer),
+absl::StatusOr<std::optional<proto::FieldStamp>> RecordLinks::GetStamp(
+    std::string_view object, std::string_view local_id,
+    std::string_view field) const {
+  ORGSYNC_ASSIGN_OR_RETURN(const proto::StepStamps step,
+                           GetStepStamps(object, local_id));
+  return NewestStamp(step, object, local_id, field);
+}
+
+void RecordLinks::PutCaptureStamp(std::string_view object,
+                                  std::string_view local_id,
+                                  std::string_view field,
+                                  const proto::FieldStamp& stamp,
+                                  WriteBatch* batch) const {
+  batch->Put(CaptureStampKey(object, local_id, field),
              stamp.SerializeAsString());
-}
-
-absl::StatusOr<std::optional<proto::DeleteMark>> RecordLinks::GetDeleteMark(
-    std::string_view object, std::string_view local_id) const {
-  return GetMessage<proto::DeleteMark>(
-      storage_,
-      StampKey(object, local_id, kDeletingStampField, StampWriter::kStepThread),
-      "delete mark");
-}
-
-void RecordLinks::PutDeleteMark(std::string_view object,
-                                std::string_view local_id,
-                                const proto::DeleteMark& mark,
-                                WriteBatch* batch) const {
-  batch->Put(
-      StampKey(object, local_id, kDeletingStampField, StampWriter::kStepThread),
-      mark.SerializeAsString());
-}
-
-void RecordLinks::RemoveDeleteMark(std::string_view object,
-                                   std::string_view local_id,
-                                   WriteBatch* batch) const {
-  batch->Delete(StampKey(object, local_id, kDeletingStampField,
-                         StampWriter::kStepThread));
 }
 
 absl::StatusOr<std::vector<proto::RecordLink>> RecordLinks::List(

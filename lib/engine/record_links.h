@@ -37,25 +37,23 @@ bool StampLess(const proto::FieldStamp& a, const proto::FieldStamp& b);
 // The pseudo-field whose stamp orders deletes and undeletes of a record.
 inline constexpr std::string_view kDeletedStampField = "$deleted";
 
-// The pseudo-field under which a replicated cascading delete of a record is
-// marked begun (a proto::DeleteMark: the delete's stamp and the record's
-// version), written durably before the host's store deletes anything and
-// removed with the delete's own writes. Found on a redelivery of the same
+// A replicated cascading delete of a record is marked begun
+// (StepStamps::deleting: the delete's stamp and the record's version),
+// written durably before the host's store deletes anything and removed
+// with the delete's own writes. Found on a redelivery of the same
 // delete, with the record deleted at the next version, it says that the
 // host's store took that delete while what its cascade took was lost in a
 // crash.
-inline constexpr std::string_view kDeletingStampField = "$deleting";
 
-// Who writes a field stamp. Captures write theirs blind, on host threads;
-// the step thread reads, decides, writes the host's store and then commits
-// its stamps. A capture landing between apply's store write and that commit
-// would lose its stamp to the partner's older one if both shared a key, and
-// the next partner change of the field would overwrite the host's newer
-// value without a conflict. So each writer has a key of its own, and a read
-// returns the newer of the two: neither writer can put back an older stamp
-// over the other's.
-enum class StampWriter { kCapture, kStepThread };
-
+// Who writes a field stamp. Captures write theirs blind, on host threads,
+// one key per field; the step thread reads, decides, writes the host's
+// store and then commits its stamps, all of one record in one value
+// (proto::StepStamps), read once per change. A capture landing between
+// apply's store write and that commit would lose its stamp to the
+// partner's older one if both shared a key, and the next partner change of
+// the field would overwrite the host's newer value without a conflict. So
+// each writer has keys of its own, and a read returns the newer of the
+// two: neither writer can put back an older stamp over the other's.
 class RecordLinks {
  public:
   RecordLinks(Storage* storage, std::string connection_id);
@@ -86,22 +84,28 @@ class RecordLinks {
   [[nodiscard]] absl::StatusOr<std::vector<RecordRef>> ListSeverRequests(
       size_t limit) const;
 
-  // The newest stamp of the field, of either writer.
+  // The step thread's stamps of a record and its delete mark: read once
+  // per change, changed in memory, staged back whole (an empty value
+  // removes the key). Step thread only.
+  [[nodiscard]] absl::StatusOr<proto::StepStamps> GetStepStamps(
+      std::string_view object, std::string_view local_id) const;
+  void PutStepStamps(std::string_view object, std::string_view local_id,
+                     const proto::StepStamps& stamps, WriteBatch* batch) const;
+
+  // The newest stamp of the field: the step thread's in `step` (as
+  // GetStepStamps read it) or the capture's, read here.
+  [[nodiscard]] absl::StatusOr<std::optional<proto::FieldStamp>> NewestStamp(
+      const proto::StepStamps& step, std::string_view object,
+      std::string_view local_id, std::string_view field) const;
+  // Both reads, for one field.
   [[nodiscard]] absl::StatusOr<std::optional<proto::FieldStamp>> GetStamp(
       std::string_view object, std::string_view local_id,
       std::string_view field) const;
-  // Stages `stamp` as `writer`'s latest stamp of the field.
-  void PutStamp(StampWriter writer, std::string_view object,
-                std::string_view local_id, std::string_view field,
-                const proto::FieldStamp& stamp, WriteBatch* batch) const;
-
-  // The delete mark of a record (kDeletingStampField).
-  [[nodiscard]] absl::StatusOr<std::optional<proto::DeleteMark>> GetDeleteMark(
-      std::string_view object, std::string_view local_id) const;
-  void PutDeleteMark(std::string_view object, std::string_view local_id,
-                     const proto::DeleteMark& mark, WriteBatch* batch) const;
-  void RemoveDeleteMark(std::string_view object, std::string_view local_id,
-                        WriteBatch* batch) const;
+  // Stages `stamp` as a capture's latest stamp of the field (a blind
+  // write: captures never read).
+  void PutCaptureStamp(std::string_view object, std::string_view local_id,
+                       std::string_view field, const proto::FieldStamp& stamp,
+                       WriteBatch* batch) const;
 
   // All links of `object`, in local id order (tests, Verify).
   [[nodiscard]] absl::StatusOr<std::vector<proto::RecordLink>> List(
@@ -113,10 +117,12 @@ class RecordLinks {
   std::string LinkKey(std::string_view object, std::string_view local_id) const;
   std::string IndexKey(std::string_view object,
                        std::string_view partner_id) const;
-  // With no writer: the prefix of the record's stamps (both writers').
-  std::string StampKey(std::string_view object, std::string_view local_id,
-                       std::string_view field,
-                       std::optional<StampWriter> writer) const;
+  // With no field: the prefix of the record's capture stamps.
+  std::string CaptureStampKey(std::string_view object,
+                              std::string_view local_id,
+                              std::optional<std::string_view> field) const;
+  std::string StepStampsKey(std::string_view object,
+                            std::string_view local_id) const;
   std::string SeverKey(const RecordRef& record) const;
 
   Storage* const storage_;

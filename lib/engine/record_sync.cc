@@ -322,24 +322,24 @@ absl::StatusOr<std::vector<CaptureResult>> RecordSync::CaptureBatch(
     // two threads may land in either order and leave the older stamp; the
     // partner still orders them by stamp. Hosts normally serialize writes to
     // one record, which rules this out. Captures have their stamp keys to
-    // themselves (StampWriter), so apply's stamps, committed on the step
-    // thread after its store write, never hide a capture's newer one.
+    // themselves (engine/record_links.h), so apply's stamps, committed on
+    // the step thread after its store write, never hide a capture's newer
+    // one.
     const proto::FieldStamp stamp =
         StampOf(plan.micros, primary, plan.version, sequences[i]);
     if (plan.deletion) {
-      links_.PutStamp(StampWriter::kCapture, record.object, record.id,
-                      kDeletedStampField, stamp, &batch);
+      links_.PutCaptureStamp(record.object, record.id, kDeletedStampField,
+                             stamp, &batch);
       // The children the store took along changed state by this same
       // write: a partner's older delete or undelete of one of them must not
       // undo it.
       for (const RecordRef& child : plan.cascaded) {
-        links_.PutStamp(StampWriter::kCapture, child.object, child.id,
-                        kDeletedStampField, stamp, &batch);
+        links_.PutCaptureStamp(child.object, child.id, kDeletedStampField,
+                               stamp, &batch);
       }
     }
     for (const std::string& field : plan.carried) {
-      links_.PutStamp(StampWriter::kCapture, record.object, record.id, field,
-                      stamp, &batch);
+      links_.PutCaptureStamp(record.object, record.id, field, stamp, &batch);
     }
   }
   std::optional<DurableSyncLog::PendingAppend> logged;

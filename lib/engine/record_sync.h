@@ -198,7 +198,7 @@ class RecordSync {
   // ids of the inserts among `changes` that have no link yet, so that Apply
   // of each finds its reserved link and writes no reservation of its own
   // (one disk sync for the envelope instead of one per insert); and marks
-  // its cascading deletes as begun (kDeletingStampField), so that a crash
+  // its cascading deletes as begun (StepStamps::deleting), so that a crash
   // after the host's store took one cannot lose what its cascade took. Same
   // thread as Apply. An insert it leaves out reserves its id when applied,
   // and a reservation for an insert that then fails is used by its retry;
@@ -268,7 +268,7 @@ class RecordSync {
   absl::StatusOr<absl::StatusOr<CascadeResult>> RedoCrashedDelete(
       const std::string& local_object,
       const std::string& local_id, const proto::FieldStamp& incoming,
-      absl::StatusOr<CascadeResult> refused);
+      const proto::StepStamps& stamps, absl::StatusOr<CascadeResult> refused);
   absl::Status MatchCascade(const proto::RecordChange& change,
                             const proto::FieldStamp& incoming, bool deleting,
                             const std::vector<RecordRef>& took,
