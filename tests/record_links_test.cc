@@ -196,5 +196,33 @@ TEST_CASE(
   CHECK((*stamp)->micros() == 30);
 }
 
+TEST_CASE(
+    "Design rule 9: a capture stamp written after an object was first read "
+    "without any is found, and one written before this process is found",
+    "[recsync]") {
+  auto storage = NewMemoryStorage();
+  {
+    RecordLinks links(storage.get(), "c1");
+    // Nothing captured for Account yet: no stamp, and none looked up again.
+    CHECK_FALSE(links.GetStamp("Account", "S-1", "Name")->has_value());
+    WriteBatch batch;
+    links.PutCaptureStamp("Account", "S-1", "Name", Stamp(7, false, 1, 3),
+                          &batch);
+    testing::RequireOk(storage->Write(batch, WriteOptions{.sync = true}));
+    auto stamp = links.GetStamp("Account", "S-1", "Name");
+    testing::RequireOk(stamp.status());
+    REQUIRE(stamp->has_value());
+    CHECK((*stamp)->micros() == 7);
+  }
+  // A new process finds what captures stored before it.
+  RecordLinks reopened(storage.get(), "c1");
+  auto stamp = reopened.GetStamp("Account", "S-1", "Name");
+  testing::RequireOk(stamp.status());
+  REQUIRE(stamp->has_value());
+  CHECK((*stamp)->sequence() == 3);
+  // Another object's stamps are not another's: Contact has none.
+  CHECK_FALSE(reopened.GetStamp("Contact", "S-1", "Name")->has_value());
+}
+
 }  // namespace
 }  // namespace orgsync::internal

@@ -2,6 +2,8 @@
 
 #include "engine/record_links.h"
 
+#include <memory>
+#include <string>
 #include <tuple>
 #include <utility>
 
@@ -96,24 +98,27 @@ absl::StatusOr<std::optional<proto::RecordLink>> RecordLinks::FindByLocal(
 
 absl::StatusOr<std::optional<proto::RecordLink>> RecordLinks::FindByPartner(
     std::string_view object, std::string_view partner_id) const {
-  ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> local_id,
-                           GetOptional(storage_, IndexKey(object, partner_id)));
-  if (!local_id.has_value()) return std::nullopt;
-  ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::RecordLink> link,
-                           FindByLocal(object, *local_id));
-  if (!link.has_value() || link->partner_id() != partner_id) {
+  ORGSYNC_ASSIGN_OR_RETURN(
+      std::optional<proto::RecordLink> link,
+      GetMessage<proto::RecordLink>(storage_, IndexKey(object, partner_id),
+                                    "record link index entry"));
+  if (link.has_value() && link->partner_id() != partner_id) {
     return absl::DataLossError(fmt::format(
-        "record links: the index entry for partner record {}/{} names local "
-        "record {}, whose link does not point back",
-        object, partner_id, *local_id));
+        "record links: the index entry for partner record {}/{} is the link "
+        "of partner record {}",
+        object, partner_id, link->partner_id()));
   }
   return link;
 }
 
 void RecordLinks::Put(std::string_view object, const proto::RecordLink& link,
                       WriteBatch* batch) const {
-  batch->Put(LinkKey(object, link.local_id()), link.SerializeAsString());
-  batch->Put(IndexKey(object, link.partner_id()), link.local_id());
+  // The whole link under both keys: a lookup either way is one read (the
+  // receiving side finds links by partner id, the sending side by local
+  // id), and both are always written together.
+  std::string value = link.SerializeAsString();
+  batch->Put(IndexKey(object, link.partner_id()), value);
+  batch->Put(LinkKey(object, link.local_id()), std::move(value));
 }
 
 absl::Status RecordLinks::Remove(std::string_view object,
@@ -194,13 +199,40 @@ void RecordLinks::PutStepStamps(std::string_view object,
   batch->Put(StepStampsKey(object, local_id), stamps.SerializeAsString());
 }
 
+absl::StatusOr<bool> RecordLinks::MayHaveCaptureStamps(
+    std::string_view object) const {
+  {
+    internal::MutexLock lock(&captured_mu_);
+    auto known = captured_objects_.find(
+        absl::string_view(object.data(), object.size()));
+    if (known != captured_objects_.end()) return known->second;
+  }
+  std::string prefix = fmt::format("k/{}/f/", connection_id_);
+  prefix.append(object).push_back(kSep);
+  ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
+                           storage_->NewIterator());
+  it->Seek(prefix);
+  const bool found = it->Valid() && it->key().starts_with(prefix);
+  ORGSYNC_RETURN_IF_ERROR(it->status());
+  internal::MutexLock lock(&captured_mu_);
+  // A capture may have marked the object meanwhile: a mark only goes up.
+  auto [known, added] = captured_objects_.try_emplace(std::string(object),
+                                                      found);
+  if (!added) known->second = known->second || found;
+  return known->second;
+}
+
 absl::StatusOr<std::optional<proto::FieldStamp>> RecordLinks::NewestStamp(
     const proto::StepStamps& step, std::string_view object,
     std::string_view local_id, std::string_view field) const {
-  ORGSYNC_ASSIGN_OR_RETURN(
-      std::optional<proto::FieldStamp> newest,
-      GetMessage<proto::FieldStamp>(
-          storage_, CaptureStampKey(object, local_id, field), "field stamp"));
+  std::optional<proto::FieldStamp> newest;
+  ORGSYNC_ASSIGN_OR_RETURN(const bool captured, MayHaveCaptureStamps(object));
+  if (captured) {
+    ORGSYNC_ASSIGN_OR_RETURN(
+        newest, GetMessage<proto::FieldStamp>(
+                    storage_, CaptureStampKey(object, local_id, field),
+                    "field stamp"));
+  }
   auto stepped = step.fields().find(std::string(field));
   if (stepped != step.fields().end() &&
       (!newest.has_value() || StampLess(*newest, stepped->second))) {
@@ -222,6 +254,12 @@ void RecordLinks::PutCaptureStamp(std::string_view object,
                                   std::string_view field,
                                   const proto::FieldStamp& stamp,
                                   WriteBatch* batch) const {
+  {
+    internal::MutexLock lock(&captured_mu_);
+    auto [known, added] =
+        captured_objects_.try_emplace(std::string(object), true);
+    if (!added) known->second = true;
+  }
   batch->Put(CaptureStampKey(object, local_id, field),
              stamp.SerializeAsString());
 }

@@ -6,14 +6,18 @@
 //
 // Links are keyed by this org's object name on both sides, so the sender
 // (which learns the partner id from an acknowledgement) and the receiver
-// (which learns it from the change) use the same keys. Reads go straight to
+// (which learns it from the change) use the same keys; the whole link is
+// stored under both ids, so a lookup either way is one read. Reads go to
 // the Storage; writes are staged into the caller's WriteBatch so that they
 // commit atomically with the rest of an apply or acknowledgement.
 //
-// Thread-safety: no state of its own besides the Storage pointer; calls
-// are safe from any thread. Read-modify-write of one link must be done by
-// one thread at a time: RecordSync changes links on the step thread only
-// (host threads file sever requests instead).
+// Thread-safety: calls are safe from any thread (the only state of its own
+// is a cache of which objects have capture stamps, under its own lock).
+// One RecordLinks per connection and Storage at a time (captures made
+// through another would escape the cache). Read-modify-write of one link
+// must be done by one thread at a time:
+// RecordSync changes links on the step thread only (host threads file
+// sever requests instead).
 
 #ifndef ORGSYNC_LIB_ENGINE_RECORD_LINKS_H_
 #define ORGSYNC_LIB_ENGINE_RECORD_LINKS_H_
@@ -24,7 +28,10 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "orgsync/internal/mutex.h"
 #include "orgsync/record.h"
 #include "orgsync/storage.h"
 #include "proto/link_state.pb.h"
@@ -102,7 +109,7 @@ class RecordLinks {
       std::string_view object, std::string_view local_id,
       std::string_view field) const;
   // Stages `stamp` as a capture's latest stamp of the field (a blind
-  // write: captures never read).
+  // write: captures never read). Call before the batch is written.
   void PutCaptureStamp(std::string_view object, std::string_view local_id,
                        std::string_view field, const proto::FieldStamp& stamp,
                        WriteBatch* batch) const;
@@ -125,8 +132,18 @@ class RecordLinks {
                             std::string_view local_id) const;
   std::string SeverKey(const RecordRef& record) const;
 
+  // Whether captures of `object` may have stored stamps: a secondary that
+  // never writes an object of a one-way sync reads no capture stamps for
+  // it. Learnt once per object from the Storage, then kept up to date by
+  // PutCaptureStamp, which marks the object before its batch is written
+  // (a read that misses the mark comes before that write).
+  absl::StatusOr<bool> MayHaveCaptureStamps(std::string_view object) const;
+
   Storage* const storage_;
   const std::string connection_id_;
+  mutable internal::Mutex captured_mu_;
+  mutable absl::flat_hash_map<std::string, bool> captured_objects_
+      ABSL_GUARDED_BY(captured_mu_);
 };
 
 }  // namespace orgsync::internal
