@@ -39,6 +39,13 @@
 //   latency    --latency-rate updates/s for --latency-seconds over a pool of
 //              already synced records: p50/p99/max from Capture returning to
 //              the secondary's store applying the change.
+//   backlog    (not run by default: about a minute) --backlog-changes
+//              inserts (1,000,000) captured in --batch batches from one
+//              thread while the primary's side is suspended, then
+//              drained: the process's peak RSS above the
+//              two empty orgs, while the backlog builds and while it drains.
+//              Both hosts' stores keep nothing here (inserts get an id and
+//              are dropped), so the figure is orgsync's own memory.
 //
 // Prints a table, or with --json one JSON object. Each row has the issue's
 // target and PASS or SHORT. The exit status is 0 even when a row is short
@@ -55,6 +62,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -101,6 +109,7 @@ constexpr double kDrainUpdateTarget = 250000;  // changes/s
 constexpr double kSingleTarget = 50000;        // captures/s from 16 threads
 constexpr size_t kSingleTargetThreads = 16;
 constexpr double kLatencyP99TargetMs = 0.7;
+constexpr double kBacklogRssTargetMib = 64;  // above two empty orgs
 
 struct Flags {
   std::vector<std::string> scenarios = {"streaming", "single", "drain",
@@ -114,6 +123,7 @@ struct Flags {
   uint64_t latency_seconds = 20;
   uint64_t latency_pool = 1000;
   uint64_t latency_threads = 4;
+  uint64_t backlog_changes = 1000000;
   uint64_t idle_sleep_us = 20;
   uint64_t timeout_seconds = 900;
   std::string dir;
@@ -125,7 +135,7 @@ struct Flags {
 void Usage() {
   fmt::print(
       stderr,
-      "usage: live_sync_bench [--scenarios streaming,single,drain,latency] "
+      "usage: live_sync_bench [--scenarios streaming,single,drain,latency,backlog] "
       "[--records N] [--batch N] [--capture-threads N] [--single-captures N] "
       "[--single-threads 1,4,16] [--latency-rate N] [--latency-seconds N] "
       "[--latency-pool N] [--latency-threads N] [--idle-sleep-us N] "
@@ -190,7 +200,7 @@ std::optional<Flags> ParseFlags(int argc, char** argv) {
       flags.scenarios = SplitCommas(value);
       for (const std::string& s : flags.scenarios) {
         if (s != "streaming" && s != "single" && s != "drain" &&
-            s != "latency") {
+            s != "latency" && s != "backlog") {
           fmt::print(stderr, "unknown scenario '{}'\n", s);
           ok = false;
         }
@@ -219,6 +229,8 @@ std::optional<Flags> ParseFlags(int argc, char** argv) {
       ok = ParseNumber(arg, value, &flags.latency_pool);
     } else if (arg == "--latency-threads") {
       ok = ParseNumber(arg, value, &flags.latency_threads);
+    } else if (arg == "--backlog-changes") {
+      ok = ParseNumber(arg, value, &flags.backlog_changes);
     } else if (arg == "--idle-sleep-us") {
       ok = ParseNumber(arg, value, &flags.idle_sleep_us, /*allow_zero=*/true);
     } else if (arg == "--timeout-seconds") {
@@ -377,20 +389,79 @@ class ObservedStore final : public orgsync::ForwardingRecordStore {
   std::atomic<std::vector<std::atomic<int64_t>>*> applied_at_{nullptr};
 };
 
+// A host store that keeps nothing: inserts get an id (the one reserved, or
+// a new one) and are dropped, and reads find nothing. For the backlog
+// scenario, whose figure is orgsync's memory, not the host's records.
+class DiscardingStore final : public RecordStore {
+ public:
+  explicit DiscardingStore(std::string id_prefix)
+      : id_prefix_(std::move(id_prefix)) {}
+
+  absl::StatusOr<Record> Get(std::string_view object,
+                             std::string_view id) override {
+    return absl::NotFoundError(fmt::format("{}/{} is not kept", object, id));
+  }
+  absl::StatusOr<Record> Insert(Record record, const ApplyContext&) override {
+    if (record.id.empty()) {
+      absl::StatusOr<std::string> id = ReserveId(record.object);
+      if (!id.ok()) return id.status();
+      record.id = *std::move(id);
+    }
+    record.version = 1;
+    return record;
+  }
+  absl::StatusOr<Record> Update(std::string_view object, std::string_view id,
+                                const FieldMap&, const ApplyContext&) override {
+    return Get(object, id).status();
+  }
+  absl::StatusOr<orgsync::CascadeResult> Delete(std::string_view object,
+                                                std::string_view id,
+                                                const ApplyContext&) override {
+    return Get(object, id).status();
+  }
+  absl::StatusOr<orgsync::CascadeResult> Undelete(
+      std::string_view object, std::string_view id,
+      const ApplyContext&) override {
+    return Get(object, id).status();
+  }
+  absl::StatusOr<std::string> ReserveId(std::string_view) override {
+    return fmt::format("{}{:012}", id_prefix_, next_.fetch_add(1) + 1);
+  }
+  absl::StatusOr<std::vector<orgsync::RecordRef>> Children(std::string_view,
+                                                  std::string_view) override {
+    return std::vector<orgsync::RecordRef>();
+  }
+  absl::Status Scan(std::string_view, absl::Time,
+                    const std::function<bool(const Record&)>&) override {
+    return absl::OkStatus();
+  }
+
+ private:
+  const std::string id_prefix_;
+  std::atomic<uint64_t> next_{0};
+};
+
 // --- Two connected orgs ------------------------------------------------------
 
 class World {
  public:
+  // keep_records false: both hosts' stores keep nothing (DiscardingStore).
   World(const std::filesystem::path& root, std::string_view name,
-        const Flags& flags)
+        const Flags& flags, bool keep_records = true)
       : folder_(root / fmt::format("{}_{}", name, counter_++)),
         idle_sleep_us_(flags.idle_sleep_us),
         delivery_(flags.delivery) {
     FillSchema(&primary_schema_);
     FillSchema(&secondary_schema_);
-    primary_store_ = NewStore(&primary_schema_, "P-");
-    secondary_store_ =
-        std::make_unique<ObservedStore>(NewStore(&secondary_schema_, "S-"));
+    if (keep_records) {
+      primary_store_ = NewStore(&primary_schema_, "P-");
+      secondary_store_ =
+          std::make_unique<ObservedStore>(NewStore(&secondary_schema_, "S-"));
+    } else {
+      primary_store_ = std::make_unique<DiscardingStore>("P-");
+      secondary_store_ = std::make_unique<ObservedStore>(
+          std::make_unique<DiscardingStore>("S-"));
+    }
     primary_storage_ = OpenStorage("primary");
     secondary_storage_ = OpenStorage("secondary");
     primary_ = OpenOrg("org-a", &primary_schema_, primary_store_.get(),
@@ -904,6 +975,94 @@ void Drain(const Flags& flags, std::vector<Row>* rows) {
   CheckConverged(world, flags.records);
 }
 
+// A field of /proc/self/status in KiB (VmRSS, VmHWM).
+uint64_t ProcStatusKib(std::string_view field) {
+  std::FILE* status = std::fopen("/proc/self/status", "r");
+  if (status == nullptr) Fail("cannot read /proc/self/status");
+  char line[256];
+  uint64_t kib = 0;
+  while (std::fgets(line, sizeof line, status) != nullptr) {
+    const std::string_view text(line);
+    if (text.starts_with(field) && text.size() > field.size() &&
+        text[field.size()] == ':') {
+      kib = std::strtoull(line + field.size() + 1, nullptr, 10);
+      break;
+    }
+  }
+  std::fclose(status);
+  return kib;
+}
+
+// Starts the peak (VmHWM) over from the current RSS.
+void ResetPeakRss() {
+  std::FILE* clear = std::fopen("/proc/self/clear_refs", "w");
+  if (clear == nullptr || std::fputs("5", clear) < 0) {
+    Fail("cannot reset the peak RSS (/proc/self/clear_refs)");
+  }
+  std::fclose(clear);
+}
+
+void Backlog(const Flags& flags, std::vector<Row>* rows) {
+  World world(root, "backlog", flags, /*keep_records=*/false);
+  const uint64_t count = flags.backlog_changes;
+  ResetPeakRss();
+  const uint64_t empty_kib = ProcStatusKib("VmRSS");
+  auto above_empty_mib = [&] {
+    const uint64_t peak = ProcStatusKib("VmHWM");
+    return peak > empty_kib ? (peak - empty_kib) / 1024.0 : 0.0;
+  };
+  Check(world.primary()->Suspend("admin@a"), "suspending");
+  const Clock::time_point queueing = Clock::now();
+  // Made-up inserts (the store keeps nothing), captured in host batches
+  // from one thread: the figure is what a backlog costs, not what many
+  // batches being captured at once hold (those are the host's to size).
+  {
+    std::vector<LocalChange> batch;
+    for (uint64_t first = 0; first < count; first += flags.batch) {
+      batch.clear();
+      for (uint64_t n = first; n < count && n < first + flags.batch; ++n) {
+        LocalChange change;
+        change.kind = ChangeKind::kInsert;
+        change.record.object = std::string(kObject);
+        change.record.id = fmt::format("P-{:012}", n + 1);
+        change.record.version = 1;
+        change.record.fields = AccountFields(n, 0, n);
+        batch.push_back(std::move(change));
+      }
+      Check(world.primary()->CaptureBatch(batch).status(), "capturing");
+    }
+  }
+  const double queued = SecondsSince(queueing);
+  if (world.primary()->record_queue()->Count() < count) {
+    Fail("the queue does not hold the whole backlog");
+  }
+  rows->push_back({.scenario = "backlog",
+                   .detail = fmt::format("peak RSS building {} (in {:.0f}s)",
+                                         count, queued),
+                   .count = count,
+                   .seconds = queued,
+                   .value = above_empty_mib(),
+                   .unit = "MiB",
+                   .target = kBacklogRssTargetMib,
+                   .lower_is_better = true});
+  world.StartDriver();
+  const Clock::time_point start = Clock::now();
+  Check(world.primary()->Resume("admin@a"), "resuming");
+  world.WaitApplied(count, flags.timeout_seconds);
+  const double seconds = SecondsSince(start);
+  world.StopDriver();
+  rows->push_back({.scenario = "backlog",
+                   .detail = fmt::format("peak RSS draining it ({:.0f}/s)",
+                                         count / seconds),
+                   .count = count,
+                   .seconds = seconds,
+                   .value = above_empty_mib(),
+                   .unit = "MiB",
+                   .target = kBacklogRssTargetMib,
+                   .lower_is_better = true});
+  Report(flags, world, rows->back());
+}
+
 double Percentile(const std::vector<int64_t>& sorted, double fraction) {
   if (sorted.empty()) return 0;
   const size_t index = std::min(
@@ -1021,6 +1180,7 @@ int main(int argc, char** argv) {
   if (Selected(flags, "single")) Single(flags, &rows);
   if (Selected(flags, "drain")) Drain(flags, &rows);
   if (Selected(flags, "latency")) Latency(flags, &rows);
+  if (Selected(flags, "backlog")) Backlog(flags, &rows);
   std::error_code ignored;
   std::filesystem::remove_all(root, ignored);
   if (flags.json) {
