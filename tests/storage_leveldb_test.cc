@@ -547,6 +547,53 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "Storage LevelDB: tables are compressed only when asked, and read back "
+    "under either setting",
+    "[storage]") {
+  TempDir dir;
+  constexpr int kKeys = 2000;
+  // Compressible values: what snappy shrinks, if it runs.
+  auto value_for = [](int k) { return std::string(200, 'a' + k % 3); };
+  auto write = [&](const std::string& path, bool compress) {
+    std::unique_ptr<Storage> storage = MustOpen(
+        path, {.write_buffer_bytes = 64 * 1024, .compress_tables = compress});
+    for (int i = 0; i < kKeys; i += 100) {
+      WriteBatch batch;
+      for (int k = i; k < i + 100; ++k) {
+        batch.Put(fmt::format("k{:05d}", k), value_for(k));
+      }
+      REQUIRE_OK(storage->Write(batch, kNoSync));
+    }
+  };
+  auto table_bytes = [](const std::string& path) {
+    uintmax_t bytes = 0;
+    for (const fs::path& table : TableFiles(path)) {
+      bytes += fs::file_size(table);
+    }
+    return bytes;
+  };
+  const std::string plain = dir.Sub("plain");
+  const std::string packed = dir.Sub("packed");
+  write(plain, false);
+  write(packed, true);
+  REQUIRE_FALSE(TableFiles(plain).empty());
+  REQUIRE_FALSE(TableFiles(packed).empty());
+  CHECK(table_bytes(packed) * 2 < table_bytes(plain));
+  for (const auto& [path, read_compressed] :
+       {std::pair{plain, true}, std::pair{packed, false}}) {
+    std::unique_ptr<Storage> storage =
+        MustOpen(path, {.compress_tables = read_compressed});
+    for (int k = 0; k < kKeys; k += 13) {
+      absl::StatusOr<std::string> value =
+          storage->Get(fmt::format("k{:05d}", k));
+      if (value.value_or("") != value_for(k)) {
+        FAIL(path << " k" << k << ": " << value.status());
+      }
+    }
+  }
+}
+
+TEST_CASE(
     "Storage LevelDB: a table file lost while open is an I/O error, not a "
     "missing key",
     "[storage]") {

@@ -305,6 +305,8 @@ absl::StatusOr<std::unique_ptr<Storage>> OpenLevelDbStorage(
         leveldb::NewBloomFilterPolicy(options.bloom_filter_bits_per_key));
     open.filter_policy = filter.get();
   }
+  open.compression = options.compress_tables ? leveldb::kSnappyCompression
+                                             : leveldb::kNoCompression;
   if (!options.mmap_reads) open.env = internal::PreadEnv();
 
   leveldb::DB* db = nullptr;
