@@ -3,6 +3,7 @@
 #include "engine/record_links.h"
 
 #include <catch2/catch.hpp>
+#include <functional>
 
 #include <string_view>
 
@@ -222,6 +223,47 @@ TEST_CASE(
   CHECK((*stamp)->sequence() == 3);
   // Another object's stamps are not another's: Contact has none.
   CHECK_FALSE(reopened.GetStamp("Contact", "S-1", "Name")->has_value());
+}
+
+TEST_CASE(
+    "Conflicts: an insert's capture stamps its carried fields under one key; "
+    "a later update's stamp of a field is read first",
+    "[recsync]") {
+  auto storage = NewMemoryStorage();
+  RecordLinks links(storage.get(), "c1");
+  auto write = [&](const std::function<void(WriteBatch*)>& stage) {
+    WriteBatch batch;
+    stage(&batch);
+    testing::RequireOk(storage->Write(batch, WriteOptions{.sync = true}));
+  };
+  write([&](WriteBatch* batch) {
+    links.PutInsertCaptureStamps("Account", "P-1", {"Name", "Phone"},
+                                 Stamp(10, true, 1, 4), batch);
+  });
+  for (const char* field : {"Name", "Phone"}) {
+    auto stamp = links.GetStamp("Account", "P-1", field);
+    testing::RequireOk(stamp.status());
+    REQUIRE(stamp->has_value());
+    CHECK((*stamp)->micros() == 10);
+  }
+  // Not carried by the insert (published later, say): no stamp.
+  CHECK_FALSE(links.GetStamp("Account", "P-1", "Industry")->has_value());
+  CHECK_FALSE(links.GetStamp("Account", "P-1", "$deleted")->has_value());
+  write([&](WriteBatch* batch) {
+    links.PutCaptureStamp("Account", "P-1", "Phone", Stamp(20, true, 2, 9),
+                          batch);
+  });
+  CHECK((*links.GetStamp("Account", "P-1", "Phone"))->micros() == 20);
+  CHECK((*links.GetStamp("Account", "P-1", "Name"))->micros() == 10);
+  // Removing the link takes the insert's stamps too.
+  proto::RecordLink link;
+  link.set_local_id("P-1");
+  link.set_partner_id("S-1");
+  write([&](WriteBatch* batch) { links.Put("Account", link, batch); });
+  write([&](WriteBatch* batch) {
+    testing::RequireOk(links.Remove("Account", link, batch));
+  });
+  CHECK_FALSE(links.GetStamp("Account", "P-1", "Name")->has_value());
 }
 
 }  // namespace

@@ -232,6 +232,19 @@ absl::StatusOr<std::optional<proto::FieldStamp>> RecordLinks::NewestStamp(
         newest, GetMessage<proto::FieldStamp>(
                     storage_, CaptureStampKey(object, local_id, field),
                     "field stamp"));
+    // A field's own capture stamp comes from an update after the insert,
+    // so it is the newer one when present.
+    if (!newest.has_value() && !field.starts_with('$')) {
+      ORGSYNC_ASSIGN_OR_RETURN(
+          std::optional<proto::StepStamps> inserted,
+          GetMessage<proto::StepStamps>(
+              storage_, CaptureStampKey(object, local_id, kInsertStampsField),
+              "insert's field stamps"));
+      if (inserted.has_value()) {
+        auto carried = inserted->fields().find(std::string(field));
+        if (carried != inserted->fields().end()) newest = carried->second;
+      }
+    }
   }
   auto stepped = step.fields().find(std::string(field));
   if (stepped != step.fields().end() &&
@@ -254,14 +267,29 @@ void RecordLinks::PutCaptureStamp(std::string_view object,
                                   std::string_view field,
                                   const proto::FieldStamp& stamp,
                                   WriteBatch* batch) const {
-  {
-    internal::MutexLock lock(&captured_mu_);
-    auto [known, added] =
-        captured_objects_.try_emplace(std::string(object), true);
-    if (!added) known->second = true;
-  }
+  MarkCaptured(object);
   batch->Put(CaptureStampKey(object, local_id, field),
              stamp.SerializeAsString());
+}
+
+void RecordLinks::PutInsertCaptureStamps(
+    std::string_view object, std::string_view local_id,
+    const std::vector<std::string>& fields, const proto::FieldStamp& stamp,
+    WriteBatch* batch) const {
+  MarkCaptured(object);
+  proto::StepStamps stamps;
+  for (const std::string& field : fields) {
+    (*stamps.mutable_fields())[field] = stamp;
+  }
+  batch->Put(CaptureStampKey(object, local_id, kInsertStampsField),
+             stamps.SerializeAsString());
+}
+
+void RecordLinks::MarkCaptured(std::string_view object) const {
+  internal::MutexLock lock(&captured_mu_);
+  auto [known, added] =
+      captured_objects_.try_emplace(std::string(object), true);
+  if (!added) known->second = true;
 }
 
 absl::StatusOr<std::vector<proto::RecordLink>> RecordLinks::List(

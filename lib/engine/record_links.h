@@ -44,6 +44,12 @@ bool StampLess(const proto::FieldStamp& a, const proto::FieldStamp& b);
 // The pseudo-field whose stamp orders deletes and undeletes of a record.
 inline constexpr std::string_view kDeletedStampField = "$deleted";
 
+// The pseudo-field under which the capture of an insert stamps every field
+// it carried with one key (a proto::StepStamps of those fields): a later
+// local update of a field stamps that field under its own key, with a
+// newer stamp, which is read first.
+inline constexpr std::string_view kInsertStampsField = "$insert";
+
 // A replicated cascading delete of a record is marked begun
 // (StepStamps::deleting: the delete's stamp and the record's version),
 // written durably before the host's store deletes anything and removed
@@ -113,6 +119,13 @@ class RecordLinks {
   void PutCaptureStamp(std::string_view object, std::string_view local_id,
                        std::string_view field, const proto::FieldStamp& stamp,
                        WriteBatch* batch) const;
+  // The same for every field an insert carried, under one key
+  // (kInsertStampsField): a record's insert is captured once.
+  void PutInsertCaptureStamps(std::string_view object,
+                              std::string_view local_id,
+                              const std::vector<std::string>& fields,
+                              const proto::FieldStamp& stamp,
+                              WriteBatch* batch) const;
 
   // All links of `object`, in local id order (tests, Verify).
   [[nodiscard]] absl::StatusOr<std::vector<proto::RecordLink>> List(
@@ -138,6 +151,7 @@ class RecordLinks {
   // PutCaptureStamp, which marks the object before its batch is written
   // (a read that misses the mark comes before that write).
   absl::StatusOr<bool> MayHaveCaptureStamps(std::string_view object) const;
+  void MarkCaptured(std::string_view object) const;
 
   Storage* const storage_;
   const std::string connection_id_;

@@ -123,6 +123,7 @@ struct RecordSync::PlannedCapture {
   uint64_t version = 0;
   bool deletion = false;            // delete or undelete: "$deleted" stamp
   std::vector<RecordRef> cascaded;  // children whose "$deleted" is stamped
+  bool insert = false;  // its fields' stamps go under one key
 };
 
 absl::Status RecordSync::ValidateLocalChange(const LocalChange& change,
@@ -245,6 +246,7 @@ RecordSync::PlanCapture(const LocalChange& change, CaptureResult* result) {
         payload.add_changed_fields(field);
       }
     }
+    plan.insert = change.kind == ChangeKind::kInsert;
     if (change.kind == ChangeKind::kInsert && sync_audit_fields()) {
       AuditFieldsToProto(record.audit, payload.mutable_audit());  // R35
     }
@@ -338,8 +340,14 @@ absl::StatusOr<std::vector<CaptureResult>> RecordSync::CaptureBatch(
                                stamp, &batch);
       }
     }
-    for (const std::string& field : plan.carried) {
-      links_.PutCaptureStamp(record.object, record.id, field, stamp, &batch);
+    if (plan.insert) {
+      links_.PutInsertCaptureStamps(record.object, record.id, plan.carried,
+                                    stamp, &batch);
+    } else {
+      for (const std::string& field : plan.carried) {
+        links_.PutCaptureStamp(record.object, record.id, field, stamp,
+                               &batch);
+      }
     }
   }
   std::optional<DurableSyncLog::PendingAppend> logged;
