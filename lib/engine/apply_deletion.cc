@@ -264,7 +264,16 @@ absl::Status RecordSync::MatchCascade(const proto::RecordChange& change,
 
 // --- PrepareEnvelope -------------------------------------------------------
 
+std::string RecordSync::ReservationKey(std::string_view local_object,
+                                       std::string_view partner_id) {
+  std::string key(local_object);
+  key.push_back('\0');  // names hold no NUL (RecordStore contract)
+  key.append(partner_id);
+  return key;
+}
+
 absl::Status RecordSync::PrepareEnvelope(const proto::ChangeBatch& changes) {
+  envelope_reservations_.clear();
   WriteBatch batch;
   const bool primary_here = deps_.role == ReplicationRole::kPrimary;
   for (const proto::RecordChange& change : changes.changes()) {
@@ -308,6 +317,7 @@ absl::Status RecordSync::PrepareEnvelope(const proto::ChangeBatch& changes) {
   // An envelope carries one change per record, but a malformed one must
   // not reserve two ids for one partner record.
   std::set<std::pair<std::string, std::string>> reserved;
+  std::vector<std::pair<std::string, proto::RecordLink>> fresh_links;
   for (const proto::RecordChange& change : changes.changes()) {
     if (change.action() != proto::GENERIC_INSERT &&
         change.action() != proto::BULK_SYNC) {
@@ -329,9 +339,15 @@ absl::Status RecordSync::PrepareEnvelope(const proto::ChangeBatch& changes) {
     fresh.set_partner_id(change.sender_record_id());
     fresh.set_reserved(true);
     links_.Put(local_object, fresh, &batch);
+    fresh_links.emplace_back(ReservationKey(local_object, fresh.partner_id()),
+                             std::move(fresh));
   }
   if (batch.Count() == 0) return absl::OkStatus();
-  return deps_.direct_storage->Write(batch, kApplyWrite);
+  ORGSYNC_RETURN_IF_ERROR(deps_.direct_storage->Write(batch, kApplyWrite));
+  for (auto& [key, link] : fresh_links) {
+    envelope_reservations_.emplace(std::move(key), std::move(link));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace orgsync::internal

@@ -82,9 +82,18 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyOrError(
                                change.object()));
   }
   const std::string local_object = LocalObjectOf(change.object());
-  ORGSYNC_ASSIGN_OR_RETURN(
-      std::optional<proto::RecordLink> link,
-      links_.FindByPartner(local_object, change.sender_record_id()));
+  std::optional<proto::RecordLink> link;
+  bool fresh = false;
+  if (auto reserved = envelope_reservations_.find(
+          ReservationKey(local_object, change.sender_record_id()));
+      reserved != envelope_reservations_.end()) {
+    link = std::move(reserved->second);
+    envelope_reservations_.erase(reserved);
+    fresh = true;
+  } else {
+    ORGSYNC_ASSIGN_OR_RETURN(
+        link, links_.FindByPartner(local_object, change.sender_record_id()));
+  }
   const bool whole =
       change.action() == proto::GENERIC_INSERT ||
       change.action() == proto::BULK_SYNC;
@@ -112,7 +121,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyOrError(
       ORGSYNC_ASSIGN_OR_RETURN(
           proto::ItemResult inserted,
           ApplyInsert(change, local_object, std::move(link),
-                      std::move(mapped)));
+                      std::move(mapped), fresh));
       if (!change.deleted() || inserted.outcome() != proto::APPLIED) {
         return inserted;
       }
@@ -384,7 +393,7 @@ absl::StatusOr<std::optional<std::string>> RecordSync::KnownToPartnerAs(
 
 absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
     const proto::RecordChange& change, const std::string& local_object,
-    std::optional<proto::RecordLink> link, MappedChange mapped) {
+    std::optional<proto::RecordLink> link, MappedChange mapped, bool fresh) {
   if (link.has_value() && !link->reserved()) {
     // The record is here already (e.g. R55 resent it whole after an
     // acknowledgement was lost): merge it like an update.
@@ -408,7 +417,8 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
   proto::Outcome outcome = proto::APPLIED;
   Record stored;
   absl::StatusOr<Record> existing =
-      deps_.store->Get(local_object, link->local_id());
+      fresh ? absl::NotFoundError("reserved by this envelope")
+            : deps_.store->Get(local_object, link->local_id());
   if (existing.ok()) {
     outcome = proto::DUPLICATE;  // inserted before a crash
     stored = *std::move(existing);
@@ -447,8 +457,11 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
       StampOf(change.last_modified_micros(),
               deps_.role != ReplicationRole::kPrimary, change.sender_version(),
               change.sequence());
-  ORGSYNC_ASSIGN_OR_RETURN(proto::StepStamps stamps,
-                           links_.GetStepStamps(local_object, link->local_id()));
+  proto::StepStamps stamps;
+  if (!fresh) {
+    ORGSYNC_ASSIGN_OR_RETURN(
+        stamps, links_.GetStepStamps(local_object, link->local_id()));
+  }
   for (const auto& [field, value] : mapped.fields) {
     if (outcome == proto::DUPLICATE) {
       // The host's store had the record already (a crash cut an earlier

@@ -57,6 +57,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "engine/hybrid_clock.h"
@@ -246,9 +247,12 @@ class RecordSync {
 
   absl::StatusOr<proto::ItemResult> ApplyOrError(
       const proto::RecordChange& change);
+  // `fresh`: the link's id was reserved by this envelope's PrepareEnvelope,
+  // so no record can have it yet and it has no stamps.
   absl::StatusOr<proto::ItemResult> ApplyInsert(
       const proto::RecordChange& change, const std::string& local_object,
-      std::optional<proto::RecordLink> link, MappedChange mapped);
+      std::optional<proto::RecordLink> link, MappedChange mapped,
+      bool fresh);
   absl::StatusOr<proto::ItemResult> ApplyUpdate(
       const proto::RecordChange& change, const std::string& local_object,
       proto::RecordLink link, MappedChange mapped);
@@ -295,6 +299,8 @@ class RecordSync {
                       Storage* storage = nullptr);
 
   std::string LocalObjectOf(const std::string& partner_object) const;
+  static std::string ReservationKey(std::string_view local_object,
+                                    std::string_view partner_id);
   bool sync_audit_fields() const;
   std::string owner_user_id() const;
 
@@ -304,6 +310,10 @@ class RecordSync {
   // Where the apply path puts its log appends; set only during Apply, on
   // the step thread (Capture never reads it).
   PendingLogs* apply_logs_ = nullptr;
+  // The links the last PrepareEnvelope reserved (durably), by local object
+  // and partner id, each taken by the apply of its insert: found without a
+  // read, for a record that cannot exist yet. Step thread only.
+  absl::flat_hash_map<std::string, proto::RecordLink> envelope_reservations_;
   RecordSyncDeps deps_;
   // deps_.sync_audit_fields and deps_.owner_user_id change under this.
   mutable internal::Mutex settings_mu_;
