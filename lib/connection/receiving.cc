@@ -27,6 +27,7 @@
 #include "absl/status/status.h"
 #include "connection/connection_impl.h"
 #include "connection/connection_keys.h"
+#include "orgsync/status.h"
 #include "proto/connection_state.pb.h"
 #include "storage/deferred_sync_storage.h"
 #include "wire/envelope_codec.h"
