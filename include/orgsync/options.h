@@ -142,8 +142,10 @@ struct DeliveryOptions {
   // once. Nothing refused is sent again unchanged.
   size_t max_changes_per_envelope = 1000;
   size_t max_envelope_bytes = size_t{1} << 20;
-  // Most queue entries one Step() examines (entries in flight count too:
-  // they stay queued until answered).
+  // Most queue entries one Step() picks to send. Entries in flight are
+  // stepped over without being read, and the walk ends once max_in_flight
+  // entries await an answer (RecordQueueOptions::ready_scan_limit bounds
+  // how far it looks).
   size_t ready_scan = 4000;
 
   // InvalidArgument unless ack_timeout > 0 and every count is >= 1.
