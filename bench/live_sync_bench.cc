@@ -1007,9 +1007,18 @@ void Backlog(const Flags& flags, std::vector<Row>* rows) {
   const uint64_t count = flags.backlog_changes;
   ResetPeakRss();
   const uint64_t empty_kib = ProcStatusKib("VmRSS");
-  auto above_empty_mib = [&] {
+  // A row: the peak RSS so far above the empty orgs.
+  auto add_peak_row = [&](std::string detail, double seconds) {
     const uint64_t peak = ProcStatusKib("VmHWM");
-    return peak > empty_kib ? (peak - empty_kib) / 1024.0 : 0.0;
+    rows->push_back(
+        {.scenario = "backlog",
+         .detail = std::move(detail),
+         .count = count,
+         .seconds = seconds,
+         .value = peak > empty_kib ? (peak - empty_kib) / 1024.0 : 0.0,
+         .unit = "MiB",
+         .target = kBacklogRssTargetMib,
+         .lower_is_better = true});
   };
   Check(world.primary()->Suspend("admin@a"), "suspending");
   const Clock::time_point queueing = Clock::now();
@@ -1036,30 +1045,16 @@ void Backlog(const Flags& flags, std::vector<Row>* rows) {
   if (world.primary()->record_queue()->Count() < count) {
     Fail("the queue does not hold the whole backlog");
   }
-  rows->push_back({.scenario = "backlog",
-                   .detail = fmt::format("peak RSS building {} (in {:.0f}s)",
-                                         count, queued),
-                   .count = count,
-                   .seconds = queued,
-                   .value = above_empty_mib(),
-                   .unit = "MiB",
-                   .target = kBacklogRssTargetMib,
-                   .lower_is_better = true});
+  add_peak_row(fmt::format("peak RSS building {} (in {:.0f}s)", count, queued),
+               queued);
   world.StartDriver();
   const Clock::time_point start = Clock::now();
   Check(world.primary()->Resume("admin@a"), "resuming");
   world.WaitApplied(count, flags.timeout_seconds);
   const double seconds = SecondsSince(start);
   world.StopDriver();
-  rows->push_back({.scenario = "backlog",
-                   .detail = fmt::format("peak RSS draining it ({:.0f}/s)",
-                                         count / seconds),
-                   .count = count,
-                   .seconds = seconds,
-                   .value = above_empty_mib(),
-                   .unit = "MiB",
-                   .target = kBacklogRssTargetMib,
-                   .lower_is_better = true});
+  add_peak_row(fmt::format("peak RSS draining it ({:.0f}/s)", count / seconds),
+               seconds);
   Report(flags, world, rows->back());
 }
 

@@ -197,6 +197,13 @@ TEST_CASE(
   CHECK((*stamp)->micros() == 30);
 }
 
+// Stages what `stage` puts in a batch and writes it, synced.
+void Commit(Storage& storage, const std::function<void(WriteBatch*)>& stage) {
+  WriteBatch batch;
+  stage(&batch);
+  testing::RequireOk(storage.Write(batch, WriteOptions{.sync = true}));
+}
+
 TEST_CASE(
     "Design rule 9: a capture stamp written after an object was first read "
     "without any is found, and one written before this process is found",
@@ -206,10 +213,10 @@ TEST_CASE(
     RecordLinks links(storage.get(), "c1");
     // Nothing captured for Account yet: no stamp, and none looked up again.
     CHECK_FALSE(links.GetStamp("Account", "S-1", "Name")->has_value());
-    WriteBatch batch;
-    links.PutCaptureStamp("Account", "S-1", "Name", Stamp(7, false, 1, 3),
-                          &batch);
-    testing::RequireOk(storage->Write(batch, WriteOptions{.sync = true}));
+    Commit(*storage, [&](WriteBatch* batch) {
+      links.PutCaptureStamp("Account", "S-1", "Name", Stamp(7, false, 1, 3),
+                            batch);
+    });
     auto stamp = links.GetStamp("Account", "S-1", "Name");
     testing::RequireOk(stamp.status());
     REQUIRE(stamp->has_value());
@@ -231,12 +238,7 @@ TEST_CASE(
     "[recsync]") {
   auto storage = NewMemoryStorage();
   RecordLinks links(storage.get(), "c1");
-  auto write = [&](const std::function<void(WriteBatch*)>& stage) {
-    WriteBatch batch;
-    stage(&batch);
-    testing::RequireOk(storage->Write(batch, WriteOptions{.sync = true}));
-  };
-  write([&](WriteBatch* batch) {
+  Commit(*storage, [&](WriteBatch* batch) {
     links.PutInsertCaptureStamps("Account", "P-1", {"Name", "Phone"},
                                  Stamp(10, true, 1, 4), batch);
   });
@@ -249,7 +251,7 @@ TEST_CASE(
   // Not carried by the insert (published later, say): no stamp.
   CHECK_FALSE(links.GetStamp("Account", "P-1", "Industry")->has_value());
   CHECK_FALSE(links.GetStamp("Account", "P-1", "$deleted")->has_value());
-  write([&](WriteBatch* batch) {
+  Commit(*storage, [&](WriteBatch* batch) {
     links.PutCaptureStamp("Account", "P-1", "Phone", Stamp(20, true, 2, 9),
                           batch);
   });
@@ -259,8 +261,9 @@ TEST_CASE(
   proto::RecordLink link;
   link.set_local_id("P-1");
   link.set_partner_id("S-1");
-  write([&](WriteBatch* batch) { links.Put("Account", link, batch); });
-  write([&](WriteBatch* batch) {
+  Commit(*storage,
+         [&](WriteBatch* batch) { links.Put("Account", link, batch); });
+  Commit(*storage, [&](WriteBatch* batch) {
     testing::RequireOk(links.Remove("Account", link, batch));
   });
   CHECK_FALSE(links.GetStamp("Account", "P-1", "Name")->has_value());

@@ -815,6 +815,16 @@ TEST_CASE(
   }
 }
 
+// Overwrites the stored values of `sequences` (queue "c1") with bytes no
+// read can decode: a test of what is not read again.
+void Garble(Storage& storage, const std::vector<uint64_t>& sequences) {
+  WriteBatch garble;
+  for (const uint64_t sequence : sequences) {
+    garble.Put(internal::QueueKeys("c1").Entry(sequence), "unreadable");
+  }
+  REQUIRE(storage.Write(garble, WriteOptions{.sync = true}).ok());
+}
+
 // The sending window's walk (issue 10, "Fast core"): entries in flight are
 // stepped over without being read, yet still order barriers (R33, R50).
 class HoldingFilter final : public internal::ReadyFilter {
@@ -849,9 +859,7 @@ TEST_CASE(
   const uint64_t barrier = EnqueueOne(*queue, Barrier("Account", "A"));
   // What is in flight is not read again: an unreadable value there would
   // fail any walk that reads it.
-  WriteBatch garble;
-  garble.Put(internal::QueueKeys("c1").Entry(flying), "not an entry");
-  REQUIRE(storage->Write(garble, WriteOptions{.sync = true}).ok());
+  Garble(*storage, {flying});
   CHECK(queue->Ready(clock.Now(), 10).status().code() ==
         absl::StatusCode::kDataLoss);
 
@@ -861,8 +869,7 @@ TEST_CASE(
   // The barrier waits for the entry in flight ahead of it.
   CHECK(Sequences(*ready) == std::vector<uint64_t>{second});
 
-  // Holding the barrier too, nothing after it goes; kStop ends the walk
-  // with what was taken.
+  // kStop ends the walk with what was taken: here, before the first take.
   const uint64_t after = EnqueueOne(*queue, Change("Contact", "C3"));
   HoldingFilter stopping({flying}, /*take_before_stop=*/0);
   ready = queue->Ready(clock.Now(), 10, &stopping);
@@ -882,11 +889,7 @@ TEST_CASE(
   auto ready = queue->Ready(clock.Now(), 10);
   REQUIRE(ready.ok());
   REQUIRE(ready->size() == 2);
-  WriteBatch garble;
-  for (const QueueEntry& entry : *ready) {
-    garble.Put(internal::QueueKeys("c1").Entry(entry.sequence), "unreadable");
-  }
-  REQUIRE(storage->Write(garble, WriteOptions{.sync = true}).ok());
+  Garble(*storage, Sequences(*ready));
 
   WriteBatch batch;
   auto removal = queue->PrepareAcknowledgeSent(*ready, &batch);

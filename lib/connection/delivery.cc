@@ -25,7 +25,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -334,44 +333,36 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
   std::vector<Failure> unsendable;
   // Record entries with nothing to send (RecordSync said skip).
   std::vector<Answered> skipped;
-  // Record changes: the version each queued change carried, by sequence.
-  std::map<uint64_t, uint64_t> sender_versions;
   absl::Status send_error;
 
-  auto mark_sent = [&](const std::vector<const QueueEntry*>& carried,
+  // Moves each sent entry, without its payload, into the window.
+  auto mark_sent = [&](const std::vector<size_t>& carried,
                        uint64_t message_id) {
     ++counters_.envelopes_sent;
-    for (const QueueEntry* entry : carried) {
-      std::string key = OrderingKey(entry->record, entry->action);
-      in_flight_keys_[key] = entry->sequence;
-      InFlight& flying = in_flight_[entry->sequence];
+    for (const size_t i : carried) {
+      QueueEntry& entry = entries[i];
+      std::string key = OrderingKey(entry.record, entry.action);
+      in_flight_keys_[key] = entry.sequence;
+      InFlight& flying = in_flight_[entry.sequence];
       flying.key = std::move(key);
-      flying.sequence = entry->sequence;
+      flying.sequence = entry.sequence;
       flying.sent = now;
       flying.message_id = message_id;
-      // The window keeps what the entry is, not what it carries.
-      flying.entry.sequence = entry->sequence;
-      flying.entry.record = entry->record;
-      flying.entry.action = entry->action;
-      flying.entry.attempts = entry->attempts;
-      flying.entry.enqueued = entry->enqueued;
-      flying.entry.next_retry = entry->next_retry;
-      flying.entry.last_attempt = entry->last_attempt;
-      flying.entry.last_error = entry->last_error;
-      flying.entry.barrier = entry->barrier;
-      auto version = sender_versions.find(entry->sequence);
-      flying.sender_version =
-          version == sender_versions.end() ? 0 : version->second;
+      flying.sender_version = prepared[i].has_value() && prepared[i]->ok()
+                                  ? (*prepared[i])->queued_version
+                                  : 0;
+      flying.entry = std::move(entry);
+      flying.entry.payload.clear();
       ++counters_.entries_sent;
       ++sent;
     }
   };
   // Unavailable: the partner went away; the entries stay queued.
-  auto send = [&](proto::Envelope envelope, const QueueEntry* entry) {
+  auto send = [&](proto::Envelope envelope, size_t i) {
     if (!send_error.ok()) return;
     uint64_t message_id = 0;
     send_error = SendEnvelope(std::move(envelope), &message_id);
-    if (send_error.ok()) mark_sent({entry}, message_id);
+    if (send_error.ok()) mark_sent({i}, message_id);
   };
 
   // Record changes share envelopes, packed within the partner's decoding
@@ -379,7 +370,7 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
   // the delivery options, and the caps of entries whose envelope the
   // partner refused (envelope_refusals.cc).
   wire::ChangeBatchEncoder batch(id_, env_->org_id);
-  std::vector<const QueueEntry*> batched;
+  std::vector<size_t> batched;  // indices into `entries`
   size_t batch_cap = options.max_changes_per_envelope;
   auto flush = [&] {
     if (batched.empty()) return;
@@ -417,7 +408,6 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
         skipped.push_back(Answered{.entry = entry, .result = std::nullopt});
         continue;
       }
-      sender_versions[entry.sequence] = out->queued_version;
       *envelope.mutable_changes()->add_changes() = std::move(out->change);
       parsed = true;
     } else if (IsRecordAction(entry.action)) {
@@ -459,7 +449,7 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
                               .retryable = false});
         continue;
       }
-      send(std::move(envelope), &entry);
+      send(std::move(envelope), i);
       continue;
     }
     absl::StatusOr<wire::EncodedChange> encoded =
@@ -483,7 +473,7 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
     }
     batch_cap = std::min(batch_cap, EnvelopeCapOf(entry.sequence));
     batch.Add(*std::move(encoded));
-    batched.push_back(&entry);
+    batched.push_back(i);
   }
   flush();
   RecordAcknowledged(std::move(skipped), logs);

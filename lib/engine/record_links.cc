@@ -53,28 +53,33 @@ bool StampLess(const proto::FieldStamp& a, const proto::FieldStamp& b) {
 RecordLinks::RecordLinks(Storage* storage, std::string connection_id)
     : storage_(storage), connection_id_(std::move(connection_id)) {}
 
+std::string RecordLinks::TagPrefix(char tag) const {
+  return fmt::format("k/{}/{}/", connection_id_, tag);
+}
+
+std::string RecordLinks::RecordKey(char tag, std::string_view object,
+                                   std::string_view id) const {
+  std::string key = TagPrefix(tag);
+  key.append(object).push_back(kSep);
+  key.append(id);
+  return key;
+}
+
 std::string RecordLinks::LinkKey(std::string_view object,
                                  std::string_view local_id) const {
-  std::string key = fmt::format("k/{}/l/", connection_id_);
-  key.append(object).push_back(kSep);
-  key.append(local_id);
-  return key;
+  return RecordKey('l', object, local_id);
 }
 
 std::string RecordLinks::IndexKey(std::string_view object,
                                   std::string_view partner_id) const {
-  std::string key = fmt::format("k/{}/p/", connection_id_);
-  key.append(object).push_back(kSep);
-  key.append(partner_id);
-  return key;
+  return RecordKey('p', object, partner_id);
 }
 
 std::string RecordLinks::CaptureStampKey(
     std::string_view object, std::string_view local_id,
     std::optional<std::string_view> field) const {
-  std::string key = fmt::format("k/{}/f/", connection_id_);
-  key.append(object).push_back(kSep);
-  key.append(local_id).push_back(kSep);
+  std::string key = RecordKey('f', object, local_id);
+  key.push_back(kSep);
   if (!field.has_value()) return key;
   key.append(*field).push_back(kSep);
   // The writer's tag, kept from when both writers stored stamps per field.
@@ -84,10 +89,7 @@ std::string RecordLinks::CaptureStampKey(
 
 std::string RecordLinks::StepStampsKey(std::string_view object,
                                        std::string_view local_id) const {
-  std::string key = fmt::format("k/{}/s/", connection_id_);
-  key.append(object).push_back(kSep);
-  key.append(local_id);
-  return key;
+  return RecordKey('s', object, local_id);
 }
 
 absl::StatusOr<std::optional<proto::RecordLink>> RecordLinks::FindByLocal(
@@ -140,10 +142,7 @@ absl::Status RecordLinks::Remove(std::string_view object,
 }
 
 std::string RecordLinks::SeverKey(const RecordRef& record) const {
-  std::string key = fmt::format("k/{}/v/", connection_id_);
-  key.append(record.object).push_back(kSep);
-  key.append(record.id);
-  return key;
+  return RecordKey('v', record.object, record.id);
 }
 
 void RecordLinks::PutSeverRequest(const RecordRef& record,
@@ -158,7 +157,7 @@ void RecordLinks::DeleteSeverRequest(const RecordRef& record,
 
 absl::StatusOr<std::vector<RecordRef>> RecordLinks::ListSeverRequests(
     size_t limit) const {
-  const std::string prefix = fmt::format("k/{}/v/", connection_id_);
+  const std::string prefix = TagPrefix('v');
   ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
                            storage_->NewIterator());
   std::vector<RecordRef> requests;
@@ -207,24 +206,20 @@ absl::StatusOr<bool> RecordLinks::MayHaveCaptureStamps(
         absl::string_view(object.data(), object.size()));
     if (known != captured_objects_.end()) return known->second;
   }
-  std::string prefix = fmt::format("k/{}/f/", connection_id_);
-  prefix.append(object).push_back(kSep);
+  // Every capture stamp key of the object starts so (an empty id).
+  const std::string prefix = RecordKey('f', object, "");
   ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
                            storage_->NewIterator());
   it->Seek(prefix);
   const bool found = it->Valid() && it->key().starts_with(prefix);
   ORGSYNC_RETURN_IF_ERROR(it->status());
-  internal::MutexLock lock(&captured_mu_);
-  // A capture may have marked the object meanwhile: a mark only goes up.
-  auto [known, added] = captured_objects_.try_emplace(std::string(object),
-                                                      found);
-  if (!added) known->second = known->second || found;
-  return known->second;
+  return NoteCaptured(object, found);
 }
 
 absl::StatusOr<std::optional<proto::FieldStamp>> RecordLinks::NewestStamp(
     const proto::StepStamps& step, std::string_view object,
     std::string_view local_id, std::string_view field) const {
+  const std::string name(field);  // the key type of the stamp maps
   std::optional<proto::FieldStamp> newest;
   ORGSYNC_ASSIGN_OR_RETURN(const bool captured, MayHaveCaptureStamps(object));
   if (captured) {
@@ -241,12 +236,12 @@ absl::StatusOr<std::optional<proto::FieldStamp>> RecordLinks::NewestStamp(
               storage_, CaptureStampKey(object, local_id, kInsertStampsField),
               "insert's field stamps"));
       if (inserted.has_value()) {
-        auto carried = inserted->fields().find(std::string(field));
+        auto carried = inserted->fields().find(name);
         if (carried != inserted->fields().end()) newest = carried->second;
       }
     }
   }
-  auto stepped = step.fields().find(std::string(field));
+  auto stepped = step.fields().find(name);
   if (stepped != step.fields().end() &&
       (!newest.has_value() || StampLess(*newest, stepped->second))) {
     newest = stepped->second;
@@ -267,7 +262,7 @@ void RecordLinks::PutCaptureStamp(std::string_view object,
                                   std::string_view field,
                                   const proto::FieldStamp& stamp,
                                   WriteBatch* batch) const {
-  MarkCaptured(object);
+  NoteCaptured(object, true);
   batch->Put(CaptureStampKey(object, local_id, field),
              stamp.SerializeAsString());
 }
@@ -276,7 +271,7 @@ void RecordLinks::PutInsertCaptureStamps(
     std::string_view object, std::string_view local_id,
     const std::vector<std::string>& fields, const proto::FieldStamp& stamp,
     WriteBatch* batch) const {
-  MarkCaptured(object);
+  NoteCaptured(object, true);
   proto::StepStamps stamps;
   for (const std::string& field : fields) {
     (*stamps.mutable_fields())[field] = stamp;
@@ -285,17 +280,19 @@ void RecordLinks::PutInsertCaptureStamps(
              stamps.SerializeAsString());
 }
 
-void RecordLinks::MarkCaptured(std::string_view object) const {
+bool RecordLinks::NoteCaptured(std::string_view object, bool captured) const {
   internal::MutexLock lock(&captured_mu_);
+  // A capture may have marked the object while a probe ran: a mark only
+  // goes up.
   auto [known, added] =
-      captured_objects_.try_emplace(std::string(object), true);
-  if (!added) known->second = true;
+      captured_objects_.try_emplace(std::string(object), captured);
+  if (!added) known->second = known->second || captured;
+  return known->second;
 }
 
 absl::StatusOr<std::vector<proto::RecordLink>> RecordLinks::List(
     std::string_view object) const {
-  std::string prefix = fmt::format("k/{}/l/", connection_id_);
-  prefix.append(object).push_back(kSep);
+  const std::string prefix = RecordKey('l', object, "");
   ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
                            storage_->NewIterator());
   std::vector<proto::RecordLink> links;

@@ -134,6 +134,11 @@ class RecordLinks {
   const std::string& connection_id() const { return connection_id_; }
 
  private:
+  // "k/<connection>/<tag>/", and that followed by "<object>\0<id>": every
+  // key of the links, by the tag of its kind.
+  std::string TagPrefix(char tag) const;
+  std::string RecordKey(char tag, std::string_view object,
+                        std::string_view id) const;
   std::string LinkKey(std::string_view object, std::string_view local_id) const;
   std::string IndexKey(std::string_view object,
                        std::string_view partner_id) const;
@@ -151,7 +156,8 @@ class RecordLinks {
   // PutCaptureStamp, which marks the object before its batch is written
   // (a read that misses the mark comes before that write).
   absl::StatusOr<bool> MayHaveCaptureStamps(std::string_view object) const;
-  void MarkCaptured(std::string_view object) const;
+  // Records what is known of `object` (true sticks) and returns it.
+  bool NoteCaptured(std::string_view object, bool captured) const;
 
   Storage* const storage_;
   const std::string connection_id_;

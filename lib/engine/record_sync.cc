@@ -123,7 +123,6 @@ struct RecordSync::PlannedCapture {
   uint64_t version = 0;
   bool deletion = false;            // delete or undelete: "$deleted" stamp
   std::vector<RecordRef> cascaded;  // children whose "$deleted" is stamped
-  bool insert = false;  // its fields' stamps go under one key
 };
 
 absl::Status RecordSync::ValidateLocalChange(const LocalChange& change,
@@ -246,7 +245,6 @@ RecordSync::PlanCapture(const LocalChange& change, CaptureResult* result) {
         payload.add_changed_fields(field);
       }
     }
-    plan.insert = change.kind == ChangeKind::kInsert;
     if (change.kind == ChangeKind::kInsert && sync_audit_fields()) {
       AuditFieldsToProto(record.audit, payload.mutable_audit());  // R35
     }
@@ -340,7 +338,8 @@ absl::StatusOr<std::vector<CaptureResult>> RecordSync::CaptureBatch(
                                stamp, &batch);
       }
     }
-    if (plan.insert) {
+    // A record is inserted once: its insert's stamps share one key.
+    if (entries[i].action == QueueAction::kGenericInsert) {
       links_.PutInsertCaptureStamps(record.object, record.id, plan.carried,
                                     stamp, &batch);
     } else {
