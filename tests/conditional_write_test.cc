@@ -133,32 +133,17 @@ struct RacingOrgs {
   static void Capture(Connection* connection, ChangeKind kind,
                       const Record& record,
                       std::vector<std::string> fields = {}) {
-    LocalChange change;
-    change.kind = kind;
-    change.record = record;
-    change.changed_fields = std::move(fields);
-    absl::StatusOr<CaptureResult> captured = connection->Capture(change);
-    RequireOk(captured.status());
-    REQUIRE(captured->captured);
+    testing::CaptureWrite(connection, kind, record, std::move(fields));
   }
 
   // An account inserted in the primary and synced; returns (primary id,
   // secondary id).
   std::pair<std::string, std::string> SyncedAccount() {
-    Record account;
-    account.object = "Account";
-    account.fields = {{"Name", std::string("Acme")},
-                      {"Phone", std::string("0")}};
-    absl::StatusOr<Record> inserted =
-        primary_store->Insert(std::move(account), ApplyContext{});
-    RequireOk(inserted.status());
-    Capture(primary, ChangeKind::kInsert, *inserted);
+    const Record inserted =
+        testing::InsertCapturedAccount(primary_store.get(), primary, "0");
     REQUIRE(t->Settle());
-    absl::StatusOr<std::optional<std::string>> partner_id =
-        primary->PartnerRecordId("Account", inserted->id);
-    RequireOk(partner_id.status());
-    REQUIRE(partner_id->has_value());
-    return {inserted->id, **partner_id};
+    return {inserted.id,
+            testing::LinkedPartnerId(primary, "Account", inserted.id)};
   }
 
   Schema primary_schema;

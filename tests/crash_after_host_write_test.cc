@@ -131,15 +131,12 @@ std::string Phone(RecordStore& store, const std::string& id) {
   return text != nullptr ? *text : "<not text>";
 }
 
+// An insert when no fields are named, else an update of them.
 void Capture(Connection* connection, const Record& record,
              std::vector<std::string> fields) {
-  LocalChange change;
-  change.kind = fields.empty() ? ChangeKind::kInsert : ChangeKind::kUpdate;
-  change.record = record;
-  change.changed_fields = std::move(fields);
-  absl::StatusOr<CaptureResult> captured = connection->Capture(change);
-  RequireOk(captured.status());
-  REQUIRE(captured->captured);
+  const ChangeKind kind =
+      fields.empty() ? ChangeKind::kInsert : ChangeKind::kUpdate;
+  testing::CaptureWrite(connection, kind, record, std::move(fields));
 }
 
 // Two orgs syncing `objects` both ways: the secondary's host store can die
@@ -201,15 +198,8 @@ struct DyingSecondary {
 
   // The host inserts an account in the primary and captures it.
   Record InsertAccount() {
-    Record account;
-    account.object = "Account";
-    account.fields = {{"Name", std::string("Acme")},
-                      {"Phone", std::string("original")}};
-    absl::StatusOr<Record> inserted =
-        primary_store->Insert(std::move(account), ApplyContext{});
-    RequireOk(inserted.status());
-    Capture(primary, *inserted, {});
-    return *std::move(inserted);
+    return testing::InsertCapturedAccount(primary_store.get(), primary,
+                                          "original");
   }
 
   // Both orgs reopen on what their storages kept; the host store lives on.

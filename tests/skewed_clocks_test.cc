@@ -35,13 +35,9 @@ struct Side {
   Connection* connection = nullptr;
 
   void Capture(ChangeKind kind, const Record& record, std::string field = {}) {
-    LocalChange change;
-    change.kind = kind;
-    change.record = record;
-    if (!field.empty()) change.changed_fields = {field};
-    absl::StatusOr<CaptureResult> captured = connection->Capture(change);
-    RequireOk(captured.status());
-    REQUIRE(captured->captured);
+    std::vector<std::string> fields;
+    if (!field.empty()) fields.push_back(std::move(field));
+    testing::CaptureWrite(connection, kind, record, std::move(fields));
   }
   std::string Phone(const std::string& id) const {
     absl::StatusOr<Record> record = store->Get("Account", id);
@@ -96,20 +92,11 @@ struct SkewedOrgs {
   // An account inserted in the primary and synced: (primary id, secondary
   // id).
   std::pair<std::string, std::string> SyncedAccount() {
-    Record account;
-    account.object = "Account";
-    account.fields = {{"Name", std::string("Acme")},
-                      {"Phone", std::string("0")}};
-    absl::StatusOr<Record> inserted =
-        primary_store->Insert(std::move(account), ApplyContext{});
-    RequireOk(inserted.status());
-    primary.Capture(ChangeKind::kInsert, *inserted);
+    const Record inserted = testing::InsertCapturedAccount(
+        primary_store.get(), primary.connection, "0");
     REQUIRE(t->Settle());
-    absl::StatusOr<std::optional<std::string>> s_id =
-        primary.connection->PartnerRecordId("Account", inserted->id);
-    RequireOk(s_id.status());
-    REQUIRE(s_id->has_value());
-    return {inserted->id, **s_id};
+    return {inserted.id, testing::LinkedPartnerId(primary.connection,
+                                                  "Account", inserted.id)};
   }
 
   Schema primary_schema;

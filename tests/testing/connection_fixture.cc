@@ -58,6 +58,38 @@ std::vector<LogEntry> LogOf(const Connection* connection) {
   return page->entries;
 }
 
+void CaptureWrite(Connection* connection, ChangeKind kind, const Record& record,
+                  std::vector<std::string> changed_fields) {
+  LocalChange change;
+  change.kind = kind;
+  change.record = record;
+  change.changed_fields = std::move(changed_fields);
+  absl::StatusOr<CaptureResult> captured = connection->Capture(change);
+  RequireOk(captured.status());
+  REQUIRE(captured->captured);
+}
+
+Record InsertCapturedAccount(RecordStore* store, Connection* connection,
+                             std::string phone) {
+  Record account;
+  account.object = "Account";
+  account.fields = {{"Name", std::string("Acme")}, {"Phone", std::move(phone)}};
+  absl::StatusOr<Record> inserted =
+      store->Insert(std::move(account), ApplyContext{});
+  RequireOk(inserted.status());
+  CaptureWrite(connection, ChangeKind::kInsert, *inserted);
+  return *std::move(inserted);
+}
+
+std::string LinkedPartnerId(Connection* connection, std::string_view object,
+                            std::string_view id) {
+  absl::StatusOr<std::optional<std::string>> partner_id =
+      connection->PartnerRecordId(object, id);
+  RequireOk(partner_id.status());
+  REQUIRE(partner_id->has_value());
+  return **partner_id;
+}
+
 InvitationOptions DefaultInvitation(std::string connection_id) {
   InvitationOptions options;
   options.connection_id = std::move(connection_id);

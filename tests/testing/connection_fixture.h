@@ -75,6 +75,21 @@ std::unique_ptr<RecordStore> NewCrmRecordStore(const Schema* schema,
 // The connection's whole SyncLog, oldest first.
 std::vector<LogEntry> LogOf(const Connection* connection);
 
+// The host's capture of a write of `record`, which must be captured (not
+// filtered out).
+void CaptureWrite(Connection* connection, ChangeKind kind, const Record& record,
+                  std::vector<std::string> changed_fields = {});
+
+// The host's insert of an Account named "Acme" with `phone` into `store`,
+// captured on `connection`; the record as stored.
+Record InsertCapturedAccount(RecordStore* store, Connection* connection,
+                             std::string phone);
+
+// The partner's id of `connection`'s record (object, id), which must be
+// linked.
+std::string LinkedPartnerId(Connection* connection, std::string_view object,
+                            std::string_view id);
+
 // What the two orgs are opened with besides their ids.
 struct TwoOrgsConfig {
   const Schema* primary_schema = nullptr;
