@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "orgsync/storage.h"
@@ -34,9 +35,10 @@ TEST_CASE("Rule 2: a group's sync writes become durable together at End") {
   REQUIRE(storage.InGroup());
   REQUIRE_OK(storage.Put("a", "1", kSync));
   REQUIRE_OK(storage.Put("b", "2", kSync));
-  // Written, readable, but not yet durable.
+  // Readable through the group, but held in memory until its flush.
   CHECK(Has(storage, "a"));
-  CHECK(memory->UnsyncedBatchCount() == 2);
+  CHECK_FALSE(Has(*memory, "a"));
+  CHECK(memory->UnsyncedBatchCount() == 0);
   REQUIRE_OK(group.End());
   CHECK_FALSE(storage.InGroup());
   CHECK(memory->UnsyncedBatchCount() == 0);
@@ -115,6 +117,98 @@ TEST_CASE("Rule 2: a group left without End still flushes in its destructor") {
   CHECK_FALSE(storage.InGroup());
   memory->SimulateCrash();
   CHECK(Has(*memory, "a"));
+}
+
+// Counts the writes that reach the target, and keeps the keys of each.
+class WriteCounter : public ForwardingStorage {
+ public:
+  using ForwardingStorage::ForwardingStorage;
+  absl::Status Write(const WriteBatch& batch,
+                     const WriteOptions& options) override {
+    std::vector<std::string> keys;
+    for (const WriteBatch::Op& op : batch.ops()) keys.push_back(op.key);
+    writes.push_back(std::move(keys));
+    return ForwardingStorage::Write(batch, options);
+  }
+  std::vector<std::vector<std::string>> writes;
+};
+
+TEST_CASE("a group's writes reach the target as one batch at its flush") {
+  std::unique_ptr<MemoryStorage> memory = NewMemoryStorage();
+  WriteCounter counter(memory.get());
+  DeferredSyncStorage storage(&counter);
+  DeferredSyncGroup group(&storage);
+  for (int i = 0; i < 100; ++i) {
+    REQUIRE_OK(storage.Put("k" + std::to_string(i), "v", kSync));
+  }
+  CHECK(counter.writes.empty());
+  REQUIRE_OK(group.End());
+  REQUIRE(counter.writes.size() == 1);
+  CHECK(counter.writes[0].size() == 100);
+  CHECK(memory->UnsyncedBatchCount() == 0);
+}
+
+TEST_CASE("every reader sees the group's pending writes as made", "[threads]") {
+  std::unique_ptr<MemoryStorage> memory = NewMemoryStorage();
+  REQUIRE_OK(memory->Put("gone", "old", kSync));
+  REQUIRE_OK(memory->Put("kept", "old", kSync));
+  DeferredSyncStorage storage(memory.get());
+  DeferredSyncGroup group(&storage);
+  REQUIRE_OK(storage.Put("kept", "new", kSync));
+  REQUIRE_OK(storage.Put("added", "1", kSync));
+  REQUIRE_OK(storage.Delete("gone", kSync));
+  REQUIRE_OK(storage.Put("added", "2", kSync));
+  CHECK(*storage.Get("kept") == "new");
+  CHECK(*storage.Get("added") == "2");
+  CHECK(absl::IsNotFound(storage.Get("gone").status()));
+  // Another thread reads the same.
+  std::thread reader([&] {
+    CHECK(*storage.Get("added") == "2");
+    CHECK(absl::IsNotFound(storage.Get("gone").status()));
+  });
+  reader.join();
+  // An iterator sees them too: the pending writes reach the target first.
+  absl::StatusOr<std::unique_ptr<StorageIterator>> it = storage.NewIterator();
+  REQUIRE_OK(it.status());
+  std::vector<std::string> seen;
+  for ((*it)->SeekToFirst(); (*it)->Valid(); (*it)->Next()) {
+    seen.push_back(std::string((*it)->key()) + "=" +
+                   std::string((*it)->value()));
+  }
+  REQUIRE_OK((*it)->status());
+  CHECK(seen == std::vector<std::string>{"added=2", "kept=new"});
+  // Written unsynced: still owed to the flush.
+  memory->SimulateCrash();
+  CHECK(*memory->Get("kept") == "old");
+  CHECK(absl::IsNotFound(storage.Get("added").status()));
+  REQUIRE_OK(group.End());
+}
+
+TEST_CASE("a write from outside the group lands after the group's pending "
+          "writes, in the order they were made", "[threads]") {
+  std::unique_ptr<MemoryStorage> memory = NewMemoryStorage();
+  WriteCounter counter(memory.get());
+  DeferredSyncStorage storage(&counter);
+  DeferredSyncGroup group(&storage);
+  REQUIRE_OK(storage.Put("shared", "group", kSync));
+  std::thread host([&] { CHECK(storage.Put("shared", "host", kSync).ok()); });
+  host.join();
+  // The host's synced write carried the group's before it.
+  REQUIRE(counter.writes.size() == 2);
+  CHECK(*memory->Get("shared") == "host");
+  memory->SimulateCrash();
+  CHECK(*memory->Get("shared") == "host");
+  REQUIRE_OK(group.End());
+  CHECK(*memory->Get("shared") == "host");
+
+  // direct() on the group's own thread does the same.
+  DeferredSyncGroup second(&storage);
+  REQUIRE_OK(storage.Put("reservation", "pending", kSync));
+  REQUIRE_OK(storage.direct()->Put("reservation", "direct", kSync));
+  CHECK(*storage.Get("reservation") == "direct");
+  memory->SimulateCrash();
+  CHECK(*memory->Get("reservation") == "direct");
+  REQUIRE_OK(second.End());
 }
 
 }  // namespace

@@ -154,25 +154,25 @@ absl::StatusOr<std::unique_ptr<ConnectionImpl>> ConnectionImpl::Open(
 
 absl::Status ConnectionImpl::OpenComponents() {
   const std::string where = fmt::format("opening connection {}", id_);
-  auto queue = DurableRecordQueue::Open(env_->storage, env_->clock, id_, env_->queue);
+  storage_ = std::make_unique<DeferredSyncStorage>(env_->storage);
+  auto queue = DurableRecordQueue::Open(storage_.get(), env_->clock, id_, env_->queue);
   if (!queue.ok()) return Annotate(queue.status(), where);
   record_queue_ = std::move(*queue);
-  auto log = DurableSyncLog::Open(env_->storage, env_->clock, id_, env_->log);
+  auto log = DurableSyncLog::Open(storage_.get(), env_->clock, id_, env_->log);
   if (!log.ok()) return Annotate(log.status(), where);
   sync_log_ = std::move(*log);
   auto publish =
-      DurablePublishSet::Open(env_->storage, id_, env_->schema, &publish_sink_);
+      DurablePublishSet::Open(storage_.get(), id_, env_->schema, &publish_sink_);
   if (!publish.ok()) return Annotate(publish.status(), where);
   publish_set_ = std::move(*publish);
-  auto subscriptions = DurableSubscriptionMap::Open(env_->storage, id_, env_->schema,
+  auto subscriptions = DurableSubscriptionMap::Open(storage_.get(), id_, env_->schema,
                                              &subscription_sink_);
   if (!subscriptions.ok()) return Annotate(subscriptions.status(), where);
   subscription_map_ = std::move(*subscriptions);
   if (env_->record_store != nullptr) {
-    apply_storage_ = std::make_unique<DeferredSyncStorage>(env_->storage);
     RecordSyncDeps deps;
-    deps.storage = apply_storage_.get();
-    deps.direct_storage = env_->storage;
+    deps.storage = storage_.get();
+    deps.direct_storage = storage_->direct();
     deps.clock = env_->clock;
     deps.connection_id = id_;
     deps.role = role_;
@@ -498,7 +498,7 @@ absl::StatusOr<std::vector<HistoryEntry>> ConnectionImpl::History(
   }
   const std::string prefix = HistoryPrefix(id_);
   ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
-                           env_->storage->NewIterator());
+                           storage_->NewIterator());
   std::vector<HistoryEntry> out;
   for (it->Seek(HistoryKey(id_, query.after_sequence + 1)); it->Valid();
        it->Next()) {

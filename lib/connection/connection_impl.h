@@ -534,15 +534,17 @@ class ConnectionImpl final : public Connection {
   // take mu_ (message handling holds it while calling the host's store).
   std::atomic<ConnectionStatus> status_for_capture_{ConnectionStatus::kInvited};
 
+  // The connection's view of the org's Storage, through which every
+  // component below reads and writes: applying one envelope of the
+  // partner's changes is one write and one sync (ApplyChangeBatch), and
+  // every reader sees that envelope's writes before they are written.
+  // Declared first: it outlives the components.
+  std::unique_ptr<DeferredSyncStorage> storage_;
   // Opened by Open() and never replaced.
   std::unique_ptr<DurableRecordQueue> record_queue_;
   std::unique_ptr<DurableSyncLog> sync_log_;
   std::unique_ptr<DurablePublishSet> publish_set_;
   std::unique_ptr<DurableSubscriptionMap> subscription_map_;
-  // The record path's view of the Storage: applying one envelope of the
-  // partner's changes costs one sync (RouteToEngine). Null without a
-  // RecordStore; outlives record_sync_.
-  std::unique_ptr<DeferredSyncStorage> apply_storage_;
   // The record path (R30); null when the Org has no RecordStore. Created
   // after the components it uses. Its Capture runs without mu_ (it is safe
   // concurrently with the rest); everything else runs under mu_.

@@ -40,7 +40,7 @@ absl::Status ConnectionImpl::LoadUnknownMapObjects() {
   }
   const std::string prefix = AppliedMarkKey(id_, kMapKeyPrefix);
   ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
-                           env_->storage->NewIterator());
+                           storage_->NewIterator());
   for (it->Seek(prefix); it->Valid(); it->Next()) {
     const std::string_view key = it->key();
     if (key.substr(0, prefix.size()) != prefix) break;
@@ -175,7 +175,7 @@ proto::ItemResult ConnectionImpl::ApplyMapUpdate(
   WriteBatch batch;
   PutAppliedMark(key, sequence, &batch);
   if (absl::Status written =
-          env_->storage->Write(batch, WriteOptions{.sync = true});
+          storage_->Write(batch, WriteOptions{.sync = true});
       !written.ok()) {
     // Sent again, the update applies again to the same effect.
     return ItemResultOf(sequence, proto::RETRYABLE_FAILURE, proto::ERROR_STORAGE,

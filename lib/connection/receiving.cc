@@ -19,12 +19,12 @@
 
 #include <fmt/format.h>
 
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "google/protobuf/arena.h"
 #include "connection/connection_impl.h"
 #include "connection/connection_keys.h"
 #include "orgsync/status.h"
@@ -35,6 +35,11 @@
 namespace orgsync::internal {
 namespace {
 
+
+// The receiving arena's blocks: the first fits a small envelope (an
+// acknowledgement, a notice); a large one grows in blocks of up to 1 MiB.
+constexpr size_t kReceiveArenaFirstBlock = size_t{16} << 10;
+constexpr size_t kReceiveArenaMaxBlock = size_t{1} << 20;
 
 // History rows per event kind per window for the partner's notices (see
 // "Bounded state" in orgsync/connection.h).
@@ -54,17 +59,25 @@ void ConnectionImpl::HandleMessage(std::string bytes) {
   // applied under it alone, without mu_, because applying calls the host's
   // RecordStore, resolver and user directory (DESIGN.md rule 9).
   internal::MutexLock record_lock(&record_mu_);
-  std::optional<proto::Envelope> to_apply;
+  // The envelope lives on an arena: a batch of a thousand changes is tens
+  // of thousands of small objects, allocated and freed in a few blocks.
+  google::protobuf::ArenaOptions arena_options;
+  arena_options.start_block_size = kReceiveArenaFirstBlock;
+  arena_options.max_block_size = kReceiveArenaMaxBlock;
+  google::protobuf::Arena arena(arena_options);
+  proto::Envelope* decoded =
+      google::protobuf::Arena::CreateMessage<proto::Envelope>(&arena);
+  const proto::Envelope* to_apply = nullptr;
   {
     internal::MutexLock lock(&mu_);
     ++counters_.received;
-    absl::StatusOr<proto::Envelope> decoded = wire::DecodeEnvelope(bytes);
-    if (!decoded.ok()) {
+    if (absl::Status refused = wire::DecodeEnvelopeInto(bytes, decoded);
+        !refused.ok()) {
       ++counters_.rejected_malformed;
       // An acceptance is answered by the handshake; anything else on an
       // accepted connection with a ProtocolError (design rule 10).
-      if (!AnswerUndecodedAcceptance(bytes, decoded.status())) {
-        AnswerRefusedEnvelope(bytes, decoded.status());
+      if (!AnswerUndecodedAcceptance(bytes, refused)) {
+        AnswerRefusedEnvelope(bytes, refused);
       }
       return;
     }
@@ -121,12 +134,12 @@ void ConnectionImpl::HandleMessage(std::string bytes) {
       return;
     }
     if (envelope.body_case() == proto::Envelope::kChanges) {
-      to_apply = *std::move(decoded);
+      to_apply = decoded;
     } else {
       RouteToEngine(envelope, &logs);
     }
   }
-  if (to_apply.has_value()) {
+  if (to_apply != nullptr) {
     std::vector<proto::ItemResult> results =
         ApplyChangeBatch(to_apply->changes(), &logs);
     internal::MutexLock lock(&mu_);
@@ -202,7 +215,7 @@ std::vector<proto::ItemResult> ConnectionImpl::ApplyChangeBatch(
     // changes raced the undelete anyway).
     record_sync_->SeverRequestedLinks(logs).IgnoreError();
   }
-  DeferredSyncGroup group(apply_storage_.get());
+  DeferredSyncGroup group(storage_.get());
   if (record_sync_ != nullptr) {
     // On failure each insert reserves its own id as it is applied, and
     // the deletes go unmarked.
@@ -240,7 +253,7 @@ std::vector<proto::ItemResult> ConnectionImpl::ApplyChangeBatch(
 absl::StatusOr<uint64_t> ConnectionImpl::AppliedMark(
     std::string_view key) const {
   absl::StatusOr<std::string> bytes =
-      env_->storage->Get(AppliedMarkKey(id_, key));
+      storage_->Get(AppliedMarkKey(id_, key));
   if (absl::IsNotFound(bytes.status())) return 0;
   ORGSYNC_RETURN_IF_ERROR(bytes.status());
   proto::AppliedMark mark;

@@ -147,7 +147,7 @@ void ConnectionImpl::IgnoreResultNotInFlight(const proto::ItemResult& result,
       sync_log_->PrepareAppend(absl::MakeConstSpan(&log, 1), &batch);
   if (!staged.ok()) return;  // counted above; nothing else changes
   const absl::Status written =
-      env_->storage->Write(batch, WriteOptions{.sync = true});
+      storage_->Write(batch, WriteOptions{.sync = true});
   logs->emplace_back(std::move(*staged), written);
 }
 
@@ -212,7 +212,7 @@ void ConnectionImpl::RecordAcknowledged(std::vector<Answered> answered,
     sequences.push_back(entry.sequence);
   }
   const absl::Status written =
-      env_->storage->Write(batch, WriteOptions{.sync = true});
+      storage_->Write(batch, WriteOptions{.sync = true});
   record_queue_->FinishAcknowledge(std::move(*removal), written);
   if (append.has_value()) logs->emplace_back(std::move(*append), written);
   if (!written.ok()) return;
@@ -275,7 +275,7 @@ void ConnectionImpl::RecordFailures(const std::vector<Failure>& failures,
     }
     const bool exhausted = outcome.exhausted;
     const absl::Status written =
-        env_->storage->Write(batch, WriteOptions{.sync = true});
+        storage_->Write(batch, WriteOptions{.sync = true});
     record_queue_->FinishMarkFailed(std::move(*marked), written);
     if (append.has_value()) logs->emplace_back(std::move(*append), written);
     if (!written.ok()) continue;

@@ -89,7 +89,7 @@ absl::Status ConnectionImpl::Commit(
   TrackSuspension(&next);
   batch.Put(ConnectionStateKey(id_), next.SerializeAsString());
   const absl::Status written =
-      env_->storage->Write(batch, WriteOptions{.sync = true});
+      storage_->Write(batch, WriteOptions{.sync = true});
   if (pending.has_value()) {
     const std::vector<uint64_t> sequences = pending->sequences();
     record_queue_->FinishEnqueue(std::move(*pending), written);

@@ -2,41 +2,168 @@
 
 #include "storage/deferred_sync_storage.h"
 
+#include <utility>
+
+#include "orgsync/status.h"
+
 namespace orgsync::internal {
 
+// The view direct() returns: reads see the overlay, writes go through.
+class DeferredSyncStorage::Direct final : public ForwardingStorage {
+ public:
+  explicit Direct(DeferredSyncStorage* owner)
+      : ForwardingStorage(owner), owner_(owner) {}
+
+  absl::Status Write(const WriteBatch& batch,
+                     const WriteOptions& options) override {
+    return owner_->WriteThrough(batch, options);
+  }
+
+ private:
+  DeferredSyncStorage* const owner_;
+};
+
+DeferredSyncStorage::DeferredSyncStorage(Storage* target)
+    : ForwardingStorage(target), direct_(std::make_unique<Direct>(this)) {}
+
+// A group still open here was abandoned by its owner, who reported nothing
+// of it durable; written unsynced, it is at worst lost as a crash would
+// lose it.
+DeferredSyncStorage::~DeferredSyncStorage() { WritePending().IgnoreError(); }
+
 void DeferredSyncStorage::Begin() {
-  owed_ = false;
+  {
+    internal::MutexLock lock(&mu_);
+    owed_ = false;
+    early_failure_ = absl::OkStatus();
+  }
   owner_.store(std::this_thread::get_id(), std::memory_order_release);
 }
+
+Storage* DeferredSyncStorage::direct() { return direct_.get(); }
 
 bool DeferredSyncStorage::InGroup() const {
   return owner_.load(std::memory_order_acquire) == std::this_thread::get_id();
 }
 
 absl::Status DeferredSyncStorage::Flush() {
-  if (!InGroup() || !owed_) return absl::OkStatus();
-  // An empty synced batch makes every earlier write durable (the Storage
+  if (!InGroup()) return absl::OkStatus();
+  internal::MutexLock lock(&mu_);
+  if (!early_failure_.ok()) return early_failure_;
+  if (!owed_) return WritePendingLocked();
+  // One synced write of everything pending; with nothing pending, an empty
+  // synced batch still makes the earlier early writes durable (the Storage
   // contract).
-  absl::Status status = target()->Write(WriteBatch(), WriteOptions{.sync = true});
-  if (status.ok()) owed_ = false;
-  return status;
+  const absl::Status status =
+      target()->Write(pending_, WriteOptions{.sync = true});
+  if (!status.ok()) {
+    early_failure_ = status;
+    return status;
+  }
+  pending_.Clear();
+  pending_index_.clear();
+  pending_count_.store(0, std::memory_order_release);
+  owed_ = false;
+  return absl::OkStatus();
 }
 
 absl::Status DeferredSyncStorage::End() {
   absl::Status status = Flush();
   if (InGroup()) {
     owner_.store(std::thread::id(), std::memory_order_release);
+    internal::MutexLock lock(&mu_);
+    // A failed flush leaves its writes pending: they were never reported
+    // durable, and the next writer puts them through in order (or they are
+    // lost as a crash would lose them). Nothing is owed any more.
     owed_ = false;
+    early_failure_ = absl::OkStatus();
   }
   return status;
 }
 
+absl::StatusOr<std::string> DeferredSyncStorage::Get(
+    std::string_view key, const ReadOptions& options) {
+  // A snapshot was taken after the pending batch was written (GetSnapshot),
+  // so reads through it never look at the overlay.
+  if (options.snapshot == nullptr &&
+      pending_count_.load(std::memory_order_acquire) != 0) {
+    internal::MutexLock lock(&mu_);
+    const auto found = pending_index_.find(absl::string_view(key.data(), key.size()));
+    if (found != pending_index_.end()) {
+      const WriteBatch::Op& op = pending_.ops()[found->second];
+      if (op.type == WriteBatch::OpType::kDelete) {
+        return absl::NotFoundError("deleted in the pending group");
+      }
+      return op.value;
+    }
+  }
+  return target()->Get(key, options);
+}
+
 absl::Status DeferredSyncStorage::Write(const WriteBatch& batch,
                                         const WriteOptions& options) {
-  if (!options.sync || !InGroup()) return target()->Write(batch, options);
-  absl::Status status = target()->Write(batch, WriteOptions{.sync = false});
-  if (status.ok()) owed_ = true;
-  return status;
+  if (!InGroup()) return WriteThrough(batch, options);
+  internal::MutexLock lock(&mu_);
+  for (const WriteBatch::Op& op : batch.ops()) {
+    if (op.type == WriteBatch::OpType::kPut) {
+      pending_.Put(op.key, op.value);
+    } else {
+      pending_.Delete(op.key);
+    }
+    pending_index_.insert_or_assign(op.key, pending_.Count() - 1);
+  }
+  pending_count_.store(pending_.Count(), std::memory_order_release);
+  if (options.sync) owed_ = true;
+  if (pending_.ByteSize() > kMaxPendingBytes) {
+    // Written now, unsynced; the sync it may owe comes with the flush.
+    return WritePendingLocked();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<StorageIterator>>
+DeferredSyncStorage::NewIterator(const ReadOptions& options) {
+  if (options.snapshot == nullptr) {
+    ORGSYNC_RETURN_IF_ERROR(WritePending());
+  }
+  return target()->NewIterator(options);
+}
+
+absl::StatusOr<std::unique_ptr<const Snapshot>>
+DeferredSyncStorage::GetSnapshot() {
+  ORGSYNC_RETURN_IF_ERROR(WritePending());
+  return target()->GetSnapshot();
+}
+
+absl::Status DeferredSyncStorage::WritePendingLocked() {
+  if (pending_.empty()) return absl::OkStatus();
+  const absl::Status status =
+      target()->Write(pending_, WriteOptions{.sync = false});
+  if (!status.ok()) {
+    if (early_failure_.ok()) early_failure_ = status;
+    return status;
+  }
+  pending_.Clear();
+  pending_index_.clear();
+  pending_count_.store(0, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+absl::Status DeferredSyncStorage::WritePending() {
+  if (pending_count_.load(std::memory_order_acquire) == 0) {
+    return absl::OkStatus();
+  }
+  internal::MutexLock lock(&mu_);
+  return WritePendingLocked();
+}
+
+absl::Status DeferredSyncStorage::WriteThrough(const WriteBatch& batch,
+                                               const WriteOptions& options) {
+  // The pending batch first, so the target sees the writes in order; not
+  // under mu_ for the write itself, so that concurrent writers still
+  // commit together in the target.
+  ORGSYNC_RETURN_IF_ERROR(WritePending());
+  return target()->Write(batch, options);
 }
 
 DeferredSyncGroup::DeferredSyncGroup(DeferredSyncStorage* storage)

@@ -1,20 +1,29 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 //
-// DeferredSyncStorage: one sync for a group of writes that each asked for
-// one.
+// DeferredSyncStorage: a group of writes held in memory and written to the
+// target as one batch, with one sync.
 //
 // Applying an envelope of the partner's changes writes every change with
-// sync=true, so each costs a disk flush, although nothing needs them durable
-// one by one: the partner learns that they were applied only from the
-// acknowledgement sent after the whole envelope. Between Begin() and End()
-// on one thread, that thread's sync writes go to the target without sync,
-// and End() (or Flush()) makes them all durable with one synced empty batch.
-// The Storage contract makes that sound: a synced write is durable together
-// with every write before it, and an unsynced batch is lost whole or not at
-// all, in order. Writes from other threads (host threads capturing while the
-// group is open) pass through untouched and keep their own sync. A write on
-// the group's thread that must be durable when it returns -- a capture by
-// a host trigger running inside apply -- goes to the target directly
+// sync=true, although nothing needs them durable one by one: the partner
+// learns that they were applied only from the acknowledgement sent after the
+// whole envelope. Between Begin() and End() on one thread, that thread's
+// writes are appended to a pending batch in memory, and End() (or Flush())
+// writes the pending batch to the target at once -- one write, synced if
+// any of them asked for it. A thousand changes then cost one write to the
+// target instead of a thousand.
+//
+// Every reader sees the pending writes as if they had been made (a
+// read-your-writes overlay): Get looks in the pending batch first, and an
+// iterator or snapshot is only taken after the pending batch has been
+// written to the target (unsynced). A write from any other thread, and a
+// write through direct(), first writes the pending batch to the target, so
+// the target sees every write in the order it was made. The Storage
+// contract then holds as before: a synced write is durable together with
+// every write before it, and an unsynced batch is lost whole, in order.
+//
+// direct() is for a write on the group's thread that must be durable when
+// it returns -- an insert's id reservation before the host's write, a
+// capture by a host trigger running inside apply
 // (RecordSyncDeps::direct_storage).
 //
 // Whoever opens a group must flush it before anything that depends on its
@@ -22,30 +31,42 @@
 // a host record written after an id reservation), and must treat a failed
 // flush as a failure of every write of the group.
 //
-// Thread-safety: Write, Get and the iterators may be called from any
-// thread. Begin, Flush and End belong to the thread that owns the group; one
-// group at a time (the connection opens it under its lock).
+// Thread-safety: Write, Get, the iterators and direct() may be used from
+// any thread. Begin, Flush and End belong to the thread that owns the
+// group; one group at a time (the connection opens it under its lock).
 
 #ifndef ORGSYNC_LIB_STORAGE_DEFERRED_SYNC_STORAGE_H_
 #define ORGSYNC_LIB_STORAGE_DEFERRED_SYNC_STORAGE_H_
 
 #include <atomic>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "orgsync/internal/mutex.h"
 #include "orgsync/storage.h"
 
 namespace orgsync::internal {
 
 class DeferredSyncStorage final : public ForwardingStorage {
  public:
+  // A pending batch larger than this is written to the target early
+  // (unsynced), so a huge group does not hold its bytes twice in memory.
+  static constexpr size_t kMaxPendingBytes = size_t{8} << 20;
+
   // `target` is not owned and must outlive this object.
-  explicit DeferredSyncStorage(Storage* target) : ForwardingStorage(target) {}
+  explicit DeferredSyncStorage(Storage* target);
+  ~DeferredSyncStorage() override;
 
   // Opens a group on the calling thread. No group may be open.
   void Begin();
-  // Makes the group's writes so far durable (one synced write to the
-  // target, only if a sync is owed). The group stays open.
+  // Writes the pending batch to the target, synced if any write of the
+  // group asked for a sync since the last flush. The group stays open.
   [[nodiscard]] absl::Status Flush();
   // Flush, then close the group.
   [[nodiscard]] absl::Status End();
@@ -53,15 +74,47 @@ class DeferredSyncStorage final : public ForwardingStorage {
   // Whether the calling thread owns an open group.
   bool InGroup() const;
 
+  // Writes that bypass the group: each is written to the target as it
+  // comes, after the pending batch, with its own options.
+  Storage* direct();
+
+  absl::StatusOr<std::string> Get(std::string_view key,
+                                  const ReadOptions& options = {}) override;
   absl::Status Write(const WriteBatch& batch,
                      const WriteOptions& options) override;
+  absl::StatusOr<std::unique_ptr<StorageIterator>> NewIterator(
+      const ReadOptions& options = {}) override;
+  absl::StatusOr<std::unique_ptr<const Snapshot>> GetSnapshot() override;
 
  private:
+  class Direct;
+
+  // Writes the pending batch to the target unsynced. A failure is kept
+  // for the group (its End reports it) and returned.
+  absl::Status WritePendingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // WritePendingLocked if anything is pending; cheap when nothing is.
+  absl::Status WritePending() ABSL_LOCKS_EXCLUDED(mu_);
+  // Writes `batch` to the target after whatever is pending.
+  absl::Status WriteThrough(const WriteBatch& batch,
+                            const WriteOptions& options) ABSL_LOCKS_EXCLUDED(mu_);
+
+  std::unique_ptr<Direct> direct_;
   // The group's thread; a default id (no thread) when no group is open.
   std::atomic<std::thread::id> owner_{};
-  // A sync write was made unsynced since the last flush. Only the owner
-  // thread touches it.
-  bool owed_ = false;
+  // How many operations are pending, readable without mu_: writers on
+  // other threads skip the lock when nothing is pending.
+  std::atomic<size_t> pending_count_{0};
+
+  mutable internal::Mutex mu_;
+  // The group's writes not yet written to the target, in order.
+  WriteBatch pending_ ABSL_GUARDED_BY(mu_);
+  // Key -> index in pending_ of its latest operation.
+  absl::flat_hash_map<std::string, size_t> pending_index_
+      ABSL_GUARDED_BY(mu_);
+  // A write of the group asked for a sync since the last flush.
+  bool owed_ ABSL_GUARDED_BY(mu_) = false;
+  // The first failure to write the pending batch early, reported by End.
+  absl::Status early_failure_ ABSL_GUARDED_BY(mu_);
 };
 
 // Opens a group for the life of the scope. The owner calls End() and looks

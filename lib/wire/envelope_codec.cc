@@ -55,14 +55,20 @@ std::string EncodeEnvelope(proto::Envelope envelope) {
 }
 
 absl::StatusOr<proto::Envelope> DecodeEnvelope(std::string_view bytes) {
+  proto::Envelope envelope;
+  ORGSYNC_RETURN_IF_ERROR(DecodeEnvelopeInto(bytes, &envelope));
+  return envelope;
+}
+
+absl::Status DecodeEnvelopeInto(std::string_view bytes,
+                                proto::Envelope* envelope) {
   if (bytes.empty()) {
     return absl::InvalidArgumentError("invalid envelope: empty input");
   }
   // Refuses what is malformed or too big before the parser allocates.
   ORGSYNC_RETURN_IF_ERROR(internal::ScanEnvelopeWire(bytes).status());
 
-  proto::Envelope envelope;
-  if (!envelope.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+  if (!envelope->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     // The scanner accepted it, so this is something subtler that protobuf
     // refuses (e.g. an overlong encoding).
     return absl::InvalidArgumentError(
@@ -70,7 +76,7 @@ absl::StatusOr<proto::Envelope> DecodeEnvelope(std::string_view bytes) {
   }
 
   // The version first: a newer peer may break rules this version has.
-  const uint32_t version = envelope.protocol_version();
+  const uint32_t version = envelope->protocol_version();
   if (version == 0) {
     return absl::InvalidArgumentError(
         "invalid envelope: protocol_version: missing (0)");
@@ -85,9 +91,8 @@ absl::StatusOr<proto::Envelope> DecodeEnvelope(std::string_view bytes) {
   // never counts more (wire_scanner.h). The size may grow, though (a map
   // entry's key and value are always written), so check it as it would be
   // re-encoded.
-  ORGSYNC_RETURN_IF_ERROR(CheckEncodedSize(envelope.ByteSizeLong()));
-  ORGSYNC_RETURN_IF_ERROR(internal::CheckEnvelopeRules(envelope));
-  return envelope;
+  ORGSYNC_RETURN_IF_ERROR(CheckEncodedSize(envelope->ByteSizeLong()));
+  return internal::CheckEnvelopeRules(*envelope);
 }
 
 absl::Status ValidateEnvelope(const proto::Envelope& envelope) {
