@@ -53,13 +53,24 @@ bool StampLess(const proto::FieldStamp& a, const proto::FieldStamp& b) {
 RecordLinks::RecordLinks(Storage* storage, std::string connection_id)
     : storage_(storage), connection_id_(std::move(connection_id)) {}
 
+// Keys are built by appending, not formatted: every read and write of a
+// link or stamp builds one, a few per change.
 std::string RecordLinks::TagPrefix(char tag) const {
-  return fmt::format("k/{}/{}/", connection_id_, tag);
+  return RecordKeyPrefix(tag, 0);
+}
+
+std::string RecordLinks::RecordKeyPrefix(char tag, size_t room) const {
+  std::string key;
+  key.reserve(connection_id_.size() + 5 + room);
+  key.append("k/").append(connection_id_).push_back('/');
+  key.push_back(tag);
+  key.push_back('/');
+  return key;
 }
 
 std::string RecordLinks::RecordKey(char tag, std::string_view object,
                                    std::string_view id) const {
-  std::string key = TagPrefix(tag);
+  std::string key = RecordKeyPrefix(tag, object.size() + id.size() + 1);
   key.append(object).push_back(kSep);
   key.append(id);
   return key;
