@@ -148,6 +148,26 @@ TEST_CASE("a group's writes reach the target as one batch at its flush") {
   CHECK(memory->UnsyncedBatchCount() == 0);
 }
 
+TEST_CASE("a key written by every change of a group is written once") {
+  std::unique_ptr<MemoryStorage> memory = NewMemoryStorage();
+  WriteCounter counter(memory.get());
+  DeferredSyncStorage storage(&counter);
+  DeferredSyncGroup group(&storage);
+  for (int i = 0; i < 50; ++i) {
+    WriteBatch change;
+    change.Put("record" + std::to_string(i), "v");
+    change.Put("clock", std::to_string(i));
+    REQUIRE_OK(storage.Write(change, kSync));
+  }
+  REQUIRE_OK(storage.Delete("record7", kSync));
+  REQUIRE_OK(group.End());
+  REQUIRE(counter.writes.size() == 1);
+  CHECK(counter.writes[0].size() == 51);
+  CHECK(*memory->Get("clock") == "49");
+  CHECK(absl::IsNotFound(memory->Get("record7").status()));
+  CHECK(*memory->Get("record8") == "v");
+}
+
 TEST_CASE("every reader sees the group's pending writes as made", "[threads]") {
   std::unique_ptr<MemoryStorage> memory = NewMemoryStorage();
   REQUIRE_OK(memory->Put("gone", "old", kSync));

@@ -50,19 +50,10 @@ absl::Status DeferredSyncStorage::Flush() {
   if (!InGroup()) return absl::OkStatus();
   internal::MutexLock lock(&mu_);
   if (!early_failure_.ok()) return early_failure_;
-  if (!owed_) return WritePendingLocked();
   // One synced write of everything pending; with nothing pending, an empty
   // synced batch still makes the earlier early writes durable (the Storage
   // contract).
-  const absl::Status status =
-      target()->Write(pending_, WriteOptions{.sync = true});
-  if (!status.ok()) {
-    early_failure_ = status;
-    return status;
-  }
-  pending_.Clear();
-  pending_index_.clear();
-  pending_count_.store(0, std::memory_order_release);
+  ORGSYNC_RETURN_IF_ERROR(WritePendingLocked(/*sync=*/owed_));
   owed_ = false;
   return absl::OkStatus();
 }
@@ -88,13 +79,12 @@ absl::StatusOr<std::string> DeferredSyncStorage::Get(
   if (options.snapshot == nullptr &&
       pending_count_.load(std::memory_order_acquire) != 0) {
     internal::MutexLock lock(&mu_);
-    const auto found = pending_index_.find(absl::string_view(key.data(), key.size()));
-    if (found != pending_index_.end()) {
-      const WriteBatch::Op& op = pending_.ops()[found->second];
-      if (op.type == WriteBatch::OpType::kDelete) {
+    const auto found = pending_.find(absl::string_view(key.data(), key.size()));
+    if (found != pending_.end()) {
+      if (found->second.deleted) {
         return absl::NotFoundError("deleted in the pending group");
       }
-      return op.value;
+      return found->second.value;
     }
   }
   return target()->Get(key, options);
@@ -105,16 +95,20 @@ absl::Status DeferredSyncStorage::Write(const WriteBatch& batch,
   if (!InGroup()) return WriteThrough(batch, options);
   internal::MutexLock lock(&mu_);
   for (const WriteBatch::Op& op : batch.ops()) {
-    if (op.type == WriteBatch::OpType::kPut) {
-      pending_.Put(op.key, op.value);
+    const bool deleted = op.type == WriteBatch::OpType::kDelete;
+    auto [slot, added] = pending_.try_emplace(op.key);
+    if (added) {
+      pending_bytes_ += op.key.size();
     } else {
-      pending_.Delete(op.key);
+      pending_bytes_ -= slot->second.value.size();
     }
-    pending_index_.insert_or_assign(op.key, pending_.Count() - 1);
+    slot->second.deleted = deleted;
+    slot->second.value = deleted ? std::string() : op.value;
+    pending_bytes_ += slot->second.value.size();
   }
-  pending_count_.store(pending_.Count(), std::memory_order_release);
+  pending_count_.store(pending_.size(), std::memory_order_release);
   if (options.sync) owed_ = true;
-  if (pending_.ByteSize() > kMaxPendingBytes) {
+  if (pending_bytes_ > kMaxPendingBytes) {
     // Written now, unsynced; the sync it may owe comes with the flush.
     return WritePendingLocked();
   }
@@ -135,16 +129,24 @@ DeferredSyncStorage::GetSnapshot() {
   return target()->GetSnapshot();
 }
 
-absl::Status DeferredSyncStorage::WritePendingLocked() {
-  if (pending_.empty()) return absl::OkStatus();
+absl::Status DeferredSyncStorage::WritePendingLocked(bool sync) {
+  if (pending_.empty() && !sync) return absl::OkStatus();
+  WriteBatch batch;
+  for (const auto& [key, pending] : pending_) {
+    if (pending.deleted) {
+      batch.Delete(key);
+    } else {
+      batch.Put(key, pending.value);
+    }
+  }
   const absl::Status status =
-      target()->Write(pending_, WriteOptions{.sync = false});
+      target()->Write(batch, WriteOptions{.sync = sync});
   if (!status.ok()) {
     if (early_failure_.ok()) early_failure_ = status;
     return status;
   }
-  pending_.Clear();
-  pending_index_.clear();
+  pending_.clear();
+  pending_bytes_ = 0;
   pending_count_.store(0, std::memory_order_release);
   return absl::OkStatus();
 }

@@ -89,9 +89,10 @@ class DeferredSyncStorage final : public ForwardingStorage {
  private:
   class Direct;
 
-  // Writes the pending batch to the target unsynced. A failure is kept
-  // for the group (its End reports it) and returned.
-  absl::Status WritePendingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes the pending batch to the target, synced or not. A failure is
+  // kept for the group (its End reports it) and returned.
+  absl::Status WritePendingLocked(bool sync = false)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // WritePendingLocked if anything is pending; cheap when nothing is.
   absl::Status WritePending() ABSL_LOCKS_EXCLUDED(mu_);
   // Writes `batch` to the target after whatever is pending.
@@ -101,16 +102,25 @@ class DeferredSyncStorage final : public ForwardingStorage {
   std::unique_ptr<Direct> direct_;
   // The group's thread; a default id (no thread) when no group is open.
   std::atomic<std::thread::id> owner_{};
-  // How many operations are pending, readable without mu_: writers on
-  // other threads skip the lock when nothing is pending.
+  // How many keys are pending, readable without mu_: readers and writers
+  // skip the lock when nothing is pending.
   std::atomic<size_t> pending_count_{0};
 
+  // A key's latest pending write.
+  struct PendingValue {
+    bool deleted = false;
+    std::string value;  // empty when deleted
+  };
+
   mutable internal::Mutex mu_;
-  // The group's writes not yet written to the target, in order.
-  WriteBatch pending_ ABSL_GUARDED_BY(mu_);
-  // Key -> index in pending_ of its latest operation.
-  absl::flat_hash_map<std::string, size_t> pending_index_
+  // The group's writes not yet written to the target: the latest of each
+  // key only, since they reach the target as one atomic batch, where only
+  // the last write of a key counts (a key written by every change, like
+  // the hybrid clock's, is written once per envelope).
+  absl::flat_hash_map<std::string, PendingValue> pending_
       ABSL_GUARDED_BY(mu_);
+  // Bytes of the keys and values in pending_.
+  size_t pending_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   // A write of the group asked for a sync since the last flush.
   bool owed_ ABSL_GUARDED_BY(mu_) = false;
   // The first failure to write the pending batch early, reported by End.
