@@ -889,7 +889,7 @@ void PrintTable(const std::vector<Row>& rows) {
                    : "-";
     fmt::print("{:<10} {:<40} {:>9} {:>8.2f} {:>12.{}f} {:<10} {:>10} {:<6}\n",
                row.scenario, row.detail, row.count, row.seconds, row.value,
-               row.lower_is_better ? 3 : 0, row.unit, target, row.Verdict());
+               row.lower_is_better || row.unit == "MB/s" ? 3 : 0, row.unit, target, row.Verdict());
   }
 }
 
