@@ -878,6 +878,92 @@ TEST_CASE(
   CHECK(after > barrier);
 }
 
+// Counts the steps of the iterators it hands out.
+class StepCountingStorage final : public ForwardingStorage {
+ public:
+  using ForwardingStorage::ForwardingStorage;
+  absl::StatusOr<std::unique_ptr<StorageIterator>> NewIterator(
+      const ReadOptions& options = {}) override {
+    absl::StatusOr<std::unique_ptr<StorageIterator>> inner =
+        ForwardingStorage::NewIterator(options);
+    if (!inner.ok()) return inner.status();
+    return std::make_unique<Counting>(*std::move(inner), &nexts);
+  }
+  size_t nexts = 0;
+
+ private:
+  class Counting final : public StorageIterator {
+   public:
+    Counting(std::unique_ptr<StorageIterator> inner, size_t* nexts)
+        : inner_(std::move(inner)), nexts_(nexts) {}
+    bool Valid() const override { return inner_->Valid(); }
+    void SeekToFirst() override { inner_->SeekToFirst(); }
+    void SeekToLast() override { inner_->SeekToLast(); }
+    void Seek(std::string_view target) override { inner_->Seek(target); }
+    void Next() override {
+      ++*nexts_;
+      inner_->Next();
+    }
+    void Prev() override { inner_->Prev(); }
+    std::string_view key() const override { return inner_->key(); }
+    std::string_view value() const override { return inner_->value(); }
+    absl::Status status() const override { return inner_->status(); }
+
+   private:
+    std::unique_ptr<StorageIterator> inner_;
+    size_t* nexts_;
+  };
+};
+
+// Holds the sequences it is given, with their shapes.
+class ShapedFilter final : public internal::ReadyFilter {
+ public:
+  explicit ShapedFilter(std::map<uint64_t, internal::HeldEntry> held)
+      : held_(std::move(held)) {}
+  std::optional<internal::HeldEntry> Held(uint64_t sequence) const override {
+    auto it = held_.find(sequence);
+    if (it == held_.end()) return std::nullopt;
+    return it->second;
+  }
+  Verdict Take(const QueueEntry&) override { return Verdict::kTake; }
+
+ private:
+  const std::map<uint64_t, internal::HeldEntry> held_;
+};
+
+TEST_CASE(
+    "R50, R33: Ready skips a run of entries its filter holds with one seek, "
+    "and a barrier among them still holds back what follows") {
+  auto memory = NewMemoryStorage();
+  StepCountingStorage storage(memory.get());
+  ManualClock clock;
+  auto queue = OpenQueue(&storage, &clock);
+  std::map<uint64_t, internal::HeldEntry> window;
+  for (int i = 0; i < 40; ++i) {
+    const uint64_t sequence =
+        EnqueueOne(*queue, Change("Contact", "C" + std::to_string(i)));
+    window[sequence] = {.action = QueueAction::kGenericUpdate,
+                        .barrier = false};
+  }
+  const uint64_t due = EnqueueOne(*queue, Change("Contact", "D"));
+  Garble(*memory, {window.begin()->first, std::prev(window.end())->first});
+
+  ShapedFilter holding(window);
+  storage.nexts = 0;
+  auto ready = queue->Ready(clock.Now(), 10, &holding);
+  REQUIRE(ready.ok());
+  CHECK(Sequences(*ready) == std::vector<uint64_t>{due});
+  // One step off the held entry the walk met first, not forty.
+  CHECK(storage.nexts <= 2);
+
+  // The same window with a barrier in the middle of it.
+  window[window.begin()->first + 20].barrier = true;
+  ShapedFilter fenced(window);
+  ready = queue->Ready(clock.Now(), 10, &fenced);
+  REQUIRE(ready.ok());
+  CHECK(ready->empty());
+}
+
 TEST_CASE(
     "R50: an acknowledgement of entries the sender holds removes them "
     "without reading them back, once") {

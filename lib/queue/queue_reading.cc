@@ -54,8 +54,13 @@ absl::StatusOr<std::vector<QueueEntry>> DurableRecordQueue::Impl::Ready(
       return blocked_barrier;
     };
     size_t examined = 0;
-    for (it->Seek(keys_.Entry(start));
-         it->Valid() && StartsWith(it->key(), prefix); it->Next()) {
+    // Whether the iterator is already on the next entry to look at (after
+    // a Seek past held entries) rather than on the one just looked at.
+    bool positioned = true;
+    for (it->Seek(keys_.Entry(start));;) {
+      if (!positioned) it->Next();
+      positioned = false;
+      if (!it->Valid() || !StartsWith(it->key(), prefix)) break;
       ORGSYNC_ASSIGN_OR_RETURN(uint64_t sequence,
                                SequenceFromKey(it->key(), prefix.size()));
       if (sequence >= bound) break;
@@ -65,6 +70,23 @@ absl::StatusOr<std::vector<QueueEntry>> DurableRecordQueue::Impl::Ready(
       // holds nothing back but still counts for the barriers.
       if (const std::optional<HeldEntry> shape = filter->Held(sequence)) {
         barred(shape->action, shape->barrier);
+        // The entries after it that the caller holds too (a window sent
+        // in sequence order) are stepped over by one Seek: iterating
+        // would read every block of their values, which is most of the
+        // walk when records are wide. A held sequence removed from the
+        // queue meanwhile counts as present here, which can only hold a
+        // barrier back a little longer, never let one pass.
+        uint64_t next = sequence + 1;
+        for (; next < bound && examined < options_.ready_scan_limit; ++next) {
+          const std::optional<HeldEntry> more = filter->Held(next);
+          if (!more) break;
+          barred(more->action, more->barrier);
+          ++examined;
+        }
+        if (next > sequence + 1) {
+          it->Seek(keys_.Entry(next));
+          positioned = true;
+        }
         continue;
       }
       ORGSYNC_ASSIGN_OR_RETURN(QueueEntry entry,
