@@ -352,5 +352,56 @@ TEST_CASE("Schema may be read while another thread replaces objects", "[threads]
   CHECK(schema.FindObject("Account")->fields[0].length == 200);
 }
 
+ObjectDef WideObject(size_t count) {
+  ObjectDef def;
+  def.name = "Wide";
+  for (size_t i = 0; i < count; ++i) {
+    def.fields.push_back(FieldDef{.name = "F" + std::to_string(i)});
+  }
+  return def;
+}
+
+TEST_CASE("FindField finds every field of a wide object, and stays right "
+          "when the host changes its own copy") {
+  ObjectDef def = WideObject(50);
+  for (size_t i = 0; i < 50; ++i) {
+    const FieldDef* field = def.FindField("F" + std::to_string(i));
+    REQUIRE(field != nullptr);
+    CHECK(field == &def.fields[i]);
+  }
+  CHECK(def.FindField("F50") == nullptr);
+
+  ObjectDef copy = def;
+  CHECK(copy == def);  // the index is no part of the definition
+  copy.fields[3].name = "Renamed";
+  REQUIRE(copy.FindField("Renamed") != nullptr);
+  CHECK(copy.FindField("F3") == nullptr);
+  CHECK(def.FindField("F3") == &def.fields[3]);
+
+  def.fields.push_back(FieldDef{.name = "F50"});
+  REQUIRE(def.FindField("F50") != nullptr);
+  CHECK(def.FindField("F50")->name == "F50");
+  def = copy;
+  CHECK(def.FindField("Renamed") == &def.fields[3]);
+}
+
+TEST_CASE("FindField on one shared definition from many threads", "[threads]") {
+  const auto def = std::make_shared<const ObjectDef>(WideObject(64));
+  std::atomic<size_t> found{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&] {
+      for (size_t i = 0; i < 64; ++i) {
+        const FieldDef* field = def->FindField("F" + std::to_string(i));
+        if (field != nullptr && field->name == "F" + std::to_string(i)) {
+          found.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (std::thread& reader : readers) reader.join();
+  CHECK(found.load() == 4 * 64);
+}
+
 }  // namespace
 }  // namespace orgsync

@@ -37,6 +37,7 @@
 #define ORGSYNC_SCHEMA_H_
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -133,6 +134,38 @@ struct FieldDef {
   friend bool operator==(const FieldDef&, const FieldDef&) = default;
 };
 
+struct FieldDef;
+
+namespace internal {
+
+// ObjectDef::FindField's index of the fields by name, built on first use,
+// so that a record of a hundred fields is not a hundred linear scans. It is
+// no part of a definition: a copy starts empty and any two compare equal,
+// so ObjectDef stays a plain value. A lookup checks what the index gives
+// against `fields` and scans them when it does not match (the host changed
+// its own copy of a definition), so the index is never wrong, only slower.
+// Thread-safety: Find may be called concurrently on a definition no thread
+// changes, like the shared_ptr<const ObjectDef> snapshots of a Schema.
+class FieldNameIndex {
+ public:
+  FieldNameIndex() = default;
+  FieldNameIndex(const FieldNameIndex&) {}
+  FieldNameIndex& operator=(const FieldNameIndex&);
+  ~FieldNameIndex();
+  friend bool operator==(const FieldNameIndex&, const FieldNameIndex&) {
+    return true;
+  }
+
+  const FieldDef* Find(const std::vector<FieldDef>& fields,
+                       std::string_view name) const;
+
+ private:
+  struct Table;
+  mutable std::atomic<const Table*> table_{nullptr};
+};
+
+}  // namespace internal
+
 struct ObjectDef {
   std::string name = {};
   std::vector<FieldDef> fields = {};
@@ -147,6 +180,10 @@ struct ObjectDef {
 
   // The field named `name`, or nullptr.
   const FieldDef* FindField(std::string_view name) const;
+
+  // FindField's index (see internal::FieldNameIndex); not part of the
+  // definition.
+  internal::FieldNameIndex field_index = {};
 
   friend bool operator==(const ObjectDef&, const ObjectDef&) = default;
 };

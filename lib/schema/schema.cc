@@ -1,6 +1,8 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 
 #include "orgsync/schema.h"
+
+#include "absl/container/flat_hash_map.h"
 #include "internal/strings.h"
 
 #include <algorithm>
@@ -186,11 +188,81 @@ bool IsAuditFieldName(std::string_view field) {
 }
 
 const FieldDef* ObjectDef::FindField(std::string_view field_name) const {
+  return field_index.Find(fields, field_name);
+}
+
+namespace internal {
+namespace {
+
+// Below this many fields a scan is as quick as a hash lookup.
+constexpr size_t kIndexedFieldCount = 12;
+
+const FieldDef* ScanFields(const std::vector<FieldDef>& fields,
+                           std::string_view name) {
   for (const FieldDef& field : fields) {
-    if (field.name == field_name) return &field;
+    if (field.name == name) return &field;
   }
   return nullptr;
 }
+
+}  // namespace
+
+struct FieldNameIndex::Table {
+  // The vector indexed: a different one (or one resized) makes the table
+  // stale.
+  const FieldDef* data = nullptr;
+  size_t size = 0;
+  absl::flat_hash_map<std::string, size_t> positions;
+};
+
+FieldNameIndex& FieldNameIndex::operator=(const FieldNameIndex&) {
+  // The definition this index belongs to is being assigned: the table, if
+  // any, indexed what it held before.
+  delete table_.exchange(nullptr, std::memory_order_acq_rel);
+  return *this;
+}
+
+FieldNameIndex::~FieldNameIndex() {
+  delete table_.load(std::memory_order_acquire);
+}
+
+const FieldDef* FieldNameIndex::Find(const std::vector<FieldDef>& fields,
+                                     std::string_view name) const {
+  if (fields.size() < kIndexedFieldCount) return ScanFields(fields, name);
+  const Table* table = table_.load(std::memory_order_acquire);
+  if (table == nullptr || table->data != fields.data() ||
+      table->size != fields.size()) {
+    auto built = std::make_unique<Table>();
+    built->data = fields.data();
+    built->size = fields.size();
+    built->positions.reserve(fields.size());
+    for (size_t i = 0; i < fields.size(); ++i) {
+      built->positions.try_emplace(fields[i].name, i);  // the first wins
+    }
+    const Table* expected = table;
+    if (table_.compare_exchange_strong(expected, built.get(),
+                                       std::memory_order_acq_rel)) {
+      // A stale table is replaced only while its definition is being
+      // changed, which no reader may overlap (see the class comment).
+      delete table;
+      table = built.release();
+    } else if (expected != nullptr) {
+      table = expected;  // another reader built it first
+    } else {
+      return ScanFields(fields, name);
+    }
+  }
+  const auto found = table->positions.find(absl::string_view(name.data(), name.size()));
+  if (found != table->positions.end()) {
+    const size_t i = found->second;
+    if (i < fields.size() && fields[i].name == name) return &fields[i];
+  }
+  // Not indexed, or the host renamed a field of its copy in place: the
+  // fields themselves decide.
+  return ScanFields(fields, name);
+}
+
+}  // namespace internal
 
 absl::Status ValidateObjectDef(const ObjectDef& def) {
   if (absl::Status s = CheckName("object", def.name, ""); !s.ok()) return s;
