@@ -122,6 +122,7 @@
 #include "orgsync/subscription_map.h"
 #include "orgsync/sync_log.h"
 #include "orgsync/transport.h"
+#include "orgsync/user_directory.h"
 
 namespace orgsync {
 
@@ -296,6 +297,9 @@ struct ConnectionInfo {
   absl::Time suspended_since = absl::InfinitePast();
   std::string suspended_by;
   absl::Time next_queue_report = absl::InfiniteFuture();
+  // Secondary: whether its user changes go to the primary (R70; see
+  // Connection::SetUserSyncToPartner). Always true on a primary.
+  bool user_sync_to_partner = true;
 
   friend bool operator==(const ConnectionInfo&,
                          const ConnectionInfo&) = default;
@@ -528,6 +532,29 @@ class Connection {
   // thread.
   [[nodiscard]] virtual absl::StatusOr<std::optional<std::string>>
   PartnerRecordId(std::string_view object, std::string_view local_id) const = 0;
+
+  // User sync (R70-R73; see orgsync/user_directory.h): queues a change the
+  // host made to its UserDirectory for the partner. OK once the change is
+  // durable in the RecordQueue. Not captured (captured false, `reason`
+  // says why): a write from replication (R31); sync users off, or on a
+  // secondary whose user direction is switched off
+  // (SetUserSyncToPartner); a user without a standard licence (R70, logged
+  // Info); on a secondary, a username without ".dr" (R71, logged Failed,
+  // kUsernameSuffix). FailedPrecondition before acceptance, once
+  // Deactivated, or when the Org has no UserDirectory; InvalidArgument for
+  // a user without id or username. Takes no lock that Step() or message
+  // handling hold while they call the host, so it may be called from any
+  // thread, also while the host holds its own directory lock.
+  [[nodiscard]] virtual absl::StatusOr<CaptureResult> CaptureUser(
+      const UserChange& change) = 0;
+
+  // Secondary only: switches the secondary -> primary direction of user
+  // sync on or off (R70: the secondary may keep users flowing one way).
+  // Recorded in the history (kSyncOptionsUpdated); setting the current
+  // value again records nothing. FailedPrecondition on a primary or once
+  // Deactivated.
+  [[nodiscard]] virtual absl::Status SetUserSyncToPartner(
+      bool enabled, std::string_view actor) = 0;
 
   virtual ConnectionCounters counters() const = 0;
 

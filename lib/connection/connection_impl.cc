@@ -142,6 +142,7 @@ ConnectionImpl::ConnectionImpl(const OrgEnv* env, proto::ConnectionState state)
   next_message_id_ = std::max<uint64_t>(state_.message_id_limit(), 1);
   deactivated_ = state_.status() == proto::STORED_DEACTIVATED;
   status_for_capture_ = StatusLocked();
+  NoteUserCaptureLocked();
 }
 
 absl::StatusOr<std::unique_ptr<ConnectionImpl>> ConnectionImpl::Open(
@@ -305,6 +306,7 @@ ConnectionInfo ConnectionImpl::Info() const {
   }
   info.admin_suspended = state_.admin_suspended();
   info.partner_unavailable = state_.partner_unavailable();
+  info.user_sync_to_partner = !state_.users_to_partner_off();
   if (state_.status() == proto::STORED_SUSPENDED) {
     info.suspended_by = state_.suspended_by();
     // A state written before R7 has no schedule until its next write.

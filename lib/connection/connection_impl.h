@@ -20,7 +20,7 @@
 // handshake in handshake.cc; the partner's publish/subscribe updates in
 // map_updates.cc; refused envelopes, either way, in envelope_refusals.cc; R7
 // queue-size reports in queue_reports.cc; connection events in
-// connection_events.cc.
+// connection_events.cc; user sync (R70-R73) in user_sync.cc.
 //
 // Locking: record_mu_ serializes the record path (Step() and message
 // handling take it first) and is the only lock held while the host's code
@@ -96,6 +96,8 @@ struct OrgEnv {
   RecordStore* record_store;
   ConflictResolver* conflict_resolver;
   std::function<bool(std::string_view)> user_exists;
+  // User sync (null: none); see OrgOptions.
+  UserDirectory* user_directory;
   size_t max_file_bytes;
   // R7 (null callback: no reports); see OrgOptions.
   absl::Duration queue_report_interval;
@@ -114,6 +116,11 @@ proto::ItemResult ItemResultOf(uint64_t sequence, proto::Outcome outcome,
 
 // True for the six "Connection ..." actions.
 bool IsConnectionAction(QueueAction action);
+
+// True for User Upsert and Bulk Sync Users (user_sync.cc).
+bool IsUserAction(QueueAction action);
+// The entry that ends a copy of all users (R2).
+bool IsUserCopyEnd(const QueueEntry& entry);
 
 // Clock time truncated to what the Storage keeps, so that the in-memory
 // state always equals the reopened one.
@@ -207,6 +214,9 @@ class ConnectionImpl final : public Connection {
       absl::Span<const LocalChange> changes) override;
   absl::StatusOr<std::optional<std::string>> PartnerRecordId(
       std::string_view object, std::string_view local_id) const override;
+  absl::StatusOr<CaptureResult> CaptureUser(const UserChange& change) override;
+  absl::Status SetUserSyncToPartner(bool enabled,
+                                    std::string_view actor) override;
 
   // Primary, still Invited: the invitation's secret (raw bytes), for
   // Org::PendingInvitation; FailedPrecondition otherwise.
@@ -438,6 +448,29 @@ class ConnectionImpl final : public Connection {
   void ForgetConnectionNotices(const std::vector<uint64_t>& sequences)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // --- User sync (user_sync.cc) ---
+  // Step(): queues the copy of all standard-licence users when one is due
+  // (the primary's User Sync in Progress phase, or sync users turned off
+  // and on, R73). Reads the host's directory without mu_.
+  [[nodiscard]] absl::Status QueueUserCopyIfDue()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+  // Applies the partner's UserUpsert to the host's directory (without mu_:
+  // it calls host code) and returns the answer.
+  proto::ItemResult ApplyUserUpsert(const proto::UserUpsert& upsert,
+                                    DeferredLogs* logs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+  // The end of a user copy was answered (sending side) or applied
+  // (receiving side): a connection in User Sync in Progress becomes Active
+  // (R2).
+  void FinishUserCopyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Keeps capture_users_ in step with the state.
+  void NoteUserCaptureLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Logs (Info or Failed) a user change that is not sent, and says why.
+  absl::StatusOr<CaptureResult> RefuseUserCapture(const User& user,
+                                                  LogStatus status,
+                                                  SyncErrorCode error,
+                                                  std::string reason);
+
   // R6: applies the partner's availability to the status.
   absl::Status ApplyAvailabilityLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -533,6 +566,11 @@ class ConnectionImpl final : public Connection {
   // The status as of the last state change, for Capture, which must not
   // take mu_ (message handling holds it while calling the host's store).
   std::atomic<ConnectionStatus> status_for_capture_{ConnectionStatus::kInvited};
+  // Whether CaptureUser sends: sync users on and, on a secondary, its user
+  // direction not switched off. Read without mu_, as status_for_capture_.
+  std::atomic<bool> capture_users_{false};
+  // FinishUserCopyLocked could not write Active; the next Step retries.
+  bool user_copy_end_unwritten_ ABSL_GUARDED_BY(mu_) = false;
 
   // Opened by Open() and never replaced.
   std::unique_ptr<DurableRecordQueue> record_queue_;

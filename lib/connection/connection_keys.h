@@ -58,6 +58,12 @@ inline std::string HistoryKey(std::string_view connection_id,
 // connection_impl.h); also the applied mark's key for them.
 inline constexpr std::string_view kConnectionOrderingKey = "connection";
 
+// The ordering key of every user sync entry, live and bulk alike: one
+// order for all users, so that a copy queued before a user's later change
+// can never overwrite it at the partner (R70); also their applied mark's
+// key.
+inline constexpr std::string_view kUserOrderingKey = "users";
+
 inline std::string AppliedMarkKey(std::string_view connection_id,
                                   std::string_view ordering_key) {
   std::string key = "k/";

@@ -120,15 +120,22 @@ void ConnectionImpl::HandleMessage(std::string bytes) {
       ++counters_.rejected_wrong_connection;
       return;
     }
-    if (envelope.body_case() == proto::Envelope::kChanges) {
+    // Record changes and users are applied without mu_: applying calls
+    // the host's RecordStore or UserDirectory.
+    if (envelope.body_case() == proto::Envelope::kChanges ||
+        envelope.body_case() == proto::Envelope::kUserUpsert) {
       to_apply = *std::move(decoded);
     } else {
       RouteToEngine(envelope, &logs);
     }
   }
   if (to_apply.has_value()) {
-    std::vector<proto::ItemResult> results =
-        ApplyChangeBatch(to_apply->changes(), &logs);
+    std::vector<proto::ItemResult> results;
+    if (to_apply->body_case() == proto::Envelope::kUserUpsert) {
+      results.push_back(ApplyUserUpsert(to_apply->user_upsert(), &logs));
+    } else {
+      results = ApplyChangeBatch(to_apply->changes(), &logs);
+    }
     internal::MutexLock lock(&mu_);
     for (const proto::ItemResult& result : results) CountResult(result);
     // The connection may have been deactivated (or detached) meanwhile;
@@ -153,19 +160,10 @@ void ConnectionImpl::RouteToEngine(const proto::Envelope& envelope,
       results.push_back(ApplyNotice(envelope.notice()));
       break;
     case proto::Envelope::kChanges:
+    case proto::Envelope::kUserUpsert:
       // Never routed here: HandleMessage applies them without mu_
-      // (ApplyChangeBatch).
+      // (ApplyChangeBatch, ApplyUserUpsert in user_sync.cc).
       return;
-    case proto::Envelope::kUserUpsert: {
-      // User sync (R70-R73) is not built yet: refuse rather than pretend.
-      proto::ItemResult result;
-      result.set_sequence(envelope.user_upsert().sequence());
-      result.set_outcome(proto::PERMANENT_FAILURE);
-      result.set_error(proto::ERROR_UNKNOWN);
-      result.set_description("user sync is not supported yet");
-      results.push_back(std::move(result));
-      break;
-    }
     case proto::Envelope::kMetadataPush: {
       proto::ItemResult result;
       result.set_sequence(envelope.metadata_push().sequence());

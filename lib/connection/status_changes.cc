@@ -109,6 +109,7 @@ absl::Status ConnectionImpl::Commit(
     NoteEvent(ConnectionEventKind::kStatusChanged);
   }
   status_for_capture_ = StatusLocked();
+  NoteUserCaptureLocked();
   // Owner and audit-field changes (by either side) apply to the next
   // captured and applied change, not only after a reopen.
   if (record_sync_ != nullptr) {
@@ -339,6 +340,11 @@ absl::Status ConnectionImpl::UpdateSyncOptions(const SyncOptions& sync,
   if (old == sync) return absl::OkStatus();
   proto::ConnectionState next = state_;
   *next.mutable_sync() = ToStoredSync(sync);
+  // R73: sync users turned back on copies all users again (Step queues
+  // the copy; user_sync.cc). Turned off, a copy not queued yet is dropped.
+  next.set_users_bulk_requested(sync.sync_users &&
+                                (state_.users_bulk_requested() ||
+                                 (!old.sync_users && AcceptedLocked())));
   return UpdateSettings(
       HistoryEvent::kSyncOptionsUpdated, actor,
       fmt::format("{} -> {}", DescribeSync(old), DescribeSync(sync)), next);
