@@ -209,6 +209,11 @@ enum class HistoryEvent {
   kOwnerUpdated = 14,
   kContactUpdated = 15,
   kSyncOptionsUpdated = 16,
+  // Schema fingerprints (exchanged at the handshake and whenever either
+  // schema changes): objects both orgs define, but differently, before any
+  // record of them fails; and objects that match again. `detail` names them.
+  kSchemaMismatch = 17,
+  kSchemaMatched = 18,
 };
 
 const std::string& HistoryEventName(HistoryEvent event);
@@ -245,6 +250,9 @@ enum class ConnectionEventKind : int {
   kPartnerSubscribed = 4,    // the partner subscribed to `object`, which
                              // this side publishes: its records now flow
   kPartnerUnsubscribed = 5,  // the partner unsubscribed from `object`
+  kSchemaMismatch = 6,       // `object` is defined differently in the two
+                             // orgs (see Connection::SchemaMismatches)
+  kSchemaMatched = 7,        // `object` is defined alike again
 };
 
 struct ConnectionEvent {
@@ -270,6 +278,18 @@ struct HistoryQuery {
   uint64_t after_sequence = 0;
   // At most this many (the oldest that match), 1..kMaxHistoryPageSize.
   size_t limit = kMaxHistoryPageSize;
+};
+
+// An object both orgs define, but differently: its schema fingerprints
+// (ObjectFingerprint, orgsync/schema.h) differ. Records of it may fail
+// (SCHEMA_MISMATCH) until the definitions agree.
+struct SchemaMismatch {
+  std::string object = {};
+  uint64_t local_fingerprint = 0;
+  uint64_t partner_fingerprint = 0;
+
+  friend bool operator==(const SchemaMismatch&,
+                         const SchemaMismatch&) = default;
 };
 
 // A consistent copy of a connection's settings and status.
@@ -547,6 +567,16 @@ class Connection {
   // thread, also while the host holds its own directory lock.
   [[nodiscard]] virtual absl::StatusOr<CaptureResult> CaptureUser(
       const UserChange& change) = 0;
+
+  // The objects whose definitions differ between this org and the partner,
+  // by name, as of the last fingerprints exchanged: the partner's come with
+  // the handshake and with every change of its schema; this org's schema is
+  // compared again at each Step() after it changed (Schema::generation),
+  // and sent to the partner then. Objects only one org defines are not
+  // listed. Each change of the list is also written to the history
+  // (kSchemaMismatch, kSchemaMatched) and told as ConnectionEvents. Empty
+  // before acceptance. Safe from any thread.
+  virtual std::vector<SchemaMismatch> SchemaMismatches() const = 0;
 
   // Secondary only: switches the secondary -> primary direction of user
   // sync on or off (R70: the secondary may keep users flowing one way).

@@ -510,7 +510,7 @@ absl::StatusOr<std::vector<HistoryEntry>> ConnectionImpl::History(
     const std::string_view value = it->value();
     if (!stored.ParseFromArray(value.data(), static_cast<int>(value.size())) ||
         stored.event() < static_cast<int>(HistoryEvent::kInvitationCreated) ||
-        stored.event() > static_cast<int>(HistoryEvent::kSyncOptionsUpdated)) {
+        stored.event() > static_cast<int>(HistoryEvent::kSchemaMatched)) {
       return absl::DataLossError(
           fmt::format("connection {}: unreadable history entry", id_));
     }

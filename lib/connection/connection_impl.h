@@ -217,6 +217,7 @@ class ConnectionImpl final : public Connection {
   absl::StatusOr<CaptureResult> CaptureUser(const UserChange& change) override;
   absl::Status SetUserSyncToPartner(bool enabled,
                                     std::string_view actor) override;
+  std::vector<SchemaMismatch> SchemaMismatches() const override;
 
   // Primary, still Invited: the invitation's secret (raw bytes), for
   // Org::PendingInvitation; FailedPrecondition otherwise.
@@ -471,6 +472,27 @@ class ConnectionImpl final : public Connection {
                                                   SyncErrorCode error,
                                                   std::string reason);
 
+  // --- Schema fingerprints (schema_fingerprints.cc) ---
+  // Events to note once the write that staged them succeeded.
+  using SchemaEvents = std::vector<std::pair<ConnectionEventKind, std::string>>;
+  // Sets next's local fingerprints to this org's Schema's.
+  void FillLocalFingerprints(proto::ConnectionState* next) const;
+  // Sets next's partner fingerprints to `partner` (bounded).
+  void TakePartnerFingerprints(
+      const google::protobuf::Map<std::string, uint64_t>& partner,
+      proto::ConnectionState* next) const;
+  // Compares next's two maps, updates its mismatch list and stages history
+  // rows for what changed (coalesced when the partner caused it).
+  SchemaEvents StageSchemaComparison(bool partner_caused,
+                                     proto::ConnectionState* next,
+                                     WriteBatch* batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void NoteSchemaEvents(SchemaEvents events) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Step(): after this org's Schema changed, compares again and tells the
+  // partner (a Connection Update with the fingerprints).
+  [[nodiscard]] absl::Status CompareLocalSchemaIfChanged()
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   // R6: applies the partner's availability to the status.
   absl::Status ApplyAvailabilityLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -571,6 +593,9 @@ class ConnectionImpl final : public Connection {
   std::atomic<bool> capture_users_{false};
   // FinishUserCopyLocked could not write Active; the next Step retries.
   bool user_copy_end_unwritten_ ABSL_GUARDED_BY(mu_) = false;
+  // The Schema::generation the local fingerprints were last compared at
+  // (none yet in this process).
+  std::optional<uint64_t> schema_generation_seen_ ABSL_GUARDED_BY(mu_);
 
   // Opened by Open() and never replaced.
   std::unique_ptr<DurableRecordQueue> record_queue_;

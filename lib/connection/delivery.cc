@@ -189,8 +189,11 @@ absl::StatusOr<size_t> ConnectionImpl::Step() {
     // R70/R73: a copy of all users due is queued first (user_sync.cc);
     // its failure does not hold back what is queued already.
     const absl::Status copied = QueueUserCopyIfDue();
+    // A changed Schema is compared with the partner's and sent to it.
+    const absl::Status compared = CompareLocalSchemaIfChanged();
     sent = Deliver(&logs);
     if (sent.ok() && !copied.ok()) sent = copied;
+    if (sent.ok() && !compared.ok()) sent = compared;
   }
   FinishLogs(std::move(logs));
   ORGSYNC_RETURN_IF_ERROR(ReportQueueSizeIfDue());  // R7, queue_reports.cc

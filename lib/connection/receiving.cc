@@ -275,6 +275,7 @@ proto::ItemResult ConnectionImpl::ApplyNotice(
           ? std::string()
           : fmt::format(" (by {})", notice.reason().substr(0, 256));
   bool deactivates = false;
+  SchemaEvents schema_events;
   // The partner may send notices at will: their history entries are
   // coalesced (incoming_history.cc), a few per event per window.
   auto record = [&](HistoryEvent event, std::string_view detail) {
@@ -321,6 +322,15 @@ proto::ItemResult ConnectionImpl::ApplyNotice(
         next.set_contact(contact);
         record(HistoryEvent::kContactUpdated, detail);
       }
+      // The partner's schema changed (or it repeats its fingerprints):
+      // compare again, with this org's fingerprints as last sent to it (a
+      // change of this org's schema not compared yet is Step's, which also
+      // tells the partner; schema_fingerprints.cc).
+      if (notice.has_schema_fingerprints()) {
+        TakePartnerFingerprints(notice.schema_fingerprints(), &next);
+        schema_events =
+            StageSchemaComparison(/*partner_caused=*/true, &next, &batch);
+      }
       break;
     }
     case proto::CONNECTION_ADMIN_SUSPENDED:
@@ -364,6 +374,7 @@ proto::ItemResult ConnectionImpl::ApplyNotice(
     in_flight_.clear();
     in_flight_keys_.clear();
   }
+  NoteSchemaEvents(std::move(schema_events));
   return ItemResultOf(sequence, proto::APPLIED);
 }
 

@@ -70,6 +70,10 @@ absl::Status ConnectionImpl::StageNotice(
   if (action == QueueAction::kConnectionUpdate) {
     if (next.owner() == state_.owner()) options->clear_owner();
     if (next.contact() == state_.contact()) options->clear_contact();
+    // Every update carries this org's schema fingerprints as last compared
+    // (schema_fingerprints.cc), so the partner's view never lags.
+    *notice.mutable_schema_fingerprints() = next.local_schema_fingerprints();
+    notice.set_has_schema_fingerprints(true);
   }
   notice.set_reason(std::string(actor));
   // The sequence is the queue's, set when the entry is sent.
