@@ -265,6 +265,32 @@ TEST_CASE(
   CHECK(w.p->status() == S::kActive);
 }
 
+TEST_CASE(
+    "R2, R70: a restart in the middle of the user copy loses nothing and "
+    "copies no user twice",
+    "[users]") {
+  UserWorld w;
+  for (const char* name : {"kim", "lou", "max"}) {
+    RequireOk(w.primary_users.Upsert(Person(name), {}).status());
+  }
+  w.Connect();
+  w.t->Pump();  // the copy is queued and its first entry sent
+  REQUIRE(w.p->record_queue()->Count() == 4);  // three users and the end
+  w.t->Reopen("conn-1");
+  w.p = *w.t->primary->GetConnection("conn-1");
+  w.s = *w.t->secondary->GetConnection("conn-1");
+  CHECK(w.p->status() == S::kUserSyncInProgress);
+  w.PumpUntilActive();
+  CHECK(w.secondary_users.size() == 3);
+  for (const char* name : {"kim", "lou", "max"}) {
+    CHECK(w.Find(w.secondary_users, std::string(name) + "@corp.example.dr")
+              .has_value());
+  }
+  // The copy was queued once: nothing is queued again after the restart.
+  w.t->Pump();
+  CHECK(w.p->record_queue()->Count() == 0);
+}
+
 TEST_CASE("R70: CaptureUser refuses bad input and changes nothing",
           "[users]") {
   User nobody = Person("ivy");
