@@ -291,6 +291,30 @@ TEST_CASE(
   CHECK(w.p->record_queue()->Count() == 0);
 }
 
+TEST_CASE(
+    "R2: with sync metadata on too, each side leaves Metadata Sync in "
+    "Progress for User Sync in Progress; users the primary copied while the "
+    "secondary was still in its metadata phase let it go straight to Active",
+    "[users]") {
+  UserWorld w({.sync_feeds_and_audit_fields = false,
+               .sync_metadata = true,
+               .sync_users = true});
+  RequireOk(w.primary_users.Upsert(Person("nia"), {}).status());
+  w.Connect();
+  CHECK(w.p->status() == S::kMetadataSyncInProgress);
+  CHECK(w.s->status() == S::kMetadataSyncInProgress);
+  RequireOk(w.p->CompleteMetadataSync("engine"));
+  CHECK(w.p->status() == S::kUserSyncInProgress);
+  for (int round = 0; round < 20 && w.p->status() != S::kActive; ++round) {
+    w.t->Pump();
+  }
+  CHECK(w.p->status() == S::kActive);
+  CHECK(w.s->status() == S::kMetadataSyncInProgress);
+  CHECK(w.Find(w.secondary_users, "nia@corp.example.dr").has_value());
+  RequireOk(w.s->CompleteMetadataSync("engine"));
+  CHECK(w.s->status() == S::kActive);
+}
+
 TEST_CASE("R70: CaptureUser refuses bad input and changes nothing",
           "[users]") {
   User nobody = Person("ivy");

@@ -129,7 +129,12 @@ absl::Status ConnectionImpl::CompleteMetadataSync(std::string_view actor) {
   const EventTeller tell(this);
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
   internal::MutexLock lock(&mu_);
-  const ConnectionStatus to = state_.sync().sync_users()
+  // With a user directory, the users may have arrived already (the
+  // primary's phase ended first; user_sync.cc): no user phase then.
+  const bool users_pending =
+      state_.sync().sync_users() &&
+      !(env_->user_directory != nullptr && state_.users_copy_received());
+  const ConnectionStatus to = users_pending
                                   ? ConnectionStatus::kUserSyncInProgress
                                   : ConnectionStatus::kActive;
   ORGSYNC_RETURN_IF_ERROR(CheckMove(

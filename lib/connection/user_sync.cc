@@ -280,9 +280,16 @@ absl::Status ConnectionImpl::SetUserSyncToPartner(bool enabled,
 
 absl::Status ConnectionImpl::QueueUserCopyIfDue() {
   UserDirectory* directory = env_->user_directory;
-  if (directory == nullptr || role_ != ReplicationRole::kPrimary) {
-    return absl::OkStatus();
+  if (directory == nullptr) return absl::OkStatus();
+  {
+    // Either side: the end of a copy whose write failed is written again.
+    internal::MutexLock lock(&mu_);
+    if (user_copy_end_unwritten_) {
+      user_copy_end_unwritten_ = false;
+      FinishUserCopyLocked();
+    }
   }
+  if (role_ != ReplicationRole::kPrimary) return absl::OkStatus();
   auto due = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     const ConnectionStatus status = StatusLocked();
     if (!state_.sync().sync_users() || !IsAcceptedStatus(status)) return false;
@@ -292,10 +299,6 @@ absl::Status ConnectionImpl::QueueUserCopyIfDue() {
   };
   {
     internal::MutexLock lock(&mu_);
-    if (user_copy_end_unwritten_) {
-      user_copy_end_unwritten_ = false;
-      FinishUserCopyLocked();
-    }
     if (!due()) return absl::OkStatus();
   }
   // The host's directory, read without mu_. Users held in memory: a
@@ -324,6 +327,16 @@ absl::Status ConnectionImpl::QueueUserCopyIfDue() {
 }
 
 void ConnectionImpl::FinishUserCopyLocked() {
+  if (StatusLocked() == ConnectionStatus::kMetadataSyncInProgress &&
+      !state_.users_copy_received()) {
+    // The primary went ahead (its metadata phase ended first): the users
+    // are here already, so this side's user phase is over before it began.
+    proto::ConnectionState next = state_;
+    next.set_users_copy_received(true);
+    user_copy_end_unwritten_ =
+        !Commit(std::move(next), WriteBatch()).ok();
+    return;
+  }
   if (StatusLocked() != ConnectionStatus::kUserSyncInProgress) return;
   proto::ConnectionState next = state_;
   next.set_status(ToStoredStatus(ConnectionStatus::kActive));
