@@ -22,8 +22,8 @@
 // sender's SyncLog with kMissingProfile and never retried (R52, R72); once
 // the profile exists, capturing the user again copies it. A role or
 // permission set the target does not have is left out of the copy (the
-// seed syncs assignments only where both orgs have them) and the copy says
-// so in the sender's log (Info).
+// seed syncs assignments only where both orgs have them), logged (Info) in
+// the receiving org's SyncLog.
 //
 // Reporting a change works as record capture does (orgsync/capture.h): the
 // host writes its directory, then calls Connection::CaptureUser with the
