@@ -185,6 +185,18 @@ absl::Status ConnectionImpl::OpenComponents() {
     deps.schema = env_->schema;
     deps.resolver = env_->conflict_resolver;
     deps.user_exists = env_->user_exists;
+    if (UserDirectory* directory = env_->user_directory; directory != nullptr) {
+      // With user sync, records name users through its links (R37, R35),
+      // and a user missing here is one the directory does not hold.
+      deps.local_user = [this](std::string_view partner_user_id) {
+        return LocalUserOf(partner_user_id);
+      };
+      if (!deps.user_exists) {
+        deps.user_exists = [directory](std::string_view user_id) {
+          return directory->Get(user_id).ok();
+        };
+      }
+    }
     deps.max_file_bytes = env_->max_file_bytes;
     {
       internal::MutexLock lock(&mu_);

@@ -464,6 +464,12 @@ class ConnectionImpl final : public Connection {
   // (receiving side): a connection in User Sync in Progress becomes Active
   // (R2).
   void FinishUserCopyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // User links (R37, R35): this org's id of the partner's user, nullopt
+  // when not linked; and the staging of a link into `batch`.
+  absl::StatusOr<std::optional<std::string>> LocalUserOf(
+      std::string_view partner_user_id) const;
+  void StageUserLink(std::string_view local_id, std::string_view partner_id,
+                     WriteBatch* batch) const;
   // Keeps capture_users_ in step with the state.
   void NoteUserCaptureLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Logs (Info or Failed) a user change that is not sent, and says why.

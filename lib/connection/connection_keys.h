@@ -64,6 +64,18 @@ inline constexpr std::string_view kConnectionOrderingKey = "connection";
 // key.
 inline constexpr std::string_view kUserOrderingKey = "users";
 
+// User links (R37, R35; user_sync.cc): "k/<conn>/u/p/<partner user id>" ->
+// this org's id of that user, and "k/<conn>/u/l/<local user id>" -> the
+// partner's id.
+inline std::string UserLinkKey(std::string_view connection_id,
+                               bool by_partner_id, std::string_view user_id) {
+  std::string key = "k/";
+  key.append(connection_id);
+  key.append(by_partner_id ? "/u/p/" : "/u/l/");
+  key.append(user_id);
+  return key;
+}
+
 inline std::string AppliedMarkKey(std::string_view connection_id,
                                   std::string_view ordering_key) {
   std::string key = "k/";

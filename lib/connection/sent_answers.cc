@@ -184,6 +184,16 @@ void ConnectionImpl::RecordAcknowledged(std::vector<Answered> answered,
       }
     }
   }
+  // A user the partner applied: its id there links to ours (R37, R35;
+  // user_sync.cc), in the same write that removes the entry.
+  for (const Answered& one : answered) {
+    if (one.result.has_value() && IsUserAction(one.entry.action) &&
+        !one.entry.record.id.empty() &&
+        !one.result->receiver_record_id().empty()) {
+      StageUserLink(one.entry.record.id,
+                    ClipPeerText(one.result->receiver_record_id()), &batch);
+    }
+  }
   std::vector<QueueEntry> entries;
   entries.reserve(answered.size());
   for (Answered& one : answered) entries.push_back(std::move(one.entry));

@@ -64,6 +64,8 @@ NewQueueEntry UserQueueEntry(const User* user, QueueAction action) {
 
 // What became of one of the partner's users.
 struct UserOutcome {
+  // This org's id of the user written.
+  std::string local_id = {};
   proto::Outcome outcome = proto::APPLIED;
   proto::ErrorCode error = proto::ERROR_NONE;
   std::string description;
@@ -164,6 +166,7 @@ UserOutcome WriteUserFromPartner(UserDirectory& directory,
                     ClipPeerText(incoming.username()),
                     std::string(written.status().message())));
   }
+  outcome.local_id = written->id;
   return outcome;
 }
 
@@ -368,6 +371,9 @@ proto::ItemResult ConnectionImpl::ApplyUserUpsert(
   }
   if (sequence <= *mark) return ItemResultOf(sequence, proto::DUPLICATE);
   std::vector<NewLogEntry> notes;
+  // The users written, as (local id, partner id): linked in the write of
+  // the applied mark.
+  std::vector<std::pair<std::string, std::string>> links;
   // What was left out also travels in the answer, so that it is on record
   // even if the note cannot be logged here.
   std::vector<std::string> left_out;
@@ -378,6 +384,9 @@ proto::ItemResult ConnectionImpl::ApplyUserUpsert(
     if (outcome.outcome != proto::APPLIED) {
       return ItemResultOf(sequence, outcome.outcome, outcome.error,
                           std::move(outcome.description));
+    }
+    if (!incoming.id().empty()) {
+      links.emplace_back(outcome.local_id, ClipPeerText(incoming.id()));
     }
     if (!outcome.left_out.empty()) {
       NewLogEntry note;
@@ -407,6 +416,9 @@ proto::ItemResult ConnectionImpl::ApplyUserUpsert(
                                      std::string(prepared.status().message())));
     }
   }
+  for (const auto& [local_id, partner_id] : links) {
+    StageUserLink(local_id, partner_id, &batch);
+  }
   PutAppliedMark(kUserOrderingKey, sequence, &batch);
   const absl::Status written =
       env_->storage->Write(batch, WriteOptions{.sync = true});
@@ -419,8 +431,30 @@ proto::ItemResult ConnectionImpl::ApplyUserUpsert(
     internal::MutexLock lock(&mu_);
     FinishUserCopyLocked();
   }
-  return ItemResultOf(sequence, proto::APPLIED, proto::ERROR_NONE,
-                      absl::StrJoin(left_out, "; "));
+  proto::ItemResult applied = ItemResultOf(
+      sequence, proto::APPLIED, proto::ERROR_NONE, absl::StrJoin(left_out, "; "));
+  // The sender links its user to ours (one user per entry).
+  if (links.size() == 1) applied.set_receiver_record_id(links.front().first);
+  return applied;
+}
+
+absl::StatusOr<std::optional<std::string>> ConnectionImpl::LocalUserOf(
+    std::string_view partner_user_id) const {
+  absl::StatusOr<std::string> local =
+      env_->storage->Get(UserLinkKey(id_, /*by_partner_id=*/true,
+                                     partner_user_id));
+  if (absl::IsNotFound(local.status())) return std::nullopt;
+  ORGSYNC_RETURN_IF_ERROR(local.status());
+  return *std::move(local);
+}
+
+void ConnectionImpl::StageUserLink(std::string_view local_id,
+                                   std::string_view partner_id,
+                                   WriteBatch* batch) const {
+  batch->Put(UserLinkKey(id_, /*by_partner_id=*/true, partner_id),
+             std::string(local_id));
+  batch->Put(UserLinkKey(id_, /*by_partner_id=*/false, local_id),
+             std::string(partner_id));
 }
 
 }  // namespace orgsync::internal
