@@ -3,12 +3,13 @@
 // The shipped InMemoryMetadataStore against the MetadataStore contract
 // (orgsync/metadata_store.h) that metadata sync (R74) is to rely on.
 
+#include "orgsync/metadata_store.h"
+
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "orgsync/metadata_store.h"
 #include "testing/storage_testing.h"
 
 namespace orgsync {
@@ -21,18 +22,12 @@ TEST_CASE(
     "them, and refuses bad input without changing anything",
     "[metadata]") {
   InMemoryMetadataStore store;
-  RequireOk(store.Upsert({.type = MetadataType::kProfile,
-                          .name = "Sales",
-                          .body = "v1"},
-                         {}));
-  RequireOk(store.Upsert({.type = MetadataType::kRole,
-                          .name = "Sales",
-                          .body = "role"},
-                         {}));
-  RequireOk(store.Upsert({.type = MetadataType::kProfile,
-                          .name = "Sales",
-                          .body = "v2"},
-                         {}));
+  RequireOk(store.Upsert(
+      {.type = MetadataType::kProfile, .name = "Sales", .body = "v1"}, {}));
+  RequireOk(store.Upsert(
+      {.type = MetadataType::kRole, .name = "Sales", .body = "role"}, {}));
+  RequireOk(store.Upsert(
+      {.type = MetadataType::kProfile, .name = "Sales", .body = "v2"}, {}));
   CHECK(store.size() == 2);
   auto profile = store.Get(MetadataType::kProfile, "Sales");
   RequireOk(profile.status());
@@ -52,14 +47,15 @@ TEST_CASE(
   CHECK(store.Rename(MetadataType::kProfile, "Support", "Sales EMEA", {})
             .code() == absl::StatusCode::kAlreadyExists);
 
-  CHECK(store.Upsert({.type = MetadataType::kLayout, .name = "", .body = ""},
-                     {})
-            .code() == absl::StatusCode::kInvalidArgument);
-  CHECK(store.Upsert({.type = static_cast<MetadataType>(99),
-                      .name = "x",
-                      .body = ""},
-                     {})
-            .code() == absl::StatusCode::kInvalidArgument);
+  CHECK(
+      store.Upsert({.type = MetadataType::kLayout, .name = "", .body = ""}, {})
+          .code() == absl::StatusCode::kInvalidArgument);
+  CHECK(
+      store
+          .Upsert(
+              {.type = static_cast<MetadataType>(99), .name = "x", .body = ""},
+              {})
+          .code() == absl::StatusCode::kInvalidArgument);
   CHECK(store.size() == 3);
 
   std::vector<std::string> seen;

@@ -26,17 +26,16 @@ using testing::RequireOk;
 ObjectDef Account(uint32_t name_length) {
   return ObjectDef{
       .name = "Account",
-      .fields = {FieldDef{.name = "Name",
-                          .type = FieldType::kText,
-                          .length = name_length}},
+      .fields = {FieldDef{
+          .name = "Name", .type = FieldType::kText, .length = name_length}},
       .publishable = true};
 }
 
 ObjectDef Lead() {
-  return ObjectDef{.name = "Lead",
-                   .fields = {FieldDef{.name = "Email",
-                                       .type = FieldType::kEmail}},
-                   .publishable = true};
+  return ObjectDef{
+      .name = "Lead",
+      .fields = {FieldDef{.name = "Email", .type = FieldType::kEmail}},
+      .publishable = true};
 }
 
 std::vector<std::string> MismatchedObjects(const Connection* connection) {
@@ -98,7 +97,8 @@ TEST_CASE(
   CHECK(m.partner_fingerprint == ObjectFingerprint(Account(40)));
   CHECK(w.s->SchemaMismatches().at(0).local_fingerprint ==
         ObjectFingerprint(Account(40)));
-  auto rows = w.p->History(HistoryQuery{.event = HistoryEvent::kSchemaMismatch});
+  auto rows =
+      w.p->History(HistoryQuery{.event = HistoryEvent::kSchemaMismatch});
   RequireOk(rows.status());
   CHECK(rows->at(0).detail.find("Account") != std::string::npos);
   bool told = false;

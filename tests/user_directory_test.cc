@@ -3,12 +3,13 @@
 // The shipped InMemoryUserDirectory against the UserDirectory contract
 // (orgsync/user_directory.h) that user sync (R70-R72) relies on.
 
+#include "orgsync/user_directory.h"
+
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "orgsync/user_directory.h"
 #include "testing/storage_testing.h"
 
 namespace orgsync {

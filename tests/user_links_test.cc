@@ -123,8 +123,8 @@ TEST_CASE(
   LinkedWorld w;
   REQUIRE(w.ursula_here != "U1");
   const Record owned = w.InsertAccount(w.primary_store.get(), w.p, "U1");
-  const Record copy = w.Get(
-      w.secondary_store.get(), testing::LinkedPartnerId(w.p, "Account", owned.id));
+  const Record copy = w.Get(w.secondary_store.get(),
+                            testing::LinkedPartnerId(w.p, "Account", owned.id));
   CHECK(copy.fields.at("OwnerId") == FieldValue(Reference{w.ursula_here}));
   // R35: the first copy keeps the audit fields, with the linked user.
   CHECK(copy.audit.created_by == w.ursula_here);
@@ -145,8 +145,8 @@ TEST_CASE(
   LinkedWorld w;
   const Record owned =
       w.InsertAccount(w.secondary_store.get(), w.s, w.ursula_here);
-  const Record copy = w.Get(
-      w.primary_store.get(), testing::LinkedPartnerId(w.s, "Account", owned.id));
+  const Record copy = w.Get(w.primary_store.get(),
+                            testing::LinkedPartnerId(w.s, "Account", owned.id));
   CHECK(copy.fields.at("OwnerId") == FieldValue(Reference{"U1"}));
 }
 

@@ -119,7 +119,8 @@ TEST_CASE(
   CHECK(w.s->status() == S::kUserSyncInProgress);
   w.PumpUntilActive();
 
-  std::optional<User> alice = w.Find(w.secondary_users, "alice@corp.example.dr");
+  std::optional<User> alice =
+      w.Find(w.secondary_users, "alice@corp.example.dr");
   REQUIRE(alice.has_value());
   CHECK(alice->profile == "Standard");
   CHECK(alice->id.rfind("SU-", 0) == 0);  // the secondary's own id
@@ -127,8 +128,8 @@ TEST_CASE(
   CHECK_FALSE(w.Find(w.secondary_users, "bob@corp.example.dr").has_value());
   CHECK(w.secondary_users.size() == 1);
   for (Connection* side : {w.p, w.s}) {
-    auto history = side->History(
-        HistoryQuery{.event = HistoryEvent::kUserSyncCompleted});
+    auto history =
+        side->History(HistoryQuery{.event = HistoryEvent::kUserSyncCompleted});
     RequireOk(history.status());
     CHECK(history->size() == 1);
   }
@@ -315,8 +316,7 @@ TEST_CASE(
   CHECK(w.s->status() == S::kActive);
 }
 
-TEST_CASE("R70: CaptureUser refuses bad input and changes nothing",
-          "[users]") {
+TEST_CASE("R70: CaptureUser refuses bad input and changes nothing", "[users]") {
   User nobody = Person("ivy");
   // Before acceptance.
   UserWorld pending;
@@ -348,9 +348,9 @@ TEST_CASE("R70: CaptureUser refuses bad input and changes nothing",
   CHECK(w.p->record_queue()->Count() == 0);
   bool logged = false;
   for (const LogEntry& entry : testing::LogOf(w.p)) {
-    logged = logged || (entry.status == LogStatus::kInfo &&
-                        entry.description.find("standard licence") !=
-                            std::string::npos);
+    logged = logged ||
+             (entry.status == LogStatus::kInfo &&
+              entry.description.find("standard licence") != std::string::npos);
   }
   CHECK(logged);
 }

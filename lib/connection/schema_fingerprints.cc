@@ -31,7 +31,7 @@
 namespace orgsync::internal {
 namespace {
 
-using FingerprintMap = google::protobuf::Map<std::string, uint64_t>;
+using ProtoFingerprints = google::protobuf::Map<std::string, uint64_t>;
 
 // The partner's objects this org does not define whose fingerprints are
 // kept.
@@ -41,8 +41,8 @@ constexpr size_t kMaxForeignFingerprints = 256;
 // "Bounded state" in orgsync/connection.h).
 constexpr size_t kSchemaRowsPerWindow = 4;
 
-std::vector<std::string> DifferingObjects(const FingerprintMap& local,
-                                          const FingerprintMap& partner) {
+std::vector<std::string> DifferingObjects(const ProtoFingerprints& local,
+                                          const ProtoFingerprints& partner) {
   std::vector<std::string> differing;
   for (const auto& [name, fingerprint] : local) {
     auto theirs = partner.find(name);
@@ -54,7 +54,7 @@ std::vector<std::string> DifferingObjects(const FingerprintMap& local,
   return differing;
 }
 
-bool SameFingerprints(const FingerprintMap& a, const FingerprintMap& b) {
+bool SameFingerprints(const ProtoFingerprints& a, const ProtoFingerprints& b) {
   if (a.size() != b.size()) return false;
   for (const auto& [name, fingerprint] : a) {
     auto other = b.find(name);
@@ -64,8 +64,8 @@ bool SameFingerprints(const FingerprintMap& a, const FingerprintMap& b) {
 }
 
 // Names in `a` and not in `b` (both sorted).
-std::vector<std::string> Without(const std::vector<std::string>& a,
-                                 const std::vector<std::string>& b) {
+std::vector<std::string> NamesMissingFrom(const std::vector<std::string>& a,
+                                          const std::vector<std::string>& b) {
   std::vector<std::string> out;
   std::set_difference(a.begin(), a.end(), b.begin(), b.end(),
                       std::back_inserter(out));
@@ -75,16 +75,16 @@ std::vector<std::string> Without(const std::vector<std::string>& a,
 }  // namespace
 
 void ConnectionImpl::FillLocalFingerprints(proto::ConnectionState* next) const {
-  FingerprintMap* local = next->mutable_local_schema_fingerprints();
+  ProtoFingerprints* local = next->mutable_local_schema_fingerprints();
   local->clear();
   for (const auto& [name, fingerprint] : env_->schema->Fingerprints()) {
     (*local)[name] = fingerprint;
   }
 }
 
-void ConnectionImpl::TakePartnerFingerprints(const FingerprintMap& partner,
-                                             proto::ConnectionState* next) const {
-  FingerprintMap* kept = next->mutable_partner_schema_fingerprints();
+void ConnectionImpl::TakePartnerFingerprints(
+    const ProtoFingerprints& partner, proto::ConnectionState* next) const {
+  ProtoFingerprints* kept = next->mutable_partner_schema_fingerprints();
   kept->clear();
   size_t foreign = 0;
   for (const auto& [name, fingerprint] : partner) {
@@ -102,8 +102,8 @@ ConnectionImpl::SchemaEvents ConnectionImpl::StageSchemaComparison(
       next->local_schema_fingerprints(), next->partner_schema_fingerprints());
   const std::vector<std::string> before(next->schema_mismatches().begin(),
                                         next->schema_mismatches().end());
-  const std::vector<std::string> differ = Without(now, before);
-  const std::vector<std::string> match = Without(before, now);
+  const std::vector<std::string> differ = NamesMissingFrom(now, before);
+  const std::vector<std::string> match = NamesMissingFrom(before, now);
   next->clear_schema_mismatches();
   for (const std::string& name : now) next->add_schema_mismatches(name);
 
@@ -118,8 +118,8 @@ ConnectionImpl::SchemaEvents ConnectionImpl::StageSchemaComparison(
     if (partner_caused) {
       AddIncomingHistory(fmt::format("schema:{}", static_cast<int>(event)),
                          kSchemaRowsPerWindow, event,
-                         PartnerActorName(next->partner_org_id()), detail,
-                         next, batch);
+                         PartnerActorName(next->partner_org_id()), detail, next,
+                         batch);
     } else {
       AddHistory(id_, time, event, kSystemActor, detail, next, batch);
     }
@@ -174,9 +174,9 @@ std::vector<SchemaMismatch> ConnectionImpl::SchemaMismatches() const {
     auto partner = state_.partner_schema_fingerprints().find(object);
     mismatches.push_back(SchemaMismatch{
         .object = object,
-        .local_fingerprint =
-            local == state_.local_schema_fingerprints().end() ? 0
-                                                               : local->second,
+        .local_fingerprint = local == state_.local_schema_fingerprints().end()
+                                 ? 0
+                                 : local->second,
         .partner_fingerprint =
             partner == state_.partner_schema_fingerprints().end()
                 ? 0

@@ -351,9 +351,9 @@ absl::Status ConnectionImpl::UpdateSyncOptions(const SyncOptions& sync,
   *next.mutable_sync() = ToStoredSync(sync);
   // R73: sync users turned back on copies all users again (Step queues
   // the copy; user_sync.cc). Turned off, a copy not queued yet is dropped.
-  next.set_users_bulk_requested(sync.sync_users &&
-                                (state_.users_bulk_requested() ||
-                                 (!old.sync_users && AcceptedLocked())));
+  next.set_users_bulk_requested(
+      sync.sync_users &&
+      (state_.users_bulk_requested() || (!old.sync_users && AcceptedLocked())));
   return UpdateSettings(
       HistoryEvent::kSyncOptionsUpdated, actor,
       fmt::format("{} -> {}", DescribeSync(old), DescribeSync(sync)), next);

@@ -81,7 +81,7 @@ UserOutcome UserFailure(proto::ErrorCode error, std::string description) {
   return failure;
 }
 
-CaptureResult NotCaptured(std::string reason) {
+CaptureResult UserNotCaptured(std::string reason) {
   CaptureResult result;
   result.reason = std::move(reason);
   return result;
@@ -103,18 +103,17 @@ UserOutcome WriteUserFromPartner(UserDirectory& directory,
   const std::optional<std::string> username =
       LocalUsername(incoming.username(), local_is_secondary);
   if (!username.has_value()) {
-    return UserFailure(
-        proto::ERROR_USERNAME_SUFFIX,
-        fmt::format("username {} does not end in {} (R71)",
-                    ClipPeerText(incoming.username()),
-                    kSecondaryUsernameSuffix));
+    return UserFailure(proto::ERROR_USERNAME_SUFFIX,
+                       fmt::format("username {} does not end in {} (R71)",
+                                   ClipPeerText(incoming.username()),
+                                   kSecondaryUsernameSuffix));
   }
   absl::StatusOr<bool> has_profile = directory.HasProfile(incoming.profile());
   if (!has_profile.ok()) {
-    return UserFailure(proto::ERROR_UNKNOWN,
-                       fmt::format("reading profile {}: {}",
-                                   ClipPeerText(incoming.profile()),
-                                   std::string(has_profile.status().message())));
+    return UserFailure(
+        proto::ERROR_UNKNOWN,
+        fmt::format("reading profile {}: {}", ClipPeerText(incoming.profile()),
+                    std::string(has_profile.status().message())));
   }
   if (!*has_profile) {
     return UserFailure(
@@ -160,11 +159,10 @@ UserOutcome WriteUserFromPartner(UserDirectory& directory,
   if (!written.ok()) {
     const bool refused = absl::IsInvalidArgument(written.status()) ||
                          absl::IsAlreadyExists(written.status());
-    return UserFailure(
-        refused ? proto::ERROR_VALIDATION : proto::ERROR_UNKNOWN,
-        fmt::format("the user directory refused user {}: {}",
-                    ClipPeerText(incoming.username()),
-                    std::string(written.status().message())));
+    return UserFailure(refused ? proto::ERROR_VALIDATION : proto::ERROR_UNKNOWN,
+                       fmt::format("the user directory refused user {}: {}",
+                                   ClipPeerText(incoming.username()),
+                                   std::string(written.status().message())));
   }
   outcome.local_id = written->id;
   return outcome;
@@ -182,9 +180,9 @@ bool IsUserCopyEnd(const QueueEntry& entry) {
 }
 
 void ConnectionImpl::NoteUserCaptureLocked() {
-  capture_users_ = state_.sync().sync_users() &&
-                   !(role_ == ReplicationRole::kSecondary &&
-                     state_.users_to_partner_off());
+  capture_users_ =
+      state_.sync().sync_users() &&
+      !(role_ == ReplicationRole::kSecondary && state_.users_to_partner_off());
 }
 
 absl::StatusOr<CaptureResult> ConnectionImpl::RefuseUserCapture(
@@ -197,7 +195,7 @@ absl::StatusOr<CaptureResult> ConnectionImpl::RefuseUserCapture(
   log.error = error;
   log.description = reason;
   ORGSYNC_RETURN_IF_ERROR(sync_log_->Append(log).status());
-  return NotCaptured(std::move(reason));
+  return UserNotCaptured(std::move(reason));
 }
 
 absl::StatusOr<CaptureResult> ConnectionImpl::CaptureUser(
@@ -223,13 +221,13 @@ absl::StatusOr<CaptureResult> ConnectionImpl::CaptureUser(
         id_, ConnectionStatusName(status)));
   }
   if (change.context.from_replication) {
-    return NotCaptured("written by replication: never sent back (R31)");
+    return UserNotCaptured("written by replication: never sent back (R31)");
   }
   if (!capture_users_.load()) {
-    return NotCaptured(role_ == ReplicationRole::kSecondary
-                           ? "sync users is off, or this secondary's user "
-                             "direction is switched off"
-                           : "sync users is off");
+    return UserNotCaptured(role_ == ReplicationRole::kSecondary
+                               ? "sync users is off, or this secondary's user "
+                                 "direction is switched off"
+                               : "sync users is off");
   }
   if (!user.standard_license) {
     return RefuseUserCapture(
@@ -246,8 +244,9 @@ absl::StatusOr<CaptureResult> ConnectionImpl::CaptureUser(
                     user.username, kSecondaryUsernameSuffix));
   }
   const NewQueueEntry entry = UserQueueEntry(&user, QueueAction::kUserUpsert);
-  ORGSYNC_ASSIGN_OR_RETURN(std::vector<uint64_t> sequences,
-                           record_queue_->Enqueue(absl::MakeConstSpan(&entry, 1)));
+  ORGSYNC_ASSIGN_OR_RETURN(
+      std::vector<uint64_t> sequences,
+      record_queue_->Enqueue(absl::MakeConstSpan(&entry, 1)));
   CaptureResult captured;
   captured.captured = true;
   captured.sequence = sequences.front();
@@ -258,8 +257,8 @@ absl::Status ConnectionImpl::SetUserSyncToPartner(bool enabled,
                                                   std::string_view actor) {
   const EventTeller tell(this);
   if (actor.empty() || actor.size() > kMaxHistoryTextBytes) {
-    return absl::InvalidArgumentError(fmt::format(
-        "actor must be 1 to {} bytes", kMaxHistoryTextBytes));
+    return absl::InvalidArgumentError(
+        fmt::format("actor must be 1 to {} bytes", kMaxHistoryTextBytes));
   }
   internal::MutexLock lock(&mu_);
   if (role_ != ReplicationRole::kSecondary) {
@@ -336,8 +335,7 @@ void ConnectionImpl::FinishUserCopyLocked() {
     // are here already, so this side's user phase is over before it began.
     proto::ConnectionState next = state_;
     next.set_users_copy_received(true);
-    user_copy_end_unwritten_ =
-        !Commit(std::move(next), WriteBatch()).ok();
+    user_copy_end_unwritten_ = !Commit(std::move(next), WriteBatch()).ok();
     return;
   }
   if (StatusLocked() != ConnectionStatus::kUserSyncInProgress) return;
@@ -390,14 +388,14 @@ proto::ItemResult ConnectionImpl::ApplyUserUpsert(
     }
     if (!outcome.left_out.empty()) {
       NewLogEntry note;
-      note.record = RecordRef{std::string(kUserObjectName),
-                              ClipPeerText(incoming.id())};
+      note.record =
+          RecordRef{std::string(kUserObjectName), ClipPeerText(incoming.id())};
       note.action = static_cast<QueueAction>(upsert.action());
       note.status = LogStatus::kInfo;
-      note.description = fmt::format(
-          "user {} copied without what org {} does not define: {}",
-          ClipPeerText(incoming.username()), env_->org_id,
-          absl::StrJoin(outcome.left_out, ", "));
+      note.description =
+          fmt::format("user {} copied without what org {} does not define: {}",
+                      ClipPeerText(incoming.username()), env_->org_id,
+                      absl::StrJoin(outcome.left_out, ", "));
       note.queue_sequence = sequence;
       left_out.push_back(note.description);
       notes.push_back(std::move(note));
@@ -411,8 +409,7 @@ proto::ItemResult ConnectionImpl::ApplyUserUpsert(
     if (prepared.ok()) {
       pending = *std::move(prepared);
     } else {
-      left_out.push_back(fmt::format("(not logged in org {}: {})",
-                                     env_->org_id,
+      left_out.push_back(fmt::format("(not logged in org {}: {})", env_->org_id,
                                      std::string(prepared.status().message())));
     }
   }
@@ -431,8 +428,9 @@ proto::ItemResult ConnectionImpl::ApplyUserUpsert(
     internal::MutexLock lock(&mu_);
     FinishUserCopyLocked();
   }
-  proto::ItemResult applied = ItemResultOf(
-      sequence, proto::APPLIED, proto::ERROR_NONE, absl::StrJoin(left_out, "; "));
+  proto::ItemResult applied =
+      ItemResultOf(sequence, proto::APPLIED, proto::ERROR_NONE,
+                   absl::StrJoin(left_out, "; "));
   // The sender links its user to ours (one user per entry).
   if (links.size() == 1) applied.set_receiver_record_id(links.front().first);
   return applied;
@@ -440,9 +438,8 @@ proto::ItemResult ConnectionImpl::ApplyUserUpsert(
 
 absl::StatusOr<std::optional<std::string>> ConnectionImpl::LocalUserOf(
     std::string_view partner_user_id) const {
-  absl::StatusOr<std::string> local =
-      env_->storage->Get(UserLinkKey(id_, /*by_partner_id=*/true,
-                                     partner_user_id));
+  absl::StatusOr<std::string> local = env_->storage->Get(
+      UserLinkKey(id_, /*by_partner_id=*/true, partner_user_id));
   if (absl::IsNotFound(local.status())) return std::nullopt;
   ORGSYNC_RETURN_IF_ERROR(local.status());
   return *std::move(local);

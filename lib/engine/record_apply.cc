@@ -233,8 +233,7 @@ absl::StatusOr<std::optional<proto::ItemResult>> RecordSync::MapFields(
     if (linked_user.has_value()) {
       // The partner's user, as user sync copied it here (R37).
       value = Reference{*std::move(linked_user)};
-    } else if (ref != nullptr &&
-               field.def->type == FieldType::kUserReference) {
+    } else if (ref != nullptr && field.def->type == FieldType::kUserReference) {
       if (deps_.user_exists && !deps_.user_exists(ref->id)) {
         const std::string owner = owner_user_id();
         // R37: the owner stands in; never written back (from_replication).

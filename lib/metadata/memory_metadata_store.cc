@@ -90,8 +90,8 @@ InMemoryMetadataStore::InMemoryMetadataStore()
 
 InMemoryMetadataStore::~InMemoryMetadataStore() = default;
 
-absl::StatusOr<MetadataItem> InMemoryMetadataStore::Get(
-    MetadataType type, std::string_view name) {
+absl::StatusOr<MetadataItem> InMemoryMetadataStore::Get(MetadataType type,
+                                                        std::string_view name) {
   ORGSYNC_RETURN_IF_ERROR(CheckMetadataKey(type, name));
   internal::MutexLock lock(&state_->mu);
   auto found = state_->items.find({static_cast<int>(type), std::string(name)});
@@ -121,9 +121,8 @@ absl::Status InMemoryMetadataStore::Rename(MetadataType type,
   auto old_item =
       state_->items.find({static_cast<int>(type), std::string(old_name)});
   if (old_item == state_->items.end()) {
-    return absl::NotFoundError(
-        fmt::format("no {} named {} to rename", MetadataTypeName(type),
-                    old_name));
+    return absl::NotFoundError(fmt::format("no {} named {} to rename",
+                                           MetadataTypeName(type), old_name));
   }
   if (old_name == new_name) return absl::OkStatus();
   State::Key new_key{static_cast<int>(type), std::string(new_name)};
