@@ -88,9 +88,9 @@
 // user directory -- only from Step() and from the transport's message
 // callback, and then holds one lock of its own: the one that serializes
 // those two with each other. No other call takes that lock, so none waits
-// behind host code: Capture and CaptureBatch (which take no connection
-// lock at all, and may be called while the host holds a lock its
-// RecordStore also takes), the status and history queries, Suspend,
+// behind host code: Capture, CaptureBatch and CaptureUser (which take no
+// connection lock at all, and may be called while the host holds a lock its
+// RecordStore or UserDirectory also takes), the status and history queries, Suspend,
 // Resume and the other administrative calls, and the components' reads.
 // What those calls may wait for is the connection's short state lock, held
 // by Step() and message handling only while they update the connection's
