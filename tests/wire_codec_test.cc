@@ -1196,6 +1196,20 @@ TEST_CASE("R5 on the wire: connection notice and protocol error rules",
       {"a connection update without the options",
        Mutated(NoticeSample(), [&](E& e) { notice(e)->clear_options(); }),
        "notice.options: must be present for CONNECTION_UPDATE"},
+      {"schema fingerprints of an unnamed object",
+       Mutated(NoticeSample(),
+               [&](E& e) {
+                 (*notice(e)->mutable_schema_fingerprints())[""] = 1;
+                 notice(e)->set_has_schema_fingerprints(true);
+               }),
+       "notice.schema_fingerprints: has an entry with an empty key"},
+      {"schema fingerprints on a notice that is no update",
+       Mutated(NoticeSample(),
+               [&](E& e) {
+                 notice(e)->set_action(proto::CONNECTION_RESUMED);
+                 notice(e)->set_has_schema_fingerprints(true);
+               }),
+       "notice.schema_fingerprints: are only meaningful on CONNECTION_UPDATE"},
       {"protocol error without a version",
        Mutated(
            ProtocolErrorSample(),

@@ -88,9 +88,9 @@
 // user directory -- only from Step() and from the transport's message
 // callback, and then holds one lock of its own: the one that serializes
 // those two with each other. No other call takes that lock, so none waits
-// behind host code: Capture and CaptureBatch (which take no connection
-// lock at all, and may be called while the host holds a lock its
-// RecordStore also takes), the status and history queries, Suspend,
+// behind host code: Capture, CaptureBatch and CaptureUser (which take no
+// connection lock at all, and may be called while the host holds a lock its
+// RecordStore or UserDirectory also takes), the status and history queries, Suspend,
 // Resume and the other administrative calls, and the components' reads.
 // What those calls may wait for is the connection's short state lock, held
 // by Step() and message handling only while they update the connection's
@@ -122,6 +122,7 @@
 #include "orgsync/subscription_map.h"
 #include "orgsync/sync_log.h"
 #include "orgsync/transport.h"
+#include "orgsync/user_directory.h"
 
 namespace orgsync {
 
@@ -208,6 +209,11 @@ enum class HistoryEvent {
   kOwnerUpdated = 14,
   kContactUpdated = 15,
   kSyncOptionsUpdated = 16,
+  // Schema fingerprints (exchanged at the handshake and whenever either
+  // schema changes): objects both orgs define, but differently, before any
+  // record of them fails; and objects that match again. `detail` names them.
+  kSchemaMismatch = 17,
+  kSchemaMatched = 18,
 };
 
 const std::string& HistoryEventName(HistoryEvent event);
@@ -244,6 +250,9 @@ enum class ConnectionEventKind : int {
   kPartnerSubscribed = 4,    // the partner subscribed to `object`, which
                              // this side publishes: its records now flow
   kPartnerUnsubscribed = 5,  // the partner unsubscribed from `object`
+  kSchemaMismatch = 6,       // `object` is defined differently in the two
+                             // orgs (see Connection::SchemaMismatches)
+  kSchemaMatched = 7,        // `object` is defined alike again
 };
 
 struct ConnectionEvent {
@@ -271,6 +280,18 @@ struct HistoryQuery {
   size_t limit = kMaxHistoryPageSize;
 };
 
+// An object both orgs define, but differently: its schema fingerprints
+// (ObjectFingerprint, orgsync/schema.h) differ. Records of it may fail
+// (SCHEMA_MISMATCH) until the definitions agree.
+struct SchemaMismatch {
+  std::string object = {};
+  uint64_t local_fingerprint = 0;
+  uint64_t partner_fingerprint = 0;
+
+  friend bool operator==(const SchemaMismatch&,
+                         const SchemaMismatch&) = default;
+};
+
 // A consistent copy of a connection's settings and status.
 struct ConnectionInfo {
   std::string connection_id = {};
@@ -296,6 +317,9 @@ struct ConnectionInfo {
   absl::Time suspended_since = absl::InfinitePast();
   std::string suspended_by;
   absl::Time next_queue_report = absl::InfiniteFuture();
+  // Secondary: whether its user changes go to the primary (R70; see
+  // Connection::SetUserSyncToPartner). Always true on a primary.
+  bool user_sync_to_partner = true;
 
   friend bool operator==(const ConnectionInfo&,
                          const ConnectionInfo&) = default;
@@ -528,6 +552,39 @@ class Connection {
   // thread.
   [[nodiscard]] virtual absl::StatusOr<std::optional<std::string>>
   PartnerRecordId(std::string_view object, std::string_view local_id) const = 0;
+
+  // User sync (R70-R73; see orgsync/user_directory.h): queues a change the
+  // host made to its UserDirectory for the partner. OK once the change is
+  // durable in the RecordQueue. Not captured (captured false, `reason`
+  // says why): a write from replication (R31); sync users off, or on a
+  // secondary whose user direction is switched off
+  // (SetUserSyncToPartner); a user without a standard licence (R70, logged
+  // Info); on a secondary, a username without ".dr" (R71, logged Failed,
+  // kUsernameSuffix). FailedPrecondition before acceptance, once
+  // Deactivated, or when the Org has no UserDirectory; InvalidArgument for
+  // a user without id or username. Takes no lock that Step() or message
+  // handling hold while they call the host, so it may be called from any
+  // thread, also while the host holds its own directory lock.
+  [[nodiscard]] virtual absl::StatusOr<CaptureResult> CaptureUser(
+      const UserChange& change) = 0;
+
+  // The objects whose definitions differ between this org and the partner,
+  // by name, as of the last fingerprints exchanged: the partner's come with
+  // the handshake and with every change of its schema; this org's schema is
+  // compared again at each Step() after it changed (Schema::generation),
+  // and sent to the partner then. Objects only one org defines are not
+  // listed. Each change of the list is also written to the history
+  // (kSchemaMismatch, kSchemaMatched) and told as ConnectionEvents. Empty
+  // before acceptance. Safe from any thread.
+  virtual std::vector<SchemaMismatch> SchemaMismatches() const = 0;
+
+  // Secondary only: switches the secondary -> primary direction of user
+  // sync on or off (R70: the secondary may keep users flowing one way).
+  // Recorded in the history (kSyncOptionsUpdated); setting the current
+  // value again records nothing. FailedPrecondition on a primary or once
+  // Deactivated.
+  [[nodiscard]] virtual absl::Status SetUserSyncToPartner(
+      bool enabled, std::string_view actor) = 0;
 
   virtual ConnectionCounters counters() const = 0;
 

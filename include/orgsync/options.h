@@ -40,6 +40,7 @@ class Clock;
 class ConflictResolver;
 class RecordStore;
 class Schema;
+class UserDirectory;
 struct ConnectionEvent;
 struct QueueSizeReport;
 
@@ -181,6 +182,13 @@ struct OrgOptions {
   // by the connection owner). Called from the stepping thread. Null: every
   // user exists.
   std::function<bool(std::string_view user_id)> user_exists = {};
+  // The host's users (orgsync/user_directory.h), which connections with
+  // "sync users" on copy and keep in sync (R70-R73). Not owned; must
+  // outlive the Org; called from the stepping thread. Null: no user sync
+  // (the host then ends the User Sync in Progress phase itself with
+  // Connection::CompleteUserSync, and CaptureUser answers
+  // FailedPrecondition).
+  UserDirectory* user_directory = nullptr;
   // Binary field values larger than this are not synced (R38): not sent,
   // and refused (FILE_TOO_LARGE) when a partner sends one.
   size_t max_file_bytes = size_t{38} * 1024 * 1024;

@@ -245,8 +245,15 @@ class Schema {
   // ObjectFingerprint of every object, by name.
   std::map<std::string, uint64_t> Fingerprints() const;
 
+  // A number that grows with every successful Add/Replace/RemoveObject (and
+  // never otherwise): a reader compares it with the one it last saw to skip
+  // recomputing what depends on the schema (connections do, for their
+  // schema fingerprints).
+  uint64_t generation() const;
+
  private:
   mutable internal::Mutex mu_;
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, std::shared_ptr<const ObjectDef>, std::less<>>
       objects_ ABSL_GUARDED_BY(mu_);
 };

@@ -142,6 +142,7 @@ ConnectionImpl::ConnectionImpl(const OrgEnv* env, proto::ConnectionState state)
   next_message_id_ = std::max<uint64_t>(state_.message_id_limit(), 1);
   deactivated_ = state_.status() == proto::STORED_DEACTIVATED;
   status_for_capture_ = StatusLocked();
+  NoteUserCaptureLocked();
 }
 
 absl::StatusOr<std::unique_ptr<ConnectionImpl>> ConnectionImpl::Open(
@@ -184,6 +185,18 @@ absl::Status ConnectionImpl::OpenComponents() {
     deps.schema = env_->schema;
     deps.resolver = env_->conflict_resolver;
     deps.user_exists = env_->user_exists;
+    if (UserDirectory* directory = env_->user_directory; directory != nullptr) {
+      // With user sync, records name users through its links (R37, R35),
+      // and a user missing here is one the directory does not hold.
+      deps.local_user = [this](std::string_view partner_user_id) {
+        return LocalUserOf(partner_user_id);
+      };
+      if (!deps.user_exists) {
+        deps.user_exists = [directory](std::string_view user_id) {
+          return directory->Get(user_id).ok();
+        };
+      }
+    }
     deps.max_file_bytes = env_->max_file_bytes;
     {
       internal::MutexLock lock(&mu_);
@@ -305,6 +318,7 @@ ConnectionInfo ConnectionImpl::Info() const {
   }
   info.admin_suspended = state_.admin_suspended();
   info.partner_unavailable = state_.partner_unavailable();
+  info.user_sync_to_partner = !state_.users_to_partner_off();
   if (state_.status() == proto::STORED_SUSPENDED) {
     info.suspended_by = state_.suspended_by();
     // A state written before R7 has no schedule until its next write.
@@ -508,7 +522,7 @@ absl::StatusOr<std::vector<HistoryEntry>> ConnectionImpl::History(
     const std::string_view value = it->value();
     if (!stored.ParseFromArray(value.data(), static_cast<int>(value.size())) ||
         stored.event() < static_cast<int>(HistoryEvent::kInvitationCreated) ||
-        stored.event() > static_cast<int>(HistoryEvent::kSyncOptionsUpdated)) {
+        stored.event() > static_cast<int>(HistoryEvent::kSchemaMatched)) {
       return absl::DataLossError(
           fmt::format("connection {}: unreadable history entry", id_));
     }

@@ -20,7 +20,7 @@
 // handshake in handshake.cc; the partner's publish/subscribe updates in
 // map_updates.cc; refused envelopes, either way, in envelope_refusals.cc; R7
 // queue-size reports in queue_reports.cc; connection events in
-// connection_events.cc.
+// connection_events.cc; user sync (R70-R73) in user_sync.cc.
 //
 // Locking: record_mu_ serializes the record path (Step() and message
 // handling take it first) and is the only lock held while the host's code
@@ -96,6 +96,8 @@ struct OrgEnv {
   RecordStore* record_store;
   ConflictResolver* conflict_resolver;
   std::function<bool(std::string_view)> user_exists;
+  // User sync (null: none); see OrgOptions.
+  UserDirectory* user_directory;
   size_t max_file_bytes;
   // R7 (null callback: no reports); see OrgOptions.
   absl::Duration queue_report_interval;
@@ -114,6 +116,11 @@ proto::ItemResult ItemResultOf(uint64_t sequence, proto::Outcome outcome,
 
 // True for the six "Connection ..." actions.
 bool IsConnectionAction(QueueAction action);
+
+// True for User Upsert and Bulk Sync Users (user_sync.cc).
+bool IsUserAction(QueueAction action);
+// The entry that ends a copy of all users (R2).
+bool IsUserCopyEnd(const QueueEntry& entry);
 
 // Clock time truncated to what the Storage keeps, so that the in-memory
 // state always equals the reopened one.
@@ -207,6 +214,10 @@ class ConnectionImpl final : public Connection {
       absl::Span<const LocalChange> changes) override;
   absl::StatusOr<std::optional<std::string>> PartnerRecordId(
       std::string_view object, std::string_view local_id) const override;
+  absl::StatusOr<CaptureResult> CaptureUser(const UserChange& change) override;
+  absl::Status SetUserSyncToPartner(bool enabled,
+                                    std::string_view actor) override;
+  std::vector<SchemaMismatch> SchemaMismatches() const override;
 
   // Primary, still Invited: the invitation's secret (raw bytes), for
   // Org::PendingInvitation; FailedPrecondition otherwise.
@@ -438,6 +449,56 @@ class ConnectionImpl final : public Connection {
   void ForgetConnectionNotices(const std::vector<uint64_t>& sequences)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // --- User sync (user_sync.cc) ---
+  // Step(): queues the copy of all standard-licence users when one is due
+  // (the primary's User Sync in Progress phase, or sync users turned off
+  // and on, R73). Reads the host's directory without mu_.
+  [[nodiscard]] absl::Status QueueUserCopyIfDue()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+  // Applies the partner's UserUpsert to the host's directory (without mu_:
+  // it calls host code) and returns the answer.
+  proto::ItemResult ApplyUserUpsert(const proto::UserUpsert& upsert,
+                                    DeferredLogs* logs)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+  // The end of a user copy was answered (sending side) or applied
+  // (receiving side): a connection in User Sync in Progress becomes Active
+  // (R2).
+  void FinishUserCopyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // User links (R37, R35): this org's id of the partner's user, nullopt
+  // when not linked; and the staging of a link into `batch`.
+  absl::StatusOr<std::optional<std::string>> LocalUserOf(
+      std::string_view partner_user_id) const;
+  void StageUserLink(std::string_view local_id, std::string_view partner_id,
+                     WriteBatch* batch) const;
+  // Keeps capture_users_ in step with the state.
+  void NoteUserCaptureLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Logs (Info or Failed) a user change that is not sent, and says why.
+  absl::StatusOr<CaptureResult> RefuseUserCapture(const User& user,
+                                                  LogStatus status,
+                                                  SyncErrorCode error,
+                                                  std::string reason);
+
+  // --- Schema fingerprints (schema_fingerprints.cc) ---
+  // Events to note once the write that staged them succeeded.
+  using SchemaEvents = std::vector<std::pair<ConnectionEventKind, std::string>>;
+  // Sets next's local fingerprints to this org's Schema's.
+  void FillLocalFingerprints(proto::ConnectionState* next) const;
+  // Sets next's partner fingerprints to `partner` (bounded).
+  void TakePartnerFingerprints(
+      const google::protobuf::Map<std::string, uint64_t>& partner,
+      proto::ConnectionState* next) const;
+  // Compares next's two maps, updates its mismatch list and stages history
+  // rows for what changed (coalesced when the partner caused it).
+  SchemaEvents StageSchemaComparison(bool partner_caused,
+                                     proto::ConnectionState* next,
+                                     WriteBatch* batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void NoteSchemaEvents(SchemaEvents events) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Step(): after this org's Schema changed, compares again and tells the
+  // partner (a Connection Update with the fingerprints).
+  [[nodiscard]] absl::Status CompareLocalSchemaIfChanged()
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   // R6: applies the partner's availability to the status.
   absl::Status ApplyAvailabilityLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -533,6 +594,14 @@ class ConnectionImpl final : public Connection {
   // The status as of the last state change, for Capture, which must not
   // take mu_ (message handling holds it while calling the host's store).
   std::atomic<ConnectionStatus> status_for_capture_{ConnectionStatus::kInvited};
+  // Whether CaptureUser sends: sync users on and, on a secondary, its user
+  // direction not switched off. Read without mu_, as status_for_capture_.
+  std::atomic<bool> capture_users_{false};
+  // FinishUserCopyLocked could not write Active; the next Step retries.
+  bool user_copy_end_unwritten_ ABSL_GUARDED_BY(mu_) = false;
+  // The Schema::generation the local fingerprints were last compared at
+  // (none yet in this process).
+  std::optional<uint64_t> schema_generation_seen_ ABSL_GUARDED_BY(mu_);
 
   // The connection's view of the org's Storage, through which every
   // component below reads and writes: applying one envelope of the

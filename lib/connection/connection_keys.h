@@ -58,6 +58,24 @@ inline std::string HistoryKey(std::string_view connection_id,
 // connection_impl.h); also the applied mark's key for them.
 inline constexpr std::string_view kConnectionOrderingKey = "connection";
 
+// The ordering key of every user sync entry, live and bulk alike: one
+// order for all users, so that a copy queued before a user's later change
+// can never overwrite it at the partner (R70); also their applied mark's
+// key.
+inline constexpr std::string_view kUserOrderingKey = "users";
+
+// User links (R37, R35; user_sync.cc): "k/<conn>/u/p/<partner user id>" ->
+// this org's id of that user, and "k/<conn>/u/l/<local user id>" -> the
+// partner's id.
+inline std::string UserLinkKey(std::string_view connection_id,
+                               bool by_partner_id, std::string_view user_id) {
+  std::string key = "k/";
+  key.append(connection_id);
+  key.append(by_partner_id ? "/u/p/" : "/u/l/");
+  key.append(user_id);
+  return key;
+}
+
 inline std::string AppliedMarkKey(std::string_view connection_id,
                                   std::string_view ordering_key) {
   std::string key = "k/";

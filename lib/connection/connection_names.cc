@@ -79,6 +79,10 @@ const std::string& HistoryEventName(HistoryEvent event) {
       return ORGSYNC_STATIC_STRING("Contact Updated");
     case HistoryEvent::kSyncOptionsUpdated:
       return ORGSYNC_STATIC_STRING("Sync Options Updated");
+    case HistoryEvent::kSchemaMismatch:
+      return ORGSYNC_STATIC_STRING("Schema Mismatch");
+    case HistoryEvent::kSchemaMatched:
+      return ORGSYNC_STATIC_STRING("Schema Matched");
   }
   return ORGSYNC_STATIC_STRING("Unknown");
 }

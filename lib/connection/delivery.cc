@@ -116,7 +116,8 @@ std::string OrderingKey(const RecordRef& record, QueueAction action) {
   if (IsConnectionAction(action)) return std::string(kConnectionOrderingKey);
   if (IsMapAction(action)) return "map:" + record.object;
   if (IsRecordAction(action)) return "record:" + record.object + "/" + record.id;
-  // User and metadata sync (not built yet): one key per action.
+  if (IsUserAction(action)) return std::string(kUserOrderingKey);
+  // Metadata sync (not built yet): one key per action.
   return fmt::format("action:{}", static_cast<int>(action));
 }
 
@@ -185,7 +186,14 @@ absl::StatusOr<size_t> ConnectionImpl::Step() {
   absl::StatusOr<size_t> sent;
   {
     internal::MutexLock record_lock(&record_mu_);
+    // R70/R73: a copy of all users due is queued first (user_sync.cc);
+    // its failure does not hold back what is queued already.
+    const absl::Status copied = QueueUserCopyIfDue();
+    // A changed Schema is compared with the partner's and sent to it.
+    const absl::Status compared = CompareLocalSchemaIfChanged();
     sent = Deliver(&logs);
+    if (sent.ok() && !copied.ok()) sent = copied;
+    if (sent.ok() && !compared.ok()) sent = compared;
   }
   FinishLogs(std::move(logs));
   ORGSYNC_RETURN_IF_ERROR(ReportQueueSizeIfDue());  // R7, queue_reports.cc
@@ -235,7 +243,10 @@ bool ConnectionImpl::CanSendLocked() const {
   if (status == ConnectionStatus::kDeactivated) {
     return !state_.partner_org_id().empty();
   }
-  return status == ConnectionStatus::kActive;
+  // The copy of all users goes out in User Sync in Progress (R2); the
+  // Picker holds everything else back until Active.
+  return status == ConnectionStatus::kActive ||
+         status == ConnectionStatus::kUserSyncInProgress;
 }
 
 absl::StatusOr<std::vector<QueueEntry>> ConnectionImpl::PickEntries(
@@ -250,7 +261,9 @@ absl::StatusOr<std::vector<QueueEntry>> ConnectionImpl::PickEntries(
           now_(now),
           options_(connection->env_->delivery),
           deactivated_(connection->StatusLocked() ==
-                       ConnectionStatus::kDeactivated) {
+                       ConnectionStatus::kDeactivated),
+          users_only_(connection->StatusLocked() ==
+                      ConnectionStatus::kUserSyncInProgress) {
       for (const auto& [key, flying] : connection->in_flight_) {
         if (TimedOut(flying)) ++resends_left_;
       }
@@ -275,6 +288,7 @@ absl::StatusOr<std::vector<QueueEntry>> ConnectionImpl::PickEntries(
       if (deactivated_ && entry.action != QueueAction::kConnectionDeactivate) {
         return Verdict::kPass;
       }
+      if (users_only_ && !IsUserAction(entry.action)) return Verdict::kPass;
       // Connection notices have no record, so the queue does not hold a
       // later one back while an older one waits for its retry; this does.
       const std::set<uint64_t>& notices = connection_->queued_notices_;
@@ -313,6 +327,7 @@ absl::StatusOr<std::vector<QueueEntry>> ConnectionImpl::PickEntries(
     const absl::Time now_;
     const DeliveryOptions& options_;
     const bool deactivated_;
+    const bool users_only_;
     size_t resends_left_ = 0;
     size_t fresh_ = 0;
     std::set<std::string, std::less<>> seen_;
@@ -421,6 +436,9 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
     } else if (IsMapAction(entry.action)) {
       parsed = envelope.mutable_map_update()->ParseFromString(entry.payload);
       envelope.mutable_map_update()->set_sequence(entry.sequence);
+    } else if (IsUserAction(entry.action)) {
+      parsed = envelope.mutable_user_upsert()->ParseFromString(entry.payload);
+      envelope.mutable_user_upsert()->set_sequence(entry.sequence);
     } else {
       unsendable.push_back(
           {.sequence = entry.sequence,

@@ -150,8 +150,14 @@ void ConnectionImpl::HandleAccept(const proto::Envelope& envelope) {
       id_, now, HistoryEvent::kInvitationAccepted, PartnerActorName(peer),
       fmt::format("accepted by org {} ({})", peer, next.partner_org_name()),
       &next, &batch);
+  // Schema differences are reported now, before any record fails.
+  FillLocalFingerprints(&next);
+  TakePartnerFingerprints(accept.schema_fingerprints(), &next);
+  SchemaEvents schema_events =
+      StageSchemaComparison(/*partner_caused=*/false, &next, &batch);
   // If the write fails the secondary gets no answer and retries.
   if (!Commit(std::move(next), std::move(batch)).ok()) return;
+  NoteSchemaEvents(std::move(schema_events));
   ++counters_.handshakes_accepted;
   ReplyAccepted(accept.nonce());
 }
@@ -204,6 +210,9 @@ void ConnectionImpl::ReplyAccepted(std::string_view secondary_nonce) {
   options->set_contact(state_.contact());
   result->set_primary_org_id(env_->org_id);
   result->set_primary_org_name(env_->org_name);
+  // The fingerprints compared at acceptance: the secondary compares the
+  // same ones, and a later change goes in a Connection Update.
+  *result->mutable_schema_fingerprints() = state_.local_schema_fingerprints();
   result->set_secret_proof(PrimaryProof(state_.secret(), id_, env_->org_id,
                                         state_.partner_org_id(),
                                         secondary_nonce, *nonce));
@@ -352,9 +361,14 @@ void ConnectionImpl::HandleHandshakeResult(const proto::Envelope& envelope) {
              fmt::format("accepted by org {} ({}); {}", primary,
                          next.partner_org_name(), DescribeSync(sync)),
              &next, &batch);
+  FillLocalFingerprints(&next);
+  TakePartnerFingerprints(result.schema_fingerprints(), &next);
+  SchemaEvents schema_events =
+      StageSchemaComparison(/*partner_caused=*/false, &next, &batch);
   // If the write fails the connection stays Invited; resending the
   // acceptance gets the (idempotent) answer again.
   if (Commit(std::move(next), std::move(batch)).ok()) {
+    NoteSchemaEvents(std::move(schema_events));
     last_send_status_ = absl::OkStatus();
     acceptance_nonce_.clear();
   }
@@ -388,6 +402,9 @@ absl::Status ConnectionImpl::SendAcceptanceLocked() {
   proto::AcceptInvitation* accept = envelope.mutable_accept();
   accept->set_secondary_org_id(env_->org_id);
   accept->set_secondary_org_name(env_->org_name);
+  for (const auto& [name, fingerprint] : env_->schema->Fingerprints()) {
+    (*accept->mutable_schema_fingerprints())[name] = fingerprint;
+  }
   accept->set_nonce(acceptance_nonce_);
   accept->set_secret_proof(
       SecondaryProof(state_.secret(), id_, env_->org_id, acceptance_nonce_));

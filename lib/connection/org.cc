@@ -62,6 +62,7 @@ class OrgImpl final : public Org {
              .record_store = options.record_store,
              .conflict_resolver = options.conflict_resolver,
              .user_exists = options.user_exists,
+             .user_directory = options.user_directory,
              .max_file_bytes = options.max_file_bytes,
              .queue_report_interval = options.queue_report_interval,
              .queue_report = options.queue_report,

@@ -133,15 +133,22 @@ void ConnectionImpl::HandleMessage(std::string bytes) {
       ++counters_.rejected_wrong_connection;
       return;
     }
-    if (envelope.body_case() == proto::Envelope::kChanges) {
+    // Record changes and users are applied without mu_: applying calls
+    // the host's RecordStore or UserDirectory.
+    if (envelope.body_case() == proto::Envelope::kChanges ||
+        envelope.body_case() == proto::Envelope::kUserUpsert) {
       to_apply = decoded;
     } else {
       RouteToEngine(envelope, &logs);
     }
   }
   if (to_apply != nullptr) {
-    std::vector<proto::ItemResult> results =
-        ApplyChangeBatch(to_apply->changes(), &logs);
+    std::vector<proto::ItemResult> results;
+    if (to_apply->body_case() == proto::Envelope::kUserUpsert) {
+      results.push_back(ApplyUserUpsert(to_apply->user_upsert(), &logs));
+    } else {
+      results = ApplyChangeBatch(to_apply->changes(), &logs);
+    }
     internal::MutexLock lock(&mu_);
     for (const proto::ItemResult& result : results) CountResult(result);
     // The connection may have been deactivated (or detached) meanwhile;
@@ -166,19 +173,10 @@ void ConnectionImpl::RouteToEngine(const proto::Envelope& envelope,
       results.push_back(ApplyNotice(envelope.notice()));
       break;
     case proto::Envelope::kChanges:
+    case proto::Envelope::kUserUpsert:
       // Never routed here: HandleMessage applies them without mu_
-      // (ApplyChangeBatch).
+      // (ApplyChangeBatch, ApplyUserUpsert in user_sync.cc).
       return;
-    case proto::Envelope::kUserUpsert: {
-      // User sync (R70-R73) is not built yet: refuse rather than pretend.
-      proto::ItemResult result;
-      result.set_sequence(envelope.user_upsert().sequence());
-      result.set_outcome(proto::PERMANENT_FAILURE);
-      result.set_error(proto::ERROR_UNKNOWN);
-      result.set_description("user sync is not supported yet");
-      results.push_back(std::move(result));
-      break;
-    }
     case proto::Envelope::kMetadataPush: {
       proto::ItemResult result;
       result.set_sequence(envelope.metadata_push().sequence());
@@ -290,6 +288,7 @@ proto::ItemResult ConnectionImpl::ApplyNotice(
           ? std::string()
           : fmt::format(" (by {})", notice.reason().substr(0, 256));
   bool deactivates = false;
+  SchemaEvents schema_events;
   // The partner may send notices at will: their history entries are
   // coalesced (incoming_history.cc), a few per event per window.
   auto record = [&](HistoryEvent event, std::string_view detail) {
@@ -336,6 +335,15 @@ proto::ItemResult ConnectionImpl::ApplyNotice(
         next.set_contact(contact);
         record(HistoryEvent::kContactUpdated, detail);
       }
+      // The partner's schema changed (or it repeats its fingerprints):
+      // compare again, with this org's fingerprints as last sent to it (a
+      // change of this org's schema not compared yet is Step's, which also
+      // tells the partner; schema_fingerprints.cc).
+      if (notice.has_schema_fingerprints()) {
+        TakePartnerFingerprints(notice.schema_fingerprints(), &next);
+        schema_events =
+            StageSchemaComparison(/*partner_caused=*/true, &next, &batch);
+      }
       break;
     }
     case proto::CONNECTION_ADMIN_SUSPENDED:
@@ -379,6 +387,7 @@ proto::ItemResult ConnectionImpl::ApplyNotice(
     in_flight_.clear();
     in_flight_keys_.clear();
   }
+  NoteSchemaEvents(std::move(schema_events));
   return ItemResultOf(sequence, proto::APPLIED);
 }
 

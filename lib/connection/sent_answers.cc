@@ -65,9 +65,17 @@ void ConnectionImpl::HandleAck(const proto::Acknowledgement& ack,
                                DeferredLogs* logs) {
   std::vector<Answered> done;
   std::vector<Failure> failures;
+  bool user_copy_answered = false;
   for (const proto::ItemResult& result : ack.results()) {
     const uint64_t sequence = result.sequence();
-    const bool in_flight = in_flight_.contains(sequence);
+    const auto flying = in_flight_.find(sequence);
+    const bool in_flight = flying != in_flight_.end();
+    // The end of a copy of all users, answered for good: the User Sync in
+    // Progress phase is over (R2; user_sync.cc).
+    if (in_flight && IsUserCopyEnd(flying->second.entry) &&
+        result.outcome() != proto::RETRYABLE_FAILURE) {
+      user_copy_answered = true;
+    }
     switch (result.outcome()) {
       case proto::APPLIED:
       case proto::DUPLICATE:
@@ -111,6 +119,7 @@ void ConnectionImpl::HandleAck(const proto::Acknowledgement& ack,
   }
   RecordAcknowledged(std::move(done), logs);
   RecordFailures(failures, logs);
+  if (user_copy_answered) FinishUserCopyLocked();
 }
 
 void ConnectionImpl::IgnoreResultNotInFlight(const proto::ItemResult& result,
@@ -173,6 +182,16 @@ void ConnectionImpl::RecordAcknowledged(std::vector<Answered> answered,
                .ok()) {
         return;
       }
+    }
+  }
+  // A user the partner applied: its id there links to ours (R37, R35;
+  // user_sync.cc), in the same write that removes the entry.
+  for (const Answered& one : answered) {
+    if (one.result.has_value() && IsUserAction(one.entry.action) &&
+        !one.entry.record.id.empty() &&
+        !one.result->receiver_record_id().empty()) {
+      StageUserLink(one.entry.record.id,
+                    ClipPeerText(one.result->receiver_record_id()), &batch);
     }
   }
   std::vector<QueueEntry> entries;

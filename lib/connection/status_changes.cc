@@ -70,6 +70,10 @@ absl::Status ConnectionImpl::StageNotice(
   if (action == QueueAction::kConnectionUpdate) {
     if (next.owner() == state_.owner()) options->clear_owner();
     if (next.contact() == state_.contact()) options->clear_contact();
+    // Every update carries this org's schema fingerprints as last compared
+    // (schema_fingerprints.cc), so the partner's view never lags.
+    *notice.mutable_schema_fingerprints() = next.local_schema_fingerprints();
+    notice.set_has_schema_fingerprints(true);
   }
   notice.set_reason(std::string(actor));
   // The sequence is the queue's, set when the entry is sent.
@@ -109,6 +113,7 @@ absl::Status ConnectionImpl::Commit(
     NoteEvent(ConnectionEventKind::kStatusChanged);
   }
   status_for_capture_ = StatusLocked();
+  NoteUserCaptureLocked();
   // Owner and audit-field changes (by either side) apply to the next
   // captured and applied change, not only after a reopen.
   if (record_sync_ != nullptr) {
@@ -124,7 +129,12 @@ absl::Status ConnectionImpl::CompleteMetadataSync(std::string_view actor) {
   const EventTeller tell(this);
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
   internal::MutexLock lock(&mu_);
-  const ConnectionStatus to = state_.sync().sync_users()
+  // With a user directory, the users may have arrived already (the
+  // primary's phase ended first; user_sync.cc): no user phase then.
+  const bool users_pending =
+      state_.sync().sync_users() &&
+      !(env_->user_directory != nullptr && state_.users_copy_received());
+  const ConnectionStatus to = users_pending
                                   ? ConnectionStatus::kUserSyncInProgress
                                   : ConnectionStatus::kActive;
   ORGSYNC_RETURN_IF_ERROR(CheckMove(
@@ -339,6 +349,11 @@ absl::Status ConnectionImpl::UpdateSyncOptions(const SyncOptions& sync,
   if (old == sync) return absl::OkStatus();
   proto::ConnectionState next = state_;
   *next.mutable_sync() = ToStoredSync(sync);
+  // R73: sync users turned back on copies all users again (Step queues
+  // the copy; user_sync.cc). Turned off, a copy not queued yet is dropped.
+  next.set_users_bulk_requested(
+      sync.sync_users &&
+      (state_.users_bulk_requested() || (!old.sync_users && AcceptedLocked())));
   return UpdateSettings(
       HistoryEvent::kSyncOptionsUpdated, actor,
       fmt::format("{} -> {}", DescribeSync(old), DescribeSync(sync)), next);

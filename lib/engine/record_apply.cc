@@ -225,7 +225,15 @@ absl::StatusOr<std::optional<proto::ItemResult>> RecordSync::MapFields(
     FieldValue value = FieldValueFromProto(*field.wire_value);
     const std::string& local_field = field.local_field;
     const auto* ref = std::get_if<Reference>(&value);
-    if (ref != nullptr && field.def->type == FieldType::kUserReference) {
+    std::optional<std::string> linked_user;
+    if (ref != nullptr && field.def->type == FieldType::kUserReference &&
+        deps_.local_user) {
+      ORGSYNC_ASSIGN_OR_RETURN(linked_user, deps_.local_user(ref->id));
+    }
+    if (linked_user.has_value()) {
+      // The partner's user, as user sync copied it here (R37).
+      value = Reference{*std::move(linked_user)};
+    } else if (ref != nullptr && field.def->type == FieldType::kUserReference) {
       if (deps_.user_exists && !deps_.user_exists(ref->id)) {
         const std::string owner = owner_user_id();
         // R37: the owner stands in; never written back (from_replication).
@@ -428,7 +436,20 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
     record.object = local_object;
     record.id = link->local_id();
     record.fields = mapped.fields;
-    if (keep_audit) record.audit = AuditFieldsFromProto(change.audit());
+    if (keep_audit) {
+      record.audit = AuditFieldsFromProto(change.audit());
+      // R35 with user sync: the audit users are this org's copies of the
+      // partner's (kept as they came when not linked).
+      if (deps_.local_user) {
+        for (std::string* user :
+             {&record.audit.created_by, &record.audit.last_modified_by}) {
+          if (user->empty()) continue;
+          ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> local,
+                                   deps_.local_user(*user));
+          if (local.has_value()) *user = *std::move(local);
+        }
+      }
+    }
     absl::StatusOr<Record> inserted = deps_.store->Insert(
         std::move(record), ApplyContext{.from_replication = true,
                                         .connection_id = deps_.connection_id,

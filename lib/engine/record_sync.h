@@ -101,6 +101,12 @@ struct RecordSyncDeps {
   ConflictResolver* resolver = nullptr;
   // Whether a user id exists in this org (R37); null means every user does.
   std::function<bool(std::string_view user_id)> user_exists;
+  // This org's id of the partner's user `partner_user_id`, through the user
+  // links user sync keeps (R37, R35); nullopt when not linked. Null: no
+  // user links (user ids are taken as they come).
+  std::function<absl::StatusOr<std::optional<std::string>>(
+      std::string_view partner_user_id)>
+      local_user;
   // Binary values larger than this are not synced (R38).
   size_t max_file_bytes = kDefaultMaxFileBytes;
   // Where the writes that must be durable when their call returns go,

@@ -319,6 +319,7 @@ absl::Status Schema::AddObject(ObjectDef def) {
   std::string name = def.name;
   objects_.emplace(std::move(name),
                    std::make_shared<const ObjectDef>(std::move(def)));
+  ++generation_;
   return absl::OkStatus();
 }
 
@@ -343,6 +344,7 @@ absl::Status Schema::ReplaceObject(std::string_view name, ObjectDef def) {
     objects_.emplace(std::move(new_name),
                      std::make_shared<const ObjectDef>(std::move(def)));
   }
+  ++generation_;
   return absl::OkStatus();
 }
 
@@ -354,7 +356,13 @@ absl::Status Schema::RemoveObject(std::string_view name) {
         fmt::format("schema has no object {} to remove", std::string(name)));
   }
   objects_.erase(it);
+  ++generation_;
   return absl::OkStatus();
+}
+
+uint64_t Schema::generation() const {
+  internal::ReaderMutexLock lock(&mu_);
+  return generation_;
 }
 
 std::shared_ptr<const ObjectDef> Schema::FindObject(

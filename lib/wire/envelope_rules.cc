@@ -493,7 +493,13 @@ Check ValidateNotice(const proto::ConnectionNotice& notice) {
   if (notice.action() == proto::CONNECTION_UPDATE && !notice.has_options()) {
     return Broken("options", "must be present for CONNECTION_UPDATE");
   }
-  return std::nullopt;
+  if ((notice.has_schema_fingerprints() ||
+       !notice.schema_fingerprints().empty()) &&
+      notice.action() != proto::CONNECTION_UPDATE) {
+    return Broken("schema_fingerprints",
+                  "are only meaningful on CONNECTION_UPDATE");
+  }
+  return NonEmptyKeys("schema_fingerprints", notice.schema_fingerprints());
 }
 
 Check ValidateProtocolError(const proto::ProtocolError& error) {

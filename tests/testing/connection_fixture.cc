@@ -21,6 +21,9 @@ std::unique_ptr<Org> OpenOrg(const std::string& id, const Schema* schema,
                         .record_store = record_store,
                         .conflict_resolver = config.conflict_resolver,
                         .user_exists = config.user_exists,
+                        .user_directory = id == "org-a"
+                                              ? config.primary_user_directory
+                                              : config.secondary_user_directory,
                         .max_file_bytes = config.max_file_bytes,
                         .queue_report_interval = config.queue_report_interval,
                         .queue_report = id == "org-a"

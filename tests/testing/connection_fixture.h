@@ -101,6 +101,9 @@ struct TwoOrgsConfig {
   RecordStore* primary_record_store = nullptr;
   RecordStore* secondary_record_store = nullptr;
   std::function<bool(std::string_view)> user_exists = {};
+  // User sync (OrgOptions.user_directory); not owned.
+  UserDirectory* primary_user_directory = nullptr;
+  UserDirectory* secondary_user_directory = nullptr;
   // OrgOptions.max_file_bytes of both orgs (R38).
   size_t max_file_bytes = size_t{38} * 1024 * 1024;
   // R7: OrgOptions.queue_report_interval and each org's queue_report.

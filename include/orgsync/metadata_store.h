@@ -1,0 +1,135 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+//
+// MetadataStore: the host's metadata items, as metadata sync (DESIGN.md
+// R74) will read them on the primary and write them on the secondary.
+//
+// Metadata sync itself is not built yet (issue 13): this header fixes the
+// plug-in point so that hosts can implement it, and ships the in-memory
+// implementation tests and examples use. What the sync is to do with it:
+// with "sync metadata" on, the primary's items of the supported types go
+// primary -> secondary on acceptance (Metadata Sync in Progress, R2) and
+// then on a schedule, inserts and updates only (deletes never sync);
+// changes made on the secondary are overwritten by the next sync; top-level
+// renames (roles, profiles, permission sets) sync as renames (Rename).
+//
+// An item is opaque to orgsync: `body` is the host's own serialization of
+// it, compared byte for byte to skip unchanged items.
+//
+// Contract for implementations:
+//  * Items are keyed by (type, name); names are non-empty and unique per
+//    type. Upsert inserts or replaces; Rename moves an item to a new name
+//    (NotFound if it does not exist, AlreadyExists if the new name is
+//    taken). InvalidArgument for an unknown type or an empty name.
+//  * Scan visits every item, ordered by (type, name), until `visit`
+//    returns false, over a view fixed when it starts (visit may call the
+//    store).
+//  * Writes carry an ApplyContext (orgsync/record_store.h): from_replication
+//    marks orgsync's own writes, which the host must not report back.
+//  * A failed call changes nothing.
+//
+// Thread-safety: implementations must allow concurrent calls from several
+// threads.
+
+#ifndef ORGSYNC_METADATA_STORE_H_
+#define ORGSYNC_METADATA_STORE_H_
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "orgsync/record_store.h"
+
+namespace orgsync {
+
+// The supported metadata types (R74). The numbers are stable: they equal
+// the wire format's (lib/proto/common.proto MetadataType).
+enum class MetadataType : int {
+  kApexClass = 1,
+  kApexPage = 2,
+  kCustomObject = 3,
+  kCustomField = 4,
+  kExternalObject = 5,
+  kLayout = 6,
+  kPermissionSet = 7,
+  kRecordType = 8,
+  kRole = 9,
+  kProfile = 10,
+};
+
+inline constexpr std::array<MetadataType, 10> kAllMetadataTypes = {
+    MetadataType::kApexClass,      MetadataType::kApexPage,
+    MetadataType::kCustomObject,   MetadataType::kCustomField,
+    MetadataType::kExternalObject, MetadataType::kLayout,
+    MetadataType::kPermissionSet,  MetadataType::kRecordType,
+    MetadataType::kRole,           MetadataType::kProfile,
+};
+
+// "Apex Class", "Custom Field", ...; "Unknown" for a value not listed.
+const std::string& MetadataTypeName(MetadataType type);
+
+// True for the types whose renames sync as renames (R74: roles, profiles,
+// permission sets).
+bool IsTopLevelMetadataType(MetadataType type);
+
+struct MetadataItem {
+  MetadataType type = MetadataType::kCustomObject;
+  std::string name = {};
+  std::string body = {};
+
+  friend bool operator==(const MetadataItem&, const MetadataItem&) = default;
+};
+
+class MetadataStore {
+ public:
+  MetadataStore() = default;
+  MetadataStore(const MetadataStore&) = delete;
+  MetadataStore& operator=(const MetadataStore&) = delete;
+  virtual ~MetadataStore() = default;
+
+  // NotFound for an item that does not exist.
+  [[nodiscard]] virtual absl::StatusOr<MetadataItem> Get(
+      MetadataType type, std::string_view name) = 0;
+
+  [[nodiscard]] virtual absl::Status Upsert(MetadataItem item,
+                                            const ApplyContext& context) = 0;
+
+  [[nodiscard]] virtual absl::Status Rename(MetadataType type,
+                                            std::string_view old_name,
+                                            std::string_view new_name,
+                                            const ApplyContext& context) = 0;
+
+  [[nodiscard]] virtual absl::Status Scan(
+      const std::function<bool(const MetadataItem&)>& visit) = 0;
+};
+
+// The shipped in-memory store. Thread-safe: one internal lock per call,
+// never held while `visit` runs.
+class InMemoryMetadataStore final : public MetadataStore {
+ public:
+  InMemoryMetadataStore();
+  ~InMemoryMetadataStore() override;
+
+  absl::StatusOr<MetadataItem> Get(MetadataType type,
+                                   std::string_view name) override;
+  absl::Status Upsert(MetadataItem item, const ApplyContext& context) override;
+  absl::Status Rename(MetadataType type, std::string_view old_name,
+                      std::string_view new_name,
+                      const ApplyContext& context) override;
+  absl::Status Scan(
+      const std::function<bool(const MetadataItem&)>& visit) override;
+
+  // How many items the store holds.
+  size_t size() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace orgsync
+
+#endif  // ORGSYNC_METADATA_STORE_H_
