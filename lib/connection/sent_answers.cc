@@ -170,28 +170,27 @@ void ConnectionImpl::RecordAcknowledged(std::vector<Answered> answered,
               return a.entry.sequence < b.entry.sequence;
             });
   WriteBatch batch;
-  if (record_sync_ != nullptr) {
-    for (const Answered& one : answered) {
-      if (!one.result.has_value() || !IsRecordAction(one.entry.action)) {
-        continue;
-      }
-      // On an error the entries stay queued and are sent again; the
-      // partner answers DUPLICATE then.
-      if (!record_sync_
-               ->OnResult(one.entry, one.sender_version, *one.result, &batch)
-               .ok()) {
-        return;
-      }
-    }
-  }
-  // A user the partner applied: its id there links to ours (R37, R35;
-  // user_sync.cc), in the same write that removes the entry.
   for (const Answered& one : answered) {
-    if (one.result.has_value() && IsUserAction(one.entry.action) &&
-        !one.entry.record.id.empty() &&
-        !one.result->receiver_record_id().empty()) {
-      StageUserLink(one.entry.record.id,
-                    ClipPeerText(one.result->receiver_record_id()), &batch);
+    if (!one.result.has_value()) continue;
+    if (IsUserAction(one.entry.action)) {
+      // A user the partner applied: its id there links to ours (R37, R35;
+      // user_sync.cc).
+      if (!one.entry.record.id.empty() &&
+          !one.result->receiver_record_id().empty()) {
+        StageUserLink(one.entry.record.id,
+                      ClipPeerText(one.result->receiver_record_id()), &batch);
+      }
+      continue;
+    }
+    if (record_sync_ == nullptr || !IsRecordAction(one.entry.action)) {
+      continue;
+    }
+    // On an error the entries stay queued and are sent again; the
+    // partner answers DUPLICATE then.
+    if (!record_sync_
+             ->OnResult(one.entry, one.sender_version, *one.result, &batch)
+             .ok()) {
+      return;
     }
   }
   std::vector<QueueEntry> entries;

@@ -283,24 +283,25 @@ absl::Status ConnectionImpl::SetUserSyncToPartner(bool enabled,
 absl::Status ConnectionImpl::QueueUserCopyIfDue() {
   UserDirectory* directory = env_->user_directory;
   if (directory == nullptr) return absl::OkStatus();
-  {
-    // Either side: the end of a copy whose write failed is written again.
-    internal::MutexLock lock(&mu_);
-    if (user_copy_end_unwritten_) {
-      user_copy_end_unwritten_ = false;
-      FinishUserCopyLocked();
-    }
-  }
-  if (role_ != ReplicationRole::kPrimary) return absl::OkStatus();
+  // A copy is due on the primary; asked again after the directory was read
+  // without mu_.
   auto due = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     const ConnectionStatus status = StatusLocked();
-    if (!state_.sync().sync_users() || !IsAcceptedStatus(status)) return false;
+    if (role_ != ReplicationRole::kPrimary || !state_.sync().sync_users() ||
+        !IsAcceptedStatus(status)) {
+      return false;
+    }
     return (status == ConnectionStatus::kUserSyncInProgress &&
             !state_.users_bulk_queued()) ||
            state_.users_bulk_requested();
   };
   {
     internal::MutexLock lock(&mu_);
+    // Either side: the end of a copy whose write failed is written again.
+    if (user_copy_end_unwritten_) {
+      user_copy_end_unwritten_ = false;
+      FinishUserCopyLocked();
+    }
     if (!due()) return absl::OkStatus();
   }
   // The host's directory, read without mu_. Users held in memory: a
@@ -365,7 +366,7 @@ proto::ItemResult ConnectionImpl::ApplyUserUpsert(
   if (!mark.ok()) {
     return ItemResultOf(sequence, proto::RETRYABLE_FAILURE,
                         proto::ERROR_STORAGE,
-                        std::string(std::string(mark.status().message())));
+                        std::string(mark.status().message()));
   }
   if (sequence <= *mark) return ItemResultOf(sequence, proto::DUPLICATE);
   std::vector<NewLogEntry> notes;

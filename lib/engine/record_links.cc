@@ -55,11 +55,7 @@ RecordLinks::RecordLinks(Storage* storage, std::string connection_id)
 
 // Keys are built by appending, not formatted: every read and write of a
 // link or stamp builds one, a few per change.
-std::string RecordLinks::TagPrefix(char tag) const {
-  return RecordKeyPrefix(tag, 0);
-}
-
-std::string RecordLinks::RecordKeyPrefix(char tag, size_t room) const {
+std::string RecordLinks::TagPrefix(char tag, size_t room) const {
   std::string key;
   key.reserve(connection_id_.size() + 5 + room);
   key.append("k/").append(connection_id_).push_back('/');
@@ -70,7 +66,7 @@ std::string RecordLinks::RecordKeyPrefix(char tag, size_t room) const {
 
 std::string RecordLinks::RecordKey(char tag, std::string_view object,
                                    std::string_view id) const {
-  std::string key = RecordKeyPrefix(tag, object.size() + id.size() + 1);
+  std::string key = TagPrefix(tag, object.size() + id.size() + 1);
   key.append(object).push_back(kSep);
   key.append(id);
   return key;

@@ -136,9 +136,8 @@ class RecordLinks {
  private:
   // "k/<connection>/<tag>/", and that followed by "<object>\0<id>": every
   // key of the links, by the tag of its kind.
-  std::string TagPrefix(char tag) const;
-  // TagPrefix with `room` more bytes reserved for what follows.
-  std::string RecordKeyPrefix(char tag, size_t room) const;
+  // `room`: bytes to reserve for what the caller appends.
+  std::string TagPrefix(char tag, size_t room = 0) const;
   std::string RecordKey(char tag, std::string_view object,
                         std::string_view id) const;
   std::string LinkKey(std::string_view object, std::string_view local_id) const;

@@ -246,10 +246,8 @@ const FieldDef* FieldNameIndex::Find(const std::vector<FieldDef>& fields,
       // changed, which no reader may overlap (see the class comment).
       delete table;
       table = built.release();
-    } else if (expected != nullptr) {
-      table = expected;  // another reader built it first
     } else {
-      return ScanFields(fields, name);
+      table = expected;  // another reader built it first
     }
   }
   const auto found = table->positions.find(absl::string_view(name.data(), name.size()));
