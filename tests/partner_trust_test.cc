@@ -640,5 +640,34 @@ TEST_CASE(
   CHECK(HistoryOf(p).back().actor == "partner:org-x");
 }
 
+TEST_CASE(
+    "R74, partner trust: metadata syncs from the primary only; a push the "
+    "secondary sends is refused, and an answer to a push never sent changes "
+    "nothing",
+    "[partner-trust][metadata]") {
+  Partnered w;
+  proto::Envelope push;
+  proto::MetadataPush* body = push.mutable_metadata_push();
+  body->set_sequence((uint64_t{1} << 63) + 1);
+  body->set_full(true);
+  body->set_last_batch(true);
+  proto::MetadataItem* item = body->add_items();
+  item->set_type(proto::PROFILE);
+  item->set_name("System Administrator");
+  item->set_body("everything");
+  w.partner->Send(push);
+  // A forged answer to a push number the primary never used.
+  w.partner->Send(Ack((uint64_t{1} << 63) + 7, proto::APPLIED));
+  w.Deliver();
+  const std::vector<proto::ItemResult> results = w.partner->Results();
+  REQUIRE(results.size() == 1);
+  CHECK(results[0].outcome() == proto::PERMANENT_FAILURE);
+  CHECK(results[0].error() == proto::ERROR_METADATA);
+  CHECK_THAT(results[0].description(), Catch::Contains("primary"));
+  CHECK(w.p->counters().stale_results == 1);
+  CHECK(w.p->counters().entries_acknowledged == 0);
+  CHECK(w.p->status() == S::kActive);
+}
+
 }  // namespace
 }  // namespace orgsync

@@ -227,6 +227,10 @@ proto::Envelope MetadataPushSample() {
   auto* layout = push->add_items();
   layout->set_type(proto::LAYOUT);
   layout->set_name("Invoice Layout");
+  auto* rename = push->add_renames();
+  rename->set_type(proto::ROLE);
+  rename->set_old_name("Sales");
+  rename->set_new_name("Sales EMEA");
   return envelope;
 }
 
@@ -1167,13 +1171,36 @@ TEST_CASE("R74 on the wire: metadata push rules", "[wire]") {
        Mutated(MetadataPushSample(),
                [&](E& e) {
                  push(e)->clear_items();
+                 push(e)->clear_renames();
                  push(e)->set_last_batch(false);
                }),
        "metadata_push.items: must not be empty"},
       {"last batch of an incremental push",
        Mutated(MetadataPushSample(), [&](E& e) { push(e)->set_full(false); }),
        "metadata_push.last_batch: is only meaningful for a full resend"},
+      {"rename of an item that is not top-level",
+       Mutated(MetadataPushSample(),
+               [&](E& e) {
+                 push(e)->mutable_renames(0)->set_type(proto::CUSTOM_FIELD);
+               }),
+       "metadata_push.renames[0].type: must be ROLE, PROFILE or "
+       "PERMISSION_SET"},
+      {"rename from no name",
+       Mutated(MetadataPushSample(),
+               [&](E& e) { push(e)->mutable_renames(0)->clear_old_name(); }),
+       "metadata_push.renames[0].old_name: must not be empty"},
+      {"rename to the same name",
+       Mutated(MetadataPushSample(),
+               [&](E& e) {
+                 push(e)->mutable_renames(0)->set_new_name("Sales");
+               }),
+       "metadata_push.renames[0].new_name: must differ from old_name"},
   });
+  // A batch may carry renames only.
+  CHECK(ValidateEnvelope(Mutated(MetadataPushSample(), [&](E& e) {
+          push(e)->clear_items();
+          push(e)->set_last_batch(false);
+        })).ok());
   CHECK(ValidateEnvelope(Mutated(MetadataPushSample(), [&](E& e) {
           push(e)->clear_items();
         })).ok());

@@ -122,6 +122,7 @@
 #include "orgsync/subscription_map.h"
 #include "orgsync/sync_log.h"
 #include "orgsync/transport.h"
+#include "orgsync/metadata_store.h"
 #include "orgsync/user_directory.h"
 
 namespace orgsync {
@@ -268,6 +269,10 @@ struct ConnectionEvent {
 // The largest page of history one call returns.
 inline constexpr size_t kMaxHistoryPageSize = 1000;
 
+// The most top-level metadata renames a primary keeps waiting for the next
+// metadata sync run (Connection::CaptureMetadataRename).
+inline constexpr size_t kMaxPendingMetadataRenames = 10000;
+
 // Which history entries to read, one page at a time (oldest first): the
 // next page starts after the last entry's sequence.
 struct HistoryQuery {
@@ -401,6 +406,8 @@ struct ConnectionCounters {
   // first such result for an entry is logged (SyncLog, Info), for at most
   // 1024 entries per connection and process.
   uint64_t results_not_in_flight = 0;
+  // Metadata sync (R74): batches pushed to the secondary, resends included.
+  uint64_t metadata_pushes_sent = 0;
 };
 
 class Connection {
@@ -567,6 +574,23 @@ class Connection {
   // thread, also while the host holds its own directory lock.
   [[nodiscard]] virtual absl::StatusOr<CaptureResult> CaptureUser(
       const UserChange& change) = 0;
+
+  // Metadata sync (R74; see OrgOptions::metadata_store), primary only: the
+  // host renamed a top-level item (role, profile or permission set) in its
+  // MetadataStore. The rename is durable once OK returns; the next metadata
+  // sync run sends it ahead of every item, and the secondary renames its
+  // own item, so that what refers to it keeps working. Other items do not
+  // rename: a renamed custom field arrives as a new one (the seed's
+  // advice: clone, do not rename). Not captured (captured false, `reason`
+  // says why) while sync metadata is off: the next full sync then sends
+  // the item under its new name. InvalidArgument for a type that is not
+  // top-level, an empty name, or equal names; FailedPrecondition on a
+  // secondary, before acceptance, once Deactivated, or when the Org has no
+  // MetadataStore; ResourceExhausted when kMaxPendingMetadataRenames wait
+  // already. Safe from any thread.
+  [[nodiscard]] virtual absl::StatusOr<CaptureResult> CaptureMetadataRename(
+      MetadataType type, std::string_view old_name,
+      std::string_view new_name) = 0;
 
   // The objects whose definitions differ between this org and the partner,
   // by name, as of the last fingerprints exchanged: the partner's come with

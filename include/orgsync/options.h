@@ -40,6 +40,7 @@ class Clock;
 class ConflictResolver;
 class RecordStore;
 class Schema;
+class MetadataStore;
 class UserDirectory;
 struct ConnectionEvent;
 struct QueueSizeReport;
@@ -189,6 +190,19 @@ struct OrgOptions {
   // Connection::CompleteUserSync, and CaptureUser answers
   // FailedPrecondition).
   UserDirectory* user_directory = nullptr;
+  // The host's metadata (orgsync/metadata_store.h). With "sync metadata"
+  // on, a primary pushes every supported item of it to the secondary, which
+  // writes them into its own (R74): on acceptance (Metadata Sync in
+  // Progress, R2), when the option is turned off and on (R73), and then
+  // every `metadata_sync_interval`. Not owned; must outlive the Org; called
+  // from the stepping thread and the thread that delivers messages. Null:
+  // no metadata sync (the host then ends the Metadata Sync in Progress
+  // phase itself with Connection::CompleteMetadataSync, and a secondary
+  // refuses the primary's pushes, which the primary logs).
+  MetadataStore* metadata_store = nullptr;
+  // Time between two scheduled metadata sync runs, by the Clock (the
+  // seed's daily sync). Must be > 0.
+  absl::Duration metadata_sync_interval = absl::Hours(24);
   // Binary field values larger than this are not synced (R38): not sent,
   // and refused (FILE_TOO_LARGE) when a partner sends one.
   size_t max_file_bytes = size_t{38} * 1024 * 1024;

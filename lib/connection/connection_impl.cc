@@ -451,7 +451,11 @@ absl::StatusOr<std::string> ConnectionImpl::PendingInvitationSecret() const {
 
 bool ConnectionImpl::idle() const {
   internal::MutexLock lock(&mu_);
-  return in_flight_.empty() && record_queue_->Count() == 0;
+  // A metadata run under way is work left too (metadata_sync.cc).
+  return in_flight_.empty() && record_queue_->Count() == 0 &&
+         !metadata_in_flight_.has_value() &&
+         !(state_.metadata().running() && env_->metadata_store != nullptr &&
+           state_.sync().sync_metadata());
 }
 
 bool ConnectionImpl::partner_available() const {

@@ -98,6 +98,9 @@ struct OrgEnv {
   std::function<bool(std::string_view)> user_exists;
   // User sync (null: none); see OrgOptions.
   UserDirectory* user_directory;
+  // Metadata sync (null: none); see OrgOptions.
+  MetadataStore* metadata_store;
+  absl::Duration metadata_sync_interval;
   size_t max_file_bytes;
   // R7 (null callback: no reports); see OrgOptions.
   absl::Duration queue_report_interval;
@@ -116,6 +119,10 @@ proto::ItemResult ItemResultOf(uint64_t sequence, proto::Outcome outcome,
 
 // True for the six "Connection ..." actions.
 bool IsConnectionAction(QueueAction action);
+
+// True for the number of a metadata push (metadata_sync.cc): they are
+// numbered apart from the queue's sequences.
+bool IsMetadataPushSequence(uint64_t sequence);
 
 // True for User Upsert and Bulk Sync Users (user_sync.cc).
 bool IsUserAction(QueueAction action);
@@ -215,6 +222,9 @@ class ConnectionImpl final : public Connection {
   absl::StatusOr<std::optional<std::string>> PartnerRecordId(
       std::string_view object, std::string_view local_id) const override;
   absl::StatusOr<CaptureResult> CaptureUser(const UserChange& change) override;
+  absl::StatusOr<CaptureResult> CaptureMetadataRename(
+      MetadataType type, std::string_view old_name,
+      std::string_view new_name) override;
   absl::Status SetUserSyncToPartner(bool enabled,
                                     std::string_view actor) override;
   std::vector<SchemaMismatch> SchemaMismatches() const override;
@@ -472,6 +482,33 @@ class ConnectionImpl final : public Connection {
                      WriteBatch* batch) const;
   // Keeps capture_users_ in step with the state.
   void NoteUserCaptureLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // --- Metadata sync (metadata_sync.cc) ---
+  // Step(), primary: starts a run when one is due and sends its next batch
+  // when none awaits an answer (or the one sent timed out). Reads the
+  // host's MetadataStore without mu_.
+  [[nodiscard]] absl::Status PushMetadataIfDue()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+  // The secondary's answer to a push (HandleAck routes it here by number).
+  void HandleMetadataAnswer(const proto::ItemResult& result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Secondary: writes the primary's push into the host's MetadataStore
+  // (without mu_: it calls host code) and returns the answer.
+  proto::ItemResult ApplyMetadataPush(const proto::MetadataPush& push)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+  // The status the Metadata Sync in Progress phase ends in (R2).
+  ConnectionStatus StatusAfterMetadataSyncLocked() const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Stages the end of the Metadata Sync in Progress phase into `next` and
+  // `batch` (R2): the status after it and its history entry.
+  void StageMetadataSyncEndLocked(std::string_view actor,
+                                  std::string_view detail,
+                                  proto::ConnectionState* next,
+                                  WriteBatch* batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether a push may go out now: a transport to an available partner and
+  // an accepted connection, neither Suspended nor Deactivated.
+  bool CanPushMetadataLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Logs (Info or Failed) a user change that is not sent, and says why.
   absl::StatusOr<CaptureResult> RefuseUserCapture(const User& user,
                                                   LogStatus status,
@@ -599,6 +636,20 @@ class ConnectionImpl final : public Connection {
   std::atomic<bool> capture_users_{false};
   // FinishUserCopyLocked could not write Active; the next Step retries.
   bool user_copy_end_unwritten_ ABSL_GUARDED_BY(mu_) = false;
+  // The metadata push awaiting the secondary's answer (metadata_sync.cc):
+  // its number, when it went, and what its answer settles.
+  struct MetadataPushInFlight {
+    uint64_t sequence = 0;
+    absl::Time sent;
+    // Renames it carried (the first ones of the stored list).
+    int renames = 0;
+    uint64_t items = 0;
+    // The last item it carried: the run's cursor once answered.
+    int cursor_type = 0;
+    std::string cursor_name;
+    bool last_batch = false;
+  };
+  std::optional<MetadataPushInFlight> metadata_in_flight_ ABSL_GUARDED_BY(mu_);
   // The Schema::generation the local fingerprints were last compared at
   // (none yet in this process).
   std::optional<uint64_t> schema_generation_seen_ ABSL_GUARDED_BY(mu_);

@@ -64,6 +64,10 @@ inline constexpr std::string_view kConnectionOrderingKey = "connection";
 // key.
 inline constexpr std::string_view kUserOrderingKey = "users";
 
+// The applied mark's key of the primary's metadata pushes (R74;
+// metadata_sync.cc). Not a queue ordering key: pushes are no queue entries.
+inline constexpr std::string_view kMetadataOrderingKey = "metadata";
+
 // User links (R37, R35; user_sync.cc): "k/<conn>/u/p/<partner user id>" ->
 // this org's id of that user, and "k/<conn>/u/l/<local user id>" -> the
 // partner's id.

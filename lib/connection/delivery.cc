@@ -117,7 +117,7 @@ std::string OrderingKey(const RecordRef& record, QueueAction action) {
   if (IsMapAction(action)) return "map:" + record.object;
   if (IsRecordAction(action)) return "record:" + record.object + "/" + record.id;
   if (IsUserAction(action)) return std::string(kUserOrderingKey);
-  // Metadata sync (not built yet): one key per action.
+  // Actions not built yet (Bulk Sync): one key per action.
   return fmt::format("action:{}", static_cast<int>(action));
 }
 
@@ -191,9 +191,13 @@ absl::StatusOr<size_t> ConnectionImpl::Step() {
     const absl::Status copied = QueueUserCopyIfDue();
     // A changed Schema is compared with the partner's and sent to it.
     const absl::Status compared = CompareLocalSchemaIfChanged();
+    // R74: the primary's metadata, on acceptance and then on a schedule
+    // (metadata_sync.cc), beside the queue.
+    const absl::Status pushed = PushMetadataIfDue();
     sent = Deliver(&logs);
     if (sent.ok() && !copied.ok()) sent = copied;
     if (sent.ok() && !compared.ok()) sent = compared;
+    if (sent.ok() && !pushed.ok()) sent = pushed;
   }
   FinishLogs(std::move(logs));
   ORGSYNC_RETURN_IF_ERROR(ReportQueueSizeIfDue());  // R7, queue_reports.cc

@@ -63,6 +63,8 @@ class OrgImpl final : public Org {
              .conflict_resolver = options.conflict_resolver,
              .user_exists = options.user_exists,
              .user_directory = options.user_directory,
+             .metadata_store = options.metadata_store,
+             .metadata_sync_interval = options.metadata_sync_interval,
              .max_file_bytes = options.max_file_bytes,
              .queue_report_interval = options.queue_report_interval,
              .queue_report = options.queue_report,
@@ -359,6 +361,13 @@ absl::StatusOr<std::unique_ptr<Org>> Org::Open(const OrgOptions& options,
         "OrgOptions.queue_report_interval must be positive and finite (R7), "
         "got {}",
         absl::FormatDuration(options.queue_report_interval)));
+  }
+  if (options.metadata_sync_interval <= absl::ZeroDuration() ||
+      options.metadata_sync_interval == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "OrgOptions.metadata_sync_interval must be positive and finite "
+        "(R74), got {}",
+        absl::FormatDuration(options.metadata_sync_interval)));
   }
   auto org = std::make_unique<internal::OrgImpl>(options, storage, clock);
   ORGSYNC_RETURN_IF_ERROR(org->Load());

@@ -133,10 +133,11 @@ void ConnectionImpl::HandleMessage(std::string bytes) {
       ++counters_.rejected_wrong_connection;
       return;
     }
-    // Record changes and users are applied without mu_: applying calls
-    // the host's RecordStore or UserDirectory.
+    // Record changes, users and metadata are applied without mu_: applying
+    // calls the host's RecordStore, UserDirectory or MetadataStore.
     if (envelope.body_case() == proto::Envelope::kChanges ||
-        envelope.body_case() == proto::Envelope::kUserUpsert) {
+        envelope.body_case() == proto::Envelope::kUserUpsert ||
+        envelope.body_case() == proto::Envelope::kMetadataPush) {
       to_apply = decoded;
     } else {
       RouteToEngine(envelope, &logs);
@@ -146,6 +147,8 @@ void ConnectionImpl::HandleMessage(std::string bytes) {
     std::vector<proto::ItemResult> results;
     if (to_apply->body_case() == proto::Envelope::kUserUpsert) {
       results.push_back(ApplyUserUpsert(to_apply->user_upsert(), &logs));
+    } else if (to_apply->body_case() == proto::Envelope::kMetadataPush) {
+      results.push_back(ApplyMetadataPush(to_apply->metadata_push()));
     } else {
       results = ApplyChangeBatch(to_apply->changes(), &logs);
     }
@@ -174,18 +177,11 @@ void ConnectionImpl::RouteToEngine(const proto::Envelope& envelope,
       break;
     case proto::Envelope::kChanges:
     case proto::Envelope::kUserUpsert:
+    case proto::Envelope::kMetadataPush:
       // Never routed here: HandleMessage applies them without mu_
-      // (ApplyChangeBatch, ApplyUserUpsert in user_sync.cc).
+      // (ApplyChangeBatch, ApplyUserUpsert in user_sync.cc,
+      // ApplyMetadataPush in metadata_sync.cc).
       return;
-    case proto::Envelope::kMetadataPush: {
-      proto::ItemResult result;
-      result.set_sequence(envelope.metadata_push().sequence());
-      result.set_outcome(proto::PERMANENT_FAILURE);
-      result.set_error(proto::ERROR_METADATA);
-      result.set_description("metadata sync is not supported yet");
-      results.push_back(std::move(result));
-      break;
-    }
     case proto::Envelope::kProtocolError:
       HandleProtocolError(envelope.protocol_error(), logs);
       return;

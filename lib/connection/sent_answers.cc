@@ -40,7 +40,15 @@ SyncErrorCode ToSyncErrorCode(proto::ErrorCode code) {
 }  // namespace
 
 void ConnectionImpl::ForgetInFlight(uint64_t sequence) {
-  TakeInFlight(sequence).reset();
+  // Not through TakeInFlight: nothing is moved out, and GCC 12 reports the
+  // moved-from optional's string as maybe uninitialized.
+  const auto flying = in_flight_.find(sequence);
+  if (flying == in_flight_.end()) return;
+  const auto key = in_flight_keys_.find(flying->second.key);
+  if (key != in_flight_keys_.end() && key->second == sequence) {
+    in_flight_keys_.erase(key);
+  }
+  in_flight_.erase(flying);
 }
 
 void ConnectionImpl::ForgetConnectionNotices(
@@ -68,6 +76,10 @@ void ConnectionImpl::HandleAck(const proto::Acknowledgement& ack,
   bool user_copy_answered = false;
   for (const proto::ItemResult& result : ack.results()) {
     const uint64_t sequence = result.sequence();
+    if (IsMetadataPushSequence(sequence)) {
+      HandleMetadataAnswer(result);  // no queue entry (metadata_sync.cc)
+      continue;
+    }
     const auto flying = in_flight_.find(sequence);
     const bool in_flight = flying != in_flight_.end();
     // The end of a copy of all users, answered for good: the User Sync in

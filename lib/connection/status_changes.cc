@@ -129,24 +129,38 @@ absl::Status ConnectionImpl::CompleteMetadataSync(std::string_view actor) {
   const EventTeller tell(this);
   ORGSYNC_RETURN_IF_ERROR(CheckText("actor", actor));
   internal::MutexLock lock(&mu_);
+  ORGSYNC_RETURN_IF_ERROR(CheckMove(
+      StatusAfterMetadataSyncLocked(),
+      StatusLocked() == ConnectionStatus::kMetadataSyncInProgress,
+      "the metadata sync completes only in status Metadata Sync in Progress"));
+  proto::ConnectionState next = state_;
+  WriteBatch batch;
+  StageMetadataSyncEndLocked(actor, "", &next, &batch);
+  return Commit(std::move(next), std::move(batch));
+}
+
+ConnectionStatus ConnectionImpl::StatusAfterMetadataSyncLocked() const {
   // With a user directory, the users may have arrived already (the
   // primary's phase ended first; user_sync.cc): no user phase then.
   const bool users_pending =
       state_.sync().sync_users() &&
       !(env_->user_directory != nullptr && state_.users_copy_received());
-  const ConnectionStatus to = users_pending
-                                  ? ConnectionStatus::kUserSyncInProgress
-                                  : ConnectionStatus::kActive;
-  ORGSYNC_RETURN_IF_ERROR(CheckMove(
-      to, StatusLocked() == ConnectionStatus::kMetadataSyncInProgress,
-      "the metadata sync completes only in status Metadata Sync in Progress"));
-  proto::ConnectionState next = state_;
-  WriteBatch batch;
-  next.set_status(ToStoredStatus(to));
+  return users_pending ? ConnectionStatus::kUserSyncInProgress
+                       : ConnectionStatus::kActive;
+}
+
+void ConnectionImpl::StageMetadataSyncEndLocked(std::string_view actor,
+                                                std::string_view detail,
+                                                proto::ConnectionState* next,
+                                                WriteBatch* batch) {
+  const ConnectionStatus to = StatusAfterMetadataSyncLocked();
+  next->set_status(ToStoredStatus(to));
   AddHistory(id_, StoredNow(*env_->clock), HistoryEvent::kMetadataSyncCompleted,
-             actor, fmt::format("next: {}", ConnectionStatusName(to)), &next,
-             &batch);
-  return Commit(std::move(next), std::move(batch));
+             actor,
+             detail.empty()
+                 ? fmt::format("next: {}", ConnectionStatusName(to))
+                 : fmt::format("{}; next: {}", detail, ConnectionStatusName(to)),
+             next, batch);
 }
 
 absl::Status ConnectionImpl::CompleteUserSync(std::string_view actor) {
@@ -354,6 +368,18 @@ absl::Status ConnectionImpl::UpdateSyncOptions(const SyncOptions& sync,
   next.set_users_bulk_requested(
       sync.sync_users &&
       (state_.users_bulk_requested() || (!old.sync_users && AcceptedLocked())));
+  // R73 for metadata likewise: turned back on, a run starts at once (Step,
+  // metadata_sync.cc). Turned off, the run under way stops, and renames
+  // wait no longer: the next full sync sends the items by their new names.
+  proto::StoredMetadataSync* metadata = next.mutable_metadata();
+  if (!sync.sync_metadata) {
+    metadata->set_running(false);
+    metadata->set_requested(false);
+    metadata->clear_renames();
+    metadata_in_flight_.reset();
+  } else if (!old.sync_metadata && AcceptedLocked()) {
+    metadata->set_requested(true);
+  }
   return UpdateSettings(
       HistoryEvent::kSyncOptionsUpdated, actor,
       fmt::format("{} -> {}", DescribeSync(old), DescribeSync(sync)), next);

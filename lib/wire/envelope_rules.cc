@@ -225,6 +225,26 @@ Check ValidateMetadataItem(const proto::MetadataItem& item) {
   return NonEmpty("name", item.name());
 }
 
+Check ValidateMetadataRename(const proto::MetadataRename& rename) {
+  if (Check c = KnownEnum("type", rename.type(), proto::MetadataType_IsValid,
+                          proto::MetadataType_Name<int>, false)) {
+    return c;
+  }
+  // R74: only top-level items rename; any other is a new item.
+  if (rename.type() != proto::ROLE && rename.type() != proto::PROFILE &&
+      rename.type() != proto::PERMISSION_SET) {
+    return Broken("type",
+                  "must be ROLE, PROFILE or PERMISSION_SET: only top-level "
+                  "metadata renames sync");
+  }
+  if (Check c = NonEmpty("old_name", rename.old_name())) return c;
+  if (Check c = NonEmpty("new_name", rename.new_name())) return c;
+  if (rename.old_name() == rename.new_name()) {
+    return Broken("new_name", "must differ from old_name");
+  }
+  return std::nullopt;
+}
+
 Check ValidateFieldSchema(const proto::FieldSchema& field) {
   if (Check c = NonEmpty("name", field.name())) return c;
   if (Check c = KnownEnum("type", field.type(), proto::FieldType_IsValid,
@@ -470,10 +490,16 @@ Check ValidateMetadataPush(const proto::MetadataPush& push) {
   if (push.last_batch() && !push.full()) {
     return Broken("last_batch", "is only meaningful for a full resend");
   }
-  if (push.items().empty() && !push.last_batch()) {
+  if (push.items().empty() && push.renames().empty() && !push.last_batch()) {
     return Broken("items",
-                  "must not be empty (except in the last batch of a "
-                  "full resend)");
+                  "must not be empty without renames (except in the last "
+                  "batch of a full resend)");
+  }
+  for (int i = 0; i < push.renames_size(); ++i) {
+    if (Check c = Within(Indexed("renames", i),
+                         ValidateMetadataRename(push.renames(i)))) {
+      return c;
+    }
   }
   for (int i = 0; i < push.items_size(); ++i) {
     if (Check c =

@@ -24,6 +24,10 @@ std::unique_ptr<Org> OpenOrg(const std::string& id, const Schema* schema,
                         .user_directory = id == "org-a"
                                               ? config.primary_user_directory
                                               : config.secondary_user_directory,
+                        .metadata_store =
+                            id == "org-a" ? config.primary_metadata_store
+                                          : config.secondary_metadata_store,
+                        .metadata_sync_interval = config.metadata_sync_interval,
                         .max_file_bytes = config.max_file_bytes,
                         .queue_report_interval = config.queue_report_interval,
                         .queue_report = id == "org-a"

@@ -104,6 +104,11 @@ struct TwoOrgsConfig {
   // User sync (OrgOptions.user_directory); not owned.
   UserDirectory* primary_user_directory = nullptr;
   UserDirectory* secondary_user_directory = nullptr;
+  // Metadata sync (OrgOptions.metadata_store, metadata_sync_interval of
+  // both orgs); not owned.
+  MetadataStore* primary_metadata_store = nullptr;
+  MetadataStore* secondary_metadata_store = nullptr;
+  absl::Duration metadata_sync_interval = absl::Hours(24);
   // OrgOptions.max_file_bytes of both orgs (R38).
   size_t max_file_bytes = size_t{38} * 1024 * 1024;
   // R7: OrgOptions.queue_report_interval and each org's queue_report.
