@@ -71,6 +71,9 @@ void RunShard(bool two_way, uint64_t shard, bool leveldb = false) {
   uint64_t faults = 0;
   uint64_t conflicts = 0;
   uint64_t not_applied = 0;
+  uint64_t users_checked = 0;
+  uint64_t items_checked = 0;
+  uint64_t renames = 0;
   for (uint64_t seed = first; seed <= last; ++seed) {
     testing::SimulationOptions options;
     options.seed = seed;
@@ -106,6 +109,9 @@ void RunShard(bool two_way, uint64_t shard, bool leveldb = false) {
     faults += result.messages_dropped + result.messages_duplicated;
     conflicts += result.conflicts_logged;
     not_applied += result.not_applied_logged;
+    users_checked += result.users_checked;
+    items_checked += result.metadata_items_checked;
+    renames += result.metadata_renames;
   }
   if (!failed_seeds.empty()) {
     std::cout << (two_way ? "two-way" : "one-way")
@@ -129,12 +135,16 @@ void RunShard(bool two_way, uint64_t shard, bool leveldb = false) {
       // Some changes could not be applied (their parent was never
       // captured), and the logs said so.
       CHECK(not_applied > 0);
+      // Users and metadata were written, renamed and compared (R70-R74).
+      CHECK(users_checked > 0);
+      CHECK(items_checked > 0);
+      CHECK(renames > 0);
     }
   }
 }
 
 #define ORGSYNC_SIMULATION_SHARD(direction, two_way, shard)                    \
-  TEST_CASE("R5, R6, R14, R30, R31, R32, R33, R51, R55: simulation " direction \
+  TEST_CASE("R5, R6, R14, R30-R33, R51, R55, R70-R74: simulation " direction   \
             " converges after faults, shard " #shard,                          \
             "[simulation][" direction "][memory]") {                           \
     RunShard(two_way, shard);                                                  \

@@ -617,7 +617,8 @@ class Connection {
   virtual bool partner_available() const = 0;
 
   // True when this side has nothing left to deliver: its RecordQueue is
-  // empty and no entry awaits the partner's answer. (What the partner still
+  // empty, no entry awaits the partner's answer and, on a primary, no
+  // metadata sync run is under way or due (R74). (What the partner still
   // has to send is the partner's idle().) A host waiting for a sync to
   // finish -- before a maintenance window, in a test -- polls it between
   // Step() calls. Safe from any thread; does not wait behind host code.

@@ -1,16 +1,19 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 //
 // MetadataStore: the host's metadata items, as metadata sync (DESIGN.md
-// R74) will read them on the primary and write them on the secondary.
+// R74) reads them on the primary and writes them on the secondary.
 //
-// Metadata sync itself is not built yet (issue 13): this header fixes the
-// plug-in point so that hosts can implement it, and ships the in-memory
-// implementation tests and examples use. What the sync is to do with it:
-// with "sync metadata" on, the primary's items of the supported types go
-// primary -> secondary on acceptance (Metadata Sync in Progress, R2) and
-// then on a schedule, inserts and updates only (deletes never sync);
-// changes made on the secondary are overwritten by the next sync; top-level
-// renames (roles, profiles, permission sets) sync as renames (Rename).
+// With "sync metadata" on and a store in OrgOptions::metadata_store on both
+// sides, the primary pushes every item of the supported types to the
+// secondary on acceptance (Metadata Sync in Progress, R2), when the option
+// is turned off and on (R73), and then every
+// OrgOptions::metadata_sync_interval (daily by default). The secondary
+// writes each item that differs from its own: inserts and updates; deletes
+// never sync, and a change made on the secondary is overwritten by the next
+// run. Top-level renames (roles, profiles, permission sets) sync as renames
+// once the primary's host reports them (Connection::CaptureMetadataRename).
+// Items the secondary cannot write are logged in both connection histories
+// (Metadata Sync Failure) and not retried (R52).
 //
 // An item is opaque to orgsync: `body` is the host's own serialization of
 // it, compared byte for byte to skip unchanged items.

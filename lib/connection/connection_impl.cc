@@ -451,11 +451,10 @@ absl::StatusOr<std::string> ConnectionImpl::PendingInvitationSecret() const {
 
 bool ConnectionImpl::idle() const {
   internal::MutexLock lock(&mu_);
-  // A metadata run under way is work left too (metadata_sync.cc).
+  // A metadata run under way or due is work left too (metadata_sync.cc).
   return in_flight_.empty() && record_queue_->Count() == 0 &&
          !metadata_in_flight_.has_value() &&
-         !(state_.metadata().running() && env_->metadata_store != nullptr &&
-           state_.sync().sync_metadata());
+         !MetadataRunDueLocked(env_->clock->Now());
 }
 
 bool ConnectionImpl::partner_available() const {

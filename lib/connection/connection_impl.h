@@ -509,6 +509,11 @@ class ConnectionImpl final : public Connection {
   // Whether a push may go out now: a transport to an available partner and
   // an accepted connection, neither Suspended nor Deactivated.
   bool CanPushMetadataLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Primary with a MetadataStore and sync metadata on: a run is under way,
+  // or one is due at `now` (Metadata Sync in Progress, the option turned
+  // off and on, or the interval passed).
+  bool MetadataRunDueLocked(absl::Time now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Logs (Info or Failed) a user change that is not sent, and says why.
   absl::StatusOr<CaptureResult> RefuseUserCapture(const User& user,
                                                   LogStatus status,

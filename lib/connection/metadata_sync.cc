@@ -123,6 +123,19 @@ std::optional<std::string> RenameMetadataItem(
 
 }  // namespace
 
+bool ConnectionImpl::MetadataRunDueLocked(absl::Time now) const {
+  if (env_->metadata_store == nullptr || role_ != ReplicationRole::kPrimary ||
+      !state_.sync().sync_metadata()) {
+    return false;
+  }
+  const proto::StoredMetadataSync& stored = state_.metadata();
+  return stored.running() ||
+         StatusLocked() == ConnectionStatus::kMetadataSyncInProgress ||
+         stored.requested() ||
+         (stored.next_run_micros() != 0 &&
+          now >= absl::FromUnixMicros(stored.next_run_micros()));
+}
+
 bool ConnectionImpl::CanPushMetadataLocked() const {
   if (transport_ == nullptr || !partner_available_) return false;
   const ConnectionStatus status = StatusLocked();
@@ -147,14 +160,8 @@ absl::Status ConnectionImpl::PushMetadataIfDue() {
         now - metadata_in_flight_->sent < env_->delivery.ack_timeout) {
       return absl::OkStatus();  // awaiting the answer
     }
-    const proto::StoredMetadataSync& stored = state_.metadata();
-    const bool due =
-        StatusLocked() == ConnectionStatus::kMetadataSyncInProgress ||
-        stored.requested() ||
-        (stored.next_run_micros() != 0 &&
-         now >= absl::FromUnixMicros(stored.next_run_micros()));
-    if (!stored.running()) {
-      if (!due) return absl::OkStatus();
+    if (!state_.metadata().running()) {
+      if (!MetadataRunDueLocked(now)) return absl::OkStatus();
       proto::ConnectionState next = state_;
       proto::StoredMetadataSync* started = next.mutable_metadata();
       started->set_running(true);

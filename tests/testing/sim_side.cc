@@ -112,7 +112,8 @@ Side::Side(SideOptions options)
       transport_(options_.endpoint, &process_),
       state_disk_(NewDisk(options_.leveldb)),
       host_disk_(options_.host_storage_apart ? NewDisk(options_.leveldb)
-                                             : nullptr) {
+                                             : nullptr),
+      users_(options_.id_prefix + "U-") {
   options_.model->FillSchema(&schema_);
   Check(Open(), "opening " + options_.org_id);
 }
@@ -190,6 +191,9 @@ absl::Status Side::Open() {
   org_options.delivery.max_changes_per_envelope = 8;
   org_options.record_store = tracing_store_.get();
   org_options.conflict_resolver = options_.resolver;
+  org_options.user_directory = &users_;
+  org_options.metadata_store = &metadata_;
+  org_options.metadata_sync_interval = options_.metadata_sync_interval;
   absl::StatusOr<std::unique_ptr<Org>> org =
       Org::Open(org_options, state_storage_.get(), options_.clock);
   if (!org.ok()) return org.status();

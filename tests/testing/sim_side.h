@@ -37,11 +37,13 @@
 #include "orgsync/clock.h"
 #include "orgsync/conflict.h"
 #include "orgsync/connection.h"
+#include "orgsync/metadata_store.h"
 #include "orgsync/org.h"
 #include "orgsync/record.h"
 #include "orgsync/record_store.h"
 #include "orgsync/schema.h"
 #include "orgsync/transport.h"
+#include "orgsync/user_directory.h"
 #include "testing/sim_faults.h"
 #include "testing/sim_ledger.h"
 #include "testing/sim_model.h"
@@ -75,6 +77,8 @@ struct SideOptions {
   CrashPlan* crash_plan = nullptr;
   HostLedger* ledger = nullptr;
   std::mt19937_64* rng = nullptr;  // the run's; for crash losses
+  // OrgOptions.metadata_sync_interval (R74).
+  absl::Duration metadata_sync_interval = absl::Minutes(1);
 };
 
 class Side {
@@ -91,6 +95,10 @@ class Side {
   bool down() const { return process_.down(); }
   OrgProcess* process() { return &process_; }
   uint64_t captures() const { return captures_; }
+  // The host's users and metadata (sim_directory.h): kept by the host, so
+  // they survive the org's crashes.
+  InMemoryUserDirectory& users() { return users_; }
+  InMemoryMetadataStore& metadata() { return metadata_; }
 
   void set_connection(Connection* connection) { connection_ = connection; }
   // The host's write racing each replicated update (RacingStore).
@@ -141,6 +149,8 @@ class Side {
   std::unique_ptr<RacingStore> racing_store_;
   std::unique_ptr<RecordStore> tracing_store_;
   RacingStore::Hook race_hook_;
+  InMemoryUserDirectory users_;
+  InMemoryMetadataStore metadata_;
   std::unique_ptr<Org> org_;
   Connection* connection_ = nullptr;
   uint64_t keys_ = 0;

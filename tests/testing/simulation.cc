@@ -25,6 +25,7 @@
 #include "orgsync/org.h"
 #include "orgsync/transport.h"
 #include "testing/sim_checks.h"
+#include "testing/sim_directory.h"
 #include "testing/sim_faults.h"
 #include "testing/sim_ledger.h"
 #include "testing/sim_model.h"
@@ -53,6 +54,10 @@ class PrimaryWins final : public ConflictResolver {
 // mid-operation besides the restarts between operations.
 constexpr uint64_t kMeanWritesBetweenCrashes = 150;
 
+// Time between metadata runs (the seed's daily, made short so that runs
+// happen while faults strike).
+constexpr absl::Duration kMetadataSyncInterval = absl::Minutes(1);
+
 class Simulation {
  public:
   explicit Simulation(const SimulationOptions& options)
@@ -74,6 +79,14 @@ class Simulation {
         "org-b", "s", "S-", &secondary_clock_, pair_.b(), resolver));
     // Races need a host writing where replication writes: two-way only (a
     // one-way secondary's own edits are never synced back).
+    // Users and metadata sync on about two runs in three each.
+    const bool sync_users = Chance(0.65);
+    const bool sync_metadata = Chance(0.65);
+    directory_ = std::make_unique<sim::DirectoryWorkload>(&rng_, sync_users,
+                                                          sync_metadata);
+    for (sim::Side* side : {primary_.get(), secondary_.get()}) {
+      sim::DirectoryWorkload::DefineShared(side->users());
+    }
     for (sim::Side* side : {primary_.get(), secondary_.get()}) {
       if (!options.two_way) break;
       side->set_race_hook([this, side](std::string_view object,
@@ -96,7 +109,14 @@ class Simulation {
       for (size_t round = 0; round < options_.rounds; ++round) Round();
       Heal();
       const uint64_t before = pumps_;
-      const bool settled = Settle(20000);
+      bool settled = Settle(20000);
+      // Two more metadata runs: the last one starts after every write of
+      // the workload (R74).
+      for (int run = 0; run < 2 && settled && directory_->sync_metadata();
+           ++run) {
+        clock_.Advance(kMetadataSyncInterval + absl::Seconds(1));
+        settled = Settle(20000);
+      }
       settle_steps_ = pumps_ - before;
       if (!settled) {
         throw SimulationFailure{fmt::format(
@@ -108,6 +128,7 @@ class Simulation {
       }
       const sim::CheckResult checked =
           sim::CheckConverged(*primary_, *secondary_, model_, ledger_);
+      directory_->Check(*primary_, *secondary_);
       result.conflicts_logged = checked.conflicts_logged;
       result.not_applied_logged = checked.not_applied_logged;
       result.records = checked.records;
@@ -135,6 +156,12 @@ class Simulation {
     result.secondary_drift = secondary_clock_.drift();
     result.host_storage_apart = host_storage_apart_;
     result.wide_fields = model_.wide_fields();
+    const sim::DirectoryCounts& directory = directory_->counts();
+    result.user_saves = directory.user_saves;
+    result.metadata_writes = directory.metadata_writes;
+    result.metadata_renames = directory.renames;
+    result.users_checked = directory.users_checked;
+    result.metadata_items_checked = directory.items_checked;
     return result;
   }
 
@@ -169,7 +196,8 @@ class Simulation {
                             .model = &model_,
                             .crash_plan = &crash_plan_,
                             .ledger = &ledger_,
-                            .rng = &rng_};
+                            .rng = &rng_,
+                            .metadata_sync_interval = kMetadataSyncInterval};
   }
 
   // Restarts each org that crashed, then arms the next crash if the last
@@ -210,8 +238,7 @@ class Simulation {
   bool Settle(size_t max_rounds) {
     for (size_t round = 0; round < max_rounds; ++round) {
       Recover();
-      if (primary_->connection()->record_queue()->Count() == 0 &&
-          secondary_->connection()->record_queue()->Count() == 0 &&
+      if (primary_->connection()->idle() && secondary_->connection()->idle() &&
           pair_.InFlight() == 0) {
         return true;
       }
@@ -226,6 +253,8 @@ class Simulation {
     invitation_options.owner = "alice@a";
     invitation_options.contact = "bob@b";
     invitation_options.sync.sync_feeds_and_audit_fields = Chance(0.5);
+    invitation_options.sync.sync_users = directory_->sync_users();
+    invitation_options.sync.sync_metadata = directory_->sync_metadata();
     absl::StatusOr<Invitation> invitation =
         primary_->org()->CreateInvitation(invitation_options, "alice@a");
     Check(invitation.status(), "creating the invitation");
@@ -239,6 +268,14 @@ class Simulation {
     Check(s.status(), "accepting the invitation");
     secondary_->set_connection(*s);
     pair_.RunUntilIdle();
+    // The initial metadata and user syncs (R2).
+    for (int round = 0;
+         round < 200 &&
+         (primary_->connection()->status() != ConnectionStatus::kActive ||
+          secondary_->connection()->status() != ConnectionStatus::kActive);
+         ++round) {
+      Pump();
+    }
     if (primary_->connection()->status() != ConnectionStatus::kActive ||
         secondary_->connection()->status() != ConnectionStatus::kActive) {
       throw SimulationFailure{"the connection did not become Active"};
@@ -265,7 +302,10 @@ class Simulation {
 
   void Round() {
     const uint64_t roll = Uniform(100);
-    if (roll < 45) {
+    if (roll < 4) {
+      const bool on_primary = Chance(0.6);
+      directory_->Write(on_primary ? *primary_ : *secondary_, on_primary);
+    } else if (roll < 45) {
       sim::Side& writer =
           options_.two_way && Chance(0.5) ? *secondary_ : *primary_;
       workload_.Write(writer);
@@ -341,6 +381,7 @@ class Simulation {
   bool crashes_armed_ = false;
   sim::HostLedger ledger_;
   sim::Workload workload_;
+  std::unique_ptr<sim::DirectoryWorkload> directory_;
   std::unique_ptr<sim::Side> primary_;
   std::unique_ptr<sim::Side> secondary_;
   uint64_t pumps_ = 0;
@@ -370,7 +411,8 @@ std::string DescribeSimulation(const SimulationOptions& options,
       "crashes ({} captures cut short), {} restarts, {} host writes racing "
       "apply, {} admin suspensions, {} offline periods, {} partitions, {} "
       "messages dropped, {} duplicated, {} conflicts logged, {} records not "
-      "applied (each logged or never promised)",
+      "applied (each logged or never promised); {} user saves, {} metadata "
+      "writes ({} renames), {} users and {} metadata items compared",
       options.seed, options.two_way ? "two-way" : "one-way",
       std::string(options.leveldb ? " on LevelDB" : "") +
           (options.primary_wins_conflicts ? ", primary wins conflicts" : ""),
@@ -382,7 +424,9 @@ std::string DescribeSimulation(const SimulationOptions& options,
       result.storage_writes, result.crashes, result.lost_captures,
       result.restarts, result.races, result.suspensions, result.offline_periods,
       result.partitions, result.messages_dropped, result.messages_duplicated,
-      result.conflicts_logged, result.not_applied_logged);
+      result.conflicts_logged, result.not_applied_logged, result.user_saves,
+      result.metadata_writes, result.metadata_renames, result.users_checked,
+      result.metadata_items_checked);
 }
 
 }  // namespace orgsync::testing

@@ -92,6 +92,13 @@ struct SimulationResult {
   // not applied -- each named by a SyncLog entry (or never captured).
   uint64_t not_applied_logged = 0;
   uint64_t records = 0;  // records in each org at the end
+  // Users and metadata (sim_directory.h): the hosts' saves, and what the
+  // final check compared.
+  uint64_t user_saves = 0;
+  uint64_t metadata_writes = 0;
+  uint64_t metadata_renames = 0;
+  uint64_t users_checked = 0;
+  uint64_t metadata_items_checked = 0;
 };
 
 SimulationResult RunSimulation(const SimulationOptions& options);
