@@ -261,10 +261,17 @@ absl::Status ConnectionImpl::PushMetadataIfDue() {
   flying.sequence = kFirstMetadataPush + number;
   push->set_sequence(flying.sequence);
   flying.sent = now;
-  ORGSYNC_RETURN_IF_ERROR(SendEnvelope(std::move(envelope)));
-  ++counters_.metadata_pushes_sent;
+  const absl::Status sent = SendEnvelope(std::move(envelope));
+  // Sent or not, the push counts as in flight: a push the transport could
+  // not take goes again after the ack timeout, not at every Step.
   metadata_in_flight_ = std::move(flying);
-  return absl::OkStatus();
+  if (sent.ok()) ++counters_.metadata_pushes_sent;
+  // The partner went away or the transport is full: as for queue entries,
+  // no error of Step's.
+  if (absl::IsUnavailable(sent) || absl::IsResourceExhausted(sent)) {
+    return absl::OkStatus();
+  }
+  return sent;
 }
 
 void ConnectionImpl::HandleMetadataAnswer(const proto::ItemResult& result) {
