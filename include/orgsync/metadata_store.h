@@ -133,6 +133,26 @@ class InMemoryMetadataStore final : public MetadataStore {
   std::unique_ptr<State> state_;
 };
 
+// A store kept in `storage` under the key prefix "m/" (the demo uses it so
+// that its metadata survives a restart). `storage` must outlive the store.
+// Each call that changes something is one atomic, synced write (a Rename
+// included): once it returns, the change survives a crash. Items are read
+// from `storage` on demand (memory does not grow with the store); Scan reads
+// through one Storage iterator, whose view is fixed when the scan starts.
+// Only one store may be open on a Storage at a time: a store serializes its
+// own writes, not another's. Items take the keys "m/" followed by a 0x00
+// byte (the type number is 8 bytes big-endian), so a host's own keys under
+// "m/" that start with a printable byte, such as the demo's "m/demo/...",
+// are neither read nor changed. Behaves exactly as InMemoryMetadataStore,
+// but for one more refusal: items are stored as the wire format's
+// MetadataItem, whose names are UTF-8 strings, so Upsert and Rename refuse
+// a name that is not valid UTF-8 (InvalidArgument; such an item could not
+// be synced either). Thread-safe. Errors: InvalidArgument for a null
+// storage; at each call, DataLoss for a stored item that does not decode,
+// and the Storage's own errors.
+[[nodiscard]] absl::StatusOr<std::unique_ptr<MetadataStore>>
+OpenStorageMetadataStore(Storage* storage);
+
 }  // namespace orgsync
 
 #endif  // ORGSYNC_METADATA_STORE_H_

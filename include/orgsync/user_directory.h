@@ -158,6 +158,37 @@ class InMemoryUserDirectory final : public UserDirectory {
   std::unique_ptr<State> state_;
 };
 
+// A directory kept in `storage` under the key prefix "u/" (the demo uses it
+// so that its users survive a restart). `storage` must outlive the
+// directory. Each Upsert is one atomic, synced write (the user, its
+// username index entry and the id counter together): once it returns, the
+// change survives a crash. Users are read from `storage` on demand (memory
+// does not grow with the directory); Scan reads through one Storage
+// iterator, whose view is fixed when the scan starts. Only one directory
+// may be open on a Storage at a time: it serializes its own writes and
+// keeps the id counter in memory between them.
+//
+// It behaves as InMemoryUserDirectory("U-") does: ids are "U-" + a 12-digit
+// counter (kept in `storage`, so a reopened directory never hands a number
+// out again), with the same errors and one more: users are stored as the
+// wire format's User, whose texts are UTF-8 strings, so Upsert refuses a
+// user with a text field or permission set that is not valid UTF-8
+// (InvalidArgument; such a user could not be synced either).
+//
+// Profiles, roles and permission sets are the org's metadata: HasProfile,
+// HasRole and HasPermissionSet are true when the MetadataStore kept in the
+// same `storage` (OpenStorageMetadataStore) holds an item of type kProfile,
+// kRole or kPermissionSet with that name (never for an empty name). A host
+// defines them there, where metadata sync (R74) is to write the partner's
+// before user sync needs them (R72); the directory only reads those items.
+//
+// Thread-safe. Errors: InvalidArgument for a null storage; DataLoss if the
+// stored counter is corrupt; at each call, DataLoss for a stored user or
+// index entry that does not decode or does not match its key, and the
+// Storage's own errors.
+[[nodiscard]] absl::StatusOr<std::unique_ptr<UserDirectory>>
+OpenStorageUserDirectory(Storage* storage);
+
 }  // namespace orgsync
 
 #endif  // ORGSYNC_USER_DIRECTORY_H_

@@ -79,10 +79,13 @@ absl::StatusOr<User> InMemoryUserDirectory::Upsert(
     return absl::InvalidArgumentError("a user needs a username");
   }
   internal::MutexLock lock(&state_->mu);
+  // Advanced only once the user is stored: a refused call changes nothing,
+  // not even which number the next insert gets.
+  uint64_t next_id = state_->next_id;
   if (user.id.empty()) {
     // Numbers taken by explicit ids are skipped, so an id is never reused.
     do {
-      user.id = fmt::format("{}{:012}", state_->id_prefix, state_->next_id++);
+      user.id = fmt::format("{}{:012}", state_->id_prefix, next_id++);
     } while (state_->users.contains(user.id));
   }
   auto holder = state_->id_by_username.find(user.username);
@@ -96,6 +99,7 @@ absl::StatusOr<User> InMemoryUserDirectory::Upsert(
   }
   state_->id_by_username[user.username] = user.id;
   state_->users[user.id] = user;
+  state_->next_id = next_id;
   return user;
 }
 
