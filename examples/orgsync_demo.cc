@@ -51,6 +51,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "demo.h"
 #include "demo_table.h"
 #include "fmt/core.h"
 #include "orgsync/capture.h"
@@ -67,57 +68,6 @@
 #include "orgsync/transport.h"
 
 namespace orgsync_demo {
-namespace {
-
-using orgsync::ApplyContext;
-using orgsync::ChangeKind;
-using orgsync::Connection;
-using orgsync::ConnectionStatus;
-using orgsync::FieldDef;
-using orgsync::FieldMap;
-using orgsync::FieldType;
-using orgsync::FieldValue;
-using orgsync::LogEntry;
-using orgsync::LogStatus;
-using orgsync::ObjectDef;
-using orgsync::Record;
-using orgsync::RecordStore;
-using orgsync::Reference;
-using orgsync::SyncErrorCode;
-
-constexpr char kDefaultStateDir[] = "./orgsync-demo-state";
-// The demo's own keys, in the primary's Storage under the misc prefix.
-constexpr char kRunCounterKey[] = "m/demo/runs";
-constexpr char kClockKey[] = "m/demo/clock_micros";
-
-constexpr int kExitFailed = 1;
-constexpr int kExitCannotStart = 2;
-
-// How far the demo clock moves: per delivery round, and per host write (a
-// person does not type two edits in the same microsecond, and last writer
-// wins needs the order of the writes).
-constexpr absl::Duration kRoundTime = absl::Seconds(1);
-constexpr absl::Duration kThinkTime = absl::Seconds(1);
-// Generous: a settled story needs a few dozen rounds.
-constexpr int kMaxSettleRounds = 300;
-
-constexpr std::array<std::string_view, 2> kObjects = {"Account", "Contact"};
-
-// The field that tells records apart across the two orgs (ids differ). The
-// demo keeps it unique within each org by putting the run number in it.
-std::string_view KeyField(std::string_view object) {
-  return object == "Account" ? "Name" : "Email";
-}
-
-absl::Status Failed(std::string message) {
-  return absl::InternalError(std::move(message));
-}
-
-std::string TimeOfDay(absl::Time t) {
-  return absl::FormatTime("%H:%M:%S", t, absl::UTCTimeZone());
-}
-
-void Heading(std::string_view title) { fmt::print("\n== {}\n\n", title); }
 
 // --- The host's schema -----------------------------------------------------
 
@@ -159,19 +109,6 @@ absl::Status FillSchema(orgsync::Schema* schema) {
 
 // --- One org as its host application sees it ------------------------------
 
-struct OrgSide {
-  std::string org_id;
-  std::string admin;  // the person making this org's changes
-  std::string id_prefix;
-  std::string folder;
-  orgsync::Schema schema;
-  // Declared in this order so that the Org goes first, then the store, then
-  // the Storage they both live in.
-  std::unique_ptr<orgsync::Storage> storage;
-  std::unique_ptr<RecordStore> store;
-  std::unique_ptr<orgsync::Org> org;
-  Connection* connection = nullptr;
-};
 
 absl::StatusOr<std::vector<Record>> AllRecords(const OrgSide& side,
                                                std::string_view object) {
@@ -266,76 +203,14 @@ std::string Describe(const OrgSide& side, const Record& record) {
 
 // --- The demo --------------------------------------------------------------
 
-struct Options {
-  std::string state_dir = kDefaultStateDir;
-  bool fresh = false;
-};
-
-class Demo {
- public:
-  explicit Demo(Options options) : options_(std::move(options)) {
-    primary_.org_id = "org-a";
-    primary_.admin = "alice@org-a";
-    primary_.id_prefix = "A-";
-    secondary_.org_id = "org-b";
-    secondary_.admin = "bob@org-b";
-    secondary_.id_prefix = "B-";
-  }
-
-  // Opens both orgs; the only step whose failure means "cannot start".
-  absl::Status Open();
-  // The story, step by step; the first failing step ends it.
-  absl::Status Run();
-
- private:
-  absl::Status Connect();
-  absl::Status PublishAndSubscribe();
-  absl::Status LiveEdits();
-  absl::Status SuspendAndResume();
-  absl::Status MissingParent();
-  absl::Status Conflict();
-  absl::Status CompareOrgs();
-
-  absl::Status OpenSide(OrgSide& side);
-  absl::Status WatchLog(OrgSide& side);
-  absl::Status SaveClock();
-
-  // Host writes, each followed by Capture as a host application does.
-  absl::StatusOr<Record> Insert(OrgSide& side, std::string object,
-                                FieldMap fields);
-  absl::StatusOr<Record> Update(OrgSide& side, std::string_view object,
-                                std::string_view id, const FieldMap& changes);
-  absl::Status Capture(OrgSide& side, ChangeKind kind, const Record& record,
-                       std::vector<std::string> fields = {});
-
-  // One delivery round: both orgs step, the transport delivers, time moves.
-  absl::Status Round();
-  uint64_t Queued() const;
-  // Rounds until both queues are empty and nothing is in flight; returns
-  // how many it took.
-  absl::StatusOr<int> Settle();
-
-  absl::Status PrintQueue(const OrgSide& side) const;
-  static void PrintLog(const OrgSide& side, const std::vector<LogEntry>& log);
-  std::string Named(std::string name) const {
-    return fmt::format("{} (run {})", name, run_);
-  }
-  std::string Email(std::string_view who, std::string_view company) const {
-    return fmt::format("{}.run{}@{}.example", who, run_, company);
-  }
-
-  Options options_;
-  int run_ = 0;
-  std::unique_ptr<orgsync::ManualClock> clock_;
-  // Before the orgs, which detach from it when they close.
-  orgsync::InProcessTransportPair pair_{/*seed=*/1};
-  OrgSide primary_;
-  OrgSide secondary_;
-  bool live_log_ = false;  // print log entries as the log triggers fire
-};
 
 absl::Status Demo::OpenSide(OrgSide& side) {
   ORGSYNC_RETURN_IF_ERROR(FillSchema(&side.schema));
+  // The custom fields the org's metadata holds join the schema.
+  ORGSYNC_ASSIGN_OR_RETURN(
+      side.metadata, HostMetadata::Open(side.storage.get(), &side.schema));
+  ORGSYNC_ASSIGN_OR_RETURN(side.users,
+                           orgsync::OpenStorageUserDirectory(side.storage.get()));
   orgsync::RecordStoreOptions store_options;
   // The store's lookups and cascades are the schema's.
   store_options.schema = &side.schema;
@@ -358,6 +233,8 @@ absl::Status Demo::OpenSide(OrgSide& side) {
                              .jitter = 0.0,
                              .max_attempts = 3};
   org_options.record_store = side.store.get();
+  org_options.user_directory = side.users.get();
+  org_options.metadata_store = side.metadata.get();
   ORGSYNC_ASSIGN_OR_RETURN(
       side.org,
       orgsync::Org::Open(org_options, side.storage.get(), clock_.get()));
@@ -434,6 +311,13 @@ absl::Status Demo::Open() {
       kRunCounterKey, std::to_string(run_), {.sync = true}));
   ORGSYNC_RETURN_IF_ERROR(OpenSide(primary_));
   ORGSYNC_RETURN_IF_ERROR(OpenSide(secondary_));
+  // org-a's users have the profile "Standard"; org-b gets it through
+  // metadata sync (R74) before the users arrive (R72).
+  ORGSYNC_RETURN_IF_ERROR(primary_.metadata->Upsert(
+      {.type = orgsync::MetadataType::kProfile,
+       .name = "Standard",
+       .body = "<Profile license=\"Standard\"/>"},
+      {}));
 
   if (previous_runs == 0) {
     fmt::print(
@@ -540,7 +424,11 @@ uint64_t Demo::Queued() const {
 
 absl::StatusOr<int> Demo::Settle() {
   for (int round = 0;; ++round) {
-    if (Queued() == 0 && pair_.InFlight() == 0) return round;
+    // idle(): nothing queued or in flight, and no metadata run due (R74).
+    if (primary_.connection->idle() && secondary_.connection->idle() &&
+        pair_.InFlight() == 0) {
+      return round;
+    }
     if (round == kMaxSettleRounds) {
       return absl::DeadlineExceededError(fmt::format(
           "the orgs did not settle in {} rounds: {} entries still queued",
@@ -609,6 +497,7 @@ absl::Status Demo::Run() {
   ORGSYNC_RETURN_IF_ERROR(SuspendAndResume());
   ORGSYNC_RETURN_IF_ERROR(MissingParent());
   ORGSYNC_RETURN_IF_ERROR(Conflict());
+  ORGSYNC_RETURN_IF_ERROR(UsersAndMetadata());
   ORGSYNC_RETURN_IF_ERROR(SaveClock());
   return CompareOrgs();
 }
@@ -623,7 +512,9 @@ absl::Status Demo::Connect() {
   }
   if (existing == nullptr) {
     orgsync::InvitationOptions invitation_options;
-    invitation_options.sync = {.sync_feeds_and_audit_fields = true};
+    invitation_options.sync = {.sync_feeds_and_audit_fields = true,
+                               .sync_metadata = true,
+                               .sync_users = true};
     invitation_options.owner = primary_.admin;
     invitation_options.contact = secondary_.admin;
     ORGSYNC_ASSIGN_OR_RETURN(
@@ -635,7 +526,8 @@ absl::Status Demo::Connect() {
     ORGSYNC_RETURN_IF_ERROR(primary_.connection->AttachTransport(pair_.a()));
     fmt::print(
         "{} on org-a created invitation {}\n"
-        "(type Replication, sync feeds and audit fields on). Its secret "
+        "(type Replication, sync feeds and audit fields, metadata and users "
+        "on). Its secret "
         "({}...) goes to\norg-b's admin out of band. org-a sees the "
         "connection as {}.\n",
         primary_.admin, invitation.connection_id,
@@ -650,6 +542,22 @@ absl::Status Demo::Connect() {
     if (!pair_.RunUntilIdle()) return Failed("the handshake never ended");
     ORGSYNC_RETURN_IF_ERROR(secondary_.connection->acceptance_status());
     fmt::print("The handshake went through: the invitation was accepted.\n");
+    // R2: the initial metadata sync, then the copy of the users.
+    fmt::print("  Both sides show {}: org-a pushes its metadata.\n",
+               orgsync::ConnectionStatusName(primary_.connection->status()));
+    ORGSYNC_RETURN_IF_ERROR(Settle().status());
+    for (const OrgSide* side : {&primary_, &secondary_}) {
+      ORGSYNC_ASSIGN_OR_RETURN(std::vector<orgsync::HistoryEntry> history,
+                               side->connection->History());
+      for (const orgsync::HistoryEntry& entry : history) {
+        if (entry.event == orgsync::HistoryEvent::kMetadataSyncCompleted ||
+            entry.event == orgsync::HistoryEvent::kUserSyncCompleted) {
+          fmt::print("  {} history: {}{}{}\n", side->org_id,
+                     orgsync::HistoryEventName(entry.event),
+                     entry.detail.empty() ? "" : ": ", entry.detail);
+        }
+      }
+    }
   } else {
     const std::string& id = existing->id();
     primary_.connection = existing;
@@ -676,6 +584,17 @@ absl::Status Demo::Connect() {
             "resumed it.\n",
             side->org_id, side->admin);
       }
+    }
+    // State left by a demo from before user and metadata sync: the primary
+    // turns them on, which copies all of both at once (R73).
+    const orgsync::SyncOptions sync = primary_.connection->Info().sync;
+    if (!sync.sync_metadata || !sync.sync_users) {
+      orgsync::SyncOptions on = sync;
+      on.sync_metadata = on.sync_users = true;
+      ORGSYNC_RETURN_IF_ERROR(
+          primary_.connection->UpdateSyncOptions(on, primary_.admin));
+      fmt::print("{} turned sync metadata and sync users on.\n",
+                 primary_.admin);
     }
     ORGSYNC_RETURN_IF_ERROR(Settle().status());
   }
@@ -1055,10 +974,10 @@ absl::Status Demo::Conflict() {
   return SaveClock();
 }
 
-// --- 7. The comparison -----------------------------------------------------
+// --- 8. The comparison -----------------------------------------------------
 
 absl::Status Demo::CompareOrgs() {
-  Heading("7. Record by record: are the two orgs the same?");
+  Heading("8. Record by record: are the two orgs the same?");
   Table table(
       {{"object"}, {"record"}, {"org-a id"}, {"org-b id"}, {"fields equal?"}});
   std::vector<std::string> differences;
@@ -1188,7 +1107,6 @@ int Main(int argc, char** argv) {
   return 0;
 }
 
-}  // namespace
 }  // namespace orgsync_demo
 
 int main(int argc, char** argv) { return orgsync_demo::Main(argc, argv); }

@@ -451,10 +451,11 @@ absl::StatusOr<std::string> ConnectionImpl::PendingInvitationSecret() const {
 
 bool ConnectionImpl::idle() const {
   internal::MutexLock lock(&mu_);
-  // A metadata run under way or due is work left too (metadata_sync.cc).
+  // A metadata run under way or due, and a user copy not queued yet, are
+  // work left too (metadata_sync.cc, user_sync.cc).
   return in_flight_.empty() && record_queue_->Count() == 0 &&
          !metadata_in_flight_.has_value() &&
-         !MetadataRunDueLocked(env_->clock->Now());
+         !MetadataRunDueLocked(env_->clock->Now()) && !UserCopyDueLocked();
 }
 
 bool ConnectionImpl::partner_available() const {

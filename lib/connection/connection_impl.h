@@ -474,6 +474,9 @@ class ConnectionImpl final : public Connection {
   // (receiving side): a connection in User Sync in Progress becomes Active
   // (R2).
   void FinishUserCopyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Primary with a UserDirectory: a copy of all users is due (User Sync in
+  // Progress, or sync users turned off and on, R73) and not queued yet.
+  bool UserCopyDueLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // User links (R37, R35): this org's id of the partner's user, nullopt
   // when not linked; and the staging of a link into `batch`.
   absl::StatusOr<std::optional<std::string>> LocalUserOf(

@@ -286,14 +286,7 @@ absl::Status ConnectionImpl::QueueUserCopyIfDue() {
   // A copy is due on the primary; asked again after the directory was read
   // without mu_.
   auto due = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    const ConnectionStatus status = StatusLocked();
-    if (role_ != ReplicationRole::kPrimary || !state_.sync().sync_users() ||
-        !IsAcceptedStatus(status)) {
-      return false;
-    }
-    return (status == ConnectionStatus::kUserSyncInProgress &&
-            !state_.users_bulk_queued()) ||
-           state_.users_bulk_requested();
+    return UserCopyDueLocked();
   };
   {
     internal::MutexLock lock(&mu_);
@@ -327,6 +320,17 @@ absl::Status ConnectionImpl::QueueUserCopyIfDue() {
   const absl::Status written = Commit(std::move(next), std::move(batch));
   record_queue_->FinishEnqueue(std::move(pending), written);
   return written;
+}
+
+bool ConnectionImpl::UserCopyDueLocked() const {
+  const ConnectionStatus status = StatusLocked();
+  if (env_->user_directory == nullptr || role_ != ReplicationRole::kPrimary ||
+      !state_.sync().sync_users() || !IsAcceptedStatus(status)) {
+    return false;
+  }
+  return (status == ConnectionStatus::kUserSyncInProgress &&
+          !state_.users_bulk_queued()) ||
+         state_.users_bulk_requested();
 }
 
 void ConnectionImpl::FinishUserCopyLocked() {
