@@ -316,6 +316,44 @@ TEST_CASE(
   CHECK(w.s->status() == S::kActive);
 }
 
+TEST_CASE(
+    "R70: when both orgs change one user at once the later change wins in "
+    "both, and the org that kept its own logs the CONFLICT",
+    "[users]") {
+  UserWorld w;
+  RequireOk(w.primary_users.Upsert(Person("alice"), {}).status());
+  w.Connect();
+  w.PumpUntilActive();
+  const std::string there = "alice@corp.example.dr";
+
+  // For each order: the first writer, then a second later, the other one;
+  // nothing is delivered in between.
+  for (const bool primary_last : {true, false}) {
+    const std::string first = primary_last ? "first@s" : "first@p";
+    const std::string last = primary_last ? "last@p" : "last@s";
+    InMemoryUserDirectory& first_users =
+        primary_last ? w.secondary_users : w.primary_users;
+    InMemoryUserDirectory& last_users =
+        primary_last ? w.primary_users : w.secondary_users;
+    Connection* first_side = primary_last ? w.s : w.p;
+    Connection* last_side = primary_last ? w.p : w.s;
+    User early =
+        *w.Find(first_users, primary_last ? there : "alice@corp.example");
+    early.email = first;
+    CHECK(w.Save(first_users, first_side, early).captured);
+    w.t->clock.Advance(absl::Seconds(1));
+    User late =
+        *w.Find(last_users, primary_last ? "alice@corp.example" : there);
+    late.email = last;
+    CHECK(w.Save(last_users, last_side, late).captured);
+    REQUIRE(w.t->Settle());
+    CHECK(w.Find(w.primary_users, "alice@corp.example")->email == last);
+    CHECK(w.Find(w.secondary_users, there)->email == last);
+    CHECK(LogWith(last_side, SyncErrorCode::kConflict).size() == 1);
+    w.t->clock.Advance(absl::Seconds(1));
+  }
+}
+
 TEST_CASE("R70: CaptureUser refuses bad input and changes nothing", "[users]") {
   User nobody = Person("ivy");
   // Before acceptance.

@@ -483,6 +483,13 @@ class ConnectionImpl final : public Connection {
       std::string_view partner_user_id) const;
   void StageUserLink(std::string_view local_id, std::string_view partner_id,
                      WriteBatch* batch) const;
+  // Last writer wins between the two orgs' changes of one user: the stamp
+  // of the last change of `local_id` this org sent or applied (0: none),
+  // the stamp of a new change after it, and the staging of a stamp.
+  absl::StatusOr<int64_t> StoredUserStamp(std::string_view local_id) const;
+  int64_t NextUserStamp(int64_t last) const;
+  void StageUserStamp(std::string_view local_id, int64_t stamp,
+                      WriteBatch* batch) const;
   // Keeps capture_users_ in step with the state.
   void NoteUserCaptureLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -642,6 +649,10 @@ class ConnectionImpl final : public Connection {
   // Whether CaptureUser sends: sync users on and, on a secondary, its user
   // direction not switched off. Read without mu_, as status_for_capture_.
   std::atomic<bool> capture_users_{false};
+  // Serializes the read and write of user stamps (CaptureUser on host
+  // threads, the user copy and apply on the stepping thread); never held
+  // while host code runs.
+  mutable internal::Mutex user_stamp_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   // FinishUserCopyLocked could not write Active; the next Step retries.
   bool user_copy_end_unwritten_ ABSL_GUARDED_BY(mu_) = false;
   // The metadata push awaiting the secondary's answer (metadata_sync.cc):

@@ -80,6 +80,18 @@ inline std::string UserLinkKey(std::string_view connection_id,
   return key;
 }
 
+// The stamp of the last change of a user this org sent or applied (user
+// sync's last writer wins, user_sync.cc): "k/<conn>/u/s/<local user id>" ->
+// Unix micros, 8 bytes big-endian.
+inline std::string UserStampKey(std::string_view connection_id,
+                                std::string_view local_user_id) {
+  std::string key = "k/";
+  key.append(connection_id);
+  key.append("/u/s/");
+  key.append(local_user_id);
+  return key;
+}
+
 inline std::string AppliedMarkKey(std::string_view connection_id,
                                   std::string_view ordering_key) {
   std::string key = "k/";

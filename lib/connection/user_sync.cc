@@ -25,6 +25,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -34,6 +36,7 @@
 #include "absl/strings/str_join.h"
 #include "connection/connection_impl.h"
 #include "connection/connection_keys.h"
+#include "internal/keys.h"
 #include "orgsync/status.h"
 #include "orgsync/user_directory.h"
 #include "proto/wire.pb.h"
@@ -45,9 +48,11 @@ namespace {
 // The object name user entries and log entries carry (R50, R53).
 constexpr std::string_view kUserObjectName = "User";
 
-NewQueueEntry UserQueueEntry(const User* user, QueueAction action) {
+NewQueueEntry UserQueueEntry(const User* user, QueueAction action,
+                             int64_t stamp) {
   proto::UserUpsert upsert;
   upsert.set_action(static_cast<proto::QueueAction>(action));
+  upsert.set_stamp_micros(stamp);
   NewQueueEntry entry;
   entry.record.object = std::string(kUserObjectName);
   entry.action = action;
@@ -71,6 +76,9 @@ struct UserOutcome {
   std::string description;
   // What was left out (roles, permission sets this org lacks).
   std::vector<std::string> left_out;
+  // Not written: this org's own change of the user is later (last writer
+  // wins); local_id names the user kept.
+  bool kept_local = false;
 };
 
 UserOutcome UserFailure(proto::ErrorCode error, std::string description) {
@@ -89,11 +97,12 @@ CaptureResult UserNotCaptured(std::string reason) {
 
 // Writes one of the partner's users into `directory`. Every failure is
 // permanent: user sync is never retried (R52).
-UserOutcome WriteUserFromPartner(UserDirectory& directory,
-                                 const proto::User& incoming,
-                                 bool local_is_secondary,
-                                 const std::string& connection_id,
-                                 const std::string& org_id) {
+UserOutcome WriteUserFromPartner(
+    UserDirectory& directory, const proto::User& incoming,
+    bool local_is_secondary, const std::string& connection_id,
+    const std::string& org_id,
+    const std::function<absl::StatusOr<bool>(const std::string&)>&
+        later_here) {
   if (!incoming.standard_license()) {
     return UserFailure(
         proto::ERROR_VALIDATION,
@@ -150,6 +159,18 @@ UserOutcome WriteUserFromPartner(UserDirectory& directory,
     return UserFailure(proto::ERROR_UNKNOWN,
                        fmt::format("looking up user {}: {}", user.username,
                                    std::string(existing.status().message())));
+  }
+  if (existing->has_value()) {
+    absl::StatusOr<bool> kept = later_here((*existing)->id);
+    if (!kept.ok()) {
+      return UserFailure(proto::ERROR_STORAGE,
+                         std::string(kept.status().message()));
+    }
+    if (*kept) {
+      outcome.kept_local = true;
+      outcome.local_id = (*existing)->id;
+      return outcome;
+    }
   }
   // This org's id of the user, never the partner's.
   user.id = existing->has_value() ? (*existing)->id : std::string();
@@ -243,10 +264,23 @@ absl::StatusOr<CaptureResult> ConnectionImpl::CaptureUser(
                     "suffix: not copied to the primary (R71)",
                     user.username, kSecondaryUsernameSuffix));
   }
-  const NewQueueEntry entry = UserQueueEntry(&user, QueueAction::kUserUpsert);
+  // The change is stamped after every change of this user this org sent
+  // or applied, and the stamp is kept with the entry (last writer wins).
+  internal::MutexLock stamps(&user_stamp_mu_);
+  ORGSYNC_ASSIGN_OR_RETURN(const int64_t last, StoredUserStamp(user.id));
+  const int64_t stamp = NextUserStamp(last);
+  const NewQueueEntry entry =
+      UserQueueEntry(&user, QueueAction::kUserUpsert, stamp);
+  WriteBatch batch;
   ORGSYNC_ASSIGN_OR_RETURN(
-      std::vector<uint64_t> sequences,
-      record_queue_->Enqueue(absl::MakeConstSpan(&entry, 1)));
+      DurableRecordQueue::PendingEnqueue pending,
+      record_queue_->PrepareEnqueue(absl::MakeConstSpan(&entry, 1), &batch));
+  StageUserStamp(user.id, stamp, &batch);
+  const std::vector<uint64_t> sequences = pending.sequences();
+  const absl::Status written =
+      storage_->Write(batch, WriteOptions{.sync = true});
+  record_queue_->FinishEnqueue(std::move(pending), written);
+  ORGSYNC_RETURN_IF_ERROR(written);
   CaptureResult captured;
   captured.captured = true;
   captured.sequence = sequences.front();
@@ -299,20 +333,28 @@ absl::Status ConnectionImpl::QueueUserCopyIfDue() {
   }
   // The host's directory, read without mu_. Users held in memory: a
   // directory is the org's staff, thousands, not a record backlog.
-  std::vector<NewQueueEntry> entries;
+  std::vector<User> users;
   ORGSYNC_RETURN_IF_ERROR(directory->Scan([&](const User& user) {
-    if (user.standard_license && !user.id.empty()) {
-      entries.push_back(UserQueueEntry(&user, QueueAction::kBulkSyncUsers));
-    }
+    if (user.standard_license && !user.id.empty()) users.push_back(user);
     return true;
   }));
-  entries.push_back(UserQueueEntry(nullptr, QueueAction::kBulkSyncUsers));
+  // Each copy is stamped as a change of its user (last writer wins).
+  internal::MutexLock stamps(&user_stamp_mu_);
+  WriteBatch batch;
+  std::vector<NewQueueEntry> entries;
+  for (const User& user : users) {
+    ORGSYNC_ASSIGN_OR_RETURN(const int64_t last, StoredUserStamp(user.id));
+    const int64_t stamp = NextUserStamp(last);
+    entries.push_back(
+        UserQueueEntry(&user, QueueAction::kBulkSyncUsers, stamp));
+    StageUserStamp(user.id, stamp, &batch);
+  }
+  entries.push_back(UserQueueEntry(nullptr, QueueAction::kBulkSyncUsers, 0));
   internal::MutexLock lock(&mu_);
   if (!due()) return absl::OkStatus();
   proto::ConnectionState next = state_;
   next.set_users_bulk_queued(true);
   next.set_users_bulk_requested(false);
-  WriteBatch batch;
   ORGSYNC_ASSIGN_OR_RETURN(DurableRecordQueue::PendingEnqueue pending,
                            record_queue_->PrepareEnqueue(entries, &batch));
   // Not through Commit's `pending`: Commit takes the entries it finishes
@@ -380,10 +422,21 @@ proto::ItemResult ConnectionImpl::ApplyUserUpsert(
   // What was left out also travels in the answer, so that it is on record
   // even if the note cannot be logged here.
   std::vector<std::string> left_out;
+  // Last writer wins: this org keeps its own change of a user when it is
+  // later than the partner's (ties go to the primary).
+  const int64_t stamp = upsert.stamp_micros();
+  const bool primary = role_ == ReplicationRole::kPrimary;
+  auto later_here = [&](const std::string& local_id) -> absl::StatusOr<bool> {
+    internal::MutexLock stamps(&user_stamp_mu_);
+    ORGSYNC_ASSIGN_OR_RETURN(const int64_t mine, StoredUserStamp(local_id));
+    return mine > stamp || (mine == stamp && primary);
+  };
+  // The users written: their stamp is this org's last for them.
+  std::vector<std::string> written_ids;
   for (const proto::User& incoming : upsert.users()) {
     UserOutcome outcome = WriteUserFromPartner(
         *directory, incoming, role_ == ReplicationRole::kSecondary, id_,
-        env_->org_id);
+        env_->org_id, later_here);
     if (outcome.outcome != proto::APPLIED) {
       return ItemResultOf(sequence, outcome.outcome, outcome.error,
                           std::move(outcome.description));
@@ -391,6 +444,22 @@ proto::ItemResult ConnectionImpl::ApplyUserUpsert(
     if (!incoming.id().empty()) {
       links.emplace_back(outcome.local_id, ClipPeerText(incoming.id()));
     }
+    if (outcome.kept_local) {
+      NewLogEntry note;
+      note.record =
+          RecordRef{std::string(kUserObjectName), outcome.local_id};
+      note.action = static_cast<QueueAction>(upsert.action());
+      note.status = LogStatus::kInfo;
+      note.error = SyncErrorCode::kConflict;
+      note.description = fmt::format(
+          "user {}: org {}'s own change is later than the partner's: kept "
+          "(last writer wins)",
+          ClipPeerText(incoming.username()), env_->org_id);
+      note.queue_sequence = sequence;
+      notes.push_back(std::move(note));
+      continue;
+    }
+    written_ids.push_back(outcome.local_id);
     if (!outcome.left_out.empty()) {
       NewLogEntry note;
       note.record =
@@ -422,6 +491,17 @@ proto::ItemResult ConnectionImpl::ApplyUserUpsert(
     StageUserLink(local_id, partner_id, &batch);
   }
   PutAppliedMark(kUserOrderingKey, sequence, &batch);
+  // A capture of the same user meanwhile has a later stamp: keep it.
+  internal::MutexLock stamps(&user_stamp_mu_);
+  for (const std::string& local_id : written_ids) {
+    absl::StatusOr<int64_t> mine = StoredUserStamp(local_id);
+    if (!mine.ok()) {
+      return ItemResultOf(sequence, proto::RETRYABLE_FAILURE,
+                          proto::ERROR_STORAGE,
+                          std::string(mine.status().message()));
+    }
+    StageUserStamp(local_id, std::max(*mine, stamp), &batch);
+  }
   const absl::Status written =
       storage_->Write(batch, WriteOptions{.sync = true});
   if (pending.has_value()) logs->emplace_back(*std::move(pending), written);
@@ -448,6 +528,31 @@ absl::StatusOr<std::optional<std::string>> ConnectionImpl::LocalUserOf(
   if (absl::IsNotFound(local.status())) return std::nullopt;
   ORGSYNC_RETURN_IF_ERROR(local.status());
   return *std::move(local);
+}
+
+absl::StatusOr<int64_t> ConnectionImpl::StoredUserStamp(
+    std::string_view local_id) const {
+  absl::StatusOr<std::string> stored =
+      storage_->Get(UserStampKey(id_, local_id));
+  if (absl::IsNotFound(stored.status())) return 0;
+  ORGSYNC_RETURN_IF_ERROR(stored.status());
+  std::string_view bytes = *stored;
+  uint64_t stamp = 0;
+  if (!ConsumeUint64(&bytes, &stamp) || !bytes.empty()) {
+    return absl::DataLossError(fmt::format(
+        "connection {}: the stamp of user {} is damaged", id_, local_id));
+  }
+  return static_cast<int64_t>(stamp);
+}
+
+int64_t ConnectionImpl::NextUserStamp(int64_t last) const {
+  return std::max(absl::ToUnixMicros(env_->clock->Now()), last + 1);
+}
+
+void ConnectionImpl::StageUserStamp(std::string_view local_id, int64_t stamp,
+                                    WriteBatch* batch) const {
+  batch->Put(UserStampKey(id_, local_id),
+             EncodeUint64(static_cast<uint64_t>(stamp)));
 }
 
 void ConnectionImpl::StageUserLink(std::string_view local_id,

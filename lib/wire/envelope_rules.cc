@@ -467,6 +467,9 @@ Check ValidateUserUpsert(const proto::UserUpsert& upsert) {
   if (Check c = ActionAmong(upsert.action(), kUserActions, "a user action")) {
     return c;
   }
+  if (upsert.stamp_micros() < 0) {
+    return Broken("stamp_micros", "must be >= 0");
+  }
   const bool may_be_empty =
       upsert.action() == proto::BULK_SYNC_USERS && upsert.last_batch();
   if (upsert.users().empty() && !may_be_empty) {

@@ -87,11 +87,20 @@ bool DirectoryWorkload::SaveUser(Side& side, const User& user) {
 }
 
 void DirectoryWorkload::WriteUser(Side& side, bool primary) {
-  std::vector<std::string> own;
+  // The users this side may have: its own, and the partner's copied ones
+  // under their name here, (creator's name, name here).
+  std::vector<std::pair<std::string, std::string>> known;
   for (const auto& [username, home_primary] : homes_) {
-    if (home_primary == primary) own.push_back(username);
+    if (home_primary == primary) {
+      known.emplace_back(username, username);
+    } else if (home_primary) {
+      known.emplace_back(username,
+                         username + std::string(kSecondaryUsernameSuffix));
+    } else if (HasSuffix(username)) {
+      known.emplace_back(username, WithoutSuffix(username));
+    }
   }
-  if (own.empty() || Chance(0.3)) {
+  if (known.empty() || Chance(0.3)) {
     // A new user. On the secondary usually with ".dr"; without it the
     // user stays there (R71).
     const uint64_t n = next_user_++;
@@ -112,12 +121,14 @@ void DirectoryWorkload::WriteUser(Side& side, bool primary) {
     if (!promised || !copied) excused_users_.insert(user.username);
     return;
   }
-  const std::string& username = own[Uniform(own.size())];
-  std::optional<User> user = FindUser(side, username);
-  if (!user.has_value()) return;  // its creation was lost in a crash
+  // Either org may change any user it has; when both change one at once,
+  // the later change wins in both (last writer wins).
+  const auto& [username, name_here] = known[Uniform(known.size())];
+  std::optional<User> user = FindUser(side, name_here);
+  if (!user.has_value()) return;  // not here (yet), or lost in a crash
   switch (Uniform(3)) {
     case 0:
-      user->email = fmt::format("{}-{}@mail.sim", username, Uniform(1000));
+      user->email = fmt::format("{}-{}@mail.sim", name_here, Uniform(1000));
       break;
     case 1:
       user->role = kRoles[Uniform(kRoles.size())];
@@ -127,16 +138,9 @@ void DirectoryWorkload::WriteUser(Side& side, bool primary) {
       user->active = !user->active;  // deactivate (or reactivate)
       break;
   }
-  // Each captured save carries the whole user, so it renews the promise
-  // of one a crash cut short.
-  const bool promised = SaveUser(side, *user);
-  const bool copied =
-      user->standard_license && (primary || HasSuffix(user->username));
-  if (promised && copied) {
-    excused_users_.erase(username);
-  } else {
-    excused_users_.insert(username);
-  }
+  // A save a crash cut short leaves the two orgs apart for good unless a
+  // later save wins: the user is excused from the check.
+  if (!SaveUser(side, *user)) excused_users_.insert(username);
 }
 
 void DirectoryWorkload::WriteMetadata(Side& side, bool primary) {

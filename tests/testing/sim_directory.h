@@ -7,16 +7,14 @@
 //
 // Users are created on either side -- on the secondary usually with ".dr",
 // now and then without (R71: logged, never copied) -- and then updated
-// (email, name, role) and deactivated only on the side that created them.
-// Both sides editing one user at once is not part of the workload: user
-// sync has no conflict resolution yet (each side applies the other's
-// change last), so such a run would end with the two saves swapped.
+// (email, name, role) and deactivated on either side, now and then on both
+// at once (the later change must win in both).
 // Metadata is written on the primary (inserts, updates, renames of
 // top-level items reported with CaptureMetadataRename) and edited or added
 // on the secondary, where the next run must overwrite the edits (R74).
 //
 // The check: every standard-licence user a side created with a capture
-// that returned OK (and no later save cut short by a crash) is in the other
+// that returned OK (and no save cut short by a crash) is in the other
 // org under its name there (R71), with the same fields; every item of the
 // primary's MetadataStore is in the secondary's with the same body. Items
 // only the secondary has may remain (deletes never sync).
