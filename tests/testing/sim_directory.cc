@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <utility>
@@ -60,10 +61,10 @@ void DirectoryWorkload::DefineShared(InMemoryUserDirectory& users) {
   }
 }
 
-void DirectoryWorkload::Write(Side& side, bool primary) {
+void DirectoryWorkload::Write(Side& side, Side& partner, bool primary) {
   if (side.down()) return;
   if (sync_users_ && (!sync_metadata_ || Chance(0.5))) {
-    WriteUser(side, primary);
+    WriteUser(side, partner, primary);
   } else if (sync_metadata_) {
     WriteMetadata(side, primary);
   }
@@ -86,21 +87,16 @@ bool DirectoryWorkload::SaveUser(Side& side, const User& user) {
   return captured->captured;
 }
 
-void DirectoryWorkload::WriteUser(Side& side, bool primary) {
-  // The users this side may have: its own, and the partner's copied ones
-  // under their name here, (creator's name, name here).
-  std::vector<std::pair<std::string, std::string>> known;
-  for (const auto& [username, home_primary] : homes_) {
-    if (home_primary == primary) {
-      known.emplace_back(username, username);
-    } else if (home_primary) {
-      known.emplace_back(username,
-                         username + std::string(kSecondaryUsernameSuffix));
-    } else if (HasSuffix(username)) {
-      known.emplace_back(username, WithoutSuffix(username));
-    }
-  }
-  if (known.empty() || Chance(0.3)) {
+std::string DirectoryWorkload::NameOn(bool primary,
+                                      const std::string& username) const {
+  const bool home_primary = homes_.at(username);
+  if (home_primary == primary) return username;
+  if (home_primary) return username + std::string(kSecondaryUsernameSuffix);
+  return HasSuffix(username) ? WithoutSuffix(username) : std::string();
+}
+
+void DirectoryWorkload::WriteUser(Side& side, Side& partner, bool primary) {
+  if (homes_.empty() || Chance(0.3)) {
     // A new user. On the secondary usually with ".dr"; without it the
     // user stays there (R71).
     const uint64_t n = next_user_++;
@@ -121,9 +117,19 @@ void DirectoryWorkload::WriteUser(Side& side, bool primary) {
     if (!promised || !copied) excused_users_.insert(user.username);
     return;
   }
-  // Either org may change any user it has; when both change one at once,
-  // the later change wins in both (last writer wins).
-  const auto& [username, name_here] = known[Uniform(known.size())];
+  // Either org may change any user it has.
+  auto picked = homes_.begin();
+  std::advance(picked, static_cast<long>(Uniform(homes_.size())));
+  const std::string username = picked->first;
+  EditUser(side, primary, username);
+  // Both admins at once: the later change must win in both orgs.
+  if (Chance(0.3) && !partner.down()) EditUser(partner, !primary, username);
+}
+
+void DirectoryWorkload::EditUser(Side& side, bool primary,
+                                 const std::string& username) {
+  const std::string name_here = NameOn(primary, username);
+  if (name_here.empty()) return;
   std::optional<User> user = FindUser(side, name_here);
   if (!user.has_value()) return;  // not here (yet), or lost in a crash
   switch (Uniform(3)) {

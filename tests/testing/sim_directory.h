@@ -52,8 +52,9 @@ class DirectoryWorkload {
   static void DefineShared(InMemoryUserDirectory& users);
 
   // One host write of a user or a metadata item on `side` (nothing while
-  // the org is down: the host is down with it).
-  void Write(Side& side, bool primary);
+  // the org is down: the host is down with it). Now and then `partner`'s
+  // host changes the same user at once.
+  void Write(Side& side, Side& partner, bool primary);
 
   // Throws SimulationFailure naming what differs.
   void Check(Side& primary, Side& secondary);
@@ -67,7 +68,12 @@ class DirectoryWorkload {
   bool Chance(double p) {
     return static_cast<double>((*rng_)() >> 11) * 0x1.0p-53 < p;
   }
-  void WriteUser(Side& side, bool primary);
+  void WriteUser(Side& side, Side& partner, bool primary);
+  // Changes the user `username` (as its creator named it) where `side`
+  // has it, if it does.
+  void EditUser(Side& side, bool primary, const std::string& username);
+  // The user's name on `primary`'s side, empty if never copied there.
+  std::string NameOn(bool primary, const std::string& username) const;
   void WriteMetadata(Side& side, bool primary);
   // Saves `user` in the side's directory and captures it; whether the
   // change is promised.

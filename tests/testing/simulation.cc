@@ -304,7 +304,8 @@ class Simulation {
     const uint64_t roll = Uniform(100);
     if (roll < 4) {
       const bool on_primary = Chance(0.6);
-      directory_->Write(on_primary ? *primary_ : *secondary_, on_primary);
+      directory_->Write(on_primary ? *primary_ : *secondary_,
+                        on_primary ? *secondary_ : *primary_, on_primary);
     } else if (roll < 45) {
       sim::Side& writer =
           options_.two_way && Chance(0.5) ? *secondary_ : *primary_;
