@@ -208,8 +208,8 @@ void RecordLinks::PutStepStamps(std::string_view object,
 absl::StatusOr<bool> RecordLinks::MayHaveCaptureStamps(
     std::string_view object) const {
   {
-    internal::MutexLock lock(&captured_mu_);
-    auto known = captured_objects_.find(
+    internal::ReaderMutexLock lock(&captured_mu_);
+    const auto known = captured_objects_.find(
         absl::string_view(object.data(), object.size()));
     if (known != captured_objects_.end()) return known->second;
   }
@@ -288,6 +288,16 @@ void RecordLinks::PutInsertCaptureStamps(
 }
 
 bool RecordLinks::NoteCaptured(std::string_view object, bool captured) const {
+  {
+    // Every capture passes here for every field it stamps: the answer is
+    // almost always known already, and readers do not wait on each other.
+    internal::ReaderMutexLock lock(&captured_mu_);
+    const auto known = captured_objects_.find(
+        absl::string_view(object.data(), object.size()));
+    if (known != captured_objects_.end() && (known->second || !captured)) {
+      return known->second;
+    }
+  }
   internal::MutexLock lock(&captured_mu_);
   // A capture may have marked the object while a probe ran: a mark only
   // goes up.
