@@ -13,6 +13,7 @@
 #include <array>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -139,6 +140,20 @@ struct OrgSide {
   std::unique_ptr<orgsync::Org> org;
   Connection* connection = nullptr;
 };
+
+// What the chapters read of an org (orgsync_demo.cc).
+// A field's value as a person reads it ("(blank)" when unset).
+std::string Value(const Record& record, std::string_view field);
+// The record of `object` whose key field holds `key`, if any; and the same,
+// failing when there is none.
+absl::StatusOr<std::optional<Record>> FindByKey(const OrgSide& side,
+                                                std::string_view object,
+                                                std::string_view key);
+absl::StatusOr<Record> MustFindByKey(const OrgSide& side,
+                                     std::string_view object,
+                                     std::string_view key);
+// One line per record, as a person would glance at it.
+std::string Describe(const OrgSide& side, const Record& record);
 
 // --- The demo --------------------------------------------------------------
 
