@@ -135,6 +135,8 @@ TEST_CASE(
   w.Connect();
   CHECK(w.p->status() == S::kMetadataSyncInProgress);
   CHECK(w.s->status() == S::kMetadataSyncInProgress);
+  // The run is due before the first Step: work left.
+  CHECK_FALSE(w.p->idle());
   w.PumpUntilActive();
 
   CHECK(w.secondary_items.store.size() == 453);

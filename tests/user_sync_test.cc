@@ -117,7 +117,10 @@ TEST_CASE(
   w.Connect();
   CHECK(w.p->status() == S::kUserSyncInProgress);
   CHECK(w.s->status() == S::kUserSyncInProgress);
+  // The copy is due but not queued until the next Step: work left.
+  CHECK_FALSE(w.p->idle());
   w.PumpUntilActive();
+  CHECK(w.p->idle());
 
   std::optional<User> alice =
       w.Find(w.secondary_users, "alice@corp.example.dr");
