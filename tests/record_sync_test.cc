@@ -4,7 +4,9 @@
 #include <catch2/catch.hpp>
 #include <set>
 #include <thread>
+#include <vector>
 
+#include "engine/record_links.h"
 #include "testing/record_sync_pair.h"
 
 namespace orgsync::testing {
@@ -660,6 +662,66 @@ TEST_CASE("Design rule 2: Capture from 8 threads at once queues every "
   CHECK(p.primary->queue->Count() == kThreads * kEach);
   p.primary->CrashAndReopen();
   CHECK(p.primary->queue->Count() == kThreads * kEach);
+}
+
+TEST_CASE("Conflicts: captures of one record's updates on several threads at "
+          "once each keep the stamp of the field they changed",
+          "[recsync][threads]") {
+  // On LevelDB, where each capture's synced write is slow enough for the
+  // threads' captures to overlap.
+  Pair p({.leveldb = true}, {});
+  p.Flow(*p.primary, *p.secondary, {"Account"});
+  const Record account = p.primary->Insert("Account", AccountFields("Acme"));
+  p.Drain();
+  // Each thread changes a field of its own, over and over: however the
+  // captures keep their stamps, none may write over another's.
+  const std::vector<std::string> fields = {"Name", "Phone"};
+  auto value = [](size_t t, int i) {
+    return std::string(t == 0 ? "Acme " : "555-") + std::to_string(i);
+  };
+  std::vector<uint64_t> last_sequence(fields.size(), 0);
+  std::atomic<int> failures{0};
+  std::string first_failure;  // written by the first failing thread only
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < fields.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 40; ++i) {
+        auto updated = p.primary->inner_store->Update(
+            "Account", account.id,
+            {{fields[t], value(t, i)}},
+            ApplyContext{});
+        if (!updated.ok()) {
+          if (failures++ == 0) first_failure = updated.status().ToString();
+          continue;
+        }
+        LocalChange change;
+        change.kind = ChangeKind::kUpdate;
+        change.record = *updated;
+        change.changed_fields = {fields[t]};
+        auto captured = p.primary->sync->Capture(change);
+        if (!captured.ok() || !captured->captured) {
+          if (failures++ == 0) {
+            first_failure = captured.ok() ? captured->reason
+                                          : captured.status().ToString();
+          }
+          continue;
+        }
+        last_sequence[t] = captured->sequence;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  INFO(first_failure);
+  REQUIRE(failures == 0);
+  internal::RecordLinks links(p.primary->storage, "conn1");
+  for (size_t t = 0; t < fields.size(); ++t) {
+    auto stamp = links.GetStamp("Account", account.id, fields[t]);
+    REQUIRE(stamp.ok());
+    REQUIRE(stamp->has_value());
+    CHECK((*stamp)->sequence() == last_sequence[t]);
+  }
+  p.Drain();
+  ExpectConverged(*p.primary, *p.secondary, "Account");
 }
 
 TEST_CASE("Conflicts: an update racing a delete leaves the record deleted in "
