@@ -3,7 +3,7 @@
 #   1. normal     build/        RelWithDebInfo, every test (ctest)
 #   2. sanitized  build-asan/   clang, AddressSanitizer + UBSan: every test but
 #                               the consumer builds, and the libFuzzer targets
-#                               (the tests labelled fuzz) for 10 s each, side
+#                               (the tests labelled fuzz) for 6 s each, side
 #                               by side (a long run: ORGSYNC_FUZZ_SECONDS)
 #   3. threads    build-tsan/   clang, ThreadSanitizer: every test case tagged
 #                               [threads] (the only ones such a build compiles)
@@ -129,15 +129,16 @@ sanitizer_flags=(
 )
 CC=clang CXX=clang++ configure_and_build sanitized build-asan \
   "${sanitizer_flags[@]}" -DORGSYNC_SANITIZE= -DORGSYNC_FUZZ=ON \
-  -DORGSYNC_FUZZ_SECONDS=10
+  -DORGSYNC_FUZZ_SECONDS=6
 # Allocation and free stacks of 5 frames (not 30): reports keep their full
 # stack, and the allocation-heavy tests run a tenth faster.
 # The simulation's runs are deterministic by seed, so which seeds converge
 # is settled by phase 1's 200 + 200 (and 20 + 20 on LevelDB); here it runs
-# 32 + 32 (8 per shard) for what only the sanitizers see: memory errors
+# 16 + 16 (4 per shard) for what only the sanitizers see: memory errors
 # and undefined behaviour on its paths. Under ASan a seed costs five times
-# its normal time, and all 200 would take the test command past its budget.
-ORGSYNC_SIM_SEEDS=32 \
+# its normal time (more since users and metadata joined the workload), and
+# more seeds would take the test command past its budget on a slow day.
+ORGSYNC_SIM_SEEDS=16 \
 ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:malloc_context_size=5 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   run_ctest sanitized "${start}" --test-dir build-asan -LE consumer \
