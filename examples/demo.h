@@ -154,6 +154,10 @@ absl::StatusOr<Record> MustFindByKey(const OrgSide& side,
                                      std::string_view key);
 // One line per record, as a person would glance at it.
 std::string Describe(const OrgSide& side, const Record& record);
+// The side's sync log entries of one record, oldest first (at most 20).
+absl::StatusOr<std::vector<LogEntry>> RecordLog(const OrgSide& side,
+                                                std::string_view object,
+                                                std::string_view id);
 
 // --- The demo --------------------------------------------------------------
 

@@ -214,19 +214,14 @@ absl::Status Demo::MissingParent() {
   }
   live_log_ = false;
 
-  orgsync::LogQuery query;
-  query.object = "Contact";
-  query.record_id = hank.id;
-  query.newest_first = false;
-  ORGSYNC_ASSIGN_OR_RETURN(
-      orgsync::LogPage page,
-      primary_.connection->sync_log()->Query(query, "", /*page_size=*/20));
+  ORGSYNC_ASSIGN_OR_RETURN(const std::vector<LogEntry> hank_log,
+                           RecordLog(primary_, "Contact", hank.id));
   fmt::print(
       "\nAfter its last retry the change left the queue; the sync "
       "log tells why:\n");
-  PrintLog(primary_, page.entries);
+  PrintLog(primary_, hank_log);
   std::vector<LogStatus> statuses;
-  for (const LogEntry& entry : page.entries) statuses.push_back(entry.status);
+  for (const LogEntry& entry : hank_log) statuses.push_back(entry.status);
   if (statuses !=
       std::vector<LogStatus>{LogStatus::kRetrying, LogStatus::kFailed}) {
     return Failed(

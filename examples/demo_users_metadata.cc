@@ -184,17 +184,12 @@ absl::Status Demo::UsersAndMetadata() {
       "User changes sync at once, metadata once a day: org-b lacks the "
       "profile, so the\nuser fails at once and is not retried (R72, R52):\n",
       primary_.admin, profile, dave.username);
-  orgsync::LogQuery query;
-  query.object = "User";
-  query.record_id = dave.id;
-  query.newest_first = false;
-  ORGSYNC_ASSIGN_OR_RETURN(
-      orgsync::LogPage page,
-      primary_.connection->sync_log()->Query(query, "", /*page_size=*/20));
-  PrintLog(primary_, page.entries);
-  if (page.entries.size() != 1 ||
-      page.entries[0].error != SyncErrorCode::kMissingProfile ||
-      page.entries[0].status != LogStatus::kFailed) {
+  ORGSYNC_ASSIGN_OR_RETURN(const std::vector<LogEntry> dave_log,
+                           RecordLog(primary_, "User", dave.id));
+  PrintLog(primary_, dave_log);
+  if (dave_log.size() != 1 ||
+      dave_log[0].error != SyncErrorCode::kMissingProfile ||
+      dave_log[0].status != LogStatus::kFailed) {
     return Failed("the missing profile was not logged Failed once");
   }
 

@@ -203,6 +203,19 @@ std::string Describe(const OrgSide& side, const Record& record) {
   return text;
 }
 
+absl::StatusOr<std::vector<LogEntry>> RecordLog(const OrgSide& side,
+                                                std::string_view object,
+                                                std::string_view id) {
+  orgsync::LogQuery query;
+  query.object = std::string(object);
+  query.record_id = std::string(id);
+  query.newest_first = false;
+  ORGSYNC_ASSIGN_OR_RETURN(
+      orgsync::LogPage page,
+      side.connection->sync_log()->Query(query, "", /*page_size=*/20));
+  return std::move(page.entries);
+}
+
 // --- The demo --------------------------------------------------------------
 
 

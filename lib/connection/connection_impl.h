@@ -484,12 +484,15 @@ class ConnectionImpl final : public Connection {
   void StageUserLink(std::string_view local_id, std::string_view partner_id,
                      WriteBatch* batch) const;
   // Last writer wins between the two orgs' changes of one user: the stamp
-  // of the last change of `local_id` this org sent or applied (0: none),
-  // the stamp of a new change after it, and the staging of a stamp.
+  // of the last change of `local_id` this org sent or applied (0: none);
+  // the staging of a stamp; and the staging (and value) of the stamp of a
+  // new change of this org, after the last one. Callers hold
+  // user_stamp_mu_ from the read to the write of the batch.
   absl::StatusOr<int64_t> StoredUserStamp(std::string_view local_id) const;
-  int64_t NextUserStamp(int64_t last) const;
   void StageUserStamp(std::string_view local_id, int64_t stamp,
                       WriteBatch* batch) const;
+  absl::StatusOr<int64_t> StageNextUserStamp(std::string_view local_id,
+                                             WriteBatch* batch) const;
   // Keeps capture_users_ in step with the state.
   void NoteUserCaptureLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -68,16 +68,25 @@ inline constexpr std::string_view kUserOrderingKey = "users";
 // metadata_sync.cc). Not a queue ordering key: pushes are no queue entries.
 inline constexpr std::string_view kMetadataOrderingKey = "metadata";
 
+// "k/<conn><section><name>": a key of the receiving side's state.
+inline std::string ReceivingKey(std::string_view connection_id,
+                                std::string_view section,
+                                std::string_view name) {
+  std::string key = "k/";
+  key.reserve(2 + connection_id.size() + section.size() + name.size());
+  key.append(connection_id);
+  key.append(section);
+  key.append(name);
+  return key;
+}
+
 // User links (R37, R35; user_sync.cc): "k/<conn>/u/p/<partner user id>" ->
 // this org's id of that user, and "k/<conn>/u/l/<local user id>" -> the
 // partner's id.
 inline std::string UserLinkKey(std::string_view connection_id,
                                bool by_partner_id, std::string_view user_id) {
-  std::string key = "k/";
-  key.append(connection_id);
-  key.append(by_partner_id ? "/u/p/" : "/u/l/");
-  key.append(user_id);
-  return key;
+  return ReceivingKey(connection_id, by_partner_id ? "/u/p/" : "/u/l/",
+                      user_id);
 }
 
 // The stamp of the last change of a user this org sent or applied (user
@@ -85,20 +94,12 @@ inline std::string UserLinkKey(std::string_view connection_id,
 // Unix micros, 8 bytes big-endian.
 inline std::string UserStampKey(std::string_view connection_id,
                                 std::string_view local_user_id) {
-  std::string key = "k/";
-  key.append(connection_id);
-  key.append("/u/s/");
-  key.append(local_user_id);
-  return key;
+  return ReceivingKey(connection_id, "/u/s/", local_user_id);
 }
 
 inline std::string AppliedMarkKey(std::string_view connection_id,
                                   std::string_view ordering_key) {
-  std::string key = "k/";
-  key.append(connection_id);
-  key.append("/a/");
-  key.append(ordering_key);
-  return key;
+  return ReceivingKey(connection_id, "/a/", ordering_key);
 }
 
 // [A-Za-z0-9_-]{1,64}: safe inside keys and messages.

@@ -37,6 +37,17 @@ absl::Status CheckOrgText(std::string_view field, std::string_view value) {
   return absl::OkStatus();
 }
 
+// A schedule's period: positive and finite.
+absl::Status CheckInterval(std::string_view option, std::string_view rule,
+                           absl::Duration interval) {
+  if (interval > absl::ZeroDuration() && interval != absl::InfiniteDuration()) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      fmt::format("OrgOptions.{} must be positive and finite ({}), got {}",
+                  option, rule, absl::FormatDuration(interval)));
+}
+
 absl::Status CheckConnectionId(std::string_view id) {
   if (!IsValidConnectionId(id)) {
     return absl::InvalidArgumentError(
@@ -355,20 +366,10 @@ absl::StatusOr<std::unique_ptr<Org>> Org::Open(const OrgOptions& options,
   ORGSYNC_RETURN_IF_ERROR(Annotate(options.queue.retry.Validate(),
                                    "OrgOptions.queue.retry"));
   ORGSYNC_RETURN_IF_ERROR(options.delivery.Validate());
-  if (options.queue_report_interval <= absl::ZeroDuration() ||
-      options.queue_report_interval == absl::InfiniteDuration()) {
-    return absl::InvalidArgumentError(fmt::format(
-        "OrgOptions.queue_report_interval must be positive and finite (R7), "
-        "got {}",
-        absl::FormatDuration(options.queue_report_interval)));
-  }
-  if (options.metadata_sync_interval <= absl::ZeroDuration() ||
-      options.metadata_sync_interval == absl::InfiniteDuration()) {
-    return absl::InvalidArgumentError(fmt::format(
-        "OrgOptions.metadata_sync_interval must be positive and finite "
-        "(R74), got {}",
-        absl::FormatDuration(options.metadata_sync_interval)));
-  }
+  ORGSYNC_RETURN_IF_ERROR(internal::CheckInterval(
+      "queue_report_interval", "R7", options.queue_report_interval));
+  ORGSYNC_RETURN_IF_ERROR(internal::CheckInterval(
+      "metadata_sync_interval", "R74", options.metadata_sync_interval));
   auto org = std::make_unique<internal::OrgImpl>(options, storage, clock);
   ORGSYNC_RETURN_IF_ERROR(org->Load());
   return std::unique_ptr<Org>(std::move(org));

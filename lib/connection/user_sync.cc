@@ -267,15 +267,14 @@ absl::StatusOr<CaptureResult> ConnectionImpl::CaptureUser(
   // The change is stamped after every change of this user this org sent
   // or applied, and the stamp is kept with the entry (last writer wins).
   internal::MutexLock stamps(&user_stamp_mu_);
-  ORGSYNC_ASSIGN_OR_RETURN(const int64_t last, StoredUserStamp(user.id));
-  const int64_t stamp = NextUserStamp(last);
+  WriteBatch batch;
+  ORGSYNC_ASSIGN_OR_RETURN(const int64_t stamp,
+                           StageNextUserStamp(user.id, &batch));
   const NewQueueEntry entry =
       UserQueueEntry(&user, QueueAction::kUserUpsert, stamp);
-  WriteBatch batch;
   ORGSYNC_ASSIGN_OR_RETURN(
       DurableRecordQueue::PendingEnqueue pending,
       record_queue_->PrepareEnqueue(absl::MakeConstSpan(&entry, 1), &batch));
-  StageUserStamp(user.id, stamp, &batch);
   const std::vector<uint64_t> sequences = pending.sequences();
   const absl::Status written =
       storage_->Write(batch, WriteOptions{.sync = true});
@@ -343,11 +342,10 @@ absl::Status ConnectionImpl::QueueUserCopyIfDue() {
   WriteBatch batch;
   std::vector<NewQueueEntry> entries;
   for (const User& user : users) {
-    ORGSYNC_ASSIGN_OR_RETURN(const int64_t last, StoredUserStamp(user.id));
-    const int64_t stamp = NextUserStamp(last);
+    ORGSYNC_ASSIGN_OR_RETURN(const int64_t stamp,
+                             StageNextUserStamp(user.id, &batch));
     entries.push_back(
         UserQueueEntry(&user, QueueAction::kBulkSyncUsers, stamp));
-    StageUserStamp(user.id, stamp, &batch);
   }
   entries.push_back(UserQueueEntry(nullptr, QueueAction::kBulkSyncUsers, 0));
   internal::MutexLock lock(&mu_);
@@ -545,8 +543,13 @@ absl::StatusOr<int64_t> ConnectionImpl::StoredUserStamp(
   return static_cast<int64_t>(stamp);
 }
 
-int64_t ConnectionImpl::NextUserStamp(int64_t last) const {
-  return std::max(absl::ToUnixMicros(env_->clock->Now()), last + 1);
+absl::StatusOr<int64_t> ConnectionImpl::StageNextUserStamp(
+    std::string_view local_id, WriteBatch* batch) const {
+  ORGSYNC_ASSIGN_OR_RETURN(const int64_t last, StoredUserStamp(local_id));
+  const int64_t stamp =
+      std::max(absl::ToUnixMicros(env_->clock->Now()), last + 1);
+  StageUserStamp(local_id, stamp, batch);
+  return stamp;
 }
 
 void ConnectionImpl::StageUserStamp(std::string_view local_id, int64_t stamp,

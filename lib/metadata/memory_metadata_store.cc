@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "internal/strings.h"
+#include "metadata/metadata_checks.h"
 #include "orgsync/internal/mutex.h"
 #include "orgsync/metadata_store.h"
 #include "orgsync/status.h"
@@ -27,7 +28,11 @@ static_assert(static_cast<int>(MetadataType::kPermissionSet) ==
               proto::PERMISSION_SET);
 static_assert(static_cast<int>(MetadataType::kProfile) == proto::PROFILE);
 
-bool IsKnownMetadataType(MetadataType type) {
+}  // namespace
+
+namespace internal {
+
+bool IsSupportedMetadataType(MetadataType type) {
   for (MetadataType known : kAllMetadataTypes) {
     if (known == type) return true;
   }
@@ -35,7 +40,7 @@ bool IsKnownMetadataType(MetadataType type) {
 }
 
 absl::Status CheckMetadataKey(MetadataType type, std::string_view name) {
-  if (!IsKnownMetadataType(type)) {
+  if (!IsSupportedMetadataType(type)) {
     return absl::InvalidArgumentError(fmt::format(
         "metadata type {} is not a supported type", static_cast<int>(type)));
   }
@@ -46,7 +51,7 @@ absl::Status CheckMetadataKey(MetadataType type, std::string_view name) {
   return absl::OkStatus();
 }
 
-}  // namespace
+}  // namespace internal
 
 const std::string& MetadataTypeName(MetadataType type) {
   switch (type) {
@@ -92,7 +97,7 @@ InMemoryMetadataStore::~InMemoryMetadataStore() = default;
 
 absl::StatusOr<MetadataItem> InMemoryMetadataStore::Get(MetadataType type,
                                                         std::string_view name) {
-  ORGSYNC_RETURN_IF_ERROR(CheckMetadataKey(type, name));
+  ORGSYNC_RETURN_IF_ERROR(internal::CheckMetadataKey(type, name));
   internal::MutexLock lock(&state_->mu);
   auto found = state_->items.find({static_cast<int>(type), std::string(name)});
   if (found == state_->items.end()) {
@@ -104,7 +109,7 @@ absl::StatusOr<MetadataItem> InMemoryMetadataStore::Get(MetadataType type,
 
 absl::Status InMemoryMetadataStore::Upsert(MetadataItem item,
                                            const ApplyContext& /*context*/) {
-  ORGSYNC_RETURN_IF_ERROR(CheckMetadataKey(item.type, item.name));
+  ORGSYNC_RETURN_IF_ERROR(internal::CheckMetadataKey(item.type, item.name));
   internal::MutexLock lock(&state_->mu);
   State::Key key{static_cast<int>(item.type), item.name};
   state_->items[std::move(key)] = std::move(item);
@@ -115,8 +120,8 @@ absl::Status InMemoryMetadataStore::Rename(MetadataType type,
                                            std::string_view old_name,
                                            std::string_view new_name,
                                            const ApplyContext& /*context*/) {
-  ORGSYNC_RETURN_IF_ERROR(CheckMetadataKey(type, old_name));
-  ORGSYNC_RETURN_IF_ERROR(CheckMetadataKey(type, new_name));
+  ORGSYNC_RETURN_IF_ERROR(internal::CheckMetadataKey(type, old_name));
+  ORGSYNC_RETURN_IF_ERROR(internal::CheckMetadataKey(type, new_name));
   internal::MutexLock lock(&state_->mu);
   auto old_item =
       state_->items.find({static_cast<int>(type), std::string(old_name)});

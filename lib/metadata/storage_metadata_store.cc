@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "google/protobuf/stubs/common.h"
 #include "internal/keys.h"
+#include "metadata/metadata_checks.h"
 #include "orgsync/internal/mutex.h"
 #include "orgsync/metadata_store.h"
 #include "orgsync/status.h"
@@ -47,26 +48,6 @@ std::string MetadataItemStorageKey(MetadataType type, std::string_view name) {
   internal::AppendUint64(&key, static_cast<uint64_t>(type));
   internal::AppendOrderedString(&key, name);
   return key;
-}
-
-bool IsSupportedMetadataType(MetadataType type) {
-  for (MetadataType known : kAllMetadataTypes) {
-    if (known == type) return true;
-  }
-  return false;
-}
-
-// The same checks, with the same messages, as InMemoryMetadataStore's.
-absl::Status CheckStoredMetadataKey(MetadataType type, std::string_view name) {
-  if (!IsSupportedMetadataType(type)) {
-    return absl::InvalidArgumentError(fmt::format(
-        "metadata type {} is not a supported type", static_cast<int>(type)));
-  }
-  if (name.empty()) {
-    return absl::InvalidArgumentError(
-        fmt::format("a {} needs a name", MetadataTypeName(type)));
-  }
-  return absl::OkStatus();
 }
 
 // proto::MetadataItem's name is a proto3 string, which protobuf refuses to
@@ -98,7 +79,7 @@ absl::StatusOr<MetadataItem> DecodeStoredMetadataItem(std::string_view key,
                                                       std::string_view bytes) {
   proto::MetadataItem stored;
   if (!stored.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
-      !IsSupportedMetadataType(static_cast<MetadataType>(stored.type())) ||
+      !internal::IsSupportedMetadataType(static_cast<MetadataType>(stored.type())) ||
       stored.name().empty() ||
       MetadataItemStorageKey(static_cast<MetadataType>(stored.type()),
                              stored.name()) != key) {
@@ -116,7 +97,7 @@ class StorageMetadataStore final : public MetadataStore {
 
   absl::StatusOr<MetadataItem> Get(MetadataType type,
                                    std::string_view name) override {
-    ORGSYNC_RETURN_IF_ERROR(CheckStoredMetadataKey(type, name));
+    ORGSYNC_RETURN_IF_ERROR(internal::CheckMetadataKey(type, name));
     ORGSYNC_ASSIGN_OR_RETURN(std::optional<MetadataItem> item,
                              Read(type, name));
     if (!item.has_value()) {
@@ -128,7 +109,7 @@ class StorageMetadataStore final : public MetadataStore {
 
   absl::Status Upsert(MetadataItem item,
                       const ApplyContext& /*context*/) override {
-    ORGSYNC_RETURN_IF_ERROR(CheckStoredMetadataKey(item.type, item.name));
+    ORGSYNC_RETURN_IF_ERROR(internal::CheckMetadataKey(item.type, item.name));
     ORGSYNC_RETURN_IF_ERROR(CheckStorableMetadataName(item.type, item.name));
     WriteBatch batch;
     batch.Put(MetadataItemStorageKey(item.type, item.name),
@@ -140,8 +121,8 @@ class StorageMetadataStore final : public MetadataStore {
   absl::Status Rename(MetadataType type, std::string_view old_name,
                       std::string_view new_name,
                       const ApplyContext& /*context*/) override {
-    ORGSYNC_RETURN_IF_ERROR(CheckStoredMetadataKey(type, old_name));
-    ORGSYNC_RETURN_IF_ERROR(CheckStoredMetadataKey(type, new_name));
+    ORGSYNC_RETURN_IF_ERROR(internal::CheckMetadataKey(type, old_name));
+    ORGSYNC_RETURN_IF_ERROR(internal::CheckMetadataKey(type, new_name));
     ORGSYNC_RETURN_IF_ERROR(CheckStorableMetadataName(type, new_name));
     // Held from the checks to the write, so that no Upsert or Rename lands
     // between them.
