@@ -389,6 +389,7 @@ void ConnectionImpl::HandleAvailability(bool available) {
     // as the partner is back rather than after the ack timeout. It stays in
     // flight meanwhile, so that a late answer to it still retires it.
     for (auto& [key, flying] : in_flight_) flying.sent = absl::InfinitePast();
+    if (!in_flight_.empty()) in_flight_sent_floor_ = absl::InfinitePast();
   }
   partner_available_ = available;
   // A failed write leaves the status as it was; the next availability

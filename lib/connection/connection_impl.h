@@ -722,6 +722,11 @@ class ConnectionImpl final : public Connection {
   absl::flat_hash_map<uint64_t, InFlight> in_flight_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, uint64_t> in_flight_keys_
       ABSL_GUARDED_BY(mu_);
+  // No entry of in_flight_ was sent before this (answered entries leave
+  // without raising it): while it is younger than the ack timeout nothing
+  // is due for a resend, and a Step need not look at the window at all.
+  absl::Time in_flight_sent_floor_ ABSL_GUARDED_BY(mu_) =
+      absl::InfiniteFuture();
   // Queue entries for which an answer that was not in flight was logged
   // (IgnoreResultNotInFlight); memory only, at most this many.
   static constexpr size_t kMaxLoggedResultsNotInFlight = 1024;

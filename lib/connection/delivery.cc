@@ -268,8 +268,14 @@ absl::StatusOr<std::vector<QueueEntry>> ConnectionImpl::PickEntries(
                        ConnectionStatus::kDeactivated),
           users_only_(connection->StatusLocked() ==
                       ConnectionStatus::kUserSyncInProgress) {
+      // The window is walked only when something in it may be due; the
+      // walk makes the floor exact again.
+      absl::Time& floor = connection->in_flight_sent_floor_;
+      if (now - floor < options_.ack_timeout) return;
+      floor = absl::InfiniteFuture();
       for (const auto& [key, flying] : connection->in_flight_) {
         if (TimedOut(flying)) ++resends_left_;
+        floor = std::min(floor, flying.sent);
       }
     }
 
@@ -366,6 +372,7 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
       flying.key = std::move(key);
       flying.sequence = entry.sequence;
       flying.sent = now;
+      in_flight_sent_floor_ = std::min(in_flight_sent_floor_, now);
       flying.message_id = message_id;
       flying.sender_version = prepared[i].has_value() && prepared[i]->ok()
                                   ? (*prepared[i])->queued_version

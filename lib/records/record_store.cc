@@ -40,21 +40,30 @@ namespace {
 constexpr int kIdDigits = 12;
 
 // Names end up inside Storage keys, where NUL separates their parts.
-absl::Status CheckName(std::string_view what, std::string_view name) {
+// `describe` names what is checked; it is called only to word a refusal,
+// so a valid name costs no formatting (every field of every write is
+// checked).
+template <typename Describe>
+absl::Status CheckName(std::string_view name, Describe describe) {
   if (name.empty()) {
     return absl::InvalidArgumentError(
-        fmt::format("record store: {} is empty", what));
+        fmt::format("record store: {} is empty", describe()));
   }
   if (name.find('\0') != std::string_view::npos) {
     return absl::InvalidArgumentError(
-        fmt::format("record store: {} contains a NUL byte", what));
+        fmt::format("record store: {} contains a NUL byte", describe()));
   }
   return absl::OkStatus();
 }
 
+absl::Status CheckObjectName(std::string_view object) {
+  return CheckName(object, [] { return std::string("the object name"); });
+}
+
 absl::Status CheckRecordName(std::string_view object, std::string_view id) {
-  ORGSYNC_RETURN_IF_ERROR(CheckName("the object name", object));
-  return CheckName(fmt::format("the id of a {} record", object), id);
+  ORGSYNC_RETURN_IF_ERROR(CheckObjectName(object));
+  return CheckName(
+      id, [object] { return fmt::format("the id of a {} record", object); });
 }
 
 RecordRef RefOf(const Record& record) { return {record.object, record.id}; }
@@ -77,7 +86,7 @@ class RecordStoreCore final : public RecordStore {
 
   absl::StatusOr<Record> Insert(Record record,
                                 const ApplyContext& context) override {
-    ORGSYNC_RETURN_IF_ERROR(CheckName("the object name", record.object));
+    ORGSYNC_RETURN_IF_ERROR(CheckObjectName(record.object));
     if (!record.id.empty()) {
       ORGSYNC_RETURN_IF_ERROR(CheckRecordName(record.object, record.id));
     }
@@ -132,7 +141,7 @@ class RecordStoreCore final : public RecordStore {
   }
 
   absl::StatusOr<std::string> ReserveId(std::string_view object) override {
-    ORGSYNC_RETURN_IF_ERROR(CheckName("the object name", object));
+    ORGSYNC_RETURN_IF_ERROR(CheckObjectName(object));
     internal::MutexLock lock(&mu_);
     TableCounters counters = table_->counters();
     TableWrite write;
@@ -278,7 +287,7 @@ class RecordStoreCore final : public RecordStore {
 
   absl::Status Scan(std::string_view object, absl::Time modified_since,
                     const std::function<bool(const Record&)>& visit) override {
-    ORGSYNC_RETURN_IF_ERROR(CheckName("the object name", object));
+    ORGSYNC_RETURN_IF_ERROR(CheckObjectName(object));
     std::unique_ptr<RecordCursor> cursor;
     {
       internal::ReaderMutexLock lock(&mu_);
@@ -342,13 +351,13 @@ class RecordStoreCore final : public RecordStore {
   absl::Status CheckFields(std::string_view object, FieldMap& fields) const {
     const LookupFields lookups = LookupsOf(object);
     for (auto& [name, value] : fields) {
-      ORGSYNC_RETURN_IF_ERROR(
-          CheckName(fmt::format("a field name of {}", object), name));
+      ORGSYNC_RETURN_IF_ERROR(CheckName(
+          name, [object] { return fmt::format("a field name of {}", object); }));
       if (const auto* target = std::get_if<Reference>(&value)) {
-        ORGSYNC_RETURN_IF_ERROR(CheckName(
-            fmt::format("the Reference in {}.{} (a blank lookup is null)",
-                        object, name),
-            target->id));
+        ORGSYNC_RETURN_IF_ERROR(CheckName(target->id, [object, &name] {
+          return fmt::format("the Reference in {}.{} (a blank lookup is null)",
+                             object, name);
+        }));
       } else if (lookups.contains(name) &&
                  !std::holds_alternative<std::monostate>(value)) {
         return absl::InvalidArgumentError(fmt::format(
@@ -371,7 +380,8 @@ class RecordStoreCore final : public RecordStore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     for (;;) {
       std::string candidate = MakeId(counters.next_id++);
-      ORGSYNC_RETURN_IF_ERROR(CheckName("id_prefix + counter", candidate));
+      ORGSYNC_RETURN_IF_ERROR(CheckName(
+          candidate, [] { return std::string("id_prefix + counter"); }));
       ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> owner,
                                table_->ObjectOfId(candidate));
       // A host may have inserted this very id explicitly; skip past it.
