@@ -50,8 +50,11 @@
 // Two variants the issue asks to report (no target): --extra-fields N adds
 // N text fields of about 25 bytes to Account (95: records of 100 fields),
 // and the streaming scenario then adds a row of the data it moved in MB/s;
-// --host-store leveldb keeps both hosts' records in a LevelDB Storage of
-// their own (OpenStorageRecordStore), so a host sees what its store costs.
+// --host-store leveldb keeps both hosts' records in LevelDB
+// (OpenStorageRecordStore), so a host sees what its store costs: in each
+// org's own Storage (RecordStoreOptions::shares_org_storage, as the demo
+// does), or with --host-store leveldb-own in a LevelDB of their own, where
+// every replicated write is synced on its own.
 //
 // Prints a table, or with --json one JSON object. Each row has the issue's
 // target and PASS or SHORT. The exit status is 0 even when a row is short
@@ -136,7 +139,8 @@ struct Flags {
   // Text fields added to Account beyond its five (--extra-fields 95: records
   // of 100 fields), and where the hosts keep their records.
   uint64_t extra_fields = 0;
-  bool leveldb_host_store = false;
+  enum class HostStore { kMemory, kLevelDbShared, kLevelDbOwn };
+  HostStore host_store = HostStore::kMemory;
   bool json = false;
   bool verbose = false;  // delivery counters on stderr after each phase
   orgsync::DeliveryOptions delivery = {};  // the library's defaults
@@ -150,7 +154,8 @@ void Usage() {
       "[--single-threads 1,4,16] [--latency-rate N] [--latency-seconds N] "
       "[--latency-pool N] [--latency-threads N] [--idle-sleep-us N] "
       "[--timeout-seconds N] [--max-in-flight N] [--envelope-changes N] "
-      "[--ready-scan N] [--extra-fields N] [--host-store memory|leveldb] "
+      "[--ready-scan N] [--extra-fields N] "
+      "[--host-store memory|leveldb|leveldb-own] "
       "[--dir DIR] [--quick] [--json] [--verbose]\n");
 }
 
@@ -258,9 +263,13 @@ std::optional<Flags> ParseFlags(int argc, char** argv) {
     } else if (arg == "--extra-fields") {
       ok = ParseNumber(arg, value, &flags.extra_fields, /*allow_zero=*/true);
     } else if (arg == "--host-store") {
-      ok = value == "memory" || value == "leveldb";
-      if (!ok) fmt::print(stderr, "--host-store is memory or leveldb\n");
-      flags.leveldb_host_store = value == "leveldb";
+      ok = value == "memory" || value == "leveldb" || value == "leveldb-own";
+      if (!ok) {
+        fmt::print(stderr, "--host-store is memory, leveldb or leveldb-own\n");
+      }
+      flags.host_store = value == "memory"    ? Flags::HostStore::kMemory
+                         : value == "leveldb" ? Flags::HostStore::kLevelDbShared
+                                              : Flags::HostStore::kLevelDbOwn;
     } else if (arg == "--dir") {
       flags.dir = value;
     } else {
@@ -492,13 +501,21 @@ class World {
         delivery_(flags.delivery) {
     FillSchema(&primary_schema_);
     FillSchema(&secondary_schema_);
-    if (keep_records && flags.leveldb_host_store) {
+    primary_storage_ = OpenStorage("primary");
+    secondary_storage_ = OpenStorage("secondary");
+    if (keep_records && flags.host_store == Flags::HostStore::kLevelDbShared) {
+      primary_store_ = NewStorageStore(&primary_schema_, "P-",
+                                       primary_storage_.get(), true);
+      secondary_store_ = std::make_unique<ObservedStore>(NewStorageStore(
+          &secondary_schema_, "S-", secondary_storage_.get(), true));
+    } else if (keep_records &&
+               flags.host_store == Flags::HostStore::kLevelDbOwn) {
       primary_host_storage_ = OpenStorage("primary-records");
       secondary_host_storage_ = OpenStorage("secondary-records");
       primary_store_ = NewStorageStore(&primary_schema_, "P-",
-                                       primary_host_storage_.get());
+                                       primary_host_storage_.get(), false);
       secondary_store_ = std::make_unique<ObservedStore>(NewStorageStore(
-          &secondary_schema_, "S-", secondary_host_storage_.get()));
+          &secondary_schema_, "S-", secondary_host_storage_.get(), false));
     } else if (keep_records) {
       primary_store_ = NewStore(&primary_schema_, "P-");
       secondary_store_ =
@@ -508,8 +525,6 @@ class World {
       secondary_store_ = std::make_unique<ObservedStore>(
           std::make_unique<DiscardingStore>("S-"));
     }
-    primary_storage_ = OpenStorage("primary");
-    secondary_storage_ = OpenStorage("secondary");
     primary_ = OpenOrg("org-a", &primary_schema_, primary_store_.get(),
                        primary_storage_.get());
     secondary_ = OpenOrg("org-b", &secondary_schema_, secondary_store_.get(),
@@ -522,6 +537,8 @@ class World {
     // The orgs detach from the pair, and go before their storages.
     primary_.reset();
     secondary_.reset();
+    primary_store_.reset();
+    secondary_store_.reset();
     primary_storage_.reset();
     secondary_storage_.reset();
     std::error_code ignored;
@@ -642,13 +659,15 @@ class World {
     return *std::move(store);
   }
 
-  // The host's own records in a Storage of their own (--host-store leveldb).
+  // The host's records in LevelDB: the org's own Storage (`shared`,
+  // --host-store leveldb) or one of their own (--host-store leveldb-own).
   static std::unique_ptr<RecordStore> NewStorageStore(
       const orgsync::Schema* schema, std::string id_prefix,
-      orgsync::Storage* storage) {
+      orgsync::Storage* storage, bool shared) {
     orgsync::RecordStoreOptions options;
     options.schema = schema;
     options.id_prefix = std::move(id_prefix);
+    options.shares_org_storage = shared;
     absl::StatusOr<std::unique_ptr<RecordStore>> store =
         orgsync::OpenStorageRecordStore(storage, std::move(options));
     Check(store.status(), "opening the LevelDB record store");
@@ -1243,8 +1262,11 @@ int main(int argc, char** argv) {
         "latency={}/s for {}s over {} records ({} threads)\n"
         "delivery: max-in-flight={} envelope-changes={} ready-scan={}\n\n",
         root.string(),
-        flags.leveldb_host_store ? "LevelDB (OpenStorageRecordStore)"
-                                 : "in-memory",
+        flags.host_store == Flags::HostStore::kMemory
+            ? "in-memory"
+        : flags.host_store == Flags::HostStore::kLevelDbShared
+            ? "LevelDB (OpenStorageRecordStore, in each org's Storage)"
+            : "LevelDB (OpenStorageRecordStore, a Storage of their own)",
         5 + flags.extra_fields, FieldBytes(AccountFields(0, 0, 0)),
         flags.records, flags.batch, flags.capture_threads,
         flags.single_captures, flags.latency_rate, flags.latency_seconds,

@@ -941,6 +941,57 @@ TEST_CASE("A failed storage write changes nothing, in memory or on disk",
   CHECK_FALSE(GetOk(*store, "Contact", f.contact1).deleted);
 }
 
+// Counts the synced writes that reach a Storage.
+class SyncCountingStorage final : public ForwardingStorage {
+ public:
+  using ForwardingStorage::ForwardingStorage;
+  absl::Status Write(const WriteBatch& batch,
+                     const WriteOptions& options) override {
+    if (options.sync) ++syncs;
+    return ForwardingStorage::Write(batch, options);
+  }
+  int syncs = 0;
+};
+
+TEST_CASE(
+    "shares_org_storage: live sync's writes are left to the org's sync, the "
+    "host's own are synced",
+    "[records]") {
+  for (const bool shares : {false, true}) {
+    CAPTURE(shares);
+    std::unique_ptr<MemoryStorage> memory = NewMemoryStorage();
+    SyncCountingStorage storage(memory.get());
+    ManualClock clock;
+    RecordStoreOptions options = TestOptions(&clock);
+    options.shares_org_storage = shares;
+    std::unique_ptr<RecordStore> store =
+        ValueOf(OpenStorageRecordStore(&storage, options));
+
+    // Live sync's calls: an id reserved, then inserted, updated, deleted
+    // and undeleted with from_replication.
+    const std::string id = ValueOf(store->ReserveId("Account"));
+    Record record = NewRecord("Account", {{"Name", std::string("Acme")}});
+    record.id = id;
+    ValueOf(store->Insert(record, kReplicated));
+    ValueOf(store->Update("Account", id, {{"Name", std::string("Acme 2")}},
+                          kReplicated));
+    ValueOf(store->Delete("Account", id, kReplicated));
+    ValueOf(store->Undelete("Account", id, kReplicated));
+    CHECK(storage.syncs == (shares ? 0 : 5));
+
+    // The host's own writes are durable when they return either way.
+    const int before = storage.syncs;
+    const std::string local = InsertId(*store, NewRecord("Account"));
+    ValueOf(store->Update("Account", local, {{"Name", std::string("B")}},
+                          kLocal));
+    CHECK(storage.syncs == before + 2);
+    // Synced or not, every write landed.
+    CHECK(GetOk(*store, "Account", id).fields.at("Name") ==
+          FieldValue(std::string("Acme 2")));
+    CHECK(GetOk(*store, "Account", id).version == 4);
+  }
+}
+
 TEST_CASE("OpenStorageRecordStore refuses a null storage and corrupt counters",
           "[records]") {
   ManualClock clock;

@@ -302,6 +302,18 @@ struct RecordStoreOptions {
   std::string id_prefix = {};
   // The user stamped into audit fields of local writes.
   std::string user = "host";
+  // OpenStorageRecordStore only (the in-memory store ignores it): the store
+  // lives in the very Storage its Org was opened on. The writes live sync
+  // makes into it -- ReserveId, and every call with
+  // context.from_replication -- are then not synced one by one: the org's
+  // own synced write that records a received envelope as applied comes
+  // later in the same Storage, and a synced write is durable together with
+  // every write before it (the Storage contract). An envelope of a thousand
+  // changes then costs one sync instead of one or two per change. The
+  // host's own writes stay synced. Leave it false when the store has a
+  // Storage of its own: a crash could then lose a replicated write that
+  // the org already recorded as applied.
+  bool shares_org_storage = false;
 };
 
 }  // namespace orgsync

@@ -233,7 +233,9 @@ NewInMemoryRecordStore(RecordStoreOptions options);
 // A store kept in `storage` under the key prefix "r/" (the demo uses it so
 // that its records survive a restart). `storage` must outlive the store.
 // Each call that changes something is one atomic, synced write: once it
-// returns, the change survives a crash. Records are read from `storage` on
+// returns, the change survives a crash (live sync's writes into a store
+// that shares its org's Storage excepted: RecordStoreOptions::
+// shares_org_storage). Records are read from `storage` on
 // demand (memory does not grow with the store). Only one store may be open
 // on a Storage at a time. Errors: InvalidArgument for a null storage or a
 // null options.schema; DataLoss if the stored counters are corrupt; the

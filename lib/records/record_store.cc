@@ -100,6 +100,7 @@ class RecordStoreCore final : public RecordStore {
 
     internal::MutexLock lock(&mu_);
     TableWrite write;
+    write.sync = MustSync(context);
     if (record.id.empty()) {
       TableCounters counters = table_->counters();
       ORGSYNC_ASSIGN_OR_RETURN(record.id, NextFreeId(counters));
@@ -147,6 +148,9 @@ class RecordStoreCore final : public RecordStore {
     TableWrite write;
     ORGSYNC_ASSIGN_OR_RETURN(std::string id, NextFreeId(counters));
     write.counters = counters;
+    // Only live sync reserves ids: with a shared Storage, the org's synced
+    // write of the link that names the id makes the counter durable.
+    write.sync = !options_.shares_org_storage;
     // Only the counter moves: the id is spent whether or not a record is
     // ever inserted with it.
     ORGSYNC_RETURN_IF_ERROR(table_->Apply(write));
@@ -171,6 +175,7 @@ class RecordStoreCore final : public RecordStore {
           object, id));
     }
     TableWrite write;
+    write.sync = MustSync(context);
     for (auto& [name, value] : checked) {
       auto old = record.fields.find(name);
       const Reference* old_target = old == record.fields.end()
@@ -208,6 +213,7 @@ class RecordStoreCore final : public RecordStore {
           id));
     }
     TableWrite write;
+    write.sync = MustSync(context);
     TableCounters counters = table_->counters();
     const uint64_t deletion = counters.next_deletion++;
     write.counters = counters;
@@ -248,6 +254,7 @@ class RecordStoreCore final : public RecordStore {
     const uint64_t deletion = root.deletion;
     const absl::Time now = Now();
     TableWrite write;
+    write.sync = MustSync(context);
     CascadeResult result;
     auto restore = [&](StoredRecord stored) {
       stored.record.deleted = false;
@@ -305,6 +312,13 @@ class RecordStoreCore final : public RecordStore {
 
  private:
   absl::Time Now() const { return TruncateToMicros(options_.clock->Now()); }
+
+  // Whether a call's write must be synced before it returns: always, but
+  // for live sync's writes into a store that shares its org's Storage
+  // (RecordStoreOptions::shares_org_storage).
+  bool MustSync(const ApplyContext& context) const {
+    return !(options_.shares_org_storage && context.from_replication);
+  }
 
   // The conditional write of ApplyContext::expected_version.
   static absl::Status CheckExpectedVersion(const Record& record,

@@ -73,6 +73,9 @@ struct TableWrite {
   std::vector<IndexEdge> index_adds;
   std::vector<IndexEdge> index_removes;
   std::optional<TableCounters> counters;
+  // Whether the write must be durable when Apply returns (a table kept in
+  // memory has nothing to sync).
+  bool sync = true;
 };
 
 // Reads one object's records in id order from a view fixed at opening.

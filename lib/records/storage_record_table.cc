@@ -151,7 +151,8 @@ class StorageRecordTable final : public RecordTable {
       meta.set_next_deletion(write.counters->next_deletion);
       batch.Put(kRecordMetaKey, meta.SerializeAsString());
     }
-    ORGSYNC_RETURN_IF_ERROR(storage_->Write(batch, WriteOptions{.sync = true}));
+    ORGSYNC_RETURN_IF_ERROR(
+        storage_->Write(batch, WriteOptions{.sync = write.sync}));
     // Only now: a failed write leaves the cached counters as on disk.
     if (write.counters.has_value()) counters_ = *write.counters;
     return absl::OkStatus();

@@ -163,8 +163,14 @@ absl::Status Side::Open() {
         host_disk_->storage(), &process_, options_.crash_plan);
     host_storage = host_storage_.get();
   }
-  absl::StatusOr<std::unique_ptr<RecordStore>> store = OpenStorageRecordStore(
-      host_storage, StoreOptions(&schema_, options_.clock, options_.id_prefix));
+  RecordStoreOptions store_options =
+      StoreOptions(&schema_, options_.clock, options_.id_prefix);
+  // In orgsync's own database, the store leaves live sync's writes to the
+  // org's synced flush of the same envelope; a crash then loses or keeps
+  // them together with orgsync's own writes.
+  store_options.shares_org_storage = host_disk_ == nullptr;
+  absl::StatusOr<std::unique_ptr<RecordStore>> store =
+      OpenStorageRecordStore(host_storage, std::move(store_options));
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
   racing_store_ = std::make_unique<RacingStore>(store_.get());

@@ -16,7 +16,9 @@
 //     orgsync's, and the one this layout exists to hit.
 //   * one database with orgsync's state (as a host keeping both in one
 //     LevelDB would): a host commit then also makes orgsync's earlier
-//     unsynced writes durable.
+//     unsynced writes durable, and the store does not sync live sync's
+//     writes (RecordStoreOptions::shares_org_storage): the org's flush of
+//     the envelope does.
 // A crash on MemoryStorage is a power loss: each storage keeps what was
 // synced and, as a log that partly reached the disk, a seeded prefix of the
 // later batches. On LevelDB it is a process crash (kill -9): LevelDB keeps
