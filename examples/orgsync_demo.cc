@@ -232,6 +232,9 @@ absl::Status Demo::OpenSide(OrgSide& side) {
   store_options.clock = clock_.get();
   store_options.id_prefix = side.id_prefix;
   store_options.user = side.admin;
+  // The records live in the org's own LevelDB: a received envelope's
+  // writes then become durable with the org's one sync of that envelope.
+  store_options.shares_org_storage = true;
   ORGSYNC_ASSIGN_OR_RETURN(
       side.store, orgsync::OpenStorageRecordStore(side.storage.get(),
                                                   std::move(store_options)));
