@@ -256,13 +256,18 @@ struct LevelDbStorageOptions {
   // LevelDB's write buffer (memtable) in bytes; 0 keeps LevelDB's default.
   size_t write_buffer_bytes = 0;
   // Bits per key of the Bloom filter stored with each table file, so that a
-  // read of a key the database lacks (most reads of a field's stamps, of a
-  // partner id not linked yet) skips the tables that cannot hold it instead
-  // of reading a block of each. About 1% false positives at 10 bits; 0
-  // stores no filter. A database written with one setting opens with any
-  // other: tables without a filter are read without one. Must be 0..40
-  // (InvalidArgument).
-  int bloom_filter_bits_per_key = 10;
+  // read of a key the database lacks (a stamp never written, a partner id
+  // not linked yet) skips the tables that cannot hold it instead of
+  // reading a block of each. About 1% false positives at 10 bits; 0 (the
+  // default) stores no filter. Off by default because LevelDB keeps the
+  // filter of every open table in memory, so its cost grows with the keys
+  // on disk -- with a backlog, without bound: draining a 1,000,000-change
+  // backlog peaked 13 MiB higher at 10 bits (live_sync_bench backlog: 67.5
+  // vs 54.5 MiB above empty), while drain throughput showed no difference.
+  // A host whose reads mostly miss may turn it on. A database written with
+  // one setting opens with any other: tables without a filter are read
+  // without one. Must be 0..40 (InvalidArgument).
+  int bloom_filter_bits_per_key = 0;
   // Snappy-compress table blocks. Off by default: orgsync's keys and
   // values are small and short-lived (queue entries leave once
   // acknowledged), so compression saves little disk and costs the CPU of
