@@ -408,6 +408,16 @@ struct ConnectionCounters {
   uint64_t results_not_in_flight = 0;
   // Metadata sync (R74): batches pushed to the secondary, resends included.
   uint64_t metadata_pushes_sent = 0;
+
+  // Two-way: fields of records, and users, changed in both orgs since they
+  // last synced, settled and logged CONFLICT (a change applied again after
+  // a failure may count twice).
+  uint64_t conflicts = 0;
+  // The last record change applied: how long after the partner's write
+  // (its LastModifiedDate) this org applied it, by this org's clock -- so
+  // a difference between the two orgs' clocks shows in it. Zero until a
+  // change was applied; never negative.
+  absl::Duration last_apply_lag = absl::ZeroDuration();
 };
 
 class Connection {

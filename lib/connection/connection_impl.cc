@@ -549,8 +549,14 @@ absl::StatusOr<std::vector<HistoryEntry>> ConnectionImpl::History(
 }
 
 ConnectionCounters ConnectionImpl::counters() const {
-  internal::MutexLock lock(&mu_);
-  return counters_;
+  ConnectionCounters counters;
+  {
+    internal::MutexLock lock(&mu_);
+    counters = counters_;
+  }
+  counters.conflicts = user_conflicts_.load(std::memory_order_relaxed);
+  if (record_sync_ != nullptr) counters.conflicts += record_sync_->conflicts();
+  return counters;
 }
 
 }  // namespace orgsync::internal

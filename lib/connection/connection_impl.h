@@ -384,6 +384,10 @@ class ConnectionImpl final : public Connection {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   void SendResults(std::vector<proto::ItemResult> results)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // counters_.last_apply_lag from an applied envelope and its results.
+  void NoteApplyLag(const proto::ChangeBatch& batch,
+                    const std::vector<proto::ItemResult>& results)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CountResult(const proto::ItemResult& result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -716,6 +720,9 @@ class ConnectionImpl final : public Connection {
       ABSL_GUARDED_BY(mu_);
   uint64_t next_message_id_ ABSL_GUARDED_BY(mu_);
   ConnectionCounters counters_ ABSL_GUARDED_BY(mu_);
+  // User changes kept over the partner's (last writer wins), counted
+  // where they are applied, without mu_.
+  std::atomic<uint64_t> user_conflicts_{0};
   // Sending side: entries awaiting an answer, by sequence, and the
   // sequence in flight of each ordering key (memory only: after a restart everything is sent again and the
   // partner answers duplicates as such).

@@ -154,6 +154,9 @@ void ConnectionImpl::HandleMessage(std::string bytes) {
     }
     internal::MutexLock lock(&mu_);
     for (const proto::ItemResult& result : results) CountResult(result);
+    if (to_apply->body_case() == proto::Envelope::kChanges) {
+      NoteApplyLag(to_apply->changes(), results);
+    }
     // The connection may have been deactivated (or detached) meanwhile;
     // SendResults sends nothing without a transport, and the partner asks
     // again for what it hears no answer to.
@@ -399,6 +402,26 @@ proto::ItemResult ConnectionImpl::ApplyRecordChange(
                             QueueActionName(static_cast<QueueAction>(
                                 change.action())),
                             env_->org_id));
+}
+
+void ConnectionImpl::NoteApplyLag(
+    const proto::ChangeBatch& batch,
+    const std::vector<proto::ItemResult>& results) {
+  // One result per change, in order (ApplyChangeBatch). The last change
+  // applied that carries its write time tells the lag.
+  const absl::Time now = env_->clock->Now();
+  for (size_t i = std::min<size_t>(batch.changes_size(), results.size());
+       i-- > 0;) {
+    const proto::RecordChange& change = batch.changes(static_cast<int>(i));
+    if (results[i].outcome() != proto::APPLIED ||
+        change.last_modified_micros() <= 0) {
+      continue;
+    }
+    counters_.last_apply_lag = std::max(
+        absl::ZeroDuration(),
+        now - absl::FromUnixMicros(change.last_modified_micros()));
+    return;
+  }
 }
 
 void ConnectionImpl::CountResult(const proto::ItemResult& result) {

@@ -449,6 +449,7 @@ proto::ItemResult ConnectionImpl::ApplyUserUpsert(
       note.action = static_cast<QueueAction>(upsert.action());
       note.status = LogStatus::kInfo;
       note.error = SyncErrorCode::kConflict;
+      user_conflicts_.fetch_add(1, std::memory_order_relaxed);
       note.description = fmt::format(
           "user {}: org {}'s own change is later than the partner's: kept "
           "(last writer wins)",

@@ -579,6 +579,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
         .primary = primary_here ? local_write : remote_write,
         .secondary = primary_here ? remote_write : local_write};
     const ConflictWinner winner = deps_.resolver->Resolve(conflict);
+    conflicts_.fetch_add(1, std::memory_order_relaxed);
     const bool remote_wins =
         (winner == ConflictWinner::kPrimary) != primary_here;
     if (same && !remote_wins) continue;

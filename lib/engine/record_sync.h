@@ -234,6 +234,13 @@ class RecordSync {
 
   const RecordLinks& links() const { return links_; }
 
+  // Fields found changed in both orgs since they last synced them, each
+  // settled by the ConflictResolver and logged CONFLICT; since this object
+  // was made. Any thread.
+  uint64_t conflicts() const {
+    return conflicts_.load(std::memory_order_relaxed);
+  }
+
  private:
   struct MappedChange;
   struct PlannedCapture;
@@ -327,6 +334,7 @@ class RecordSync {
   // Orders this side's writes after every partner write it has seen.
   HybridClock hlc_;
   DefaultConflictResolver default_resolver_;
+  std::atomic<uint64_t> conflicts_{0};
 };
 
 }  // namespace orgsync::internal
