@@ -500,7 +500,7 @@ TEST_CASE("R1: a dialer with the wrong secret is refused before any message, "
 }
 
 TEST_CASE("R6: the listening org is killed and restarted while the other "
-          "captures; it reconnects and nothing is lost",
+          "captures: the link comes back and nothing is lost",
           "[grpc][threads]") {
   // The secondary listens and is the side that dies; the primary dials and
   // keeps capturing throughout.
