@@ -11,7 +11,10 @@
 // gRPC's resource quota, and a message before the handshake is done is
 // read (gRPC bounds it by max_message_bytes) but never delivered.
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -63,6 +66,13 @@ class ListenerTransport final : public GrpcTransport {
     builder.SetMaxReceiveMessageSize(
         static_cast<int>(options.max_message_bytes));
     builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    // A connection that never finishes its TLS (or HTTP/2) handshake is
+    // dropped as soon as a stream that never finishes ours would be, not
+    // after gRPC's default of two minutes.
+    builder.AddChannelArgument(
+        GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+        static_cast<int>(std::min<int64_t>(
+            absl::ToInt64Milliseconds(options.handshake_timeout), INT_MAX)));
     builder.AddChannelArgument(
         GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
         kMinPingIntervalMs);

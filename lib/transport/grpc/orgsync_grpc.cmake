@@ -52,3 +52,11 @@ if(ORGSYNC_UNITY_BUILD)
                                                 UNITY_BUILD_BATCH_SIZE 8)
 endif()
 add_dependencies(orgsync_grpc orgsync_grpc_proto)
+
+# For orgsync's own tests of the transport's internals (a peer that breaks
+# the handshake): its private headers and generated code. Not installed.
+add_library(orgsync_grpc_internal INTERFACE)
+target_include_directories(orgsync_grpc_internal INTERFACE
+  "${CMAKE_CURRENT_SOURCE_DIR}" "${ORGSYNC_GRPC_GEN}")
+target_link_libraries(orgsync_grpc_internal INTERFACE orgsync_grpc
+                      gRPC::grpc++ protobuf::libprotobuf)
