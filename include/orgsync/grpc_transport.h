@@ -22,7 +22,10 @@
 // (GrpcTransportStats::auth_failures) and reported to on_auth_failure.
 // Nothing is written to disk; at most max_unauthenticated_streams streams
 // may be in the handshake at once (more are refused at once and counted in
-// streams_refused_busy), so a flood of bad attempts costs bounded memory.
+// streams_refused_busy), each for at most handshake_timeout, so a flood of
+// bad attempts costs bounded memory: at worst, for each of those streams,
+// one message of up to max_message_bytes that gRPC buffers before the
+// handshake refuses it unread.
 //
 // Delivery: each Send() is one gRPC message, delivered to the partner's
 // handler as exactly those bytes. Send() only queues (a writer thread
