@@ -93,9 +93,9 @@ struct Rig {
     REQUIRE(listening.ok());
     listener = *std::move(listening);
     listener->SetHandler(&handler);
-    stub = orglink::OrgLink::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", listener->port()),
-        grpc::InsecureChannelCredentials()));
+    stub = orglink::OrgLink::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", listener->port()),
+                            grpc::InsecureChannelCredentials()));
   }
   ~Rig() { listener->SetHandler(nullptr); }
 
@@ -123,9 +123,10 @@ std::string Secret() {
 
 }  // namespace
 
-TEST_CASE("R1: the gRPC listener refuses a wrong dialer proof and accepts "
-          "the right one",
-          "[grpc]") {
+TEST_CASE(
+    "R1: the gRPC listener refuses a wrong dialer proof and accepts "
+    "the right one",
+    "[grpc]") {
   Rig rig;
   const std::string nonce(grpc_internal::kNonceBytes, 'n');
   {
@@ -158,10 +159,10 @@ TEST_CASE("R1: the gRPC listener refuses a wrong dialer proof and accepts "
   REQUIRE(stream->Read(&challenge));
   REQUIRE(challenge.has_challenge());
   // The listener proved itself, over this stream's nonces.
-  CHECK(grpc_internal::ProofMatches(
-      challenge.challenge().proof(), Secret(),
-      grpc_internal::ProofRole::kListener, kConnectionId, nonce,
-      challenge.challenge().nonce()));
+  CHECK(grpc_internal::ProofMatches(challenge.challenge().proof(), Secret(),
+                                    grpc_internal::ProofRole::kListener,
+                                    kConnectionId, nonce,
+                                    challenge.challenge().nonce()));
   Frame proof;
   proof.mutable_proof()->set_proof(grpc_internal::HandshakeProof(
       Secret(), grpc_internal::ProofRole::kDialer, kConnectionId, nonce,
@@ -199,9 +200,10 @@ TEST_CASE("R1: a message before the handshake is refused, never delivered",
   CHECK_FALSE(rig.listener->PartnerAvailable());
 }
 
-TEST_CASE("R1: silent streams are cut after handshake_timeout, and those "
-          "over max_unauthenticated_streams are refused at once",
-          "[grpc]") {
+TEST_CASE(
+    "R1: silent streams are cut after handshake_timeout, and those "
+    "over max_unauthenticated_streams are refused at once",
+    "[grpc]") {
   Rig rig(/*max_unauthenticated_streams=*/2,
           /*handshake_timeout=*/absl::Milliseconds(600));
   // Two streams that never say hello hold both handshake places.

@@ -7,6 +7,8 @@
 // bad options. Certificates are made for the run with the openssl command
 // (a CA, a server certificate for localhost and 127.0.0.1, a client one).
 
+#include "orgsync/grpc_transport.h"
+
 #include <stdlib.h>
 
 #include <algorithm>
@@ -33,7 +35,6 @@
 #include "orgsync/capture.h"
 #include "orgsync/clock.h"
 #include "orgsync/connection.h"
-#include "orgsync/grpc_transport.h"
 #include "orgsync/org.h"
 #include "orgsync/publish_set.h"
 #include "orgsync/record.h"
@@ -96,24 +97,32 @@ const Certificates& TestCertificates() {
     const std::string d = made->dir.string();
     const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1";
     const std::vector<std::string> commands = {
-        absl::StrCat("openssl req -x509 ", key, " -nodes -days 2 -subj "
-                     "/CN=orgsync-test-ca -keyout ", d, "/ca.key -out ", d,
-                     "/ca.pem"),
-        absl::StrCat("openssl req ", key, " -nodes -subj /CN=localhost "
-                     "-keyout ", d, "/server.key -out ", d, "/server.csr"),
+        absl::StrCat("openssl req -x509 ", key,
+                     " -nodes -days 2 -subj "
+                     "/CN=orgsync-test-ca -keyout ",
+                     d, "/ca.key -out ", d, "/ca.pem"),
+        absl::StrCat("openssl req ", key,
+                     " -nodes -subj /CN=localhost "
+                     "-keyout ",
+                     d, "/server.key -out ", d, "/server.csr"),
         absl::StrCat("printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n"
-                     "extendedKeyUsage=serverAuth\\n' > ", d, "/server.ext"),
-        absl::StrCat("openssl x509 -req -days 2 -in ", d, "/server.csr -CA ",
-                     d, "/ca.pem -CAkey ", d, "/ca.key -CAcreateserial -out ",
-                     d, "/server.pem -extfile ", d, "/server.ext"),
-        absl::StrCat("openssl req ", key, " -nodes -subj "
-                     "/CN=orgsync-test-client -keyout ", d, "/client.key "
-                     "-out ", d, "/client.csr"),
+                     "extendedKeyUsage=serverAuth\\n' > ",
+                     d, "/server.ext"),
+        absl::StrCat("openssl x509 -req -days 2 -in ", d, "/server.csr -CA ", d,
+                     "/ca.pem -CAkey ", d, "/ca.key -CAcreateserial -out ", d,
+                     "/server.pem -extfile ", d, "/server.ext"),
+        absl::StrCat("openssl req ", key,
+                     " -nodes -subj "
+                     "/CN=orgsync-test-client -keyout ",
+                     d,
+                     "/client.key "
+                     "-out ",
+                     d, "/client.csr"),
         absl::StrCat("printf 'extendedKeyUsage=clientAuth\\n' > ", d,
                      "/client.ext"),
-        absl::StrCat("openssl x509 -req -days 2 -in ", d, "/client.csr -CA ",
-                     d, "/ca.pem -CAkey ", d, "/ca.key -CAcreateserial -out ",
-                     d, "/client.pem -extfile ", d, "/client.ext"),
+        absl::StrCat("openssl x509 -req -days 2 -in ", d, "/client.csr -CA ", d,
+                     "/ca.pem -CAkey ", d, "/ca.key -CAcreateserial -out ", d,
+                     "/client.pem -extfile ", d, "/client.ext"),
     };
     for (const std::string& command : commands) {
       INFO(command);
@@ -391,9 +400,10 @@ std::string NameOf(int i) { return absl::StrCat("Account ", 1000 + i); }
 
 }  // namespace
 
-TEST_CASE("R30: records captured on the primary reach the secondary over "
-          "gRPC with mutual TLS",
-          "[grpc]") {
+TEST_CASE(
+    "R30: records captured on the primary reach the secondary over "
+    "gRPC with mutual TLS",
+    "[grpc]") {
   // The primary listens, the secondary dials. The transports are declared
   // first so that they outlive the orgs attached to them.
   std::unique_ptr<GrpcTransport> listener;
@@ -418,17 +428,17 @@ TEST_CASE("R30: records captured on the primary reach the secondary over "
   // Every message written reached the other side (once any resend the
   // engine made in the meantime is through).
   CHECK(WaitFor([&] {
-    return listener->stats().messages_received ==
-           dialer->stats().messages_sent;
+    return listener->stats().messages_received == dialer->stats().messages_sent;
   }));
 
   primary.Stop();
   secondary.Stop();
 }
 
-TEST_CASE("R1: a dialer with the wrong secret is refused before any message, "
-          "counted and reported",
-          "[grpc]") {
+TEST_CASE(
+    "R1: a dialer with the wrong secret is refused before any message, "
+    "counted and reported",
+    "[grpc]") {
   std::atomic<int> listener_reports{0};
   std::mutex reasons_mu;
   std::vector<std::string> reasons;
@@ -496,9 +506,8 @@ TEST_CASE("R1: a dialer with the wrong secret is refused before any message, "
   stranger_options.connection_id = "another-connection";
   std::unique_ptr<GrpcTransport> stranger = MustDial(stranger_options);
   const uint64_t failures = listener->stats().auth_failures;
-  REQUIRE(WaitFor([&] {
-    return listener->stats().auth_failures > failures + 1;
-  }));
+  REQUIRE(
+      WaitFor([&] { return listener->stats().auth_failures > failures + 1; }));
   CHECK_FALSE(stranger->PartnerAvailable());
 
   // The right secret still gets through, and only then do messages flow.
@@ -518,9 +527,10 @@ TEST_CASE("R1: a dialer with the wrong secret is refused before any message, "
   listener->SetHandler(nullptr);
 }
 
-TEST_CASE("R6: the listening org is killed and restarted while the other "
-          "captures: the link comes back and nothing is lost",
-          "[grpc]") {
+TEST_CASE(
+    "R6: the listening org is killed and restarted while the other "
+    "captures: the link comes back and nothing is lost",
+    "[grpc]") {
   // The secondary listens and is the side that dies; the primary dials and
   // keeps capturing throughout.
   std::unique_ptr<GrpcTransport> listener;
@@ -576,8 +586,7 @@ TEST_CASE("R6: the listening org is killed and restarted while the other "
   secondary.Stop();
 }
 
-TEST_CASE("a slow receiver holds the sender to max_bytes_in_flight",
-          "[grpc]") {
+TEST_CASE("a slow receiver holds the sender to max_bytes_in_flight", "[grpc]") {
   GrpcTransportOptions listen = ListenerOptions();
   std::unique_ptr<GrpcTransport> listener = MustListen(listen);
   RecordingHandler receiver;
@@ -631,17 +640,16 @@ TEST_CASE("a slow receiver holds the sender to max_bytes_in_flight",
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     CHECK(sender->stats().queued_bytes <= kCap);
-    most_ahead = std::max(
-        most_ahead, accepted.size() - receiver.messages().size());
+    most_ahead =
+        std::max(most_ahead, accepted.size() - receiver.messages().size());
   }
   CHECK(most_ahead * kMessageBytes <= kCap + kGrpcBuffersBytes);
   CHECK(sender->stats().peak_queued_bytes <= kCap);
 
   // Once the receiver keeps up, everything taken arrives, in order, as sent.
   receiver.set_delay_ms(0);
-  REQUIRE(WaitFor([&] {
-    return receiver.messages().size() == accepted.size();
-  }));
+  REQUIRE(
+      WaitFor([&] { return receiver.messages().size() == accepted.size(); }));
   CHECK(receiver.messages() == accepted);
   // (The writer counts a message out once gRPC's Write returned, which may
   // come just after the receiver had it.)
@@ -650,9 +658,10 @@ TEST_CASE("a slow receiver holds the sender to max_bytes_in_flight",
   listener->SetHandler(nullptr);
 }
 
-TEST_CASE("GrpcTransport options: bad ones are InvalidArgument naming the "
-          "field",
-          "[grpc]") {
+TEST_CASE(
+    "GrpcTransport options: bad ones are InvalidArgument naming the "
+    "field",
+    "[grpc]") {
   auto listen_error = [](GrpcTransportOptions options) {
     absl::StatusOr<std::unique_ptr<GrpcTransport>> transport =
         GrpcTransport::Listen(std::move(options));
@@ -677,10 +686,9 @@ TEST_CASE("GrpcTransport options: bad ones are InvalidArgument naming the "
   options = ListenerOptions();
   options.tls.root_certs_file = TestCertificates().server_key();
   options.tls.private_key_file = TestCertificates().dir.string() + "/ca.srl";
-  CHECK(listen_error(options) ==
-        absl::StrCat("tls.private_key_file: '",
-                     TestCertificates().dir.string(),
-                     "/ca.srl' holds no PEM block"));
+  CHECK(listen_error(options) == absl::StrCat("tls.private_key_file: '",
+                                              TestCertificates().dir.string(),
+                                              "/ca.srl' holds no PEM block"));
 
   options = ListenerOptions();
   options.secret_hex = std::string(64, 'g');

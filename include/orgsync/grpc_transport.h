@@ -138,15 +138,15 @@ struct GrpcTransportOptions {
 struct GrpcTransportStats {
   uint64_t streams_authenticated = 0;  // streams that passed the handshake
   uint64_t auth_failures = 0;  // streams refused: wrong, missing or late proof
-  uint64_t streams_refused_busy = 0;  // over max_unauthenticated_streams
-  uint64_t dial_attempts = 0;         // dialer: streams opened
-  uint64_t messages_sent = 0;         // written to gRPC
-  uint64_t messages_received = 0;     // delivered to the handler (or lost
-                                      // because none was installed)
-  uint64_t send_refused_full = 0;     // Send() said ResourceExhausted
+  uint64_t streams_refused_busy = 0;      // over max_unauthenticated_streams
+  uint64_t dial_attempts = 0;             // dialer: streams opened
+  uint64_t messages_sent = 0;             // written to gRPC
+  uint64_t messages_received = 0;         // delivered to the handler (or lost
+                                          // because none was installed)
+  uint64_t send_refused_full = 0;         // Send() said ResourceExhausted
   uint64_t send_refused_unavailable = 0;  // Send() said Unavailable
-  uint64_t messages_dropped = 0;  // queued but never written: stream broke
-  uint64_t queued_bytes = 0;      // bytes queued by Send() now
+  uint64_t messages_dropped = 0;   // queued but never written: stream broke
+  uint64_t queued_bytes = 0;       // bytes queued by Send() now
   uint64_t peak_queued_bytes = 0;  // most ever queued at once
 };
 

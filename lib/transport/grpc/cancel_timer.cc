@@ -50,11 +50,9 @@ void CancelTimer::Loop() {
                                     ? absl::InfiniteDuration()
                                     : armed_.begin()->first.first - now;
     const uint64_t arms = arms_;
-    mu_.AwaitWithTimeout(
-        [this, arms]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return stopping_ || arms_ != arms;
-        },
-        wait);
+    mu_.AwaitWithTimeout([this, arms]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(
+                             mu_) { return stopping_ || arms_ != arms; },
+                         wait);
   }
 }
 

@@ -9,6 +9,8 @@
 // own reconnect backoff would otherwise fail new calls at once for up to
 // its own delay after a failure, however short ours is.
 
+#include <grpcpp/grpcpp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -17,8 +19,6 @@
 #include <string>
 #include <thread>
 #include <utility>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "orgsync/grpc_transport.h"
@@ -103,9 +103,9 @@ class DialerTransport final : public GrpcTransport {
   absl::Duration Backoff(int failures) {
     const GrpcTransportOptions& options = checked_.options;
     const double factor = std::ldexp(1.0, std::min(failures, 40));
-    const absl::Duration ceiling = std::min(
-        options.reconnect_max_backoff,
-        options.reconnect_initial_backoff * factor);
+    const absl::Duration ceiling =
+        std::min(options.reconnect_max_backoff,
+                 options.reconnect_initial_backoff * factor);
     std::uniform_real_distribution<double> half(0.5, 1.0);
     return ceiling * half(random_);
   }

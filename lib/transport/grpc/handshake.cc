@@ -37,8 +37,8 @@ std::string HandshakeProof(std::string_view secret, ProofRole role,
                                      ? "orgsync grpc listener v1"
                                      : "orgsync grpc dialer v1";
   return internal::HmacSha256(
-      secret, LengthPrefixed({label, connection_id, dialer_nonce,
-                              listener_nonce}));
+      secret,
+      LengthPrefixed({label, connection_id, dialer_nonce, listener_nonce}));
 }
 
 bool ProofMatches(std::string_view proof, std::string_view secret,

@@ -87,8 +87,7 @@ absl::Status ListenerHandshake(Stream* stream, std::string_view secret,
     return absl::UnavailableError("the stream ended before the challenge");
   }
   if (!stream->Read(&frame)) {
-    return absl::UnavailableError(
-        "the stream ended before the dialer's proof");
+    return absl::UnavailableError("the stream ended before the dialer's proof");
   }
   if (!frame.has_proof()) {
     return absl::InvalidArgumentError(
@@ -140,9 +139,9 @@ absl::Status DialerHandshake(Stream* stream, std::string_view secret,
         "secret");
   }
   orglink::Frame proof;
-  proof.mutable_proof()->set_proof(HandshakeProof(
-      secret, ProofRole::kDialer, connection_id, *dialer_nonce,
-      listener_nonce));
+  proof.mutable_proof()->set_proof(HandshakeProof(secret, ProofRole::kDialer,
+                                                  connection_id, *dialer_nonce,
+                                                  listener_nonce));
   if (!stream->Write(proof)) {
     return absl::UnavailableError("the stream ended before the proof");
   }

@@ -22,10 +22,9 @@ absl::Status LinkCore::Send(std::string bytes) {
   internal::MutexLock lock(&mu_);
   if (bytes.size() > max_bytes_in_flight_) {
     // Waiting would not help: it would never fit.
-    return absl::InvalidArgumentError(
-        absl::StrCat("a message of ", bytes.size(),
-                     " bytes is over max_bytes_in_flight (",
-                     max_bytes_in_flight_, ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a message of ", bytes.size(), " bytes is over max_bytes_in_flight (",
+        max_bytes_in_flight_, ")"));
   }
   if (!session_open_) {
     ++stats_.send_refused_unavailable;
@@ -33,10 +32,9 @@ absl::Status LinkCore::Send(std::string bytes) {
   }
   if (stats_.queued_bytes + bytes.size() > max_bytes_in_flight_) {
     ++stats_.send_refused_full;
-    return absl::ResourceExhaustedError(
-        absl::StrCat("the send queue is full: ", stats_.queued_bytes,
-                     " bytes queued, max_bytes_in_flight ",
-                     max_bytes_in_flight_));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the send queue is full: ", stats_.queued_bytes,
+        " bytes queued, max_bytes_in_flight ", max_bytes_in_flight_));
   }
   stats_.queued_bytes += bytes.size();
   stats_.peak_queued_bytes =

@@ -11,6 +11,8 @@
 // gRPC's resource quota, and a message before the handshake is done is
 // read (gRPC bounds it by max_message_bytes) but never delivered.
 
+#include <grpcpp/grpcpp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <climits>
@@ -18,8 +20,6 @@
 #include <memory>
 #include <string>
 #include <utility>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "orgsync/grpc_transport.h"
@@ -35,8 +35,7 @@ namespace orgsync {
 namespace {
 
 using grpc_internal::CheckedOptions;
-using FrameStream =
-    grpc::ServerReaderWriter<orglink::Frame, orglink::Frame>;
+using FrameStream = grpc::ServerReaderWriter<orglink::Frame, orglink::Frame>;
 
 // Threads the listener's pool may hold beyond one per stream in the
 // handshake: the authenticated stream, a replacing one, and gRPC's pollers.
@@ -45,6 +44,10 @@ constexpr int kSpareServerThreads = 4;
 // every 20 s): below gRPC's default minimum of 5 minutes, which would make
 // it close the connection as abusive.
 constexpr int kMinPingIntervalMs = 10000;
+// The listener's own keepalive pings (the dialer's are in
+// dialer_transport.cc).
+constexpr int kListenerKeepaliveMs = 20000;
+constexpr int kListenerKeepaliveTimeoutMs = 10000;
 
 class ListenerTransport final : public GrpcTransport {
  public:
@@ -59,9 +62,8 @@ class ListenerTransport final : public GrpcTransport {
   absl::Status Start() {
     const GrpcTransportOptions& options = checked_.options;
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(options.address,
-                             grpc_internal::ServerCredentials(checked_),
-                             &port_);
+    builder.AddListeningPort(
+        options.address, grpc_internal::ServerCredentials(checked_), &port_);
     builder.RegisterService(&service_);
     builder.SetMaxReceiveMessageSize(
         static_cast<int>(options.max_message_bytes));
@@ -76,6 +78,13 @@ class ListenerTransport final : public GrpcTransport {
     builder.AddChannelArgument(
         GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
         kMinPingIntervalMs);
+    // Pings of its own, so that a dialer that vanished without closing its
+    // socket (a host powered off) ends the session -- and the engine
+    // suspends (R6) -- within about a keepalive period, not never.
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                               kListenerKeepaliveMs);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                               kListenerKeepaliveTimeoutMs);
     grpc::ResourceQuota quota("orgsync grpc listener");
     quota.SetMaxThreads(options.max_unauthenticated_streams +
                         kSpareServerThreads);
