@@ -10,3 +10,10 @@ find_package(absl REQUIRED)
 find_package(Protobuf REQUIRED)
 find_package(leveldb REQUIRED)
 find_package(fmt REQUIRED)
+
+if(ORGSYNC_GRPC)
+  # Debian's libgrpc++-dev ships gRPCConfig.cmake (targets gRPC::grpc++);
+  # the service code generator is protobuf-compiler-grpc's plugin.
+  find_package(gRPC CONFIG REQUIRED)
+  find_program(ORGSYNC_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
+endif()

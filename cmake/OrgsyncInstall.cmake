@@ -15,10 +15,29 @@ install(TARGETS orgsync
   ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}")
 
 # Only include/orgsync is public; lib/ (private headers, generated protobuf
-# code) never leaves the build tree.
+# code) never leaves the build tree. The gRPC transport's header goes only
+# with its library.
+if(ORGSYNC_GRPC)
+  set(_orgsync_header_exclude "")
+else()
+  set(_orgsync_header_exclude PATTERN "grpc_transport.h" EXCLUDE)
+endif()
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/orgsync"
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
-  FILES_MATCHING PATTERN "*.h")
+  FILES_MATCHING PATTERN "*.h" ${_orgsync_header_exclude})
+
+# The gRPC transport, a component of the package of its own
+# (find_package(orgsync COMPONENTS grpc)), so that hosts that do not ask for
+# it do not need gRPC to find orgsync.
+if(ORGSYNC_GRPC)
+  install(TARGETS orgsync_grpc
+    EXPORT orgsyncGrpcTargets
+    ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}")
+  install(EXPORT orgsyncGrpcTargets
+    NAMESPACE orgsync::
+    FILE orgsyncGrpcTargets.cmake
+    DESTINATION "${ORGSYNC_INSTALL_CMAKEDIR}")
+endif()
 
 install(EXPORT orgsyncTargets
   NAMESPACE orgsync::

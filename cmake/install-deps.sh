@@ -13,6 +13,9 @@ packages=(
   # libraries orgsync builds on
   libabsl-dev libprotobuf-dev protobuf-compiler libleveldb-dev libsnappy-dev
   libfmt-dev
+  # the gRPC transport (orgsync_grpc), and openssl for its tests' throwaway
+  # certificates
+  libgrpc++-dev protobuf-compiler-grpc openssl
   # tests and benchmarks
   catch2 libbenchmark-dev
   # the libFuzzer build: clang and its runtime (libFuzzer, sanitizers)

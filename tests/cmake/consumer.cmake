@@ -41,6 +41,7 @@ function(orgsync_add_consumer_test step)
       "-DCXX_FLAGS=${_orgsync_consumer_cxx_flags}"
       "-DLINKER_FLAGS=${_orgsync_consumer_linker_flags}"
       "-DSANITIZE=${_orgsync_consumer_sanitizers}"
+      "-DGRPC=${ORGSYNC_GRPC}"
       -P "${PROJECT_SOURCE_DIR}/tests/consumer/run.cmake")
   # They compile; a high COST makes ctest start them first, so the quick
   # unit tests fill the other slots meanwhile.

@@ -64,6 +64,10 @@ if(STEP STREQUAL "install")
       "${LIBDIR}/pkgconfig/orgsync.pc")
     expect_file("${path}")
   endforeach()
+  if(GRPC)
+    expect_file("${LIBDIR}/liborgsync_grpc.a")
+    expect_file("${LIBDIR}/cmake/orgsync/orgsyncGrpcTargets.cmake")
+  endif()
   # lib/ is private: nothing but the public headers may be installed, and
   # orgsync/internal/, which public headers include for private members.
   file(GLOB_RECURSE installed_headers RELATIVE "${PREFIX}/${INCLUDEDIR}"
@@ -75,6 +79,10 @@ if(STEP STREQUAL "install")
   endforeach()
   file(GLOB_RECURSE source_headers RELATIVE "${SOURCE_DIR}/include"
        "${SOURCE_DIR}/include/orgsync/*.h")
+  if(NOT GRPC)
+    # Its header goes only with the gRPC transport's library.
+    list(REMOVE_ITEM source_headers "orgsync/grpc_transport.h")
+  endif()
   list(SORT source_headers)
   list(SORT installed_headers)
   if(NOT source_headers STREQUAL installed_headers)
@@ -86,7 +94,11 @@ elseif(STEP STREQUAL "find_package")
   # A fresh build tree: find_package must succeed from scratch.
   file(REMOVE_RECURSE "${WORK_DIR}")
   build_and_run("${consumer_dir}/find_package" "${WORK_DIR}"
-                "-DCMAKE_PREFIX_PATH=${PREFIX}")
+                "-DCMAKE_PREFIX_PATH=${PREFIX}"
+                "-DORGSYNC_CONSUMER_GRPC=${GRPC}")
+  if(GRPC)
+    run("${WORK_DIR}/grpc_app")
+  endif()
   # Make sure the package came from PREFIX, not from some other install.
   file(STRINGS "${WORK_DIR}/CMakeCache.txt" found REGEX "^orgsync_DIR:")
   if(NOT found STREQUAL "orgsync_DIR:PATH=${PREFIX}/${LIBDIR}/cmake/orgsync")
