@@ -368,9 +368,11 @@ class RecordStoreCore final : public RecordStore {
       ORGSYNC_RETURN_IF_ERROR(CheckName(
           name, [object] { return fmt::format("a field name of {}", object); }));
       if (const auto* target = std::get_if<Reference>(&value)) {
-        ORGSYNC_RETURN_IF_ERROR(CheckName(target->id, [object, &name] {
+        // A named reference: clang 14 cannot capture a structured binding.
+        const std::string& field = name;
+        ORGSYNC_RETURN_IF_ERROR(CheckName(target->id, [object, &field] {
           return fmt::format("the Reference in {}.{} (a blank lookup is null)",
-                             object, name);
+                             object, field);
         }));
       } else if (lookups.contains(name) &&
                  !std::holds_alternative<std::monostate>(value)) {
