@@ -5,7 +5,8 @@
 //
 // Setup of every scenario: a primary and a secondary Org, each on its own
 // LevelDB Storage in a fresh temporary folder (removed afterwards), joined
-// by an InProcessTransportPair without faults, with one connection (every
+// by an InProcessTransportPair without faults (or, with --transport grpc,
+// by GrpcTransport on loopback with TLS: bench_link.h), with one connection (every
 // sync option off, so it is Active at once) over which the primary publishes
 // Account and the secondary subscribes it. Records are Accounts of five text
 // fields totalling about 200 bytes. The host's records live in in-memory
@@ -22,8 +23,9 @@
 //
 // Each org runs on a driver thread of its own, as two processes would: it
 // steps (sending what is due) and then takes the messages addressed to it
-// (InProcessTransportPair::DeliverNextTo), sleeping --idle-sleep-us after a
-// round in which nothing moved.
+// (InProcessTransportPair::DeliverNextTo; over gRPC the transport's
+// threads deliver), sleeping --idle-sleep-us after a round in which nothing
+// moved.
 //
 // Scenarios (--scenarios, comma separated):
 //   streaming  --records inserts, then as many updates, captured while the
@@ -95,6 +97,7 @@
 #include "orgsync/schema.h"
 #include "orgsync/storage.h"
 #include "orgsync/transport.h"
+#include "bench_link.h"
 
 namespace {
 
@@ -139,6 +142,9 @@ struct Flags {
   // Text fields added to Account beyond its five (--extra-fields 95: records
   // of 100 fields), and where the hosts keep their records.
   uint64_t extra_fields = 0;
+  // --transport grpc: the orgs talk over gRPC on loopback with TLS
+  // (bench_link.h) instead of the in-process pair.
+  bool grpc = false;
   enum class HostStore { kMemory, kLevelDbShared, kLevelDbOwn };
   HostStore host_store = HostStore::kMemory;
   bool json = false;
@@ -155,7 +161,7 @@ void Usage() {
       "[--latency-pool N] [--latency-threads N] [--idle-sleep-us N] "
       "[--timeout-seconds N] [--max-in-flight N] [--envelope-changes N] "
       "[--ready-scan N] [--extra-fields N] "
-      "[--host-store memory|leveldb|leveldb-own] "
+      "[--host-store memory|leveldb|leveldb-own] [--transport inproc|grpc] "
       "[--dir DIR] [--quick] [--json] [--verbose]\n");
 }
 
@@ -262,6 +268,10 @@ std::optional<Flags> ParseFlags(int argc, char** argv) {
       flags.delivery.ready_scan = number;
     } else if (arg == "--extra-fields") {
       ok = ParseNumber(arg, value, &flags.extra_fields, /*allow_zero=*/true);
+    } else if (arg == "--transport") {
+      ok = value == "inproc" || value == "grpc";
+      if (!ok) fmt::print(stderr, "--transport is inproc or grpc\n");
+      flags.grpc = value == "grpc";
     } else if (arg == "--host-store") {
       ok = value == "memory" || value == "leveldb" || value == "leveldb-own";
       if (!ok) {
@@ -498,7 +508,8 @@ class World {
         const Flags& flags, bool keep_records = true)
       : folder_(root / fmt::format("{}_{}", name, counter_++)),
         idle_sleep_us_(flags.idle_sleep_us),
-        delivery_(flags.delivery) {
+        delivery_(flags.delivery),
+        grpc_(flags.grpc) {
     FillSchema(&primary_schema_);
     FillSchema(&secondary_schema_);
     primary_storage_ = OpenStorage("primary");
@@ -570,15 +581,18 @@ class World {
     Check(a.status(), "stepping the primary");
     absl::StatusOr<size_t> b = secondary_->Step();
     Check(b.status(), "stepping the secondary");
-    const size_t delivered = pair_.Step();
+    const size_t delivered = link_->Step();
     return *a + *b + delivered > 0;
   }
 
   // Rounds until both queues are empty and nothing is in flight.
   void Settle() {
     for (int round = 0; round < 100000; ++round) {
+      // idle(): nothing queued and nothing awaiting an answer, which also
+      // covers what a gRPC link cannot count in flight.
       if (p_->record_queue()->Count() == 0 &&
-          s_->record_queue()->Count() == 0 && pair_.InFlight() == 0) {
+          s_->record_queue()->Count() == 0 && link_->InFlight() == 0 &&
+          p_->idle() && s_->idle()) {
         return;
       }
       if (!Round()) std::this_thread::sleep_for(std::chrono::microseconds(50));
@@ -597,7 +611,7 @@ class World {
     Fail(fmt::format(
         "the orgs did not settle: {} and {} entries queued, {} in flight;{}",
         p_->record_queue()->Count(), s_->record_queue()->Count(),
-        pair_.InFlight(), stuck));
+        link_->InFlight(), stuck));
   }
 
   // Until StopDriver(), each org runs on a thread of its own, as two
@@ -605,23 +619,20 @@ class World {
   // (applying the partner's changes, or its acknowledgements).
   void StartDriver() {
     stop_.store(false);
-    auto drive = [this](Org* org, orgsync::InProcessTransportPair::Side side) {
+    auto drive = [this](Org* org, bool is_primary) {
       while (!stop_.load(std::memory_order_acquire)) {
         rounds_.fetch_add(1, std::memory_order_relaxed);
         absl::StatusOr<size_t> sent = org->Step();
         Check(sent.status(), "stepping an org");
-        size_t delivered = 0;
-        while (pair_.DeliverNextTo(side)) ++delivered;
+        const size_t delivered = link_->DeliverTo(is_primary);
         if (*sent + delivered == 0 && idle_sleep_us_ > 0) {
           std::this_thread::sleep_for(
               std::chrono::microseconds(idle_sleep_us_));
         }
       }
     };
-    drivers_[0] = std::thread(drive, primary_.get(),
-                              orgsync::InProcessTransportPair::Side::kA);
-    drivers_[1] = std::thread(drive, secondary_.get(),
-                              orgsync::InProcessTransportPair::Side::kB);
+    drivers_[0] = std::thread(drive, primary_.get(), true);
+    drivers_[1] = std::thread(drive, secondary_.get(), false);
   }
 
   void StopDriver() {
@@ -707,12 +718,31 @@ class World {
     absl::StatusOr<Connection*> p = primary_->GetConnection("bench");
     Check(p.status(), "finding the connection");
     p_ = *p;
-    Check(p_->AttachTransport(pair_.a()), "attaching the primary");
+    if (grpc_) {
+      absl::StatusOr<std::unique_ptr<orgsync_bench::BenchLink>> link =
+          orgsync_bench::NewGrpcLink(folder_ / "certificates", "bench",
+                                     invited->secret_hex);
+      Check(link.status(), "opening the gRPC link");
+      link_ = *std::move(link);
+    }
+    Check(p_->AttachTransport(link_->primary()), "attaching the primary");
+    // Over gRPC, accepted only once the stream is up: an acceptance sent
+    // before would wait for a resend (Connection::SendAcceptance).
+    for (int wait = 0; !link_->secondary()->PartnerAvailable(); ++wait) {
+      if (wait == 10000) Fail("the secondary's transport never connected");
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     absl::StatusOr<Connection*> s = secondary_->AcceptInvitation(
-        "bench", invited->secret_hex, pair_.b(), "admin@b");
+        "bench", invited->secret_hex, link_->secondary(), "admin@b");
     Check(s.status(), "accepting");
     s_ = *s;
-    if (!pair_.RunUntilIdle()) Fail("the handshake did not end");
+    // The handshake: a few rounds (over gRPC, also the time to connect).
+    for (int round = 0; round < 100000 &&
+                        (p_->status() != orgsync::ConnectionStatus::kActive ||
+                         s_->status() != orgsync::ConnectionStatus::kActive);
+         ++round) {
+      if (!Round()) std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
     if (p_->status() != orgsync::ConnectionStatus::kActive ||
         s_->status() != orgsync::ConnectionStatus::kActive) {
       Fail("the connection is not Active after the handshake");
@@ -741,7 +771,10 @@ class World {
   std::unique_ptr<ObservedStore> secondary_store_;
   std::unique_ptr<orgsync::Storage> primary_storage_;
   std::unique_ptr<orgsync::Storage> secondary_storage_;
-  orgsync::InProcessTransportPair pair_{1};
+  const bool grpc_;
+  // Before the orgs, which detach from it when they close.
+  std::unique_ptr<orgsync_bench::BenchLink> link_ =
+      orgsync_bench::NewInProcessLink();
   std::unique_ptr<Org> primary_;
   std::unique_ptr<Org> secondary_;
   Connection* p_ = nullptr;
@@ -1256,12 +1289,13 @@ int main(int argc, char** argv) {
                    fmt::format("live_sync_bench_{}", getpid());
   if (!flags.json) {
     fmt::print(
-        "live_sync_bench: LevelDB storage per org in {}, in-process "
-        "transport, {} RecordStores, Accounts of {} fields (~{} bytes)\n"
+        "live_sync_bench: LevelDB storage per org in {}, {}, {} "
+        "RecordStores, Accounts of {} fields (~{} bytes)\n"
         "records={} batch={} capture-threads={} single-captures={} "
         "latency={}/s for {}s over {} records ({} threads)\n"
         "delivery: max-in-flight={} envelope-changes={} ready-scan={}\n\n",
         root.string(),
+        flags.grpc ? "gRPC on loopback with TLS" : "in-process transport",
         flags.host_store == Flags::HostStore::kMemory
             ? "in-memory"
         : flags.host_store == Flags::HostStore::kLevelDbShared
