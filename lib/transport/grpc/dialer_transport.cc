@@ -35,11 +35,8 @@ namespace {
 
 using grpc_internal::CheckedOptions;
 
-// Keepalive pings while a stream is up, so that a listener that vanished
-// without closing its socket (a host powered off) is noticed within about
-// kKeepaliveMs + kKeepaliveTimeoutMs, not at TCP's own timeout.
-constexpr int kKeepaliveMs = 20000;
-constexpr int kKeepaliveTimeoutMs = 10000;
+using grpc_internal::kKeepaliveMs;
+using grpc_internal::kKeepaliveTimeoutMs;
 
 class DialerTransport final : public GrpcTransport {
  public:

@@ -33,6 +33,12 @@
 
 namespace orgsync::grpc_internal {
 
+// Keepalive pings, both ways, while a stream is up: a partner that vanished
+// without closing its socket (a host powered off) is noticed within about
+// kKeepaliveMs + kKeepaliveTimeoutMs, not at TCP's own timeout.
+inline constexpr int kKeepaliveMs = 20000;
+inline constexpr int kKeepaliveTimeoutMs = 10000;
+
 class LinkCore {
  public:
   LinkCore(size_t max_bytes_in_flight, int max_unauthenticated_streams,

@@ -44,10 +44,6 @@ constexpr int kSpareServerThreads = 4;
 // every 20 s): below gRPC's default minimum of 5 minutes, which would make
 // it close the connection as abusive.
 constexpr int kMinPingIntervalMs = 10000;
-// The listener's own keepalive pings (the dialer's are in
-// dialer_transport.cc).
-constexpr int kListenerKeepaliveMs = 20000;
-constexpr int kListenerKeepaliveTimeoutMs = 10000;
 
 class ListenerTransport final : public GrpcTransport {
  public:
@@ -82,9 +78,9 @@ class ListenerTransport final : public GrpcTransport {
     // socket (a host powered off) ends the session -- and the engine
     // suspends (R6) -- within about a keepalive period, not never.
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
-                               kListenerKeepaliveMs);
+                               grpc_internal::kKeepaliveMs);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
-                               kListenerKeepaliveTimeoutMs);
+                               grpc_internal::kKeepaliveTimeoutMs);
     grpc::ResourceQuota quota("orgsync grpc listener");
     quota.SetMaxThreads(options.max_unauthenticated_streams +
                         kSpareServerThreads);
