@@ -47,6 +47,7 @@
 #include "orgsync/status.h"
 #include "orgsync/storage.h"
 #include "orgsync/transport.h"
+#include "example_orgs.h"
 
 namespace {
 
@@ -55,6 +56,16 @@ using orgsync::CascadeResult;
 using orgsync::FieldMap;
 using orgsync::Record;
 using orgsync::RecordRef;
+using orgsync_example::AuditFields;
+using orgsync_example::Capture;
+using orgsync_example::Connect;
+using orgsync_example::Field;
+using orgsync_example::OpenOrg;
+using orgsync_example::Settle;
+using orgsync_example::Side;
+
+// A tenth of a second of the orgs' time passes each round.
+constexpr absl::Duration kTick = absl::Milliseconds(100);
 
 // The host's own store: records by (object, id) in a map. Thread-safe.
 class MapRecordStore final : public orgsync::RecordStore {
@@ -201,67 +212,16 @@ class MapRecordStore final : public orgsync::RecordStore {
   uint64_t last_id_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-orgsync::FieldDef Field(std::string name, orgsync::FieldType type) {
-  return orgsync::FieldDef{.name = std::move(name), .type = type};
-}
-
 absl::Status FillSchema(orgsync::Schema* schema) {
-  return schema->AddObject(
-      {.name = "Account",
-       .fields = {Field("Name", orgsync::FieldType::kText),
-                  Field("Phone", orgsync::FieldType::kPhone),
-                  Field("CreatedBy", orgsync::FieldType::kUserReference),
-                  Field("CreatedDate", orgsync::FieldType::kDateTime),
-                  Field("LastModifiedBy", orgsync::FieldType::kUserReference),
-                  Field("LastModifiedDate", orgsync::FieldType::kDateTime)},
-       .publishable = true});
-}
-
-struct Side {
-  orgsync::Schema schema;
-  std::unique_ptr<orgsync::Storage> storage = orgsync::NewMemoryStorage();
-  std::unique_ptr<orgsync::RecordStore> store;
-  std::unique_ptr<orgsync::Org> org;
-  orgsync::Connection* connection = nullptr;
-};
-
-absl::Status Open(Side& side, const std::string& org_id,
-                  orgsync::Clock* clock) {
-  orgsync::OrgOptions options;
-  options.org_id = org_id;
-  options.org_name = org_id;
-  options.schema = &side.schema;
-  options.record_store = side.store.get();
-  ORGSYNC_ASSIGN_OR_RETURN(
-      side.org, orgsync::Org::Open(options, side.storage.get(), clock));
-  return absl::OkStatus();
-}
-
-absl::Status Settle(Side& a, Side& b, orgsync::InProcessTransportPair& pair,
-                    orgsync::ManualClock& clock) {
-  for (int round = 0; round < 1000; ++round) {
-    ORGSYNC_RETURN_IF_ERROR(a.org->Step().status());
-    ORGSYNC_RETURN_IF_ERROR(b.org->Step().status());
-    pair.Step();
-    clock.Advance(absl::Milliseconds(100));
-    if (a.connection->idle() && b.connection->idle() && pair.InFlight() == 0) {
-      return absl::OkStatus();
-    }
+  orgsync::ObjectDef account{
+      .name = "Account",
+      .fields = {Field("Name", orgsync::FieldType::kText),
+                 Field("Phone", orgsync::FieldType::kPhone)},
+      .publishable = true};
+  for (orgsync::FieldDef& audit : AuditFields()) {
+    account.fields.push_back(audit);
   }
-  return absl::DeadlineExceededError("the orgs never settled");
-}
-
-absl::Status Capture(Side& side, orgsync::ChangeKind kind,
-                     const Record& record,
-                     std::vector<std::string> changed = {}) {
-  orgsync::LocalChange change;
-  change.kind = kind;
-  change.record = record;
-  change.changed_fields = std::move(changed);
-  ORGSYNC_ASSIGN_OR_RETURN(orgsync::CaptureResult result,
-                           side.connection->Capture(change));
-  if (!result.captured) return absl::InternalError(result.reason);
-  return absl::OkStatus();
+  return schema->AddObject(account);
 }
 
 // Names and phones of the live accounts, and how many are deleted.
@@ -297,30 +257,17 @@ absl::Status Run() {
   ORGSYNC_ASSIGN_OR_RETURN(primary.store,
                            orgsync::NewInMemoryRecordStore(shipped));
   secondary.store = std::make_unique<MapRecordStore>(&clock);
-  ORGSYNC_RETURN_IF_ERROR(Open(primary, "org-a", &clock));
-  ORGSYNC_RETURN_IF_ERROR(Open(secondary, "org-b", &clock));
+  ORGSYNC_RETURN_IF_ERROR(OpenOrg(primary, "org-a", &clock));
+  ORGSYNC_RETURN_IF_ERROR(OpenOrg(secondary, "org-b", &clock));
 
-  orgsync::InvitationOptions invitation_options;
-  invitation_options.owner = "alice@org-a";
-  invitation_options.contact = "bob@org-b";
-  ORGSYNC_ASSIGN_OR_RETURN(
-      orgsync::Invitation invitation,
-      primary.org->CreateInvitation(invitation_options, "alice@org-a"));
-  ORGSYNC_ASSIGN_OR_RETURN(primary.connection, primary.org->GetConnection(
-                                                   invitation.connection_id));
-  ORGSYNC_RETURN_IF_ERROR(primary.connection->AttachTransport(pair.a()));
-  ORGSYNC_ASSIGN_OR_RETURN(
-      secondary.connection,
-      secondary.org->AcceptInvitation(invitation.connection_id,
-                                      invitation.secret_hex, pair.b(),
-                                      "bob@org-b"));
-  ORGSYNC_RETURN_IF_ERROR(Settle(primary, secondary, pair, clock));
+  ORGSYNC_RETURN_IF_ERROR(Connect(primary, pair.a(), secondary, pair.b()));
+  ORGSYNC_RETURN_IF_ERROR(Settle(primary, secondary, pair, clock, kTick));
   ORGSYNC_RETURN_IF_ERROR(
       primary.connection->publish_set()->PublishObjects({"Account"}));
-  ORGSYNC_RETURN_IF_ERROR(Settle(primary, secondary, pair, clock));
+  ORGSYNC_RETURN_IF_ERROR(Settle(primary, secondary, pair, clock, kTick));
   ORGSYNC_RETURN_IF_ERROR(
       secondary.connection->subscription_map()->Subscribe("Account"));
-  ORGSYNC_RETURN_IF_ERROR(Settle(primary, secondary, pair, clock));
+  ORGSYNC_RETURN_IF_ERROR(Settle(primary, secondary, pair, clock, kTick));
 
   // Ten accounts; every other one gets a new phone; the first is deleted.
   std::vector<Record> accounts;
@@ -348,7 +295,7 @@ absl::Status Run() {
   ORGSYNC_ASSIGN_OR_RETURN(Record gone,
                            primary.store->Get("Account", accounts[0].id));
   ORGSYNC_RETURN_IF_ERROR(Capture(primary, orgsync::ChangeKind::kDelete, gone));
-  ORGSYNC_RETURN_IF_ERROR(Settle(primary, secondary, pair, clock));
+  ORGSYNC_RETURN_IF_ERROR(Settle(primary, secondary, pair, clock, kTick));
 
   const std::string here = Summary(*primary.store);
   const std::string there = Summary(*secondary.store);
@@ -364,11 +311,5 @@ absl::Status Run() {
 }  // namespace
 
 int main() {
-  const absl::Status status = Run();
-  if (!status.ok()) {
-    fmt::print(stderr, "custom_record_store: {}\n", status.ToString());
-    return EXIT_FAILURE;
-  }
-  fmt::print("custom_record_store: done.\n");
-  return EXIT_SUCCESS;
+  return orgsync_example::Main("custom_record_store", &Run);
 }

@@ -44,8 +44,16 @@
 #include "orgsync/status.h"
 #include "orgsync/storage.h"
 #include "orgsync/transport.h"
+#include "example_orgs.h"
 
 namespace {
+
+using orgsync_example::AuditFields;
+using orgsync_example::Capture;
+using orgsync_example::Connect;
+using orgsync_example::Field;
+using orgsync_example::OpenOrg;
+using orgsync_example::Side;
 
 // One endpoint of a message link over a connected stream socket: each
 // message is a 4-byte big-endian length followed by the bytes.
@@ -134,44 +142,24 @@ class SocketTransport final : public orgsync::Transport {
   std::thread reader_;  // last: starts once the rest is built
 };
 
-orgsync::FieldDef Field(std::string name, orgsync::FieldType type) {
-  return orgsync::FieldDef{.name = std::move(name), .type = type};
-}
-
-// One org in memory and its host's record store.
-struct Side {
-  orgsync::Schema schema;
-  std::unique_ptr<orgsync::Storage> storage = orgsync::NewMemoryStorage();
-  std::unique_ptr<orgsync::RecordStore> store;
-  std::unique_ptr<orgsync::Org> org;
-  orgsync::Connection* connection = nullptr;
-
-  absl::Status Open(const std::string& org_id) {
-    ORGSYNC_RETURN_IF_ERROR(schema.AddObject(
-        {.name = "Account",
-         .fields = {Field("Name", orgsync::FieldType::kText),
-                    Field("City", orgsync::FieldType::kText),
-                    Field("CreatedBy", orgsync::FieldType::kUserReference),
-                    Field("CreatedDate", orgsync::FieldType::kDateTime),
-                    Field("LastModifiedBy", orgsync::FieldType::kUserReference),
-                    Field("LastModifiedDate", orgsync::FieldType::kDateTime)},
-         .publishable = true}));
-    orgsync::RecordStoreOptions store_options;
-    store_options.schema = &schema;
-    store_options.id_prefix = org_id + "-";
-    ORGSYNC_ASSIGN_OR_RETURN(store,
-                             orgsync::NewInMemoryRecordStore(store_options));
-    orgsync::OrgOptions options;
-    options.org_id = org_id;
-    options.org_name = org_id;
-    options.schema = &schema;
-    options.record_store = store.get();
-    ORGSYNC_ASSIGN_OR_RETURN(
-        org, orgsync::Org::Open(options, storage.get(),
-                                orgsync::Clock::System()));
-    return absl::OkStatus();
+// One org in memory with Accounts, its store the shipped in-memory one.
+absl::Status Open(Side& side, const std::string& org_id) {
+  orgsync::ObjectDef account{
+      .name = "Account",
+      .fields = {Field("Name", orgsync::FieldType::kText),
+                 Field("City", orgsync::FieldType::kText)},
+      .publishable = true};
+  for (orgsync::FieldDef& audit : AuditFields()) {
+    account.fields.push_back(audit);
   }
-};
+  ORGSYNC_RETURN_IF_ERROR(side.schema.AddObject(account));
+  orgsync::RecordStoreOptions store_options;
+  store_options.schema = &side.schema;
+  store_options.id_prefix = org_id + "-";
+  ORGSYNC_ASSIGN_OR_RETURN(side.store,
+                           orgsync::NewInMemoryRecordStore(store_options));
+  return OpenOrg(side, org_id, orgsync::Clock::System());
+}
 
 // Steps both orgs until `done()` holds (the reader threads deliver in the
 // meantime), for at most 20 seconds.
@@ -189,21 +177,6 @@ absl::Status StepUntil(Side& a, Side& b, Done done) {
   return absl::OkStatus();
 }
 
-absl::Status Capture(Side& side, orgsync::ChangeKind kind,
-                     const orgsync::Record& record,
-                     std::vector<std::string> changed = {}) {
-  orgsync::LocalChange change;
-  change.kind = kind;
-  change.record = record;
-  change.changed_fields = std::move(changed);
-  ORGSYNC_ASSIGN_OR_RETURN(orgsync::CaptureResult result,
-                           side.connection->Capture(change));
-  if (!result.captured) {
-    return absl::InternalError("not captured: " + result.reason);
-  }
-  return absl::OkStatus();
-}
-
 absl::Status Run() {
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) {
@@ -213,24 +186,11 @@ absl::Status Run() {
   auto secondary_link = std::make_unique<SocketTransport>(fds[1]);
   Side primary;
   Side secondary;
-  ORGSYNC_RETURN_IF_ERROR(primary.Open("org-a"));
-  ORGSYNC_RETURN_IF_ERROR(secondary.Open("org-b"));
+  ORGSYNC_RETURN_IF_ERROR(Open(primary, "org-a"));
+  ORGSYNC_RETURN_IF_ERROR(Open(secondary, "org-b"));
 
-  orgsync::InvitationOptions invitation_options;
-  invitation_options.owner = "alice@org-a";
-  invitation_options.contact = "bob@org-b";
-  ORGSYNC_ASSIGN_OR_RETURN(
-      orgsync::Invitation invitation,
-      primary.org->CreateInvitation(invitation_options, "alice@org-a"));
-  ORGSYNC_ASSIGN_OR_RETURN(primary.connection, primary.org->GetConnection(
-                                                   invitation.connection_id));
-  ORGSYNC_RETURN_IF_ERROR(
-      primary.connection->AttachTransport(primary_link.get()));
-  ORGSYNC_ASSIGN_OR_RETURN(
-      secondary.connection,
-      secondary.org->AcceptInvitation(invitation.connection_id,
-                                      invitation.secret_hex,
-                                      secondary_link.get(), "bob@org-b"));
+  ORGSYNC_RETURN_IF_ERROR(Connect(primary, primary_link.get(), secondary,
+                                  secondary_link.get()));
   orgsync::Connection* p = primary.connection;
   orgsync::Connection* s = secondary.connection;
   auto active = [&] {
@@ -298,12 +258,4 @@ absl::Status Run() {
 
 }  // namespace
 
-int main() {
-  const absl::Status status = Run();
-  if (!status.ok()) {
-    fmt::print(stderr, "custom_transport: {}\n", status.ToString());
-    return EXIT_FAILURE;
-  }
-  fmt::print("custom_transport: done.\n");
-  return EXIT_SUCCESS;
-}
+int main() { return orgsync_example::Main("custom_transport", &Run); }

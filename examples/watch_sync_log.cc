@@ -35,15 +35,26 @@
 #include "orgsync/storage.h"
 #include "orgsync/sync_log.h"
 #include "orgsync/transport.h"
+#include "example_orgs.h"
 
 namespace {
 
 using orgsync::ChangeKind;
+using orgsync_example::AuditFields;
+using orgsync_example::Capture;
+using orgsync_example::Connect;
+using orgsync_example::Field;
+using orgsync_example::OpenOrg;
+using orgsync_example::Settle;
+using orgsync_example::Side;
 using orgsync::FieldDef;
 using orgsync::FieldType;
 using orgsync::LogEntry;
 using orgsync::LogStatus;
 using orgsync::Record;
+
+// A second of the orgs' time passes each round.
+constexpr absl::Duration kTick = absl::Seconds(1);
 
 // The host's alert rule: `threshold` Failed entries within `window` send
 // one email; the next can go only once the count fell below again.
@@ -88,16 +99,7 @@ class FailureAlert {
   int emails_sent_ = 0;
 };
 
-FieldDef Field(std::string name, FieldType type) {
-  return FieldDef{.name = std::move(name), .type = type};
-}
-
 absl::Status FillSchema(orgsync::Schema* schema) {
-  std::vector<FieldDef> audit = {
-      Field("CreatedBy", FieldType::kUserReference),
-      Field("CreatedDate", FieldType::kDateTime),
-      Field("LastModifiedBy", FieldType::kUserReference),
-      Field("LastModifiedDate", FieldType::kDateTime)};
   orgsync::ObjectDef account{.name = "Account",
                              .fields = {Field("Name", FieldType::kText)},
                              .publishable = true};
@@ -112,61 +114,29 @@ absl::Status FillSchema(orgsync::Schema* schema) {
                           .lookup_target = "Account"}},
       .publishable = true};
   for (orgsync::ObjectDef* def : {&account, &contact}) {
-    def->fields.insert(def->fields.end(), audit.begin(), audit.end());
+    for (FieldDef& audit : AuditFields()) def->fields.push_back(audit);
     ORGSYNC_RETURN_IF_ERROR(schema->AddObject(*def));
   }
   return absl::OkStatus();
 }
 
-// One org and what its host keeps for it.
-struct Side {
-  orgsync::Schema schema;
-  std::unique_ptr<orgsync::Storage> storage;
-  std::unique_ptr<orgsync::RecordStore> store;
-  std::unique_ptr<orgsync::Org> org;
-  orgsync::Connection* connection = nullptr;
-};
-
 absl::Status Open(Side& side, const std::string& org_id,
                   orgsync::Clock* clock) {
   ORGSYNC_RETURN_IF_ERROR(FillSchema(&side.schema));
-  side.storage = orgsync::NewMemoryStorage();
   orgsync::RecordStoreOptions store_options;
   store_options.schema = &side.schema;
   store_options.clock = clock;
   store_options.id_prefix = org_id + "-";
   ORGSYNC_ASSIGN_OR_RETURN(side.store,
                            orgsync::NewInMemoryRecordStore(store_options));
-  orgsync::OrgOptions options;
-  options.org_id = org_id;
-  options.org_name = org_id;
-  options.schema = &side.schema;
-  options.record_store = side.store.get();
-  // Three attempts a few seconds apart, then the change is given up.
-  options.queue.retry = {.initial_delay = absl::Seconds(2),
-                         .multiplier = 2.0,
-                         .max_delay = absl::Seconds(8),
-                         .jitter = 0.0,
-                         .max_attempts = 3};
-  ORGSYNC_ASSIGN_OR_RETURN(side.org, orgsync::Org::Open(
-                                         options, side.storage.get(), clock));
-  return absl::OkStatus();
-}
-
-// Both orgs step and the transport delivers, with a second passing each
-// round, until nothing is queued or in flight.
-absl::Status Settle(Side& a, Side& b, orgsync::InProcessTransportPair& pair,
-                    orgsync::ManualClock& clock) {
-  for (int round = 0; round < 1000; ++round) {
-    ORGSYNC_RETURN_IF_ERROR(a.org->Step().status());
-    ORGSYNC_RETURN_IF_ERROR(b.org->Step().status());
-    pair.Step();
-    clock.Advance(absl::Seconds(1));
-    if (a.connection->idle() && b.connection->idle() && pair.InFlight() == 0) {
-      return absl::OkStatus();
-    }
-  }
-  return absl::DeadlineExceededError("the orgs never settled");
+  return OpenOrg(side, org_id, clock, [](orgsync::OrgOptions& options) {
+    // Three attempts a few seconds apart, then the change is given up.
+    options.queue.retry = {.initial_delay = absl::Seconds(2),
+                           .multiplier = 2.0,
+                           .max_delay = absl::Seconds(8),
+                           .jitter = 0.0,
+                           .max_attempts = 3};
+  });
 }
 
 absl::Status Run() {
@@ -178,29 +148,16 @@ absl::Status Run() {
   ORGSYNC_RETURN_IF_ERROR(Open(secondary, "org-b", &clock));
 
   // Invitation, acceptance, and Account + Contact from org-a to org-b.
-  orgsync::InvitationOptions invitation_options;
-  invitation_options.owner = "alice@org-a";
-  invitation_options.contact = "bob@org-b";
-  ORGSYNC_ASSIGN_OR_RETURN(
-      orgsync::Invitation invitation,
-      primary.org->CreateInvitation(invitation_options, "alice@org-a"));
-  ORGSYNC_ASSIGN_OR_RETURN(primary.connection, primary.org->GetConnection(
-                                                   invitation.connection_id));
-  ORGSYNC_RETURN_IF_ERROR(primary.connection->AttachTransport(pair.a()));
-  ORGSYNC_ASSIGN_OR_RETURN(
-      secondary.connection,
-      secondary.org->AcceptInvitation(invitation.connection_id,
-                                      invitation.secret_hex, pair.b(),
-                                      "bob@org-b"));
-  ORGSYNC_RETURN_IF_ERROR(Settle(primary, secondary, pair, clock));
+  ORGSYNC_RETURN_IF_ERROR(Connect(primary, pair.a(), secondary, pair.b()));
+  ORGSYNC_RETURN_IF_ERROR(Settle(primary, secondary, pair, clock, kTick));
   ORGSYNC_RETURN_IF_ERROR(
       primary.connection->publish_set()->PublishObjects({"Account", "Contact"}));
-  ORGSYNC_RETURN_IF_ERROR(Settle(primary, secondary, pair, clock));
+  ORGSYNC_RETURN_IF_ERROR(Settle(primary, secondary, pair, clock, kTick));
   for (const char* object : {"Account", "Contact"}) {
     ORGSYNC_RETURN_IF_ERROR(
         secondary.connection->subscription_map()->Subscribe(object));
   }
-  ORGSYNC_RETURN_IF_ERROR(Settle(primary, secondary, pair, clock));
+  ORGSYNC_RETURN_IF_ERROR(Settle(primary, secondary, pair, clock, kTick));
 
   // The host's alert, on the primary's log: three failures within an hour.
   FailureAlert alert(3, absl::Hours(1));
@@ -220,19 +177,11 @@ absl::Status Run() {
     contact.fields = {{"LastName", std::string(name)},
                       {"AccountId", orgsync::Reference{account.id}}};
     ORGSYNC_ASSIGN_OR_RETURN(contact, primary.store->Insert(contact, {}));
-    orgsync::LocalChange change;
-    change.kind = ChangeKind::kInsert;
-    change.record = contact;
-    ORGSYNC_ASSIGN_OR_RETURN(orgsync::CaptureResult captured,
-                             primary.connection->Capture(change));
-    if (!captured.captured) {
-      return absl::InternalError("a contact was not captured: " +
-                                 captured.reason);
-    }
+    ORGSYNC_RETURN_IF_ERROR(Capture(primary, ChangeKind::kInsert, contact));
   }
   fmt::print("org-a's host wrote 5 contacts under an account it never "
              "captured; org-b cannot insert them.\n");
-  ORGSYNC_RETURN_IF_ERROR(Settle(primary, secondary, pair, clock));
+  ORGSYNC_RETURN_IF_ERROR(Settle(primary, secondary, pair, clock, kTick));
   ORGSYNC_RETURN_IF_ERROR(primary.connection->sync_log()->RemoveObserver(
       observer));
 
@@ -250,12 +199,4 @@ absl::Status Run() {
 
 }  // namespace
 
-int main() {
-  const absl::Status status = Run();
-  if (!status.ok()) {
-    fmt::print(stderr, "watch_sync_log: {}\n", status.ToString());
-    return EXIT_FAILURE;
-  }
-  fmt::print("watch_sync_log: done.\n");
-  return EXIT_SUCCESS;
-}
+int main() { return orgsync_example::Main("watch_sync_log", &Run); }
