@@ -42,9 +42,7 @@ class DialerTransport final : public GrpcTransport {
  public:
   explicit DialerTransport(CheckedOptions checked)
       : checked_(std::move(checked)),
-        core_(checked_.options.max_bytes_in_flight,
-              checked_.options.max_unauthenticated_streams,
-              checked_.options.on_auth_failure),
+        core_(checked_.options),
         credentials_(grpc_internal::ChannelCredentials(checked_)),
         arguments_(grpc_internal::DialerChannelArguments(checked_)),
         random_(std::random_device{}()) {

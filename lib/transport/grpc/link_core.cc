@@ -10,11 +10,10 @@
 
 namespace orgsync::grpc_internal {
 
-LinkCore::LinkCore(size_t max_bytes_in_flight, int max_unauthenticated_streams,
-                   std::function<void(const absl::Status&)> on_auth_failure)
-    : max_bytes_in_flight_(max_bytes_in_flight),
-      max_unauthenticated_streams_(max_unauthenticated_streams),
-      on_auth_failure_(std::move(on_auth_failure)) {}
+LinkCore::LinkCore(const GrpcTransportOptions& options)
+    : max_bytes_in_flight_(options.max_bytes_in_flight),
+      max_unauthenticated_streams_(options.max_unauthenticated_streams),
+      on_auth_failure_(options.on_auth_failure) {}
 
 void LinkCore::SetHandler(TransportHandler* handler) { slot_.Set(handler); }
 

@@ -41,8 +41,8 @@ inline constexpr int kKeepaliveTimeoutMs = 10000;
 
 class LinkCore {
  public:
-  LinkCore(size_t max_bytes_in_flight, int max_unauthenticated_streams,
-           std::function<void(const absl::Status&)> on_auth_failure);
+  // Its limits and failure callback from the transport's options.
+  explicit LinkCore(const GrpcTransportOptions& options);
   LinkCore(const LinkCore&) = delete;
   LinkCore& operator=(const LinkCore&) = delete;
 

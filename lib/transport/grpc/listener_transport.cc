@@ -49,9 +49,7 @@ class ListenerTransport final : public GrpcTransport {
  public:
   explicit ListenerTransport(CheckedOptions checked)
       : checked_(std::move(checked)),
-        core_(checked_.options.max_bytes_in_flight,
-              checked_.options.max_unauthenticated_streams,
-              checked_.options.on_auth_failure),
+        core_(checked_.options),
         service_(this) {}
   ~ListenerTransport() override { Shutdown(); }
 
