@@ -27,6 +27,7 @@
 #include "google/protobuf/arena.h"
 #include "connection/connection_impl.h"
 #include "connection/connection_keys.h"
+#include "internal/optional_get.h"
 #include "orgsync/status.h"
 #include "proto/connection_state.pb.h"
 #include "storage/deferred_sync_storage.h"
@@ -249,10 +250,9 @@ std::vector<proto::ItemResult> ConnectionImpl::ApplyChangeBatch(
 
 absl::StatusOr<uint64_t> ConnectionImpl::AppliedMark(
     std::string_view key) const {
-  absl::StatusOr<std::string> bytes =
-      storage_->Get(AppliedMarkKey(id_, key));
-  if (absl::IsNotFound(bytes.status())) return 0;
-  ORGSYNC_RETURN_IF_ERROR(bytes.status());
+  ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                           GetIfPresent(*storage_, AppliedMarkKey(id_, key)));
+  if (!bytes.has_value()) return 0;
   proto::AppliedMark mark;
   if (!mark.ParseFromString(*bytes)) {
     return absl::DataLossError(fmt::format(

@@ -37,6 +37,7 @@
 #include "connection/connection_impl.h"
 #include "connection/connection_keys.h"
 #include "internal/keys.h"
+#include "internal/optional_get.h"
 #include "orgsync/status.h"
 #include "orgsync/user_directory.h"
 #include "proto/wire.pb.h"
@@ -522,19 +523,15 @@ proto::ItemResult ConnectionImpl::ApplyUserUpsert(
 
 absl::StatusOr<std::optional<std::string>> ConnectionImpl::LocalUserOf(
     std::string_view partner_user_id) const {
-  absl::StatusOr<std::string> local = storage_->Get(
-      UserLinkKey(id_, /*by_partner_id=*/true, partner_user_id));
-  if (absl::IsNotFound(local.status())) return std::nullopt;
-  ORGSYNC_RETURN_IF_ERROR(local.status());
-  return *std::move(local);
+  return GetIfPresent(*storage_,
+                      UserLinkKey(id_, /*by_partner_id=*/true, partner_user_id));
 }
 
 absl::StatusOr<int64_t> ConnectionImpl::StoredUserStamp(
     std::string_view local_id) const {
-  absl::StatusOr<std::string> stored =
-      storage_->Get(UserStampKey(id_, local_id));
-  if (absl::IsNotFound(stored.status())) return 0;
-  ORGSYNC_RETURN_IF_ERROR(stored.status());
+  ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                           GetIfPresent(*storage_, UserStampKey(id_, local_id)));
+  if (!stored.has_value()) return 0;
   std::string_view bytes = *stored;
   uint64_t stamp = 0;
   if (!ConsumeUint64(&bytes, &stamp) || !bytes.empty()) {

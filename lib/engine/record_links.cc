@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "fmt/format.h"
+#include "internal/optional_get.h"
 #include "orgsync/status.h"
 
 namespace orgsync::internal {
@@ -18,20 +19,12 @@ namespace {
 // separates the parts of a key without escaping.
 constexpr char kSep = '\0';
 
-absl::StatusOr<std::optional<std::string>> GetOptional(Storage* storage,
-                                                       const std::string& key) {
-  absl::StatusOr<std::string> value = storage->Get(key);
-  if (absl::IsNotFound(value.status())) return std::nullopt;
-  if (!value.ok()) return value.status();
-  return std::move(*value);
-}
-
 template <typename Message>
 absl::StatusOr<std::optional<Message>> GetMessage(Storage* storage,
                                                   const std::string& key,
                                                   std::string_view what) {
   ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                           GetOptional(storage, key));
+                           GetIfPresent(*storage, key));
   if (!bytes.has_value()) return std::nullopt;
   Message message;
   if (!message.ParseFromString(*bytes)) {

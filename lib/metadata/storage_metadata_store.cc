@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "google/protobuf/stubs/common.h"
 #include "internal/keys.h"
+#include "internal/optional_get.h"
 #include "metadata/metadata_checks.h"
 #include "orgsync/internal/mutex.h"
 #include "orgsync/metadata_store.h"
@@ -172,9 +173,9 @@ class StorageMetadataStore final : public MetadataStore {
   absl::StatusOr<std::optional<MetadataItem>> Read(MetadataType type,
                                                    std::string_view name) {
     const std::string key = MetadataItemStorageKey(type, name);
-    absl::StatusOr<std::string> bytes = storage_->Get(key);
-    if (absl::IsNotFound(bytes.status())) return std::nullopt;
-    if (!bytes.ok()) return bytes.status();
+    ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                             internal::GetIfPresent(*storage_, key));
+    if (!bytes.has_value()) return std::nullopt;
     ORGSYNC_ASSIGN_OR_RETURN(MetadataItem item,
                              DecodeStoredMetadataItem(key, *bytes));
     return item;

@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "google/protobuf/stubs/common.h"
 #include "internal/keys.h"
+#include "internal/optional_get.h"
 #include "orgsync/internal/mutex.h"
 #include "orgsync/metadata_store.h"
 #include "orgsync/status.h"
@@ -211,20 +212,17 @@ class StorageUserDirectory final : public UserDirectory {
   absl::StatusOr<std::optional<User>> ReadUser(std::string_view id,
                                                const ReadOptions& options) {
     const std::string key = DirectoryUserKey(id);
-    absl::StatusOr<std::string> bytes = storage_->Get(key, options);
-    if (absl::IsNotFound(bytes.status())) return std::nullopt;
-    if (!bytes.ok()) return bytes.status();
+    ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                             internal::GetIfPresent(*storage_, key, options));
+    if (!bytes.has_value()) return std::nullopt;
     ORGSYNC_ASSIGN_OR_RETURN(User user, DecodeDirectoryUser(key, *bytes));
     return user;
   }
 
   absl::StatusOr<std::optional<std::string>> ReadUsernameHolder(
       std::string_view username, const ReadOptions& options) {
-    absl::StatusOr<std::string> id =
-        storage_->Get(DirectoryUsernameKey(username), options);
-    if (absl::IsNotFound(id.status())) return std::nullopt;
-    if (!id.ok()) return id.status();
-    return *std::move(id);
+    return internal::GetIfPresent(*storage_, DirectoryUsernameKey(username),
+                                  options);
   }
 
   // Whether the metadata store in the same Storage holds (type, name). An
