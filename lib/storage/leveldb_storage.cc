@@ -208,9 +208,12 @@ class LevelDbStorage final : public Storage {
       return absl::NotFoundError(
           fmt::format("no value for key \"{}\"", internal::KeyForMessage(key)));
     }
-    ORGSYNC_RETURN_IF_ERROR(
-        FromLevelDb(s, fmt::format("reading key \"{}\" from '{}'",
-                                   internal::KeyForMessage(key), path_)));
+    // The message is formatted only on failure: a read is on every hot
+    // path, and formatting the key costs more than a memtable hit.
+    if (!s.ok()) {
+      return FromLevelDb(s, fmt::format("reading key \"{}\" from '{}'",
+                                        internal::KeyForMessage(key), path_));
+    }
     return value;
   }
 
@@ -226,7 +229,9 @@ class LevelDbStorage final : public Storage {
     }
     leveldb::WriteOptions write;
     write.sync = options.sync;
-    return FromLevelDb(db_->Write(write, &updates),
+    const leveldb::Status s = db_->Write(write, &updates);
+    if (s.ok()) return absl::OkStatus();
+    return FromLevelDb(s,
                        fmt::format("writing a batch of {} operations to '{}'",
                                    batch.Count(), path_));
   }

@@ -47,8 +47,11 @@ Check Within(std::string_view outer, Check inner) {
   return inner;
 }
 
-std::string Indexed(std::string_view list, size_t index) {
-  return fmt::format("{}[{}]", list, index);
+// Within(), for item `index` of `list`: the path "list[index]" is only
+// formatted for a violation (every item of every envelope passes here).
+Check WithinItem(std::string_view list, size_t index, Check inner) {
+  if (!inner) return inner;
+  return Within(fmt::format("{}[{}]", list, index), std::move(inner));
 }
 
 // --- The tables -----------------------------------------------------------
@@ -155,7 +158,7 @@ Check NonEmptyEntries(
     const google::protobuf::RepeatedPtrField<std::string>& entries) {
   for (int i = 0; i < entries.size(); ++i) {
     if (entries[i].empty()) {
-      return Broken(Indexed(list, i), "must not be empty");
+      return Broken(fmt::format("{}[{}]", list, i), "must not be empty");
     }
   }
   return std::nullopt;
@@ -272,8 +275,8 @@ Check ValidateObjectSchema(const proto::ObjectSchema& schema,
   std::vector<std::string_view> names;
   names.reserve(schema.fields_size());
   for (int i = 0; i < schema.fields_size(); ++i) {
-    if (Check c = Within(Indexed("fields", i),
-                         ValidateFieldSchema(schema.fields(i)))) {
+    if (Check c =
+            WithinItem("fields", i, ValidateFieldSchema(schema.fields(i)))) {
       return c;
     }
     names.push_back(schema.fields(i).name());
@@ -361,8 +364,8 @@ Check ValidateRecordChange(const proto::RecordChange& change) {
       !change.cascade()) {
     return Broken("cascaded", "lists cascaded records without cascade");
   }
-  if (Check c = NonEmptyKeys("lookup_receiver_ids",
-                             change.lookup_receiver_ids())) {
+  if (Check c =
+          NonEmptyKeys("lookup_receiver_ids", change.lookup_receiver_ids())) {
     return c;
   }
   for (const auto& [field, id] : change.lookup_receiver_ids()) {
@@ -381,8 +384,8 @@ Check ValidateRecordChange(const proto::RecordChange& change) {
 Check ValidateChangeBatch(const proto::ChangeBatch& batch) {
   if (batch.changes().empty()) return Broken("changes", "must not be empty");
   for (int i = 0; i < batch.changes_size(); ++i) {
-    if (Check c = Within(Indexed("changes", i),
-                         ValidateRecordChange(batch.changes(i)))) {
+    if (Check c =
+            WithinItem("changes", i, ValidateRecordChange(batch.changes(i)))) {
       return c;
     }
   }
@@ -416,7 +419,7 @@ Check ValidateAck(const proto::Acknowledgement& ack) {
   }
   for (int i = 0; i < ack.results_size(); ++i) {
     if (Check c =
-            Within(Indexed("results", i), ValidateItemResult(ack.results(i)))) {
+            WithinItem("results", i, ValidateItemResult(ack.results(i)))) {
       return c;
     }
   }
@@ -481,7 +484,7 @@ Check ValidateUserUpsert(const proto::UserUpsert& upsert) {
     return Broken("last_batch", "is only meaningful for BULK_SYNC_USERS");
   }
   for (int i = 0; i < upsert.users_size(); ++i) {
-    if (Check c = Within(Indexed("users", i), ValidateUser(upsert.users(i)))) {
+    if (Check c = WithinItem("users", i, ValidateUser(upsert.users(i)))) {
       return c;
     }
   }
@@ -499,14 +502,13 @@ Check ValidateMetadataPush(const proto::MetadataPush& push) {
                   "batch of a full resend)");
   }
   for (int i = 0; i < push.renames_size(); ++i) {
-    if (Check c = Within(Indexed("renames", i),
-                         ValidateMetadataRename(push.renames(i)))) {
+    if (Check c =
+            WithinItem("renames", i, ValidateMetadataRename(push.renames(i)))) {
       return c;
     }
   }
   for (int i = 0; i < push.items_size(); ++i) {
-    if (Check c =
-            Within(Indexed("items", i), ValidateMetadataItem(push.items(i)))) {
+    if (Check c = WithinItem("items", i, ValidateMetadataItem(push.items(i)))) {
       return c;
     }
   }
