@@ -6,7 +6,10 @@
 // same time) may lose its own sync (design rule 2: durable before
 // acknowledged).
 
+#include <atomic>
+#include <future>
 #include <catch2/catch.hpp>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -229,6 +232,121 @@ TEST_CASE("a write from outside the group lands after the group's pending "
   memory->SimulateCrash();
   CHECK(*memory->Get("reservation") == "direct");
   REQUIRE_OK(second.End());
+}
+
+// Counts the reads that reach the target, by key.
+class ReadCounter : public ForwardingStorage {
+ public:
+  using ForwardingStorage::ForwardingStorage;
+  absl::StatusOr<std::string> Get(std::string_view key,
+                                  const ReadOptions& options) override {
+    ++reads[std::string(key)];
+    return ForwardingStorage::Get(key, options);
+  }
+  std::map<std::string, int> reads;
+};
+
+TEST_CASE("the read cache answers repeated reads of its keys, and forgets "
+          "a key written through it") {
+  std::unique_ptr<MemoryStorage> memory = NewMemoryStorage();
+  ReadCounter counter(memory.get());
+  DeferredSyncStorage storage(
+      &counter, ReadCacheOptions{.key_prefix = "c/", .max_entries = 3});
+  REQUIRE_OK(memory->Put("c/present", "1", kSync));
+  REQUIRE_OK(memory->Put("other", "x", kSync));
+
+  SECTION("present, absent and uncached keys") {
+    for (int i = 0; i < 3; ++i) {
+      CHECK(*storage.Get("c/present") == "1");
+      CHECK(absl::IsNotFound(storage.Get("c/absent").status()));
+      CHECK(*storage.Get("other") == "x");
+    }
+    CHECK(counter.reads["c/present"] == 1);
+    CHECK(counter.reads["c/absent"] == 1);
+    CHECK(counter.reads["other"] == 3);
+    // An absent key's NotFound still names it.
+    CHECK_THAT(std::string(storage.Get("c/absent").status().message()),
+               Catch::Contains("c/absent"));
+  }
+
+  SECTION("every way of writing a key makes the next read see it") {
+    CHECK(*storage.Get("c/present") == "1");
+    CHECK(absl::IsNotFound(storage.Get("c/absent").status()));
+    REQUIRE_OK(storage.Put("c/present", "2", kSync));  // outside a group
+    REQUIRE_OK(storage.Put("c/absent", "now", kNoSync));
+    CHECK(*storage.Get("c/present") == "2");
+    CHECK(*storage.Get("c/absent") == "now");
+    {
+      DeferredSyncGroup group(&storage);
+      REQUIRE_OK(storage.Delete("c/present", kSync));  // pending
+      CHECK(absl::IsNotFound(storage.Get("c/present").status()));
+      REQUIRE_OK(group.End());
+    }
+    CHECK(absl::IsNotFound(storage.Get("c/present").status()));
+    {
+      DeferredSyncGroup group(&storage);
+      REQUIRE_OK(storage.direct()->Put("c/present", "3", kSync));
+      REQUIRE_OK(group.End());
+    }
+    CHECK(*storage.Get("c/present") == "3");
+    CHECK(*memory->Get("c/present") == "3");
+  }
+
+  SECTION("reads through a snapshot bypass it") {
+    CHECK(*storage.Get("c/present") == "1");
+    auto snapshot = storage.GetSnapshot();
+    REQUIRE(snapshot.ok());
+    CHECK(*storage.Get("c/present", {.snapshot = snapshot->get()}) == "1");
+    CHECK(counter.reads["c/present"] == 2);
+  }
+
+  SECTION("it holds at most max_entries keys") {
+    for (const char* key : {"c/1", "c/2", "c/3", "c/4"}) {
+      CHECK(absl::IsNotFound(storage.Get(key).status()));
+    }
+    // Full at the fourth: it started empty again and kept only c/4.
+    CHECK(absl::IsNotFound(storage.Get("c/1").status()));
+    CHECK(absl::IsNotFound(storage.Get("c/4").status()));
+    CHECK(counter.reads["c/1"] == 2);
+    CHECK(counter.reads["c/4"] == 1);
+  }
+}
+
+// Holds one read after it read the target, until told to return.
+class HeldRead : public ForwardingStorage {
+ public:
+  using ForwardingStorage::ForwardingStorage;
+  absl::StatusOr<std::string> Get(std::string_view key,
+                                  const ReadOptions& options) override {
+    absl::StatusOr<std::string> value = ForwardingStorage::Get(key, options);
+    if (hold.exchange(false)) {
+      read.set_value();
+      release.get_future().wait();
+    }
+    return value;
+  }
+  std::atomic<bool> hold{false};
+  std::promise<void> read;
+  std::promise<void> release;
+};
+
+TEST_CASE("the read cache keeps nothing from a read that a write overtook",
+          "[threads]") {
+  std::unique_ptr<MemoryStorage> memory = NewMemoryStorage();
+  HeldRead held(memory.get());
+  DeferredSyncStorage storage(
+      &held, ReadCacheOptions{.key_prefix = "c/", .max_entries = 64});
+  REQUIRE_OK(memory->Put("c/k", "old", kSync));
+  held.hold = true;
+  // A host thread reads "old" from the target and is held there...
+  std::thread reader([&] { CHECK(*storage.Get("c/k") == "old"); });
+  held.read.get_future().wait();
+  // ... while the step thread writes the key.
+  REQUIRE_OK(storage.Put("c/k", "new", kSync));
+  held.release.set_value();
+  reader.join();
+  // The late reader's "old" was not kept.
+  CHECK(*storage.Get("c/k") == "new");
 }
 
 }  // namespace

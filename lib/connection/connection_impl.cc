@@ -155,7 +155,12 @@ absl::StatusOr<std::unique_ptr<ConnectionImpl>> ConnectionImpl::Open(
 
 absl::Status ConnectionImpl::OpenComponents() {
   const std::string where = fmt::format("opening connection {}", id_);
-  storage_ = std::make_unique<DeferredSyncStorage>(env_->storage);
+  // The record links are read when a change is sent and again when its
+  // acknowledgement comes; RecordLinks writes them through storage_ only.
+  storage_ = std::make_unique<DeferredSyncStorage>(
+      env_->storage,
+      ReadCacheOptions{.key_prefix = LocalLinkKeyPrefix(id_),
+                       .max_entries = kLinkReadCacheEntries});
   auto queue = DurableRecordQueue::Open(storage_.get(), env_->clock, id_, env_->queue);
   if (!queue.ok()) return Annotate(queue.status(), where);
   record_queue_ = std::move(*queue);

@@ -684,7 +684,10 @@ class ConnectionImpl final : public Connection {
   // component below reads and writes: applying one envelope of the
   // partner's changes is one write and one sync (ApplyChangeBatch), and
   // every reader sees that envelope's writes before they are written.
-  // Declared first: it outlives the components.
+  // Declared first: it outlives the components. It caches the links of
+  // records whose changes are in flight (a window holds at most a few
+  // thousand), each read at send and again at acknowledgement.
+  static constexpr size_t kLinkReadCacheEntries = 8192;
   std::unique_ptr<DeferredSyncStorage> storage_;
   // Opened by Open() and never replaced.
   std::unique_ptr<DurableRecordQueue> record_queue_;

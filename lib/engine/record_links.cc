@@ -65,9 +65,21 @@ std::string RecordLinks::RecordKey(char tag, std::string_view object,
   return key;
 }
 
+namespace {
+constexpr char kLinkTag = 'l';
+}  // namespace
+
+std::string LocalLinkKeyPrefix(std::string_view connection_id) {
+  std::string prefix = "k/";
+  prefix.append(connection_id).push_back('/');
+  prefix.push_back(kLinkTag);
+  prefix.push_back('/');
+  return prefix;
+}
+
 std::string RecordLinks::LinkKey(std::string_view object,
                                  std::string_view local_id) const {
-  return RecordKey('l', object, local_id);
+  return RecordKey(kLinkTag, object, local_id);
 }
 
 std::string RecordLinks::IndexKey(std::string_view object,

@@ -38,6 +38,10 @@
 
 namespace orgsync::internal {
 
+// The prefix of every key under which RecordLinks stores a link by its
+// local id, for connection `connection_id`.
+std::string LocalLinkKeyPrefix(std::string_view connection_id);
+
 // True when stamp `a` is older than `b` (a loses to b).
 bool StampLess(const proto::FieldStamp& a, const proto::FieldStamp& b);
 

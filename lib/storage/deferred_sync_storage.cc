@@ -4,7 +4,9 @@
 
 #include <utility>
 
+#include "fmt/format.h"
 #include "orgsync/status.h"
+#include "storage/key_text.h"
 
 namespace orgsync::internal {
 
@@ -23,8 +25,11 @@ class DeferredSyncStorage::Direct final : public ForwardingStorage {
   DeferredSyncStorage* const owner_;
 };
 
-DeferredSyncStorage::DeferredSyncStorage(Storage* target)
-    : ForwardingStorage(target), direct_(std::make_unique<Direct>(this)) {}
+DeferredSyncStorage::DeferredSyncStorage(Storage* target,
+                                         ReadCacheOptions cache)
+    : ForwardingStorage(target),
+      direct_(std::make_unique<Direct>(this)),
+      cache_options_(std::move(cache)) {}
 
 // A group still open here was abandoned by its owner, who reported nothing
 // of it durable; written unsynced, it is at worst lost as a crash would
@@ -87,7 +92,43 @@ absl::StatusOr<std::string> DeferredSyncStorage::Get(
       return found->second.value;
     }
   }
-  return target()->Get(key, options);
+  if (options.snapshot != nullptr || !Cached(key)) {
+    return target()->Get(key, options);
+  }
+  uint64_t generation = 0;
+  {
+    internal::MutexLock lock(&cache_mu_);
+    const auto found = cache_.find(absl::string_view(key.data(), key.size()));
+    if (found != cache_.end()) {
+      if (!found->second.has_value()) {
+        return absl::NotFoundError(fmt::format(
+            "no value for key \"{}\"", KeyForMessage(key)));
+      }
+      return *found->second;
+    }
+    generation = cache_generation_;
+  }
+  absl::StatusOr<std::string> value = target()->Get(key, options);
+  if (value.ok() || absl::IsNotFound(value.status())) {
+    internal::MutexLock lock(&cache_mu_);
+    if (generation == cache_generation_) {
+      if (cache_.size() >= cache_options_.max_entries) cache_.clear();
+      cache_.try_emplace(std::string(key),
+                         value.ok() ? std::optional<std::string>(*value)
+                                    : std::nullopt);
+    }
+  }
+  return value;
+}
+
+void DeferredSyncStorage::ForgetWritten(const WriteBatch& batch) {
+  if (cache_options_.max_entries == 0) return;
+  internal::MutexLock lock(&cache_mu_);
+  for (const WriteBatch::Op& op : batch.ops()) {
+    if (!Cached(op.key)) continue;
+    ++cache_generation_;
+    cache_.erase(absl::string_view(op.key.data(), op.key.size()));
+  }
 }
 
 absl::Status DeferredSyncStorage::Write(const WriteBatch& batch,
@@ -141,6 +182,7 @@ absl::Status DeferredSyncStorage::WritePendingLocked(bool sync) {
   }
   const absl::Status status =
       target()->Write(batch, WriteOptions{.sync = sync});
+  ForgetWritten(batch);
   if (!status.ok()) {
     if (early_failure_.ok()) early_failure_ = status;
     return status;
@@ -165,7 +207,9 @@ absl::Status DeferredSyncStorage::WriteThrough(const WriteBatch& batch,
   // under mu_ for the write itself, so that concurrent writers still
   // commit together in the target.
   ORGSYNC_RETURN_IF_ERROR(WritePending());
-  return target()->Write(batch, options);
+  const absl::Status status = target()->Write(batch, options);
+  ForgetWritten(batch);
+  return status;
 }
 
 DeferredSyncGroup::DeferredSyncGroup(DeferredSyncStorage* storage)

@@ -21,6 +21,17 @@
 // contract then holds as before: a synced write is durable together with
 // every write before it, and an unsynced batch is lost whole, in order.
 //
+// A read cache, when asked for (ReadCacheOptions), keeps the values Get
+// read from the target for keys under one prefix -- a connection's record
+// links, read when a change is sent and again when its acknowledgement
+// comes -- and answers repeated reads from memory, absent keys included.
+// Any write of a cached key through this storage forgets it (after the
+// target took the write, or failed to); a read that raced with a write is
+// not kept. So the cache never answers what the target would not, provided
+// every write of those keys goes through this storage, which is what the
+// prefix must guarantee. Reads through a snapshot bypass it. It holds at
+// most max_entries keys and starts empty again when full.
+//
 // direct() is for a write on the group's thread that must be durable when
 // it returns -- an insert's id reservation before the host's write, a
 // capture by a host trigger running inside apply
@@ -41,6 +52,7 @@
 #include <atomic>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -53,6 +65,12 @@
 
 namespace orgsync::internal {
 
+struct ReadCacheOptions {
+  // Keys starting with this are cached; empty: no cache.
+  std::string key_prefix = {};
+  size_t max_entries = 0;
+};
+
 class DeferredSyncStorage final : public ForwardingStorage {
  public:
   // A pending batch larger than this is written to the target early
@@ -60,7 +78,7 @@ class DeferredSyncStorage final : public ForwardingStorage {
   static constexpr size_t kMaxPendingBytes = size_t{8} << 20;
 
   // `target` is not owned and must outlive this object.
-  explicit DeferredSyncStorage(Storage* target);
+  explicit DeferredSyncStorage(Storage* target, ReadCacheOptions cache = {});
   ~DeferredSyncStorage() override;
 
   // Opens a group on the calling thread. No group may be open.
@@ -99,6 +117,15 @@ class DeferredSyncStorage final : public ForwardingStorage {
   absl::Status WriteThrough(const WriteBatch& batch,
                             const WriteOptions& options) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // The read cache (see the file comment).
+  bool Cached(std::string_view key) const {
+    return cache_options_.max_entries != 0 &&
+           key.starts_with(cache_options_.key_prefix);
+  }
+  // Forgets the cached keys `batch` writes; called once the target took
+  // it (or refused it).
+  void ForgetWritten(const WriteBatch& batch) ABSL_LOCKS_EXCLUDED(cache_mu_);
+
   std::unique_ptr<Direct> direct_;
   // The group's thread; a default id (no thread) when no group is open.
   std::atomic<std::thread::id> owner_{};
@@ -125,6 +152,15 @@ class DeferredSyncStorage final : public ForwardingStorage {
   bool owed_ ABSL_GUARDED_BY(mu_) = false;
   // The first failure to write the pending batch early, reported by End.
   absl::Status early_failure_ ABSL_GUARDED_BY(mu_);
+
+  const ReadCacheOptions cache_options_;
+  mutable internal::Mutex cache_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  // Value read from the target, or nullopt: the target had none.
+  absl::flat_hash_map<std::string, std::optional<std::string>> cache_
+      ABSL_GUARDED_BY(cache_mu_);
+  // Bumped by every write of a cached key: a read that began before keeps
+  // nothing.
+  uint64_t cache_generation_ ABSL_GUARDED_BY(cache_mu_) = 0;
 };
 
 // Opens a group for the life of the scope. The owner calls End() and looks
