@@ -525,6 +525,19 @@ TEST_CASE("wire: string fields must be valid UTF-8, bytes fields need not",
                  Catch::Contains("changes.changes.object: not valid UTF-8"));
     }
   }
+  // Past eight ASCII bytes (read eight at a time) a bad byte is still
+  // found, and good text still passes.
+  for (const auto& [text, valid] :
+       std::vector<std::pair<std::string, bool>>{
+           {std::string(16, 'a') + "\xC0\xAF", false},
+           {std::string(64, 'b') + "\xFF" + std::string(9, 'c'), false},
+           {std::string(13, 'd') + "\xE2\x82\xAC" + std::string(8, 'e'),
+            true}}) {
+    proto::Envelope long_text = ChangesSample();
+    long_text.mutable_changes()->mutable_changes(1)->set_object(text);
+    INFO("text " << text);
+    CHECK(ValidateEnvelope(long_text).ok() == valid);
+  }
   // A sender learns it before sending.
   proto::Envelope bad = ChangesSample();
   bad.mutable_changes()->mutable_changes(0)->set_object("\xC0\xAF");
