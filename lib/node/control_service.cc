@@ -191,8 +191,10 @@ class ControlServerImpl final : public ControlServer {
 
   void Shutdown() override {
     if (server_ == nullptr) return;
+    // Calls still running after a moment are cancelled: a caller sees
+    // them fail and repeats them against the next run.
     server_->Shutdown(std::chrono::system_clock::now() +
-                      std::chrono::seconds(2));
+                      std::chrono::milliseconds(200));
     server_->Wait();
     server_.reset();
     std::error_code ignored;
