@@ -97,6 +97,11 @@ struct Figures {
   uint64_t duplicated = 0;
   uint64_t divergent = 0;
   uint64_t stuck = 0;
+  // What the power losses dropped: files cut back to their synced length,
+  // files removed because their folder was not synced since they were
+  // made.
+  uint64_t files_cut_back = 0;
+  uint64_t files_removed = 0;
 };
 
 class CrashDriver {
@@ -138,6 +143,7 @@ class CrashDriver {
       Restart(primary, power_loss);
     }
     Finish();
+    CountPowerLossDrops();
     return figures_;
   }
 
@@ -231,6 +237,23 @@ class CrashDriver {
     }
     REQUIRE((primary ? pair_.StartPrimary() : pair_.StartSecondary()).ok());
     REQUIRE(node.WaitServing());
+  }
+
+  // What the power losses dropped, from the nodes' own reports.
+  void CountPowerLossDrops() {
+    const std::string log = ReadFileText(pair_.log());
+    static constexpr char kMarker[] = "power loss: ";
+    for (size_t at = log.find(kMarker); at != std::string::npos;
+         at = log.find(kMarker, at + 1)) {
+      int truncated = 0;
+      int removed = 0;
+      if (std::sscanf(log.c_str() + at + sizeof(kMarker) - 1,
+                      "%d file(s) cut back to their synced length, %d",
+                      &truncated, &removed) == 2) {
+        figures_.files_cut_back += truncated;
+        figures_.files_removed += removed;
+      }
+    }
   }
 
   // Both restarted, the cut-off writes repeated, then both left to drain.
@@ -376,7 +399,8 @@ TEST_CASE(
   std::printf(
       "crash test: seed %llu: kills %llu (SIGKILL %llu, power loss %llu), "
       "captures %llu (%llu repeated after a cut-off answer), lost %llu, "
-      "duplicated %llu, divergent %llu, stuck %llu, %.1f s\n",
+      "duplicated %llu, divergent %llu, stuck %llu; power losses cut back "
+      "%llu file(s) and removed %llu; %.1f s\n",
       static_cast<unsigned long long>(seed),
       static_cast<unsigned long long>(figures.kills),
       static_cast<unsigned long long>(figures.sigkills),
@@ -387,6 +411,8 @@ TEST_CASE(
       static_cast<unsigned long long>(figures.duplicated),
       static_cast<unsigned long long>(figures.divergent),
       static_cast<unsigned long long>(figures.stuck),
+      static_cast<unsigned long long>(figures.files_cut_back),
+      static_cast<unsigned long long>(figures.files_removed),
       absl::ToDoubleSeconds(absl::Now() - start));
   std::fflush(stdout);
   CHECK(figures.kills == kills);
