@@ -39,3 +39,16 @@ orgsync_apply_internal_options(orgsync_admin_internal)
 set_target_properties(orgsync_admin_internal PROPERTIES
   POSITION_INDEPENDENT_CODE ON)
 add_dependencies(orgsync_admin_internal orgsync_admin_proto)
+
+# The tool. It asks a running node over its control socket, or opens a
+# stopped node's state folder: both come from orgsync-node's internal
+# library (lib/node/, defined by node/orgsync_node.cmake).
+add_executable(orgsync-admin "${CMAKE_CURRENT_LIST_DIR}/admin_main.cc")
+target_link_libraries(orgsync-admin PRIVATE orgsync_admin_internal
+                      orgsync_node_internal gRPC::grpc++)
+orgsync_apply_internal_options(orgsync-admin)
+
+if(ORGSYNC_INSTALL)
+  # With the gRPC component, like orgsync-node: the tool talks gRPC to it.
+  install(TARGETS orgsync-admin RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
+endif()
