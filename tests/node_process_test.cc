@@ -113,6 +113,48 @@ TEST_CASE(
   CHECK(Items(pair.primary) == expected);
   CHECK(Items(pair.secondary) == expected);
 
+  // orgsync-admin's commands reach the running node over its socket: the
+  // tool, and the Admin call it makes.
+  {
+    const std::string out = pair.dir().Sub("admin.txt");
+    CHECK(RunToEnd({ORGSYNC_ADMIN_BINARY, "status", "--state",
+                    pair.primary_state()},
+                   out) == 0);
+    const std::string text = ReadFileText(out);
+    INFO(text);
+    CHECK(absl::StrContains(text, "a-b"));
+    CHECK(absl::StrContains(text, "Active"));
+
+    node::AdminRequest request;
+    request.add_args("suspend");
+    node::AdminReply reply;
+    REQUIRE(pair.secondary.control()
+                .Admin(NodeProcess::Call().get(), request, &reply)
+                .ok());
+    INFO(reply.err());
+    CHECK(reply.exit_code() == 0);
+    CHECK(NodePair::Status(pair.secondary).connections(0).status() ==
+          "Suspended");
+    // Suspended: a capture waits in the queue.
+    MustUpsert(pair.secondary, b_ids[2], {{"Value", "while suspended"}});
+    expected["b2"].value = "while suspended";
+    CHECK(NodePair::Status(pair.secondary).connections(0).queue_count() >= 1);
+    request.set_args(0, "resume");
+    REQUIRE(pair.secondary.control()
+                .Admin(NodeProcess::Call().get(), request, &reply)
+                .ok());
+    CHECK(reply.exit_code() == 0);
+    CHECK(WaitUntil([&] { return Items(pair.primary) == expected; }));
+    CHECK(Items(pair.primary) == expected);
+    // A usage error comes back as the tool's exit code and message.
+    request.set_args(0, "frobnicate");
+    REQUIRE(pair.primary.control()
+                .Admin(NodeProcess::Call().get(), request, &reply)
+                .ok());
+    CHECK(reply.exit_code() == 2);
+    CHECK_FALSE(reply.err().empty());
+  }
+
   // SIGTERM: a clean stop, exit 0, the control socket gone.
   pair.secondary.Signal(SIGTERM);
   pair.primary.Signal(SIGTERM);
