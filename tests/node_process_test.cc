@@ -9,11 +9,15 @@
 // (usage errors exit 2, runtime errors exit 1 with a precise message) and
 // the state folder's lock.
 
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <utility>
@@ -248,6 +252,98 @@ TEST_CASE(
   CHECK(absl::StrContains(ReadFileText(out), "in use by another process"));
   node.Signal(SIGINT);
   CHECK(node.Wait() == 0);
+}
+
+// Sends `request` to 127.0.0.1:`port` on a raw socket and returns all it
+// got back before the server closed the connection.
+std::string RawHttp(int port, const std::string& request) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&address),
+                  sizeof(address)) == 0);
+  REQUIRE(send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size()));
+  std::string answer;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t got = recv(fd, buffer, sizeof(buffer), 0);
+    if (got <= 0) break;
+    answer.append(buffer, static_cast<size_t>(got));
+  }
+  close(fd);
+  return answer;
+}
+
+TEST_CASE(
+    "orgsync-node --metrics-listen answers GET /metrics with the org's "
+    "Prometheus metrics over HTTP/1.0, and nothing else",
+    "[node]") {
+  TempDir dir;
+  const std::string schema = dir.Sub("schema.textproto");
+  WriteFile(schema, testing::kNodeTestSchema);
+  const std::string state = dir.Sub("s");
+  REQUIRE(RunToEnd({NodeBinary(), "init", "--state", state, "--org-id", "a",
+                    "--org-name", "A", "--schema", schema}) == 0);
+  const int port = testing::PickFreePort();
+  NodeProcess node;
+  REQUIRE(node.Start(state,
+                     {"--insecure", "--metrics-listen",
+                      absl::StrCat("127.0.0.1:", port)},
+                     dir.Sub("node.log"))
+              .ok());
+  INFO(ReadFileText(dir.Sub("node.log")));
+  REQUIRE(node.WaitServing());
+  // A connection, so that the metrics have one to describe.
+  node::CreateInvitationRequest invite;
+  invite.set_connection_id("metered");
+  node::InvitationReply invitation;
+  REQUIRE(node.control()
+              .CreateInvitation(NodeProcess::Call().get(), invite, &invitation)
+              .ok());
+
+  const std::string answer =
+      RawHttp(port, "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n");
+  INFO(answer);
+  CHECK(answer.rfind("HTTP/1.0 200 OK\r\n", 0) == 0);
+  CHECK(absl::StrContains(answer, "Content-Type: text/plain; version=0.0.4"));
+  CHECK(absl::StrContains(answer, "orgsync_connection_info{"));
+  CHECK(absl::StrContains(answer, "connection=\"metered\""));
+  // The body is exactly what Content-Length says.
+  const size_t body = answer.find("\r\n\r\n") + 4;
+  const size_t length_at = answer.find("Content-Length: ") + 16;
+  CHECK(std::stoul(answer.substr(length_at)) == answer.size() - body);
+
+  CHECK(RawHttp(port, "GET /other HTTP/1.0\r\n\r\n").rfind(
+            "HTTP/1.0 404 ", 0) == 0);
+  CHECK(RawHttp(port, "POST /metrics HTTP/1.0\r\n\r\n")
+            .rfind("HTTP/1.0 405 ", 0) == 0);
+  CHECK(RawHttp(port, "hello\r\n\r\n").rfind("HTTP/1.0 400 ", 0) == 0);
+
+  node.Signal(SIGTERM);
+  CHECK(node.Wait() == 0);
+  // A port that is taken: the node says so and exits 1.
+  const int taken_fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  REQUIRE(bind(taken_fd, reinterpret_cast<sockaddr*>(&address),
+               sizeof(address)) == 0);
+  REQUIRE(listen(taken_fd, 1) == 0);
+  socklen_t length = sizeof(address);
+  REQUIRE(getsockname(taken_fd, reinterpret_cast<sockaddr*>(&address),
+                      &length) == 0);
+  const std::string out = dir.Sub("out.txt");
+  CHECK(RunToEnd({NodeBinary(), "run", "--state", state, "--insecure",
+                  "--metrics-listen",
+                  absl::StrCat("127.0.0.1:", ntohs(address.sin_port))},
+                 out) == 1);
+  CHECK(absl::StrContains(ReadFileText(out), "cannot listen for metrics"));
+  close(taken_fd);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include "node/node_runtime.h"
 
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <string>
@@ -76,7 +77,16 @@ absl::StatusOr<std::unique_ptr<NodeRuntime>> NodeRuntime::Start(
       if (link.dial() && !runtime->options_.dial_address.empty()) {
         link.set_address(runtime->options_.dial_address);
       }
-      ORGSYNC_RETURN_IF_ERROR(runtime->StartTransport(link));
+      absl::Status started = runtime->StartTransport(link);
+      if (absl::IsFailedPrecondition(started) || absl::IsNotFound(started)) {
+        // The node runs, for this connection without its partner (e.g.
+        // started without --listen to look at it): say why.
+        std::fprintf(stderr, "orgsync-node: connection %s not carried: %s\n",
+                     link.connection_id().c_str(),
+                     std::string(started.message()).c_str());
+        continue;
+      }
+      ORGSYNC_RETURN_IF_ERROR(started);
     }
   }
   NodeRuntime* self = runtime.get();
@@ -225,12 +235,15 @@ absl::Status NodeRuntime::Accept(const AcceptRequest& request) {
   // Checks id, secret and TLS files before anything is written.
   ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<GrpcTransport> transport,
                            GrpcTransport::Dial(transport_options));
+  // The link first: a crash right after the acceptance must not leave a
+  // connection the next run does not dial for. (A link whose acceptance
+  // then fails names no connection, and the next run skips it.)
+  ORGSYNC_RETURN_IF_ERROR(SaveLink(state_->storage.get(), link));
   ORGSYNC_RETURN_IF_ERROR(
       state_->org
           ->AcceptInvitation(link.connection_id(), link.secret_hex(),
                              transport.get(), ActorOr(request.actor()))
           .status());
-  ORGSYNC_RETURN_IF_ERROR(SaveLink(state_->storage.get(), link));
   transports_[link.connection_id()] = std::move(transport);
   Wake();
   return absl::OkStatus();

@@ -51,7 +51,10 @@ struct NodeRunOptions {
 
 class NodeRuntime {
  public:
-  // Starts the transports of the stored links and the runner.
+  // Starts the transports of the stored links and the runner. A link the
+  // node cannot carry in this run (a listening one without --listen, one
+  // with no address to dial, one whose connection does not exist) is
+  // skipped with a line on stderr.
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<NodeRuntime>> Start(
       std::unique_ptr<NodeState> state, NodeRunOptions options);
   ~NodeRuntime();

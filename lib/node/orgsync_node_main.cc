@@ -9,13 +9,15 @@
 //                    [--tls-cert F --tls-key F --tls-root F
 //                     [--require-client-cert] [--tls-server-name NAME]
 //                     | --insecure]
-//                    [--power-loss-signal]
+//                    [--metrics-listen HOST:PORT] [--power-loss-signal]
 //
 // `run` opens the state folder (lib/node/node_state.h), serves the
 // NodeControl service on DIR/control.sock, steps the org with a Runner and
 // carries its connections over gRPC: it listens for the partner, or dials
 // it. Connections made in an earlier run come back on their own. SIGTERM
-// or SIGINT stop it cleanly (exit 0).
+// or SIGINT stop it cleanly (exit 0). --metrics-listen also serves
+// GET /metrics (PrometheusMetrics, orgsync/metrics.h) over plain HTTP/1.0
+// (metrics_http.h).
 //
 // --power-loss-signal is for crash tests: LevelDB then runs on an Env that
 // tracks what was synced (power_loss_env.h), and SIGUSR1 makes the node
@@ -40,6 +42,7 @@
 #include "absl/strings/numbers.h"
 #include "fmt/core.h"
 #include "node/control_service.h"
+#include "node/metrics_http.h"
 #include "node/node_config.h"
 #include "node/node_runtime.h"
 #include "node/node_state.h"
@@ -86,7 +89,8 @@ constexpr char kRunHelp[] =
     "                        [--tls-cert F --tls-key F --tls-root F\n"
     "                         [--require-client-cert] "
     "[--tls-server-name NAME] | --insecure]\n"
-    "                        [--power-loss-signal]\n"
+    "                        [--metrics-listen HOST:PORT] "
+    "[--power-loss-signal]\n"
     "\n"
     "Runs the org of state folder DIR until SIGTERM or SIGINT. The\n"
     "NodeControl service answers on DIR/control.sock. The primary\n"
@@ -103,6 +107,8 @@ constexpr char kRunHelp[] =
     "certificate carries\n"
     "  --insecure                  no TLS (the connection secret still "
     "guards it)\n"
+    "  --metrics-listen HOST:PORT  serve GET /metrics (Prometheus text "
+    "format) over HTTP\n"
     "  --power-loss-signal         crash tests: SIGUSR1 drops unsynced "
     "data and exits 86\n";
 
@@ -227,7 +233,7 @@ int Init(const std::vector<std::string>& args) {
 
 int Run(const std::vector<std::string>& args) {
   Flags flags({"--state", "--listen", "--dial", "--tls-cert", "--tls-key",
-               "--tls-root", "--tls-server-name"},
+               "--tls-root", "--tls-server-name", "--metrics-listen"},
               {"--insecure", "--require-client-cert", "--power-loss-signal"});
   if (std::optional<Usage> usage = flags.Parse(args)) {
     return UsageError(usage->message, kRunHelp);
@@ -288,6 +294,18 @@ int Run(const std::vector<std::string>& args) {
     (*runtime)->Stop();
     return RuntimeError(server.status());
   }
+  std::unique_ptr<orgsync::node::MetricsHttpServer> metrics;
+  if (flags.HasValue("--metrics-listen")) {
+    absl::StatusOr<std::unique_ptr<orgsync::node::MetricsHttpServer>>
+        started = orgsync::node::MetricsHttpServer::Start(
+            &(*runtime)->org(), flags.Value("--metrics-listen"));
+    if (!started.ok()) {
+      (*server)->Shutdown();
+      (*runtime)->Stop();
+      return RuntimeError(started.status());
+    }
+    metrics = *std::move(started);
+  }
   std::fprintf(stderr, "orgsync-node: running org %s from %s\n",
                (*runtime)->org().org_id().c_str(), state_dir.c_str());
 
@@ -301,6 +319,7 @@ int Run(const std::vector<std::string>& args) {
     }
     if (signal_number == SIGTERM || signal_number == SIGINT) break;
   }
+  if (metrics != nullptr) metrics->Shutdown();
   (*server)->Shutdown();
   (*runtime)->Stop();
   runtime->reset();
