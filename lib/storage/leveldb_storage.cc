@@ -31,6 +31,7 @@
 #include "orgsync/status.h"
 #include "orgsync/storage.h"
 #include "storage/key_text.h"
+#include "storage/leveldb_storage_internal.h"
 #include "storage/pread_env.h"
 
 namespace orgsync {
@@ -279,6 +280,12 @@ class LevelDbStorage final : public Storage {
 
 absl::StatusOr<std::unique_ptr<Storage>> OpenLevelDbStorage(
     const std::string& path, const LevelDbStorageOptions& options) {
+  return internal::OpenLevelDbStorageWithEnv(path, options, nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<Storage>> internal::OpenLevelDbStorageWithEnv(
+    const std::string& path, const LevelDbStorageOptions& options,
+    leveldb::Env* env) {
   if (path.empty()) {
     return absl::InvalidArgumentError(
         "OpenLevelDbStorage: the state folder path is empty");
@@ -312,7 +319,11 @@ absl::StatusOr<std::unique_ptr<Storage>> OpenLevelDbStorage(
   }
   open.compression = options.compress_tables ? leveldb::kSnappyCompression
                                              : leveldb::kNoCompression;
-  if (!options.mmap_reads) open.env = internal::PreadEnv();
+  if (env != nullptr) {
+    open.env = env;
+  } else if (!options.mmap_reads) {
+    open.env = internal::PreadEnv();
+  }
 
   leveldb::DB* db = nullptr;
   const leveldb::Status s = leveldb::DB::Open(open, path, &db);
