@@ -1,0 +1,160 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+
+#include "admin/admin_help.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace orgsync::admin {
+namespace {
+
+constexpr char kCommonOptions[] =
+    "  --connection ID  the connection to show (default: the org's only one;\n"
+    "                   with several, this option is required)\n"
+    "  --json           one JSON object for scripts instead of a table\n"
+    "  --help, -h       this help\n";
+
+constexpr char kExitCodes[] =
+    "Exit codes:\n"
+    "  0  done\n"
+    "  1  runtime error (the state could not be read or written)\n"
+    "  2  usage error (bad command line; nothing was done)\n"
+    "  3  not found (no such connection, no connection at all, or an\n"
+    "     object the partner does not publish)\n"
+    "  4  refused: the connection's status does not allow the action\n"
+    "     (e.g. suspend a connection that is not Active; nothing was done)\n";
+
+constexpr char kTimeValues[] =
+    "TIME is an RFC 3339 time (2026-01-01T10:00:00Z) or a span before now:\n"
+    "digits with d, h, m, s or ms (90s, 15m, 1h30m, 2d).\n";
+
+std::string Usage(absl::string_view command, absl::string_view options) {
+  return absl::StrCat("Usage: orgsync-admin --state DIR ", command,
+                      " [options]\n\nOptions:\n", options, kCommonOptions);
+}
+
+}  // namespace
+
+std::string ToolHelp() {
+  return absl::StrCat(
+      "orgsync-admin: what a node's Connection Detail page shows -- status,\n"
+      "publications, subscriptions, record queue, sync log, history -- and\n"
+      "suspend/resume, for the node whose state folder is DIR.\n"
+      "\n"
+      "Usage: orgsync-admin --state DIR <command> [options]\n"
+      "       orgsync-admin --state DIR <command> --help\n"
+      "\n"
+      "While the node runs, the tool asks it over DIR/control.sock; when it\n"
+      "is stopped, the tool opens DIR itself (only suspend and resume write).\n"
+      "\n"
+      "Commands:\n"
+      "  status      each connection: role, type, status, options, owner,\n"
+      "              contact, partner, queued entries, oldest entry's age\n"
+      "  published   the objects and fields this side publishes\n"
+      "  subscribed  what the partner publishes and what this side takes\n"
+      "  queue       the outgoing record queue, oldest first\n"
+      "  log         the sync log, newest first, with filters\n"
+      "  history     the connection's history (status changes, admin events)\n"
+      "  suspend     suspend the connection (changes queue up meanwhile)\n"
+      "  resume      resume an administrator's suspension\n"
+      "\n"
+      "Options of every command:\n",
+      kCommonOptions, "\n", kExitCodes);
+}
+
+std::string CommandHelp(AdminCommand command) {
+  switch (command) {
+    case AdminCommand::kStatus:
+      return absl::StrCat(
+          "orgsync-admin status: each connection of the org, one row each\n"
+          "(or the one --connection names): connection id, role, type,\n"
+          "status, options (audit = sync feeds and audit fields, metadata,\n"
+          "users), owner, contact, partner org, queued entries and the age\n"
+          "of the oldest; then why a suspended connection is suspended.\n\n",
+          Usage("status", ""), "\n", kExitCodes);
+    case AdminCommand::kPublished:
+      return absl::StrCat(
+          "orgsync-admin published: the objects this side publishes on the\n"
+          "connection, whether the partner subscribed to each, and their\n"
+          "published fields.\n\n",
+          Usage("published", ""), "\n", kExitCodes);
+    case AdminCommand::kSubscribed:
+      return absl::StrCat(
+          "orgsync-admin subscribed: the objects the partner publishes,\n"
+          "whether this side subscribed to each, the local object it maps\n"
+          "to and how many fields are subscribed; with --object, that\n"
+          "object's fields one by one (partner field, status, local field,\n"
+          "why it is not subscribed).\n\n",
+          Usage("subscribed",
+                "  --object NAME    the field mappings of one object (the\n"
+                "                   partner's name)\n"),
+          "\n", kExitCodes);
+    case AdminCommand::kQueue:
+      return absl::StrCat(
+          "orgsync-admin queue: the entries waiting to reach the partner,\n"
+          "oldest first: sequence, action, object, record, failed attempts,\n"
+          "next retry, last error.\n\n",
+          Usage("queue",
+                absl::StrCat("  --limit N        at most N entries (default ",
+                             kDefaultQueueLimit, ", at most ", kMaxLimit,
+                             ")\n")),
+          "\n", kExitCodes);
+    case AdminCommand::kLog:
+      return absl::StrCat(
+          "orgsync-admin log: the sync log's entries, newest first: event,\n"
+          "time, status, action, object, record, error code, attempts,\n"
+          "description. Filters combine.\n\n",
+          Usage("log",
+                absl::StrCat(
+                    "  --since TIME     entries at or after TIME\n"
+                    "  --until TIME     entries before TIME\n"
+                    "  --status S       Retrying, Failed, Resolved or Info\n"
+                    "                   (any case)\n"
+                    "  --object NAME    entries of one object\n"
+                    "  --limit N        at most N entries (default ",
+                    kDefaultLogLimit, ", at most ", kMaxLimit, ")\n")),
+          "\n", kTimeValues, "\n", kExitCodes);
+    case AdminCommand::kHistory:
+      return absl::StrCat(
+          "orgsync-admin history: the connection's history, oldest first:\n"
+          "sequence, time, event, status after it, actor, detail.\n\n",
+          Usage("history",
+                absl::StrCat("  --since TIME     entries at or after TIME\n"
+                             "  --until TIME     entries before TIME\n"
+                             "  --limit N        only the latest N entries "
+                             "(at most ",
+                             kMaxLimit, ")\n")),
+          "\n", kTimeValues, "\n", kExitCodes);
+    case AdminCommand::kSuspend:
+      return absl::StrCat(
+          "orgsync-admin suspend: suspends an Active connection (R5): nothing\n"
+          "is sent until it is resumed; changes wait in the queue. Recorded\n"
+          "in the history with the actor.\n\n",
+          Usage("suspend",
+                absl::StrCat("  --actor NAME     who suspends it (default ",
+                             kDefaultActor, ")\n")),
+          "\n", kExitCodes);
+    case AdminCommand::kResume:
+      return absl::StrCat(
+          "orgsync-admin resume: ends an administrator's suspension (R5).\n"
+          "The connection stays Suspended while the partner is unavailable.\n"
+          "Recorded in the history with the actor.\n\n",
+          Usage("resume",
+                absl::StrCat("  --actor NAME     who resumes it (default ",
+                             kDefaultActor, ")\n")),
+          "\n", kExitCodes);
+  }
+  return ToolHelp();
+}
+
+std::string UsageHint(const AdminArgs& args) {
+  if (args.command) {
+    return absl::StrCat("Run 'orgsync-admin ",
+                        AdminCommandName(*args.command),
+                        " --help' for its usage.\n");
+  }
+  return "Run 'orgsync-admin --help' for the commands.\n";
+}
+
+}  // namespace orgsync::admin
