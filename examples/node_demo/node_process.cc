@@ -123,11 +123,14 @@ absl::Status NodeProcess::Start() {
   absl::StatusOr<pid_t> pid = Spawn(argv, state_dir_ + ".log");
   if (!pid.ok()) return pid.status();
   pid_ = *pid;
-  stub_ = orgsync::node::NodeControl::NewStub(grpc::CreateChannel(
-      "unix:" + state_dir_ + "/control.sock",
-      grpc::InsecureChannelCredentials()));
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   while (absl::Now() < deadline) {
+    // A new channel each try: a channel that found no socket yet (or the
+    // one a killed node left) waits a growing backoff before it tries
+    // again, seconds after the node is up.
+    stub_ = orgsync::node::NodeControl::NewStub(grpc::CreateChannel(
+        "unix:" + state_dir_ + "/control.sock",
+        grpc::InsecureChannelCredentials()));
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = 0;
@@ -135,7 +138,7 @@ absl::Status NodeProcess::Start() {
           "{} exited at start; its log ends:\n{}", name_, LogTail()));
     }
     orgsync::node::StatusReply reply;
-    if (stub_->Status(CallContext(absl::Seconds(1)).get(),
+    if (stub_->Status(CallContext(absl::Milliseconds(500)).get(),
                       orgsync::node::StatusRequest(), &reply)
             .ok()) {
       return absl::OkStatus();

@@ -67,7 +67,7 @@ object {
 object {
   name: "Contact" publishable: true
   field { name: "LastName" type: "text" }
-  field { name: "AccountId" type: "lookup" lookup_target: "Account" }
+  field { name: "AccountId" type: "lookup" lookup_target: "Account" required: true }
   field { name: "CreatedBy" type: "user reference" }
   field { name: "CreatedDate" type: "date/time" }
   field { name: "LastModifiedBy" type: "user reference" }
@@ -519,8 +519,14 @@ absl::Status Demo::Compare() {
       ORGSYNC_ASSIGN_OR_RETURN(auto records, Records(*node, object));
       for (const auto& [id, record] : records) {
         std::string row;
-        for (const auto& [field, value] : record.fields()) {
+        // Protobuf maps have no order: sort the fields.
+        const std::map<std::string, std::string> fields(
+            record.fields().begin(), record.fields().end());
+        for (const auto& [field, text] : fields) {
           if (field == "AccountId") {
+            // A reference reads "->id".
+            const std::string value =
+                text.starts_with("->") ? text.substr(2) : text;
             const auto parent = accounts.find(value);
             row += fmt::format(" {}=[{}]", field,
                                parent == accounts.end()
@@ -528,7 +534,7 @@ absl::Status Demo::Compare() {
                                    : parent->second.fields().at("Name"));
           } else if (field != "CreatedDate" && field != "LastModifiedDate" &&
                      field != "CreatedBy" && field != "LastModifiedBy") {
-            row += fmt::format(" {}={}", field, value);
+            row += fmt::format(" {}={}", field, text);
           }
         }
         rows[side][record.fields().contains(key) ? record.fields().at(key)
