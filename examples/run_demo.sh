@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Builds and runs orgsync's demo: two orgs kept in sync in one process.
+# Builds and runs orgsync's demo: two orgs kept in sync, each an
+# orgsync-node process, joined over gRPC with mutual TLS on loopback.
 #
 # Usage: bash examples/run_demo.sh [--fresh] [STATE_DIR]
 #   STATE_DIR  where the two orgs keep their state (default
 #              ./orgsync-demo-state): STATE_DIR/primary and
-#              STATE_DIR/secondary. Run it twice to see the state reopened
-#              and the story told again with new records.
+#              STATE_DIR/secondary (and the throwaway certificates in
+#              STATE_DIR/tls). Run it twice to see the state reopened and
+#              the story told again with new records.
 #   --fresh    delete STATE_DIR/primary and STATE_DIR/secondary first.
 # ORGSYNC_JOBS=N overrides the build's parallelism.
 set -euo pipefail
@@ -52,7 +54,7 @@ cmake -S . -B build "${generator[@]}" \
   -DORGSYNC_BUILD_TESTS=ON -DORGSYNC_BUILD_EXAMPLES=ON \
   -DORGSYNC_BUILD_BENCH=ON -DORGSYNC_INSTALL=ON \
   -DORGSYNC_FUZZ=OFF -DORGSYNC_UNITY_BUILD=ON -DORGSYNC_SANITIZE= >/dev/null
-cmake --build build --parallel "${jobs}" --target orgsync_demo
+cmake --build build --parallel "${jobs}" --target orgsync_node_demo
 echo
 
-exec build/examples/orgsync_demo "${fresh[@]}" --state-dir "${state_dir}"
+exec build/examples/orgsync_node_demo "${fresh[@]}" --state-dir "${state_dir}"
