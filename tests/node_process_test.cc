@@ -246,7 +246,9 @@ TEST_CASE(
   CHECK(run({"init", "--state", dir.Sub("s"), "--org-id", "a", "--org-name",
              "A", "--schema", schema}) == 1);
   NodeProcess node;
-  REQUIRE(node.Start(dir.Sub("s"), {"--insecure"}, dir.Sub("node.log")).ok());
+  REQUIRE(node.Start(NodeBinary(), dir.Sub("s"), {"--insecure"},
+                     dir.Sub("node.log"))
+              .ok());
   REQUIRE(node.WaitServing());
   CHECK(run({"run", "--state", dir.Sub("s"), "--insecure"}) == 1);
   CHECK(absl::StrContains(ReadFileText(out), "in use by another process"));
@@ -290,7 +292,7 @@ TEST_CASE(
                     "--org-name", "A", "--schema", schema}) == 0);
   const int port = testing::PickFreePort();
   NodeProcess node;
-  REQUIRE(node.Start(state,
+  REQUIRE(node.Start(NodeBinary(), state,
                      {"--insecure", "--metrics-listen",
                       absl::StrCat("127.0.0.1:", port)},
                      dir.Sub("node.log"))

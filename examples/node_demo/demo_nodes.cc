@@ -11,7 +11,7 @@ namespace orgsync_demo {
 using orgsync::node::NodeControl;
 
 absl::StatusOr<orgsync::node::ConnectionStatusText> OnlyConnection(
-    NodeProcess& node) {
+    DemoNode& node) {
   ORGSYNC_ASSIGN_OR_RETURN(
       orgsync::node::StatusReply status,
       Ask<orgsync::node::StatusReply>(node, &NodeControl::Stub::Status,
@@ -23,7 +23,7 @@ absl::StatusOr<orgsync::node::ConnectionStatusText> OnlyConnection(
 }
 
 absl::StatusOr<std::string> Upsert(
-    NodeProcess& node, std::string_view object, std::string_view id,
+    DemoNode& node, std::string_view object, std::string_view id,
     const std::map<std::string, std::string>& fields) {
   orgsync::node::CaptureRequest request;
   request.set_kind(orgsync::node::CaptureRequest::UPSERT);
@@ -40,7 +40,7 @@ absl::StatusOr<std::string> Upsert(
 }
 
 absl::StatusOr<std::map<std::string, orgsync::node::RecordText>> Records(
-    NodeProcess& node, std::string_view object) {
+    DemoNode& node, std::string_view object) {
   orgsync::node::GetRecordsRequest request;
   request.set_object(std::string(object));
   ORGSYNC_ASSIGN_OR_RETURN(
@@ -54,7 +54,7 @@ absl::StatusOr<std::map<std::string, orgsync::node::RecordText>> Records(
   return records;
 }
 
-absl::StatusOr<std::string> FindId(NodeProcess& node, std::string_view object,
+absl::StatusOr<std::string> FindId(DemoNode& node, std::string_view object,
                                    std::string_view field,
                                    std::string_view value) {
   ORGSYNC_ASSIGN_OR_RETURN(auto records, Records(node, object));
@@ -66,7 +66,7 @@ absl::StatusOr<std::string> FindId(NodeProcess& node, std::string_view object,
                                          node.name(), object, field, value));
 }
 
-absl::StatusOr<std::string> Admin(NodeProcess& node,
+absl::StatusOr<std::string> Admin(DemoNode& node,
                                   const std::vector<std::string>& args) {
   orgsync::node::AdminRequest request;
   for (const std::string& arg : args) request.add_args(arg);

@@ -16,7 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "node_demo/node_process.h"
+#include "node_demo/demo_node.h"
 #include "orgsync/status.h"
 
 namespace orgsync_demo {
@@ -24,13 +24,14 @@ namespace orgsync_demo {
 // One control call: `method` is a NodeControl::Stub method such as
 // &NodeControl::Stub::Status.
 template <typename Reply, typename Request, typename Method>
-absl::StatusOr<Reply> Ask(NodeProcess& node, Method method,
+absl::StatusOr<Reply> Ask(DemoNode& node, Method method,
                           const Request& request) {
   if (!node.running()) {
     return absl::FailedPreconditionError(node.name() + " is not running");
   }
   Reply reply;
-  std::unique_ptr<grpc::ClientContext> context = CallContext();
+  std::unique_ptr<grpc::ClientContext> context =
+      orgsync::node::NodeProcess::Call();
   ORGSYNC_RETURN_IF_ERROR(
       FromGrpc((node.control().*method)(context.get(), request, &reply)));
   return reply;
@@ -39,25 +40,25 @@ absl::StatusOr<Reply> Ask(NodeProcess& node, Method method,
 // The node's one connection (the demo's nodes carry one each); NotFound if
 // it has none yet.
 absl::StatusOr<orgsync::node::ConnectionStatusText> OnlyConnection(
-    NodeProcess& node);
+    DemoNode& node);
 
 // Upserts a record (empty id: a new one) and returns its id.
 absl::StatusOr<std::string> Upsert(
-    NodeProcess& node, std::string_view object, std::string_view id,
+    DemoNode& node, std::string_view object, std::string_view id,
     const std::map<std::string, std::string>& fields);
 
 // The live records of `object`, by id.
 absl::StatusOr<std::map<std::string, orgsync::node::RecordText>> Records(
-    NodeProcess& node, std::string_view object);
+    DemoNode& node, std::string_view object);
 
 // The id of the live record of `object` whose `field` is `value`; NotFound
 // if there is none.
-absl::StatusOr<std::string> FindId(NodeProcess& node, std::string_view object,
+absl::StatusOr<std::string> FindId(DemoNode& node, std::string_view object,
                                    std::string_view field,
                                    std::string_view value);
 
 // The node's admin command output (orgsync-admin's, run inside the node).
-absl::StatusOr<std::string> Admin(NodeProcess& node,
+absl::StatusOr<std::string> Admin(DemoNode& node,
                                   const std::vector<std::string>& args);
 
 // Polls `done` every 50 ms until it says true or fails; DeadlineExceeded

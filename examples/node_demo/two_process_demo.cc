@@ -22,10 +22,6 @@
 // A second run reopens both folders, keeps the connection and tells the
 // story again with new records.
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -43,7 +39,7 @@
 #include "fmt/core.h"
 #include "fmt/ranges.h"
 #include "node_demo/demo_nodes.h"
-#include "node_demo/node_process.h"
+#include "node_demo/demo_node.h"
 #include "orgsync/status.h"
 
 namespace orgsync_demo {
@@ -77,23 +73,6 @@ object {
 
 void Heading(std::string_view text) {
   fmt::print("\n== {}\n", text);
-}
-
-// A free loopback port for the primary to listen on.
-absl::StatusOr<int> FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::UnavailableError("socket() failed");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof(address);
-  const bool ok =
-      ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) ==
-          0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0;
-  ::close(fd);
-  if (!ok) return absl::UnavailableError("cannot bind a loopback port");
-  return static_cast<int>(ntohs(address.sin_port));
 }
 
 // Throwaway certificates: a CA, the primary's (localhost, 127.0.0.1) and
@@ -156,7 +135,7 @@ class Demo {
   // Waits until neither node has anything queued or awaiting an answer.
   absl::Status Settled(std::string_view what);
   // Prints the sync log lines of `node` that contain `needle`.
-  absl::Status PrintLog(NodeProcess& node, const std::vector<std::string>& args,
+  absl::Status PrintLog(DemoNode& node, const std::vector<std::string>& args,
                         std::string_view needle);
   // A name unique to this run of the demo.
   std::string Named(std::string_view base) const {
@@ -166,8 +145,8 @@ class Demo {
   const std::string dir_;
   const std::string node_binary_;
   int run_ = 1;
-  std::unique_ptr<NodeProcess> primary_;
-  std::unique_ptr<NodeProcess> secondary_;
+  std::unique_ptr<DemoNode> primary_;
+  std::unique_ptr<DemoNode> secondary_;
 };
 
 absl::Status Demo::Run(bool fresh) {
@@ -203,15 +182,16 @@ absl::Status Demo::StartNodes(bool fresh) {
   std::ofstream(dir_ + "/runs") << run_ << "\n";
   const std::string tls = dir_ + "/tls";
   ORGSYNC_RETURN_IF_ERROR(MakeCertificates(tls));
-  ORGSYNC_ASSIGN_OR_RETURN(const int port, FreePort());
+  const int port = orgsync::node::PickFreePort();
+  if (port == 0) return absl::UnavailableError("no free loopback port");
   const std::string address = fmt::format("127.0.0.1:{}", port);
-  primary_ = std::make_unique<NodeProcess>(
+  primary_ = std::make_unique<DemoNode>(
       "org-a", node_binary_, dir_ + "/primary",
       std::vector<std::string>{"--listen", address, "--tls-cert",
                                tls + "/server.pem", "--tls-key",
                                tls + "/server.key", "--tls-root",
                                tls + "/ca.pem", "--require-client-cert"});
-  secondary_ = std::make_unique<NodeProcess>(
+  secondary_ = std::make_unique<DemoNode>(
       "org-b", node_binary_, dir_ + "/secondary",
       std::vector<std::string>{"--dial", address, "--tls-cert",
                                tls + "/client.pem", "--tls-key",
@@ -270,7 +250,7 @@ absl::Status Demo::Connect() {
                                 .status());
     fmt::print("bob@org-b accepts it with the secret.\n");
   }
-  for (NodeProcess* node : {primary_.get(), secondary_.get()}) {
+  for (DemoNode* node : {primary_.get(), secondary_.get()}) {
     ORGSYNC_RETURN_IF_ERROR(Eventually(
         node->name() + " to see the connection accepted", kPatience,
         [&]() -> absl::StatusOr<bool> {
@@ -294,7 +274,7 @@ absl::Status Demo::PublishAndSubscribe() {
   }
   orgsync::node::SubscribeRequest subscribe;
   *subscribe.mutable_objects() = publish.objects();
-  for (NodeProcess* node : {primary_.get(), secondary_.get()}) {
+  for (DemoNode* node : {primary_.get(), secondary_.get()}) {
     ORGSYNC_RETURN_IF_ERROR(Ask<orgsync::node::PublishReply>(
                                 *node, &NodeControl::Stub::Publish, publish)
                                 .status());
@@ -304,8 +284,8 @@ absl::Status Demo::PublishAndSubscribe() {
         std::pair{secondary_.get(), primary_.get()}}) {
     // Plain variables: a lambda may not capture structured bindings
     // (C++20 allows it; clang 14 does not yet).
-    NodeProcess* from = publisher;
-    NodeProcess* to = subscriber;
+    DemoNode* from = publisher;
+    DemoNode* to = subscriber;
     ORGSYNC_RETURN_IF_ERROR(Eventually(
         to->name() + " to learn what " + from->name() + " publishes",
         kPatience, [&]() -> absl::StatusOr<bool> {
@@ -327,7 +307,7 @@ absl::Status Demo::PublishAndSubscribe() {
   ORGSYNC_RETURN_IF_ERROR(Eventually(
       "both subscriptions to reach the publishers", kPatience,
       [&]() -> absl::StatusOr<bool> {
-        for (NodeProcess* node : {primary_.get(), secondary_.get()}) {
+        for (DemoNode* node : {primary_.get(), secondary_.get()}) {
           ORGSYNC_ASSIGN_OR_RETURN(
               auto directions,
               Ask<orgsync::node::DirectionsReply>(
@@ -489,7 +469,7 @@ absl::Status Demo::Conflict() {
     return absl::InternalError("the later write did not win on both sides");
   }
   bool logged = false;
-  for (NodeProcess* node : {primary_.get(), secondary_.get()}) {
+  for (DemoNode* node : {primary_.get(), secondary_.get()}) {
     ORGSYNC_ASSIGN_OR_RETURN(std::string log,
                              Admin(*node, {"log", "--object", "Account"}));
     if (log.find("CONFLICT") != std::string::npos) {
@@ -514,7 +494,7 @@ absl::Status Demo::Compare() {
     // since ids differ between orgs.
     std::map<std::string, std::string> rows[2];
     int side = 0;
-    for (NodeProcess* node : {primary_.get(), secondary_.get()}) {
+    for (DemoNode* node : {primary_.get(), secondary_.get()}) {
       ORGSYNC_ASSIGN_OR_RETURN(auto accounts, Records(*node, "Account"));
       ORGSYNC_ASSIGN_OR_RETURN(auto records, Records(*node, object));
       for (const auto& [id, record] : records) {
@@ -573,7 +553,7 @@ absl::Status Demo::Compare() {
 
 absl::Status Demo::Settled(std::string_view what) {
   return Eventually(what, kPatience, [&]() -> absl::StatusOr<bool> {
-    for (NodeProcess* node : {primary_.get(), secondary_.get()}) {
+    for (DemoNode* node : {primary_.get(), secondary_.get()}) {
       ORGSYNC_ASSIGN_OR_RETURN(auto connection, OnlyConnection(*node));
       if (!connection.idle() || !connection.partner_available()) return false;
     }
@@ -581,7 +561,7 @@ absl::Status Demo::Settled(std::string_view what) {
   });
 }
 
-absl::Status Demo::PrintLog(NodeProcess& node,
+absl::Status Demo::PrintLog(DemoNode& node,
                             const std::vector<std::string>& args,
                             std::string_view needle) {
   ORGSYNC_ASSIGN_OR_RETURN(std::string log, Admin(node, args));

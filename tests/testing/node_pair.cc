@@ -76,7 +76,7 @@ absl::Status NodePair::StartPrimary() {
       "--require-client-cert"};
   args.insert(args.end(), options_.extra_run_args.begin(),
               options_.extra_run_args.end());
-  return primary.Start(primary_state_, args, log_);
+  return primary.Start(NodeBinary(), primary_state_, args, log_);
 }
 
 absl::Status NodePair::StartSecondary() {
@@ -86,7 +86,7 @@ absl::Status NodePair::StartSecondary() {
       "--tls-root", certs.ca(), "--tls-server-name", "localhost"};
   args.insert(args.end(), options_.extra_run_args.begin(),
               options_.extra_run_args.end());
-  return secondary.Start(secondary_state_, args, log_);
+  return secondary.Start(NodeBinary(), secondary_state_, args, log_);
 }
 
 void NodePair::StartBoth() {
