@@ -2,8 +2,9 @@
 //
 // orgsync-admin's commands (lib/admin/admin_command.h) on two orgs in
 // process: state made through the public API (publish and subscribe, a
-// queue entry that failed an attempt, log entries of every status but
-// Info, a suspension, a captured record), then each command's table and
+// queue entry that failed an attempt, log entries of every status -- Info
+// from a settled conflict --, a suspension, a captured record), then each
+// command's table and
 // --json output, parsed back into proto/admin/admin_output.proto, and the
 // exact messages and exit codes of bad command lines.
 
@@ -548,6 +549,91 @@ TEST_CASE("orgsync-admin log: filters by time, status and object", "[admin]") {
   CHECK(absl::EndsWith(limited.out,
                        "\nShowing the newest 2 of 5 matching entries (see "
                        "--limit).\n"));
+}
+
+TEST_CASE("orgsync-admin log: an Info entry, with its details in order",
+          "[admin]") {
+  Schema primary_schema;
+  Schema secondary_schema;
+  testing::FillCrmSchema(&primary_schema);
+  testing::FillCrmSchema(&secondary_schema);
+  testing::ForwardingClock store_clock;
+  std::unique_ptr<RecordStore> primary_store =
+      testing::NewCrmRecordStore(&primary_schema, &store_clock, "P-");
+  std::unique_ptr<RecordStore> secondary_store =
+      testing::NewCrmRecordStore(&secondary_schema, &store_clock, "S-");
+  testing::TwoOrgsConfig config;
+  config.primary_schema = &primary_schema;
+  config.secondary_schema = &secondary_schema;
+  config.primary_record_store = primary_store.get();
+  config.secondary_record_store = secondary_store.get();
+  testing::TwoOrgs t(31, testing::NewReopenableMemoryStorage(),
+                     testing::NewReopenableMemoryStorage(), std::move(config));
+  store_clock.target = &t.clock;
+  InvitationOptions invitation = testing::DefaultInvitation();
+  invitation.sync = {};
+  auto [p, s] = t.Connect(invitation);
+  // Account two-way.
+  for (auto [from, to] : {std::pair{p, s}, std::pair{s, p}}) {
+    RequireOk(from->publish_set()->PublishObjects({"Account"}));
+    REQUIRE(t.Settle());
+    RequireOk(to->subscription_map()->Subscribe("Account"));
+    REQUIRE(t.Settle());
+  }
+  const Record account =
+      testing::InsertCapturedAccount(primary_store.get(), p, "0");
+  REQUIRE(t.Settle());
+  const std::string partner_id =
+      testing::LinkedPartnerId(p, "Account", account.id);
+  // Both orgs change Phone before either hears of the other's change.
+  for (auto [connection, store, id, phone] :
+       {std::tuple{p, primary_store.get(), account.id, "primary"},
+        std::tuple{s, secondary_store.get(), partner_id, "secondary"}}) {
+    t.clock.Advance(absl::Seconds(1));
+    auto updated = store->Update("Account", id,
+                                 {{"Phone", std::string(phone)}}, ApplyContext{});
+    RequireOk(updated.status());
+    testing::CaptureWrite(connection, ChangeKind::kUpdate, *updated, {"Phone"});
+  }
+  REQUIRE(t.Settle());
+
+  // The side that settled the conflict logged it as Info, with both values.
+  Org* org = nullptr;
+  LogEntry conflict;
+  for (auto [side, side_org] : {std::pair{p, t.primary.get()},
+                                std::pair{s, t.secondary.get()}}) {
+    for (const LogEntry& entry : testing::LogOf(side)) {
+      if (entry.status == LogStatus::kInfo && !entry.details.empty()) {
+        org = side_org;
+        conflict = entry;
+      }
+    }
+  }
+  REQUIRE(org != nullptr);
+  REQUIRE(conflict.details.size() >= 2);
+
+  const auto json = ParseJson<admin::proto::LogOutput>(
+      RunAdminCommand(*org, t.clock, {"log", "--status", "info", "--json"}));
+  REQUIRE(json.entries_size() >= 1);
+  const admin::proto::LogEntry& entry = json.entries(0);
+  CHECK(entry.event() == conflict.event);
+  CHECK(entry.status() == "Info");
+  CHECK(entry.error_code() == SyncErrorCodeName(conflict.error));
+  CHECK(entry.object() == "Account");
+  REQUIRE(entry.details_size() == static_cast<int>(conflict.details.size()));
+  for (size_t i = 0; i < conflict.details.size(); ++i) {
+    CHECK(entry.details(static_cast<int>(i)).key() == conflict.details[i].key);
+    CHECK(entry.details(static_cast<int>(i)).value() ==
+          conflict.details[i].value);
+  }
+  const AdminOutput table =
+      RunAdminCommand(*org, t.clock, {"log", "--status", "Info"});
+  CHECK(table.exit_code == 0);
+  const Rows rows = TableRows(table.out);
+  REQUIRE(rows.size() >= 2);
+  CHECK(rows[1][2] == "Info");
+  CHECK(rows[1][4] == "Account " + conflict.record.id);
+  CHECK(rows[1][5] == SyncErrorCodeName(conflict.error));
 }
 
 TEST_CASE("orgsync-admin history, suspend and resume", "[admin]") {

@@ -65,7 +65,9 @@ void FillLogEntry(const LogEntry& entry, proto::LogEntry& out) {
   out.set_attempts(entry.attempts);
   out.set_queue_sequence(entry.queue_sequence);
   for (const LogDetail& detail : entry.details) {
-    (*out.mutable_details())[detail.key] = detail.value;
+    proto::LogDetail& kept = *out.add_details();
+    kept.set_key(detail.key);
+    kept.set_value(detail.value);
   }
 }
 

@@ -87,9 +87,14 @@ absl::StatusOr<AdminOutput> AskNode(const std::string& socket_path,
     return absl::UnavailableError(status.error_message());
   }
   if (!status.ok()) {
+    // The gRPC code, as absl spells the same codes (UNIMPLEMENTED from a
+    // node that does not serve the Admin call, DEADLINE_EXCEEDED, ...).
+    const absl::Status failure(
+        static_cast<absl::StatusCode>(status.error_code()),
+        status.error_message());
     return absl::InternalError(absl::StrCat(
         "the node at ", socket_path, " failed the command: ",
-        status.error_message()));
+        failure.ToString()));
   }
   return AdminOutput{.exit_code = reply.exit_code(),
                      .out = reply.out(),
