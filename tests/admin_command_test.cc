@@ -4,9 +4,9 @@
 // process: state made through the public API (publish and subscribe, a
 // queue entry that failed an attempt, log entries of every status -- Info
 // from a settled conflict --, a suspension, a captured record), then each
-// command's table and
-// --json output, parsed back into proto/admin/admin_output.proto, and the
-// exact messages and exit codes of bad command lines.
+// command's table and --json output, parsed back into
+// proto/admin/admin_output.proto, and the exact messages and exit codes of
+// bad command lines.
 
 #include <google/protobuf/util/json_util.h>
 
