@@ -45,6 +45,7 @@
 #include "orgsync/storage.h"
 #include "orgsync/subscription_map.h"
 #include "orgsync/transport.h"
+#include "testing/test_certificates.h"
 
 // Not tagged [threads], so the ThreadSanitizer phase of the test command
 // leaves these cases out (and builds no gRPC): gRPC, OpenSSL, Abseil and
@@ -63,75 +64,14 @@
 namespace orgsync {
 namespace {
 
+using testing::Certificates;
+using testing::TestCertificates;
+
 constexpr char kConnectionId[] = "grpc-test";
 constexpr char kSecret[] =
     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 constexpr char kOtherSecret[] =
     "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
-
-// --- Throwaway certificates ------------------------------------------------
-
-struct Certificates {
-  std::filesystem::path dir;
-  std::string ca() const { return (dir / "ca.pem").string(); }
-  std::string server_cert() const { return (dir / "server.pem").string(); }
-  std::string server_key() const { return (dir / "server.key").string(); }
-  std::string client_cert() const { return (dir / "client.pem").string(); }
-  std::string client_key() const { return (dir / "client.key").string(); }
-  ~Certificates() {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir, ignored);
-  }
-};
-
-// Made once per run: P-256 keys, which openssl makes in milliseconds.
-const Certificates& TestCertificates() {
-  static const Certificates* certificates = [] {
-    const char* root = std::getenv("ORGSYNC_TEST_TMPDIR");
-    std::filesystem::path base =
-        root != nullptr ? root : std::filesystem::temp_directory_path();
-    std::filesystem::create_directories(base);
-    std::string pattern = (base / "grpc-certs-XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    auto* made = new Certificates{pattern};
-    const std::string d = made->dir.string();
-    const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1";
-    const std::vector<std::string> commands = {
-        absl::StrCat("openssl req -x509 ", key,
-                     " -nodes -days 2 -subj "
-                     "/CN=orgsync-test-ca -keyout ",
-                     d, "/ca.key -out ", d, "/ca.pem"),
-        absl::StrCat("openssl req ", key,
-                     " -nodes -subj /CN=localhost "
-                     "-keyout ",
-                     d, "/server.key -out ", d, "/server.csr"),
-        absl::StrCat("printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\n"
-                     "extendedKeyUsage=serverAuth\\n' > ",
-                     d, "/server.ext"),
-        absl::StrCat("openssl x509 -req -days 2 -in ", d, "/server.csr -CA ", d,
-                     "/ca.pem -CAkey ", d, "/ca.key -CAcreateserial -out ", d,
-                     "/server.pem -extfile ", d, "/server.ext"),
-        absl::StrCat("openssl req ", key,
-                     " -nodes -subj "
-                     "/CN=orgsync-test-client -keyout ",
-                     d,
-                     "/client.key "
-                     "-out ",
-                     d, "/client.csr"),
-        absl::StrCat("printf 'extendedKeyUsage=clientAuth\\n' > ", d,
-                     "/client.ext"),
-        absl::StrCat("openssl x509 -req -days 2 -in ", d, "/client.csr -CA ", d,
-                     "/ca.pem -CAkey ", d, "/ca.key -CAcreateserial -out ", d,
-                     "/client.pem -extfile ", d, "/client.ext"),
-    };
-    for (const std::string& command : commands) {
-      INFO(command);
-      REQUIRE(std::system((command + " >/dev/null 2>&1").c_str()) == 0);
-    }
-    return made;
-  }();
-  return *certificates;
-}
 
 // Mutual TLS: the listener requires the dialer's certificate.
 GrpcTransportOptions ListenerOptions(std::string secret = kSecret,

@@ -7,8 +7,10 @@
 #include <string>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "admin/admin_command.h"
 #include "fmt/core.h"
 #include "grpcpp/grpcpp.h"
 #include "orgsync/metrics.h"
@@ -28,6 +30,22 @@ grpc::Status ToGrpc(const absl::Status& status) {
 class ControlService final : public NodeControl::Service {
  public:
   explicit ControlService(NodeRuntime* runtime) : runtime_(runtime) {}
+
+  // orgsync-admin's commands on the node's own Org: the tool cannot open
+  // the state folder while the node holds it.
+  grpc::Status Admin(grpc::ServerContext*, const AdminRequest* request,
+                     AdminReply* reply) override {
+    const std::vector<std::string> args(request->args().begin(),
+                                        request->args().end());
+    admin::AdminOutput output = admin::RunAdminCommand(
+        runtime_->org(), *runtime_->state().clock, args);
+    reply->set_exit_code(output.exit_code);
+    reply->set_out(std::move(output.out));
+    reply->set_err(std::move(output.err));
+    // A resume lets the queue go: send it now, not at the next idle round.
+    runtime_->Wake();
+    return grpc::Status::OK;
+  }
 
   grpc::Status CreateInvitation(grpc::ServerContext*,
                                 const CreateInvitationRequest* request,
@@ -191,8 +209,10 @@ class ControlServerImpl final : public ControlServer {
 
   void Shutdown() override {
     if (server_ == nullptr) return;
+    // Calls still running after a moment are cancelled: a caller sees
+    // them fail and repeats them against the next run.
     server_->Shutdown(std::chrono::system_clock::now() +
-                      std::chrono::seconds(2));
+                      std::chrono::milliseconds(200));
     server_->Wait();
     server_.reset();
     std::error_code ignored;

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -351,6 +352,8 @@ absl::StatusOr<GetRecordsReply> NodeRuntime::GetRecords(
         RecordText* text = reply.add_records();
         text->set_id(record.id);
         for (const auto& [name, value] : record.fields) {
+          // Null is left out, as Capture reads "" (an absent field) as null.
+          if (std::holds_alternative<std::monostate>(value)) continue;
           (*text->mutable_fields())[name] = FormatFieldValue(value);
         }
         text->set_deleted(record.deleted);

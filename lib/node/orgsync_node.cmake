@@ -44,7 +44,8 @@ add_library(orgsync_node_internal STATIC ${ORGSYNC_NODE_SOURCES}
 target_include_directories(orgsync_node_internal PUBLIC
   "${CMAKE_CURRENT_SOURCE_DIR}" "${ORGSYNC_NODE_GEN}")
 target_link_libraries(orgsync_node_internal
-  PUBLIC orgsync orgsync::grpc gRPC::grpc++ protobuf::libprotobuf
+  PUBLIC orgsync orgsync::grpc orgsync_admin_internal gRPC::grpc++
+         protobuf::libprotobuf
          absl::status absl::statusor absl::strings absl::time
   PRIVATE leveldb::leveldb fmt::fmt absl::random_random)
 orgsync_apply_internal_options(orgsync_node_internal)

@@ -4,6 +4,8 @@
 
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 namespace orgsync::node {
@@ -39,6 +42,12 @@ bool IsManifest(const std::string& fname) {
 struct PowerLossEnv::State {
   std::mutex mu;
   std::map<std::string, FileState> files;  // guarded by mu
+  // Set by PowerLossAtNextWrite: the next Append cuts the power.
+  std::atomic<bool> armed{false};
+  int exit_code = 0;  // guarded by mu
+
+  // Does the cut; `mu` must be held (and is never released).
+  [[noreturn]] void CutAndExit();
 };
 
 namespace {
@@ -55,6 +64,9 @@ class TrackedFile final : public leveldb::WritableFile {
     std::lock_guard<std::mutex> lock(state_->mu);
     leveldb::Status s = target_->Append(data);
     if (s.ok()) state_->files[fname_].written += data.size();
+    // LevelDB buffers appends; what it handed over must reach the file
+    // for the cut to have something unsynced to drop.
+    if (state_->armed.load() && target_->Flush().ok()) state_->CutAndExit();
     return s;
   }
   leveldb::Status Close() override {
@@ -161,9 +173,26 @@ void PowerLossEnv::PowerLossAndExit(int exit_code) {
   // Never unlocked: the process ends holding it, so no other thread
   // writes once the cut began.
   state_->mu.lock();
+  state_->exit_code = exit_code;
+  state_->CutAndExit();
+}
+
+void PowerLossEnv::PowerLossAtNextWrite(int exit_code, int max_wait_ms) {
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->exit_code = exit_code;
+  }
+  state_->armed.store(true);
+  std::this_thread::sleep_for(std::chrono::milliseconds(max_wait_ms));
+  // No write came: cut now.
+  state_->mu.lock();
+  state_->CutAndExit();
+}
+
+void PowerLossEnv::State::CutAndExit() {
   int truncated = 0;
   int removed = 0;
-  for (const auto& [name, file] : state_->files) {
+  for (const auto& [name, file] : files) {
     std::error_code error;
     if (!file.entry_durable) {
       if (std::filesystem::remove(name, error)) ++removed;

@@ -54,6 +54,11 @@ class PowerLossEnv : public leveldb::EnvWrapper {
   // and ends the process with `exit_code`. Never returns.
   [[noreturn]] void PowerLossAndExit(int exit_code);
 
+  // The same, at the worst moment: right after the next append to any
+  // file (whose bytes are then certainly not synced), or after `max_wait`
+  // if no file is appended to by then. Never returns.
+  [[noreturn]] void PowerLossAtNextWrite(int exit_code, int max_wait_ms);
+
   struct State;
 
  private:
