@@ -5,8 +5,9 @@
 // OpenNodeState (as the node itself opens them), then the tool run as a
 // separate process on the stopped state -- its output, what its suspend
 // and resume leave in the state, and its answers when the state cannot be
-// opened. Spawns the binaries this build made (ORGSYNC_ADMIN_BINARY,
-// ORGSYNC_NODE_BINARY).
+// opened -- and on the same state served by a running orgsync-node, whose
+// control socket the tool then goes through. Spawns the binaries this
+// build made (ORGSYNC_ADMIN_BINARY, ORGSYNC_NODE_BINARY).
 
 #include <fcntl.h>
 #include <google/protobuf/util/json_util.h>
@@ -20,7 +21,6 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -39,6 +39,7 @@
 #include "orgsync/org.h"
 #include "orgsync/transport.h"
 #include "proto/admin/admin_output.pb.h"
+#include "testing/node_process.h"
 #include "testing/storage_testing.h"
 #include "testing/temp_dir.h"
 
@@ -331,6 +332,53 @@ TEST_CASE("orgsync-admin on a stopped node's state folder", "[admin][process]") 
   CHECK(again.exit_code == admin::kExitRefused);
   CHECK(absl::StartsWith(again.err,
                          "orgsync-admin: cannot resume connection conn-1: "));
+}
+
+TEST_CASE("orgsync-admin asks a running node over its control socket",
+          "[admin][process]") {
+  StoppedNodes nodes;
+  const std::string log_path = nodes.dir.Sub("node.log");
+  testing::NodeProcess node;
+  RequireOk(node.Start(nodes.primary_dir, {"--insecure"}, log_path));
+  // The node holds the state folder from before its control socket
+  // answers: from then on every answer comes through the socket (the tool
+  // could not open the state itself).
+  if (!node.WaitServing()) FAIL("the node never served: " << ReadWhole(log_path));
+  const ToolRun status =
+      nodes.Admin({"--state", nodes.primary_dir, "status", "--json"});
+  const auto live = ParseJson<admin::proto::StatusOutput>(status);
+  REQUIRE(live.connections_size() == 1);
+  CHECK(live.connections(0).connection_id() == "conn-1");
+  CHECK(live.connections(0).role() == "Primary");
+  CHECK(live.connections(0).partner_org_id() == "org-b");
+
+  const ToolRun suspend = nodes.Admin(
+      {"--state", nodes.primary_dir, "suspend", "--actor", "carol"});
+  CHECK(suspend.exit_code == 0);
+  CHECK(suspend.out ==
+        "Connection conn-1 suspended by carol: Active -> Suspended.\n");
+  const ToolRun again = nodes.Admin({"--state", nodes.primary_dir, "suspend"});
+  CHECK(again.exit_code == admin::kExitRefused);
+  CHECK(absl::StartsWith(again.err,
+                         "orgsync-admin: cannot suspend connection conn-1: "));
+  const ToolRun missing = nodes.Admin(
+      {"--state", nodes.primary_dir, "queue", "--connection", "nope"});
+  CHECK(missing.exit_code == admin::kExitNotFound);
+  CHECK(missing.err ==
+        "orgsync-admin: no connection 'nope' (connections: conn-1)\n");
+  const auto queue = ParseJson<admin::proto::QueueOutput>(
+      nodes.Admin({"--state", nodes.primary_dir, "queue", "--json"}));
+  REQUIRE(queue.entries_size() >= 1);
+  CHECK(queue.entries(0).record_id() == nodes.account_id);
+
+  node.Signal(SIGTERM);
+  REQUIRE(node.Wait() == 0);
+  // What the running node did is in the state.
+  const auto stopped = ParseJson<admin::proto::StatusOutput>(
+      nodes.Admin({"--state", nodes.primary_dir, "status", "--json"}));
+  REQUIRE(stopped.connections_size() == 1);
+  CHECK(stopped.connections(0).status() == "Suspended");
+  CHECK(stopped.connections(0).suspended_by() == "carol");
 }
 
 TEST_CASE("orgsync-admin: help and command-line errors need no state folder",
