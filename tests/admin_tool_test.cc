@@ -76,7 +76,8 @@ ToolRun RunProgram(const std::vector<std::string>& argv,
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0600);
   std::vector<char*> args;
-  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  for (const std::string& arg : argv)
+    args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
   pid_t pid = -1;
   const int spawned =
@@ -84,7 +85,8 @@ ToolRun RunProgram(const std::vector<std::string>& argv,
   posix_spawn_file_actions_destroy(&actions);
   REQUIRE(spawned == 0);
   int wait_status = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (waitpid(pid, &wait_status, WNOHANG) == 0) {
     if (std::chrono::steady_clock::now() > deadline) {
       kill(pid, SIGKILL);
@@ -122,11 +124,11 @@ struct StoppedNodes {
     }
     for (const auto& [state, org] :
          {std::pair{primary_dir, "org-a"}, std::pair{secondary_dir, "org-b"}}) {
-      const ToolRun init = RunProgram(
-          {ORGSYNC_NODE_BINARY, "init", "--state", state, "--org-id", org,
-           "--org-name", absl::StrCat(org, " name"), "--schema",
-           dir.Sub("schema.textproto")},
-          dir);
+      const ToolRun init =
+          RunProgram({ORGSYNC_NODE_BINARY, "init", "--state", state, "--org-id",
+                      org, "--org-name", absl::StrCat(org, " name"), "--schema",
+                      dir.Sub("schema.textproto")},
+                     dir);
       INFO(init.out << init.err);
       REQUIRE(init.exit_code == 0);
     }
@@ -145,8 +147,8 @@ struct StoppedNodes {
     RequireOk(invitation.status());
     Connection* p = *a.GetConnection("conn-1");
     RequireOk(p->AttachTransport(pair.a()));
-    auto s = b.AcceptInvitation("conn-1", invitation->secret_hex, pair.b(),
-                                "bob@b");
+    auto s =
+        b.AcceptInvitation("conn-1", invitation->secret_hex, pair.b(), "bob@b");
     RequireOk(s.status());
     const auto settle = [&] {
       for (int round = 0; round < 1000; ++round) {
@@ -214,7 +216,8 @@ std::vector<std::string> Cells(absl::string_view line) {
   return cells;
 }
 
-TEST_CASE("orgsync-admin on a stopped node's state folder", "[admin][process]") {
+TEST_CASE("orgsync-admin on a stopped node's state folder",
+          "[admin][process]") {
   StoppedNodes nodes;
 
   const ToolRun status = nodes.Admin({"--state", nodes.primary_dir, "status"});
@@ -286,13 +289,11 @@ TEST_CASE("orgsync-admin on a stopped node's state folder", "[admin][process]") 
 
     // While this process holds the state (as a node whose control socket
     // is gone would), the tool cannot open it, says so and changes nothing.
-    const ToolRun held =
-        nodes.Admin({"--state", nodes.primary_dir, "resume"});
+    const ToolRun held = nodes.Admin({"--state", nodes.primary_dir, "resume"});
     CHECK(held.exit_code == admin::kExitRuntimeError);
     CHECK(held.out.empty());
-    CHECK(absl::StartsWith(
-        held.err, absl::StrCat("orgsync-admin: cannot open ",
-                               nodes.primary_dir, ": ")));
+    CHECK(absl::StartsWith(held.err, absl::StrCat("orgsync-admin: cannot open ",
+                                                  nodes.primary_dir, ": ")));
     CHECK(p->status() == ConnectionStatus::kSuspended);
   }
 
@@ -307,12 +308,12 @@ TEST_CASE("orgsync-admin on a stopped node's state folder", "[admin][process]") 
     REQUIRE(socket_path.size() < sizeof(address.sun_path));
     std::strncpy(address.sun_path, socket_path.c_str(),
                  sizeof(address.sun_path) - 1);
-    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&address),
-                 sizeof(address)) == 0);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) ==
+            0);
     close(fd);
   }
-  const ToolRun resume = nodes.Admin(
-      {"--state", nodes.primary_dir, "resume", "--actor", "dave"});
+  const ToolRun resume =
+      nodes.Admin({"--state", nodes.primary_dir, "resume", "--actor", "dave"});
   CHECK(resume.exit_code == 0);
   CHECK(resume.err.empty());
   CHECK(resume.out ==
@@ -343,7 +344,8 @@ TEST_CASE("orgsync-admin asks a running node over its control socket",
   // The node holds the state folder from before its control socket
   // answers: from then on every answer comes through the socket (the tool
   // could not open the state itself).
-  if (!node.WaitServing()) FAIL("the node never served: " << ReadWhole(log_path));
+  if (!node.WaitServing())
+    FAIL("the node never served: " << ReadWhole(log_path));
   const ToolRun status =
       nodes.Admin({"--state", nodes.primary_dir, "status", "--json"});
   const auto live = ParseJson<admin::proto::StatusOutput>(status);
@@ -416,10 +418,9 @@ TEST_CASE("orgsync-admin: help and command-line errors need no state folder",
   const ToolRun missing = admin({"--state", scratch.Sub("none"), "status"});
   CHECK(missing.exit_code == admin::kExitNotFound);
   CHECK(missing.out.empty());
-  CHECK(absl::StartsWith(
-      missing.err,
-      absl::StrCat("orgsync-admin: no node state in ", scratch.Sub("none"),
-                   ": ")));
+  CHECK(absl::StartsWith(missing.err,
+                         absl::StrCat("orgsync-admin: no node state in ",
+                                      scratch.Sub("none"), ": ")));
 }
 
 }  // namespace

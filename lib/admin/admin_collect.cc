@@ -141,9 +141,9 @@ absl::StatusOr<proto::SubscribedOutput> CollectSubscribed(
   out.set_connection_id(connection.id());
   if (object) {
     if (!map.IsPartnerPublished(*object)) {
-      return absl::NotFoundError(
-          absl::StrCat("the partner publishes no object '", std::string(*object),
-                       "' on connection ", connection.id()));
+      return absl::NotFoundError(absl::StrCat(
+          "the partner publishes no object '", std::string(*object),
+          "' on connection ", connection.id()));
     }
     FillSubscribedObject(map, std::string(*object), *out.add_objects());
     return out;
@@ -167,8 +167,8 @@ absl::StatusOr<proto::QueueOutput> CollectQueue(const Connection& connection,
     FillQueueEntry(entry, *out.add_entries());
   }
   out.set_truncated(!page.next_page_token.empty() &&
-                    out.total_count() > static_cast<uint64_t>(
-                                            out.entries_size()));
+                    out.total_count() >
+                        static_cast<uint64_t>(out.entries_size()));
   return out;
 }
 

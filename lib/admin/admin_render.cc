@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "admin/text_table.h"
 #include "admin/admin_time.h"
+#include "admin/text_table.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace orgsync::admin {
@@ -73,7 +73,8 @@ std::string RenderStatus(const proto::StatusOutput& output) {
          absl::StrCat(connection.queue_count()),
          connection.oldest_entry_enqueued().empty()
              ? "-"
-             : FormatAge(absl::Seconds(connection.oldest_entry_age_seconds()))});
+             : FormatAge(
+                   absl::Seconds(connection.oldest_entry_age_seconds()))});
     if (connection.admin_suspended() || connection.partner_unavailable()) {
       notes += SuspensionNote(connection);
     }
@@ -87,8 +88,9 @@ std::string RenderPublished(const proto::PublishedOutput& output) {
     return absl::StrCat("Connection ", output.connection_id(),
                         " publishes no objects.\n");
   }
-  TextTable table({"OBJECT", "PARTNER SUBSCRIBED", "FIELDS", "PUBLISHED FIELDS"},
-                  /*max_cell_width=*/80);
+  TextTable table(
+      {"OBJECT", "PARTNER SUBSCRIBED", "FIELDS", "PUBLISHED FIELDS"},
+      /*max_cell_width=*/80);
   for (const proto::PublishedObject& object : output.objects()) {
     table.AddRow({object.object(), YesNo(object.partner_subscribed()),
                   absl::StrCat(object.fields_size()),
@@ -110,20 +112,21 @@ std::string RenderSubscribed(const proto::SubscribedOutput& output,
       table.AddRow({field.partner_field(), field.status(),
                     Cell(field.local_field()), Cell(field.reason())});
     }
-    return absl::StrCat(object.object(), ": ",
-                        object.subscribed()
-                            ? absl::StrCat("subscribed, mapped to ",
-                                           object.local_object())
-                            : std::string("not subscribed"),
-                        "\n", table.Render());
+    return absl::StrCat(
+        object.object(), ": ",
+        object.subscribed()
+            ? absl::StrCat("subscribed, mapped to ", object.local_object())
+            : std::string("not subscribed"),
+        "\n", table.Render());
   }
-  TextTable table({"OBJECT", "SUBSCRIBED", "LOCAL OBJECT", "FIELDS SUBSCRIBED"});
+  TextTable table(
+      {"OBJECT", "SUBSCRIBED", "LOCAL OBJECT", "FIELDS SUBSCRIBED"});
   for (const proto::SubscribedObject& object : output.objects()) {
-    const auto subscribed = std::count_if(
-        object.fields().begin(), object.fields().end(),
-        [](const proto::FieldMapping& field) {
-          return field.status() == "Subscribed";
-        });
+    const auto subscribed =
+        std::count_if(object.fields().begin(), object.fields().end(),
+                      [](const proto::FieldMapping& field) {
+                        return field.status() == "Subscribed";
+                      });
     table.AddRow({object.object(), YesNo(object.subscribed()),
                   Cell(object.local_object()),
                   absl::StrCat(subscribed, " of ", object.fields_size())});
@@ -136,8 +139,8 @@ std::string RenderQueue(const proto::QueueOutput& output) {
     return absl::StrCat("The queue of connection ", output.connection_id(),
                         " is empty.\n");
   }
-  TextTable table({"SEQ", "ACTION", "RECORD", "ATTEMPTS", "NEXT RETRY",
-                   "LAST ERROR"});
+  TextTable table(
+      {"SEQ", "ACTION", "RECORD", "ATTEMPTS", "NEXT RETRY", "LAST ERROR"});
   for (const proto::QueueEntry& entry : output.entries()) {
     table.AddRow({absl::StrCat(entry.sequence()), entry.action(),
                   RecordCell(entry.object(), entry.record_id()),
@@ -204,9 +207,9 @@ std::string RenderHistory(const proto::HistoryOutput& output) {
 std::string RenderAction(const proto::ActionOutput& output) {
   const std::string done =
       output.action() == "suspend" ? "suspended" : "resumed";
-  return absl::StrCat("Connection ", output.connection_id(), " ", done,
-                      " by ", output.actor(), ": ", output.status_before(),
-                      " -> ", output.status_after(), ".\n");
+  return absl::StrCat("Connection ", output.connection_id(), " ", done, " by ",
+                      output.actor(), ": ", output.status_before(), " -> ",
+                      output.status_after(), ".\n");
 }
 
 absl::StatusOr<std::string> RenderJson(
