@@ -413,21 +413,21 @@ TEST_CASE("orgsync-admin queue: action, record, attempts, next retry",
   CheckAligned(table.out);
   const Rows rows = TableRows(table.out);
   REQUIRE(rows.size() == 4);
-  CHECK(rows[0] == std::vector<std::string>{"SEQ", "ACTION", "RECORD",
+  CHECK(rows[0] == std::vector<std::string>{"SEQ", "ACTION", "OBJECT", "RECORD",
                                             "ATTEMPTS", "NEXT RETRY",
                                             "LAST ERROR"});
   CHECK(rows[1] ==
         std::vector<std::string>{absl::StrCat(queued[0].sequence),
-                                 "Field Map Delete", "Contact", "1",
+                                 "Field Map Delete", "Contact", "-", "1",
                                  admin::FormatAdminTime(queued[0].next_retry),
                                  Clip(absl::StrCat("STORAGE: ", error))});
   CHECK(rows[2] == std::vector<std::string>{
                        absl::StrCat(queued[1].sequence),
-                       "Connection Admin Suspended", "-", "0",
+                       "Connection Admin Suspended", "-", "-", "0",
                        admin::FormatAdminTime(queued[1].next_retry), "-"});
   CHECK(rows[3] == std::vector<std::string>{
                        absl::StrCat(queued[2].sequence), "Generic Insert",
-                       "Account " + w.account.id, "0",
+                       "Account", w.account.id, "0",
                        admin::FormatAdminTime(queued[2].next_retry), "-"});
 
   const auto json =
@@ -483,18 +483,19 @@ TEST_CASE("orgsync-admin log: filters by time, status and object", "[admin]") {
   const Rows rows = TableRows(table.out);
   REQUIRE(rows.size() == 6);
   CHECK(rows[0] == std::vector<std::string>{"EVENT", "TIME", "STATUS", "ACTION",
-                                            "RECORD", "ERROR", "ATTEMPTS",
-                                            "DESCRIPTION"});
+                                            "OBJECT", "RECORD", "ERROR",
+                                            "ATTEMPTS", "DESCRIPTION"});
   // Newest first.
   CHECK(rows[1][0] == absl::StrCat(log[4].event));
   CHECK(rows[1][2] == "Retrying");
   CHECK(rows[1][3] == "Field Map Delete");
   CHECK(rows[1][4] == "Contact");
-  CHECK(rows[1][5] == "STORAGE");
+  CHECK(rows[1][5] == "-");
+  CHECK(rows[1][6] == "STORAGE");
   CHECK(rows[2] == std::vector<std::string>{absl::StrCat(log[3].event),
                                             admin::FormatAdminTime(log[3].time),
                                             "Failed", "Type Map Update",
-                                            "Invoice", "STORAGE", "3",
+                                            "Invoice", "-", "STORAGE", "3",
                                             Clip(log[3].description)});
   CHECK(rows[5][0] == absl::StrCat(log[0].event));
 
@@ -636,8 +637,9 @@ TEST_CASE("orgsync-admin log: an Info entry, with its details in order",
   const Rows rows = TableRows(table.out);
   REQUIRE(rows.size() >= 2);
   CHECK(rows[1][2] == "Info");
-  CHECK(rows[1][4] == "Account " + conflict.record.id);
-  CHECK(rows[1][5] == SyncErrorCodeName(conflict.error));
+  CHECK(rows[1][4] == "Account");
+  CHECK(rows[1][5] == conflict.record.id);
+  CHECK(rows[1][6] == SyncErrorCodeName(conflict.error));
 }
 
 TEST_CASE("orgsync-admin history, suspend and resume", "[admin]") {

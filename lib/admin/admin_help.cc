@@ -60,7 +60,13 @@ std::string ToolHelp() {
       "  resume      resume an administrator's suspension\n"
       "\n"
       "Options of every command:\n",
-      kCommonOptions, "\n", kExitCodes);
+      kCommonOptions,
+      "\n"
+      "With --json, standard output is one line of JSON: snake_case names,\n"
+      "every field present, times in RFC 3339 (UTC), 64-bit numbers as\n"
+      "strings. Errors stay text on standard error, with the exit code.\n"
+      "\n",
+      kExitCodes);
 }
 
 std::string CommandHelp(AdminCommand command) {

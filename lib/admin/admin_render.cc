@@ -54,10 +54,6 @@ std::string SuspensionNote(const proto::ConnectionStatus& connection) {
                       absl::StrJoin(reasons, "; "), ")\n");
 }
 
-std::string RecordCell(const std::string& object, const std::string& id) {
-  return id.empty() ? Cell(object) : absl::StrCat(object, " ", id);
-}
-
 }  // namespace
 
 std::string RenderStatus(const proto::StatusOutput& output) {
@@ -139,11 +135,11 @@ std::string RenderQueue(const proto::QueueOutput& output) {
     return absl::StrCat("The queue of connection ", output.connection_id(),
                         " is empty.\n");
   }
-  TextTable table(
-      {"SEQ", "ACTION", "RECORD", "ATTEMPTS", "NEXT RETRY", "LAST ERROR"});
+  TextTable table({"SEQ", "ACTION", "OBJECT", "RECORD", "ATTEMPTS",
+                   "NEXT RETRY", "LAST ERROR"});
   for (const proto::QueueEntry& entry : output.entries()) {
     table.AddRow({absl::StrCat(entry.sequence()), entry.action(),
-                  RecordCell(entry.object(), entry.record_id()),
+                  Cell(entry.object()), Cell(entry.record_id()),
                   absl::StrCat(entry.attempts()), entry.next_retry(),
                   entry.last_error_code().empty()
                       ? "-"
@@ -164,11 +160,11 @@ std::string RenderLog(const proto::LogOutput& output) {
     return absl::StrCat("No log entries match on connection ",
                         output.connection_id(), ".\n");
   }
-  TextTable table({"EVENT", "TIME", "STATUS", "ACTION", "RECORD", "ERROR",
-                   "ATTEMPTS", "DESCRIPTION"});
+  TextTable table({"EVENT", "TIME", "STATUS", "ACTION", "OBJECT", "RECORD",
+                   "ERROR", "ATTEMPTS", "DESCRIPTION"});
   for (const proto::LogEntry& entry : output.entries()) {
     table.AddRow({absl::StrCat(entry.event()), entry.time(), entry.status(),
-                  entry.action(), RecordCell(entry.object(), entry.record_id()),
+                  entry.action(), Cell(entry.object()), Cell(entry.record_id()),
                   entry.error_code() == "NONE" ? "-" : entry.error_code(),
                   absl::StrCat(entry.attempts()), Cell(entry.description())});
   }
