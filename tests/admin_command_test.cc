@@ -2,10 +2,13 @@
 //
 // orgsync-admin's commands (lib/admin/admin_command.h) on two orgs in
 // process: state made through the public API (publish and subscribe, a
-// queue entry that failed an attempt, log entries of every status but
-// Info, a suspension, a captured record), then each command's table and
-// --json output, parsed back into proto/admin/admin_output.proto, and the
-// exact messages and exit codes of bad command lines.
+// queue entry that failed an attempt, log entries of every status -- Info
+// from a settled conflict --, a suspension, a captured record), then each
+// command's table and --json output, parsed back into
+// proto/admin/admin_output.proto, and the exact messages and exit codes of
+// bad command lines.
+
+#include "admin/admin_command.h"
 
 #include <google/protobuf/util/json_util.h>
 
@@ -20,7 +23,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "admin/admin_command.h"
 #include "admin/admin_time.h"
 #include "admin/text_table.h"
 #include "orgsync/connection.h"
@@ -44,8 +46,7 @@ using Rows = std::vector<std::vector<std::string>>;
 // single spaces: "Generic Insert").
 Rows TableRows(const std::string& text) {
   Rows rows;
-  for (absl::string_view line :
-       absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
     std::vector<std::string> cells;
     size_t start = 0;
     while (start < line.size()) {
@@ -75,8 +76,8 @@ void CheckAligned(const std::string& table) {
   const auto starts = [](absl::string_view line) {
     std::vector<size_t> out;
     for (size_t i = 0; i < line.size(); ++i) {
-      if (line[i] != ' ' && (i == 0 || (i >= 2 && line[i - 1] == ' ' &&
-                                        line[i - 2] == ' '))) {
+      if (line[i] != ' ' &&
+          (i == 0 || (i >= 2 && line[i - 1] == ' ' && line[i - 2] == ' '))) {
         out.push_back(i);
       }
     }
@@ -126,8 +127,8 @@ struct AdminWorld {
         testing::NewReopenableMemoryStorage());
     faults = secondary_storage->faults();
     t = std::make_unique<testing::TwoOrgs>(
-        21, testing::NewReopenableMemoryStorage(),
-        std::move(secondary_storage), std::move(config));
+        21, testing::NewReopenableMemoryStorage(), std::move(secondary_storage),
+        std::move(config));
     store_clock.target = &t->clock;
     InvitationOptions invitation = testing::DefaultInvitation();
     invitation.sync = {};
@@ -216,21 +217,21 @@ TEST_CASE("orgsync-admin status: one row per connection, as table and JSON",
   CHECK(table.exit_code == 0);
   CHECK(table.err.empty());
   const std::string expected_note = absl::StrCat(
-      "conn-1: suspended since ", admin::FormatAdminTime(w.p->Info().suspended_since),
-      " (by carol)\n");
+      "conn-1: suspended since ",
+      admin::FormatAdminTime(w.p->Info().suspended_since), " (by carol)\n");
   REQUIRE(absl::EndsWith(table.out, "\n\n" + expected_note));
   const std::string rows_text(
       absl::StripSuffix(table.out, "\n" + expected_note));
   CheckAligned(rows_text);
-  CHECK(TableRows(rows_text) ==
-        Rows{{"CONNECTION", "ROLE", "TYPE", "STATUS", "OPTIONS", "OWNER",
-              "CONTACT", "PARTNER", "QUEUED", "OLDEST"},
-             {"conn-1", "Primary", "Replication", "Suspended", "none",
-              "alice@a", "bob@b", "org-b name (org-b)", "3",
-              admin::FormatAge(oldest_age)}});
+  CHECK(
+      TableRows(rows_text) ==
+      Rows{{"CONNECTION", "ROLE", "TYPE", "STATUS", "OPTIONS", "OWNER",
+            "CONTACT", "PARTNER", "QUEUED", "OLDEST"},
+           {"conn-1", "Primary", "Replication", "Suspended", "none", "alice@a",
+            "bob@b", "org-b name (org-b)", "3", admin::FormatAge(oldest_age)}});
 
-  const auto json = ParseJson<admin::proto::StatusOutput>(
-      w.RunP({"status", "--json"}));
+  const auto json =
+      ParseJson<admin::proto::StatusOutput>(w.RunP({"status", "--json"}));
   REQUIRE(json.connections_size() == 1);
   const admin::proto::ConnectionStatus& c = json.connections(0);
   CHECK(c.connection_id() == "conn-1");
@@ -246,7 +247,8 @@ TEST_CASE("orgsync-admin status: one row per connection, as table and JSON",
   CHECK(c.partner_org_name() == "org-b name");
   CHECK(c.partner_available());
   CHECK(c.queue_count() == 3);
-  CHECK(c.oldest_entry_enqueued() == admin::FormatAdminTime(queued[0].enqueued));
+  CHECK(c.oldest_entry_enqueued() ==
+        admin::FormatAdminTime(queued[0].enqueued));
   CHECK(c.oldest_entry_age_seconds() == absl::ToInt64Seconds(oldest_age));
   CHECK(c.oldest_entry_age_seconds() >= 7 * 60);
   CHECK(c.created() == admin::FormatAdminTime(w.p->Info().created));
@@ -268,12 +270,14 @@ TEST_CASE("orgsync-admin status: one row per connection, as table and JSON",
   CHECK(TableRows(secondary.out) ==
         Rows{{"CONNECTION", "ROLE", "TYPE", "STATUS", "OPTIONS", "OWNER",
               "CONTACT", "PARTNER", "QUEUED", "OLDEST"},
-             {"conn-1", "Secondary", "Replication", "Active", "none",
-              "alice@a", "bob@b", "org-a name (org-a)", "0", "-"}});
+             {"conn-1", "Secondary", "Replication", "Active", "none", "alice@a",
+              "bob@b", "org-a name (org-a)", "0", "-"}});
 }
 
-TEST_CASE("orgsync-admin status lists every connection; the others need one",
-          "[admin]") {
+TEST_CASE(
+    "orgsync-admin status lists every connection, the other commands need "
+    "one",
+    "[admin]") {
   AdminWorld w;
   InvitationOptions second = testing::DefaultInvitation("conn-2");
   second.owner = "dave@a";
@@ -317,7 +321,8 @@ TEST_CASE("orgsync-admin status lists every connection; the others need one",
   const AdminOutput none = w.Run(**empty, {"status"});
   CHECK(none.exit_code == 0);
   CHECK(none.out == "The org has no connections.\n");
-  CHECK(ParseJson<admin::proto::StatusOutput>(w.Run(**empty, {"status", "--json"}))
+  CHECK(ParseJson<admin::proto::StatusOutput>(
+            w.Run(**empty, {"status", "--json"}))
             .connections_size() == 0);
   const AdminOutput no_queue = w.Run(**empty, {"queue"});
   CHECK(no_queue.exit_code == admin::kExitNotFound);
@@ -336,8 +341,8 @@ TEST_CASE("orgsync-admin published and subscribed", "[admin]") {
              {"Account", "yes", "4", "Logo, Name, OwnerId, Phone"},
              {"Contact", "no", "2", "AccountId, LastName"},
              {"Invoice", "no", "2", "AccountId, Total"}});
-  const auto published_json = ParseJson<admin::proto::PublishedOutput>(
-      w.RunP({"published", "--json"}));
+  const auto published_json =
+      ParseJson<admin::proto::PublishedOutput>(w.RunP({"published", "--json"}));
   CHECK(published_json.connection_id() == "conn-1");
   REQUIRE(published_json.objects_size() == 3);
   CHECK(published_json.objects(0).object() == "Account");
@@ -360,9 +365,8 @@ TEST_CASE("orgsync-admin published and subscribed", "[admin]") {
       w.Run(secondary, {"subscribed", "--object", "Contact"});
   CHECK(contact.exit_code == 0);
   REQUIRE(absl::StartsWith(contact.out, "Contact: not subscribed\n"));
-  const Rows contact_rows =
-      TableRows(std::string(absl::StripPrefix(contact.out,
-                                              "Contact: not subscribed\n")));
+  const Rows contact_rows = TableRows(
+      std::string(absl::StripPrefix(contact.out, "Contact: not subscribed\n")));
   REQUIRE(contact_rows.size() == 4);
   CHECK(contact_rows[0] == std::vector<std::string>{"PARTNER FIELD", "STATUS",
                                                     "LOCAL FIELD", "REASON"});
@@ -409,21 +413,21 @@ TEST_CASE("orgsync-admin queue: action, record, attempts, next retry",
   CheckAligned(table.out);
   const Rows rows = TableRows(table.out);
   REQUIRE(rows.size() == 4);
-  CHECK(rows[0] == std::vector<std::string>{"SEQ", "ACTION", "RECORD",
+  CHECK(rows[0] == std::vector<std::string>{"SEQ", "ACTION", "OBJECT", "RECORD",
                                             "ATTEMPTS", "NEXT RETRY",
                                             "LAST ERROR"});
-  CHECK(rows[1] == std::vector<std::string>{
-                       absl::StrCat(queued[0].sequence), "Field Map Delete",
-                       "Contact", "1",
-                       admin::FormatAdminTime(queued[0].next_retry),
-                       Clip(absl::StrCat("STORAGE: ", error))});
+  CHECK(rows[1] ==
+        std::vector<std::string>{absl::StrCat(queued[0].sequence),
+                                 "Field Map Delete", "Contact", "-", "1",
+                                 admin::FormatAdminTime(queued[0].next_retry),
+                                 Clip(absl::StrCat("STORAGE: ", error))});
   CHECK(rows[2] == std::vector<std::string>{
                        absl::StrCat(queued[1].sequence),
-                       "Connection Admin Suspended", "-", "0",
+                       "Connection Admin Suspended", "-", "-", "0",
                        admin::FormatAdminTime(queued[1].next_retry), "-"});
   CHECK(rows[3] == std::vector<std::string>{
                        absl::StrCat(queued[2].sequence), "Generic Insert",
-                       "Account " + w.account.id, "0",
+                       "Account", w.account.id, "0",
                        admin::FormatAdminTime(queued[2].next_retry), "-"});
 
   const auto json =
@@ -440,7 +444,8 @@ TEST_CASE("orgsync-admin queue: action, record, attempts, next retry",
   CHECK(first.attempts() == 1);
   CHECK(first.enqueued() == admin::FormatAdminTime(queued[0].enqueued));
   CHECK(first.next_retry() == admin::FormatAdminTime(queued[0].next_retry));
-  CHECK(first.last_attempt() == admin::FormatAdminTime(*queued[0].last_attempt));
+  CHECK(first.last_attempt() ==
+        admin::FormatAdminTime(*queued[0].last_attempt));
   CHECK(first.last_error_code() == "STORAGE");
   CHECK(first.last_error() == error);
   const admin::proto::QueueEntry& insert = json.entries(2);
@@ -477,20 +482,21 @@ TEST_CASE("orgsync-admin log: filters by time, status and object", "[admin]") {
   CheckAligned(table.out);
   const Rows rows = TableRows(table.out);
   REQUIRE(rows.size() == 6);
-  CHECK(rows[0] == std::vector<std::string>{"EVENT", "TIME", "STATUS",
-                                            "ACTION", "RECORD", "ERROR",
+  CHECK(rows[0] == std::vector<std::string>{"EVENT", "TIME", "STATUS", "ACTION",
+                                            "OBJECT", "RECORD", "ERROR",
                                             "ATTEMPTS", "DESCRIPTION"});
   // Newest first.
   CHECK(rows[1][0] == absl::StrCat(log[4].event));
   CHECK(rows[1][2] == "Retrying");
   CHECK(rows[1][3] == "Field Map Delete");
   CHECK(rows[1][4] == "Contact");
-  CHECK(rows[1][5] == "STORAGE");
-  CHECK(rows[2] == std::vector<std::string>{
-                       absl::StrCat(log[3].event),
-                       admin::FormatAdminTime(log[3].time), "Failed",
-                       "Type Map Update", "Invoice", "STORAGE", "3",
-                       Clip(log[3].description)});
+  CHECK(rows[1][5] == "-");
+  CHECK(rows[1][6] == "STORAGE");
+  CHECK(rows[2] == std::vector<std::string>{absl::StrCat(log[3].event),
+                                            admin::FormatAdminTime(log[3].time),
+                                            "Failed", "Type Map Update",
+                                            "Invoice", "-", "STORAGE", "3",
+                                            Clip(log[3].description)});
   CHECK(rows[5][0] == absl::StrCat(log[0].event));
 
   const auto failed = ParseJson<admin::proto::LogOutput>(
@@ -516,16 +522,16 @@ TEST_CASE("orgsync-admin log: filters by time, status and object", "[admin]") {
   REQUIRE(account.entries_size() == 2);
   CHECK(account.entries(0).status() == "Resolved");
   CHECK(account.entries(1).status() == "Retrying");
-  const auto retrying_account = ParseJson<admin::proto::LogOutput>(w.RunP(
-      {"log", "--object", "Account", "--status", "RETRYING", "--json"}));
+  const auto retrying_account = ParseJson<admin::proto::LogOutput>(
+      w.RunP({"log", "--object", "Account", "--status", "RETRYING", "--json"}));
   REQUIRE(retrying_account.entries_size() == 1);
   CHECK(retrying_account.entries(0).event() == log[0].event);
 
   // Times: RFC 3339 bounds (since inclusive, until exclusive) and spans
   // before now.
-  const auto window = ParseJson<admin::proto::LogOutput>(w.RunP(
-      {"log", "--since", admin::FormatAdminTime(log[1].time), "--until",
-       admin::FormatAdminTime(log[3].time), "--json"}));
+  const auto window = ParseJson<admin::proto::LogOutput>(
+      w.RunP({"log", "--since", admin::FormatAdminTime(log[1].time), "--until",
+              admin::FormatAdminTime(log[3].time), "--json"}));
   std::vector<uint64_t> events;
   for (const auto& e : window.entries()) events.push_back(e.event());
   std::vector<uint64_t> expected;
@@ -548,6 +554,92 @@ TEST_CASE("orgsync-admin log: filters by time, status and object", "[admin]") {
   CHECK(absl::EndsWith(limited.out,
                        "\nShowing the newest 2 of 5 matching entries (see "
                        "--limit).\n"));
+}
+
+TEST_CASE("orgsync-admin log: an Info entry, with its details in order",
+          "[admin]") {
+  Schema primary_schema;
+  Schema secondary_schema;
+  testing::FillCrmSchema(&primary_schema);
+  testing::FillCrmSchema(&secondary_schema);
+  testing::ForwardingClock store_clock;
+  std::unique_ptr<RecordStore> primary_store =
+      testing::NewCrmRecordStore(&primary_schema, &store_clock, "P-");
+  std::unique_ptr<RecordStore> secondary_store =
+      testing::NewCrmRecordStore(&secondary_schema, &store_clock, "S-");
+  testing::TwoOrgsConfig config;
+  config.primary_schema = &primary_schema;
+  config.secondary_schema = &secondary_schema;
+  config.primary_record_store = primary_store.get();
+  config.secondary_record_store = secondary_store.get();
+  testing::TwoOrgs t(31, testing::NewReopenableMemoryStorage(),
+                     testing::NewReopenableMemoryStorage(), std::move(config));
+  store_clock.target = &t.clock;
+  InvitationOptions invitation = testing::DefaultInvitation();
+  invitation.sync = {};
+  auto [p, s] = t.Connect(invitation);
+  // Account two-way.
+  for (auto [from, to] : {std::pair{p, s}, std::pair{s, p}}) {
+    RequireOk(from->publish_set()->PublishObjects({"Account"}));
+    REQUIRE(t.Settle());
+    RequireOk(to->subscription_map()->Subscribe("Account"));
+    REQUIRE(t.Settle());
+  }
+  const Record account =
+      testing::InsertCapturedAccount(primary_store.get(), p, "0");
+  REQUIRE(t.Settle());
+  const std::string partner_id =
+      testing::LinkedPartnerId(p, "Account", account.id);
+  // Both orgs change Phone before either hears of the other's change.
+  for (auto [connection, store, id, phone] :
+       {std::tuple{p, primary_store.get(), account.id, "primary"},
+        std::tuple{s, secondary_store.get(), partner_id, "secondary"}}) {
+    t.clock.Advance(absl::Seconds(1));
+    auto updated = store->Update("Account", id, {{"Phone", std::string(phone)}},
+                                 ApplyContext{});
+    RequireOk(updated.status());
+    testing::CaptureWrite(connection, ChangeKind::kUpdate, *updated, {"Phone"});
+  }
+  REQUIRE(t.Settle());
+
+  // The side that settled the conflict logged it as Info, with both values.
+  Org* org = nullptr;
+  LogEntry conflict;
+  for (auto [side, side_org] :
+       {std::pair{p, t.primary.get()}, std::pair{s, t.secondary.get()}}) {
+    for (const LogEntry& entry : testing::LogOf(side)) {
+      if (entry.status == LogStatus::kInfo && !entry.details.empty()) {
+        org = side_org;
+        conflict = entry;
+      }
+    }
+  }
+  REQUIRE(org != nullptr);
+  REQUIRE(conflict.details.size() >= 2);
+
+  const auto json = ParseJson<admin::proto::LogOutput>(
+      RunAdminCommand(*org, t.clock, {"log", "--status", "info", "--json"}));
+  REQUIRE(json.entries_size() >= 1);
+  const admin::proto::LogEntry& entry = json.entries(0);
+  CHECK(entry.event() == conflict.event);
+  CHECK(entry.status() == "Info");
+  CHECK(entry.error_code() == SyncErrorCodeName(conflict.error));
+  CHECK(entry.object() == "Account");
+  REQUIRE(entry.details_size() == static_cast<int>(conflict.details.size()));
+  for (size_t i = 0; i < conflict.details.size(); ++i) {
+    CHECK(entry.details(static_cast<int>(i)).key() == conflict.details[i].key);
+    CHECK(entry.details(static_cast<int>(i)).value() ==
+          conflict.details[i].value);
+  }
+  const AdminOutput table =
+      RunAdminCommand(*org, t.clock, {"log", "--status", "Info"});
+  CHECK(table.exit_code == 0);
+  const Rows rows = TableRows(table.out);
+  REQUIRE(rows.size() >= 2);
+  CHECK(rows[1][2] == "Info");
+  CHECK(rows[1][4] == "Account");
+  CHECK(rows[1][5] == conflict.record.id);
+  CHECK(rows[1][6] == SyncErrorCodeName(conflict.error));
 }
 
 TEST_CASE("orgsync-admin history, suspend and resume", "[admin]") {
@@ -622,9 +714,9 @@ TEST_CASE("orgsync-admin history, suspend and resume", "[admin]") {
   CHECK(latest.entries(1).time() == admin::FormatAdminTime(resume_entry.time));
   CHECK(absl::EndsWith(w.RunP({"history", "--limit", "1"}).out,
                        "\nShowing the latest 1 entries (see --limit).\n"));
-  const auto since = ParseJson<admin::proto::HistoryOutput>(w.RunP(
-      {"history", "--since", admin::FormatAdminTime(resume_entry.time),
-       "--json"}));
+  const auto since = ParseJson<admin::proto::HistoryOutput>(
+      w.RunP({"history", "--since", admin::FormatAdminTime(resume_entry.time),
+              "--json"}));
   REQUIRE(since.entries_size() == 1);
   CHECK(since.entries(0).event() == "Connection Admin Resumed");
   CHECK_FALSE(since.truncated());
@@ -639,12 +731,13 @@ TEST_CASE("orgsync-admin: bad command lines get exact messages and exit 2",
     CHECK(output.out.empty());
     return output.err;
   };
-  const std::string tool_hint = "Run 'orgsync-admin --help' for the commands.\n";
+  const std::string tool_hint =
+      "Run 'orgsync-admin --help' for the commands.\n";
   CHECK(usage({}) == "orgsync-admin: no command given\n" + tool_hint);
   CHECK(usage({"frobnicate"}) ==
         "orgsync-admin: unknown command 'frobnicate'\n" + tool_hint);
-  CHECK(usage({"--bogus"}) == "orgsync-admin: unknown option --bogus\n" +
-                                  tool_hint);
+  CHECK(usage({"--bogus"}) ==
+        "orgsync-admin: unknown option --bogus\n" + tool_hint);
   const auto hint = [](const char* command) {
     return absl::StrCat("Run 'orgsync-admin ", command,
                         " --help' for its usage.\n");
@@ -706,9 +799,8 @@ TEST_CASE("orgsync-admin --help: the tool's and every command's", "[admin]") {
     CHECK(absl::StartsWith(help.out,
                            absl::StrCat("orgsync-admin ", command, ": ")));
     CHECK(absl::StrContains(
-        help.out,
-        absl::StrCat("Usage: orgsync-admin --state DIR ", command,
-                     " [options]\n")));
+        help.out, absl::StrCat("Usage: orgsync-admin --state DIR ", command,
+                               " [options]\n")));
     CHECK(absl::StrContains(help.out, "--connection ID"));
     CHECK(absl::StrContains(help.out, "Exit codes:"));
     CHECK(w.RunP({"help", command}).out == help.out);

@@ -5,8 +5,9 @@
 // OpenNodeState (as the node itself opens them), then the tool run as a
 // separate process on the stopped state -- its output, what its suspend
 // and resume leave in the state, and its answers when the state cannot be
-// opened. Spawns the binaries this build made (ORGSYNC_ADMIN_BINARY,
-// ORGSYNC_NODE_BINARY).
+// opened -- and on the same state served by a running orgsync-node, whose
+// control socket the tool then goes through. Spawns the binaries this
+// build made (ORGSYNC_ADMIN_BINARY, ORGSYNC_NODE_BINARY).
 
 #include <fcntl.h>
 #include <google/protobuf/util/json_util.h>
@@ -38,6 +39,7 @@
 #include "orgsync/org.h"
 #include "orgsync/transport.h"
 #include "proto/admin/admin_output.pb.h"
+#include "testing/node_process.h"
 #include "testing/storage_testing.h"
 #include "testing/temp_dir.h"
 
@@ -74,7 +76,8 @@ ToolRun RunProgram(const std::vector<std::string>& argv,
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0600);
   std::vector<char*> args;
-  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  for (const std::string& arg : argv)
+    args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
   pid_t pid = -1;
   const int spawned =
@@ -82,7 +85,8 @@ ToolRun RunProgram(const std::vector<std::string>& argv,
   posix_spawn_file_actions_destroy(&actions);
   REQUIRE(spawned == 0);
   int wait_status = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (waitpid(pid, &wait_status, WNOHANG) == 0) {
     if (std::chrono::steady_clock::now() > deadline) {
       kill(pid, SIGKILL);
@@ -120,11 +124,11 @@ struct StoppedNodes {
     }
     for (const auto& [state, org] :
          {std::pair{primary_dir, "org-a"}, std::pair{secondary_dir, "org-b"}}) {
-      const ToolRun init = RunProgram(
-          {ORGSYNC_NODE_BINARY, "init", "--state", state, "--org-id", org,
-           "--org-name", absl::StrCat(org, " name"), "--schema",
-           dir.Sub("schema.textproto")},
-          dir);
+      const ToolRun init =
+          RunProgram({ORGSYNC_NODE_BINARY, "init", "--state", state, "--org-id",
+                      org, "--org-name", absl::StrCat(org, " name"), "--schema",
+                      dir.Sub("schema.textproto")},
+                     dir);
       INFO(init.out << init.err);
       REQUIRE(init.exit_code == 0);
     }
@@ -143,8 +147,8 @@ struct StoppedNodes {
     RequireOk(invitation.status());
     Connection* p = *a.GetConnection("conn-1");
     RequireOk(p->AttachTransport(pair.a()));
-    auto s = b.AcceptInvitation("conn-1", invitation->secret_hex, pair.b(),
-                                "bob@b");
+    auto s =
+        b.AcceptInvitation("conn-1", invitation->secret_hex, pair.b(), "bob@b");
     RequireOk(s.status());
     const auto settle = [&] {
       for (int round = 0; round < 1000; ++round) {
@@ -212,7 +216,8 @@ std::vector<std::string> Cells(absl::string_view line) {
   return cells;
 }
 
-TEST_CASE("orgsync-admin on a stopped node's state folder", "[admin][process]") {
+TEST_CASE("orgsync-admin on a stopped node's state folder",
+          "[admin][process]") {
   StoppedNodes nodes;
 
   const ToolRun status = nodes.Admin({"--state", nodes.primary_dir, "status"});
@@ -284,13 +289,11 @@ TEST_CASE("orgsync-admin on a stopped node's state folder", "[admin][process]") 
 
     // While this process holds the state (as a node whose control socket
     // is gone would), the tool cannot open it, says so and changes nothing.
-    const ToolRun held =
-        nodes.Admin({"--state", nodes.primary_dir, "resume"});
+    const ToolRun held = nodes.Admin({"--state", nodes.primary_dir, "resume"});
     CHECK(held.exit_code == admin::kExitRuntimeError);
     CHECK(held.out.empty());
-    CHECK(absl::StartsWith(
-        held.err, absl::StrCat("orgsync-admin: cannot open ",
-                               nodes.primary_dir, ": ")));
+    CHECK(absl::StartsWith(held.err, absl::StrCat("orgsync-admin: cannot open ",
+                                                  nodes.primary_dir, ": ")));
     CHECK(p->status() == ConnectionStatus::kSuspended);
   }
 
@@ -305,12 +308,12 @@ TEST_CASE("orgsync-admin on a stopped node's state folder", "[admin][process]") 
     REQUIRE(socket_path.size() < sizeof(address.sun_path));
     std::strncpy(address.sun_path, socket_path.c_str(),
                  sizeof(address.sun_path) - 1);
-    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&address),
-                 sizeof(address)) == 0);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) ==
+            0);
     close(fd);
   }
-  const ToolRun resume = nodes.Admin(
-      {"--state", nodes.primary_dir, "resume", "--actor", "dave"});
+  const ToolRun resume =
+      nodes.Admin({"--state", nodes.primary_dir, "resume", "--actor", "dave"});
   CHECK(resume.exit_code == 0);
   CHECK(resume.err.empty());
   CHECK(resume.out ==
@@ -330,6 +333,54 @@ TEST_CASE("orgsync-admin on a stopped node's state folder", "[admin][process]") 
   CHECK(again.exit_code == admin::kExitRefused);
   CHECK(absl::StartsWith(again.err,
                          "orgsync-admin: cannot resume connection conn-1: "));
+}
+
+TEST_CASE("orgsync-admin asks a running node over its control socket",
+          "[admin][process]") {
+  StoppedNodes nodes;
+  const std::string log_path = nodes.dir.Sub("node.log");
+  testing::NodeProcess node;
+  RequireOk(node.Start(nodes.primary_dir, {"--insecure"}, log_path));
+  // The node holds the state folder from before its control socket
+  // answers: from then on every answer comes through the socket (the tool
+  // could not open the state itself).
+  if (!node.WaitServing())
+    FAIL("the node never served: " << ReadWhole(log_path));
+  const ToolRun status =
+      nodes.Admin({"--state", nodes.primary_dir, "status", "--json"});
+  const auto live = ParseJson<admin::proto::StatusOutput>(status);
+  REQUIRE(live.connections_size() == 1);
+  CHECK(live.connections(0).connection_id() == "conn-1");
+  CHECK(live.connections(0).role() == "Primary");
+  CHECK(live.connections(0).partner_org_id() == "org-b");
+
+  const ToolRun suspend = nodes.Admin(
+      {"--state", nodes.primary_dir, "suspend", "--actor", "carol"});
+  CHECK(suspend.exit_code == 0);
+  CHECK(suspend.out ==
+        "Connection conn-1 suspended by carol: Active -> Suspended.\n");
+  const ToolRun again = nodes.Admin({"--state", nodes.primary_dir, "suspend"});
+  CHECK(again.exit_code == admin::kExitRefused);
+  CHECK(absl::StartsWith(again.err,
+                         "orgsync-admin: cannot suspend connection conn-1: "));
+  const ToolRun missing = nodes.Admin(
+      {"--state", nodes.primary_dir, "queue", "--connection", "nope"});
+  CHECK(missing.exit_code == admin::kExitNotFound);
+  CHECK(missing.err ==
+        "orgsync-admin: no connection 'nope' (connections: conn-1)\n");
+  const auto queue = ParseJson<admin::proto::QueueOutput>(
+      nodes.Admin({"--state", nodes.primary_dir, "queue", "--json"}));
+  REQUIRE(queue.entries_size() >= 1);
+  CHECK(queue.entries(0).record_id() == nodes.account_id);
+
+  node.Signal(SIGTERM);
+  REQUIRE(node.Wait() == 0);
+  // What the running node did is in the state.
+  const auto stopped = ParseJson<admin::proto::StatusOutput>(
+      nodes.Admin({"--state", nodes.primary_dir, "status", "--json"}));
+  REQUIRE(stopped.connections_size() == 1);
+  CHECK(stopped.connections(0).status() == "Suspended");
+  CHECK(stopped.connections(0).suspended_by() == "carol");
 }
 
 TEST_CASE("orgsync-admin: help and command-line errors need no state folder",
@@ -367,10 +418,9 @@ TEST_CASE("orgsync-admin: help and command-line errors need no state folder",
   const ToolRun missing = admin({"--state", scratch.Sub("none"), "status"});
   CHECK(missing.exit_code == admin::kExitNotFound);
   CHECK(missing.out.empty());
-  CHECK(absl::StartsWith(
-      missing.err,
-      absl::StrCat("orgsync-admin: no node state in ", scratch.Sub("none"),
-                   ": ")));
+  CHECK(absl::StartsWith(missing.err,
+                         absl::StrCat("orgsync-admin: no node state in ",
+                                      scratch.Sub("none"), ": ")));
 }
 
 }  // namespace

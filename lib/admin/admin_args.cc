@@ -124,8 +124,7 @@ struct RawOption {
 };
 
 // Applies one option's value to `args`; the error, or "".
-std::string ApplyOption(const RawOption& raw, absl::Time now,
-                        AdminArgs& args) {
+std::string ApplyOption(const RawOption& raw, absl::Time now, AdminArgs& args) {
   const char* const name = raw.spec->name;
   const std::string& value = raw.value;
   if (raw.spec->takes_value && value.empty()) {
@@ -262,8 +261,8 @@ ParsedAdminArgs ParseAdminArgs(const std::vector<std::string>& args,
       parsed.error = absl::StrCat("unknown command '", positionals[0], "'");
       return parsed;
     }
-    if (positionals.size() > 1) fail(absl::StrCat("unexpected argument '",
-                                                  positionals[1], "'"));
+    if (positionals.size() > 1)
+      fail(absl::StrCat("unexpected argument '", positionals[1], "'"));
   }
   for (const RawOption& raw : options) {
     if (raw.spec->option == Option::kHelp) parsed.args.help = true;

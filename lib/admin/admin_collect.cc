@@ -65,7 +65,9 @@ void FillLogEntry(const LogEntry& entry, proto::LogEntry& out) {
   out.set_attempts(entry.attempts);
   out.set_queue_sequence(entry.queue_sequence);
   for (const LogDetail& detail : entry.details) {
-    (*out.mutable_details())[detail.key] = detail.value;
+    proto::LogDetail& kept = *out.add_details();
+    kept.set_key(detail.key);
+    kept.set_value(detail.value);
   }
 }
 
@@ -139,9 +141,9 @@ absl::StatusOr<proto::SubscribedOutput> CollectSubscribed(
   out.set_connection_id(connection.id());
   if (object) {
     if (!map.IsPartnerPublished(*object)) {
-      return absl::NotFoundError(
-          absl::StrCat("the partner publishes no object '", std::string(*object),
-                       "' on connection ", connection.id()));
+      return absl::NotFoundError(absl::StrCat(
+          "the partner publishes no object '", std::string(*object),
+          "' on connection ", connection.id()));
     }
     FillSubscribedObject(map, std::string(*object), *out.add_objects());
     return out;
@@ -165,8 +167,8 @@ absl::StatusOr<proto::QueueOutput> CollectQueue(const Connection& connection,
     FillQueueEntry(entry, *out.add_entries());
   }
   out.set_truncated(!page.next_page_token.empty() &&
-                    out.total_count() > static_cast<uint64_t>(
-                                            out.entries_size()));
+                    out.total_count() >
+                        static_cast<uint64_t>(out.entries_size()));
   return out;
 }
 

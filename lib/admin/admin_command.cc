@@ -52,7 +52,8 @@ Selection SelectConnection(Org& org, const AdminArgs& args) {
     ids.push_back(connection->id());
   }
   if (args.connection) {
-    absl::StatusOr<Connection*> connection = org.GetConnection(*args.connection);
+    absl::StatusOr<Connection*> connection =
+        org.GetConnection(*args.connection);
     if (connection.ok()) return {.connection = *connection, .failure = {}};
     if (!absl::IsNotFound(connection.status())) {
       return {.connection = nullptr,
@@ -78,10 +79,10 @@ Selection SelectConnection(Org& org, const AdminArgs& args) {
   }
   if (connections.size() > 1) {
     return {.connection = nullptr,
-            .failure = Usage(args, absl::StrCat(
-                                       "the org has ", connections.size(),
-                                       " connections (", absl::StrJoin(ids, ", "),
-                                       "): choose one with --connection ID"))};
+            .failure = Usage(
+                args, absl::StrCat("the org has ", connections.size(),
+                                   " connections (", absl::StrJoin(ids, ", "),
+                                   "): choose one with --connection ID"))};
   }
   return {.connection = connections[0], .failure = {}};
 }
@@ -90,7 +91,8 @@ Selection SelectConnection(Org& org, const AdminArgs& args) {
 template <typename Message, typename Render>
 AdminOutput Print(const AdminArgs& args, const Message& message,
                   Render render) {
-  if (!args.json) return {.exit_code = kExitOk, .out = render(message), .err = ""};
+  if (!args.json)
+    return {.exit_code = kExitOk, .out = render(message), .err = ""};
   absl::StatusOr<std::string> json = RenderJson(message);
   if (!json.ok()) return Failure(json.status(), "");
   return {.exit_code = kExitOk, .out = *std::move(json), .err = ""};
@@ -167,8 +169,8 @@ AdminOutput RunOnConnection(Connection& connection, const AdminArgs& args) {
       query.status = args.status;
       query.object = args.object;
       query.newest_first = true;
-      absl::StatusOr<proto::LogOutput> output = CollectLog(
-          connection, query, args.limit.value_or(kDefaultLogLimit));
+      absl::StatusOr<proto::LogOutput> output =
+          CollectLog(connection, query, args.limit.value_or(kDefaultLogLimit));
       if (!output.ok()) return Failure(output.status(), context);
       return Print(args, *output, RenderLog);
     }

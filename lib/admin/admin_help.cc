@@ -60,7 +60,13 @@ std::string ToolHelp() {
       "  resume      resume an administrator's suspension\n"
       "\n"
       "Options of every command:\n",
-      kCommonOptions, "\n", kExitCodes);
+      kCommonOptions,
+      "\n"
+      "With --json, standard output is one line of JSON: snake_case names,\n"
+      "every field present, times in RFC 3339 (UTC), 64-bit numbers as\n"
+      "strings. Errors stay text on standard error, with the exit code.\n"
+      "\n",
+      kExitCodes);
 }
 
 std::string CommandHelp(AdminCommand command) {
@@ -95,10 +101,10 @@ std::string CommandHelp(AdminCommand command) {
           "orgsync-admin queue: the entries waiting to reach the partner,\n"
           "oldest first: sequence, action, object, record, failed attempts,\n"
           "next retry, last error.\n\n",
-          Usage("queue",
-                absl::StrCat("  --limit N        at most N entries (default ",
-                             kDefaultQueueLimit, ", at most ", kMaxLimit,
-                             ")\n")),
+          Usage(
+              "queue",
+              absl::StrCat("  --limit N        at most N entries (default ",
+                           kDefaultQueueLimit, ", at most ", kMaxLimit, ")\n")),
           "\n", kExitCodes);
     case AdminCommand::kLog:
       return absl::StrCat(
@@ -150,8 +156,7 @@ std::string CommandHelp(AdminCommand command) {
 
 std::string UsageHint(const AdminArgs& args) {
   if (args.command) {
-    return absl::StrCat("Run 'orgsync-admin ",
-                        AdminCommandName(*args.command),
+    return absl::StrCat("Run 'orgsync-admin ", AdminCommandName(*args.command),
                         " --help' for its usage.\n");
   }
   return "Run 'orgsync-admin --help' for the commands.\n";

@@ -87,13 +87,17 @@ absl::StatusOr<AdminOutput> AskNode(const std::string& socket_path,
     return absl::UnavailableError(status.error_message());
   }
   if (!status.ok()) {
-    return absl::InternalError(absl::StrCat(
-        "the node at ", socket_path, " failed the command: ",
-        status.error_message()));
+    // The gRPC code, as absl spells the same codes (UNIMPLEMENTED from a
+    // node that does not serve the Admin call, DEADLINE_EXCEEDED, ...).
+    const absl::Status failure(
+        static_cast<absl::StatusCode>(status.error_code()),
+        status.error_message());
+    return absl::InternalError(
+        absl::StrCat("the node at ", socket_path,
+                     " failed the command: ", failure.ToString()));
   }
-  return AdminOutput{.exit_code = reply.exit_code(),
-                     .out = reply.out(),
-                     .err = reply.err()};
+  return AdminOutput{
+      .exit_code = reply.exit_code(), .out = reply.out(), .err = reply.err()};
 }
 
 AdminOutput RunOnStoppedNode(const std::string& state_dir,
@@ -103,9 +107,8 @@ AdminOutput RunOnStoppedNode(const std::string& state_dir,
       node::OpenNodeState(state_dir);
   if (!state.ok()) {
     if (absl::IsNotFound(state.status())) {
-      return Error(kExitNotFound,
-                   absl::StrCat("no node state in ", state_dir, ": ",
-                                state.status().message()));
+      return Error(kExitNotFound, absl::StrCat("no node state in ", state_dir,
+                                               ": ", state.status().message()));
     }
     if (absl::IsFailedPrecondition(state.status()) && socket_left_behind) {
       return Error(kExitRuntimeError,
@@ -139,7 +142,8 @@ int Main(const std::vector<std::string>& argv) {
       continue;
     }
     if (state_dir) return Print(Error(kExitUsage, "--state given twice"));
-    if (value->empty()) return Print(Error(kExitUsage, "--state needs a value"));
+    if (value->empty())
+      return Print(Error(kExitUsage, "--state needs a value"));
     state_dir = std::move(value);
   }
 
@@ -169,7 +173,8 @@ int Main(const std::vector<std::string>& argv) {
     absl::StatusOr<AdminOutput> answer = AskNode(socket_path, args);
     if (answer.ok()) return Print(*answer);
     if (!absl::IsUnavailable(answer.status())) {
-      return Print(Error(kExitRuntimeError, std::string(answer.status().message())));
+      return Print(
+          Error(kExitRuntimeError, std::string(answer.status().message())));
     }
   }
   return Print(RunOnStoppedNode(*state_dir, args, has_socket));

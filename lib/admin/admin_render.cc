@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "admin/text_table.h"
 #include "admin/admin_time.h"
+#include "admin/text_table.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace orgsync::admin {
@@ -54,10 +54,6 @@ std::string SuspensionNote(const proto::ConnectionStatus& connection) {
                       absl::StrJoin(reasons, "; "), ")\n");
 }
 
-std::string RecordCell(const std::string& object, const std::string& id) {
-  return id.empty() ? Cell(object) : absl::StrCat(object, " ", id);
-}
-
 }  // namespace
 
 std::string RenderStatus(const proto::StatusOutput& output) {
@@ -73,7 +69,8 @@ std::string RenderStatus(const proto::StatusOutput& output) {
          absl::StrCat(connection.queue_count()),
          connection.oldest_entry_enqueued().empty()
              ? "-"
-             : FormatAge(absl::Seconds(connection.oldest_entry_age_seconds()))});
+             : FormatAge(
+                   absl::Seconds(connection.oldest_entry_age_seconds()))});
     if (connection.admin_suspended() || connection.partner_unavailable()) {
       notes += SuspensionNote(connection);
     }
@@ -87,8 +84,9 @@ std::string RenderPublished(const proto::PublishedOutput& output) {
     return absl::StrCat("Connection ", output.connection_id(),
                         " publishes no objects.\n");
   }
-  TextTable table({"OBJECT", "PARTNER SUBSCRIBED", "FIELDS", "PUBLISHED FIELDS"},
-                  /*max_cell_width=*/80);
+  TextTable table(
+      {"OBJECT", "PARTNER SUBSCRIBED", "FIELDS", "PUBLISHED FIELDS"},
+      /*max_cell_width=*/80);
   for (const proto::PublishedObject& object : output.objects()) {
     table.AddRow({object.object(), YesNo(object.partner_subscribed()),
                   absl::StrCat(object.fields_size()),
@@ -110,20 +108,21 @@ std::string RenderSubscribed(const proto::SubscribedOutput& output,
       table.AddRow({field.partner_field(), field.status(),
                     Cell(field.local_field()), Cell(field.reason())});
     }
-    return absl::StrCat(object.object(), ": ",
-                        object.subscribed()
-                            ? absl::StrCat("subscribed, mapped to ",
-                                           object.local_object())
-                            : std::string("not subscribed"),
-                        "\n", table.Render());
+    return absl::StrCat(
+        object.object(), ": ",
+        object.subscribed()
+            ? absl::StrCat("subscribed, mapped to ", object.local_object())
+            : std::string("not subscribed"),
+        "\n", table.Render());
   }
-  TextTable table({"OBJECT", "SUBSCRIBED", "LOCAL OBJECT", "FIELDS SUBSCRIBED"});
+  TextTable table(
+      {"OBJECT", "SUBSCRIBED", "LOCAL OBJECT", "FIELDS SUBSCRIBED"});
   for (const proto::SubscribedObject& object : output.objects()) {
-    const auto subscribed = std::count_if(
-        object.fields().begin(), object.fields().end(),
-        [](const proto::FieldMapping& field) {
-          return field.status() == "Subscribed";
-        });
+    const auto subscribed =
+        std::count_if(object.fields().begin(), object.fields().end(),
+                      [](const proto::FieldMapping& field) {
+                        return field.status() == "Subscribed";
+                      });
     table.AddRow({object.object(), YesNo(object.subscribed()),
                   Cell(object.local_object()),
                   absl::StrCat(subscribed, " of ", object.fields_size())});
@@ -136,11 +135,11 @@ std::string RenderQueue(const proto::QueueOutput& output) {
     return absl::StrCat("The queue of connection ", output.connection_id(),
                         " is empty.\n");
   }
-  TextTable table({"SEQ", "ACTION", "RECORD", "ATTEMPTS", "NEXT RETRY",
-                   "LAST ERROR"});
+  TextTable table({"SEQ", "ACTION", "OBJECT", "RECORD", "ATTEMPTS",
+                   "NEXT RETRY", "LAST ERROR"});
   for (const proto::QueueEntry& entry : output.entries()) {
     table.AddRow({absl::StrCat(entry.sequence()), entry.action(),
-                  RecordCell(entry.object(), entry.record_id()),
+                  Cell(entry.object()), Cell(entry.record_id()),
                   absl::StrCat(entry.attempts()), entry.next_retry(),
                   entry.last_error_code().empty()
                       ? "-"
@@ -161,11 +160,11 @@ std::string RenderLog(const proto::LogOutput& output) {
     return absl::StrCat("No log entries match on connection ",
                         output.connection_id(), ".\n");
   }
-  TextTable table({"EVENT", "TIME", "STATUS", "ACTION", "RECORD", "ERROR",
-                   "ATTEMPTS", "DESCRIPTION"});
+  TextTable table({"EVENT", "TIME", "STATUS", "ACTION", "OBJECT", "RECORD",
+                   "ERROR", "ATTEMPTS", "DESCRIPTION"});
   for (const proto::LogEntry& entry : output.entries()) {
     table.AddRow({absl::StrCat(entry.event()), entry.time(), entry.status(),
-                  entry.action(), RecordCell(entry.object(), entry.record_id()),
+                  entry.action(), Cell(entry.object()), Cell(entry.record_id()),
                   entry.error_code() == "NONE" ? "-" : entry.error_code(),
                   absl::StrCat(entry.attempts()), Cell(entry.description())});
   }
@@ -204,9 +203,9 @@ std::string RenderHistory(const proto::HistoryOutput& output) {
 std::string RenderAction(const proto::ActionOutput& output) {
   const std::string done =
       output.action() == "suspend" ? "suspended" : "resumed";
-  return absl::StrCat("Connection ", output.connection_id(), " ", done,
-                      " by ", output.actor(), ": ", output.status_before(),
-                      " -> ", output.status_after(), ".\n");
+  return absl::StrCat("Connection ", output.connection_id(), " ", done, " by ",
+                      output.actor(), ": ", output.status_before(), " -> ",
+                      output.status_after(), ".\n");
 }
 
 absl::StatusOr<std::string> RenderJson(

@@ -25,8 +25,8 @@ absl::StatusOr<absl::Duration> ParseSpan(std::string_view text) {
     if (i == digits_start || i - digits_start > 9) {
       return absl::InvalidArgumentError("");
     }
-    const int64_t amount = std::stoll(std::string(text.substr(digits_start,
-                                                              i - digits_start)));
+    const int64_t amount =
+        std::stoll(std::string(text.substr(digits_start, i - digits_start)));
     const size_t unit_start = i;
     while (i < text.size() && absl::ascii_isalpha(text[i])) ++i;
     const std::string_view unit = text.substr(unit_start, i - unit_start);

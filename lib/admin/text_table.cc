@@ -15,9 +15,8 @@ bool IsContinuationByte(char c) {
 }
 
 size_t CodePoints(const std::string& text) {
-  return static_cast<size_t>(
-      std::count_if(text.begin(), text.end(),
-                    [](char c) { return !IsContinuationByte(c); }));
+  return static_cast<size_t>(std::count_if(
+      text.begin(), text.end(), [](char c) { return !IsContinuationByte(c); }));
 }
 
 // One line, at most `max_width` code points.
