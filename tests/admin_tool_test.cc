@@ -7,7 +7,7 @@
 // and resume leave in the state, and its answers when the state cannot be
 // opened -- and on the same state served by a running orgsync-node, whose
 // control socket the tool then goes through. Spawns the binaries this
-// build made (ORGSYNC_ADMIN_BINARY, ORGSYNC_NODE_BINARY).
+// build made (ORGSYNC_ADMIN_BINARY, and testing::NodeBinary()).
 
 #include <fcntl.h>
 #include <google/protobuf/util/json_util.h>
@@ -125,7 +125,7 @@ struct StoppedNodes {
     for (const auto& [state, org] :
          {std::pair{primary_dir, "org-a"}, std::pair{secondary_dir, "org-b"}}) {
       const ToolRun init =
-          RunProgram({ORGSYNC_NODE_BINARY, "init", "--state", state, "--org-id",
+          RunProgram({testing::NodeBinary(), "init", "--state", state, "--org-id",
                       org, "--org-name", absl::StrCat(org, " name"), "--schema",
                       dir.Sub("schema.textproto")},
                      dir);
@@ -340,7 +340,8 @@ TEST_CASE("orgsync-admin asks a running node over its control socket",
   StoppedNodes nodes;
   const std::string log_path = nodes.dir.Sub("node.log");
   testing::NodeProcess node;
-  RequireOk(node.Start(nodes.primary_dir, {"--insecure"}, log_path));
+  RequireOk(node.Start(testing::NodeBinary(), nodes.primary_dir, {"--insecure"},
+                       log_path));
   // The node holds the state folder from before its control socket
   // answers: from then on every answer comes through the socket (the tool
   // could not open the state itself).
