@@ -16,7 +16,6 @@
 
 #include <fmt/format.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -26,7 +25,6 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/numbers.h"
 #include "absl/time/time.h"
 #include "embedded_org.h"
 #include "orgsync/capture.h"
@@ -55,16 +53,16 @@ absl::StatusOr<InvitationFile> Invite(orgsync::Org& org,
     options.contact = "bob@org-b";
     ORGSYNC_ASSIGN_OR_RETURN(orgsync::Invitation invitation,
                              org.CreateInvitation(options, "alice@org-a"));
-    const InvitationFile file{invitation.connection_id,
-                              invitation.secret_hex};
+    const InvitationFile file{invitation.connection_id, invitation.secret_hex};
     ORGSYNC_RETURN_IF_ERROR(
         orgsync_example::WriteInvitationFile(invitation_path, file));
     fmt::print("org-a: invited org-b to connection {} ({})\n",
                invitation.connection_id, invitation_path);
     return file;
   }
-  ORGSYNC_ASSIGN_OR_RETURN(InvitationFile file,
-                           orgsync_example::ReadInvitationFile(invitation_path));
+  ORGSYNC_ASSIGN_OR_RETURN(
+      InvitationFile file,
+      orgsync_example::ReadInvitationFile(invitation_path));
   fmt::print("org-a: reopened connection {}\n", file.connection_id);
   return file;
 }
@@ -91,10 +89,8 @@ absl::Status WriteAccount(EmbeddedOrg& side, orgsync::Connection& connection,
 }
 
 absl::Status Run(std::map<std::string, std::string> flags) {
-  int accounts = 0;
-  if (!absl::SimpleAtoi(flags["accounts"], &accounts) || accounts < 0) {
-    return absl::InvalidArgumentError("--accounts must be a count");
-  }
+  ORGSYNC_ASSIGN_OR_RETURN(const int accounts,
+                           orgsync_example::AccountsFlag(flags));
   // Declared first, so destroyed last: the org (which detaches its
   // connection) goes before the transport it is attached to.
   std::unique_ptr<orgsync::GrpcTransport> transport;
@@ -130,11 +126,12 @@ absl::Status Run(std::map<std::string, std::string> flags) {
                                   [&] { return connection->accepted(); }));
   fmt::print("org-a: org-b accepted\n");
   if (!connection->publish_set()->IsObjectPublished("Account")) {
-    ORGSYNC_RETURN_IF_ERROR(connection->publish_set()->PublishObject("Account"));
+    ORGSYNC_RETURN_IF_ERROR(
+        connection->publish_set()->PublishObject("Account"));
     runner->Wake();
   }
-  ORGSYNC_RETURN_IF_ERROR(WaitFor(
-      "org-b to subscribe to Account", kPatience, [&] {
+  ORGSYNC_RETURN_IF_ERROR(
+      WaitFor("org-b to subscribe to Account", kPatience, [&] {
         return connection->publish_set()->IsPartnerSubscribed("Account");
       }));
   fmt::print("org-a: publishes Account; org-b subscribes\n");
@@ -144,11 +141,13 @@ absl::Status Run(std::map<std::string, std::string> flags) {
     runner->Wake();
   }
   ORGSYNC_RETURN_IF_ERROR(WaitFor("org-b to acknowledge every change",
-                                  kPatience, [&] { return connection->idle(); }));
+                                  kPatience,
+                                  [&] { return connection->idle(); }));
   const orgsync::ConnectionCounters counters = connection->counters();
-  fmt::print("org-a: wrote and captured {} accounts; {} changes sent, {} "
-             "acknowledged\n",
-             accounts, counters.entries_sent, counters.entries_acknowledged);
+  fmt::print(
+      "org-a: wrote and captured {} accounts; {} changes sent, {} "
+      "acknowledged\n",
+      accounts, counters.entries_sent, counters.entries_acknowledged);
   runner->Stop();
   return absl::OkStatus();
 }
@@ -156,27 +155,16 @@ absl::Status Run(std::map<std::string, std::string> flags) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // One line at a time, also into a pipe: the two programs' lines are read
-  // side by side as they happen.
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  std::map<std::string, std::string> flags = {
-      {"state", ""},         {"invitation-file", ""}, {"tls-dir", ""},
-      {"listen", "127.0.0.1:0"}, {"port-file", "-"},  {"accounts", "100"}};
-  absl::Status status = orgsync_example::ParseFlags(argc, argv, flags);
-  if (!status.ok()) {
-    fmt::print(stderr,
-               "embed_primary: {}\nusage: embed_primary --state DIR "
-               "--invitation-file F --tls-dir D [--listen HOST:PORT] "
-               "[--port-file F] [--accounts N]\n",
-               std::string(status.message()));
-    return 2;
-  }
-  if (flags["port-file"] == "-") flags["port-file"].clear();
-  status = Run(std::move(flags));
-  if (!status.ok()) {
-    fmt::print(stderr, "embed_primary: {}\n", status.ToString());
-    return EXIT_FAILURE;
-  }
-  fmt::print("embed_primary: done.\n");
-  return EXIT_SUCCESS;
+  return orgsync_example::ExampleMain(
+      "embed_primary",
+      "--state DIR --invitation-file F --tls-dir D [--listen HOST:PORT] "
+      "[--port-file F] [--accounts N]",
+      argc, argv,
+      {{"state", ""},
+       {"invitation-file", ""},
+       {"tls-dir", ""},
+       {"listen", "127.0.0.1:0"},
+       {"port-file", "-"},
+       {"accounts", "100"}},
+      &Run);
 }

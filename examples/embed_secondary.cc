@@ -15,14 +15,12 @@
 
 #include <fmt/format.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
-#include "absl/strings/numbers.h"
 #include "absl/time/time.h"
 #include "embedded_org.h"
 #include "orgsync/connection.h"
@@ -52,10 +50,8 @@ int CountAccounts(EmbeddedOrg& side) {
 }
 
 absl::Status Run(std::map<std::string, std::string> flags) {
-  int accounts = 0;
-  if (!absl::SimpleAtoi(flags["accounts"], &accounts) || accounts < 0) {
-    return absl::InvalidArgumentError("--accounts must be a count");
-  }
+  ORGSYNC_ASSIGN_OR_RETURN(const int accounts,
+                           orgsync_example::AccountsFlag(flags));
   // Declared first, so destroyed last: the org (which detaches its
   // connection) goes before the transport it is attached to.
   std::unique_ptr<orgsync::GrpcTransport> transport;
@@ -84,10 +80,9 @@ absl::Status Run(std::map<std::string, std::string> flags) {
     fmt::print("org-b: reopened connection {}\n", invitation.connection_id);
   } else {
     ORGSYNC_ASSIGN_OR_RETURN(
-        connection,
-        side->org->AcceptInvitation(invitation.connection_id,
-                                    invitation.secret_hex, transport.get(),
-                                    "bob@org-b"));
+        connection, side->org->AcceptInvitation(invitation.connection_id,
+                                                invitation.secret_hex,
+                                                transport.get(), "bob@org-b"));
     // The acceptance goes out at once if the stream is up; otherwise it is
     // sent again once the dialer reached org-a.
     absl::Status failure;
@@ -119,9 +114,9 @@ absl::Status Run(std::map<std::string, std::string> flags) {
   }
   fmt::print("org-b: subscribes to Account, every field\n");
 
-  ORGSYNC_RETURN_IF_ERROR(WaitFor(
-      fmt::format("{} accounts from org-a", accounts), kPatience,
-      [&] { return CountAccounts(*side) >= accounts; }));
+  ORGSYNC_RETURN_IF_ERROR(
+      WaitFor(fmt::format("{} accounts from org-a", accounts), kPatience,
+              [&] { return CountAccounts(*side) >= accounts; }));
   fmt::print("org-b: holds {} accounts, {} changes applied\n",
              CountAccounts(*side), connection->counters().items_applied);
   // The primary leaves once it heard every change acknowledged; leaving
@@ -138,28 +133,15 @@ absl::Status Run(std::map<std::string, std::string> flags) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // One line at a time, also into a pipe: the two programs' lines are read
-  // side by side as they happen.
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  std::map<std::string, std::string> flags = {{"state", ""},
-                                              {"invitation-file", ""},
-                                              {"tls-dir", ""},
-                                              {"primary", ""},
-                                              {"accounts", "100"}};
-  absl::Status status = orgsync_example::ParseFlags(argc, argv, flags);
-  if (!status.ok()) {
-    fmt::print(stderr,
-               "embed_secondary: {}\nusage: embed_secondary --state DIR "
-               "--invitation-file F --tls-dir D --primary HOST:PORT "
-               "[--accounts N]\n",
-               std::string(status.message()));
-    return 2;
-  }
-  status = Run(std::move(flags));
-  if (!status.ok()) {
-    fmt::print(stderr, "embed_secondary: {}\n", status.ToString());
-    return EXIT_FAILURE;
-  }
-  fmt::print("embed_secondary: done.\n");
-  return EXIT_SUCCESS;
+  return orgsync_example::ExampleMain(
+      "embed_secondary",
+      "--state DIR --invitation-file F --tls-dir D --primary HOST:PORT "
+      "[--accounts N]",
+      argc, argv,
+      {{"state", ""},
+       {"invitation-file", ""},
+       {"tls-dir", ""},
+       {"primary", ""},
+       {"accounts", "100"}},
+      &Run);
 }

@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -28,6 +29,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "orgsync/clock.h"
@@ -78,17 +80,17 @@ inline absl::StatusOr<std::unique_ptr<EmbeddedOrg>> OpenEmbeddedOrg(
   store_options.clock = orgsync::Clock::System();
   store_options.id_prefix = id_prefix;
   store_options.shares_org_storage = true;
-  ORGSYNC_ASSIGN_OR_RETURN(side->store,
-                           orgsync::OpenStorageRecordStore(
-                               side->storage.get(), std::move(store_options)));
+  ORGSYNC_ASSIGN_OR_RETURN(
+      side->store, orgsync::OpenStorageRecordStore(side->storage.get(),
+                                                   std::move(store_options)));
   orgsync::OrgOptions options;
   options.org_id = org_id;
   options.org_name = org_id;
   options.schema = &side->schema;
   options.record_store = side->store.get();
-  ORGSYNC_ASSIGN_OR_RETURN(
-      side->org, orgsync::Org::Open(options, side->storage.get(),
-                                    orgsync::Clock::System()));
+  ORGSYNC_ASSIGN_OR_RETURN(side->org,
+                           orgsync::Org::Open(options, side->storage.get(),
+                                              orgsync::Clock::System()));
   return side;
 }
 
@@ -111,15 +113,15 @@ inline absl::Status WriteInvitationFile(const std::string& path,
       return absl::UnavailableError(fmt::format("cannot write {}", temporary));
     }
   }
-  std::filesystem::permissions(temporary, std::filesystem::perms::owner_read |
-                                              std::filesystem::perms::owner_write);
+  std::filesystem::permissions(
+      temporary,
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   // Renamed into place, so the partner never reads half a file.
   std::error_code error;
   std::filesystem::rename(temporary, path, error);
   if (error) {
-    return absl::UnavailableError(
-        fmt::format("cannot rename {} to {}: {}", temporary, path,
-                    error.message()));
+    return absl::UnavailableError(fmt::format(
+        "cannot rename {} to {}: {}", temporary, path, error.message()));
   }
   return absl::OkStatus();
 }
@@ -196,6 +198,44 @@ inline absl::Status ParseFlags(int argc, char** argv,
     }
   }
   return absl::OkStatus();
+}
+
+// The --accounts flag: how many accounts to write or expect.
+inline absl::StatusOr<int> AccountsFlag(
+    std::map<std::string, std::string>& flags) {
+  int accounts = 0;
+  if (!absl::SimpleAtoi(flags["accounts"], &accounts) || accounts < 0) {
+    return absl::InvalidArgumentError("--accounts must be a count");
+  }
+  return accounts;
+}
+
+// main() of both programs: parses `flags` (preset with defaults; "-" is an
+// optional flag left out), runs `run`, prints its error or
+// "<program>: done.". Exit status 2 for a usage error, 1 for a failure.
+inline int ExampleMain(
+    std::string_view program, std::string_view usage, int argc, char** argv,
+    std::map<std::string, std::string> flags,
+    absl::Status (*run)(std::map<std::string, std::string>)) {
+  // One line at a time, also into a pipe: the two programs' lines are read
+  // side by side as they happen.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  absl::Status status = ParseFlags(argc, argv, flags);
+  if (!status.ok()) {
+    fmt::print(stderr, "{}: {}\nusage: {} {}\n", program,
+               std::string(status.message()), program, usage);
+    return 2;
+  }
+  for (auto& [name, value] : flags) {
+    if (value == "-") value.clear();
+  }
+  status = run(std::move(flags));
+  if (!status.ok()) {
+    fmt::print(stderr, "{}: {}\n", program, status.ToString());
+    return EXIT_FAILURE;
+  }
+  fmt::print("{}: done.\n", program);
+  return EXIT_SUCCESS;
 }
 
 }  // namespace orgsync_example
