@@ -38,6 +38,12 @@ target_link_libraries(orgsync_admin_internal
 orgsync_apply_internal_options(orgsync_admin_internal)
 set_target_properties(orgsync_admin_internal PROPERTIES
   POSITION_INDEPENDENT_CODE ON)
+# Each file parses Protobuf's and Abseil's headers again: in batches they
+# are parsed once per batch (the test command builds this twice).
+if(ORGSYNC_UNITY_BUILD)
+  set_target_properties(orgsync_admin_internal PROPERTIES
+    UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 8)
+endif()
 add_dependencies(orgsync_admin_internal orgsync_admin_proto)
 
 # The tool. It asks a running node over its control socket, or opens a

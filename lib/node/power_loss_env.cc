@@ -20,26 +20,26 @@
 namespace orgsync::node {
 namespace {
 
-struct FileState {
-  uint64_t written = 0;  // bytes appended through this Env
-  uint64_t synced = 0;   // of those, made durable by Sync
-  // The folder entry survives a power cut: the folder was synced after
-  // the file was made (or the file existed before).
-  bool entry_durable = false;
-};
-
 std::string FolderOf(const std::string& fname) {
   return std::filesystem::path(fname).parent_path().string();
 }
 
 bool IsManifest(const std::string& fname) {
   return std::filesystem::path(fname).filename().string().rfind("MANIFEST",
-                                                                 0) == 0;
+                                                                0) == 0;
 }
 
 }  // namespace
 
 struct PowerLossEnv::State {
+  struct FileState {
+    uint64_t written = 0;  // bytes appended through this Env
+    uint64_t synced = 0;   // of those, made durable by Sync
+    // The folder entry survives a power cut: the folder was synced after
+    // the file was made (or the file existed before).
+    bool entry_durable = false;
+  };
+
   std::mutex mu;
   std::map<std::string, FileState> files;  // guarded by mu
   // Set by PowerLossAtNextWrite: the next Append cuts the power.
@@ -81,7 +81,7 @@ class TrackedFile final : public leveldb::WritableFile {
     std::lock_guard<std::mutex> lock(state_->mu);
     leveldb::Status s = target_->Sync();
     if (!s.ok()) return s;
-    FileState& file = state_->files[fname_];
+    auto& file = state_->files[fname_];
     file.synced = file.written;
     if (IsManifest(fname_)) {
       // The default Env syncs the folder with a MANIFEST: every entry in
@@ -117,8 +117,8 @@ leveldb::Status PowerLossEnv::NewWritableFile(const std::string& fname,
   if (!s.ok()) return s;
   // A file made anew (or truncated) holds nothing durable; its entry is
   // durable only if it existed before.
-  FileState& state = state_->files[fname];
-  state = FileState{.written = 0, .synced = 0, .entry_durable = existed};
+  State::FileState& state = state_->files[fname];
+  state = State::FileState{.written = 0, .synced = 0, .entry_durable = existed};
   *result = new TrackedFile(state_.get(), fname, file);
   return s;
 }
@@ -134,8 +134,8 @@ leveldb::Status PowerLossEnv::NewAppendableFile(
   if (!s.ok()) return s;
   // What the file held before this process wrote to it counts as durable.
   auto [it, inserted] = state_->files.try_emplace(
-      fname, FileState{.written = size, .synced = size,
-                       .entry_durable = existed});
+      fname, State::FileState{
+                 .written = size, .synced = size, .entry_durable = existed});
   if (!inserted) it->second.written = size;
   *result = new TrackedFile(state_.get(), fname, file);
   return s;
@@ -159,7 +159,7 @@ leveldb::Status PowerLossEnv::RenameFile(const std::string& src,
     state_->files.erase(target_name);
     return s;
   }
-  FileState moved = it->second;
+  State::FileState moved = it->second;
   state_->files.erase(it);
   auto old = state_->files.find(target_name);
   const bool target_durable =
