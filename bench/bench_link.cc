@@ -17,6 +17,7 @@
 #include "orgsync/transport.h"
 
 #ifdef ORGSYNC_BENCH_GRPC
+#include "node/throwaway_certificates.h"
 #include "orgsync/grpc_transport.h"
 #endif
 
@@ -29,9 +30,9 @@ class InProcessLink final : public BenchLink {
   orgsync::Transport* secondary() override { return pair_.b(); }
   size_t DeliverTo(bool to_primary) override {
     size_t delivered = 0;
-    while (pair_.DeliverNextTo(to_primary
-                                   ? orgsync::InProcessTransportPair::Side::kA
-                                   : orgsync::InProcessTransportPair::Side::kB)) {
+    while (pair_.DeliverNextTo(
+        to_primary ? orgsync::InProcessTransportPair::Side::kA
+                   : orgsync::InProcessTransportPair::Side::kB)) {
       ++delivered;
     }
     return delivered;
@@ -67,34 +68,6 @@ class GrpcLink final : public BenchLink {
   std::unique_ptr<orgsync::GrpcTransport> dialer_;
 };
 
-// A CA and a server certificate for localhost, made with P-256 keys (which
-// openssl makes in milliseconds).
-absl::Status MakeCertificates(const std::filesystem::path& dir) {
-  std::filesystem::create_directories(dir);
-  const std::string d = dir.string();
-  const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1";
-  const std::vector<std::string> commands = {
-      fmt::format("openssl req -x509 {} -nodes -days 2 -subj /CN=bench-ca "
-                  "-keyout {}/ca.key -out {}/ca.pem",
-                  key, d, d),
-      fmt::format("openssl req {} -nodes -subj /CN=localhost -keyout "
-                  "{}/server.key -out {}/server.csr",
-                  key, d, d),
-      fmt::format("printf 'subjectAltName=DNS:localhost\\n"
-                  "extendedKeyUsage=serverAuth\\n' > {}/server.ext",
-                  d),
-      fmt::format("openssl x509 -req -days 2 -in {0}/server.csr -CA "
-                  "{0}/ca.pem -CAkey {0}/ca.key -CAcreateserial -out "
-                  "{0}/server.pem -extfile {0}/server.ext",
-                  d),
-  };
-  for (const std::string& command : commands) {
-    if (std::system((command + " >/dev/null 2>&1").c_str()) != 0) {
-      return absl::InternalError("making the certificates failed: " + command);
-    }
-  }
-  return absl::OkStatus();
-}
 #endif
 
 }  // namespace
@@ -107,7 +80,8 @@ absl::StatusOr<std::unique_ptr<BenchLink>> NewGrpcLink(
     const std::filesystem::path& dir, const std::string& connection_id,
     const std::string& secret_hex) {
 #ifdef ORGSYNC_BENCH_GRPC
-  ORGSYNC_RETURN_IF_ERROR(MakeCertificates(dir));
+  ORGSYNC_RETURN_IF_ERROR(
+      orgsync::node::MakeThrowawayCertificates(dir.string()));
   const std::string d = dir.string();
   orgsync::GrpcTransportOptions listen;
   listen.address = "127.0.0.1:0";

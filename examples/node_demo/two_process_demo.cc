@@ -38,8 +38,9 @@
 #include "absl/time/time.h"
 #include "fmt/core.h"
 #include "fmt/ranges.h"
-#include "node_demo/demo_nodes.h"
+#include "node/throwaway_certificates.h"
 #include "node_demo/demo_node.h"
+#include "node_demo/demo_nodes.h"
 #include "orgsync/status.h"
 
 namespace orgsync_demo {
@@ -50,7 +51,8 @@ namespace fs = std::filesystem;
 
 constexpr absl::Duration kPatience = absl::Seconds(30);
 
-constexpr char kSchema[] = R"(# The demo's schema: Account, and Contact with a lookup to it.
+constexpr char kSchema[] =
+    R"(# The demo's schema: Account, and Contact with a lookup to it.
 object {
   name: "Account" publishable: true
   field { name: "Name" type: "text" }
@@ -71,48 +73,14 @@ object {
 }
 )";
 
-void Heading(std::string_view text) {
-  fmt::print("\n== {}\n", text);
-}
+void Heading(std::string_view text) { fmt::print("\n== {}\n", text); }
 
-// Throwaway certificates: a CA, the primary's (localhost, 127.0.0.1) and
-// the secondary's client certificate. Made once per state folder.
+// Throwaway certificates (lib/node/throwaway_certificates.h): a CA, the
+// primary's server certificate and the secondary's client certificate.
+// Made once per state folder.
 absl::Status MakeCertificates(const std::string& dir) {
   if (fs::exists(dir + "/ca.pem")) return absl::OkStatus();
-  fs::create_directories(dir);
-  const std::string log = dir + "/openssl.log";
-  const std::vector<std::string> key = {"-newkey", "ec", "-pkeyopt",
-                                        "ec_paramgen_curve:prime256v1",
-                                        "-nodes"};
-  auto openssl = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), "openssl");
-    return RunCommand(args, log);
-  };
-  std::vector<std::string> ca = {"req", "-x509"};
-  ca.insert(ca.end(), key.begin(), key.end());
-  ca.insert(ca.end(), {"-days", "30", "-subj", "/CN=orgsync-demo-ca",
-                       "-keyout", dir + "/ca.key", "-out", dir + "/ca.pem"});
-  ORGSYNC_RETURN_IF_ERROR(openssl(ca));
-  for (const auto& [side, name, usage] :
-       std::vector<std::array<std::string, 3>>{
-           {"server", "localhost", "serverAuth"},
-           {"client", "org-b", "clientAuth"}}) {
-    std::vector<std::string> request = {"req"};
-    request.insert(request.end(), key.begin(), key.end());
-    request.insert(request.end(),
-                   {"-subj", "/CN=" + name, "-keyout", dir + "/" + side + ".key",
-                    "-out", dir + "/" + side + ".csr"});
-    ORGSYNC_RETURN_IF_ERROR(openssl(request));
-    std::ofstream(dir + "/" + side + ".ext")
-        << "subjectAltName=DNS:" << name << ",IP:127.0.0.1\n"
-        << "extendedKeyUsage=" << usage << "\n";
-    ORGSYNC_RETURN_IF_ERROR(openssl(
-        {"x509", "-req", "-days", "30", "-in", dir + "/" + side + ".csr",
-         "-CA", dir + "/ca.pem", "-CAkey", dir + "/ca.key", "-CAcreateserial",
-         "-out", dir + "/" + side + ".pem", "-extfile",
-         dir + "/" + side + ".ext"}));
-  }
-  return absl::OkStatus();
+  return orgsync::node::MakeThrowawayCertificates(dir);
 }
 
 class Demo {
@@ -168,8 +136,8 @@ absl::Status Demo::Run(bool fresh) {
 absl::Status Demo::StartNodes(bool fresh) {
   Heading("1. Two orgs, two processes");
   if (fresh) {
-    for (const char* part : {"primary", "secondary", "primary.log",
-                             "secondary.log", "runs"}) {
+    for (const char* part :
+         {"primary", "secondary", "primary.log", "secondary.log", "runs"}) {
       fs::remove_all(dir_ + "/" + part);
     }
   }
@@ -193,11 +161,10 @@ absl::Status Demo::StartNodes(bool fresh) {
                                tls + "/ca.pem", "--require-client-cert"});
   secondary_ = std::make_unique<DemoNode>(
       "org-b", node_binary_, dir_ + "/secondary",
-      std::vector<std::string>{"--dial", address, "--tls-cert",
-                               tls + "/client.pem", "--tls-key",
-                               tls + "/client.key", "--tls-root",
-                               tls + "/ca.pem", "--tls-server-name",
-                               "localhost"});
+      std::vector<std::string>{
+          "--dial", address, "--tls-cert", tls + "/client.pem", "--tls-key",
+          tls + "/client.key", "--tls-root", tls + "/ca.pem",
+          "--tls-server-name", "localhost"});
   const bool reopened = fs::exists(dir_ + "/primary/node.textproto");
   if (!reopened) {
     const std::string schema = dir_ + "/schema.textproto";
@@ -210,17 +177,20 @@ absl::Status Demo::StartNodes(bool fresh) {
     ORGSYNC_RETURN_IF_ERROR(secondary_->Init(
         {"--org-id", "org-b", "--org-name", "Org B (secondary)", "--schema",
          schema, "--id-prefix", "B-", "--retry-initial-delay-ms", "1000"}));
-    fmt::print("Started fresh in {}: two state folders, primary/ and "
-               "secondary/. This is run 1.\n", dir_);
+    fmt::print(
+        "Started fresh in {}: two state folders, primary/ and "
+        "secondary/. This is run 1.\n",
+        dir_);
   } else {
     fmt::print("Reopened the existing state in {}; this is run {}.\n", dir_,
                run_);
   }
   ORGSYNC_RETURN_IF_ERROR(primary_->Start());
   ORGSYNC_RETURN_IF_ERROR(secondary_->Start());
-  fmt::print("org-a runs orgsync-node listening on {} (TLS, client "
-             "certificates required); org-b runs orgsync-node dialing it.\n",
-             address);
+  fmt::print(
+      "org-a runs orgsync-node listening on {} (TLS, client "
+      "certificates required); org-b runs orgsync-node dialing it.\n",
+      address);
   return absl::OkStatus();
 }
 
@@ -228,8 +198,10 @@ absl::Status Demo::Connect() {
   Heading("2. Invitation and acceptance");
   if (OnlyConnection(*primary_).ok()) {
     ORGSYNC_ASSIGN_OR_RETURN(auto connection, OnlyConnection(*primary_));
-    fmt::print("The connection {} exists from an earlier run: no new "
-               "invitation.\n", connection.connection_id());
+    fmt::print(
+        "The connection {} exists from an earlier run: no new "
+        "invitation.\n",
+        connection.connection_id());
   } else {
     orgsync::node::CreateInvitationRequest invite;
     invite.set_owner("alice@org-a");
@@ -239,8 +211,10 @@ absl::Status Demo::Connect() {
         orgsync::node::InvitationReply invitation,
         Ask<orgsync::node::InvitationReply>(
             *primary_, &NodeControl::Stub::CreateInvitation, invite));
-    fmt::print("alice@org-a creates invitation {}; its secret goes to "
-               "bob@org-b out of band.\n", invitation.connection_id());
+    fmt::print(
+        "alice@org-a creates invitation {}; its secret goes to "
+        "bob@org-b out of band.\n",
+        invitation.connection_id());
     orgsync::node::AcceptRequest accept;
     accept.set_connection_id(invitation.connection_id());
     accept.set_secret_hex(invitation.secret_hex());
@@ -287,13 +261,12 @@ absl::Status Demo::PublishAndSubscribe() {
     DemoNode* from = publisher;
     DemoNode* to = subscriber;
     ORGSYNC_RETURN_IF_ERROR(Eventually(
-        to->name() + " to learn what " + from->name() + " publishes",
-        kPatience, [&]() -> absl::StatusOr<bool> {
-          ORGSYNC_ASSIGN_OR_RETURN(
-              auto directions,
-              Ask<orgsync::node::DirectionsReply>(
-                  *to, &NodeControl::Stub::Directions,
-                  orgsync::node::DirectionsRequest()));
+        to->name() + " to learn what " + from->name() + " publishes", kPatience,
+        [&]() -> absl::StatusOr<bool> {
+          ORGSYNC_ASSIGN_OR_RETURN(auto directions,
+                                   Ask<orgsync::node::DirectionsReply>(
+                                       *to, &NodeControl::Stub::Directions,
+                                       orgsync::node::DirectionsRequest()));
           int published = 0;
           for (const auto& object : directions.objects()) {
             published += object.published_by_partner() ? 1 : 0;
@@ -308,22 +281,20 @@ absl::Status Demo::PublishAndSubscribe() {
       "both subscriptions to reach the publishers", kPatience,
       [&]() -> absl::StatusOr<bool> {
         for (DemoNode* node : {primary_.get(), secondary_.get()}) {
-          ORGSYNC_ASSIGN_OR_RETURN(
-              auto directions,
-              Ask<orgsync::node::DirectionsReply>(
-                  *node, &NodeControl::Stub::Directions,
-                  orgsync::node::DirectionsRequest()));
+          ORGSYNC_ASSIGN_OR_RETURN(auto directions,
+                                   Ask<orgsync::node::DirectionsReply>(
+                                       *node, &NodeControl::Stub::Directions,
+                                       orgsync::node::DirectionsRequest()));
           for (const auto& object : directions.objects()) {
             if (!object.subscribed_by_partner()) return false;
           }
         }
         return true;
       }));
-  ORGSYNC_ASSIGN_OR_RETURN(
-      auto directions,
-      Ask<orgsync::node::DirectionsReply>(*primary_,
-                                          &NodeControl::Stub::Directions,
-                                          orgsync::node::DirectionsRequest()));
+  ORGSYNC_ASSIGN_OR_RETURN(auto directions,
+                           Ask<orgsync::node::DirectionsReply>(
+                               *primary_, &NodeControl::Stub::Directions,
+                               orgsync::node::DirectionsRequest()));
   for (const auto& object : directions.objects()) {
     fmt::print("  {:8} {}\n", object.object(), object.direction());
   }
@@ -332,10 +303,9 @@ absl::Status Demo::PublishAndSubscribe() {
 
 absl::Status Demo::LiveEdits() {
   Heading("4. Live edits on both sides");
-  ORGSYNC_ASSIGN_OR_RETURN(
-      std::string acme,
-      Upsert(*primary_, "Account", "",
-             {{"Name", Named("Acme")}, {"Phone", "555-0100"}}));
+  ORGSYNC_ASSIGN_OR_RETURN(std::string acme, Upsert(*primary_, "Account", "",
+                                                    {{"Name", Named("Acme")},
+                                                     {"Phone", "555-0100"}}));
   ORGSYNC_RETURN_IF_ERROR(
       Upsert(*primary_, "Contact", "",
              {{"LastName", Named("Smith")}, {"AccountId", acme}})
@@ -348,14 +318,15 @@ absl::Status Demo::LiveEdits() {
       Upsert(*secondary_, "Contact", "",
              {{"LastName", Named("Jones")}, {"AccountId", initech}})
           .status());
-  fmt::print("org-a adds account {} with contact {}; org-b adds account {} "
-             "with contact {}.\n",
-             Named("Acme"), Named("Smith"), Named("Initech"), Named("Jones"));
+  fmt::print(
+      "org-a adds account {} with contact {}; org-b adds account {} "
+      "with contact {}.\n",
+      Named("Acme"), Named("Smith"), Named("Initech"), Named("Jones"));
   ORGSYNC_RETURN_IF_ERROR(Settled("the live edits"));
-  ORGSYNC_ASSIGN_OR_RETURN(std::string there,
-                           FindId(*secondary_, "Account", "Name", Named("Acme")));
-  ORGSYNC_ASSIGN_OR_RETURN(std::string here, FindId(*primary_, "Account", "Name",
-                                                    Named("Initech")));
+  ORGSYNC_ASSIGN_OR_RETURN(
+      std::string there, FindId(*secondary_, "Account", "Name", Named("Acme")));
+  ORGSYNC_ASSIGN_OR_RETURN(
+      std::string here, FindId(*primary_, "Account", "Name", Named("Initech")));
   fmt::print("org-b has {} as {}; org-a has {} as {}.\n", Named("Acme"), there,
              Named("Initech"), here);
   return absl::OkStatus();
@@ -371,8 +342,9 @@ absl::Status Demo::KillAndRestart() {
         return !connection.partner_available() &&
                connection.status() == "Suspended";
       }));
-  fmt::print("org-a lost its partner and suspended the connection on its "
-             "own (R6).\n");
+  fmt::print(
+      "org-a lost its partner and suspended the connection on its "
+      "own (R6).\n");
   for (int i = 1; i <= 10; ++i) {
     ORGSYNC_RETURN_IF_ERROR(
         Upsert(*primary_, "Account", "",
@@ -408,10 +380,9 @@ absl::Status Demo::MissingParent() {
   ORGSYNC_RETURN_IF_ERROR(Eventually(
       "org-a's log to show the retry", kPatience,
       [&]() -> absl::StatusOr<bool> {
-        ORGSYNC_ASSIGN_OR_RETURN(
-            std::string log,
-            Admin(*primary_, {"log", "--object", "Contact", "--status",
-                              "Retrying"}));
+        ORGSYNC_ASSIGN_OR_RETURN(std::string log,
+                                 Admin(*primary_, {"log", "--object", "Contact",
+                                                   "--status", "Retrying"}));
         return log.find("MISSING_PARENT") != std::string::npos;
       }));
   ORGSYNC_RETURN_IF_ERROR(PrintLog(
@@ -421,8 +392,10 @@ absl::Status Demo::MissingParent() {
       Upsert(*primary_, "Account", account_id,
              {{"Name", Named("Ghost Corp")}, {"Phone", "555-0400"}})
           .status());
-  fmt::print("org-a now writes account {} ({}); the next retry sends the "
-             "contact after it.\n", account_id, Named("Ghost Corp"));
+  fmt::print(
+      "org-a now writes account {} ({}); the next retry sends the "
+      "contact after it.\n",
+      account_id, Named("Ghost Corp"));
   ORGSYNC_RETURN_IF_ERROR(Settled("the retried contact"));
   ORGSYNC_ASSIGN_OR_RETURN(
       std::string orphan,
@@ -436,8 +409,8 @@ absl::Status Demo::Conflict() {
   Heading("7. Both orgs change one phone while suspended: a conflict");
   ORGSYNC_ASSIGN_OR_RETURN(std::string a_id,
                            FindId(*primary_, "Account", "Name", Named("Acme")));
-  ORGSYNC_ASSIGN_OR_RETURN(std::string b_id,
-                           FindId(*secondary_, "Account", "Name", Named("Acme")));
+  ORGSYNC_ASSIGN_OR_RETURN(
+      std::string b_id, FindId(*secondary_, "Account", "Name", Named("Acme")));
   ORGSYNC_ASSIGN_OR_RETURN(auto connection, OnlyConnection(*primary_));
   orgsync::node::SuspendRequest suspend;
   suspend.set_connection_id(connection.connection_id());
@@ -450,8 +423,10 @@ absl::Status Demo::Conflict() {
   absl::SleepFor(absl::Milliseconds(20));
   ORGSYNC_RETURN_IF_ERROR(
       Upsert(*secondary_, "Account", b_id, {{"Phone", "555-0222"}}).status());
-  fmt::print("alice suspends the connection; org-a sets {}'s phone to "
-             "555-0111, then org-b sets it to 555-0222.\n", Named("Acme"));
+  fmt::print(
+      "alice suspends the connection; org-a sets {}'s phone to "
+      "555-0111, then org-b sets it to 555-0222.\n",
+      Named("Acme"));
   orgsync::node::ResumeRequest resume;
   resume.set_connection_id(connection.connection_id());
   resume.set_actor("alice@org-a");
@@ -463,8 +438,10 @@ absl::Status Demo::Conflict() {
   ORGSYNC_ASSIGN_OR_RETURN(auto there, Records(*secondary_, "Account"));
   const std::string phone_a = here[a_id].fields().at("Phone");
   const std::string phone_b = there[b_id].fields().at("Phone");
-  fmt::print("After resume: org-a shows {}, org-b shows {} (the last writer "
-             "wins in both).\n", phone_a, phone_b);
+  fmt::print(
+      "After resume: org-a shows {}, org-b shows {} (the last writer "
+      "wins in both).\n",
+      phone_a, phone_b);
   if (phone_a != "555-0222" || phone_b != "555-0222") {
     return absl::InternalError("the later write did not win on both sides");
   }
@@ -473,8 +450,8 @@ absl::Status Demo::Conflict() {
     ORGSYNC_ASSIGN_OR_RETURN(std::string log,
                              Admin(*node, {"log", "--object", "Account"}));
     if (log.find("CONFLICT") != std::string::npos) {
-      ORGSYNC_RETURN_IF_ERROR(PrintLog(*node, {"log", "--object", "Account"},
-                                       "CONFLICT"));
+      ORGSYNC_RETURN_IF_ERROR(
+          PrintLog(*node, {"log", "--object", "Account"}, "CONFLICT"));
       logged = true;
     }
   }
@@ -488,8 +465,8 @@ absl::Status Demo::Compare() {
   std::vector<std::string> differences;
   std::map<std::string, std::map<std::string, std::string>> names;  // side
   for (const char* object : {"Account", "Contact"}) {
-    const std::string key = object == std::string_view("Account") ? "Name"
-                                                                   : "LastName";
+    const std::string key =
+        object == std::string_view("Account") ? "Name" : "LastName";
     // Each side's records by name; a contact's account by its name too,
     // since ids differ between orgs.
     std::map<std::string, std::string> rows[2];
@@ -500,8 +477,8 @@ absl::Status Demo::Compare() {
       for (const auto& [id, record] : records) {
         std::string row;
         // Protobuf maps have no order: sort the fields.
-        const std::map<std::string, std::string> fields(
-            record.fields().begin(), record.fields().end());
+        const std::map<std::string, std::string> fields(record.fields().begin(),
+                                                        record.fields().end());
         for (const auto& [field, text] : fields) {
           if (field == "AccountId") {
             // A reference reads "->id".
@@ -525,7 +502,8 @@ absl::Status Demo::Compare() {
     for (const auto& [name, row] : rows[0]) {
       const auto other = rows[1].find(name);
       if (other == rows[1].end()) {
-        differences.push_back(fmt::format("{} {}: only on org-a", object, name));
+        differences.push_back(
+            fmt::format("{} {}: only on org-a", object, name));
       } else if (other->second != row) {
         differences.push_back(fmt::format("{} {}: org-a{} / org-b{}", object,
                                           name, row, other->second));
@@ -535,7 +513,8 @@ absl::Status Demo::Compare() {
     }
     for (const auto& [name, row] : rows[1]) {
       if (!rows[0].contains(name)) {
-        differences.push_back(fmt::format("{} {}: only on org-b", object, name));
+        differences.push_back(
+            fmt::format("{} {}: only on org-b", object, name));
       }
     }
   }
@@ -546,8 +525,10 @@ absl::Status Demo::Compare() {
     return absl::InternalError(
         fmt::format("{} records differ between the orgs", differences.size()));
   }
-  fmt::print("Records that differ: none. The two orgs hold the same {} "
-             "records.\n", same);
+  fmt::print(
+      "Records that differ: none. The two orgs hold the same {} "
+      "records.\n",
+      same);
   return absl::OkStatus();
 }
 

@@ -1,8 +1,7 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 //
-// Throwaway TLS certificates for tests over gRPC, made with the openssl
-// command once per test process: a CA, a server certificate for localhost
-// and 127.0.0.1, and a client certificate, all signed by the CA.
+// Throwaway TLS certificates for tests over gRPC
+// (lib/node/throwaway_certificates.h), made once per test process.
 
 #ifndef ORGSYNC_TESTS_TESTING_TEST_CERTIFICATES_H_
 #define ORGSYNC_TESTS_TESTING_TEST_CERTIFICATES_H_
