@@ -39,6 +39,7 @@
 #include "orgsync/schema.h"
 #include "orgsync/status.h"
 #include "orgsync/storage.h"
+#include "example_orgs.h"
 
 namespace orgsync_example {
 
@@ -52,18 +53,15 @@ struct EmbeddedOrg {
 
 // The host's schema: Account with a name, a phone and the audit fields.
 inline absl::Status AddAccount(orgsync::Schema& schema) {
-  auto field = [](std::string name, orgsync::FieldType type) {
-    return orgsync::FieldDef{.name = std::move(name), .type = type};
-  };
-  return schema.AddObject(orgsync::ObjectDef{
+  orgsync::ObjectDef account{
       .name = "Account",
-      .fields = {field("Name", orgsync::FieldType::kText),
-                 field("Phone", orgsync::FieldType::kPhone),
-                 field("CreatedBy", orgsync::FieldType::kUserReference),
-                 field("CreatedDate", orgsync::FieldType::kDateTime),
-                 field("LastModifiedBy", orgsync::FieldType::kUserReference),
-                 field("LastModifiedDate", orgsync::FieldType::kDateTime)},
-      .publishable = true});
+      .fields = {Field("Name", orgsync::FieldType::kText),
+                 Field("Phone", orgsync::FieldType::kPhone)},
+      .publishable = true};
+  for (orgsync::FieldDef& audit : AuditFields()) {
+    account.fields.push_back(std::move(audit));
+  }
+  return schema.AddObject(std::move(account));
 }
 
 // Opens (or creates) the org `org_id` in `state_dir`; the store hands out
@@ -211,8 +209,8 @@ inline absl::StatusOr<int> AccountsFlag(
 }
 
 // main() of both programs: parses `flags` (preset with defaults; "-" is an
-// optional flag left out), runs `run`, prints its error or
-// "<program>: done.". Exit status 2 for a usage error, 1 for a failure.
+// optional flag left out), then runs `run` as Main() does. Exit status 2
+// for a usage error.
 inline int ExampleMain(
     std::string_view program, std::string_view usage, int argc, char** argv,
     std::map<std::string, std::string> flags,
@@ -220,22 +218,16 @@ inline int ExampleMain(
   // One line at a time, also into a pipe: the two programs' lines are read
   // side by side as they happen.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  absl::Status status = ParseFlags(argc, argv, flags);
-  if (!status.ok()) {
+  const absl::Status parsed = ParseFlags(argc, argv, flags);
+  if (!parsed.ok()) {
     fmt::print(stderr, "{}: {}\nusage: {} {}\n", program,
-               std::string(status.message()), program, usage);
+               std::string(parsed.message()), program, usage);
     return 2;
   }
   for (auto& [name, value] : flags) {
     if (value == "-") value.clear();
   }
-  status = run(std::move(flags));
-  if (!status.ok()) {
-    fmt::print(stderr, "{}: {}\n", program, status.ToString());
-    return EXIT_FAILURE;
-  }
-  fmt::print("{}: done.\n", program);
-  return EXIT_SUCCESS;
+  return Main(program, [&] { return run(std::move(flags)); });
 }
 
 }  // namespace orgsync_example

@@ -1,7 +1,7 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 //
 // What the small examples (watch_sync_log, custom_transport,
-// custom_record_store) share, so that each file shows only its own task:
+// custom_record_store; embed_primary and embed_secondary use main()) share, so that each file shows only its own task:
 // two orgs in memory, each with its host's record store, invited and
 // accepted over a Transport; a captured write; settling two orgs over the
 // in-process pair; and main(). Public headers only, as a host would.
@@ -126,7 +126,8 @@ inline absl::Status Settle(Side& a, Side& b,
 }
 
 // main(): runs `run`, prints its error or "<program>: done.", exit status.
-inline int Main(std::string_view program, absl::Status (*run)()) {
+inline int Main(std::string_view program,
+                const std::function<absl::Status()>& run) {
   const absl::Status status = run();
   if (!status.ok()) {
     fmt::print(stderr, "{}: {}\n", program, status.ToString());
