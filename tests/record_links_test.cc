@@ -269,5 +269,79 @@ TEST_CASE(
   CHECK_FALSE(links.GetStamp("Account", "P-1", "Name")->has_value());
 }
 
+
+TEST_CASE(
+    "Conflicts: a linked record's step stamps live in its link, one value "
+    "per record; a link from before moves its stamps in on the next write",
+    "[recsync]") {
+  auto storage = NewMemoryStorage();
+  RecordLinks links(storage.get(), "c1");
+  auto step_key_exists = [&] {
+    auto it = storage->NewIterator();
+    testing::RequireOk(it.status());
+    size_t step_keys = 0;
+    for ((*it)->Seek("k/c1/s/"); (*it)->Valid() &&
+                                 (*it)->key().starts_with("k/c1/s/");
+         (*it)->Next()) {
+      ++step_keys;
+    }
+    return step_keys > 0;
+  };
+  // A link written before step stamps moved into links: its stamps are
+  // under their own key, and they are what StepStampsOf reads.
+  proto::RecordLink old_link;
+  old_link.set_local_id("S-1");
+  old_link.set_partner_id("P-1");
+  proto::StepStamps old_stamps;
+  (*old_stamps.mutable_fields())["Name"] = Stamp(10, true, 1, 4);
+  Commit(*storage, [&](WriteBatch* batch) {
+    links.Put("Account", old_link, batch);
+    links.PutStepStamps("Account", "S-1", old_stamps, batch);
+  });
+  auto read = links.FindByPartner("Account", "P-1");
+  testing::RequireOk(read.status());
+  REQUIRE(read->has_value());
+  proto::RecordLink link = **read;
+  CHECK_FALSE(link.holds_step_stamps());
+  auto stamps = links.StepStampsOf("Account", link);
+  testing::RequireOk(stamps.status());
+  CHECK(stamps->fields().at("Name").micros() == 10);
+  // The next write moves them into the link and removes their key.
+  (*stamps->mutable_fields())["Phone"] = Stamp(20, true, 2, 6);
+  Commit(*storage, [&](WriteBatch* batch) {
+    links.SetStepStamps("Account", *stamps, &link, batch);
+    links.Put("Account", link, batch);
+  });
+  CHECK_FALSE(step_key_exists());
+  for (const bool by_partner : {true, false}) {
+    auto again = by_partner ? links.FindByPartner("Account", "P-1")
+                            : links.FindByLocal("Account", "S-1");
+    testing::RequireOk(again.status());
+    REQUIRE(again->has_value());
+    CHECK((*again)->holds_step_stamps());
+    auto held = links.StepStampsOf("Account", **again);
+    testing::RequireOk(held.status());
+    CHECK(held->fields().at("Name").micros() == 10);
+    CHECK(held->fields().at("Phone").micros() == 20);
+  }
+  auto phone = links.GetStamp("Account", "S-1", "Phone");
+  testing::RequireOk(phone.status());
+  REQUIRE(phone->has_value());
+  CHECK((*phone)->sequence() == 6);
+  // A new link holds its stamps from the start: setting them writes no
+  // key of their own, not even a removal.
+  proto::RecordLink fresh = RecordLinks::NewLink("S-2", "P-2");
+  CHECK(fresh.holds_step_stamps());
+  proto::StepStamps first;
+  (*first.mutable_fields())["Name"] = Stamp(30, true, 1, 8);
+  WriteBatch batch;
+  links.SetStepStamps("Account", first, &fresh, &batch);
+  links.Put("Account", fresh, &batch);
+  CHECK(batch.Count() == 2);  // the link under both of its keys
+  testing::RequireOk(storage->Write(batch, WriteOptions{.sync = true}));
+  CHECK((*links.GetStamp("Account", "S-2", "Name"))->micros() == 30);
+  CHECK_FALSE(step_key_exists());
+}
+
 }  // namespace
 }  // namespace orgsync::internal

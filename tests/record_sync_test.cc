@@ -550,6 +550,40 @@ TEST_CASE("Conflicts: the same field changed in both orgs is settled the "
                   LogDetail{"winner", "secondary"}) != entry.details.end());
 }
 
+TEST_CASE("Conflicts: applying inserts, updates and deletes writes each "
+          "linked record's stamps in its link, no key of their own",
+          "[recsync]") {
+  Pair p;
+  p.Flow(*p.primary, *p.secondary, {"Account"});
+  const Record a = p.primary->Insert("Account", AccountFields("Acme"));
+  const Record b = p.primary->Insert("Account", AccountFields("Beta"));
+  p.Drain();
+  p.primary->Update("Account", a.id, {{"Name", std::string("Acme 2")}});
+  p.primary->Delete("Account", b.id);
+  p.Drain();
+  auto it = p.secondary->storage->NewIterator();
+  REQUIRE(it.ok());
+  size_t step_keys = 0;
+  for ((*it)->Seek("k/"); (*it)->Valid() && (*it)->key().starts_with("k/");
+       (*it)->Next()) {
+    if ((*it)->key().find("/s/") != std::string_view::npos) ++step_keys;
+  }
+  CHECK(step_keys == 0);
+  auto linked =
+      p.secondary->sync->links().FindByLocal(
+          "Account", *p.primary->PartnerIdOf("Account", a.id));
+  REQUIRE(linked.ok());
+  REQUIRE(linked->has_value());
+  CHECK((*linked)->holds_step_stamps());
+  CHECK((*linked)->step_stamps().fields().contains("Name"));
+  auto deleted =
+      p.secondary->sync->links().FindByLocal(
+          "Account", *p.primary->PartnerIdOf("Account", b.id));
+  REQUIRE(deleted.ok());
+  REQUIRE(deleted->has_value());
+  CHECK((*deleted)->step_stamps().fields().contains("$deleted"));
+}
+
 TEST_CASE("Conflicts: different fields changed in both orgs merge",
           "[recsync]") {
   Pair p;

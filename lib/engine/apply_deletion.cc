@@ -59,7 +59,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
       StampOf(change.last_modified_micros(), !primary_here,
               change.sender_version(), change.sequence());
   ORGSYNC_ASSIGN_OR_RETURN(proto::StepStamps stamps,
-                           links_.GetStepStamps(local_object, link.local_id()));
+                           links_.StepStampsOf(local_object, link));
   ORGSYNC_ASSIGN_OR_RETURN(
       std::optional<proto::FieldStamp> stored,
       links_.NewestStamp(stamps, local_object, link.local_id(),
@@ -133,9 +133,9 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
   link.set_partner_version(
       std::max(link.partner_version(), change.sender_version()));
   link.set_local_version(version);
-  links_.Put(local_object, link, &batch);
   if (deleting) stamps.clear_deleting();
-  links_.PutStepStamps(local_object, link.local_id(), stamps, &batch);
+  links_.SetStepStamps(local_object, std::move(stamps), &link, &batch);
+  links_.Put(local_object, link, &batch);
   ORGSYNC_RETURN_IF_ERROR(Commit(batch, refused, apply_logs_));
   return ApplySuccess(change, proto::APPLIED, link.local_id(), version);
 }
@@ -233,8 +233,15 @@ absl::Status RecordSync::MatchCascade(const proto::RecordChange& change,
   };
   const std::set<RecordRef> taken(took.begin(), took.end());
   for (const RecordRef& child : wanted) {
-    ORGSYNC_ASSIGN_OR_RETURN(proto::StepStamps stamps,
-                             links_.GetStepStamps(child.object, child.id));
+    // A child the connection shares keeps its stamps in its link; a local
+    // child the local cascade took, under their own key.
+    ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::RecordLink> child_link,
+                             links_.FindByLocal(child.object, child.id));
+    ORGSYNC_ASSIGN_OR_RETURN(
+        proto::StepStamps stamps,
+        child_link.has_value()
+            ? links_.StepStampsOf(child.object, *child_link)
+            : links_.GetStepStamps(child.object, child.id));
     ORGSYNC_ASSIGN_OR_RETURN(
         std::optional<proto::FieldStamp> stored,
         links_.NewestStamp(stamps, child.object, child.id,
@@ -251,7 +258,13 @@ absl::Status RecordSync::MatchCascade(const proto::RecordChange& change,
       ORGSYNC_RETURN_IF_ERROR(set_deleted(child, deleting));
     }
     (*stamps.mutable_fields())[std::string(kDeletedStampField)] = incoming;
-    links_.PutStepStamps(child.object, child.id, stamps, batch);
+    if (child_link.has_value()) {
+      links_.SetStepStamps(child.object, std::move(stamps), &*child_link,
+                           batch);
+      links_.Put(child.object, *child_link, batch);
+    } else {
+      links_.PutStepStamps(child.object, child.id, stamps, batch);
+    }
   }
   // What the local cascade took that the sender did not: put it back.
   for (const RecordRef& child : took) {
@@ -295,9 +308,8 @@ absl::Status RecordSync::PrepareEnvelope(const proto::ChangeBatch& changes) {
                 change.sender_version(), change.sequence());
     // A mark from an earlier delivery of this delete stays: it holds the
     // version the record had before that delivery's delete.
-    ORGSYNC_ASSIGN_OR_RETURN(
-        proto::StepStamps stamps,
-        links_.GetStepStamps(local_object, link->local_id()));
+    ORGSYNC_ASSIGN_OR_RETURN(proto::StepStamps stamps,
+                             links_.StepStampsOf(local_object, *link));
     if (stamps.has_deleting() &&
         stamps.deleting().stamp().SerializeAsString() ==
             incoming.SerializeAsString()) {
@@ -312,7 +324,8 @@ absl::Status RecordSync::PrepareEnvelope(const proto::ChangeBatch& changes) {
     proto::DeleteMark* mark = stamps.mutable_deleting();
     *mark->mutable_stamp() = incoming;
     mark->set_local_version(current->version);
-    links_.PutStepStamps(local_object, link->local_id(), stamps, &batch);
+    links_.SetStepStamps(local_object, std::move(stamps), &*link, &batch);
+    links_.Put(local_object, *link, &batch);
   }
   // An envelope carries one change per record, but a malformed one must
   // not reserve two ids for one partner record.
@@ -334,9 +347,8 @@ absl::Status RecordSync::PrepareEnvelope(const proto::ChangeBatch& changes) {
     if (link.has_value()) continue;
     ORGSYNC_ASSIGN_OR_RETURN(std::string id,
                              deps_.store->ReserveId(local_object));
-    proto::RecordLink fresh;
-    fresh.set_local_id(std::move(id));
-    fresh.set_partner_id(change.sender_record_id());
+    proto::RecordLink fresh =
+        RecordLinks::NewLink(std::move(id), change.sender_record_id());
     fresh.set_reserved(true);
     links_.Put(local_object, fresh, &batch);
     fresh_links.emplace_back(ReservationKey(local_object, fresh.partner_id()),

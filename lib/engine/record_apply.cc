@@ -414,9 +414,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
     // under the same id, so nothing is ever created twice.
     ORGSYNC_ASSIGN_OR_RETURN(std::string id,
                              deps_.store->ReserveId(local_object));
-    link.emplace();
-    link->set_local_id(id);
-    link->set_partner_id(change.sender_record_id());
+    link = RecordLinks::NewLink(std::move(id), change.sender_record_id());
     link->set_reserved(true);
     WriteBatch reserve;
     links_.Put(local_object, *link, &reserve);
@@ -473,15 +471,14 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
       std::max(link->partner_version(), change.sender_version()));
   link->set_local_version(stored.version);
   WriteBatch batch;
-  links_.Put(local_object, *link, &batch);
   const proto::FieldStamp stamp =
       StampOf(change.last_modified_micros(),
               deps_.role != ReplicationRole::kPrimary, change.sender_version(),
               change.sequence());
   proto::StepStamps stamps;
   if (!fresh) {
-    ORGSYNC_ASSIGN_OR_RETURN(
-        stamps, links_.GetStepStamps(local_object, link->local_id()));
+    ORGSYNC_ASSIGN_OR_RETURN(stamps,
+                             links_.StepStampsOf(local_object, *link));
   }
   for (const auto& [field, value] : mapped.fields) {
     if (outcome == proto::DUPLICATE) {
@@ -495,7 +492,8 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
     }
     (*stamps.mutable_fields())[field] = stamp;
   }
-  links_.PutStepStamps(local_object, link->local_id(), stamps, &batch);
+  links_.SetStepStamps(local_object, std::move(stamps), &*link, &batch);
+  links_.Put(local_object, *link, &batch);
   for (NewLogEntry& note : mapped.notes) note.record.id = link->local_id();
   ORGSYNC_RETURN_IF_ERROR(Commit(batch, mapped.notes, apply_logs_));
   return ApplySuccess(change, outcome, link->local_id(), stored.version);
@@ -525,7 +523,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
   FieldMap resend;  // resolver picked the older write: send it again
   std::vector<NewLogEntry> notes = std::move(mapped.notes);
   ORGSYNC_ASSIGN_OR_RETURN(proto::StepStamps stamps,
-                           links_.GetStepStamps(local_object, link.local_id()));
+                           links_.StepStampsOf(local_object, link));
   for (auto& [field, value] : mapped.fields) {
     ORGSYNC_ASSIGN_OR_RETURN(
         std::optional<proto::FieldStamp> stored,
@@ -639,7 +637,6 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
       std::max(link.partner_version(), change.sender_version()));
   link.set_local_version(updated.version);
   WriteBatch batch;
-  links_.Put(local_object, link, &batch);
   for (const auto& [field, stamp] : new_stamps) {
     (*stamps.mutable_fields())[field] = stamp;
   }
@@ -672,8 +669,9 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
     }
   }
   if (!new_stamps.empty() || !resend.empty()) {
-    links_.PutStepStamps(local_object, link.local_id(), stamps, &batch);
+    links_.SetStepStamps(local_object, std::move(stamps), &link, &batch);
   }
+  links_.Put(local_object, link, &batch);
   for (NewLogEntry& note : notes) note.record.id = link.local_id();
   const absl::Status written = Commit(batch, notes, apply_logs_);
   if (pending.has_value()) {

@@ -190,6 +190,33 @@ absl::StatusOr<std::vector<RecordRef>> RecordLinks::ListSeverRequests(
   return requests;
 }
 
+absl::StatusOr<proto::StepStamps> RecordLinks::StepStampsOf(
+    std::string_view object, const proto::RecordLink& link) const {
+  if (link.holds_step_stamps()) return link.step_stamps();
+  return GetStepStamps(object, link.local_id());
+}
+
+void RecordLinks::SetStepStamps(std::string_view object,
+                                proto::StepStamps stamps,
+                                proto::RecordLink* link,
+                                WriteBatch* batch) const {
+  if (!link->holds_step_stamps()) {
+    // From now on the link is where they are read.
+    batch->Delete(StepStampsKey(object, link->local_id()));
+    link->set_holds_step_stamps(true);
+  }
+  link->mutable_step_stamps()->Swap(&stamps);
+}
+
+proto::RecordLink RecordLinks::NewLink(std::string local_id,
+                                       std::string partner_id) {
+  proto::RecordLink link;
+  link.set_local_id(std::move(local_id));
+  link.set_partner_id(std::move(partner_id));
+  link.set_holds_step_stamps(true);
+  return link;
+}
+
 absl::StatusOr<proto::StepStamps> RecordLinks::GetStepStamps(
     std::string_view object, std::string_view local_id) const {
   ORGSYNC_ASSIGN_OR_RETURN(
@@ -264,8 +291,11 @@ absl::StatusOr<std::optional<proto::FieldStamp>> RecordLinks::NewestStamp(
 absl::StatusOr<std::optional<proto::FieldStamp>> RecordLinks::GetStamp(
     std::string_view object, std::string_view local_id,
     std::string_view field) const {
+  ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::RecordLink> link,
+                           FindByLocal(object, local_id));
   ORGSYNC_ASSIGN_OR_RETURN(const proto::StepStamps step,
-                           GetStepStamps(object, local_id));
+                           link.has_value() ? StepStampsOf(object, *link)
+                                            : GetStepStamps(object, local_id));
   return NewestStamp(step, object, local_id, field);
 }
 

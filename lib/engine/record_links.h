@@ -102,15 +102,33 @@ class RecordLinks {
       size_t limit) const;
 
   // The step thread's stamps of a record and its delete mark: read once
-  // per change, changed in memory, staged back whole (an empty value
-  // removes the key). Step thread only.
+  // per change, changed in memory, staged back whole. Step thread only.
+  //
+  // A linked record keeps them in its link (RecordLink::step_stamps), so
+  // the read of the link reads them too and a change writes one value:
+  // StepStampsOf and SetStepStamps, then Put of the link into the same
+  // batch. A link written before that, or created by an acknowledgement,
+  // does not hold them (holds_step_stamps false): StepStampsOf then reads
+  // their own key, and SetStepStamps moves them into the link. A record
+  // with no link (a local child a replicated cascade touched) keeps them
+  // under their own key: GetStepStamps and PutStepStamps (an empty value
+  // removes the key).
+  [[nodiscard]] absl::StatusOr<proto::StepStamps> StepStampsOf(
+      std::string_view object, const proto::RecordLink& link) const;
+  void SetStepStamps(std::string_view object, proto::StepStamps stamps,
+                     proto::RecordLink* link, WriteBatch* batch) const;
   [[nodiscard]] absl::StatusOr<proto::StepStamps> GetStepStamps(
       std::string_view object, std::string_view local_id) const;
   void PutStepStamps(std::string_view object, std::string_view local_id,
                      const proto::StepStamps& stamps, WriteBatch* batch) const;
+  // A new link of `local_id`, reserved or not: it holds its (empty) step
+  // stamps from the start. Only for an id that has never been linked nor
+  // stamped here -- one the host's store has just reserved.
+  static proto::RecordLink NewLink(std::string local_id,
+                                   std::string partner_id);
 
   // The newest stamp of the field: the step thread's in `step` (as
-  // GetStepStamps read it) or the capture's, read here.
+  // StepStampsOf or GetStepStamps read it) or the capture's, read here.
   [[nodiscard]] absl::StatusOr<std::optional<proto::FieldStamp>> NewestStamp(
       const proto::StepStamps& step, std::string_view object,
       std::string_view local_id, std::string_view field) const;
