@@ -420,20 +420,42 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
     links_.Put(local_object, *link, &reserve);
     ORGSYNC_RETURN_IF_ERROR(deps_.direct_storage->Write(reserve, kApplyWrite));
   }
+  const proto::FieldStamp stamp =
+      StampOf(change.last_modified_micros(),
+              deps_.role != ReplicationRole::kPrimary, change.sender_version(),
+              change.sequence());
+  proto::StepStamps stamps;
+  if (!fresh) {
+    ORGSYNC_ASSIGN_OR_RETURN(stamps,
+                             links_.StepStampsOf(local_object, *link));
+  }
   proto::Outcome outcome = proto::APPLIED;
-  Record stored;
+  uint64_t stored_version = 0;
   absl::StatusOr<Record> existing =
       fresh ? absl::NotFoundError("reserved by this envelope")
             : deps_.store->Get(local_object, link->local_id());
   if (existing.ok()) {
     outcome = proto::DUPLICATE;  // inserted before a crash
-    stored = *std::move(existing);
+    stored_version = existing->version;
+    for (const auto& [field, value] : mapped.fields) {
+      // The host's store had the record already (a crash cut an earlier
+      // apply of this insert short), and the host may have edited it since:
+      // the stamps of those edits are newer than this insert's and stay.
+      ORGSYNC_ASSIGN_OR_RETURN(
+          std::optional<proto::FieldStamp> newest,
+          links_.NewestStamp(stamps, local_object, link->local_id(), field));
+      if (newest.has_value() && !StampLess(*newest, stamp)) continue;
+      (*stamps.mutable_fields())[field] = stamp;
+    }
   } else if (absl::IsNotFound(existing.status())) {
+    for (const auto& [field, value] : mapped.fields) {
+      (*stamps.mutable_fields())[field] = stamp;
+    }
     const bool keep_audit = sync_audit_fields() && change.has_audit();
     Record record;
     record.object = local_object;
     record.id = link->local_id();
-    record.fields = mapped.fields;
+    record.fields = std::move(mapped.fields);  // stamped above
     if (keep_audit) {
       record.audit = AuditFieldsFromProto(change.audit());
       // R35 with user sync: the audit users are this org's copies of the
@@ -461,7 +483,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
                                  std::string(inserted.status().message())));
     }
     ORGSYNC_RETURN_IF_ERROR(inserted.status());
-    stored = *std::move(inserted);
+    stored_version = inserted->version;
   } else {
     return existing.status();
   }
@@ -469,34 +491,13 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
   link->set_last_applied_sequence(change.sequence());
   link->set_partner_version(
       std::max(link->partner_version(), change.sender_version()));
-  link->set_local_version(stored.version);
+  link->set_local_version(stored_version);
   WriteBatch batch;
-  const proto::FieldStamp stamp =
-      StampOf(change.last_modified_micros(),
-              deps_.role != ReplicationRole::kPrimary, change.sender_version(),
-              change.sequence());
-  proto::StepStamps stamps;
-  if (!fresh) {
-    ORGSYNC_ASSIGN_OR_RETURN(stamps,
-                             links_.StepStampsOf(local_object, *link));
-  }
-  for (const auto& [field, value] : mapped.fields) {
-    if (outcome == proto::DUPLICATE) {
-      // The host's store had the record already (a crash cut an earlier
-      // apply of this insert short), and the host may have edited it since:
-      // the stamps of those edits are newer than this insert's and stay.
-      ORGSYNC_ASSIGN_OR_RETURN(
-          std::optional<proto::FieldStamp> stored,
-          links_.NewestStamp(stamps, local_object, link->local_id(), field));
-      if (stored.has_value() && !StampLess(*stored, stamp)) continue;
-    }
-    (*stamps.mutable_fields())[field] = stamp;
-  }
   links_.SetStepStamps(local_object, std::move(stamps), &*link, &batch);
   links_.Put(local_object, *link, &batch);
   for (NewLogEntry& note : mapped.notes) note.record.id = link->local_id();
   ORGSYNC_RETURN_IF_ERROR(Commit(batch, mapped.notes, apply_logs_));
-  return ApplySuccess(change, outcome, link->local_id(), stored.version);
+  return ApplySuccess(change, outcome, link->local_id(), stored_version);
 }
 
 absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
@@ -532,9 +533,10 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
         !stored.has_value() || StampLess(*stored, incoming);
     const bool written_here =
         stored.has_value() && stored->from_primary() == primary_here;
+    static const FieldValue kNull;
     auto here_it = current->fields.find(field);
-    const FieldValue here_value =
-        here_it != current->fields.end() ? here_it->second : FieldValue{};
+    const FieldValue& here_value =
+        here_it != current->fields.end() ? here_it->second : kNull;
     const bool same = here_value == value;
     // Two writes conflict when neither was made after seeing the other:
     // this org's write the partner has not acknowledged yet, or -- when the
@@ -556,8 +558,8 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
     // nothing differs.
     if (!local_unseen || (same && incoming_newer)) {
       if (incoming_newer) {
-        apply[field] = value;
         new_stamps.emplace_back(field, incoming);
+        apply[field] = std::move(value);
       }
       continue;
     }
@@ -608,7 +610,8 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
                                    : "secondary"}}});
   }
 
-  Record updated = *current;
+  // Only the version of what the store holds afterwards is needed.
+  uint64_t updated_version = current->version;
   if (!apply.empty()) {
     // Conditional on the version read above: the decisions were taken
     // against it (design rule 9).
@@ -630,12 +633,12 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
                                  std::string(written.status().message())));
     }
     ORGSYNC_RETURN_IF_ERROR(written.status());
-    updated = *std::move(written);
+    updated_version = written->version;
   }
   link.set_last_applied_sequence(change.sequence());
   link.set_partner_version(
       std::max(link.partner_version(), change.sender_version()));
-  link.set_local_version(updated.version);
+  link.set_local_version(updated_version);
   WriteBatch batch;
   for (const auto& [field, stamp] : new_stamps) {
     (*stamps.mutable_fields())[field] = stamp;
@@ -646,7 +649,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
     again.set_action(proto::GENERIC_UPDATE);
     again.set_object(local_object);
     again.set_sender_record_id(link.local_id());
-    again.set_sender_version(updated.version);
+    again.set_sender_version(updated_version);
     // Above both writes: the clock has seen the incoming stamp and issued
     // or seen every stored one.
     const int64_t micros = hlc_.Tick(deps_.clock->Now());
@@ -662,7 +665,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
         pending,
         deps_.queue->PrepareEnqueue(absl::MakeConstSpan(&entry, 1), &batch));
     const proto::FieldStamp stamp =
-        StampOf(micros, primary_here, updated.version,
+        StampOf(micros, primary_here, updated_version,
                 pending->sequences().front());
     for (const auto& [field, value] : resend) {
       (*stamps.mutable_fields())[field] = stamp;
@@ -678,7 +681,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
     deps_.queue->FinishEnqueue(std::move(*pending), written);
   }
   ORGSYNC_RETURN_IF_ERROR(written);
-  return ApplySuccess(change, proto::APPLIED, link.local_id(), updated.version);
+  return ApplySuccess(change, proto::APPLIED, link.local_id(), updated_version);
 }
 
 // The local name of a partner object the SubscriptionMap maps (the

@@ -63,12 +63,16 @@ class MemoryRecordTable final : public RecordTable {
 
   TableCounters counters() const override { return counters_; }
 
-  absl::Status Apply(const TableWrite& write) override {
-    for (const TableWrite::Put& put : write.puts) {
-      const Record& record = put.state.record;
-      records_[record.object].insert_or_assign(
-          record.id, std::make_shared<const StoredRecord>(put.state));
-      if (put.created) object_of_id_.emplace(record.id, record.object);
+  absl::Status Apply(TableWrite write) override {
+    for (TableWrite::Put& put : write.puts) {
+      if (put.created) {
+        object_of_id_.emplace(put.state.record.id, put.state.record.object);
+      }
+      ObjectRecords& records = records_[put.state.record.object];
+      std::string id = put.state.record.id;
+      records.insert_or_assign(
+          std::move(id),
+          std::make_shared<const StoredRecord>(std::move(put.state)));
     }
     for (const IndexEdge& edge : write.index_removes) {
       auto it = referrers_.find(edge.target_id);

@@ -137,7 +137,7 @@ class RecordStoreCore final : public RecordStore {
       }
     }
     write.puts.push_back({StoredRecord{record, 0}, /*created=*/true});
-    ORGSYNC_RETURN_IF_ERROR(table_->Apply(write));
+    ORGSYNC_RETURN_IF_ERROR(table_->Apply(std::move(write)));
     return record;
   }
 
@@ -153,7 +153,7 @@ class RecordStoreCore final : public RecordStore {
     write.sync = !options_.shares_org_storage;
     // Only the counter moves: the id is spent whether or not a record is
     // ever inserted with it.
-    ORGSYNC_RETURN_IF_ERROR(table_->Apply(write));
+    ORGSYNC_RETURN_IF_ERROR(table_->Apply(std::move(write)));
     return id;
   }
 
@@ -196,7 +196,7 @@ class RecordStoreCore final : public RecordStore {
     }
     Touch(record, Now());
     write.puts.push_back({stored, /*created=*/false});
-    ORGSYNC_RETURN_IF_ERROR(table_->Apply(write));
+    ORGSYNC_RETURN_IF_ERROR(table_->Apply(std::move(write)));
     return std::move(stored.record);
   }
 
@@ -235,7 +235,7 @@ class RecordStoreCore final : public RecordStore {
         ForEachDescendant(root_ref, [&](StoredRecord descendant) {
           if (!descendant.record.deleted) remove(std::move(descendant));
         }));
-    ORGSYNC_RETURN_IF_ERROR(table_->Apply(write));
+    ORGSYNC_RETURN_IF_ERROR(table_->Apply(std::move(write)));
     return result;
   }
 
@@ -275,7 +275,7 @@ class RecordStoreCore final : public RecordStore {
             }
           }));
     }
-    ORGSYNC_RETURN_IF_ERROR(table_->Apply(write));
+    ORGSYNC_RETURN_IF_ERROR(table_->Apply(std::move(write)));
     return result;
   }
 

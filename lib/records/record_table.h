@@ -110,8 +110,9 @@ class RecordTable {
 
   virtual TableCounters counters() const = 0;
 
-  // Applies every part of `write`, or nothing.
-  [[nodiscard]] virtual absl::Status Apply(const TableWrite& write) = 0;
+  // Applies every part of `write`, or nothing. By value: a table that
+  // keeps the records as objects moves them in instead of copying them.
+  [[nodiscard]] virtual absl::Status Apply(TableWrite write) = 0;
 
   // A cursor over `object`'s records as they are now.
   [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<RecordCursor>>

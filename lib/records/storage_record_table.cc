@@ -131,7 +131,7 @@ class StorageRecordTable final : public RecordTable {
 
   TableCounters counters() const override { return counters_; }
 
-  absl::Status Apply(const TableWrite& write) override {
+  absl::Status Apply(TableWrite write) override {
     WriteBatch batch;
     for (const TableWrite::Put& put : write.puts) {
       const Record& record = put.state.record;
