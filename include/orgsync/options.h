@@ -255,17 +255,24 @@ struct LevelDbStorageOptions {
   size_t block_cache_bytes = 0;
   // LevelDB's write buffer (memtable) in bytes; 0 keeps LevelDB's default.
   size_t write_buffer_bytes = 0;
-  // Bits per key of the Bloom filter stored with each table file, so that a
-  // read of a key the database lacks (a stamp never written, a partner id
-  // not linked yet) skips the tables that cannot hold it instead of
-  // reading a block of each. About 1% false positives at 10 bits; 0 (the
-  // default) stores no filter. Off by default because LevelDB keeps the
-  // filter of every open table in memory, so its cost grows with the keys
-  // on disk -- with a backlog, without bound: draining a 1,000,000-change
-  // backlog peaked 13 MiB higher at 10 bits (live_sync_bench backlog: 67.5
-  // vs 54.5 MiB above empty), while drain throughput showed no difference.
-  // A host whose reads mostly miss may turn it on. A database written with
-  // one setting opens with any other: tables without a filter are read
+  // Bits per key of a Bloom filter over orgsync's record links and field
+  // stamps only (the keys it looks up by id and often misses: the link of
+  // a record sent or received for the first time, the stamp of a field
+  // never captured), stored with each table file: a lookup of such a key
+  // skips the tables that cannot hold it instead of reading a block of
+  // each. Queue entries and every other key are left out, so the filters,
+  // which LevelDB keeps in memory for every open table, do not grow with
+  // a backlog. About 1% false positives at 10 bits; 0 stores none. Ignored
+  // when bloom_filter_bits_per_key is set. Must be 0..40 (InvalidArgument).
+  int sync_state_filter_bits_per_key = 10;
+  // Bits per key of a Bloom filter over every key, instead of the one
+  // above; 0 (the default) stores none. LevelDB keeps the filter of every
+  // open table in memory, so its cost grows with the keys on disk -- with a
+  // backlog, without bound: draining a 1,000,000-change backlog peaked
+  // 13 MiB higher at 10 bits (live_sync_bench backlog: 67.5 vs 54.5 MiB
+  // above empty). A host whose own reads through this Storage mostly miss
+  // may turn it on. A database written with one filter setting opens with
+  // any other: tables whose filter is not the one asked for are read
   // without one. Must be 0..40 (InvalidArgument).
   int bloom_filter_bits_per_key = 0;
   // Snappy-compress table blocks. Off by default: orgsync's keys and

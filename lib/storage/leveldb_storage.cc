@@ -33,6 +33,7 @@
 #include "storage/key_text.h"
 #include "storage/leveldb_storage_internal.h"
 #include "storage/pread_env.h"
+#include "storage/scoped_bloom_filter.h"
 
 namespace orgsync {
 namespace {
@@ -290,11 +291,16 @@ absl::StatusOr<std::unique_ptr<Storage>> internal::OpenLevelDbStorageWithEnv(
     return absl::InvalidArgumentError(
         "OpenLevelDbStorage: the state folder path is empty");
   }
-  if (options.bloom_filter_bits_per_key < 0 ||
-      options.bloom_filter_bits_per_key > kMaxBloomFilterBitsPerKey) {
-    return absl::InvalidArgumentError(fmt::format(
-        "OpenLevelDbStorage: bloom_filter_bits_per_key is {}, not in 0..{}",
-        options.bloom_filter_bits_per_key, kMaxBloomFilterBitsPerKey));
+  for (const auto& [name, bits] :
+       {std::pair<const char*, int>{"bloom_filter_bits_per_key",
+                                    options.bloom_filter_bits_per_key},
+        {"sync_state_filter_bits_per_key",
+         options.sync_state_filter_bits_per_key}}) {
+    if (bits < 0 || bits > kMaxBloomFilterBitsPerKey) {
+      return absl::InvalidArgumentError(
+          fmt::format("OpenLevelDbStorage: {} is {}, not in 0..{}", name,
+                      bits, kMaxBloomFilterBitsPerKey));
+    }
   }
   ORGSYNC_RETURN_IF_ERROR(PrepareFolder(path, options.create_if_missing));
 
@@ -315,8 +321,12 @@ absl::StatusOr<std::unique_ptr<Storage>> internal::OpenLevelDbStorageWithEnv(
   if (options.bloom_filter_bits_per_key > 0) {
     filter.reset(
         leveldb::NewBloomFilterPolicy(options.bloom_filter_bits_per_key));
-    open.filter_policy = filter.get();
+  } else if (options.sync_state_filter_bits_per_key > 0) {
+    filter = internal::NewScopedBloomFilterPolicy(
+        std::string(internal::kSyncStateKeyPrefix),
+        options.sync_state_filter_bits_per_key);
   }
+  open.filter_policy = filter.get();
   open.compression = options.compress_tables ? leveldb::kSnappyCompression
                                              : leveldb::kNoCompression;
   if (env != nullptr) {

@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "orgsync/options.h"
@@ -20,6 +21,11 @@ class Env;
 }  // namespace leveldb
 
 namespace orgsync::internal {
+
+// The prefix of the keys LevelDbStorageOptions::sync_state_filter_bits_per_key
+// filters: a connection's record links, field stamps and applied marks
+// (engine/record_links.h, connection/connection_keys.h).
+inline constexpr std::string_view kSyncStateKeyPrefix = "k/";
 
 // As OpenLevelDbStorage, with every file of the database made through
 // `env` (not owned; must outlive the Storage). A null `env` is
