@@ -192,6 +192,39 @@ TEST_CASE("R32: lookups are translated through record links, both ways",
   ExpectConverged(*p.primary, *p.secondary, "Contact");
 }
 
+TEST_CASE("R30: a plain insert or update is sent as it was queued; a change "
+          "with lookups to translate is parsed and completed",
+          "[recsync]") {
+  Pair p;
+  p.Flow(*p.primary, *p.secondary, {"Account", "Contact"});
+  const Record a = p.primary->Insert("Account", AccountFields("Acme"));
+  p.Drain();
+  p.primary->Update("Account", a.id, {{"Name", std::string("Acme 2")}});
+  p.primary->Insert("Contact", {{"LastName", std::string("Lee")},
+                                {"AccountId", Reference{a.id}}});
+  auto ready = p.primary->queue->Ready(p.clock.Now(), 10);
+  REQUIRE(ready.ok());
+  REQUIRE(ready->size() == 2);
+  auto update = p.primary->sync->PrepareSend((*ready)[0]);
+  REQUIRE(update.ok());
+  CHECK(update->kind == Kind::kSend);
+  REQUIRE_FALSE(update->serialized.empty());
+  proto::RecordChange sent;
+  REQUIRE(sent.ParseFromString(update->serialized));
+  CHECK(sent.sequence() == (*ready)[0].sequence);
+  CHECK(sent.receiver_record_id() == *p.primary->PartnerIdOf("Account", a.id));
+  CHECK(sent.fields().at("Name").text() == "Acme 2");
+  CHECK(update->queued_version == 2);
+  auto child = p.primary->sync->PrepareSend((*ready)[1]);
+  REQUIRE(child.ok());
+  CHECK(child->kind == Kind::kSend);
+  CHECK(child->serialized.empty());
+  CHECK(child->change.lookup_receiver_ids().at("AccountId") ==
+        *p.primary->PartnerIdOf("Account", a.id));
+  p.Drain();
+  CHECK(p.secondary->All("Contact").size() == 1);
+}
+
 TEST_CASE("R14: a required lookup to a missing parent fails retryably with "
           "MISSING_PARENT, an optional one is left blank and logged",
           "[recsync]") {

@@ -414,6 +414,8 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
     const QueueEntry& entry = entries[i];
     proto::Envelope envelope;
     bool parsed = false;
+    // A record change RecordSync serialized already (sent as queued).
+    std::string serialized;
     if (prepared[i].has_value()) {
       absl::StatusOr<OutgoingChange>& out = *prepared[i];
       if (!out.ok()) {
@@ -434,7 +436,11 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
         skipped.push_back(Answered{.entry = entry, .result = std::nullopt});
         continue;
       }
-      *envelope.mutable_changes()->add_changes() = std::move(out->change);
+      if (!out->serialized.empty()) {
+        serialized = std::move(out->serialized);
+      } else {
+        *envelope.mutable_changes()->add_changes() = std::move(out->change);
+      }
       parsed = true;
     } else if (IsRecordAction(entry.action)) {
       proto::RecordChange* change =
@@ -482,7 +488,9 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
       continue;
     }
     absl::StatusOr<wire::EncodedChange> encoded =
-        batch.Encode(envelope.changes().changes(0));
+        serialized.empty()
+            ? batch.Encode(envelope.changes().changes(0))
+            : batch.EncodeSerialized(std::move(serialized), entry.sequence);
     if (!encoded.ok()) {
       unsendable.push_back(
           {.sequence = entry.sequence,

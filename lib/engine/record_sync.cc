@@ -12,6 +12,7 @@
 #include "fmt/format.h"
 #include "orgsync/status.h"
 #include "records/record_codec.h"
+#include "wire/queued_change.h"
 
 namespace orgsync::internal {
 namespace {
@@ -516,6 +517,35 @@ absl::StatusOr<std::optional<RecordRef>> RecordSync::ResolveReferences(
   return std::nullopt;
 }
 
+absl::Status RecordSync::PayloadMismatch(const QueueEntry& entry) {
+  return absl::DataLossError(fmt::format(
+      "PrepareSend: the payload of queue entry {} ({}/{}) is not the "
+      "record change Capture wrote",
+      entry.sequence, entry.record.object, entry.record.id));
+}
+
+bool RecordSync::SendsAsQueued(
+    const wire::QueuedChange& plain,
+    const std::optional<proto::RecordLink>& link) const {
+  const bool insert = plain.action == proto::GENERIC_INSERT;
+  // R55: an update of a record the partner never got, or whose last
+  // change it refused for good, goes whole.
+  if (!link.has_value() && !insert) return false;
+  if (link.has_value() && link->resend_whole_after() != 0 && !insert) {
+    return false;
+  }
+  // Lookups are translated through links and may wait for their parent
+  // (ResolveReferences).
+  const std::shared_ptr<const ObjectDef> def =
+      deps_.schema->FindObject(plain.object);
+  if (def == nullptr) return true;
+  return std::none_of(def->fields.begin(), def->fields.end(),
+                      [](const FieldDef& field) {
+                        return IsLookup(&field) &&
+                               !field.lookup_target.empty();
+                      });
+}
+
 absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
     const QueueEntry& entry) {
   if (!IsRecordAction(entry.action) || entry.record.empty()) {
@@ -524,15 +554,24 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
         entry.sequence, QueueActionName(entry.action)));
   }
   OutgoingChange out;
-  if (!out.change.ParseFromString(entry.payload) ||
-      out.change.object() != entry.record.object ||
-      out.change.sender_record_id() != entry.record.id) {
-    return absl::DataLossError(fmt::format(
-        "PrepareSend: the payload of queue entry {} ({}/{}) is not the "
-        "record change Capture wrote",
-        entry.sequence, entry.record.object, entry.record.id));
+  // A plain insert or update is sent as it was queued when nothing about
+  // it needs rewriting (SendsAsQueued); everything else is parsed.
+  const std::optional<wire::QueuedChange> plain =
+      wire::ReadQueuedChange(entry.payload);
+  if (plain.has_value()) {
+    if (plain->object != entry.record.object ||
+        plain->sender_record_id != entry.record.id) {
+      return PayloadMismatch(entry);
+    }
+    out.queued_version = plain->sender_version;
+  } else {
+    if (!out.change.ParseFromString(entry.payload) ||
+        out.change.object() != entry.record.object ||
+        out.change.sender_record_id() != entry.record.id) {
+      return PayloadMismatch(entry);
+    }
+    out.queued_version = out.change.sender_version();
   }
-  out.queued_version = out.change.sender_version();
   ORGSYNC_ASSIGN_OR_RETURN(
       std::optional<proto::RecordLink> link,
       links_.FindByLocal(entry.record.object, entry.record.id));
@@ -549,6 +588,19 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
     return out;
   }
   const bool linked = link.has_value();
+  if (plain.has_value()) {
+    if (SendsAsQueued(*plain, link)) {
+      out.serialized = entry.payload;
+      wire::AppendSendFields(entry.sequence,
+                             linked ? link->partner_id() : std::string(),
+                             linked ? link->partner_version() : 0,
+                             &out.serialized);
+      return out;
+    }
+    if (!out.change.ParseFromString(entry.payload)) {
+      return PayloadMismatch(entry);
+    }
+  }
   if (!linked && out.change.action() != proto::GENERIC_INSERT) {
     ORGSYNC_ASSIGN_OR_RETURN(std::vector<uint64_t> pending,
                              deps_.queue->PendingSequences(entry.record));

@@ -76,6 +76,10 @@
 #include "proto/wire.pb.h"
 #include "queue/durable_record_queue.h"
 
+namespace orgsync::wire {
+struct QueuedChange;
+}  // namespace orgsync::wire
+
 namespace orgsync::internal {
 
 struct ValueRefusal;  // engine/incoming_values.h
@@ -134,6 +138,10 @@ struct OutgoingChange {
   };
   Kind kind = Kind::kSend;
   proto::RecordChange change;
+  // When not empty, the change to send, serialized already, and `change`
+  // is empty: a plain capture sent as it was queued, with what the send
+  // adds appended (wire/queued_change.h).
+  std::string serialized;
   // The record version the queued change carried (`change` may be the
   // record's whole current state instead); OnResult's sender_version.
   uint64_t queued_version = 0;
@@ -255,6 +263,12 @@ class RecordSync {
   proto::FieldStamp StampOf(int64_t micros, bool from_primary,
                             uint64_t version, uint64_t sequence) const;
   absl::StatusOr<proto::RecordChange> FullStateInsert(const Record& record);
+  // Whether a plain queued insert or update (wire/queued_change.h) of a
+  // record linked as `link` goes to the partner as it was queued: no R55
+  // whole-record resend, no lookup to translate.
+  bool SendsAsQueued(const wire::QueuedChange& plain,
+                     const std::optional<proto::RecordLink>& link) const;
+  static absl::Status PayloadMismatch(const QueueEntry& entry);
   absl::StatusOr<std::optional<RecordRef>> ResolveReferences(
       proto::RecordChange* change, const QueueEntry& entry);
 

@@ -44,6 +44,15 @@ size_t FieldBytes(size_t length) {
   return kTagBytes + VarintBytes(length) + length;
 }
 
+// A change of `size` bytes, `alone` in an envelope of its own, is over
+// kSendLimits.
+absl::Status TooManyBytes(size_t size, size_t alone) {
+  return absl::ResourceExhaustedError(fmt::format(
+      "the change is {} bytes encoded ({} in an envelope of its own), over "
+      "the limit of {} bytes an envelope may hold",
+      size, alone, kSendLimits.max_bytes));
+}
+
 proto::Envelope Header(std::string_view connection_id,
                        std::string_view sender_org_id, uint64_t message_id) {
   proto::Envelope header;
@@ -77,10 +86,7 @@ absl::StatusOr<EncodedChange> ChangeBatchEncoder::Encode(
   const size_t size = change.ByteSizeLong();
   const size_t alone = BytesWith(FieldBytes(size));
   if (alone > kSendLimits.max_bytes) {
-    return absl::ResourceExhaustedError(fmt::format(
-        "the change is {} bytes encoded ({} in an envelope of its own), over "
-        "the limit of {} bytes an envelope may hold",
-        size, alone, kSendLimits.max_bytes));
+    return TooManyBytes(size, alone);
   }
   EncodedChange encoded;
   encoded.sequence = change.sequence();
@@ -90,6 +96,23 @@ absl::StatusOr<EncodedChange> ChangeBatchEncoder::Encode(
     coded.SetSerializationDeterministic(true);  // as EncodeEnvelope
     change.SerializeWithCachedSizes(&coded);
   }  // the CodedOutputStream trims the string when it goes away
+  return Measure(std::move(encoded));
+}
+
+absl::StatusOr<EncodedChange> ChangeBatchEncoder::EncodeSerialized(
+    std::string bytes, uint64_t sequence) const {
+  const size_t alone = BytesWith(FieldBytes(bytes.size()));
+  if (alone > kSendLimits.max_bytes) {
+    return TooManyBytes(bytes.size(), alone);
+  }
+  EncodedChange encoded;
+  encoded.sequence = sequence;
+  encoded.bytes = std::move(bytes);
+  return Measure(std::move(encoded));
+}
+
+absl::StatusOr<EncodedChange> ChangeBatchEncoder::Measure(
+    EncodedChange encoded) const {
   // The partner's scanner counts, checks UTF-8 and the nesting.
   absl::StatusOr<size_t> elements =
       internal::ScanRecordChangeWire(encoded.bytes);

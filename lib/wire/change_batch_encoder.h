@@ -56,6 +56,15 @@ class ChangeBatchEncoder {
   [[nodiscard]] absl::StatusOr<EncodedChange> Encode(
       const proto::RecordChange& change) const;
 
+  // As Encode, for a change already serialized: `bytes` is a RecordChange
+  // whose sequence is `sequence` (wire/queued_change.h: a queued capture
+  // sent as it was stored). It is measured and scanned by the partner's
+  // scanner the same way, and fails the same way, but it is not parsed:
+  // the rules of wire.proto that need the parsed change
+  // (CheckRecordChangeRules) are the caller's to guarantee.
+  [[nodiscard]] absl::StatusOr<EncodedChange> EncodeSerialized(
+      std::string bytes, uint64_t sequence) const;
+
   // Whether `change` (from Encode) can join the envelope being built
   // without taking it over kSendLimits. Always true when it is empty.
   bool Fits(const EncodedChange& change) const;
@@ -77,6 +86,9 @@ class ChangeBatchEncoder {
 
  private:
   size_t BytesWith(size_t batch_bytes) const;
+  // The partner's scanner over `encoded.bytes`, and the limits for one
+  // change alone in an envelope.
+  absl::StatusOr<EncodedChange> Measure(EncodedChange encoded) const;
 
   const std::string connection_id_;
   const std::string sender_org_id_;

@@ -322,9 +322,15 @@ std::vector<proto::ItemResult> Pair::Round(Side& from, Side& to,
     if (out->kind == internal::OutgoingChange::Kind::kSkip) {
       REQUIRE(from.queue->Acknowledge(entry.sequence).ok());
     } else if (out->kind == internal::OutgoingChange::Kind::kSend) {
-      sends.emplace_back(entry, out->change);
+      proto::RecordChange change = out->change;
+      if (!out->serialized.empty()) {
+        // Sent as queued: what the partner parses (and the rules below
+        // check) is the payload with the send's fields appended.
+        REQUIRE(change.ParseFromString(out->serialized));
+      }
+      sends.emplace_back(entry, change);
       (&from == primary.get() ? sent_by_primary : sent_by_secondary)
-          .push_back(out->change);
+          .push_back(std::move(change));
     }
   }
   if (!sends.empty()) {
