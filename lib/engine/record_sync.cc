@@ -590,7 +590,10 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
   const bool linked = link.has_value();
   if (plain.has_value()) {
     if (SendsAsQueued(*plain, link)) {
-      out.serialized = entry.payload;
+      // Room for what the send appends: no second allocation.
+      out.serialized.reserve(entry.payload.size() + wire::kMaxSendFieldsBytes +
+                             (linked ? link->partner_id().size() : 0));
+      out.serialized.append(entry.payload);
       wire::AppendSendFields(entry.sequence,
                              linked ? link->partner_id() : std::string(),
                              linked ? link->partner_version() : 0,

@@ -19,6 +19,7 @@
 #ifndef ORGSYNC_LIB_WIRE_QUEUED_CHANGE_H_
 #define ORGSYNC_LIB_WIRE_QUEUED_CHANGE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -38,6 +39,10 @@ struct QueuedChange {
 // What the payload says, when it is a plain insert or update (see above)
 // and well formed; nullopt otherwise.
 std::optional<QueuedChange> ReadQueuedChange(std::string_view payload);
+
+// The most AppendSendFields adds besides the partner's id itself: three
+// tags, two varints of 64 bits and the id's length.
+inline constexpr size_t kMaxSendFieldsBytes = 3 + 10 + 10 + 10;
 
 // Appends, as RecordChange fields, what a send adds: the sequence, and
 // for a linked record the partner's id and the version last synced there
