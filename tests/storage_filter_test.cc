@@ -84,12 +84,11 @@ TEST_CASE(
     LevelDbStorageOptions options;
   };
   const std::vector<Setting> settings = {
-      {"sync state", {.write_buffer_bytes = 64 * 1024}},
+      {"sync state",
+       {.write_buffer_bytes = 64 * 1024, .sync_state_filter_bits_per_key = 10}},
       {"every key",
        {.write_buffer_bytes = 64 * 1024, .bloom_filter_bits_per_key = 10}},
-      {"none",
-       {.write_buffer_bytes = 64 * 1024,
-        .sync_state_filter_bits_per_key = 0}}};
+      {"none", {.write_buffer_bytes = 64 * 1024}}};
   const size_t written_with = GENERATE(0, 1, 2);
   const size_t read_with = GENERATE(0, 1, 2);
   CAPTURE(settings[written_with].name, settings[read_with].name);

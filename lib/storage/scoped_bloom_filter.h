@@ -11,8 +11,9 @@
 // by key and often missed -- the link of a record sent or received for
 // the first time, the stamp of a field never captured -- while its queue
 // entries, the bulk of the keys while a backlog waits, are read in order
-// and never missed. Filtering only the first keeps the saving without
-// the memory a backlog would cost.
+// and never missed. Filtering only the first spends the memory where the
+// lookups are (LevelDbStorageOptions::sync_state_filter_bits_per_key
+// gives the measured cost).
 //
 // The policy's name says its prefix: tables written under another policy
 // (or another prefix) keep their filters unused, and are read as if they
