@@ -168,7 +168,7 @@ bool HasEntry(const Connection* connection, SyncErrorCode code) {
 
 TEST_CASE(
     "Design rule 9, R30: a host write landing between apply's read and its "
-    "write is not overwritten; the orgs converge and the log says why",
+    "write is not overwritten -- the orgs converge and the log says why",
     "[records]") {
   RacingOrgs orgs;
   const auto [p_id, s_id] = orgs.SyncedAccount();
@@ -205,7 +205,7 @@ TEST_CASE(
 
 TEST_CASE(
     "Design rule 9, R30, R33: a host write landing before a replicated "
-    "delete's write is seen first; both orgs end deleted with the same "
+    "delete's write is seen first -- both orgs end deleted with the same "
     "values",
     "[records]") {
   RacingOrgs orgs;
@@ -243,7 +243,7 @@ TEST_CASE(
 
 TEST_CASE(
     "Design rule 9, R30: a host write captured while apply is between its "
-    "store write and its stamps keeps its stamp; the partner's next change "
+    "store write and its stamps keeps its stamp -- the partner's next change "
     "of the field meets it as a conflict, and the orgs converge",
     "[records]") {
   // The secondary's clock is five minutes ahead, so its host's write is the

@@ -291,7 +291,7 @@ TEST_CASE(
 
 TEST_CASE(
     "Design rule 8: a redelivered insert does not undo the stamps of the "
-    "host's edits made since the crash; a concurrent older partner write "
+    "host's edits made since the crash -- a concurrent older partner write "
     "loses in both orgs",
     "[records][clocks]") {
   // The secondary's clock is ahead: its edit is the newer of the two.
@@ -319,7 +319,7 @@ class PrimaryWins final : public ConflictResolver {
 TEST_CASE(
     "Conflicts, design rule 5: a resolver's pick of the partner's older "
     "write survives a crash that kept the host's copy of it but lost the "
-    "resend; both orgs end with the winner",
+    "resend -- both orgs end with the winner",
     "[records]") {
   PrimaryWins primary_wins;
   DyingSecondary orgs({.seed = 7, .resolver = &primary_wins});

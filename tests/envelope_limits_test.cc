@@ -437,7 +437,7 @@ TEST_CASE(
 
 TEST_CASE(
     "Rule 10, issue 9: malformed bytes are answered with a ProtocolError "
-    "naming the message as far as it can be read; a refused ProtocolError "
+    "naming the message as far as it can be read -- a refused ProtocolError "
     "and bytes for another connection are not answered",
     "[envelope_limits]") {
   RawWorld w;

@@ -90,7 +90,7 @@ TEST_CASE("Design rule 8: the hybrid clock survives a restart through the "
 
 TEST_CASE(
     "Design rule 8: a partner stamp is covered by a ceiling made "
-    "durable before the host sees the partner's write; a crash that "
+    "durable before the host sees the partner's write -- a crash that "
     "loses the staged value restores above the stamp",
     "[clocks]") {
   std::unique_ptr<MemoryStorage> storage = NewMemoryStorage();

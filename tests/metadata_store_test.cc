@@ -204,7 +204,7 @@ TEST_CASE(
 
 TEST_CASE(
     "R74: a metadata store takes concurrent upserts and renames from "
-    "several threads; of two renames to one name exactly one wins",
+    "several threads -- of two renames to one name exactly one wins",
     "[metadata][threads]") {
   FOR_EACH_METADATA_STORE();
   constexpr int kThreads = 4;

@@ -119,7 +119,7 @@ struct MetadataWorld {
 
 TEST_CASE(
     "R2, R74: on acceptance the primary's supported metadata is copied, in "
-    "batches, while both sides show Metadata Sync in Progress; then Active",
+    "batches, while both sides show Metadata Sync in Progress -- then Active",
     "[metadata]") {
   MetadataWorld w;
   // More custom fields than one push carries.
@@ -157,7 +157,7 @@ TEST_CASE(
 
 TEST_CASE(
     "R74: every interval the primary's inserts and updates reach the "
-    "secondary, overwriting what was changed there; unchanged items are not "
+    "secondary, overwriting what was changed there -- unchanged items are not "
     "written again",
     "[metadata]") {
   MetadataWorld w;
@@ -194,7 +194,7 @@ TEST_CASE(
 
 TEST_CASE(
     "R74: top-level renames the primary's host reports sync as renames "
-    "before the run's items; other renames are refused",
+    "before the run's items -- other renames are refused",
     "[metadata]") {
   MetadataWorld w;
   w.Put(w.primary_items, T::kPermissionSet, "Invoicing", "perms");
@@ -228,7 +228,7 @@ TEST_CASE(
 
 TEST_CASE(
     "R73: turning sync metadata off and on pushes all supported metadata at "
-    "once; while off nothing is pushed",
+    "once -- while off nothing is pushed",
     "[metadata]") {
   MetadataWorld w;
   w.Put(w.primary_items, T::kApexPage, "InvoicePage", "page v1");
@@ -251,7 +251,7 @@ TEST_CASE(
 
 TEST_CASE(
     "R52, R4: an item the secondary cannot write is logged in both "
-    "histories at once and never retried; the rest of the run goes on",
+    "histories at once and never retried -- the rest of the run goes on",
     "[metadata]") {
   MetadataWorld w;
   w.secondary_items.refused = {"Broken"};

@@ -229,7 +229,7 @@ size_t InfoLogsFor(const Connection* connection, uint64_t sequence) {
 
 TEST_CASE(
     "R50, partner trust: a forged APPLIED or DUPLICATE for an entry never "
-    "sent leaves it queued, counted and logged; a late genuine answer still "
+    "sent leaves it queued, counted and logged -- a late genuine answer still "
     "retires it",
     "[partner-trust]") {
   Partnered w;
@@ -268,7 +268,7 @@ TEST_CASE(
 
 TEST_CASE(
     "R50, partner trust: after a restart an entry counts as sent only once "
-    "it is sent again; the partner's answer to the earlier attempt does not "
+    "it is sent again -- the partner's answer to the earlier attempt does not "
     "retire it",
     "[partner-trust]") {
   Partnered w;
@@ -298,7 +298,7 @@ TEST_CASE(
 
 TEST_CASE(
     "R5, partner trust: a forged acknowledgement for an entry held while "
-    "Suspended leaves it queued and logged; it goes out on resume",
+    "Suspended leaves it queued and logged -- it goes out on resume",
     "[partner-trust]") {
   Partnered w;
   RequireOk(w.p->Suspend("alice"));
@@ -641,7 +641,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "R74, partner trust: metadata syncs from the primary only; a push the "
+    "R74, partner trust: metadata syncs from the primary only -- a push the "
     "secondary sends is refused, and an answer to a push never sent changes "
     "nothing",
     "[partner-trust][metadata]") {

@@ -636,7 +636,7 @@ TEST_CASE(
 
 TEST_CASE(
     "Issue 8 item 6: a value for a field this org does not have fails with "
-    "SCHEMA_MISMATCH, logged here; a field the partner does not publish is "
+    "SCHEMA_MISMATCH, logged here -- a field the partner does not publish is "
     "skipped with an Info entry",
     "[partner]") {
   World w;
@@ -753,7 +753,7 @@ struct FaxWorld : World {
 
 TEST_CASE(
     "Issue 8 item 6, R55: a field the partner publishes and this org lacks "
-    "fails the change with SCHEMA_MISMATCH on both sides; once the field is "
+    "fails the change with SCHEMA_MISMATCH on both sides -- once the field is "
     "added and subscribed, the record's next change brings its whole state",
     "[partner]") {
   FaxWorld w;

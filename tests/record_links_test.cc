@@ -233,7 +233,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "Conflicts: an insert's capture stamps its carried fields under one key; "
+    "Conflicts: an insert's capture stamps its carried fields under one key -- "
     "a later update's stamp of a field is read first",
     "[recsync]") {
   auto storage = NewMemoryStorage();
@@ -272,7 +272,7 @@ TEST_CASE(
 
 TEST_CASE(
     "Conflicts: a linked record's step stamps live in its link, one value "
-    "per record; a link from before moves its stamps in on the next write",
+    "per record -- a link from before moves its stamps in on the next write",
     "[recsync]") {
   auto storage = NewMemoryStorage();
   RecordLinks links(storage.get(), "c1");

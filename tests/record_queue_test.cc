@@ -850,7 +850,7 @@ class HoldingFilter final : public internal::ReadyFilter {
 
 TEST_CASE(
     "R50, R33: Ready steps over the entries its filter holds without reading "
-    "them; they still hold a barrier back, and kStop ends the walk") {
+    "them -- they still hold a barrier back, and kStop ends the walk") {
   auto storage = NewMemoryStorage();
   ManualClock clock;
   auto queue = OpenQueue(storage.get(), &clock);

@@ -356,7 +356,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "R33: deleting a parent soft-deletes children and grandchildren; "
+    "R33: deleting a parent soft-deletes children and grandchildren -- "
     "undeleting restores them",
     "[records]") {
   FOR_EACH_STORE(AllStores());

@@ -192,7 +192,7 @@ TEST_CASE("R32: lookups are translated through record links, both ways",
   ExpectConverged(*p.primary, *p.secondary, "Contact");
 }
 
-TEST_CASE("R30: a plain insert or update is sent as it was queued; a change "
+TEST_CASE("R30: a plain insert or update is sent as it was queued -- a change "
           "with lookups to translate is parsed and completed",
           "[recsync]") {
   Pair p;

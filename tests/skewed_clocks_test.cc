@@ -148,7 +148,7 @@ bool LoggedConflict(const Connection* connection) {
 
 TEST_CASE(
     "Design rule 8, R30: a partner change older than this org's own write "
-    "of the field was made without seeing it; the conflict is logged even "
+    "of the field was made without seeing it -- the conflict is logged even "
     "when the partner acknowledged this org's write before it arrived",
     "[records][clocks]") {
   // The secondary's clock is five minutes ahead: its stamps are above the

@@ -496,7 +496,7 @@ TEST_CASE(
 
 TEST_CASE(
     "Storage LevelDB: tables written with or without a Bloom filter read "
-    "back under either setting; a bad filter size changes nothing",
+    "back under either setting -- a bad filter size changes nothing",
     "[storage]") {
   TempDir dir;
   const int written_with = GENERATE(0, 10);
@@ -517,7 +517,9 @@ TEST_CASE(
       REQUIRE_OK(storage->Write(batch, kNoSync));
     }
   }
-  REQUIRE(TableFiles(path).size() > 1);
+  // At least one table file holds keys (compaction may have merged the
+  // flushed ones into one).
+  REQUIRE(!TableFiles(path).empty());
   std::unique_ptr<Storage> storage =
       MustOpen(path, {.block_cache_bytes = 16 * 1024,
                       .bloom_filter_bits_per_key = read_with});

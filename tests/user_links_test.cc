@@ -117,7 +117,7 @@ struct LinkedWorld {
 
 TEST_CASE(
     "R37, R35: a record names the target's copy of a synced user, in its "
-    "user fields and its audit fields; a user neither linked nor present "
+    "user fields and its audit fields -- a user neither linked nor present "
     "becomes the connection owner",
     "[users]") {
   LinkedWorld w;

@@ -211,7 +211,7 @@ TEST_CASE(
 
 TEST_CASE(
     "R52, R72: a user whose profile is missing in the target fails at once "
-    "(no retry); saved again once the profile exists, it is copied",
+    "(no retry) -- saved again once the profile exists, it is copied",
     "[users]") {
   UserWorld w;
   RequireOk(w.primary_users.AddProfile("Partner Portal"));
@@ -297,7 +297,7 @@ TEST_CASE(
 
 TEST_CASE(
     "R2: with sync metadata on too, each side leaves Metadata Sync in "
-    "Progress for User Sync in Progress; users the primary copied while the "
+    "Progress for User Sync in Progress -- users the primary copied while the "
     "secondary was still in its metadata phase let it go straight to Active",
     "[users]") {
   UserWorld w({.sync_feeds_and_audit_fields = false,
