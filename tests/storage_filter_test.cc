@@ -75,8 +75,8 @@ TEST_CASE(
 
 TEST_CASE(
     "Storage LevelDB: tables written under the sync state filter, every "
-    "key's filter or none read back under any of them -- a bad size changes "
-    "nothing",
+    "key's filter or none read back under any of them -- a bad size of "
+    "either filter changes nothing",
     "[storage]") {
   TempDir dir;
   struct Setting {
@@ -117,8 +117,11 @@ TEST_CASE(
   // At least one table file holds keys, under the filter asked for
   // (compaction may have merged the flushed ones into one).
   REQUIRE(tables >= 1);
+  // A small block cache: reads go to the tables, through their filters.
+  LevelDbStorageOptions read_options = settings[read_with].options;
+  read_options.block_cache_bytes = 16 * 1024;
   absl::StatusOr<std::unique_ptr<Storage>> storage =
-      OpenLevelDbStorage(path, settings[read_with].options);
+      OpenLevelDbStorage(path, read_options);
   REQUIRE(storage.ok());
   for (int k = 0; k < kKeys; k += 7) {
     absl::StatusOr<std::string> present = (*storage)->Get(key(2 * k));
@@ -132,13 +135,20 @@ TEST_CASE(
   }
 
   for (const int bad : {-1, 41}) {
-    const std::string other = dir.Sub(fmt::format("bad{}", bad + 1));
-    absl::StatusOr<std::unique_ptr<Storage>> refused =
-        OpenLevelDbStorage(other, {.sync_state_filter_bits_per_key = bad});
-    CHECK(refused.status().code() == absl::StatusCode::kInvalidArgument);
-    CHECK_THAT(std::string(refused.status().message()),
-               Catch::Contains("sync_state_filter_bits_per_key"));
-    CHECK_FALSE(fs::exists(other));
+    for (const bool every_key : {false, true}) {
+      const std::string other =
+          dir.Sub(fmt::format("bad{}{}", bad + 1, every_key ? "all" : ""));
+      LevelDbStorageOptions options;
+      (every_key ? options.bloom_filter_bits_per_key
+                 : options.sync_state_filter_bits_per_key) = bad;
+      absl::StatusOr<std::unique_ptr<Storage>> refused =
+          OpenLevelDbStorage(other, options);
+      CHECK(refused.status().code() == absl::StatusCode::kInvalidArgument);
+      CHECK_THAT(std::string(refused.status().message()),
+                 Catch::Contains(every_key ? "bloom_filter_bits_per_key"
+                                           : "sync_state_filter_bits_per_key"));
+      CHECK_FALSE(fs::exists(other));
+    }
   }
 }
 

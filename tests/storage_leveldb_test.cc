@@ -495,60 +495,6 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "Storage LevelDB: tables written with or without a Bloom filter read "
-    "back under either setting -- a bad filter size changes nothing",
-    "[storage]") {
-  TempDir dir;
-  const int written_with = GENERATE(0, 10);
-  const int read_with = GENERATE(0, 10);
-  CAPTURE(written_with, read_with);
-  const std::string path = dir.Sub("state");
-  constexpr int kKeys = 3000;
-  {
-    // A small write buffer puts the keys in several table files.
-    std::unique_ptr<Storage> storage =
-        MustOpen(path, {.write_buffer_bytes = 64 * 1024,
-                        .bloom_filter_bits_per_key = written_with});
-    for (int i = 0; i < kKeys; i += 100) {
-      WriteBatch batch;
-      for (int k = i; k < i + 100; ++k) {
-        batch.Put(fmt::format("k{:05d}", 2 * k), ValueFor(k));
-      }
-      REQUIRE_OK(storage->Write(batch, kNoSync));
-    }
-  }
-  // At least one table file holds keys (compaction may have merged the
-  // flushed ones into one).
-  REQUIRE(!TableFiles(path).empty());
-  std::unique_ptr<Storage> storage =
-      MustOpen(path, {.block_cache_bytes = 16 * 1024,
-                      .bloom_filter_bits_per_key = read_with});
-  for (int k = 0; k < kKeys; k += 7) {
-    absl::StatusOr<std::string> present =
-        storage->Get(fmt::format("k{:05d}", 2 * k));
-    if (present.value_or("") != ValueFor(k)) {
-      FAIL("k" << 2 * k << ": " << present.status());
-    }
-    // The odd keys were never written: the filter may skip their tables.
-    absl::StatusOr<std::string> absent =
-        storage->Get(fmt::format("k{:05d}", 2 * k + 1));
-    if (absent.status().code() != absl::StatusCode::kNotFound) {
-      FAIL("k" << 2 * k + 1 << ": " << absent.status());
-    }
-  }
-
-  for (const int bad : {-1, 41}) {
-    const std::string other = dir.Sub(fmt::format("bad{}", bad + 1));
-    absl::StatusOr<std::unique_ptr<Storage>> refused =
-        OpenLevelDbStorage(other, {.bloom_filter_bits_per_key = bad});
-    CHECK(refused.status().code() == absl::StatusCode::kInvalidArgument);
-    CHECK_THAT(std::string(refused.status().message()),
-               Catch::Contains("bloom_filter_bits_per_key"));
-    CHECK_FALSE(fs::exists(other));
-  }
-}
-
-TEST_CASE(
     "Storage LevelDB: tables are compressed only when asked, and read back "
     "under either setting",
     "[storage]") {
