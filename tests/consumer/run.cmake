@@ -133,11 +133,12 @@ elseif(STEP STREQUAL "add_subdirectory")
   # The build tree is kept between runs: embedding recompiles the whole
   # library, and a warm rerun need only rebuild what changed.
   # The embedded library gets the parent's sanitizers (comma-separated in
-  # SANITIZE) the way a host would ask for them. It is built without a build
-  # type (no optimization, no debug information), as a host may well do:
-  # this step checks that embedding works, not the optimized code, which the
-  # other steps link, and an unoptimized build of the library takes a third
-  # of the time of an optimized one.
+  # SANITIZE) the way a host would ask for them, and every other option at
+  # its default (unity batches included). It is built without a build type
+  # (no optimization, no debug information), as a host may well do: this
+  # step checks that embedding works, not the optimized code, which the
+  # other steps link. That each file compiles on its own, outside a batch,
+  # is tests/check_standalone.sh's to check.
   set(BUILD_TYPE "")
   build_and_run("${consumer_dir}/add_subdirectory" "${WORK_DIR}"
                 "-DORGSYNC_TREE=${SOURCE_DIR}"
