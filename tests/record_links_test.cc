@@ -4,6 +4,10 @@
 
 #include <catch2/catch.hpp>
 #include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
 
 #include <string_view>
 
@@ -36,7 +40,7 @@ TEST_CASE(
         link.set_partner_id("P-7");
         link.set_last_applied_sequence(3);
         WriteBatch batch;
-        links.Put("Account", link, &batch);
+        links.Create("Account", link, &batch);
         testing::RequireOk(
             storage->storage()->Write(batch, WriteOptions{.sync = true}));
       }
@@ -93,6 +97,162 @@ TEST_CASE(
       }
     }
   }
+}
+
+// The link as Find* return it, or a failed REQUIRE.
+proto::RecordLink Found(
+    const absl::StatusOr<std::optional<proto::RecordLink>>& found) {
+  REQUIRE(found.ok());
+  REQUIRE(found->has_value());
+  return **found;
+}
+
+std::string LinkKey(std::string_view tag, std::string_view id) {
+  std::string key = "k/c1/";
+  key.append(tag).append("/Account");
+  key.push_back('\0');
+  key.append(id);
+  return key;
+}
+
+TEST_CASE(
+    "Design rule 3, issue 10: a link is whole under the id its side looks "
+    "it up by and a stub under the other, which lookups follow -- a change "
+    "writes one value",
+    "[recsync]") {
+  auto storage = NewMemoryStorage();
+  RecordLinks links(storage.get(), "c1");
+  auto write = [&](const WriteBatch& batch) {
+    testing::RequireOk(storage->Write(batch, WriteOptions{.sync = true}));
+  };
+
+  // A received insert's link lives under the partner's id.
+  proto::RecordLink received = RecordLinks::NewLink("S-1", "P-1");
+  CHECK(received.home() == proto::LINK_HOME_PARTNER);
+  {
+    WriteBatch batch;
+    links.Create("Account", received, &batch);
+    CHECK(batch.Count() == 2);
+    write(batch);
+  }
+  // An acknowledged send's link lives under the local id.
+  proto::RecordLink sent;
+  sent.set_local_id("S-2");
+  sent.set_partner_id("P-2");
+  sent.set_home(proto::LINK_HOME_LOCAL);
+  {
+    WriteBatch batch;
+    links.Create("Account", sent, &batch);
+    write(batch);
+  }
+  std::map<std::string, std::string> stored = testing::Dump(storage.get());
+  proto::RecordLink stub;
+  REQUIRE(stub.ParseFromString(stored.at(LinkKey("l", "S-1"))));
+  CHECK(stub.stub());
+  CHECK(stub.partner_id() == "P-1");
+  CHECK_FALSE(stub.has_step_stamps());
+  REQUIRE(stub.ParseFromString(stored.at(LinkKey("p", "P-2"))));
+  CHECK(stub.stub());
+  CHECK(stub.local_id() == "S-2");
+
+  // Either lookup finds the whole link, and a change of it is one write.
+  for (auto* link : {&received, &sent}) {
+    proto::RecordLink by_local =
+        Found(links.FindByLocal("Account", link->local_id()));
+    proto::RecordLink by_partner =
+        Found(links.FindByPartner("Account", link->partner_id()));
+    CHECK_FALSE(by_local.stub());
+    CHECK(by_local.SerializeAsString() == by_partner.SerializeAsString());
+    by_local.set_last_applied_sequence(9);
+    WriteBatch change;
+    links.Put("Account", by_local, &change);
+    CHECK(change.Count() == 1);
+    write(change);
+    CHECK(Found(links.FindByPartner("Account", link->partner_id()))
+              .last_applied_sequence() == 9);
+    CHECK(Found(links.FindByLocal("Account", link->local_id()))
+              .last_applied_sequence() == 9);
+  }
+  auto all = links.List("Account");
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == 2);
+  for (const proto::RecordLink& link : *all) {
+    CHECK_FALSE(link.stub());
+    CHECK(link.last_applied_sequence() == 9);
+  }
+
+  // A link written before homes is whole under both keys; its next change
+  // gives it a home, so the other key cannot keep the old value.
+  proto::RecordLink old;
+  old.set_local_id("S-3");
+  old.set_partner_id("P-3");
+  old.set_last_applied_sequence(1);
+  {
+    WriteBatch batch;
+    batch.Put(LinkKey("l", "S-3"), old.SerializeAsString());
+    batch.Put(LinkKey("p", "P-3"), old.SerializeAsString());
+    write(batch);
+  }
+  proto::RecordLink found = Found(links.FindByPartner("Account", "P-3"));
+  CHECK(found.home() == proto::LINK_HOME_BOTH);
+  found.set_last_applied_sequence(2);
+  {
+    WriteBatch change;
+    links.Put("Account", found, &change);
+    write(change);
+  }
+  CHECK(Found(links.FindByPartner("Account", "P-3")).last_applied_sequence() ==
+        2);
+  CHECK(Found(links.FindByLocal("Account", "S-3")).home() ==
+        proto::LINK_HOME_LOCAL);
+  // The receiving side gives such a link the home it looks it up by.
+  old.set_local_id("S-7");
+  old.set_partner_id("P-7");
+  {
+    WriteBatch batch;
+    batch.Put(LinkKey("l", "S-7"), old.SerializeAsString());
+    batch.Put(LinkKey("p", "P-7"), old.SerializeAsString());
+    write(batch);
+    WriteBatch change;
+    links.Put("Account", Found(links.FindByPartner("Account", "P-7")),
+              &change, proto::LINK_HOME_PARTNER);
+    write(change);
+  }
+  stored = testing::Dump(storage.get());
+  REQUIRE(stub.ParseFromString(stored.at(LinkKey("l", "S-7"))));
+  CHECK(stub.stub());
+  CHECK(Found(links.FindByLocal("Account", "S-7")).home() ==
+        proto::LINK_HOME_PARTNER);
+
+  // Removal takes both keys, whichever is the home.
+  for (const auto& [local, partner] :
+       {std::pair{"S-1", "P-1"}, std::pair{"S-2", "P-2"}}) {
+    WriteBatch remove;
+    testing::RequireOk(links.Remove(
+        "Account", Found(links.FindByLocal("Account", local)), &remove));
+    write(remove);
+    CHECK_FALSE(links.FindByLocal("Account", local)->has_value());
+    CHECK_FALSE(links.FindByPartner("Account", partner)->has_value());
+  }
+
+  // A stub whose link is gone, or whose key holds another link, is damage.
+  {
+    WriteBatch damage;
+    proto::RecordLink dangling;
+    dangling.set_local_id("S-4");
+    dangling.set_partner_id("P-9");  // nothing is stored under P-9
+    dangling.set_stub(true);
+    damage.Put(LinkKey("l", "S-4"), dangling.SerializeAsString());
+    proto::RecordLink crossed = dangling;
+    crossed.set_local_id("S-5");
+    crossed.set_partner_id("P-4");
+    damage.Put(LinkKey("l", "S-5"), crossed.SerializeAsString());
+    proto::RecordLink other = RecordLinks::NewLink("S-6", "P-4");
+    damage.Put(LinkKey("p", "P-4"), other.SerializeAsString());
+    write(damage);
+  }
+  CHECK(absl::IsDataLoss(links.FindByLocal("Account", "S-4").status()));
+  CHECK(absl::IsDataLoss(links.FindByLocal("Account", "S-5").status()));
 }
 
 TEST_CASE(
@@ -336,10 +496,13 @@ TEST_CASE(
   (*first.mutable_fields())["Name"] = Stamp(30, true, 1, 8);
   WriteBatch batch;
   links.SetStepStamps("Account", first, &fresh, &batch);
-  links.Put("Account", fresh, &batch);
-  CHECK(batch.Count() == 2);  // the link under both of its keys
+  links.Create("Account", fresh, &batch);
+  CHECK(batch.Count() == 2);  // the link under its home key, and its stub
   testing::RequireOk(storage->Write(batch, WriteOptions{.sync = true}));
-  CHECK((*links.GetStamp("Account", "S-2", "Name"))->micros() == 30);
+  auto name = links.GetStamp("Account", "S-2", "Name");
+  testing::RequireOk(name.status());
+  REQUIRE(name->has_value());
+  CHECK((*name)->micros() == 30);
   CHECK_FALSE(step_key_exists());
 }
 

@@ -135,7 +135,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyDeletion(
   link.set_local_version(version);
   if (deleting) stamps.clear_deleting();
   links_.SetStepStamps(local_object, std::move(stamps), &link, &batch);
-  links_.Put(local_object, link, &batch);
+  links_.Put(local_object, link, &batch, proto::LINK_HOME_PARTNER);
   ORGSYNC_RETURN_IF_ERROR(Commit(batch, refused, apply_logs_));
   return ApplySuccess(change, proto::APPLIED, link.local_id(), version);
 }
@@ -325,7 +325,7 @@ absl::Status RecordSync::PrepareEnvelope(const proto::ChangeBatch& changes) {
     *mark->mutable_stamp() = incoming;
     mark->set_local_version(current->version);
     links_.SetStepStamps(local_object, std::move(stamps), &*link, &batch);
-    links_.Put(local_object, *link, &batch);
+    links_.Put(local_object, *link, &batch, proto::LINK_HOME_PARTNER);
   }
   // An envelope carries one change per record, but a malformed one must
   // not reserve two ids for one partner record.
@@ -350,7 +350,7 @@ absl::Status RecordSync::PrepareEnvelope(const proto::ChangeBatch& changes) {
     proto::RecordLink fresh =
         RecordLinks::NewLink(std::move(id), change.sender_record_id());
     fresh.set_reserved(true);
-    links_.Put(local_object, fresh, &batch);
+    links_.Create(local_object, fresh, &batch);
     fresh_links.emplace_back(ReservationKey(local_object, fresh.partner_id()),
                              std::move(fresh));
   }

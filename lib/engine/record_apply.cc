@@ -417,7 +417,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
     link = RecordLinks::NewLink(std::move(id), change.sender_record_id());
     link->set_reserved(true);
     WriteBatch reserve;
-    links_.Put(local_object, *link, &reserve);
+    links_.Create(local_object, *link, &reserve);
     ORGSYNC_RETURN_IF_ERROR(deps_.direct_storage->Write(reserve, kApplyWrite));
   }
   const proto::FieldStamp stamp =
@@ -494,7 +494,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
   link->set_local_version(stored_version);
   WriteBatch batch;
   links_.SetStepStamps(local_object, std::move(stamps), &*link, &batch);
-  links_.Put(local_object, *link, &batch);
+  links_.Put(local_object, *link, &batch, proto::LINK_HOME_PARTNER);
   for (NewLogEntry& note : mapped.notes) note.record.id = link->local_id();
   ORGSYNC_RETURN_IF_ERROR(Commit(batch, mapped.notes, apply_logs_));
   return ApplySuccess(change, outcome, link->local_id(), stored_version);
@@ -674,7 +674,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
   if (!new_stamps.empty() || !resend.empty()) {
     links_.SetStepStamps(local_object, std::move(stamps), &link, &batch);
   }
-  links_.Put(local_object, link, &batch);
+  links_.Put(local_object, link, &batch, proto::LINK_HOME_PARTNER);
   for (NewLogEntry& note : notes) note.record.id = link.local_id();
   const absl::Status written = Commit(batch, notes, apply_logs_);
   if (pending.has_value()) {

@@ -106,33 +106,104 @@ std::string RecordLinks::StepStampsKey(std::string_view object,
 
 absl::StatusOr<std::optional<proto::RecordLink>> RecordLinks::FindByLocal(
     std::string_view object, std::string_view local_id) const {
-  return GetMessage<proto::RecordLink>(storage_, LinkKey(object, local_id),
-                                       "record link");
+  return Find(object, local_id, /*by_local=*/true);
 }
 
 absl::StatusOr<std::optional<proto::RecordLink>> RecordLinks::FindByPartner(
     std::string_view object, std::string_view partner_id) const {
+  return Find(object, partner_id, /*by_local=*/false);
+}
+
+absl::StatusOr<std::optional<proto::RecordLink>> RecordLinks::Find(
+    std::string_view object, std::string_view id, bool by_local) const {
+  const std::string key =
+      by_local ? LinkKey(object, id) : IndexKey(object, id);
   ORGSYNC_ASSIGN_OR_RETURN(
       std::optional<proto::RecordLink> link,
-      GetMessage<proto::RecordLink>(storage_, IndexKey(object, partner_id),
-                                    "record link index entry"));
-  if (link.has_value() && link->partner_id() != partner_id) {
+      GetMessage<proto::RecordLink>(storage_, key, "record link"));
+  if (!link.has_value()) return std::nullopt;
+  if ((by_local ? link->local_id() : link->partner_id()) != id) {
     return absl::DataLossError(fmt::format(
-        "record links: the index entry for partner record {}/{} is the link "
-        "of partner record {}",
-        object, partner_id, link->partner_id()));
+        "record links: the link stored under {} record {}/{} is the link of "
+        "{} record {}",
+        by_local ? "local" : "partner", object, id,
+        by_local ? "local" : "partner",
+        by_local ? link->local_id() : link->partner_id()));
+  }
+  if (!link->stub()) return link;
+  return FollowStub(object, *link, key, by_local);
+}
+
+absl::StatusOr<std::optional<proto::RecordLink>> RecordLinks::FollowStub(
+    std::string_view object, const proto::RecordLink& stub,
+    const std::string& stub_key, bool by_local) const {
+  ORGSYNC_ASSIGN_OR_RETURN(
+      std::optional<proto::RecordLink> link,
+      GetMessage<proto::RecordLink>(
+          storage_,
+          by_local ? IndexKey(object, stub.partner_id())
+                   : LinkKey(object, stub.local_id()),
+          "record link"));
+  if (!link.has_value()) {
+    // A link is removed with both keys in one write: a reader on another
+    // thread (PartnerRecordId) may have read the stub just before it.
+    ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> again,
+                             GetIfPresent(*storage_, stub_key));
+    if (!again.has_value()) return std::nullopt;
+    proto::RecordLink now;
+    if (!now.ParseFromString(*again) || !now.stub() ||
+        now.local_id() != stub.local_id() ||
+        now.partner_id() != stub.partner_id()) {
+      // Removed and linked anew meanwhile: read the new link.
+      return Find(object, by_local ? stub.local_id() : stub.partner_id(),
+                  by_local);
+    }
+    return absl::DataLossError(fmt::format(
+        "record links: the link of {} record {}/{} is missing under the key "
+        "its stub points to",
+        by_local ? "local" : "partner", object,
+        by_local ? stub.local_id() : stub.partner_id()));
+  }
+  if (link->stub() || link->local_id() != stub.local_id() ||
+      link->partner_id() != stub.partner_id()) {
+    return absl::DataLossError(fmt::format(
+        "record links: the stub of {}/{} (partner {}) points to a key that "
+        "does not hold its link",
+        object, stub.local_id(), stub.partner_id()));
   }
   return link;
 }
 
+void RecordLinks::Create(std::string_view object, proto::RecordLink link,
+                         WriteBatch* batch) const {
+  if (link.home() == proto::LINK_HOME_BOTH) {
+    link.set_home(proto::LINK_HOME_LOCAL);
+  }
+  link.set_stub(false);
+  proto::RecordLink stub;
+  stub.set_local_id(link.local_id());
+  stub.set_partner_id(link.partner_id());
+  stub.set_stub(true);
+  const bool home_local = link.home() == proto::LINK_HOME_LOCAL;
+  const std::string local_key = LinkKey(object, link.local_id());
+  const std::string partner_key = IndexKey(object, link.partner_id());
+  batch->Put(home_local ? partner_key : local_key, stub.SerializeAsString());
+  batch->Put(home_local ? local_key : partner_key, link.SerializeAsString());
+}
+
 void RecordLinks::Put(std::string_view object, const proto::RecordLink& link,
-                      WriteBatch* batch) const {
-  // The whole link under both keys: a lookup either way is one read (the
-  // receiving side finds links by partner id, the sending side by local
-  // id), and both are always written together.
-  std::string value = link.SerializeAsString();
-  batch->Put(IndexKey(object, link.partner_id()), value);
-  batch->Put(LinkKey(object, link.local_id()), std::move(value));
+                      WriteBatch* batch, proto::LinkHome home_if_none) const {
+  if (link.home() == proto::LINK_HOME_BOTH) {
+    // Whole under both keys until now: from here on, under one.
+    proto::RecordLink homed = link;
+    homed.set_home(home_if_none);
+    Create(object, std::move(homed), batch);
+    return;
+  }
+  batch->Put(link.home() == proto::LINK_HOME_LOCAL
+                 ? LinkKey(object, link.local_id())
+                 : IndexKey(object, link.partner_id()),
+             link.SerializeAsString());
 }
 
 absl::Status RecordLinks::Remove(std::string_view object,
@@ -214,6 +285,7 @@ proto::RecordLink RecordLinks::NewLink(std::string local_id,
   link.set_local_id(std::move(local_id));
   link.set_partner_id(std::move(partner_id));
   link.set_holds_step_stamps(true);
+  link.set_home(proto::LINK_HOME_PARTNER);
   return link;
 }
 
@@ -354,6 +426,13 @@ absl::StatusOr<std::vector<proto::RecordLink>> RecordLinks::List(
     if (!link.ParseFromArray(it->value().data(),
                              static_cast<int>(it->value().size()))) {
       return absl::DataLossError("record links: a stored link does not parse");
+    }
+    if (link.stub()) {
+      ORGSYNC_ASSIGN_OR_RETURN(
+          std::optional<proto::RecordLink> whole,
+          FollowStub(object, link, std::string(it->key()), /*by_local=*/true));
+      if (!whole.has_value()) continue;
+      link = *std::move(whole);
     }
     links.push_back(std::move(link));
   }

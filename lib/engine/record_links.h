@@ -6,9 +6,15 @@
 //
 // Links are keyed by this org's object name on both sides, so the sender
 // (which learns the partner id from an acknowledgement) and the receiver
-// (which learns it from the change) use the same keys; the whole link is
-// stored under both ids, so a lookup either way is one read. Reads go to
-// the Storage; writes are staged into the caller's WriteBatch so that they
+// (which learns it from the change) use the same keys. A link has two keys,
+// one per id, and is stored whole under one of them, its home
+// (RecordLink::home): under the id the side that made it looks it up by --
+// the local id for a link an acknowledgement made, the partner's id for one
+// a received insert made. The other key holds a stub naming both ids, which
+// a lookup by that id follows (a second read). So the lookups of a one-way
+// sync read once, and a change of a link writes one value, however often it
+// changes; the stub is written once, with the link. Reads go to the
+// Storage; writes are staged into the caller's WriteBatch so that they
 // commit atomically with the rest of an apply or acknowledgement.
 //
 // Thread-safety: calls are safe from any thread (the only state of its own
@@ -83,9 +89,19 @@ class RecordLinks {
   [[nodiscard]] absl::StatusOr<std::optional<proto::RecordLink>> FindByPartner(
       std::string_view object, std::string_view partner_id) const;
 
-  // Stages the link and its partner-id index entry.
+  // Stages a new link: whole under its home key (LINK_HOME_BOTH counts as
+  // LINK_HOME_LOCAL), the stub under the other. For a pair of ids not
+  // linked yet.
+  void Create(std::string_view object, proto::RecordLink link,
+              WriteBatch* batch) const;
+  // Stages a change of a link that Create (or an older version, which
+  // stored it whole under both keys) wrote: its ids must be the ones it
+  // was created with. One value, under its home key. A link from before
+  // homes gets `home_if_none` (the id the caller's side looks it up by)
+  // and a stub under its other key.
   void Put(std::string_view object, const proto::RecordLink& link,
-           WriteBatch* batch) const;
+           WriteBatch* batch,
+           proto::LinkHome home_if_none = proto::LINK_HOME_LOCAL) const;
   // Stages the removal of the link, its index entry and the record's field
   // stamps (R20, R34): a record linked again later starts with no stamps.
   [[nodiscard]] absl::Status Remove(std::string_view object,
@@ -121,9 +137,10 @@ class RecordLinks {
       std::string_view object, std::string_view local_id) const;
   void PutStepStamps(std::string_view object, std::string_view local_id,
                      const proto::StepStamps& stamps, WriteBatch* batch) const;
-  // A new link of `local_id`, reserved or not: it holds its (empty) step
-  // stamps from the start. Only for an id that has never been linked nor
-  // stamped here -- one the host's store has just reserved.
+  // A new link of `local_id`, reserved or not, for a received insert (home:
+  // the partner id): it holds its (empty) step stamps from the start. Only
+  // for an id that has never been linked nor stamped here -- one the
+  // host's store has just reserved. Written with Create.
   static proto::RecordLink NewLink(std::string local_id,
                                    std::string partner_id);
 
@@ -172,6 +189,15 @@ class RecordLinks {
   std::string StepStampsKey(std::string_view object,
                             std::string_view local_id) const;
   std::string SeverKey(const RecordRef& record) const;
+
+  // The link under `key` (the local-id key when `by_local`), a stub
+  // followed to the link's home; nullopt when there is none.
+  absl::StatusOr<std::optional<proto::RecordLink>> Find(
+      std::string_view object, std::string_view id, bool by_local) const;
+  // The whole link a stub read under `stub_key` points to.
+  absl::StatusOr<std::optional<proto::RecordLink>> FollowStub(
+      std::string_view object, const proto::RecordLink& stub,
+      const std::string& stub_key, bool by_local) const;
 
   // Whether captures of `object` may have stored stamps: a secondary that
   // never writes an object of a one-way sync reads no capture stamps for

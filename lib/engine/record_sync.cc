@@ -686,11 +686,15 @@ absl::Status RecordSync::OnResult(const QueueEntry& entry,
   ORGSYNC_ASSIGN_OR_RETURN(
       std::optional<proto::RecordLink> link,
       links_.FindByLocal(entry.record.object, entry.record.id));
-  if (!link.has_value()) {
+  const bool created = !link.has_value();
+  if (created) {
     if (result.receiver_record_id().empty()) return absl::OkStatus();
     link.emplace();
     link->set_local_id(entry.record.id);
     link->set_partner_id(result.receiver_record_id());
+    // This side finds it by its local id when it sends the record's
+    // next change.
+    link->set_home(proto::LINK_HOME_LOCAL);
   } else if (link->reserved()) {
     return absl::OkStatus();  // our own apply of this record is unfinished
   }
@@ -706,7 +710,11 @@ absl::Status RecordSync::OnResult(const QueueEntry& entry,
   link->set_partner_version(
       std::max(link->partner_version(), result.receiver_version()));
   link->set_local_version(std::max(link->local_version(), sender_version));
-  links_.Put(entry.record.object, *link, batch);
+  if (created) {
+    links_.Create(entry.record.object, *std::move(link), batch);
+  } else {
+    links_.Put(entry.record.object, *link, batch);
+  }
   return absl::OkStatus();
 }
 
