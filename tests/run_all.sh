@@ -73,61 +73,63 @@ configure_and_build() {
   fi
 }
 
-# run_ctest PHASE START_SECONDS CTEST_ARGS...: runs ctest, adds its counts
-# (from "X tests failed out of Y") to the totals and records its summary.
-run_ctest() {
-  local phase="$1" start="$2"
-  shift 2
-  local log status=0
-  log="$(mktemp)"
-  ctest "$@" 2>&1 | tee "${log}" || status=$?
-
-  local summary phase_failed=0 phase_total=0
-  summary="$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+|No tests were found' "${log}" | tail -n 1 || true)"
-  if [[ "${summary}" =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
-    phase_failed="${BASH_REMATCH[1]}"
-    phase_total="${BASH_REMATCH[2]}"
-  fi
-  rm -f "${log}"
+# tally PHASE START_SECONDS STATUS SUMMARY RAN FAILED: adds a run's counts
+# to the totals, records its summary and stops the suite at a failure. A
+# run that exited non-zero without counting a failure (a broken test list,
+# a crash before its summary) counts as one.
+tally() {
+  local phase="$1" start="$2" status="$3" summary="$4" ran="$5"
+  local phase_failed="$6"
   if ((status != 0 && phase_failed == 0)); then
-    # ctest failed without saying which test (e.g. a broken test list).
     phase_failed=1
-    summary="${summary:-ctest exited with status ${status}}"
+    summary="${summary:-exited with status ${status}}"
   fi
-  passed=$((passed + phase_total - phase_failed))
+  passed=$((passed + ran - phase_failed))
   failed=$((failed + phase_failed))
-  summaries+=("${phase}: ${summary:-no ctest summary} ($((SECONDS - start)) s)")
+  summaries+=("${phase}: ${summary:-no summary} ($((SECONDS - start)) s)")
   echo "---- ${phase}: ${summary} -- wall time $((SECONDS - start)) s"
   if ((phase_failed != 0)); then
     fail "${phase}: tests failed"
   fi
 }
 
+# run_ctest PHASE START_SECONDS CTEST_ARGS...: runs ctest and tallies its
+# counts (from "X tests failed out of Y").
+run_ctest() {
+  local phase="$1" start="$2"
+  shift 2
+  local log status=0
+  log="$(mktemp)"
+  ctest "$@" 2>&1 | tee "${log}" || status=$?
+  local summary phase_failed=0 phase_total=0
+  summary="$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+|No tests were found' "${log}" | tail -n 1 || true)"
+  rm -f "${log}"
+  if [[ "${summary}" =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
+    phase_failed="${BASH_REMATCH[1]}"
+    phase_total="${BASH_REMATCH[2]}"
+  fi
+  tally "${phase}" "${start}" "${status}" "${summary}" "${phase_total}" \
+    "${phase_failed}"
+}
+
 # run_shards PHASE START_SECONDS BINARY: runs the binary's test cases in
-# shards (tests/run_catch_shards.sh), one per job, and adds their counts.
+# shards (tests/run_catch_shards.sh), one per job, and tallies their counts
+# (from "catch shards: P passed, F failed out of N").
 run_shards() {
   local phase="$1" start="$2" binary="$3"
   local log status=0
   log="$(mktemp)"
   bash tests/run_catch_shards.sh "${binary}" "${jobs}" \
     "$(dirname "${binary}")/shards" 2>&1 | tee "${log}" || status=$?
-  local summary shard_passed=0 shard_failed=1
+  local summary shard_passed=0 shard_failed=0
   summary="$(grep -E '^catch shards: ' "${log}" | tail -n 1 || true)"
+  rm -f "${log}"
   if [[ "${summary}" =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
     shard_passed="${BASH_REMATCH[1]}"
     shard_failed="${BASH_REMATCH[2]}"
   fi
-  rm -f "${log}"
-  if ((status != 0 && shard_failed == 0)); then
-    shard_failed=1
-  fi
-  passed=$((passed + shard_passed))
-  failed=$((failed + shard_failed))
-  summaries+=("${phase} (cases in shards): ${summary:-no summary} ($((SECONDS - start)) s)")
-  echo "---- ${phase}: ${summary} -- wall time $((SECONDS - start)) s"
-  if ((shard_failed != 0)); then
-    fail "${phase}: test cases failed"
-  fi
+  tally "${phase} (cases in shards)" "${start}" "${status}" "${summary}" \
+    "$((shard_passed + shard_failed))" "${shard_failed}"
 }
 
 banner "dependencies"
