@@ -49,6 +49,10 @@
 //              Both hosts' stores keep nothing here (inserts get an id and
 //              are dropped), so the figure is orgsync's own memory.
 //
+// --storage-stats prints, after each row, what each org wrote to its
+// Storage per change since the row before (capture and delivery), by key
+// family (storage_stats.h): the operations and bytes LevelDB pays for.
+//
 // Two variants the issue asks to report (no target): --extra-fields N adds
 // N text fields of about 25 bytes to Account (95: records of 100 fields),
 // and the streaming scenario then adds a row of the data it moved in MB/s;
@@ -98,6 +102,7 @@
 #include "orgsync/storage.h"
 #include "orgsync/transport.h"
 #include "bench_link.h"
+#include "storage_stats.h"
 
 namespace {
 
@@ -149,6 +154,7 @@ struct Flags {
   HostStore host_store = HostStore::kMemory;
   bool json = false;
   bool verbose = false;  // delivery counters on stderr after each phase
+  bool storage_stats = false;  // Storage writes by key family, per row
   orgsync::DeliveryOptions delivery = {};  // the library's defaults
 };
 
@@ -162,7 +168,7 @@ void Usage() {
       "[--timeout-seconds N] [--max-in-flight N] [--envelope-changes N] "
       "[--ready-scan N] [--extra-fields N] "
       "[--host-store memory|leveldb|leveldb-own] [--transport inproc|grpc] "
-      "[--dir DIR] [--quick] [--json] [--verbose]\n");
+      "[--dir DIR] [--quick] [--json] [--verbose] [--storage-stats]\n");
 }
 
 std::vector<std::string> SplitCommas(std::string_view text) {
@@ -199,6 +205,10 @@ std::optional<Flags> ParseFlags(int argc, char** argv) {
     }
     if (arg == "--verbose") {
       flags.verbose = true;
+      continue;
+    }
+    if (arg == "--storage-stats") {
+      flags.storage_stats = true;
       continue;
     }
     if (arg == "--quick") {
@@ -509,11 +519,12 @@ class World {
       : folder_(root / fmt::format("{}_{}", name, counter_++)),
         idle_sleep_us_(flags.idle_sleep_us),
         delivery_(flags.delivery),
-        grpc_(flags.grpc) {
+        grpc_(flags.grpc),
+        storage_stats_(flags.storage_stats) {
     FillSchema(&primary_schema_);
     FillSchema(&secondary_schema_);
-    primary_storage_ = OpenStorage("primary");
-    secondary_storage_ = OpenStorage("secondary");
+    primary_storage_ = OpenStorage("primary", &primary_counts_);
+    secondary_storage_ = OpenStorage("secondary", &secondary_counts_);
     if (keep_records && flags.host_store == Flags::HostStore::kLevelDbShared) {
       primary_store_ = NewStorageStore(&primary_schema_, "P-",
                                        primary_storage_.get(), true);
@@ -554,6 +565,18 @@ class World {
     secondary_storage_.reset();
     std::error_code ignored;
     std::filesystem::remove_all(folder_, ignored);
+  }
+
+  // With --storage-stats: prints what each org wrote since the last call,
+  // per change of `changes`.
+  void PrintStorageWrites(std::string_view row, uint64_t changes) const {
+    for (const auto& [side, counts] :
+         {std::pair{"primary", primary_counts_},
+          std::pair{"secondary", secondary_counts_}}) {
+      if (counts == nullptr) continue;
+      orgsync_bench::PrintFamilyWrites(fmt::format("{}, {}", row, side),
+                                       counts->TakeCounts(), changes);
+    }
   }
 
   // What the delivery did so far, for --verbose.
@@ -685,11 +708,19 @@ class World {
     return *std::move(store);
   }
 
-  std::unique_ptr<orgsync::Storage> OpenStorage(std::string_view side) {
+  // With --storage-stats and `counts`, the Storage counts its writes
+  // (*counts points to it).
+  std::unique_ptr<orgsync::Storage> OpenStorage(
+      std::string_view side,
+      orgsync_bench::CountingStorage** counts = nullptr) {
     absl::StatusOr<std::unique_ptr<orgsync::Storage>> storage =
         orgsync::OpenLevelDbStorage((folder_ / side).string());
     Check(storage.status(), "opening LevelDB");
-    return *std::move(storage);
+    if (!storage_stats_ || counts == nullptr) return *std::move(storage);
+    auto counting =
+        std::make_unique<orgsync_bench::CountingStorage>(*std::move(storage));
+    *counts = counting.get();
+    return counting;
   }
 
   std::unique_ptr<Org> OpenOrg(const std::string& id,
@@ -772,6 +803,11 @@ class World {
   std::unique_ptr<orgsync::Storage> primary_storage_;
   std::unique_ptr<orgsync::Storage> secondary_storage_;
   const bool grpc_;
+  const bool storage_stats_;
+  // With --storage-stats: the orgs' Storages (primary_storage_ and
+  // secondary_storage_), which count their writes.
+  orgsync_bench::CountingStorage* primary_counts_ = nullptr;
+  orgsync_bench::CountingStorage* secondary_counts_ = nullptr;
   // Before the orgs, which detach from it when they close.
   std::unique_ptr<orgsync_bench::BenchLink> link_ =
       orgsync_bench::NewInProcessLink();
@@ -979,6 +1015,10 @@ void Report(const Flags& flags, const World& world, const Row& row) {
   if (flags.verbose) {
     fmt::print(stderr, "{} {}: {}\n", row.scenario, row.detail,
                world.Counters());
+  }
+  if (flags.storage_stats) {
+    world.PrintStorageWrites(fmt::format("{} {}", row.scenario, row.detail),
+                             row.count);
   }
 }
 

@@ -1,0 +1,83 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+
+#include "storage_stats.h"
+
+#include <fmt/core.h>
+
+#include <utility>
+
+namespace orgsync_bench {
+
+CountingStorage::CountingStorage(std::unique_ptr<orgsync::Storage> target)
+    : orgsync::ForwardingStorage(target.get()), owned_(std::move(target)) {}
+
+std::string CountingStorage::FamilyOf(std::string_view key) {
+  std::string family;
+  int slashes = 0;
+  for (const char c : key) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte > 0x7e) break;
+    family.push_back(c);
+    if (c == '/' && ++slashes == 3) break;
+  }
+  return family;
+}
+
+absl::Status CountingStorage::Write(const orgsync::WriteBatch& batch,
+                                    const orgsync::WriteOptions& options) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const orgsync::WriteBatch::Op& op : batch.ops()) {
+      FamilyWrites& family = counts_[FamilyOf(op.key)];
+      if (op.type == orgsync::WriteBatch::OpType::kPut) {
+        ++family.puts;
+        family.bytes += op.key.size() + op.value.size();
+      } else {
+        ++family.deletes;
+        family.bytes += op.key.size();
+      }
+    }
+  }
+  return orgsync::ForwardingStorage::Write(batch, options);
+}
+
+std::map<std::string, FamilyWrites> CountingStorage::TakeCounts() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::exchange(counts_, {});
+}
+
+void PrintFamilyWrites(std::string_view label,
+                       const std::map<std::string, FamilyWrites>& counts,
+                       uint64_t changes) {
+  const double per = changes == 0 ? 0.0 : 1.0 / static_cast<double>(changes);
+  FamilyWrites total;
+  for (const auto& [family, writes] : counts) {
+    total.puts += writes.puts;
+    total.deletes += writes.deletes;
+    total.bytes += writes.bytes;
+  }
+  fmt::print(stderr, "{}: Storage writes per change ({} changes)\n", label,
+             changes);
+  fmt::print(stderr, "  {:<28} {:>8} {:>8} {:>10}\n", "key family", "puts",
+             "deletes", "bytes");
+  // Families written less than once per hundred changes (the connection's
+  // state, the clock's...) are summed on one line.
+  FamilyWrites rare;
+  auto print = [per](std::string_view name, const FamilyWrites& writes) {
+    fmt::print(stderr, "  {:<28} {:>8.2f} {:>8.2f} {:>10.1f}\n", name,
+               writes.puts * per, writes.deletes * per, writes.bytes * per);
+  };
+  for (const auto& [family, writes] : counts) {
+    if ((writes.puts + writes.deletes) * per < 0.01) {
+      rare.puts += writes.puts;
+      rare.deletes += writes.deletes;
+      rare.bytes += writes.bytes;
+      continue;
+    }
+    print(family, writes);
+  }
+  if (rare.puts + rare.deletes > 0) print("(others)", rare);
+  print("total", total);
+}
+
+}  // namespace orgsync_bench
