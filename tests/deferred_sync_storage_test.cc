@@ -171,6 +171,49 @@ TEST_CASE("a key written by every change of a group is written once") {
   CHECK(*memory->Get("record8") == "v");
 }
 
+// Fails the next `failures` writes, then forwards.
+class FailingWrites : public ForwardingStorage {
+ public:
+  using ForwardingStorage::ForwardingStorage;
+  absl::Status Write(const WriteBatch& batch,
+                     const WriteOptions& options) override {
+    if (failures > 0) {
+      --failures;
+      return absl::UnavailableError("disk unplugged");
+    }
+    return ForwardingStorage::Write(batch, options);
+  }
+  int failures = 0;
+};
+
+TEST_CASE("a failed flush keeps the group's writes pending, values and "
+          "deletes, and the next write puts them through") {
+  std::unique_ptr<MemoryStorage> memory = NewMemoryStorage();
+  REQUIRE_OK(memory->Put("gone", "old", kSync));
+  FailingWrites failing(memory.get());
+  DeferredSyncStorage storage(&failing);
+  {
+    DeferredSyncGroup group(&storage);
+    REQUIRE_OK(storage.Put("link", std::string(300, 'x'), kSync));
+    REQUIRE_OK(storage.Put("clock", "7", kSync));
+    REQUIRE_OK(storage.Delete("gone", kSync));
+    failing.failures = 1;
+    CHECK(absl::IsUnavailable(group.End()));
+  }
+  // Nothing reached the target, and readers still see the group's writes.
+  CHECK_FALSE(Has(*memory, "link"));
+  CHECK(*memory->Get("gone") == "old");
+  CHECK(*storage.Get("link") == std::string(300, 'x'));
+  CHECK(*storage.Get("clock") == "7");
+  CHECK(absl::IsNotFound(storage.Get("gone").status()));
+  // A later write (outside any group) lands after them, values intact.
+  REQUIRE_OK(storage.Put("after", "1", kSync));
+  CHECK(*memory->Get("link") == std::string(300, 'x'));
+  CHECK(*memory->Get("clock") == "7");
+  CHECK(absl::IsNotFound(memory->Get("gone").status()));
+  CHECK(*memory->Get("after") == "1");
+}
+
 TEST_CASE("every reader sees the group's pending writes as made", "[threads]") {
   std::unique_ptr<MemoryStorage> memory = NewMemoryStorage();
   REQUIRE_OK(memory->Put("gone", "old", kSync));
