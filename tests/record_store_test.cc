@@ -955,7 +955,8 @@ class SyncCountingStorage final : public ForwardingStorage {
 
 TEST_CASE(
     "shares_org_storage: live sync's writes are left to the org's sync, the "
-    "host's own are synced",
+    "host's own are synced, and reserved ids are synced together "
+    "(SyncReservedIds, issue 10)",
     "[records]") {
   for (const bool shares : {false, true}) {
     CAPTURE(shares);
@@ -977,6 +978,16 @@ TEST_CASE(
                           kReplicated));
     ValueOf(store->Delete("Account", id, kReplicated));
     ValueOf(store->Undelete("Account", id, kReplicated));
+    // The reservation is not synced by ReserveId either way.
+    CHECK(storage.syncs == (shares ? 0 : 4));
+    // Ids reserved in a Storage of the store's own are synced together;
+    // in the org's, its own synced write follows them there.
+    ValueOf(store->ReserveId("Account"));
+    ValueOf(store->ReserveId("Account"));
+    REQUIRE(store->SyncReservedIds().ok());
+    CHECK(storage.syncs == (shares ? 0 : 5));
+    // Nothing reserved since: nothing to sync.
+    REQUIRE(store->SyncReservedIds().ok());
     CHECK(storage.syncs == (shares ? 0 : 5));
 
     // The host's own writes are durable when they return either way.
@@ -990,6 +1001,31 @@ TEST_CASE(
           FieldValue(std::string("Acme 2")));
     CHECK(GetOk(*store, "Account", id).version == 4);
   }
+}
+
+TEST_CASE(
+    "Issue 10: the ids ReserveId hands out are durable together once "
+    "SyncReservedIds returned",
+    "[records]") {
+  std::unique_ptr<MemoryStorage> memory = NewMemoryStorage();
+  SyncCountingStorage storage(memory.get());
+  ManualClock clock;
+  const RecordStoreOptions options = TestOptions(&clock);
+  std::unique_ptr<RecordStore> store =
+      ValueOf(OpenStorageRecordStore(&storage, options));
+  const std::string first = ValueOf(store->ReserveId("Account"));
+  const std::string second = ValueOf(store->ReserveId("Account"));
+  CHECK(storage.syncs == 0);
+  REQUIRE(store->SyncReservedIds().ok());
+  CHECK(storage.syncs == 1);
+  // A crash keeps what SyncReservedIds made durable: no id twice.
+  store.reset();
+  memory->SimulateCrash();
+  store = ValueOf(OpenStorageRecordStore(&storage, options));
+  const std::string third = ValueOf(store->ReserveId("Account"));
+  CHECK(third != first);
+  CHECK(third != second);
+  CHECK(third > second);
 }
 
 TEST_CASE("OpenStorageRecordStore refuses a null storage and corrupt counters",

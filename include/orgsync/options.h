@@ -329,7 +329,10 @@ struct RecordStoreOptions {
   // changes then costs one sync instead of one or two per change. The
   // host's own writes stay synced. Leave it false when the store has a
   // Storage of its own: a crash could then lose a replicated write that
-  // the org already recorded as applied.
+  // the org already recorded as applied. Either way ReserveId is not
+  // synced: the ids of an envelope's inserts are made durable together,
+  // by SyncReservedIds (one sync) or, here, by the org's synced write of
+  // the links that name them.
   bool shares_org_storage = false;
 };
 

@@ -122,9 +122,10 @@ class RecordStore {
 
   // Allocates a new id for a record of `object` that Insert will accept
   // (with context.from_replication) and that no other call ever hands out
-  // again, even after a restart, whether or not a record is inserted with
-  // it. Live sync reserves the id and records it in its links before it
-  // inserts, so that a crash between the two never creates the record twice.
+  // again, even after a restart (once SyncReservedIds returned, below),
+  // whether or not a record is inserted with it. Live sync reserves the id
+  // and records it in its links before it inserts, so that a crash between
+  // the two never creates the record twice.
   // The default returns Unimplemented: a host store used as the target of
   // live sync must override it.
   [[nodiscard]] virtual absl::StatusOr<std::string> ReserveId(
@@ -142,6 +143,19 @@ class RecordStore {
   [[nodiscard]] virtual absl::Status Scan(
       std::string_view object, absl::Time modified_since,
       const std::function<bool(const Record&)>& visit) = 0;
+
+  // Makes durable, at once, every id ReserveId handed out since the last
+  // call. ReserveId may return before its reservation is durable (every
+  // other write must be durable when its call returns, as above): orgsync
+  // calls this on its step thread before it records any of those ids in
+  // its links, so the inserts of one envelope of the partner's changes
+  // cost the store one disk sync for all their ids instead of one each. On
+  // an error orgsync records none of them, and reserves new ids for those
+  // inserts when they are applied. The default does nothing: a store
+  // whose ReserveId is durable when it returns.
+  [[nodiscard]] virtual absl::Status SyncReservedIds() {
+    return absl::OkStatus();
+  }
 };
 
 // Forwards every call to another RecordStore, so that a host (or a test)
@@ -185,6 +199,9 @@ class ForwardingRecordStore : public RecordStore {
   absl::Status Scan(std::string_view object, absl::Time modified_since,
                     const std::function<bool(const Record&)>& visit) override {
     return target_->Scan(object, modified_since, visit);
+  }
+  absl::Status SyncReservedIds() override {
+    return target_->SyncReservedIds();
   }
 
   RecordStore* target() const { return target_; }

@@ -355,6 +355,10 @@ absl::Status RecordSync::PrepareEnvelope(const proto::ChangeBatch& changes) {
                              std::move(fresh));
   }
   if (batch.Count() == 0) return absl::OkStatus();
+  // The host's store keeps the ids reserved before the links name them.
+  if (!fresh_links.empty()) {
+    ORGSYNC_RETURN_IF_ERROR(deps_.store->SyncReservedIds());
+  }
   ORGSYNC_RETURN_IF_ERROR(deps_.direct_storage->Write(batch, kApplyWrite));
   for (auto& [key, link] : fresh_links) {
     envelope_reservations_.emplace(std::move(key), std::move(link));

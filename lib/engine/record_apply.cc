@@ -418,6 +418,8 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
     link->set_reserved(true);
     WriteBatch reserve;
     links_.Create(local_object, *link, &reserve);
+    // The host's store keeps the id reserved before the link names it.
+    ORGSYNC_RETURN_IF_ERROR(deps_.store->SyncReservedIds());
     ORGSYNC_RETURN_IF_ERROR(deps_.direct_storage->Write(reserve, kApplyWrite));
   }
   const proto::FieldStamp stamp =

@@ -87,6 +87,8 @@ class MemoryRecordTable final : public RecordTable {
     return absl::OkStatus();
   }
 
+  absl::Status Sync() override { return absl::OkStatus(); }
+
   absl::StatusOr<std::unique_ptr<RecordCursor>> OpenCursor(
       std::string_view object) override {
     std::vector<RecordPtr> snapshot;

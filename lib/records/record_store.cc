@@ -137,7 +137,7 @@ class RecordStoreCore final : public RecordStore {
       }
     }
     write.puts.push_back({StoredRecord{record, 0}, /*created=*/true});
-    ORGSYNC_RETURN_IF_ERROR(table_->Apply(std::move(write)));
+    ORGSYNC_RETURN_IF_ERROR(ApplyWrite(std::move(write)));
     return record;
   }
 
@@ -148,12 +148,12 @@ class RecordStoreCore final : public RecordStore {
     TableWrite write;
     ORGSYNC_ASSIGN_OR_RETURN(std::string id, NextFreeId(counters));
     write.counters = counters;
-    // Only live sync reserves ids: with a shared Storage, the org's synced
-    // write of the link that names the id makes the counter durable.
-    write.sync = !options_.shares_org_storage;
+    // Only live sync reserves ids, and makes them durable together
+    // (SyncReservedIds) before its links name them.
+    write.sync = false;
     // Only the counter moves: the id is spent whether or not a record is
     // ever inserted with it.
-    ORGSYNC_RETURN_IF_ERROR(table_->Apply(std::move(write)));
+    ORGSYNC_RETURN_IF_ERROR(ApplyWrite(std::move(write)));
     return id;
   }
 
@@ -196,7 +196,7 @@ class RecordStoreCore final : public RecordStore {
     }
     Touch(record, Now());
     write.puts.push_back({stored, /*created=*/false});
-    ORGSYNC_RETURN_IF_ERROR(table_->Apply(std::move(write)));
+    ORGSYNC_RETURN_IF_ERROR(ApplyWrite(std::move(write)));
     return std::move(stored.record);
   }
 
@@ -235,7 +235,7 @@ class RecordStoreCore final : public RecordStore {
         ForEachDescendant(root_ref, [&](StoredRecord descendant) {
           if (!descendant.record.deleted) remove(std::move(descendant));
         }));
-    ORGSYNC_RETURN_IF_ERROR(table_->Apply(std::move(write)));
+    ORGSYNC_RETURN_IF_ERROR(ApplyWrite(std::move(write)));
     return result;
   }
 
@@ -275,7 +275,7 @@ class RecordStoreCore final : public RecordStore {
             }
           }));
     }
-    ORGSYNC_RETURN_IF_ERROR(table_->Apply(std::move(write)));
+    ORGSYNC_RETURN_IF_ERROR(ApplyWrite(std::move(write)));
     return result;
   }
 
@@ -310,6 +310,14 @@ class RecordStoreCore final : public RecordStore {
     }
   }
 
+  absl::Status SyncReservedIds() override {
+    internal::MutexLock lock(&mu_);
+    if (synced_writes_ == unsynced_writes_) return absl::OkStatus();
+    ORGSYNC_RETURN_IF_ERROR(table_->Sync());
+    synced_writes_ = unsynced_writes_;
+    return absl::OkStatus();
+  }
+
  private:
   absl::Time Now() const { return TruncateToMicros(options_.clock->Now()); }
 
@@ -318,6 +326,15 @@ class RecordStoreCore final : public RecordStore {
   // (RecordStoreOptions::shares_org_storage).
   bool MustSync(const ApplyContext& context) const {
     return !(options_.shares_org_storage && context.from_replication);
+  }
+
+  // Applies `write`, counting it when it is left for SyncReservedIds.
+  absl::Status ApplyWrite(TableWrite write)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const bool counted = !write.sync && !options_.shares_org_storage;
+    ORGSYNC_RETURN_IF_ERROR(table_->Apply(std::move(write)));
+    if (counted) ++unsynced_writes_;
+    return absl::OkStatus();
   }
 
   // The conditional write of ApplyContext::expected_version.
@@ -479,6 +496,10 @@ class RecordStoreCore final : public RecordStore {
 
   internal::Mutex mu_;
   const std::unique_ptr<RecordTable> table_ ABSL_PT_GUARDED_BY(mu_);
+  // Writes applied unsynced (ReserveId's, in a Storage of the store's
+  // own), and how many of them the last SyncReservedIds made durable.
+  uint64_t unsynced_writes_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t synced_writes_ ABSL_GUARDED_BY(mu_) = 0;
   // Not changed after construction; options_.schema is not null.
   RecordStoreOptions options_;
 };

@@ -114,6 +114,11 @@ class RecordTable {
   // keeps the records as objects moves them in instead of copying them.
   [[nodiscard]] virtual absl::Status Apply(TableWrite write) = 0;
 
+  // Makes every write applied so far durable (one synced write, however
+  // many were applied unsynced before); a table in memory has nothing to
+  // do.
+  [[nodiscard]] virtual absl::Status Sync() = 0;
+
   // A cursor over `object`'s records as they are now.
   [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<RecordCursor>>
   OpenCursor(std::string_view object) = 0;

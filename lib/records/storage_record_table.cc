@@ -158,6 +158,12 @@ class StorageRecordTable final : public RecordTable {
     return absl::OkStatus();
   }
 
+  absl::Status Sync() override {
+    // An empty synced batch: durable together with every write before it
+    // (the Storage contract).
+    return storage_->Write(WriteBatch(), WriteOptions{.sync = true});
+  }
+
   absl::StatusOr<std::unique_ptr<RecordCursor>> OpenCursor(
       std::string_view object) override {
     ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,

@@ -71,6 +71,9 @@ class FlakyStore : public RecordStore {
                     const std::function<bool(const Record&)>& v) override {
     return target_->Scan(o, since, v);
   }
+  absl::Status SyncReservedIds() override {
+    return target_->SyncReservedIds();
+  }
 
  private:
   RecordStore* target_;
