@@ -51,11 +51,7 @@ void PrintFamilyWrites(std::string_view label,
                        uint64_t changes) {
   const double per = changes == 0 ? 0.0 : 1.0 / static_cast<double>(changes);
   FamilyWrites total;
-  for (const auto& [family, writes] : counts) {
-    total.puts += writes.puts;
-    total.deletes += writes.deletes;
-    total.bytes += writes.bytes;
-  }
+  for (const auto& [family, writes] : counts) total += writes;
   fmt::print(stderr, "{}: Storage writes per change ({} changes)\n", label,
              changes);
   fmt::print(stderr, "  {:<28} {:>8} {:>8} {:>10}\n", "key family", "puts",
@@ -69,9 +65,7 @@ void PrintFamilyWrites(std::string_view label,
   };
   for (const auto& [family, writes] : counts) {
     if ((writes.puts + writes.deletes) * per < 0.01) {
-      rare.puts += writes.puts;
-      rare.deletes += writes.deletes;
-      rare.bytes += writes.bytes;
+      rare += writes;
       continue;
     }
     print(family, writes);

@@ -36,6 +36,13 @@ struct FamilyWrites {
   uint64_t puts = 0;
   uint64_t deletes = 0;
   uint64_t bytes = 0;  // keys and values of the puts, keys of the deletes
+
+  FamilyWrites& operator+=(const FamilyWrites& other) {
+    puts += other.puts;
+    deletes += other.deletes;
+    bytes += other.bytes;
+    return *this;
+  }
 };
 
 class CountingStorage : public orgsync::ForwardingStorage {

@@ -137,7 +137,7 @@ class RecordStoreCore final : public RecordStore {
       }
     }
     write.puts.push_back({StoredRecord{record, 0}, /*created=*/true});
-    ORGSYNC_RETURN_IF_ERROR(ApplyWrite(std::move(write)));
+    ORGSYNC_RETURN_IF_ERROR(table_->Apply(std::move(write)));
     return record;
   }
 
@@ -153,7 +153,9 @@ class RecordStoreCore final : public RecordStore {
     write.sync = false;
     // Only the counter moves: the id is spent whether or not a record is
     // ever inserted with it.
-    ORGSYNC_RETURN_IF_ERROR(ApplyWrite(std::move(write)));
+    ORGSYNC_RETURN_IF_ERROR(table_->Apply(std::move(write)));
+    // In the org's Storage, the org's synced write of the links follows.
+    ids_unsynced_ = !options_.shares_org_storage;
     return id;
   }
 
@@ -196,7 +198,7 @@ class RecordStoreCore final : public RecordStore {
     }
     Touch(record, Now());
     write.puts.push_back({stored, /*created=*/false});
-    ORGSYNC_RETURN_IF_ERROR(ApplyWrite(std::move(write)));
+    ORGSYNC_RETURN_IF_ERROR(table_->Apply(std::move(write)));
     return std::move(stored.record);
   }
 
@@ -235,7 +237,7 @@ class RecordStoreCore final : public RecordStore {
         ForEachDescendant(root_ref, [&](StoredRecord descendant) {
           if (!descendant.record.deleted) remove(std::move(descendant));
         }));
-    ORGSYNC_RETURN_IF_ERROR(ApplyWrite(std::move(write)));
+    ORGSYNC_RETURN_IF_ERROR(table_->Apply(std::move(write)));
     return result;
   }
 
@@ -275,7 +277,7 @@ class RecordStoreCore final : public RecordStore {
             }
           }));
     }
-    ORGSYNC_RETURN_IF_ERROR(ApplyWrite(std::move(write)));
+    ORGSYNC_RETURN_IF_ERROR(table_->Apply(std::move(write)));
     return result;
   }
 
@@ -312,9 +314,9 @@ class RecordStoreCore final : public RecordStore {
 
   absl::Status SyncReservedIds() override {
     internal::MutexLock lock(&mu_);
-    if (synced_writes_ == unsynced_writes_) return absl::OkStatus();
+    if (!ids_unsynced_) return absl::OkStatus();
     ORGSYNC_RETURN_IF_ERROR(table_->Sync());
-    synced_writes_ = unsynced_writes_;
+    ids_unsynced_ = false;
     return absl::OkStatus();
   }
 
@@ -326,15 +328,6 @@ class RecordStoreCore final : public RecordStore {
   // (RecordStoreOptions::shares_org_storage).
   bool MustSync(const ApplyContext& context) const {
     return !(options_.shares_org_storage && context.from_replication);
-  }
-
-  // Applies `write`, counting it when it is left for SyncReservedIds.
-  absl::Status ApplyWrite(TableWrite write)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    const bool counted = !write.sync && !options_.shares_org_storage;
-    ORGSYNC_RETURN_IF_ERROR(table_->Apply(std::move(write)));
-    if (counted) ++unsynced_writes_;
-    return absl::OkStatus();
   }
 
   // The conditional write of ApplyContext::expected_version.
@@ -496,10 +489,9 @@ class RecordStoreCore final : public RecordStore {
 
   internal::Mutex mu_;
   const std::unique_ptr<RecordTable> table_ ABSL_PT_GUARDED_BY(mu_);
-  // Writes applied unsynced (ReserveId's, in a Storage of the store's
-  // own), and how many of them the last SyncReservedIds made durable.
-  uint64_t unsynced_writes_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t synced_writes_ ABSL_GUARDED_BY(mu_) = 0;
+  // An id ReserveId handed out is not durable yet (a Storage of the
+  // store's own): SyncReservedIds has something to sync.
+  bool ids_unsynced_ ABSL_GUARDED_BY(mu_) = false;
   // Not changed after construction; options_.schema is not null.
   RecordStoreOptions options_;
 };
