@@ -51,6 +51,7 @@ if [[ ! -f build/CMakeCache.txt ]] && command -v ninja >/dev/null; then
 fi
 cmake -S . -B build "${generator[@]}" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" \
   -DORGSYNC_BUILD_TESTS=ON -DORGSYNC_BUILD_EXAMPLES=ON \
   -DORGSYNC_BUILD_BENCH=ON -DORGSYNC_INSTALL=ON \
   -DORGSYNC_FUZZ=OFF -DORGSYNC_UNITY_BUILD=ON -DORGSYNC_SANITIZE= >/dev/null

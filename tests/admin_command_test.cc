@@ -34,7 +34,7 @@
 #include "testing/record_sync_pair.h"
 #include "testing/storage_testing.h"
 
-namespace orgsync {
+namespace orgsync::admin_command_test {
 namespace {
 
 using admin::AdminOutput;
@@ -849,4 +849,4 @@ TEST_CASE("orgsync-admin times and tables", "[admin]") {
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::admin_command_test

@@ -45,7 +45,7 @@
 
 extern char** environ;
 
-namespace orgsync {
+namespace orgsync::admin_tool_test {
 namespace {
 
 using testing::RequireOk;
@@ -425,4 +425,4 @@ TEST_CASE("orgsync-admin: help and command-line errors need no state folder",
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::admin_tool_test

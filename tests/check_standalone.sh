@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Checks that each of the library's source files compiles on its own, with
-# only the headers it includes itself.
+# Checks that each source file of the library and of its tests compiles on
+# its own, with only the headers it includes itself.
 #
-# The builds compile lib/ in unity batches (ORGSYNC_UNITY_BUILD, on by
-# default), where a file can lean on a batch-mate's includes and still
-# build; a host that turns the option off would then meet the error. This
+# The builds compile lib/ and tests/ in unity batches (ORGSYNC_UNITY_BUILD,
+# on by default), where a file can lean on a batch-mate's includes (and a
+# test file on the tests' precompiled header) and still build; a host that
+# turns the option off would then meet the error. This
 # parses every file alone (-fsyntax-only: no code is generated), against the
 # generated protobuf headers of an existing build folder.
 #
 # It is not part of the test command: it parses every header again for each
-# of some 90 files, about 3 minutes of both cores of the 2-core machine the
+# of some 170 files, about 5 minutes of both cores of the 2-core machine the
 # suite must finish on. Run it before committing a change that adds or
 # removes an #include, or moves code between files:
 #   bash tests/check_standalone.sh [BUILD_DIR]   (default build/, built once)
@@ -26,14 +27,19 @@ jobs="${ORGSYNC_JOBS:-$(nproc)}"
 
 flags=(-std=c++20 -fsyntax-only -Wall -Wextra -Werror -DFMT_SHARED
        '-DORGSYNC_NODE_BINARY="orgsync-node"'
-       -Iinclude -Ilib)
+       '-DORGSYNC_ADMIN_BINARY="orgsync-admin"'
+       -Iinclude -Ilib -Itests)
 for gen in gen gen_grpc gen_node gen_admin; do
   [[ -d "${build}/lib/${gen}" ]] && flags+=("-I${build}/lib/${gen}")
 done
 
 failures="$(mktemp)"
 trap 'rm -f "${failures}"' EXIT
-find lib -name '*.cc' -print0 | sort -z |
+{
+  find lib -name '*.cc' -print0
+  find tests -maxdepth 1 -name '*_test.cc' -print0
+  find tests/testing -name '*.cc' -print0
+} | sort -z |
   xargs -0 -P "${jobs}" -I{} sh -c \
     '"$0" "$@" {} || echo {} >>"'"${failures}"'"' "${cxx}" "${flags[@]}"
 
@@ -42,4 +48,4 @@ if [[ -s "${failures}" ]]; then
   sort "${failures}" >&2
   exit 1
 fi
-echo "check_standalone: every file of lib/ compiles on its own"
+echo "check_standalone: every file of lib/ and tests/ compiles on its own"

@@ -4,7 +4,7 @@
 
 #include "orgsync/clock.h"
 
-namespace orgsync {
+namespace orgsync::clock_test {
 namespace {
 
 TEST_CASE("ManualClock moves only forward and only when told") {
@@ -30,4 +30,4 @@ TEST_CASE("System clock follows the wall clock") {
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::clock_test

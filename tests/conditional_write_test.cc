@@ -31,7 +31,7 @@
 #include "testing/record_sync_pair.h"
 #include "testing/storage_testing.h"
 
-namespace orgsync {
+namespace orgsync::conditional_write_test {
 namespace {
 
 using testing::RequireOk;
@@ -295,4 +295,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::conditional_write_test

@@ -21,7 +21,7 @@
 #include "proto/wire.pb.h"
 #include "testing/connection_fixture.h"
 
-namespace orgsync {
+namespace orgsync::connection_test {
 namespace {
 
 using testing::DefaultInvitation;
@@ -1383,4 +1383,4 @@ TEST_CASE("R5, R8: a failed write changes nothing, in memory or on disk",
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::connection_test

@@ -42,7 +42,7 @@
 #include "testing/record_sync_pair.h"
 #include "testing/storage_testing.h"
 
-namespace orgsync {
+namespace orgsync::crash_after_host_write_test {
 namespace {
 
 using testing::RequireOk;
@@ -440,4 +440,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::crash_after_host_write_test

@@ -19,7 +19,7 @@
 #include "orgsync/storage.h"
 #include "storage/deferred_sync_storage.h"
 
-namespace orgsync::internal {
+namespace orgsync::internal::deferred_sync_storage_test {
 namespace {
 
 #define REQUIRE_OK(expr) REQUIRE((expr) == ::absl::OkStatus())
@@ -393,4 +393,4 @@ TEST_CASE("the read cache keeps nothing from a read that a write overtook",
 }
 
 }  // namespace
-}  // namespace orgsync::internal
+}  // namespace orgsync::internal::deferred_sync_storage_test

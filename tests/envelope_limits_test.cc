@@ -35,7 +35,7 @@
 #include "wire/envelope_codec.h"
 #include "wire/wire_scanner.h"
 
-namespace orgsync {
+namespace orgsync::envelope_limits_test {
 namespace {
 
 using testing::LogOf;
@@ -582,4 +582,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::envelope_limits_test

@@ -30,7 +30,7 @@
 #include "proto/grpc/org_link.grpc.pb.h"
 #include "transport/grpc/handshake.h"
 
-namespace orgsync {
+namespace orgsync::grpc_handshake_test {
 namespace {
 
 using orglink::Frame;
@@ -237,4 +237,4 @@ TEST_CASE(
   CHECK(rig.handler.messages().empty());
 }
 
-}  // namespace orgsync
+}  // namespace orgsync::grpc_handshake_test

@@ -61,7 +61,7 @@
 // behind orgsync's internal::Mutex (LinkCore, CancelTimer), with Clang's
 // thread-safety annotations.
 
-namespace orgsync {
+namespace orgsync::grpc_transport_test {
 namespace {
 
 using testing::Certificates;
@@ -685,4 +685,4 @@ TEST_CASE(
   CHECK((*listener)->port() > 0);
 }
 
-}  // namespace orgsync
+}  // namespace orgsync::grpc_transport_test

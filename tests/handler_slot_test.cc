@@ -14,7 +14,7 @@
 
 #include "orgsync/transport.h"
 
-namespace orgsync {
+namespace orgsync::handler_slot_test {
 namespace {
 
 class CountingHandler final : public TransportHandler {
@@ -103,4 +103,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::handler_slot_test

@@ -10,7 +10,7 @@
 
 #include "connection/secret.h"
 
-namespace orgsync::internal {
+namespace orgsync::internal::hmac_sha256_test {
 namespace {
 
 std::string Bytes(std::string_view hex) {
@@ -72,4 +72,4 @@ TEST_CASE("R1, partner trust: HMAC-SHA256 gives the RFC 4231 tags") {
 }
 
 }  // namespace
-}  // namespace orgsync::internal
+}  // namespace orgsync::internal::hmac_sha256_test

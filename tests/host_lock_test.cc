@@ -32,7 +32,7 @@
 #include "testing/record_sync_pair.h"
 #include "testing/storage_testing.h"
 
-namespace orgsync {
+namespace orgsync::host_lock_test {
 namespace {
 
 using testing::RequireOk;
@@ -367,4 +367,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::host_lock_test

@@ -14,7 +14,7 @@
 #include "orgsync/storage.h"
 #include "testing/storage_testing.h"
 
-namespace orgsync::internal {
+namespace orgsync::internal::hybrid_clock_test {
 namespace {
 
 using testing::RequireOk;
@@ -127,4 +127,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync::internal
+}  // namespace orgsync::internal::hybrid_clock_test

@@ -23,7 +23,7 @@
 #include "testing/fault_storage.h"
 #include "testing/storage_testing.h"
 
-namespace orgsync {
+namespace orgsync::integration_delivery_test {
 namespace {
 
 using testing::DefaultInvitation;
@@ -646,4 +646,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::integration_delivery_test

@@ -31,7 +31,7 @@
 #include "testing/record_sync_pair.h"
 #include "testing/storage_testing.h"
 
-namespace orgsync {
+namespace orgsync::integration_records_test {
 namespace {
 
 using testing::LogOf;
@@ -714,9 +714,9 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::integration_records_test
 
-namespace orgsync {
+namespace orgsync::integration_records_test {
 namespace {
 
 TEST_CASE(
@@ -749,9 +749,9 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::integration_records_test
 
-namespace orgsync {
+namespace orgsync::integration_records_test {
 namespace {
 
 TEST_CASE(
@@ -785,9 +785,9 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::integration_records_test
 
-namespace orgsync {
+namespace orgsync::integration_records_test {
 namespace {
 
 TEST_CASE(
@@ -851,9 +851,9 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::integration_records_test
 
-namespace orgsync {
+namespace orgsync::integration_records_test {
 namespace {
 
 TEST_CASE(
@@ -893,4 +893,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::integration_records_test

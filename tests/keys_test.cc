@@ -10,7 +10,7 @@
 #include <tuple>
 #include <vector>
 
-namespace orgsync::internal {
+namespace orgsync::internal::keys_test {
 namespace {
 
 TEST_CASE("Keys: uint64 encoding round-trips and sorts like the numbers") {
@@ -138,4 +138,4 @@ TEST_CASE("Keys: scope ids must be non-empty, short and free of '/'") {
 }
 
 }  // namespace
-}  // namespace orgsync::internal
+}  // namespace orgsync::internal::keys_test

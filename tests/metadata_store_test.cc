@@ -25,7 +25,7 @@
 #include "testing/fault_storage.h"
 #include "testing/storage_testing.h"
 
-namespace orgsync {
+namespace orgsync::metadata_store_test {
 namespace {
 
 using testing::RequireOk;
@@ -378,4 +378,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::metadata_store_test

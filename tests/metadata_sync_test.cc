@@ -19,7 +19,7 @@
 #include "testing/connection_fixture.h"
 #include "testing/storage_testing.h"
 
-namespace orgsync {
+namespace orgsync::metadata_sync_test {
 namespace {
 
 using testing::RequireOk;
@@ -323,4 +323,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::metadata_sync_test

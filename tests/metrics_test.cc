@@ -27,7 +27,7 @@
 #include "testing/crm_schema.h"
 #include "testing/storage_testing.h"
 
-namespace orgsync {
+namespace orgsync::metrics_test {
 namespace {
 
 using testing::RequireOk;
@@ -206,4 +206,4 @@ TEST_CASE("Metrics: an org without connections has only HELP and TYPE lines",
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::metrics_test

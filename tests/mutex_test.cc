@@ -12,7 +12,7 @@
 
 #include "absl/time/time.h"
 
-namespace orgsync::internal {
+namespace orgsync::internal::mutex_test {
 namespace {
 
 TEST_CASE("Mutex: Await returns once another thread's Unlock makes it true",
@@ -94,4 +94,4 @@ TEST_CASE("Mutex: readers share the mutex, a writer waits for them",
 }
 
 }  // namespace
-}  // namespace orgsync::internal
+}  // namespace orgsync::internal::mutex_test

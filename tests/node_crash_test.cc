@@ -52,7 +52,7 @@
 #include "testing/node_pair.h"
 #include "testing/node_process.h"
 
-namespace orgsync {
+namespace orgsync::node_crash_test {
 namespace {
 
 using testing::ItemState;
@@ -424,4 +424,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::node_crash_test

@@ -31,7 +31,7 @@
 #include "testing/temp_dir.h"
 #include "testing/test_certificates.h"
 
-namespace orgsync {
+namespace orgsync::node_process_test {
 namespace {
 
 using testing::ItemState;
@@ -349,4 +349,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::node_process_test

@@ -23,7 +23,7 @@
 #include "testing/storage_testing.h"
 #include "wire/envelope_codec.h"
 
-namespace orgsync {
+namespace orgsync::partner_trust_test {
 namespace {
 
 using testing::DefaultInvitation;
@@ -670,4 +670,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::partner_trust_test

@@ -38,7 +38,7 @@
 #include "engine/incoming_values.h"
 #include "wire/envelope_codec.h"
 
-namespace orgsync {
+namespace orgsync::partner_values_test {
 namespace {
 
 using testing::Field;
@@ -835,4 +835,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::partner_values_test

@@ -19,7 +19,7 @@
 #include "testing/crm_schema.h"
 #include "testing/storage_testing.h"
 
-namespace orgsync {
+namespace orgsync::publish_set_test {
 namespace {
 
 using Catch::Matchers::Contains;
@@ -818,4 +818,4 @@ TEST_CASE("R21: queries stay consistent while changes run on another thread", "[
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::publish_set_test

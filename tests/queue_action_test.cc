@@ -6,7 +6,7 @@
 
 #include "orgsync/queue_action.h"
 
-namespace orgsync {
+namespace orgsync::queue_action_test {
 namespace {
 
 TEST_CASE("R56: queue actions are exactly the seed's list, names round-trip") {
@@ -47,4 +47,4 @@ TEST_CASE("R56: unknown action names and numbers are refused") {
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::queue_action_test

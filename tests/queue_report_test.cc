@@ -21,7 +21,7 @@
 #include "testing/connection_fixture.h"
 #include "testing/storage_testing.h"
 
-namespace orgsync {
+namespace orgsync::queue_report_test {
 namespace {
 
 using testing::RequireOk;
@@ -413,4 +413,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::queue_report_test

@@ -12,7 +12,7 @@
 #include "proto/wire.pb.h"
 #include "wire/envelope_rules.h"
 
-namespace orgsync::wire {
+namespace orgsync::wire::queued_change_test {
 namespace {
 
 proto::RecordChange Captured(proto::QueueAction action) {
@@ -104,4 +104,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync::wire
+}  // namespace orgsync::wire::queued_change_test

@@ -13,7 +13,7 @@
 
 #include "testing/storage_testing.h"
 
-namespace orgsync::internal {
+namespace orgsync::internal::record_links_test {
 namespace {
 
 proto::FieldStamp Stamp(int64_t micros, bool primary, uint64_t version,
@@ -507,4 +507,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync::internal
+}  // namespace orgsync::internal::record_links_test

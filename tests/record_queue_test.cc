@@ -22,7 +22,7 @@
 #include "testing/fault_storage.h"
 #include "testing/storage_testing.h"
 
-namespace orgsync {
+namespace orgsync::record_queue_test {
 namespace {
 
 using internal::DurableRecordQueue;
@@ -758,9 +758,9 @@ TEST_CASE("R50: queues of different connections do not see each other") {
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::record_queue_test
 
-namespace orgsync {
+namespace orgsync::record_queue_test {
 namespace {
 
 NewQueueEntry Barrier(const std::string& object, const std::string& id) {
@@ -1008,4 +1008,4 @@ TEST_CASE("Design rule 7: only record changes can be barriers") {
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::record_queue_test

@@ -26,7 +26,7 @@
 #include "orgsync/storage.h"
 #include "testing/connection_fixture.h"
 
-namespace orgsync {
+namespace orgsync::record_store_test {
 namespace {
 
 using testing::RequireOk;
@@ -1040,4 +1040,4 @@ TEST_CASE("OpenStorageRecordStore refuses a null storage and corrupt counters",
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::record_store_test

@@ -9,7 +9,7 @@
 #include "engine/record_links.h"
 #include "testing/record_sync_pair.h"
 
-namespace orgsync::testing {
+namespace orgsync::testing::record_sync_test {
 namespace {
 
 using Kind = internal::OutgoingChange::Kind;
@@ -898,4 +898,4 @@ TEST_CASE("R30: a change for an object not subscribed fails for good, an "
 }
 
 }  // namespace
-}  // namespace orgsync::testing
+}  // namespace orgsync::testing::record_sync_test

@@ -16,7 +16,7 @@
 #include "records/record_codec.h"
 #include "records/record_table.h"
 
-namespace orgsync {
+namespace orgsync::record_test {
 namespace {
 
 const absl::Time kNewYear = absl::FromUnixSeconds(1767225600);
@@ -108,4 +108,4 @@ TEST_CASE("A stored record naming a field twice is DataLoss", "[records]") {
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::record_test

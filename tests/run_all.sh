@@ -29,9 +29,13 @@ failed=0
 summaries=()
 
 # The flags of the normal build; examples/run_demo.sh configures build/ with
-# the same ones, so that the two scripts share one build.
+# the same ones, so that the two scripts share one build. Line tables (-g1),
+# not full debug information: enough for stack traces and profiles, and the
+# optimized library compiles in three quarters of the time (variable
+# tracking at -O2 is the expensive part of -g).
 common_flags=(
   -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG"
   -DORGSYNC_BUILD_TESTS=ON -DORGSYNC_BUILD_EXAMPLES=ON
   -DORGSYNC_BUILD_BENCH=ON -DORGSYNC_INSTALL=ON
   -DORGSYNC_FUZZ=OFF -DORGSYNC_UNITY_BUILD=ON

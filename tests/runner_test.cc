@@ -34,7 +34,7 @@
 #include "testing/record_sync_pair.h"
 #include "testing/storage_testing.h"
 
-namespace orgsync {
+namespace orgsync::runner_test {
 namespace {
 
 using testing::RequireOk;
@@ -384,4 +384,4 @@ TEST_CASE("Runner: Start refuses a null org and bad options", "[runner][threads]
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::runner_test

@@ -18,7 +18,7 @@
 #include "testing/connection_fixture.h"
 #include "testing/storage_testing.h"
 
-namespace orgsync {
+namespace orgsync::schema_fingerprint_test {
 namespace {
 
 using testing::RequireOk;
@@ -156,4 +156,4 @@ TEST_CASE("R4: schema mismatches survive a restart unchanged",
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::schema_fingerprint_test

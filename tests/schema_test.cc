@@ -13,7 +13,7 @@
 #include "schema/fnv1a.h"
 #include "schema/schema_proto.h"
 
-namespace orgsync {
+namespace orgsync::schema_test {
 namespace {
 
 FieldDef Text(std::string name, uint32_t length) {
@@ -404,4 +404,4 @@ TEST_CASE("FindField on one shared definition from many threads", "[threads]") {
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::schema_test

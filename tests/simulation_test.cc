@@ -25,7 +25,7 @@
 #include <iostream>
 #include <string>
 
-namespace orgsync {
+namespace orgsync::simulation_test {
 namespace {
 
 constexpr uint64_t kShards = 4;
@@ -174,4 +174,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::simulation_test

@@ -24,7 +24,7 @@
 #include "testing/record_sync_pair.h"
 #include "testing/storage_testing.h"
 
-namespace orgsync {
+namespace orgsync::skewed_clocks_test {
 namespace {
 
 using testing::RequireOk;
@@ -155,8 +155,8 @@ TEST_CASE(
   // primary's until the primary applies one of them.
   SkewedOrgs orgs(absl::Minutes(5));
   const auto [p_id, s_id] = orgs.SyncedAccount();
-  using Side = InProcessTransportPair::Side;
-  auto write = [&](::orgsync::Side& side, const std::string& id,
+  using Destination = InProcessTransportPair::Side;
+  auto write = [&](Side& side, const std::string& id,
                    const std::string& phone) {
     orgs.t->clock.Advance(absl::Seconds(1));
     absl::StatusOr<Record> updated = side.store->Update(
@@ -164,7 +164,7 @@ TEST_CASE(
     RequireOk(updated.status());
     side.Capture(ChangeKind::kUpdate, *updated, "Phone");
   };
-  auto deliver_all_to = [&](Side to) {
+  auto deliver_all_to = [&](Destination to) {
     while (orgs.t->pair.DeliverNextTo(to)) {
     }
   };
@@ -177,12 +177,12 @@ TEST_CASE(
   // The secondary's change reaches the primary: equal values, nothing to
   // decide. Then the secondary writes again, and that change is applied and
   // acknowledged too, while the primary's write is still queued there.
-  deliver_all_to(Side::kA);
-  deliver_all_to(Side::kB);
+  deliver_all_to(Destination::kA);
+  deliver_all_to(Destination::kB);
   write(orgs.secondary, s_id, "later");
   RequireOk(orgs.t->secondary->Step().status());
-  deliver_all_to(Side::kA);
-  deliver_all_to(Side::kB);
+  deliver_all_to(Destination::kA);
+  deliver_all_to(Destination::kB);
   REQUIRE(orgs.primary.Phone(p_id) == "later");
   // Now the primary's "same" reaches the secondary: older than the
   // secondary's "later" by the stamps, and made without seeing it.
@@ -200,4 +200,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::skewed_clocks_test

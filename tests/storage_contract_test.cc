@@ -23,7 +23,7 @@
 #include "testing/fault_storage.h"
 #include "testing/temp_dir.h"
 
-namespace orgsync {
+namespace orgsync::storage_contract_test {
 namespace {
 
 using ::orgsync::testing::FaultInjectingStorage;
@@ -514,4 +514,4 @@ TEMPLATE_TEST_CASE("Storage contract: writes from four threads all land",
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::storage_contract_test

@@ -17,7 +17,7 @@
 #include "orgsync/storage.h"
 #include "testing/fault_storage.h"
 
-namespace orgsync {
+namespace orgsync::storage_fault_injection_test {
 namespace {
 
 using ::orgsync::testing::FaultInjectingStorage;
@@ -261,4 +261,4 @@ TEST_CASE("Fault storage: faults and counts are exact under concurrent writers",
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::storage_fault_injection_test

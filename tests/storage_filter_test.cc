@@ -21,7 +21,7 @@
 #include "storage/scoped_bloom_filter.h"
 #include "testing/temp_dir.h"
 
-namespace orgsync {
+namespace orgsync::storage_filter_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -153,4 +153,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::storage_filter_test

@@ -27,7 +27,7 @@
 #include "storage/pread_env.h"
 #include "testing/temp_dir.h"
 
-namespace orgsync {
+namespace orgsync::storage_leveldb_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -638,4 +638,4 @@ TEST_CASE("Storage LevelDB: the pread Env reports a missing file by name",
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::storage_leveldb_test

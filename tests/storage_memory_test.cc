@@ -14,7 +14,7 @@
 #include "absl/status/status.h"
 #include "orgsync/storage.h"
 
-namespace orgsync {
+namespace orgsync::storage_memory_test {
 namespace {
 
 #define REQUIRE_OK(expr) REQUIRE((expr) == ::absl::OkStatus())
@@ -146,4 +146,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::storage_memory_test

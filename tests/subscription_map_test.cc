@@ -20,7 +20,7 @@
 #include "testing/crm_schema.h"
 #include "testing/storage_testing.h"
 
-namespace orgsync {
+namespace orgsync::subscription_map_test {
 namespace {
 
 using Catch::Matchers::Contains;
@@ -874,4 +874,4 @@ TEST_CASE("R16: mapping queries stay consistent while subscriptions change "
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::subscription_map_test

@@ -25,7 +25,7 @@
 #include "testing/storage_testing.h"
 #include "proto/common.pb.h"
 
-namespace orgsync {
+namespace orgsync::sync_log_test {
 namespace {
 
 using internal::NewLogEntry;
@@ -709,4 +709,4 @@ TEST_CASE("Issue 8 finding 7: a log opened with the default options is "
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::sync_log_test

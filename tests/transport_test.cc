@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-namespace orgsync {
+namespace orgsync::transport_test {
 namespace {
 
 using Side = InProcessTransportPair::Side;
@@ -337,9 +337,9 @@ TEST_CASE("Rule 1: the same seed replays the same deliveries", "[transport]") {
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::transport_test
 
-namespace orgsync {
+namespace orgsync::transport_test {
 namespace {
 
 TEST_CASE(
@@ -388,4 +388,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::transport_test

@@ -28,7 +28,7 @@
 #include "testing/record_sync_pair.h"
 #include "testing/storage_testing.h"
 
-namespace orgsync {
+namespace orgsync::trigger_capture_test {
 namespace {
 
 using testing::RequireOk;
@@ -157,4 +157,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::trigger_capture_test

@@ -28,7 +28,7 @@
 #include "testing/fault_storage.h"
 #include "testing/storage_testing.h"
 
-namespace orgsync {
+namespace orgsync::user_directory_test {
 namespace {
 
 using testing::RequireOk;
@@ -457,4 +457,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::user_directory_test

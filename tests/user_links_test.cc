@@ -20,7 +20,7 @@
 #include "testing/record_sync_pair.h"
 #include "testing/storage_testing.h"
 
-namespace orgsync {
+namespace orgsync::user_links_test {
 namespace {
 
 using testing::RequireOk;
@@ -151,4 +151,4 @@ TEST_CASE(
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::user_links_test

@@ -19,7 +19,7 @@
 #include "testing/connection_fixture.h"
 #include "testing/storage_testing.h"
 
-namespace orgsync {
+namespace orgsync::user_sync_test {
 namespace {
 
 using testing::RequireOk;
@@ -397,4 +397,4 @@ TEST_CASE("R70: CaptureUser refuses bad input and changes nothing", "[users]") {
 }
 
 }  // namespace
-}  // namespace orgsync
+}  // namespace orgsync::user_sync_test

@@ -19,7 +19,7 @@
 #include "proto/wire.pb.h"
 #include "wire/envelope_codec.h"
 
-namespace orgsync::wire {
+namespace orgsync::wire::wire_codec_test {
 namespace {
 
 using google::protobuf::util::MessageDifferencer;
@@ -1318,4 +1318,4 @@ TEST_CASE("R56 on the wire: each body takes exactly its own queue actions",
 }
 
 }  // namespace
-}  // namespace orgsync::wire
+}  // namespace orgsync::wire::wire_codec_test
