@@ -45,17 +45,13 @@ bash cmake/install-deps.sh
 # The same configuration as the normal build of tests/run_all.sh (generator
 # included), so that the two share build/ and neither rebuilds what the
 # other built.
+source cmake/normal_build_flags.sh
 generator=()
 if [[ ! -f build/CMakeCache.txt ]] && command -v ninja >/dev/null; then
   generator=(-G Ninja)
 fi
-cmake -S . -B build "${generator[@]}" \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" \
-  -DORGSYNC_BUILD_TESTS=ON -DORGSYNC_BUILD_EXAMPLES=ON \
-  -DORGSYNC_BUILD_BENCH=ON -DORGSYNC_INSTALL=ON \
-  -DORGSYNC_FUZZ=OFF -DORGSYNC_UNITY_BUILD=ON -DORGSYNC_UNITY_BATCH_SIZE=0 \
-  -DORGSYNC_SANITIZE= >/dev/null
+cmake -S . -B build "${generator[@]}" "${orgsync_normal_build_flags[@]}" \
+  >/dev/null
 cmake --build build --parallel "${jobs}" --target orgsync_node_demo
 echo
 

@@ -31,18 +31,8 @@ passed=0
 failed=0
 summaries=()
 
-# The flags of the normal build; examples/run_demo.sh configures build/ with
-# the same ones, so that the two scripts share one build. Line tables (-g1),
-# not full debug information: enough for stack traces and profiles, and the
-# optimized library compiles in three quarters of the time (variable
-# tracking at -O2 is the expensive part of -g).
-common_flags=(
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo
-  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG"
-  -DORGSYNC_BUILD_TESTS=ON -DORGSYNC_BUILD_EXAMPLES=ON
-  -DORGSYNC_BUILD_BENCH=ON -DORGSYNC_INSTALL=ON
-  -DORGSYNC_FUZZ=OFF -DORGSYNC_UNITY_BUILD=ON -DORGSYNC_UNITY_BATCH_SIZE=0
-)
+# The flags of the normal build, shared with examples/run_demo.sh.
+source cmake/normal_build_flags.sh
 
 banner() { printf '\n==== %s\n' "$*"; }
 
@@ -144,7 +134,7 @@ bash cmake/install-deps.sh || fail "installing dependencies failed"
 
 banner "phase 1/3: normal build (build/)"
 start=${SECONDS}
-configure_and_build normal build "${common_flags[@]}" -DORGSYNC_SANITIZE=
+configure_and_build normal build "${orgsync_normal_build_flags[@]}"
 run_ctest normal "${start}" --test-dir build -j "${jobs}" --output-on-failure
 
 banner "phase 2/3: sanitized and fuzz build (build-asan/, clang, address;undefined + libFuzzer)"
