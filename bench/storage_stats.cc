@@ -41,6 +41,17 @@ absl::Status CountingStorage::Write(const orgsync::WriteBatch& batch,
   return orgsync::ForwardingStorage::Write(batch, options);
 }
 
+absl::StatusOr<std::string> CountingStorage::Get(
+    std::string_view key, const orgsync::ReadOptions& options) {
+  absl::StatusOr<std::string> value =
+      orgsync::ForwardingStorage::Get(key, options);
+  std::lock_guard<std::mutex> lock(mu_);
+  FamilyWrites& family = counts_[FamilyOf(key)];
+  ++family.gets;
+  if (absl::IsNotFound(value.status())) ++family.misses;
+  return value;
+}
+
 std::map<std::string, FamilyWrites> CountingStorage::TakeCounts() {
   std::lock_guard<std::mutex> lock(mu_);
   return std::exchange(counts_, {});
@@ -52,25 +63,27 @@ void PrintFamilyWrites(std::string_view label,
   const double per = changes == 0 ? 0.0 : 1.0 / static_cast<double>(changes);
   FamilyWrites total;
   for (const auto& [family, writes] : counts) total += writes;
-  fmt::print(stderr, "{}: Storage writes per change ({} changes)\n", label,
+  fmt::print(stderr,
+             "{}: Storage writes and reads per change ({} changes)\n", label,
              changes);
-  fmt::print(stderr, "  {:<28} {:>8} {:>8} {:>10}\n", "key family", "puts",
-             "deletes", "bytes");
+  fmt::print(stderr, "  {:<28} {:>8} {:>8} {:>10} {:>8} {:>8}\n",
+             "key family", "puts", "deletes", "bytes", "gets", "misses");
   // Families written less than once per hundred changes (the connection's
   // state, the clock's...) are summed on one line.
   FamilyWrites rare;
   auto print = [per](std::string_view name, const FamilyWrites& writes) {
-    fmt::print(stderr, "  {:<28} {:>8.2f} {:>8.2f} {:>10.1f}\n", name,
-               writes.puts * per, writes.deletes * per, writes.bytes * per);
+    fmt::print(stderr, "  {:<28} {:>8.2f} {:>8.2f} {:>10.1f} {:>8.2f} {:>8.2f}\n",
+               name, writes.puts * per, writes.deletes * per,
+               writes.bytes * per, writes.gets * per, writes.misses * per);
   };
   for (const auto& [family, writes] : counts) {
-    if ((writes.puts + writes.deletes) * per < 0.01) {
+    if ((writes.puts + writes.deletes + writes.gets) * per < 0.01) {
       rare += writes;
       continue;
     }
     print(family, writes);
   }
-  if (rare.puts + rare.deletes > 0) print("(others)", rare);
+  if (rare.puts + rare.deletes + rare.gets > 0) print("(others)", rare);
   print("total", total);
 }
 

@@ -1,12 +1,14 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 //
 // CountingStorage: a Storage that forwards every call to the one it owns
-// and counts the writes by key family, so that live_sync_bench
-// --storage-stats can say what each change costs in Storage operations
-// and bytes, family by family (the queue's entries, the record links, the
-// field stamps...). LevelDB's cost grows with both: every key is a
-// memtable insert (a skip-list search of a dozen or more key comparisons),
-// and every byte is written again by each compaction that moves it.
+// and counts the writes and point reads by key family, so that
+// live_sync_bench --storage-stats can say what each change costs in
+// Storage operations and bytes, family by family (the queue's entries, the
+// record links, the field stamps...). LevelDB's cost grows with both:
+// every key is a memtable insert (a skip-list search of a dozen or more key
+// comparisons), every byte is written again by each compaction that moves
+// it, and every Get that reaches LevelDB searches the memtables and then
+// the tables -- a miss searches all of them that may hold the key.
 //
 // A key's family is its text up to and including its third '/' (for
 // "k/<connection>/l/Account\0..." that is "k/<connection>/l/"), cut
@@ -27,6 +29,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "orgsync/storage.h"
 
 namespace orgsync_bench {
@@ -36,11 +39,16 @@ struct FamilyWrites {
   uint64_t puts = 0;
   uint64_t deletes = 0;
   uint64_t bytes = 0;  // keys and values of the puts, keys of the deletes
+  // Point reads (Get) of the family's keys, and how many found nothing.
+  uint64_t gets = 0;
+  uint64_t misses = 0;
 
   FamilyWrites& operator+=(const FamilyWrites& other) {
     puts += other.puts;
     deletes += other.deletes;
     bytes += other.bytes;
+    gets += other.gets;
+    misses += other.misses;
     return *this;
   }
 };
@@ -51,8 +59,10 @@ class CountingStorage : public orgsync::ForwardingStorage {
 
   absl::Status Write(const orgsync::WriteBatch& batch,
                      const orgsync::WriteOptions& options) override;
+  absl::StatusOr<std::string> Get(
+      std::string_view key, const orgsync::ReadOptions& options) override;
 
-  // The writes since the last call (or since opening), by family; starts
+  // The writes and reads since the last call (or since opening), by family; starts
   // counting over.
   std::map<std::string, FamilyWrites> TakeCounts();
 

@@ -707,6 +707,13 @@ class ConnectionImpl final : public Connection {
   // not, so the host's other calls (status, Suspend, History, queue
   // reads, Capture) never wait behind host code.
   internal::Mutex record_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  // The first block of the arena each received envelope is decoded on
+  // (receiving.cc), kept from one message to the next: allocated fresh,
+  // the megabyte a large envelope takes was mapped, faulted in page by page
+  // and returned to the system again for every envelope. Grows to the
+  // largest envelope's arena, up to kMaxReceiveBlockBytes.
+  std::unique_ptr<char[]> receive_block_ ABSL_GUARDED_BY(record_mu_);
+  size_t receive_block_bytes_ ABSL_GUARDED_BY(record_mu_) = 0;
   mutable internal::Mutex mu_;
   proto::ConnectionState state_ ABSL_GUARDED_BY(mu_);
   Transport* transport_ ABSL_GUARDED_BY(mu_) = nullptr;

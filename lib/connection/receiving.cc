@@ -19,10 +19,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "google/protobuf/arena.h"
 #include "connection/connection_impl.h"
@@ -37,10 +41,14 @@ namespace orgsync::internal {
 namespace {
 
 
-// The receiving arena's blocks: the first fits a small envelope (an
-// acknowledgement, a notice); a large one grows in blocks of up to 1 MiB.
+// The receiving arena's blocks: after the connection's reused first block
+// (ConnectionImpl::receive_block_), blocks of 16 KiB growing to 1 MiB.
 constexpr size_t kReceiveArenaFirstBlock = size_t{16} << 10;
 constexpr size_t kReceiveArenaMaxBlock = size_t{1} << 20;
+// The reused first block grows to fit the largest envelope seen, up to
+// this: an envelope of a thousand changes of a few hundred bytes takes
+// about a megabyte.
+constexpr size_t kMaxReceiveBlockBytes = size_t{4} << 20;
 
 // History rows per event kind per window for the partner's notices (see
 // "Bounded state" in orgsync/connection.h).
@@ -65,9 +73,24 @@ void ConnectionImpl::HandleMessage(std::string bytes) {
   google::protobuf::ArenaOptions arena_options;
   arena_options.start_block_size = kReceiveArenaFirstBlock;
   arena_options.max_block_size = kReceiveArenaMaxBlock;
-  google::protobuf::Arena arena(arena_options);
+  arena_options.initial_block = receive_block_.get();
+  arena_options.initial_block_size = receive_block_bytes_;
+  std::optional<google::protobuf::Arena> arena;
+  // Runs when the scope ends, after everything declared below it is gone:
+  // destroys the arena first (then nothing uses the block any more), and
+  // gives the next envelope a first block as big as what this one took.
+  const absl::Cleanup grow_block = [this, &arena] {
+    const size_t used = arena->SpaceAllocated();
+    arena.reset();
+    if (used > receive_block_bytes_ &&
+        receive_block_bytes_ < kMaxReceiveBlockBytes) {
+      receive_block_bytes_ = std::min(used, kMaxReceiveBlockBytes);
+      receive_block_ = std::make_unique<char[]>(receive_block_bytes_);
+    }
+  };
+  arena.emplace(arena_options);
   proto::Envelope* decoded =
-      google::protobuf::Arena::CreateMessage<proto::Envelope>(&arena);
+      google::protobuf::Arena::CreateMessage<proto::Envelope>(&*arena);
   const proto::Envelope* to_apply = nullptr;
   {
     internal::MutexLock lock(&mu_);
