@@ -506,5 +506,87 @@ TEST_CASE(
   CHECK_FALSE(step_key_exists());
 }
 
+TEST_CASE(
+    "Fast core: fields that share a stamp are stored with it once, and read "
+    "back one stamp per field",
+    "[recsync]") {
+  auto storage = NewMemoryStorage();
+  RecordLinks links(storage.get(), "c1");
+  // Three fields stamped by one change, one by a later change.
+  proto::StepStamps stamps;
+  for (const char* field : {"Name", "Phone", "City"}) {
+    (*stamps.mutable_fields())[field] = Stamp(10, true, 1, 4);
+  }
+  (*stamps.mutable_fields())["Rating"] = Stamp(20, true, 2, 6);
+  const size_t one_each = stamps.ByteSizeLong();
+  proto::RecordLink link = RecordLinks::NewLink("S-1", "P-1");
+  Commit(*storage, [&](WriteBatch* batch) {
+    links.SetStepStamps("Account", stamps, &link, batch);
+    links.Create("Account", link, batch);
+    links.PutStepStamps("Account", "S-2", stamps, batch);
+  });
+  auto stored = links.FindByPartner("Account", "P-1");
+  testing::RequireOk(stored.status());
+  REQUIRE(stored->has_value());
+  const proto::StepStamps& raw = (*stored)->step_stamps();
+  CHECK(raw.shared_fields_size() == 3);
+  CHECK(raw.shared().micros() == 10);
+  CHECK(raw.fields().size() == 1);
+  CHECK(raw.ByteSizeLong() < one_each);
+  auto from_link = links.StepStampsOf("Account", **stored);
+  auto from_key = links.GetStepStamps("Account", "S-2");
+  for (const auto* read : {&from_link, &from_key}) {
+    testing::RequireOk(read->status());
+    CHECK((*read)->shared_fields().empty());
+    REQUIRE((*read)->fields().size() == 4);
+    for (const char* field : {"Name", "Phone", "City"}) {
+      CHECK((*read)->fields().at(field).sequence() == 4);
+    }
+    CHECK((*read)->fields().at("Rating").sequence() == 6);
+  }
+  auto rating = links.GetStamp("Account", "S-1", "Rating");
+  testing::RequireOk(rating.status());
+  REQUIRE(rating->has_value());
+  CHECK((*rating)->micros() == 20);
+}
+
+TEST_CASE(
+    "Fast core: an insert's capture stamps are stored with one stamp, and "
+    "those stored one per field before are still read",
+    "[recsync]") {
+  auto storage = NewMemoryStorage();
+  RecordLinks links(storage.get(), "c1");
+  Commit(*storage, [&](WriteBatch* batch) {
+    links.PutInsertCaptureStamps("Account", "L-1", {"Name", "Phone"},
+                                 Stamp(7, true, 1, 3), batch);
+    // The form an older version wrote: a stamp per field.
+    proto::StepStamps old_form;
+    (*old_form.mutable_fields())["Name"] = Stamp(5, true, 1, 2);
+    batch->Put(std::string("k/c1/f/Account") + '\0' + "L-0" + '\0' +
+                   std::string(kInsertStampsField) + '\0' + 'c',
+               old_form.SerializeAsString());
+  });
+  for (const char* field : {"Name", "Phone"}) {
+    auto stamp = links.GetStamp("Account", "L-1", field);
+    testing::RequireOk(stamp.status());
+    REQUIRE(stamp->has_value());
+    CHECK((*stamp)->sequence() == 3);
+  }
+  CHECK_FALSE(links.GetStamp("Account", "L-1", "City")->has_value());
+  auto old_name = links.GetStamp("Account", "L-0", "Name");
+  testing::RequireOk(old_name.status());
+  REQUIRE(old_name->has_value());
+  CHECK((*old_name)->sequence() == 2);
+  // A later update's stamp of one field is the newer one.
+  Commit(*storage, [&](WriteBatch* batch) {
+    links.PutCaptureStamp("Account", "L-1", "Phone", Stamp(9, true, 2, 8),
+                          batch);
+  });
+  auto phone = links.GetStamp("Account", "L-1", "Phone");
+  testing::RequireOk(phone.status());
+  REQUIRE(phone->has_value());
+  CHECK((*phone)->sequence() == 8);
+}
+
 }  // namespace
 }  // namespace orgsync::internal::record_links_test

@@ -608,13 +608,19 @@ TEST_CASE("Conflicts: applying inserts, updates and deletes writes each "
   REQUIRE(linked.ok());
   REQUIRE(linked->has_value());
   CHECK((*linked)->holds_step_stamps());
-  CHECK((*linked)->step_stamps().fields().contains("Name"));
+  auto linked_stamps =
+      p.secondary->sync->links().StepStampsOf("Account", **linked);
+  REQUIRE(linked_stamps.ok());
+  CHECK(linked_stamps->fields().contains("Name"));
   auto deleted =
       p.secondary->sync->links().FindByLocal(
           "Account", *p.primary->PartnerIdOf("Account", b.id));
   REQUIRE(deleted.ok());
   REQUIRE(deleted->has_value());
-  CHECK((*deleted)->step_stamps().fields().contains("$deleted"));
+  auto deleted_stamps =
+      p.secondary->sync->links().StepStampsOf("Account", **deleted);
+  REQUIRE(deleted_stamps.ok());
+  CHECK(deleted_stamps->fields().contains("$deleted"));
 }
 
 TEST_CASE("Conflicts: different fields changed in both orgs merge",

@@ -2,10 +2,13 @@
 
 #include "engine/record_links.h"
 
+#include <algorithm>
+#include <map>
 #include <memory>
 #include <string>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "fmt/format.h"
@@ -34,13 +37,55 @@ absl::StatusOr<std::optional<Message>> GetMessage(Storage* storage,
   return message;
 }
 
+std::tuple<int64_t, bool, uint64_t, uint64_t> StampTuple(
+    const proto::FieldStamp& stamp) {
+  return std::make_tuple(stamp.micros(), stamp.from_primary(),
+                         stamp.version(), stamp.sequence());
+}
+
+// Stamps are kept in memory one per field (StepStamps::fields) and stored
+// with the fields that share the most common stamp named once
+// (StepStamps::shared): a change stamps every field it carries alike.
+
+// Into the stored form: the fields sharing the most common stamp (when two
+// or more do) move to `shared_fields`.
+void ShareCommonStamp(proto::StepStamps* stamps) {
+  if (stamps->fields().size() < 2) return;
+  std::map<std::tuple<int64_t, bool, uint64_t, uint64_t>, size_t> counts;
+  for (const auto& [name, stamp] : stamps->fields()) {
+    ++counts[StampTuple(stamp)];
+  }
+  const auto common = std::max_element(
+      counts.begin(), counts.end(),
+      [](const auto& a, const auto& b) { return a.second < b.second; });
+  if (common->second < 2) return;
+  std::vector<std::string> names;
+  names.reserve(common->second);
+  for (const auto& [name, stamp] : stamps->fields()) {
+    if (StampTuple(stamp) == common->first) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());  // the same bytes for the same stamps
+  *stamps->mutable_shared() = stamps->fields().at(names.front());
+  for (std::string& name : names) {
+    stamps->mutable_fields()->erase(name);
+    stamps->add_shared_fields(std::move(name));
+  }
+}
+
+// Back into the in-memory form: one stamp per field.
+void ExpandSharedStamp(proto::StepStamps* stamps) {
+  for (const std::string& name : stamps->shared_fields()) {
+    auto* fields = stamps->mutable_fields();
+    if (fields->count(name) == 0) (*fields)[name] = stamps->shared();
+  }
+  stamps->clear_shared_fields();
+  stamps->clear_shared();
+}
+
 }  // namespace
 
 bool StampLess(const proto::FieldStamp& a, const proto::FieldStamp& b) {
-  return std::make_tuple(a.micros(), a.from_primary(), a.version(),
-                         a.sequence()) <
-         std::make_tuple(b.micros(), b.from_primary(), b.version(),
-                         b.sequence());
+  return StampTuple(a) < StampTuple(b);
 }
 
 RecordLinks::RecordLinks(Storage* storage, std::string connection_id)
@@ -263,8 +308,10 @@ absl::StatusOr<std::vector<RecordRef>> RecordLinks::ListSeverRequests(
 
 absl::StatusOr<proto::StepStamps> RecordLinks::StepStampsOf(
     std::string_view object, const proto::RecordLink& link) const {
-  if (link.holds_step_stamps()) return link.step_stamps();
-  return GetStepStamps(object, link.local_id());
+  if (!link.holds_step_stamps()) return GetStepStamps(object, link.local_id());
+  proto::StepStamps stamps = link.step_stamps();
+  ExpandSharedStamp(&stamps);
+  return stamps;
 }
 
 void RecordLinks::SetStepStamps(std::string_view object,
@@ -276,6 +323,7 @@ void RecordLinks::SetStepStamps(std::string_view object,
     batch->Delete(StepStampsKey(object, link->local_id()));
     link->set_holds_step_stamps(true);
   }
+  ShareCommonStamp(&stamps);
   link->mutable_step_stamps()->Swap(&stamps);
 }
 
@@ -295,7 +343,9 @@ absl::StatusOr<proto::StepStamps> RecordLinks::GetStepStamps(
       std::optional<proto::StepStamps> stamps,
       GetMessage<proto::StepStamps>(storage_, StepStampsKey(object, local_id),
                                     "record's stamps"));
-  return stamps.value_or(proto::StepStamps());
+  if (!stamps.has_value()) return proto::StepStamps();
+  ExpandSharedStamp(&*stamps);
+  return *std::move(stamps);
 }
 
 void RecordLinks::PutStepStamps(std::string_view object,
@@ -306,7 +356,9 @@ void RecordLinks::PutStepStamps(std::string_view object,
     batch->Delete(StepStampsKey(object, local_id));
     return;
   }
-  batch->Put(StepStampsKey(object, local_id), stamps.SerializeAsString());
+  proto::StepStamps stored = stamps;
+  ShareCommonStamp(&stored);
+  batch->Put(StepStampsKey(object, local_id), stored.SerializeAsString());
 }
 
 absl::StatusOr<bool> RecordLinks::MayHaveCaptureStamps(
@@ -347,6 +399,7 @@ absl::StatusOr<std::optional<proto::FieldStamp>> RecordLinks::NewestStamp(
               storage_, CaptureStampKey(object, local_id, kInsertStampsField),
               "insert's field stamps"));
       if (inserted.has_value()) {
+        ExpandSharedStamp(&*inserted);
         auto carried = inserted->fields().find(name);
         if (carried != inserted->fields().end()) newest = carried->second;
       }
@@ -386,10 +439,10 @@ void RecordLinks::PutInsertCaptureStamps(
     const std::vector<std::string>& fields, const proto::FieldStamp& stamp,
     WriteBatch* batch) const {
   NoteCaptured(object, true);
+  // The stored form (ShareCommonStamp) at once: they all share `stamp`.
   proto::StepStamps stamps;
-  for (const std::string& field : fields) {
-    (*stamps.mutable_fields())[field] = stamp;
-  }
+  *stamps.mutable_shared() = stamp;
+  for (const std::string& field : fields) stamps.add_shared_fields(field);
   batch->Put(CaptureStampKey(object, local_id, kInsertStampsField),
              stamps.SerializeAsString());
 }
