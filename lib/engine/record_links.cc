@@ -2,13 +2,10 @@
 
 #include "engine/record_links.h"
 
-#include <algorithm>
-#include <map>
 #include <memory>
 #include <string>
 #include <tuple>
 #include <utility>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "fmt/format.h"
@@ -47,29 +44,44 @@ std::tuple<int64_t, bool, uint64_t, uint64_t> StampTuple(
 // with the fields that share the most common stamp named once
 // (StepStamps::shared): a change stamps every field it carries alike.
 
-// Into the stored form: the fields sharing the most common stamp (when two
-// or more do) move to `shared_fields`.
+// Into the stored form: the fields sharing one stamp -- the stamp most
+// of them have when there is such a majority (Boyer-Moore vote: two
+// passes, nothing allocated but the names moved) -- move to
+// `shared_fields`, when two or more share it. Runs on every change applied.
 void ShareCommonStamp(proto::StepStamps* stamps) {
   if (stamps->fields().size() < 2) return;
-  std::map<std::tuple<int64_t, bool, uint64_t, uint64_t>, size_t> counts;
+  const proto::FieldStamp* candidate = nullptr;
+  size_t votes = 0;
   for (const auto& [name, stamp] : stamps->fields()) {
-    ++counts[StampTuple(stamp)];
+    if (votes == 0) {
+      candidate = &stamp;
+      votes = 1;
+    } else if (StampTuple(stamp) == StampTuple(*candidate)) {
+      ++votes;
+    } else {
+      --votes;
+    }
   }
-  const auto common = std::max_element(
-      counts.begin(), counts.end(),
-      [](const auto& a, const auto& b) { return a.second < b.second; });
-  if (common->second < 2) return;
-  std::vector<std::string> names;
-  names.reserve(common->second);
+  const auto common = StampTuple(*candidate);
+  size_t sharing = 0;
   for (const auto& [name, stamp] : stamps->fields()) {
-    if (StampTuple(stamp) == common->first) names.push_back(name);
+    if (StampTuple(stamp) == common) ++sharing;
   }
-  std::sort(names.begin(), names.end());  // the same bytes for the same stamps
-  *stamps->mutable_shared() = stamps->fields().at(names.front());
-  for (std::string& name : names) {
-    stamps->mutable_fields()->erase(name);
-    stamps->add_shared_fields(std::move(name));
+  if (sharing < 2) return;
+  proto::StepStamps stored;
+  *stored.mutable_shared() = *candidate;
+  stored.mutable_shared_fields()->Reserve(static_cast<int>(sharing));
+  for (const auto& [name, stamp] : stamps->fields()) {
+    if (StampTuple(stamp) == common) {
+      stored.add_shared_fields(name);
+    } else {
+      (*stored.mutable_fields())[name] = stamp;
+    }
   }
+  if (stamps->has_deleting()) {
+    stored.mutable_deleting()->Swap(stamps->mutable_deleting());
+  }
+  stamps->Swap(&stored);
 }
 
 // Back into the in-memory form: one stamp per field.
