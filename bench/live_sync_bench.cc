@@ -574,7 +574,7 @@ class World {
          {std::pair{"primary", primary_counts_},
           std::pair{"secondary", secondary_counts_}}) {
       if (counts == nullptr) continue;
-      orgsync_bench::PrintFamilyWrites(fmt::format("{}, {}", row, side),
+      orgsync_bench::PrintFamilyCounts(fmt::format("{}, {}", row, side),
                                        counts->TakeCounts(), changes);
     }
   }

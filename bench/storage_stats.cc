@@ -28,7 +28,7 @@ absl::Status CountingStorage::Write(const orgsync::WriteBatch& batch,
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const orgsync::WriteBatch::Op& op : batch.ops()) {
-      FamilyWrites& family = counts_[FamilyOf(op.key)];
+      FamilyCounts& family = counts_[FamilyOf(op.key)];
       if (op.type == orgsync::WriteBatch::OpType::kPut) {
         ++family.puts;
         family.bytes += op.key.size() + op.value.size();
@@ -46,35 +46,36 @@ absl::StatusOr<std::string> CountingStorage::Get(
   absl::StatusOr<std::string> value =
       orgsync::ForwardingStorage::Get(key, options);
   std::lock_guard<std::mutex> lock(mu_);
-  FamilyWrites& family = counts_[FamilyOf(key)];
+  FamilyCounts& family = counts_[FamilyOf(key)];
   ++family.gets;
   if (absl::IsNotFound(value.status())) ++family.misses;
   return value;
 }
 
-std::map<std::string, FamilyWrites> CountingStorage::TakeCounts() {
+std::map<std::string, FamilyCounts> CountingStorage::TakeCounts() {
   std::lock_guard<std::mutex> lock(mu_);
   return std::exchange(counts_, {});
 }
 
-void PrintFamilyWrites(std::string_view label,
-                       const std::map<std::string, FamilyWrites>& counts,
+void PrintFamilyCounts(std::string_view label,
+                       const std::map<std::string, FamilyCounts>& counts,
                        uint64_t changes) {
   const double per = changes == 0 ? 0.0 : 1.0 / static_cast<double>(changes);
-  FamilyWrites total;
+  FamilyCounts total;
   for (const auto& [family, writes] : counts) total += writes;
   fmt::print(stderr,
              "{}: Storage writes and reads per change ({} changes)\n", label,
              changes);
   fmt::print(stderr, "  {:<28} {:>8} {:>8} {:>10} {:>8} {:>8}\n",
              "key family", "puts", "deletes", "bytes", "gets", "misses");
-  // Families written less than once per hundred changes (the connection's
-  // state, the clock's...) are summed on one line.
-  FamilyWrites rare;
-  auto print = [per](std::string_view name, const FamilyWrites& writes) {
-    fmt::print(stderr, "  {:<28} {:>8.2f} {:>8.2f} {:>10.1f} {:>8.2f} {:>8.2f}\n",
-               name, writes.puts * per, writes.deletes * per,
-               writes.bytes * per, writes.gets * per, writes.misses * per);
+  // Families written or read less than once per hundred changes (the
+  // connection's state, the clock's...) are summed on one line.
+  FamilyCounts rare;
+  auto print = [per](std::string_view name, const FamilyCounts& writes) {
+    fmt::print(stderr,
+               "  {:<28} {:>8.2f} {:>8.2f} {:>10.1f} {:>8.2f} {:>8.2f}\n", name,
+               writes.puts * per, writes.deletes * per, writes.bytes * per,
+               writes.gets * per, writes.misses * per);
   };
   for (const auto& [family, writes] : counts) {
     if ((writes.puts + writes.deletes + writes.gets) * per < 0.01) {

@@ -34,8 +34,8 @@
 
 namespace orgsync_bench {
 
-// What was written to one key family.
-struct FamilyWrites {
+// What was written to and read from one key family.
+struct FamilyCounts {
   uint64_t puts = 0;
   uint64_t deletes = 0;
   uint64_t bytes = 0;  // keys and values of the puts, keys of the deletes
@@ -43,7 +43,7 @@ struct FamilyWrites {
   uint64_t gets = 0;
   uint64_t misses = 0;
 
-  FamilyWrites& operator+=(const FamilyWrites& other) {
+  FamilyCounts& operator+=(const FamilyCounts& other) {
     puts += other.puts;
     deletes += other.deletes;
     bytes += other.bytes;
@@ -62,9 +62,9 @@ class CountingStorage : public orgsync::ForwardingStorage {
   absl::StatusOr<std::string> Get(
       std::string_view key, const orgsync::ReadOptions& options) override;
 
-  // The writes and reads since the last call (or since opening), by family; starts
-  // counting over.
-  std::map<std::string, FamilyWrites> TakeCounts();
+  // The writes and reads since the last call (or since opening), by
+  // family; starts counting over.
+  std::map<std::string, FamilyCounts> TakeCounts();
 
   // The family of `key` (see above).
   static std::string FamilyOf(std::string_view key);
@@ -72,13 +72,13 @@ class CountingStorage : public orgsync::ForwardingStorage {
  private:
   const std::unique_ptr<orgsync::Storage> owned_;
   std::mutex mu_;
-  std::map<std::string, FamilyWrites> counts_;  // guarded by mu_
+  std::map<std::string, FamilyCounts> counts_;  // guarded by mu_
 };
 
 // Prints `counts` to stderr, one line per family, per change of `changes`,
 // under the heading `label`.
-void PrintFamilyWrites(std::string_view label,
-                       const std::map<std::string, FamilyWrites>& counts,
+void PrintFamilyCounts(std::string_view label,
+                       const std::map<std::string, FamilyCounts>& counts,
                        uint64_t changes);
 
 }  // namespace orgsync_bench

@@ -41,13 +41,13 @@ std::tuple<int64_t, bool, uint64_t, uint64_t> StampTuple(
 }
 
 // Stamps are kept in memory one per field (StepStamps::fields) and stored
-// with the fields that share the most common stamp named once
-// (StepStamps::shared): a change stamps every field it carries alike.
+// with the fields that share one stamp named once (StepStamps::shared): a
+// change stamps every field it carries alike.
 
-// Into the stored form: the fields sharing one stamp -- the stamp most
-// of them have when there is such a majority (Boyer-Moore vote: two
-// passes, nothing allocated but the names moved) -- move to
-// `shared_fields`, when two or more share it. Runs on every change applied.
+// Into the stored form, in place: the fields sharing one stamp -- the
+// stamp most of them have when there is such a majority (Boyer-Moore
+// vote, two passes) -- move to `shared_fields`, when two or more share it.
+// Runs on every change applied.
 void ShareCommonStamp(proto::StepStamps* stamps) {
   if (stamps->fields().size() < 2) return;
   const proto::FieldStamp* candidate = nullptr;
@@ -68,27 +68,23 @@ void ShareCommonStamp(proto::StepStamps* stamps) {
     if (StampTuple(stamp) == common) ++sharing;
   }
   if (sharing < 2) return;
-  proto::StepStamps stored;
-  *stored.mutable_shared() = *candidate;
-  stored.mutable_shared_fields()->Reserve(static_cast<int>(sharing));
-  for (const auto& [name, stamp] : stamps->fields()) {
-    if (StampTuple(stamp) == common) {
-      stored.add_shared_fields(name);
+  *stamps->mutable_shared() = *candidate;  // before its entry is erased
+  auto* fields = stamps->mutable_fields();
+  for (auto it = fields->begin(); it != fields->end();) {
+    if (StampTuple(it->second) == common) {
+      stamps->add_shared_fields(it->first);
+      it = fields->erase(it);
     } else {
-      (*stored.mutable_fields())[name] = stamp;
+      ++it;
     }
   }
-  if (stamps->has_deleting()) {
-    stored.mutable_deleting()->Swap(stamps->mutable_deleting());
-  }
-  stamps->Swap(&stored);
 }
 
 // Back into the in-memory form: one stamp per field.
 void ExpandSharedStamp(proto::StepStamps* stamps) {
+  auto* fields = stamps->mutable_fields();
   for (const std::string& name : stamps->shared_fields()) {
-    auto* fields = stamps->mutable_fields();
-    if (fields->count(name) == 0) (*fields)[name] = stamps->shared();
+    fields->insert({name, stamps->shared()});  // never both (link_state.proto)
   }
   stamps->clear_shared_fields();
   stamps->clear_shared();
