@@ -730,6 +730,82 @@ TEST_CASE(
   CHECK(visits == 0);
 }
 
+// A host store that implements only the required calls: ScanPage is the
+// interface's default, over Scan.
+class ScanOnlyStore final : public ForwardingRecordStore {
+ public:
+  using ForwardingRecordStore::ForwardingRecordStore;
+  absl::StatusOr<RecordPage> ScanPage(std::string_view object,
+                                      absl::Time modified_since,
+                                      std::string_view after_id,
+                                      size_t limit) override {
+    return RecordStore::ScanPage(object, modified_since, after_id, limit);
+  }
+};
+
+// Every record ScanPage returns, page after page of `limit`, and the pages
+// that were not the end.
+std::vector<std::string> PagedIds(RecordStore& store, absl::Time since,
+                                  size_t limit, size_t* pages) {
+  std::vector<std::string> ids;
+  std::string after;
+  *pages = 0;
+  for (;;) {
+    const RecordPage page =
+        ValueOf(store.ScanPage("Account", since, after, limit));
+    REQUIRE(page.records.size() <= limit);
+    for (const Record& record : page.records) ids.push_back(record.id);
+    // The resume point never goes back.
+    REQUIRE(page.resume_after >= after);
+    if (page.end) return ids;
+    REQUIRE(page.resume_after > after);
+    after = page.resume_after;
+    REQUIRE(++*pages < 100);
+  }
+}
+
+TEST_CASE(
+    "ScanPage reads an object page by page in id order from where the last "
+    "page ended, skipping what is older than the cutoff",
+    "[records]") {
+  FOR_EACH_STORE(AllStores());
+  ScanOnlyStore scan_only(&store);
+  const bool default_paging = GENERATE(false, true);
+  RecordStore& paged = default_paging ? static_cast<RecordStore&>(scan_only)
+                                      : store;
+  INFO("default ScanPage: " << default_paging);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 12; ++i) {
+    ids.push_back(InsertId(store, NewRecord("Account", {{"N", int64_t{i}}})));
+    harness->clock().Advance(absl::Hours(1));
+  }
+  InsertId(store, NewRecord("Contact"));
+  ValueOf(store.Delete("Account", ids[11], kLocal));
+
+  size_t pages = 0;
+  CHECK(PagedIds(paged, absl::InfinitePast(), 5, &pages) == ids);
+  CHECK(pages >= 2);
+  // Only what was modified since: ids[0..8] are older (a page may end
+  // short of its limit while the store skips them).
+  const absl::Time since = GetOk(store, "Account", ids[9]).audit.created_date;
+  CHECK(PagedIds(paged, since, 1, &pages) ==
+        std::vector<std::string>{ids[9], ids[10], ids[11]});
+  // From the middle, and past the end.
+  const RecordPage tail =
+      ValueOf(paged.ScanPage("Account", absl::InfinitePast(), ids[9], 10));
+  REQUIRE(tail.records.size() == 2);
+  CHECK(tail.records[0].id == ids[10]);
+  CHECK(tail.records[1].deleted);
+  CHECK(tail.end);
+  const RecordPage none =
+      ValueOf(paged.ScanPage("Account", absl::InfinitePast(), ids[11], 10));
+  CHECK(none.records.empty());
+  CHECK(none.end);
+  CHECK(ValueOf(paged.ScanPage("Nothing", absl::InfinitePast(), "", 3)).end);
+  CHECK(absl::IsInvalidArgument(
+      paged.ScanPage("Account", absl::InfinitePast(), "", 0).status()));
+}
+
 TEST_CASE("Refused calls change nothing", "[records]") {
   FOR_EACH_STORE(AllStores());
   const Family f = MakeFamily(store);

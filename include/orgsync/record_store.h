@@ -95,6 +95,13 @@ struct CascadeResult {
   std::vector<RecordRef> affected;
 };
 
+// One page of RecordStore::ScanPage.
+struct RecordPage {
+  std::vector<Record> records;  // in id order
+  std::string resume_after;     // pass as after_id for the next page
+  bool end = false;             // nothing after resume_after
+};
+
 class RecordStore {
  public:
   RecordStore() = default;
@@ -143,6 +150,24 @@ class RecordStore {
   [[nodiscard]] virtual absl::Status Scan(
       std::string_view object, absl::Time modified_since,
       const std::function<bool(const Record&)>& visit) = 0;
+
+  // One page of Scan, for callers that read an object in pieces between
+  // other work (bulk sync, R60): up to `limit` (>= 1) records of `object`
+  // (deleted ones included) whose id comes after `after_id` in byte order
+  // ("" = from the first) and whose LastModifiedDate is at or after
+  // `modified_since`, in id order. `resume_after` is the id to pass as
+  // `after_id` for the next page: the last id examined, which may lie past
+  // the last record returned when later ones were older than
+  // `modified_since`; `end` is true when no record lies after it. A page
+  // may hold fewer than `limit` records without being the end (a store may
+  // bound the records it examines per call). InvalidArgument for a zero
+  // limit.
+  // The default reads Scan from the start and skips to `after_id`: correct
+  // for any store whose Scan goes in byte order of ids, but a full pass per
+  // page. A store that holds many records should override it.
+  [[nodiscard]] virtual absl::StatusOr<RecordPage> ScanPage(
+      std::string_view object, absl::Time modified_since,
+      std::string_view after_id, size_t limit);
 
   // Makes durable, at once, every id ReserveId handed out since the last
   // call. ReserveId may return before its reservation is durable (every
@@ -199,6 +224,12 @@ class ForwardingRecordStore : public RecordStore {
   absl::Status Scan(std::string_view object, absl::Time modified_since,
                     const std::function<bool(const Record&)>& visit) override {
     return target_->Scan(object, modified_since, visit);
+  }
+  absl::StatusOr<RecordPage> ScanPage(std::string_view object,
+                                      absl::Time modified_since,
+                                      std::string_view after_id,
+                                      size_t limit) override {
+    return target_->ScanPage(object, modified_since, after_id, limit);
   }
   absl::Status SyncReservedIds() override {
     return target_->SyncReservedIds();

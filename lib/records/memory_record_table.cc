@@ -4,6 +4,8 @@
 // cursor holds the records of its object as they were when it was opened
 // (copying pointers, not records) and later writes never disturb it.
 
+#include <algorithm>
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <optional>
@@ -90,13 +92,16 @@ class MemoryRecordTable final : public RecordTable {
   absl::Status Sync() override { return absl::OkStatus(); }
 
   absl::StatusOr<std::unique_ptr<RecordCursor>> OpenCursor(
-      std::string_view object) override {
+      std::string_view object, std::string_view after_id,
+      size_t max_records) override {
     std::vector<RecordPtr> snapshot;
     auto records = records_.find(object);
     if (records != records_.end()) {
-      snapshot.reserve(records->second.size());
-      for (const auto& [id, record] : records->second) {
-        snapshot.push_back(record);
+      const ObjectRecords& all = records->second;
+      auto it = after_id.empty() ? all.begin() : all.upper_bound(after_id);
+      snapshot.reserve(std::min<size_t>(all.size(), max_records));
+      for (; it != all.end() && snapshot.size() < max_records; ++it) {
+        snapshot.push_back(it->second);
       }
     }
     return std::make_unique<MemoryCursor>(std::move(snapshot));

@@ -56,6 +56,14 @@ absl::Status CheckName(std::string_view name, Describe describe) {
   return absl::OkStatus();
 }
 
+absl::Status CheckPageLimit(size_t limit) {
+  if (limit == 0) {
+    return absl::InvalidArgumentError(
+        "RecordStore::ScanPage: the limit must be at least 1");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckObjectName(std::string_view object) {
   return CheckName(object, [] { return std::string("the object name"); });
 }
@@ -312,6 +320,39 @@ class RecordStoreCore final : public RecordStore {
     }
   }
 
+  absl::StatusOr<RecordPage> ScanPage(std::string_view object,
+                                      absl::Time modified_since,
+                                      std::string_view after_id,
+                                      size_t limit) override {
+    ORGSYNC_RETURN_IF_ERROR(CheckObjectName(object));
+    ORGSYNC_RETURN_IF_ERROR(CheckPageLimit(limit));
+    // Records older than modified_since are skipped, but a page examines
+    // at most this many, so that one call stays short however many old
+    // records lie in a row.
+    const size_t examine = limit > SIZE_MAX / 4 ? SIZE_MAX : limit * 4;
+    std::unique_ptr<RecordCursor> cursor;
+    {
+      internal::ReaderMutexLock lock(&mu_);
+      ORGSYNC_ASSIGN_OR_RETURN(
+          cursor, table_->OpenCursor(object, after_id, examine + 1));
+    }
+    RecordPage page;
+    page.resume_after = std::string(after_id);
+    for (size_t examined = 0;; ++examined) {
+      ORGSYNC_ASSIGN_OR_RETURN(const Record* record, cursor->Next());
+      if (record == nullptr) {
+        page.end = true;
+        return page;
+      }
+      if (examined == examine || page.records.size() == limit) {
+        return page;  // one more exists: not the end
+      }
+      page.resume_after = record->id;
+      if (record->audit.last_modified_date < modified_since) continue;
+      page.records.push_back(*record);
+    }
+  }
+
   absl::Status SyncReservedIds() override {
     internal::MutexLock lock(&mu_);
     if (!ids_unsynced_) return absl::OkStatus();
@@ -498,6 +539,29 @@ class RecordStoreCore final : public RecordStore {
 
 }  // namespace
 }  // namespace internal
+
+absl::StatusOr<RecordPage> RecordStore::ScanPage(std::string_view object,
+                                                 absl::Time modified_since,
+                                                 std::string_view after_id,
+                                                 size_t limit) {
+  ORGSYNC_RETURN_IF_ERROR(internal::CheckPageLimit(limit));
+  RecordPage page;
+  page.resume_after = std::string(after_id);
+  bool more = false;
+  ORGSYNC_RETURN_IF_ERROR(
+      Scan(object, modified_since, [&](const Record& record) {
+        if (!after_id.empty() && record.id <= after_id) return true;
+        if (page.records.size() == limit) {
+          more = true;
+          return false;
+        }
+        page.resume_after = record.id;
+        page.records.push_back(record);
+        return true;
+      }));
+  page.end = !more;
+  return page;
+}
 
 absl::StatusOr<std::string> RecordStore::ReserveId(std::string_view object) {
   return absl::UnimplementedError(

@@ -16,6 +16,7 @@
 #define ORGSYNC_LIB_RECORDS_RECORD_TABLE_H_
 
 #include <compare>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -119,9 +120,12 @@ class RecordTable {
   // do.
   [[nodiscard]] virtual absl::Status Sync() = 0;
 
-  // A cursor over `object`'s records as they are now.
+  // A cursor over `object`'s records as they are now, starting after id
+  // `after_id` in byte order ("" = from the first) and reading at most
+  // `max_records` of them.
   [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<RecordCursor>>
-  OpenCursor(std::string_view object) = 0;
+  OpenCursor(std::string_view object, std::string_view after_id = {},
+             size_t max_records = SIZE_MAX) = 0;
 };
 
 std::unique_ptr<RecordTable> NewMemoryRecordTable();

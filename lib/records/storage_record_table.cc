@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,15 +53,26 @@ absl::StatusOr<StoredRecord> DecodeRecord(std::string_view key,
 
 class StorageCursor final : public RecordCursor {
  public:
-  StorageCursor(std::unique_ptr<StorageIterator> it, std::string prefix)
-      : it_(std::move(it)), prefix_(std::move(prefix)) {}
+  StorageCursor(std::unique_ptr<StorageIterator> it, std::string prefix,
+                std::string after_id, size_t max_records)
+      : it_(std::move(it)),
+        prefix_(std::move(prefix)),
+        after_id_(std::move(after_id)),
+        left_(max_records) {}
 
   absl::StatusOr<const Record*> Next() override {
+    if (left_ == 0) return nullptr;
+    --left_;
     if (started_) {
       it_->Next();
     } else {
-      it_->Seek(prefix_);
+      it_->Seek(prefix_ + after_id_);
       started_ = true;
+      // The record named by after_id itself is not part of the page.
+      if (!after_id_.empty() && it_->Valid() &&
+          it_->key() == std::string_view(prefix_ + after_id_)) {
+        it_->Next();
+      }
     }
     if (!it_->Valid() || !StartsWith(it_->key(), prefix_)) {
       ORGSYNC_RETURN_IF_ERROR(it_->status());
@@ -75,6 +87,8 @@ class StorageCursor final : public RecordCursor {
  private:
   std::unique_ptr<StorageIterator> it_;
   const std::string prefix_;
+  const std::string after_id_;
+  size_t left_;
   bool started_ = false;
   Record current_;
 };
@@ -165,11 +179,13 @@ class StorageRecordTable final : public RecordTable {
   }
 
   absl::StatusOr<std::unique_ptr<RecordCursor>> OpenCursor(
-      std::string_view object) override {
+      std::string_view object, std::string_view after_id,
+      size_t max_records) override {
     ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
                              storage_->NewIterator());
     return std::make_unique<StorageCursor>(std::move(it),
-                                           RecordKeyPrefix(object));
+                                           RecordKeyPrefix(object),
+                                           std::string(after_id), max_records);
   }
 
  private:
