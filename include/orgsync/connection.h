@@ -114,6 +114,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "orgsync/bulk_sync.h"
 #include "orgsync/capture.h"
 #include "orgsync/options.h"
 #include "orgsync/publish_set.h"
@@ -215,6 +216,10 @@ enum class HistoryEvent {
   // record of them fails; and objects that match again. `detail` names them.
   kSchemaMismatch = 17,
   kSchemaMatched = 18,
+  // A bulk sync (R60-R65) was started / every copy it queued was answered;
+  // `detail` gives its number, options or counts.
+  kBulkSyncStarted = 19,
+  kBulkSyncCompleted = 20,
 };
 
 const std::string& HistoryEventName(HistoryEvent event);
@@ -569,6 +574,29 @@ class Connection {
   // thread.
   [[nodiscard]] virtual absl::StatusOr<std::optional<std::string>>
   PartnerRecordId(std::string_view object, std::string_view local_id) const = 0;
+
+  // Bulk sync (R60-R65; see orgsync/bulk_sync.h): starts copying the
+  // records of `options.objects` (default: every object this org publishes
+  // and the partner subscribes) created or modified at or after the cutoff
+  // to the partner, in this org's direction. Durable when OK returns (with
+  // a kBulkSyncStarted history entry); Step() then reads the RecordStore
+  // and queues the copies, and the run completes (kBulkSyncCompleted) once
+  // every copy was answered. Returns the new run's progress.
+  // FailedPrecondition (and nothing changes) while another bulk sync of
+  // this connection runs (R63; the message names it and what remains),
+  // before acceptance, once Deactivated, without a RecordStore, or for an
+  // object not published here or not subscribed by the partner;
+  // InvalidArgument for a cutoff earlier than kMaxBulkSyncAge before now
+  // (R61) or later than now, and for an empty or repeated object name.
+  // Takes no lock that Step() holds while it calls the host: safe from any
+  // thread.
+  [[nodiscard]] virtual absl::StatusOr<BulkSyncProgress> StartBulkSync(
+      const BulkSyncOptions& options) = 0;
+  // The running bulk sync's progress, or the last one's; nullopt if this
+  // connection never ran one. Also told to OrgOptions::bulk_sync_progress
+  // as it moves. Safe from any thread; does not wait behind host code.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<BulkSyncProgress>>
+  BulkSyncStatus() const = 0;
 
   // User sync (R70-R73; see orgsync/user_directory.h): queues a change the
   // host made to its UserDirectory for the partner. OK once the change is

@@ -44,6 +44,7 @@ class MetadataStore;
 class UserDirectory;
 struct ConnectionEvent;
 struct QueueSizeReport;
+struct BulkSyncProgress;
 
 // ---- The RecordQueue of each connection (orgsync/record_queue.h)
 
@@ -225,6 +226,13 @@ struct OrgOptions {
   // telling events; it may call the Org and its connections. Null: no
   // events are collected.
   std::function<void(const ConnectionEvent&)> connection_events = {};
+  // Told of a bulk sync's progress (orgsync/bulk_sync.h): when it starts,
+  // at the end of each Step() that saw it move (copies queued or answered
+  // since the last time), and when it completes. Called without any orgsync
+  // lock held, on the thread that calls Step() (or StartBulkSync); it may
+  // call the Org and its connections. Null: progress is only queried
+  // (Connection::BulkSyncStatus).
+  std::function<void(const BulkSyncProgress&)> bulk_sync_progress = {};
 };
 
 // ---- The background Runner (orgsync/runner.h)

@@ -212,6 +212,7 @@ absl::Status ConnectionImpl::OpenComponents() {
     if (!record_sync.ok()) return Annotate(record_sync.status(), where);
     record_sync_ = std::move(*record_sync);
   }
+  ORGSYNC_RETURN_IF_ERROR(Annotate(LoadBulkSync(), where));
   // Connection notices are few; find the queued ones once.
   internal::MutexLock lock(&mu_);
   ORGSYNC_RETURN_IF_ERROR(Annotate(LoadUnknownMapObjects(), where));
@@ -532,7 +533,7 @@ absl::StatusOr<std::vector<HistoryEntry>> ConnectionImpl::History(
     const std::string_view value = it->value();
     if (!stored.ParseFromArray(value.data(), static_cast<int>(value.size())) ||
         stored.event() < static_cast<int>(HistoryEvent::kInvitationCreated) ||
-        stored.event() > static_cast<int>(HistoryEvent::kSchemaMatched)) {
+        stored.event() > static_cast<int>(HistoryEvent::kBulkSyncCompleted)) {
       return absl::DataLossError(
           fmt::format("connection {}: unreadable history entry", id_));
     }

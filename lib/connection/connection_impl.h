@@ -107,6 +107,8 @@ struct OrgEnv {
   std::function<void(const QueueSizeReport&)> queue_report;
   // See OrgOptions (null: none collected).
   std::function<void(const ConnectionEvent&)> connection_events;
+  // See OrgOptions (null: progress is only queried).
+  std::function<void(const BulkSyncProgress&)> bulk_sync_progress;
 };
 
 // The ordering key of a queue entry (see Connection::Step).
@@ -188,6 +190,11 @@ class ConnectionImpl final : public Connection {
   bool accepted() const override;
   ConnectionInfo Info() const override;
   absl::Status acceptance_status() const override;
+
+  absl::StatusOr<BulkSyncProgress> StartBulkSync(
+      const BulkSyncOptions& options) override;
+  absl::StatusOr<std::optional<BulkSyncProgress>> BulkSyncStatus()
+      const override;
 
   absl::Status AttachTransport(Transport* transport) override;
   absl::Status SendAcceptance() override;
@@ -463,6 +470,38 @@ class ConnectionImpl final : public Connection {
   void ForgetConnectionNotices(const std::vector<uint64_t>& sequences)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // --- Bulk sync (bulk_sync.cc; R60-R65) ---
+  // Reads the stored bulk sync (Open).
+  [[nodiscard]] absl::Status LoadBulkSync();
+  // Step(): queues further pages of the running bulk sync's scan while
+  // fewer of its copies than the window wait in the queue, and completes
+  // the run once everything was scanned and answered. Reads the host's
+  // RecordStore without mu_.
+  [[nodiscard]] absl::Status QueueBulkCopiesIfDue()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+  [[nodiscard]] absl::Status CompleteBulkSyncIfDone()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+  // Bulk Sync entries leaving the queue, by object: applied by the
+  // partner, failed for good, or not sent (skipped when due).
+  struct BulkAnswers {
+    std::map<std::string, uint64_t, std::less<>> copied;
+    std::map<std::string, uint64_t, std::less<>> failed;
+    std::map<std::string, uint64_t, std::less<>> dropped;
+    bool empty() const {
+      return copied.empty() && failed.empty() && dropped.empty();
+    }
+  };
+  // The running bulk sync with `answers` counted, staged into `batch`
+  // (installed with InstallBulkSync once the batch is written); nullopt
+  // when no bulk sync runs or `answers` is empty.
+  std::optional<proto::StoredBulkSync> StageBulkAnswers(
+      const BulkAnswers& answers, WriteBatch* batch) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_);
+  void InstallBulkSync(proto::StoredBulkSync run) ABSL_LOCKS_EXCLUDED(bulk_mu_);
+  // Calls OrgOptions::bulk_sync_progress if the progress moved since it was
+  // last told.
+  void TellBulkProgress() ABSL_LOCKS_EXCLUDED(mu_, record_mu_, bulk_mu_);
+
   // --- User sync (user_sync.cc) ---
   // Step(): queues the copy of all standard-licence users when one is due
   // (the primary's User Sync in Progress phase, or sync users turned off
@@ -716,6 +755,14 @@ class ConnectionImpl final : public Connection {
   size_t receive_block_bytes_ ABSL_GUARDED_BY(record_mu_) = 0;
   mutable internal::Mutex mu_;
   proto::ConnectionState state_ ABSL_GUARDED_BY(mu_);
+  // The bulk sync, running or last (nullopt: never ran one), as stored,
+  // and the progress last told to the host. Changed only under record_mu_
+  // (the scan, answers and completion) or under mu_ while none runs (a
+  // start), so a change computed from the current value is never
+  // overtaken; the lock only keeps readers consistent.
+  mutable internal::Mutex bulk_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  std::optional<proto::StoredBulkSync> bulk_ ABSL_GUARDED_BY(bulk_mu_);
+  std::optional<BulkSyncProgress> bulk_told_ ABSL_GUARDED_BY(bulk_mu_);
   Transport* transport_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool partner_available_ ABSL_GUARDED_BY(mu_) = false;
   // Secondary: how the last attempt to send the acceptance ended.

@@ -4,6 +4,7 @@
 //   c/.org                       OrgRecord: the org this Storage belongs to
 //   c/.index/<connection_id>     empty: the connection exists
 //   c/<connection_id>/state      ConnectionState
+//   c/<connection_id>/bulk       StoredBulkSync: the bulk sync (R60-R65)
 //   c/<connection_id>/h/<seq>    StoredHistoryEntry, seq 8 bytes big-endian
 // and, as the receiving side of the partner's queue (prefix "k/", shared
 // with the record links that the record flow adds):
@@ -34,6 +35,13 @@ inline std::string ConnectionStateKey(std::string_view connection_id) {
   std::string key = "c/";
   key.append(connection_id);
   key.append("/state");
+  return key;
+}
+
+inline std::string BulkSyncKey(std::string_view connection_id) {
+  std::string key = "c/";
+  key.append(connection_id);
+  key.append("/bulk");
   return key;
 }
 

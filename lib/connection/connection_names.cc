@@ -83,6 +83,10 @@ const std::string& HistoryEventName(HistoryEvent event) {
       return ORGSYNC_STATIC_STRING("Schema Mismatch");
     case HistoryEvent::kSchemaMatched:
       return ORGSYNC_STATIC_STRING("Schema Matched");
+    case HistoryEvent::kBulkSyncStarted:
+      return ORGSYNC_STATIC_STRING("Bulk Sync Started");
+    case HistoryEvent::kBulkSyncCompleted:
+      return ORGSYNC_STATIC_STRING("Bulk Sync Completed");
   }
   return ORGSYNC_STATIC_STRING("Unknown");
 }

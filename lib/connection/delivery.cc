@@ -117,7 +117,7 @@ std::string OrderingKey(const RecordRef& record, QueueAction action) {
   if (IsMapAction(action)) return "map:" + record.object;
   if (IsRecordAction(action)) return "record:" + record.object + "/" + record.id;
   if (IsUserAction(action)) return std::string(kUserOrderingKey);
-  // Actions not built yet (Bulk Sync): one key per action.
+  // No other action exists; a key per action keeps each in order.
   return fmt::format("action:{}", static_cast<int>(action));
 }
 
@@ -191,6 +191,8 @@ absl::StatusOr<size_t> ConnectionImpl::Step() {
     const absl::Status copied = QueueUserCopyIfDue();
     // A changed Schema is compared with the partner's and sent to it.
     const absl::Status compared = CompareLocalSchemaIfChanged();
+    // R60: the running bulk sync's next pages (bulk_sync.cc).
+    const absl::Status bulk = QueueBulkCopiesIfDue();
     // R74: the primary's metadata, on acceptance and then on a schedule
     // (metadata_sync.cc), beside the queue.
     const absl::Status pushed = PushMetadataIfDue();
@@ -198,8 +200,10 @@ absl::StatusOr<size_t> ConnectionImpl::Step() {
     if (sent.ok() && !copied.ok()) sent = copied;
     if (sent.ok() && !compared.ok()) sent = compared;
     if (sent.ok() && !pushed.ok()) sent = pushed;
+    if (sent.ok() && !bulk.ok()) sent = bulk;
   }
   FinishLogs(std::move(logs));
+  TellBulkProgress();
   ORGSYNC_RETURN_IF_ERROR(ReportQueueSizeIfDue());  // R7, queue_reports.cc
   return sent;
 }
@@ -434,6 +438,14 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
       if (out->kind == OutgoingChange::Kind::kSkip) {
         ForgetInFlight(entry.sequence);
         skipped.push_back(Answered{.entry = entry, .result = std::nullopt});
+        continue;
+      }
+      if (out->kind == OutgoingChange::Kind::kFail) {
+        ForgetInFlight(entry.sequence);
+        unsendable.push_back({.sequence = entry.sequence,
+                              .code = out->error,
+                              .description = std::move(out->reason),
+                              .retryable = false});
         continue;
       }
       if (!out->serialized.empty()) {

@@ -79,7 +79,8 @@ class OrgImpl final : public Org {
              .max_file_bytes = options.max_file_bytes,
              .queue_report_interval = options.queue_report_interval,
              .queue_report = options.queue_report,
-             .connection_events = options.connection_events} {}
+             .connection_events = options.connection_events,
+             .bulk_sync_progress = options.bulk_sync_progress} {}
 
   absl::Status Load() {
     ORGSYNC_RETURN_IF_ERROR(CheckOrgRecord());

@@ -205,6 +205,16 @@ void ConnectionImpl::RecordAcknowledged(std::vector<Answered> answered,
       return;
     }
   }
+  // Bulk sync copies (R63): applied, or not sent because the record was
+  // linked or deleted by then.
+  BulkAnswers bulk;
+  for (const Answered& one : answered) {
+    if (one.entry.action != QueueAction::kBulkSync) continue;
+    ++(one.result.has_value() ? bulk.copied
+                              : bulk.dropped)[one.entry.record.object];
+  }
+  std::optional<proto::StoredBulkSync> bulk_after =
+      StageBulkAnswers(bulk, &batch);
   std::vector<QueueEntry> entries;
   entries.reserve(answered.size());
   for (Answered& one : answered) entries.push_back(std::move(one.entry));
@@ -246,6 +256,7 @@ void ConnectionImpl::RecordAcknowledged(std::vector<Answered> answered,
   record_queue_->FinishAcknowledge(std::move(*removal), written);
   if (append.has_value()) logs->emplace_back(std::move(*append), written);
   if (!written.ok()) return;
+  if (bulk_after.has_value()) InstallBulkSync(*std::move(bulk_after));
   counters_.entries_acknowledged += sequences.size();
   ForgetConnectionNotices(sequences);
   ForgetEnvelopeCaps(sequences);
@@ -304,11 +315,19 @@ void ConnectionImpl::RecordFailures(const std::vector<Failure>& failures,
       append = std::move(*staged);
     }
     const bool exhausted = outcome.exhausted;
+    // A bulk sync copy that failed for good (R64) is answered.
+    BulkAnswers bulk;
+    if (exhausted && entry.action == QueueAction::kBulkSync) {
+      ++bulk.failed[entry.record.object];
+    }
+    std::optional<proto::StoredBulkSync> bulk_after =
+        StageBulkAnswers(bulk, &batch);
     const absl::Status written =
         storage_->Write(batch, WriteOptions{.sync = true});
     record_queue_->FinishMarkFailed(std::move(*marked), written);
     if (append.has_value()) logs->emplace_back(std::move(*append), written);
     if (!written.ok()) continue;
+    if (bulk_after.has_value()) InstallBulkSync(*std::move(bulk_after));
     ++counters_.entries_failed;
     if (exhausted) {
       ForgetConnectionNotices({failure.sequence});

@@ -553,6 +553,7 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
         "PrepareSend: queue entry {} ({}) is not a record change",
         entry.sequence, QueueActionName(entry.action)));
   }
+  if (entry.action == QueueAction::kBulkSync) return PrepareBulkSend(entry);
   OutgoingChange out;
   // A plain insert or update is sent as it was queued when nothing about
   // it needs rewriting (SendsAsQueued); everything else is parsed.

@@ -51,6 +51,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -133,8 +134,12 @@ struct OutgoingChange {
     kSend,     // put `change` on the wire
     kBlocked,  // hold the entry: `waits_for` has an earlier queued change
     kSkip,     // nothing to send (a change of a record that is not linked
-               // and is gone here): remove the entry (Acknowledge) without
-               // sending or logging
+               // and is gone here, or a bulk copy of a record linked or
+               // deleted meanwhile): remove the entry (Acknowledge)
+               // without sending or logging
+    kFail,     // never to be sent: the entry fails for good with `error`
+               // and `reason` (logged Failed; R64: a bulk copy whose
+               // parent was not copied)
   };
   Kind kind = Kind::kSend;
   proto::RecordChange change;
@@ -147,6 +152,18 @@ struct OutgoingChange {
   uint64_t queued_version = 0;
   RecordRef waits_for;
   std::string reason;
+  SyncErrorCode error = SyncErrorCode::kNone;  // kFail
+};
+
+// Bulk sync (R60-R65): the copies one page of the scan queues.
+struct BulkCopies {
+  // Parents before the records that look them up (R65).
+  std::vector<NewQueueEntry> entries;
+  // The LastModifiedDate of each entry's record, in the same order.
+  std::vector<absl::Time> modified;
+  // Every record with an entry above: a record is planned once per page,
+  // before its enqueue makes it pending.
+  std::set<RecordRef> planned;
 };
 
 class RecordSync {
@@ -221,6 +238,22 @@ class RecordSync {
   [[nodiscard]] absl::Status PrepareEnvelope(
       const proto::ChangeBatch& changes);
 
+  // --- Bulk sync (bulk_copy.cc; R60-R65) ---
+  // The objects a bulk sync copies, parents before children (R65; ties by
+  // name): `requested`, or every object this side publishes and the
+  // partner subscribes when it is empty. InvalidArgument for an empty or
+  // repeated name; FailedPrecondition for an object not published here or
+  // not subscribed by the partner, or when there is none at all.
+  [[nodiscard]] absl::StatusOr<std::vector<std::string>> BulkSyncObjects(
+      const std::vector<std::string>& requested) const;
+  // Plans the copy of `record`, as the bulk scan read it from the store:
+  // nothing (returns 0) when it is deleted, linked to the partner already
+  // or has a change queued (R62); otherwise the unlinked parents it looks
+  // up, level after level (R65), then the record itself, appended to
+  // `copies` (returns how many entries were appended). Step thread.
+  [[nodiscard]] absl::StatusOr<size_t> PlanBulkCopy(const Record& record,
+                                                    BulkCopies* copies);
+
   // R34: a local undelete on the secondary of an object this side does not
   // publish (one-way) severs the record's link and logs LINK_SEVERED.
   // Capture calls it for undeletes, on host threads: it files the request
@@ -259,6 +292,20 @@ class RecordSync {
       const LocalChange& change, CaptureResult* result);
 
   explicit RecordSync(RecordSyncDeps deps);
+
+  // PrepareSend of a Bulk Sync entry: the record as it is now, unless it
+  // is linked or gone by now (skip) or its parent was not copied (fail,
+  // R64).
+  absl::StatusOr<OutgoingChange> PrepareBulkSend(const QueueEntry& entry);
+  absl::Status PlanWithParents(const Record& record, int depth,
+                               std::set<RecordRef>* visiting,
+                               BulkCopies* copies);
+  // Whether `record` is linked to the partner or has a change queued.
+  absl::StatusOr<bool> LinkedOrQueued(const RecordRef& record) const;
+  // The published lookups of `object` whose target this side publishes and
+  // the partner subscribes: the parents a bulk copy needs first.
+  std::vector<std::pair<std::string, std::string>> CopiedLookups(
+      std::string_view object) const;
 
   proto::FieldStamp StampOf(int64_t micros, bool from_primary,
                             uint64_t version, uint64_t sequence) const;

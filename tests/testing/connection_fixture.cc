@@ -35,7 +35,10 @@ std::unique_ptr<Org> OpenOrg(const std::string& id, const Schema* schema,
                                             : config.secondary_queue_report,
                         .connection_events = id == "org-a"
                                                  ? config.primary_events
-                                                 : config.secondary_events},
+                                                 : config.secondary_events,
+                        .bulk_sync_progress =
+                            id == "org-a" ? config.primary_bulk_progress
+                                          : config.secondary_bulk_progress},
                        storage, clock);
   RequireOk(org.status());
   return std::move(*org);

@@ -118,6 +118,9 @@ struct TwoOrgsConfig {
   // OrgOptions.connection_events of each org.
   std::function<void(const ConnectionEvent&)> primary_events = {};
   std::function<void(const ConnectionEvent&)> secondary_events = {};
+  // OrgOptions.bulk_sync_progress of each org.
+  std::function<void(const BulkSyncProgress&)> primary_bulk_progress = {};
+  std::function<void(const BulkSyncProgress&)> secondary_bulk_progress = {};
   // OrgOptions.conflict_resolver of both orgs; not owned; null: the
   // default.
   ConflictResolver* conflict_resolver = nullptr;
