@@ -185,6 +185,7 @@ class Demo {
  private:
   absl::Status Connect();
   absl::Status PublishAndSubscribe();
+  absl::Status BulkSync();  // demo_bulk_sync.cc
   absl::Status LiveEdits();
   absl::Status SuspendAndResume();
   absl::Status MissingParent();

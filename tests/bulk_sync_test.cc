@@ -372,6 +372,9 @@ TEST_CASE(
              Catch::Contains("bulk sync 1") && Catch::Contains("admin@a") &&
                  Catch::Contains("R63"));
   CHECK(HistoryCount(w.p, HistoryEvent::kBulkSyncStarted) == 1);
+  // Nothing is queued yet, but the run is work left: not idle.
+  CHECK(w.p->record_queue()->Count() == 0);
+  CHECK_FALSE(w.p->idle());
 
   w.t->Pump();
   const BulkSyncProgress first_step = w.Status();

@@ -656,8 +656,8 @@ class Connection {
 
   // True when this side has nothing left to deliver: its RecordQueue is
   // empty, no entry awaits the partner's answer and, on a primary, no
-  // metadata sync run is under way or due (R74) and no copy of all users
-  // waits to be queued (R70, R73). (What the partner still
+  // metadata sync run is under way or due (R74), no copy of all users
+  // waits to be queued (R70, R73) and no bulk sync runs (R60). (What the partner still
   // has to send is the partner's idle().) A host waiting for a sync to
   // finish -- before a maintenance window, in a test -- polls it between
   // Step() calls. Safe from any thread; does not wait behind host code.

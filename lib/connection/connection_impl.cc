@@ -460,6 +460,11 @@ bool ConnectionImpl::idle() const {
   internal::MutexLock lock(&mu_);
   // A metadata run under way or due, and a user copy not queued yet, are
   // work left too (metadata_sync.cc, user_sync.cc).
+  if (!deactivated_) {
+    // A bulk sync still reading or answering (bulk_sync.cc).
+    internal::MutexLock bulk_lock(&bulk_mu_);
+    if (bulk_.has_value() && bulk_->running()) return false;
+  }
   return in_flight_.empty() && record_queue_->Count() == 0 &&
          !metadata_in_flight_.has_value() &&
          !MetadataRunDueLocked(env_->clock->Now()) && !UserCopyDueLocked();
