@@ -722,6 +722,94 @@ TEST_CASE("orgsync-admin history, suspend and resume", "[admin]") {
   CHECK_FALSE(since.truncated());
 }
 
+TEST_CASE("orgsync-admin bulk-sync and bulk-status", "[admin][bulk_sync]") {
+  AdminWorld w;
+  const AdminOutput none = w.RunP({"bulk-status"});
+  CHECK(none.exit_code == 0);
+  CHECK(none.out == "No bulk sync has run on connection conn-1.\n");
+  CHECK(ParseJson<admin::proto::BulkSyncOutput>(
+            w.RunP({"bulk-status", "--json"}))
+            .state() == "None");
+  // Records the primary held before: never captured.
+  for (const char* name : {"Ann", "Bo", "Cy"}) {
+    Record account;
+    account.object = "Account";
+    account.fields = {{"Name", std::string(name)}};
+    RequireOk(w.primary_store->Insert(std::move(account), {}).status());
+  }
+
+  // Refused: further back than a year (R61), an object the partner does
+  // not subscribe, a zero limit.
+  const AdminOutput too_early = w.RunP({"bulk-sync", "--since", "400d"});
+  CHECK(too_early.exit_code == admin::kExitUsage);
+  CHECK_THAT(too_early.err, Catch::Contains("one year"));
+  const AdminOutput unsubscribed =
+      w.RunP({"bulk-sync", "--object", "Account,Contact"});
+  CHECK(unsubscribed.exit_code == admin::kExitRefused);
+  CHECK_THAT(unsubscribed.err, Catch::Contains("Contact"));
+  CHECK(w.RunP({"bulk-sync", "--max-records", "0"}).exit_code ==
+        admin::kExitUsage);
+  CHECK(w.RunP({"bulk-status", "--actor", "x"}).exit_code ==
+        admin::kExitUsage);
+  auto unstarted = w.p->BulkSyncStatus();
+  RequireOk(unstarted.status());
+  CHECK_FALSE(unstarted->has_value());
+
+  // Exactly a year back is the earliest cutoff, and allowed.
+  const auto started = ParseJson<admin::proto::BulkSyncOutput>(
+      w.RunP({"bulk-sync", "--since", "365d", "--object", "Account",
+              "--max-records", "2", "--actor", "carol", "--json"}));
+  CHECK(started.run() == 1);
+  CHECK(started.state() == "Running");
+  CHECK(started.actor() == "carol");
+  CHECK(started.max_records() == 2);
+  CHECK(started.cutoff() ==
+        admin::FormatAdminTime(w.t->clock.Now() - kMaxBulkSyncAge));
+  REQUIRE(started.objects_size() == 1);
+  CHECK(started.objects(0).object() == "Account");
+  // R63: one at a time.
+  const AdminOutput second = w.RunP({"bulk-sync"});
+  CHECK(second.exit_code == admin::kExitRefused);
+  CHECK_THAT(second.err, Catch::Contains("bulk sync 1"));
+
+  for (int i = 0; i < 50; ++i) {
+    auto progress = w.p->BulkSyncStatus();
+    RequireOk(progress.status());
+    if ((*progress)->state == BulkSyncState::kCompleted) break;
+    w.t->Pump();
+  }
+  const AdminOutput done = w.RunP({"bulk-status"});
+  CHECK(done.exit_code == 0);
+  INFO(done.out);
+  CHECK_THAT(done.out,
+             Catch::StartsWith("Bulk sync 1 (Completed): records modified "
+                               "since ") &&
+                 Catch::Contains(", up to 2 records\n[" +
+                                 std::string(30, '#') +
+                                 "] 100%  2 copied, 0 remaining\n"));
+  const std::string table =
+      done.out.substr(done.out.find("OBJECT"),
+                      done.out.find("Completed 20") - done.out.find("OBJECT"));
+  CheckAligned(table);
+  const Rows rows = TableRows(table);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0] == std::vector<std::string>{"OBJECT", "QUEUED", "COPIED",
+                                            "FAILED", "SKIPPED", "REMAINING",
+                                            "READ"});
+  CHECK(rows[1] ==
+        std::vector<std::string>{"Account", "2", "2", "0", "0", "0", "all"});
+  const auto status = ParseJson<admin::proto::BulkSyncOutput>(
+      w.RunP({"bulk-status", "--json"}));
+  CHECK(status.state() == "Completed");
+  CHECK(status.copied() == 2);
+  CHECK_FALSE(status.finished().empty());
+  // The next one copies the third account only (R62).
+  const AdminOutput next = w.RunP({"bulk-sync", "--actor", "dave"});
+  CHECK(next.exit_code == 0);
+  CHECK_THAT(next.out, Catch::StartsWith("Bulk sync 2 started on connection "
+                                         "conn-1 by dave.\n"));
+}
+
 TEST_CASE("orgsync-admin: bad command lines get exact messages and exit 2",
           "[admin]") {
   AdminWorld w;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
@@ -29,6 +30,7 @@ enum class Option {
   kStatus,
   kObject,
   kLimit,
+  kMaxRecords,
 };
 
 struct OptionSpec {
@@ -47,6 +49,7 @@ constexpr OptionSpec kOptionSpecs[] = {
     {Option::kStatus, "--status", true},
     {Option::kObject, "--object", true},
     {Option::kLimit, "--limit", true},
+    {Option::kMaxRecords, "--max-records", true},
 };
 
 const OptionSpec* FindOption(std::string_view name) {
@@ -76,6 +79,11 @@ std::vector<Option> CommandOptions(AdminCommand command) {
     case AdminCommand::kSuspend:
     case AdminCommand::kResume:
       return {Option::kActor};
+    case AdminCommand::kBulkSync:
+      return {Option::kActor, Option::kSince, Option::kObject,
+              Option::kMaxRecords};
+    case AdminCommand::kBulkStatus:
+      return {};
   }
   return {};
 }
@@ -171,6 +179,19 @@ std::string ApplyOption(const RawOption& raw, absl::Time now, AdminArgs& args) {
       args.limit = *limit;
       return "";
     }
+    case Option::kMaxRecords: {
+      uint64_t max_records = 0;
+      const auto [end, error] = std::from_chars(
+          value.data(), value.data() + value.size(), max_records);
+      if (error != std::errc() || end != value.data() + value.size() ||
+          max_records == 0) {
+        return absl::StrCat("--max-records must be a whole number of at "
+                            "least 1, not '",
+                            value, "'");
+      }
+      args.max_records = max_records;
+      return "";
+    }
   }
   return "";
 }
@@ -195,6 +216,10 @@ const char* AdminCommandName(AdminCommand command) {
       return "suspend";
     case AdminCommand::kResume:
       return "resume";
+    case AdminCommand::kBulkSync:
+      return "bulk-sync";
+    case AdminCommand::kBulkStatus:
+      return "bulk-status";
   }
   return "";
 }

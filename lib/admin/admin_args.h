@@ -16,6 +16,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,12 +36,16 @@ enum class AdminCommand {
   kHistory,
   kSuspend,
   kResume,
+  kBulkSync,
+  kBulkStatus,
 };
 
-inline constexpr std::array<AdminCommand, 8> kAllAdminCommands = {
-    AdminCommand::kStatus,  AdminCommand::kPublished, AdminCommand::kSubscribed,
-    AdminCommand::kQueue,   AdminCommand::kLog,       AdminCommand::kHistory,
-    AdminCommand::kSuspend, AdminCommand::kResume};
+inline constexpr std::array<AdminCommand, 10> kAllAdminCommands = {
+    AdminCommand::kStatus,     AdminCommand::kPublished,
+    AdminCommand::kSubscribed, AdminCommand::kQueue,
+    AdminCommand::kLog,        AdminCommand::kHistory,
+    AdminCommand::kSuspend,    AdminCommand::kResume,
+    AdminCommand::kBulkSync,   AdminCommand::kBulkStatus};
 
 // "status", "published", ...
 const char* AdminCommandName(AdminCommand command);
@@ -67,6 +72,8 @@ struct AdminArgs {
   std::optional<std::string> object;
   // Rows to show; nullopt: the command's default (history: all).
   std::optional<size_t> limit;
+  // bulk-sync: the most records to copy (R60); nullopt: no limit.
+  std::optional<uint64_t> max_records;
 };
 
 struct ParsedAdminArgs {

@@ -3,6 +3,7 @@
 #include "admin/admin_collect.h"
 
 #include <deque>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "admin/admin_time.h"
+#include "orgsync/bulk_sync.h"
 #include "orgsync/publish_set.h"
 #include "orgsync/queue_action.h"
 #include "orgsync/record_queue.h"
@@ -220,6 +222,43 @@ absl::StatusOr<proto::HistoryOutput> CollectHistory(
     FillHistoryEntry(entry, *out.add_entries());
   }
   out.set_truncated(dropped);
+  return out;
+}
+
+proto::BulkSyncOutput CollectBulkSync(
+    const std::string& connection_id,
+    const std::optional<BulkSyncProgress>& progress) {
+  proto::BulkSyncOutput out;
+  out.set_connection_id(connection_id);
+  if (!progress.has_value()) {
+    out.set_state("None");
+    return out;
+  }
+  out.set_run(progress->run);
+  out.set_state(progress->state == BulkSyncState::kRunning ? "Running"
+                                                           : "Completed");
+  out.set_actor(progress->actor);
+  out.set_started(FormatAdminTime(progress->started));
+  if (progress->finished != absl::InfinitePast()) {
+    out.set_finished(FormatAdminTime(progress->finished));
+  }
+  out.set_cutoff(FormatAdminTime(progress->cutoff));
+  out.set_max_records(progress->max_records);
+  for (const BulkSyncObjectProgress& object : progress->objects) {
+    proto::BulkSyncObject& row = *out.add_objects();
+    row.set_object(object.object);
+    row.set_queued(object.queued);
+    row.set_copied(object.copied);
+    row.set_failed(object.failed);
+    row.set_skipped(object.skipped);
+    row.set_remaining(object.remaining);
+    row.set_scanned(object.scanned);
+  }
+  out.set_queued(progress->queued());
+  out.set_copied(progress->copied());
+  out.set_failed(progress->failed());
+  out.set_skipped(progress->skipped());
+  out.set_remaining(progress->remaining());
   return out;
 }
 

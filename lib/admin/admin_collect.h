@@ -14,10 +14,12 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "orgsync/bulk_sync.h"
 #include "orgsync/connection.h"
 #include "orgsync/sync_log.h"
 #include "proto/admin/admin_output.pb.h"
@@ -49,6 +51,11 @@ proto::PublishedOutput CollectPublished(const Connection& connection);
 [[nodiscard]] absl::StatusOr<proto::HistoryOutput> CollectHistory(
     const Connection& connection, absl::Time since, absl::Time until,
     std::optional<size_t> limit);
+
+// A bulk sync's progress as printed (state "None" when there is none).
+proto::BulkSyncOutput CollectBulkSync(
+    const std::string& connection_id,
+    const std::optional<BulkSyncProgress>& progress);
 
 }  // namespace orgsync::admin
 

@@ -11,10 +11,13 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "admin/admin_args.h"
 #include "admin/admin_collect.h"
 #include "admin/admin_help.h"
 #include "admin/admin_render.h"
+#include "orgsync/bulk_sync.h"
 #include "orgsync/connection.h"
 
 namespace orgsync::admin {
@@ -138,7 +141,40 @@ AdminOutput RunSuspendOrResume(Connection& connection, const AdminArgs& args) {
   return Print(args, output, RenderAction);
 }
 
-AdminOutput RunOnConnection(Connection& connection, const AdminArgs& args) {
+AdminOutput RunBulkSync(Connection& connection, Clock& clock,
+                        const AdminArgs& args) {
+  BulkSyncOptions options;
+  options.actor = args.actor;
+  if (args.object.has_value()) {
+    options.objects = absl::StrSplit(*args.object, ',', absl::SkipEmpty());
+  }
+  // A --since older than one year is refused by the connection (R61), with
+  // a message saying so. One within a second of exactly a year ("365d") is
+  // the earliest allowed, which the connection measures a moment later.
+  if (args.since.has_value()) {
+    const absl::Time earliest = clock.Now() - kMaxBulkSyncAge;
+    if (absl::AbsDuration(*args.since - earliest) > absl::Seconds(1)) {
+      options.cutoff = *args.since;
+    }
+  }
+  options.max_records = args.max_records.value_or(0);
+  absl::StatusOr<BulkSyncProgress> started = connection.StartBulkSync(options);
+  if (!started.ok()) {
+    if (absl::IsInvalidArgument(started.status())) {
+      return Usage(args, std::string(started.status().message()));
+    }
+    return Failure(started.status(),
+                   absl::StrCat("cannot start a bulk sync on connection ",
+                                connection.id(), ": "));
+  }
+  return Print(args, CollectBulkSync(connection.id(), *started),
+               [](const proto::BulkSyncOutput& output) {
+                 return RenderBulkSync(output, /*started=*/true);
+               });
+}
+
+AdminOutput RunOnConnection(Connection& connection, Clock& clock,
+                            const AdminArgs& args) {
   const std::string context =
       absl::StrCat("reading connection ", connection.id(), ": ");
   switch (*args.command) {
@@ -184,6 +220,17 @@ AdminOutput RunOnConnection(Connection& connection, const AdminArgs& args) {
     case AdminCommand::kSuspend:
     case AdminCommand::kResume:
       return RunSuspendOrResume(connection, args);
+    case AdminCommand::kBulkSync:
+      return RunBulkSync(connection, clock, args);
+    case AdminCommand::kBulkStatus: {
+      absl::StatusOr<std::optional<BulkSyncProgress>> progress =
+          connection.BulkSyncStatus();
+      if (!progress.ok()) return Failure(progress.status(), context);
+      return Print(args, CollectBulkSync(connection.id(), *progress),
+                   [](const proto::BulkSyncOutput& output) {
+                     return RenderBulkSync(output, /*started=*/false);
+                   });
+    }
   }
   return {.exit_code = kExitRuntimeError,
           .out = "",
@@ -207,7 +254,7 @@ AdminOutput RunAdminCommand(Org& org, Clock& clock,
   }
   Selection selection = SelectConnection(org, parsed.args);
   if (selection.failure) return *std::move(selection.failure);
-  return RunOnConnection(*selection.connection, parsed.args);
+  return RunOnConnection(*selection.connection, clock, parsed.args);
 }
 
 }  // namespace orgsync::admin

@@ -46,7 +46,8 @@ std::string ToolHelp() {
       "       orgsync-admin --state DIR <command> --help\n"
       "\n"
       "While the node runs, the tool asks it over DIR/control.sock; when it\n"
-      "is stopped, the tool opens DIR itself (only suspend and resume write).\n"
+      "is stopped, the tool opens DIR itself (only suspend, resume and\n"
+      "bulk-sync write).\n"
       "\n"
       "Commands:\n"
       "  status      each connection: role, type, status, options, owner,\n"
@@ -58,6 +59,8 @@ std::string ToolHelp() {
       "  history     the connection's history (status changes, admin events)\n"
       "  suspend     suspend the connection (changes queue up meanwhile)\n"
       "  resume      resume an administrator's suspension\n"
+      "  bulk-sync   copy the records that exist already (R60)\n"
+      "  bulk-status the bulk sync's progress: records remaining\n"
       "\n"
       "Options of every command:\n",
       kCommonOptions,
@@ -150,6 +153,32 @@ std::string CommandHelp(AdminCommand command) {
                 absl::StrCat("  --actor NAME     who resumes it (default ",
                              kDefaultActor, ")\n")),
           "\n", kExitCodes);
+    case AdminCommand::kBulkSync:
+      return absl::StrCat(
+          "orgsync-admin bulk-sync: starts a bulk sync (R60-R65): the\n"
+          "records this side publishes and the partner subscribes, created\n"
+          "or modified since the cutoff, are copied to the partner, parents\n"
+          "before children; records synced already are skipped (R62). The\n"
+          "running node reads and queues them as it steps; follow it with\n"
+          "bulk-status. One at a time per connection (R63). Recorded in the\n"
+          "history with the actor.\n\n",
+          Usage("bulk-sync",
+                absl::StrCat(
+                    "  --since TIME     the cutoff: records modified at or\n"
+                    "                   after TIME (default and earliest: one\n"
+                    "                   year ago, R61)\n"
+                    "  --object A,B     only these objects (default: every\n"
+                    "                   object published and subscribed)\n"
+                    "  --max-records N  copy at most N records\n"
+                    "  --actor NAME     who starts it (default ",
+                    kDefaultActor, ")\n")),
+          "\n", kTimeValues, "\n", kExitCodes);
+    case AdminCommand::kBulkStatus:
+      return absl::StrCat(
+          "orgsync-admin bulk-status: the running bulk sync of the\n"
+          "connection, or the last one: per object the records queued,\n"
+          "copied, failed, skipped and still remaining (R63).\n\n",
+          Usage("bulk-status", ""), "\n", kExitCodes);
   }
   return ToolHelp();
 }

@@ -10,8 +10,8 @@
 // runs it on its open Org: LevelDB's lock keeps a second process out of
 // the state folder, and the node's answer is the live state. When no node
 // answers there, the tool opens DIR itself (OpenNodeState) and runs the
-// command in process; only suspend and resume write to it then. Either
-// way the output is RunAdminCommand's (lib/admin/admin_command.h), so the
+// command in process; only suspend, resume and bulk-sync write to it then.
+// Either way the output is RunAdminCommand's (lib/admin/admin_command.h), so the
 // two read the same.
 //
 // Exit codes: RunAdminCommand's (0 ok, 1 runtime error, 2 usage, 3 not

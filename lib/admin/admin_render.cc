@@ -3,6 +3,7 @@
 #include "admin/admin_render.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -206,6 +207,52 @@ std::string RenderAction(const proto::ActionOutput& output) {
   return absl::StrCat("Connection ", output.connection_id(), " ", done, " by ",
                       output.actor(), ": ", output.status_before(), " -> ",
                       output.status_after(), ".\n");
+}
+
+std::string RenderBulkSync(const proto::BulkSyncOutput& output,
+                           bool started) {
+  if (output.run() == 0) {
+    return absl::StrCat("No bulk sync has run on connection ",
+                        output.connection_id(), ".\n");
+  }
+  std::string text;
+  if (started) {
+    absl::StrAppend(&text, "Bulk sync ", output.run(), " started on connection ",
+                    output.connection_id(), " by ", output.actor(), ".\n");
+  }
+  // The bar counts the copies answered (copied, failed or skipped when
+  // due) against those queued so far.
+  constexpr uint64_t kWidth = 30;
+  const uint64_t total = std::max<uint64_t>(output.queued(), 1);
+  const uint64_t answered = output.queued() - output.remaining();
+  const uint64_t filled = answered * kWidth / total;
+  const bool reading = std::any_of(
+      output.objects().begin(), output.objects().end(),
+      [](const proto::BulkSyncObject& object) { return !object.scanned(); });
+  absl::StrAppend(
+      &text, "Bulk sync ", output.run(), " (", output.state(),
+      "): records modified since ", output.cutoff(),
+      output.max_records() == 0
+          ? std::string()
+          : absl::StrCat(", up to ", output.max_records(), " records"),
+      "\n[", std::string(filled, '#'), std::string(kWidth - filled, '.'), "] ",
+      answered * 100 / total, "%  ", output.copied(), " copied, ",
+      output.remaining(), " remaining", reading ? " (still reading)" : "",
+      "\n");
+  TextTable table({"OBJECT", "QUEUED", "COPIED", "FAILED", "SKIPPED",
+                   "REMAINING", "READ"});
+  for (const proto::BulkSyncObject& object : output.objects()) {
+    table.AddRow({object.object(), absl::StrCat(object.queued()),
+                  absl::StrCat(object.copied()), absl::StrCat(object.failed()),
+                  absl::StrCat(object.skipped()),
+                  absl::StrCat(object.remaining()),
+                  object.scanned() ? "all" : "reading"});
+  }
+  absl::StrAppend(&text, table.Render());
+  if (!output.finished().empty()) {
+    absl::StrAppend(&text, "Completed ", output.finished(), ".\n");
+  }
+  return text;
 }
 
 absl::StatusOr<std::string> RenderJson(

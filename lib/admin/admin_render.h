@@ -29,6 +29,8 @@ std::string RenderQueue(const proto::QueueOutput& output);
 std::string RenderLog(const proto::LogOutput& output);
 std::string RenderHistory(const proto::HistoryOutput& output);
 std::string RenderAction(const proto::ActionOutput& output);
+// `bulk-sync` (started: a line saying so first) and `bulk-status`.
+std::string RenderBulkSync(const proto::BulkSyncOutput& output, bool started);
 
 // One line of JSON (snake_case names, every field present), ending in '\n'.
 [[nodiscard]] absl::StatusOr<std::string> RenderJson(
