@@ -22,6 +22,7 @@
 // A second run reopens both folders, keeps the connection and tells the
 // story again with new records.
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -38,10 +39,12 @@
 #include "absl/time/time.h"
 #include "fmt/core.h"
 #include "fmt/ranges.h"
+#include "google/protobuf/util/json_util.h"
 #include "node/throwaway_certificates.h"
 #include "node_demo/demo_node.h"
 #include "node_demo/demo_nodes.h"
 #include "orgsync/status.h"
+#include "proto/admin/admin_output.pb.h"
 
 namespace orgsync_demo {
 namespace {
@@ -75,6 +78,10 @@ object {
 
 void Heading(std::string_view text) { fmt::print("\n== {}\n", text); }
 
+// What org-a holds before it is connected (on a fresh state).
+constexpr int kExistingAccounts = 100;
+constexpr int kExistingContactsPerAccount = 3;
+
 // Throwaway certificates (lib/node/throwaway_certificates.h): a CA, the
 // primary's server certificate and the secondary's client certificate.
 // Made once per state folder.
@@ -99,6 +106,10 @@ class Demo {
   absl::Status MissingParent();
   absl::Status Conflict();
   absl::Status Compare();
+  // Records org-a held before it was connected (fresh state only), and the
+  // bulk sync that copies them once Account and Contact flow (R60).
+  absl::Status ExistingRecords();
+  absl::Status BulkSync();
 
   // Waits until neither node has anything queued or awaiting an answer.
   absl::Status Settled(std::string_view what);
@@ -119,8 +130,10 @@ class Demo {
 
 absl::Status Demo::Run(bool fresh) {
   ORGSYNC_RETURN_IF_ERROR(StartNodes(fresh));
+  ORGSYNC_RETURN_IF_ERROR(ExistingRecords());
   ORGSYNC_RETURN_IF_ERROR(Connect());
   ORGSYNC_RETURN_IF_ERROR(PublishAndSubscribe());
+  ORGSYNC_RETURN_IF_ERROR(BulkSync());
   ORGSYNC_RETURN_IF_ERROR(LiveEdits());
   ORGSYNC_RETURN_IF_ERROR(KillAndRestart());
   ORGSYNC_RETURN_IF_ERROR(MissingParent());
@@ -529,6 +542,78 @@ absl::Status Demo::Compare() {
       "Records that differ: none. The two orgs hold the same {} "
       "records.\n",
       same);
+  return absl::OkStatus();
+}
+
+absl::Status Demo::ExistingRecords() {
+  if (OnlyConnection(*primary_).ok()) return absl::OkStatus();  // not fresh
+  for (int a = 0; a < kExistingAccounts; ++a) {
+    ORGSYNC_ASSIGN_OR_RETURN(
+        std::string account,
+        Upsert(*primary_, "Account", "",
+               {{"Name", fmt::format("Legacy {:03}", a)},
+                {"Phone", fmt::format("555-1{:03}", a)}}));
+    for (int c = 0; c < kExistingContactsPerAccount; ++c) {
+      ORGSYNC_RETURN_IF_ERROR(
+          Upsert(*primary_, "Contact", "",
+                 {{"LastName", fmt::format("Legacy {:03}-{}", a, c)},
+                  {"AccountId", account}})
+              .status());
+    }
+  }
+  fmt::print(
+      "Before any connection, org-a's users wrote {} accounts and {} "
+      "contacts.\n",
+      kExistingAccounts, kExistingAccounts * kExistingContactsPerAccount);
+  return absl::OkStatus();
+}
+
+absl::Status Demo::BulkSync() {
+  Heading("3b. Bulk sync: the records org-a held before");
+  fmt::print(
+      "Publishing copies no record (R18): alice@org-a starts a bulk sync "
+      "with\norgsync-admin bulk-sync (everything published and "
+      "subscribed, modified in the\nlast year; accounts before their "
+      "contacts, R65).\n");
+  ORGSYNC_ASSIGN_OR_RETURN(
+      std::string started,
+      Admin(*primary_, {"bulk-sync", "--actor", "alice@org-a"}));
+  fmt::print("{}", started.substr(0, started.find('\n') + 1));
+  // The bar, from bulk-status, each time the records remaining change.
+  orgsync::admin::proto::BulkSyncOutput progress;
+  uint64_t shown = UINT64_MAX;
+  ORGSYNC_RETURN_IF_ERROR(Eventually(
+      "the bulk sync to complete", kPatience, [&]() -> absl::StatusOr<bool> {
+        ORGSYNC_ASSIGN_OR_RETURN(
+            std::string json,
+            Admin(*primary_, {"bulk-status", "--json"}));
+        if (!google::protobuf::util::JsonStringToMessage(json, &progress)
+                 .ok()) {
+          return absl::InternalError("bulk-status --json is unreadable");
+        }
+        if (progress.queued() > 0 && progress.remaining() != shown) {
+          shown = progress.remaining();
+          const uint64_t answered = progress.queued() - progress.remaining();
+          const uint64_t filled = answered * 30 / progress.queued();
+          fmt::print("  [{}{}] {:3}%  {} copied, {} remaining\n",
+                     std::string(filled, '#'), std::string(30 - filled, '.'),
+                     answered * 100 / progress.queued(), progress.copied(),
+                     progress.remaining());
+        }
+        return progress.state() == "Completed";
+      }));
+  ORGSYNC_ASSIGN_OR_RETURN(std::string status,
+                           Admin(*primary_, {"bulk-status"}));
+  fmt::print("orgsync-admin bulk-status on org-a:\n{}", status);
+  ORGSYNC_RETURN_IF_ERROR(Settled("the bulk sync's last answers"));
+  fmt::print(
+      "Bulk sync {} completed: {} copied, {} skipped (already synced, "
+      "R62), {} failed.\n",
+      progress.run(), progress.copied(), progress.skipped(),
+      progress.failed());
+  if (progress.failed() != 0) {
+    return absl::InternalError("records of the bulk sync failed");
+  }
   return absl::OkStatus();
 }
 

@@ -224,7 +224,11 @@ std::string RenderBulkSync(const proto::BulkSyncOutput& output,
   // due) against those queued so far.
   constexpr uint64_t kWidth = 30;
   const uint64_t total = std::max<uint64_t>(output.queued(), 1);
-  const uint64_t answered = output.queued() - output.remaining();
+  uint64_t answered = output.queued() - output.remaining();
+  // Nothing to copy (everything synced already, R62): done is all of it.
+  if (output.queued() == 0 && output.state() == "Completed") {
+    answered = total;
+  }
   const uint64_t filled = answered * kWidth / total;
   const bool reading = std::any_of(
       output.objects().begin(), output.objects().end(),
