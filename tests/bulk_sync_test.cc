@@ -94,15 +94,18 @@ struct World {
       told.push_back(progress);
     };
     if (configure) configure(config);
+    auto primary_storage = std::make_unique<testing::FaultyReopenableStorage>(
+        testing::NewReopenableMemoryStorage());
+    primary_storage_faults = primary_storage.get();
     t = std::make_unique<testing::TwoOrgs>(
-        1, testing::NewReopenableMemoryStorage(),
-        testing::NewReopenableMemoryStorage(), std::move(config));
+        1, std::move(primary_storage), testing::NewReopenableMemoryStorage(),
+        std::move(config));
     store_clock.target = &t->clock;
     InvitationOptions options = testing::DefaultInvitation();
     options.sync = {};
     std::tie(p, s) = t->Connect(options);
     REQUIRE(p->status() == ConnectionStatus::kActive);
-    const Strings objects = {"Account", "Contact", "Case"};
+    const Strings objects = {"Account", "Contact", "Case", "CaseComment"};
     RequireOk(p->publish_set()->PublishObjects(objects));
     REQUIRE(t->Settle());
     for (const std::string& object : objects) {
@@ -190,6 +193,8 @@ struct World {
       testing::NewCrmRecordStore(&secondary_schema, &store_clock, "S-");
   CountingStore secondary_counting{secondary_store.get()};
   std::vector<BulkSyncProgress> told;
+  // The primary's Storage, which can be made to fail (faults()).
+  testing::FaultyReopenableStorage* primary_storage_faults = nullptr;
   std::unique_ptr<testing::TwoOrgs> t;
   Connection* p = nullptr;
   Connection* s = nullptr;
@@ -600,6 +605,187 @@ TEST_CASE(
   CHECK(done.copied() == static_cast<uint64_t>(kRecords));
   CHECK(done.queued() == static_cast<uint64_t>(kRecords));
   CHECK(done.skipped() == 0);
+}
+
+TEST_CASE(
+    "Bulk sync: a record deleted after its copy reached the partner, whose "
+    "answer a restart lost, is deleted there with exactly the children its "
+    "delete took",
+    "[bulk_sync]") {
+  World w;
+  const Record kase = w.Existing("Case", {{"Subject", "Broken"}});
+  RequireOk(w.p->StartBulkSync(w.Options()).status());
+  // One round: the copy is sent and applied by org-b, but org-a cannot
+  // record org-b's answer (its storage refuses the write): the copy stays
+  // queued, to be sent again.
+  RequireOk(w.t->primary->Step().status());
+  RequireOk(w.t->secondary->Step().status());
+  w.primary_storage_faults->faults()->FailWritesWithKeyPrefix("q/");
+  w.t->pair.Step();
+  w.primary_storage_faults->faults()->ClearFaults();
+  REQUIRE(w.There("Case").size() == 1);
+  REQUIRE(w.Status().copied() == 0);
+  // org-b's host adds a comment of its own under its copy of the case.
+  const std::string case_there = w.There("Case").begin()->second.id;
+  Record own;
+  own.object = "CaseComment";
+  own.fields = {{"Body", std::string("theirs")},
+                {"ParentId", Reference{case_there}}};
+  RequireOk(w.secondary_store->Insert(std::move(own), ApplyContext{}).status());
+  // org-a's host comments on the case, then deletes it, which takes the
+  // comment along (R33); both captured.
+  w.t->clock.Advance(absl::Seconds(1));
+  Record mine;
+  mine.object = "CaseComment";
+  mine.fields = {{"Body", std::string("ours")},
+                 {"ParentId", Reference{kase.id}}};
+  absl::StatusOr<Record> inserted =
+      w.primary_store->Insert(std::move(mine), ApplyContext{});
+  RequireOk(inserted.status());
+  testing::CaptureWrite(w.p, ChangeKind::kInsert, *inserted);
+  w.t->clock.Advance(absl::Seconds(1));
+  absl::StatusOr<CascadeResult> deleted =
+      w.primary_store->Delete("Case", kase.id, ApplyContext{});
+  RequireOk(deleted.status());
+  REQUIRE(deleted->affected.size() == 2);
+  LocalChange change;
+  change.kind = ChangeKind::kDelete;
+  absl::StatusOr<Record> gone = w.primary_store->Get("Case", kase.id);
+  RequireOk(gone.status());
+  change.record = *gone;
+  change.cascaded.assign(deleted->affected.begin() + 1,
+                         deleted->affected.end());
+  change.cascaded_known = true;
+  RequireOk(w.p->Capture(change).status());
+  REQUIRE(w.FinishBulkSync());
+
+  // In org-b the case is deleted with the comment org-a's delete took,
+  // under its copy of the case (and org-b's own comment under it, by its
+  // store's cascade, R33).
+  REQUIRE(w.There("Case").size() == 1);
+  CHECK(w.There("Case").begin()->second.deleted);
+  std::map<std::string, std::pair<bool, std::string>> comments;
+  RequireOk(w.secondary_store->Scan(
+      "CaseComment", absl::InfinitePast(), [&](const Record& record) {
+        comments[Text(record, "Body")] = {record.deleted,
+                                          ReferenceId(record, "ParentId")};
+        return true;
+      }));
+  CHECK(comments == std::map<std::string, std::pair<bool, std::string>>{
+                        {"ours", {true, case_there}},
+                        {"theirs", {true, case_there}}});
+}
+
+ForwardOptions Records(std::vector<RecordRef> records,
+                       Strings related_objects = {}) {
+  ForwardOptions options;
+  options.records = std::move(records);
+  options.related_objects = std::move(related_objects);
+  return options;
+}
+
+TEST_CASE(
+    "R66: forwarding copies records now whatever their date, child-only "
+    "records with them, related ones only when selected, and repairs a "
+    "copy that differs",
+    "[bulk_sync][forward]") {
+  World w;
+  const Record acme = w.Existing("Account", {{"Name", "Acme"}, {"Phone", "1"}});
+  const Record ng = w.Existing(
+      "Contact", {{"LastName", "Ng"}, {"AccountId", Reference{acme.id}}});
+  const Record broken = w.Existing(
+      "Case", {{"Subject", "Broken"}, {"AccountId", Reference{acme.id}}});
+  const Record comment = w.Existing(
+      "CaseComment", {{"Body", "it is broken"}, {"ParentId", Reference{broken.id}}});
+  // Older than any bulk sync reaches (R61): forwarding does not care.
+  w.t->clock.Advance(absl::Hours(24 * 400));
+
+  // Refused, and nothing queued.
+  const uint64_t queued = w.p->record_queue()->Count();
+  CHECK(absl::IsInvalidArgument(w.p->Forward(Records({})).status()));
+  CHECK(absl::IsInvalidArgument(
+      w.p->Forward(Records({{"Account", acme.id}, {"Account", acme.id}}))
+          .status()));
+  CHECK(absl::IsNotFound(
+      w.p->Forward(Records({{"Account", acme.id}, {"Account", "P-nobody"}}))
+          .status()));
+  CHECK(absl::IsFailedPrecondition(
+      w.p->Forward(Records({{"Attachment", acme.id}})).status()));
+  CHECK(w.p->record_queue()->Count() == queued);
+
+  // The account alone: its contact and case are not selected.
+  absl::StatusOr<ForwardResult> forwarded =
+      w.p->Forward(Records({{"Account", acme.id}}));
+  RequireOk(forwarded.status());
+  REQUIRE(forwarded->records.size() == 1);
+  CHECK(forwarded->records[0].captured);
+  CHECK(forwarded->children.empty());
+  REQUIRE(w.t->Settle());
+  CHECK(w.There("Account").contains("Acme"));
+  CHECK(w.There("Contact").empty());
+  CHECK(w.There("Case").empty());
+
+  // The case goes with its comment, a child-only record (R66).
+  forwarded = w.p->Forward(Records({{"Case", broken.id}}));
+  RequireOk(forwarded.status());
+  CHECK(forwarded->children ==
+        std::vector<RecordRef>{{"CaseComment", comment.id}});
+  REQUIRE(w.t->Settle());
+  REQUIRE(w.There("Case").size() == 1);
+  const std::map<std::string, Record> comments = w.There("CaseComment");
+  REQUIRE(comments.size() == 1);
+  CHECK(ReferenceId(comments.begin()->second, "ParentId") ==
+        w.There("Case").begin()->second.id);
+
+  // The org-b copy of the account drifted (a host write never captured);
+  // forwarding the account again repairs it, and its selected related
+  // contact goes along.
+  const std::string acme_there = w.There("Account").at("Acme").id;
+  RequireOk(w.secondary_store
+                ->Update("Account", acme_there, {{"Phone", "drifted"}},
+                         ApplyContext{})
+                .status());
+  forwarded = w.p->Forward(Records({{"Account", acme.id}}, {"Contact"}));
+  RequireOk(forwarded.status());
+  CHECK(forwarded->children == std::vector<RecordRef>{{"Contact", ng.id}});
+  REQUIRE(w.t->Settle());
+  CHECK(Text(w.There("Account").at("Acme"), "Phone") == "1");
+  REQUIRE(w.There("Contact").contains("Ng"));
+  CHECK(ReferenceId(w.There("Contact").at("Ng"), "AccountId") == acme_there);
+  // One insert each: the repair was an update.
+  CHECK(w.secondary_counting.inserts.at("Account Acme") == 1);
+
+  // A deleted record is not forwarded.
+  RequireOk(w.primary_store->Delete("Contact", ng.id, ApplyContext{}).status());
+  CHECK(absl::IsFailedPrecondition(
+      w.p->Forward(Records({{"Contact", ng.id}})).status()));
+}
+
+TEST_CASE(
+    "R66, R14: a forwarded child whose parent the partner lacks arrives "
+    "with the lookup blank and logged, and goes whole with its next "
+    "forward once the parent was forwarded",
+    "[bulk_sync][forward]") {
+  World w;
+  const Record parent = w.Existing("Account", {{"Name", "Parent"}});
+  const Record child = w.Existing(
+      "Contact", {{"LastName", "Child"}, {"AccountId", Reference{parent.id}}});
+  RequireOk(w.p->Forward(Records({{"Contact", child.id}})).status());
+  REQUIRE(w.t->Settle());
+  REQUIRE(w.There("Contact").contains("Child"));
+  CHECK(ReferenceId(w.There("Contact").at("Child"), "AccountId").empty());
+  bool blank_logged = false;
+  for (const LogEntry& entry : testing::LogOf(w.s)) {
+    blank_logged |= entry.error == SyncErrorCode::kMissingParent;
+  }
+  CHECK(blank_logged);
+
+  RequireOk(w.p->Forward(Records({{"Account", parent.id}})).status());
+  RequireOk(w.p->Forward(Records({{"Contact", child.id}})).status());
+  REQUIRE(w.t->Settle());
+  CHECK(ReferenceId(w.There("Contact").at("Child"), "AccountId") ==
+        w.There("Account").at("Parent").id);
+  CHECK(w.secondary_counting.inserts.at("Contact Child") == 1);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 //
-// Bulk sync: copying the records that exist already to the partner
-// (DESIGN.md R60-R65), started by the host with Connection::StartBulkSync.
+// Bulk sync and forwarding: copying the records that exist already to the
+// partner (DESIGN.md R60-R66), started by the host with
+// Connection::StartBulkSync and Connection::Forward.
 //
 // Live sync (R30) carries only what changes after an object is published
 // and subscribed (R18); a new secondary starts empty. A bulk sync copies,
@@ -47,6 +48,8 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "orgsync/capture.h"
+#include "orgsync/record.h"
 
 namespace orgsync {
 
@@ -83,9 +86,11 @@ struct BulkSyncObjectProgress {
   uint64_t copied = 0;
   // Of those, failed for good (each in the SyncLog, R64).
   uint64_t failed = 0;
-  // Records not copied because they were linked to the partner already,
-  // had a change of their own queued (R62), or were deleted or linked
-  // meanwhile by the time their queued copy was due.
+  // Records not copied: linked to the partner already or with a change of
+  // their own queued (R62), or deleted, when the scan read them; or linked
+  // meanwhile (or gone from the store) by the time their queued copy was
+  // due. (A record deleted after its copy was queued is still copied: the
+  // delete that follows it removes the copy.)
   uint64_t skipped = 0;
   // Queued copies not answered yet.
   uint64_t remaining = 0;
@@ -122,6 +127,35 @@ struct BulkSyncProgress {
 
   friend bool operator==(const BulkSyncProgress&,
                          const BulkSyncProgress&) = default;
+};
+
+// ---- Forwarding (R66; Connection::Forward)
+//
+// Copies chosen records to the partner now, whatever their date: a record
+// the partner does not have yet goes as an insert (with its audit fields
+// when "sync feeds and audit fields" is on, R35); one already linked goes
+// whole, every published field, as an update -- the way to repair a single
+// record that differs. Records of child-only objects (ObjectDef::
+// child_only: comments, feed items, team members) that look up a
+// forwarded record go with it; other related records only when their
+// object is named in `related_objects`. A parent is not forwarded with
+// its child: a child whose parent the partner lacks fails there
+// (MISSING_PARENT, R14) until the parent is forwarded, and then goes with
+// its own next forward or change (R55).
+struct ForwardOptions {
+  // The records to forward, each once; all or none are queued.
+  std::vector<RecordRef> records = {};
+  // Objects whose records that look up a forwarded record are forwarded
+  // with it (the seed's selected related records).
+  std::vector<std::string> related_objects = {};
+};
+
+struct ForwardResult {
+  // One per ForwardOptions::records, in order.
+  std::vector<CaptureResult> records = {};
+  // The child-only and selected related records forwarded with them,
+  // after their parent.
+  std::vector<RecordRef> children = {};
 };
 
 }  // namespace orgsync

@@ -598,6 +598,19 @@ class Connection {
   [[nodiscard]] virtual absl::StatusOr<std::optional<BulkSyncProgress>>
   BulkSyncStatus() const = 0;
 
+  // Forwarding (R66; see orgsync/bulk_sync.h): queues `options.records`
+  // for the partner now, with their child-only records and the related
+  // records of `options.related_objects`, in one durable write (all or
+  // none), like CaptureBatch. Reads the records from the org's
+  // RecordStore. InvalidArgument for no records, a record named twice or
+  // without object or id; NotFound for a record the store does not have;
+  // FailedPrecondition for a deleted record, an object not published here
+  // or not subscribed by the partner, and as Capture (not accepted,
+  // deactivated, no RecordStore). Nothing is queued on an error. Safe from
+  // any thread; call it without holding a lock your RecordStore takes.
+  [[nodiscard]] virtual absl::StatusOr<ForwardResult> Forward(
+      const ForwardOptions& options) = 0;
+
   // User sync (R70-R73; see orgsync/user_directory.h): queues a change the
   // host made to its UserDirectory for the partner. OK once the change is
   // durable in the RecordQueue. Not captured (captured false, `reason`

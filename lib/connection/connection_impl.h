@@ -195,6 +195,7 @@ class ConnectionImpl final : public Connection {
       const BulkSyncOptions& options) override;
   absl::StatusOr<std::optional<BulkSyncProgress>> BulkSyncStatus()
       const override;
+  absl::StatusOr<ForwardResult> Forward(const ForwardOptions& options) override;
 
   absl::Status AttachTransport(Transport* transport) override;
   absl::Status SendAcceptance() override;

@@ -219,16 +219,23 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareBulkSend(
   }
   absl::StatusOr<Record> current =
       deps_.store->Get(entry.record.object, entry.record.id);
-  if (absl::IsNotFound(current.status()) ||
-      (current.ok() && current->deleted)) {
+  if (absl::IsNotFound(current.status())) {
     out.kind = OutgoingChange::Kind::kSkip;
-    out.reason = fmt::format("{}/{} was deleted before its copy was due",
+    out.reason = fmt::format("{}/{} no longer exists here",
                              entry.record.object, entry.record.id);
     return out;
   }
   ORGSYNC_RETURN_IF_ERROR(current.status());
   ORGSYNC_ASSIGN_OR_RETURN(out.change, FullStateInsert(*current));
   out.change.set_action(proto::BULK_SYNC);
+  // A record deleted since the scan still goes, live. This copy may have
+  // reached the partner already (its answer lost, or this process
+  // restarted since): sent again it is a duplicate there, and the answer
+  // gives this side the link that the delete queued after it needs to
+  // carry its cascade. Skipped, the delete would go unlinked, as a whole
+  // record, and the partner could not tell which children it took. If the
+  // copy never arrived, that delete removes it again.
+  out.change.set_deleted(false);
   out.change.set_sequence(entry.sequence);
   ORGSYNC_ASSIGN_OR_RETURN(std::optional<RecordRef> waiting,
                            ResolveReferences(&out.change, entry));

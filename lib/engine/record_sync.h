@@ -135,7 +135,7 @@ struct OutgoingChange {
     kBlocked,  // hold the entry: `waits_for` has an earlier queued change
     kSkip,     // nothing to send (a change of a record that is not linked
                // and is gone here, or a bulk copy of a record linked or
-               // deleted meanwhile): remove the entry (Acknowledge)
+               // purged meanwhile): remove the entry (Acknowledge)
                // without sending or logging
     kFail,     // never to be sent: the entry fails for good with `error`
                // and `reason` (logged Failed; R64: a bulk copy whose
@@ -293,9 +293,9 @@ class RecordSync {
 
   explicit RecordSync(RecordSyncDeps deps);
 
-  // PrepareSend of a Bulk Sync entry: the record as it is now, unless it
-  // is linked or gone by now (skip) or its parent was not copied (fail,
-  // R64).
+  // PrepareSend of a Bulk Sync entry: the record as it is now (live, even
+  // if deleted since: the delete follows), unless it is linked or gone by
+  // now (skip) or its parent was not copied (fail, R64).
   absl::StatusOr<OutgoingChange> PrepareBulkSend(const QueueEntry& entry);
   absl::Status PlanWithParents(const Record& record, int depth,
                                std::set<RecordRef>* visiting,

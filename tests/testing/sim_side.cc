@@ -268,6 +268,16 @@ void Side::InsertUncaptured(const std::string& object, FieldMap fields) {
   if (lost) return;
   options_.ledger->ExcuseRecord(options_.model->KeyOf(inserted));
   ++options_.ledger->uncaptured;
+  uncaptured_.push_back(RecordRef{inserted.object, inserted.id});
+}
+
+std::vector<std::string> Side::UncapturedLiveKeys() const {
+  std::vector<std::string> keys;
+  for (const RecordRef& ref : uncaptured_) {
+    const Record record = Get(ref.object, ref.id);
+    if (!record.deleted) keys.push_back(options_.model->KeyOf(record));
+  }
+  return keys;
 }
 
 void Side::Update(const Record& record, const FieldMap& changes) {

@@ -127,6 +127,9 @@ class Side {
 
   Record Get(const std::string& object, const std::string& id) const;
   std::vector<Record> All(const std::string& object) const;
+  // The "object key" of every record InsertUncaptured made that is not
+  // deleted now.
+  std::vector<std::string> UncapturedLiveKeys() const;
 
  private:
   absl::Status Open();
@@ -147,6 +150,8 @@ class Side {
   std::unique_ptr<Disk> host_disk_;  // null: the records share state_disk_
   std::unique_ptr<CrashingStorage> state_storage_;
   std::unique_ptr<CrashingStorage> host_storage_;
+  // The records InsertUncaptured made.
+  std::vector<RecordRef> uncaptured_;
   std::unique_ptr<RecordStore> store_;
   std::unique_ptr<RacingStore> racing_store_;
   std::unique_ptr<RecordStore> tracing_store_;

@@ -63,6 +63,7 @@ class Simulation {
   explicit Simulation(const SimulationOptions& options)
       : options_(options),
         rng_(options.seed),
+        bulk_rng_(options.seed * 104729 + 3),
         model_(rng_),
         primary_clock_(&clock_, RandomSkew(), RandomDrift()),
         secondary_clock_(&clock_, RandomSkew(), RandomDrift()),
@@ -106,10 +107,16 @@ class Simulation {
       // Crashes strike from the first round to the end of the faults.
       crashes_armed_ = true;
       crash_plan_.Arm(NextCrashGap());
-      for (size_t round = 0; round < options_.rounds; ++round) Round();
+      for (size_t round = 0; round < options_.rounds; ++round) {
+        Round();
+        MaybeStartBulkSync();
+      }
       Heal();
       const uint64_t before = pumps_;
       bool settled = Settle(20000);
+      // A last bulk sync from each org that writes copies what the hosts
+      // never captured (R60): those records must then match too.
+      if (settled) settled = FinalBulkSyncs();
       // Two more metadata runs: the last one starts after every write of
       // the workload (R74).
       for (int run = 0; run < 2 && settled && directory_->sync_metadata();
@@ -147,6 +154,7 @@ class Simulation {
     result.suspensions = suspensions_;
     result.offline_periods = offline_periods_;
     result.partitions = partitions_;
+    result.bulk_syncs = bulk_syncs_;
     result.messages_dropped = pair_.counters().dropped;
     result.messages_duplicated = pair_.counters().duplicated;
     result.primary_skew_seconds = absl::ToDoubleSeconds(primary_clock_.skew());
@@ -340,6 +348,65 @@ class Simulation {
     Recover();
   }
 
+  // Now and then (from a generator of its own, so the rest of the run
+  // draws what it drew before bulk syncs existed), a bulk sync from a
+  // writing org: concurrent with live edits, faults, crashes and restarts.
+  // Refused while one runs (R63) or while the connection cannot take it.
+  void MaybeStartBulkSync() {
+    if (bulk_rng_() % 100 >= 2) return;
+    sim::Side& side =
+        options_.two_way && bulk_rng_() % 2 == 1 ? *secondary_ : *primary_;
+    if (side.down()) return;
+    BulkSyncOptions options;
+    options.actor = "admin@" + side.org_id();
+    // Within the last day, which holds the whole run, or the default.
+    if (bulk_rng_() % 2 == 0) {
+      options.cutoff =
+          side.clock()->Now() - absl::Seconds(static_cast<int64_t>(
+                                    bulk_rng_() % (24 * 3600)));
+    }
+    if (bulk_rng_() % 4 == 0) options.max_records = 1 + bulk_rng_() % 40;
+    absl::StatusOr<BulkSyncProgress> started =
+        side.connection()->StartBulkSync(options);
+    if (absl::IsFailedPrecondition(started.status())) return;
+    Survive(started.status(), side, "starting a bulk sync");
+    if (started.ok()) {
+      ++bulk_syncs_;
+      Trace("{} started bulk sync {}", side.org_id(), started->run);
+    }
+  }
+
+  // After the faults: waits for a running bulk sync, then runs one more
+  // from each writing org to its end, and takes back the excuses of the
+  // inserts the hosts never captured that are still live (the bulk sync
+  // copied them). False if the orgs do not settle.
+  bool FinalBulkSyncs() {
+    std::vector<sim::Side*> writers = {primary_.get()};
+    if (options_.two_way) writers.push_back(secondary_.get());
+    for (sim::Side* side : writers) {
+      BulkSyncOptions options;
+      options.actor = "admin@" + side->org_id();
+      absl::StatusOr<BulkSyncProgress> started =
+          side->connection()->StartBulkSync(options);
+      Check(started.status(), "starting the last bulk sync on " +
+                                  side->org_id());
+      ++bulk_syncs_;
+      if (!Settle(20000)) return false;
+      absl::StatusOr<std::optional<BulkSyncProgress>> done =
+          side->connection()->BulkSyncStatus();
+      Check(done.status(), "reading the last bulk sync");
+      if (!done->has_value() ||
+          (*done)->state != BulkSyncState::kCompleted) {
+        throw SimulationFailure{side->org_id() +
+                                "'s last bulk sync did not complete"};
+      }
+      for (const std::string& key : side->UncapturedLiveKeys()) {
+        ledger_.ForgiveRecord(key);
+      }
+    }
+    return true;
+  }
+
   void ToggleAdminSuspension(sim::Side& side) {
     Connection* c = side.connection();
     const ConnectionInfo info = c->Info();
@@ -372,6 +439,7 @@ class Simulation {
   SimulationOptions options_;
   PrimaryWins primary_wins_;
   std::mt19937_64 rng_;
+  std::mt19937_64 bulk_rng_;
   sim::SimModel model_;
   ManualClock clock_;  // the simulated time
   sim::SkewedClock primary_clock_;
@@ -391,6 +459,7 @@ class Simulation {
   uint64_t suspensions_ = 0;
   uint64_t offline_periods_ = 0;
   uint64_t partitions_ = 0;
+  uint64_t bulk_syncs_ = 0;
 };
 
 }  // namespace
@@ -411,9 +480,10 @@ std::string DescribeSimulation(const SimulationOptions& options,
       "{}{} storage writes, {} "
       "crashes ({} captures cut short), {} restarts, {} host writes racing "
       "apply, {} admin suspensions, {} offline periods, {} partitions, {} "
-      "messages dropped, {} duplicated, {} conflicts logged, {} records not "
-      "applied (each logged or never promised); {} user saves, {} metadata "
-      "writes ({} renames), {} users and {} metadata items compared",
+      "messages dropped, {} duplicated, {} bulk syncs, {} conflicts logged, "
+      "{} records not applied (each logged or never promised); {} user "
+      "saves, {} metadata writes ({} renames), {} users and {} metadata "
+      "items compared",
       options.seed, options.two_way ? "two-way" : "one-way",
       std::string(options.leveldb ? " on LevelDB" : "") +
           (options.primary_wins_conflicts ? ", primary wins conflicts" : ""),
@@ -425,7 +495,7 @@ std::string DescribeSimulation(const SimulationOptions& options,
       result.storage_writes, result.crashes, result.lost_captures,
       result.restarts, result.races, result.suspensions, result.offline_periods,
       result.partitions, result.messages_dropped, result.messages_duplicated,
-      result.conflicts_logged, result.not_applied_logged, result.user_saves,
+      result.bulk_syncs, result.conflicts_logged, result.not_applied_logged, result.user_saves,
       result.metadata_writes, result.metadata_renames, result.users_checked,
       result.metadata_items_checked);
 }
