@@ -676,6 +676,82 @@ TEST_CASE(
                         {"theirs", {true, case_there}}});
 }
 
+TEST_CASE(
+    "R20: unpublishing a field stops that field only, unpublishing an "
+    "object drops its record links on both sides, and a bulk sync after "
+    "publishing it again copies its records again",
+    "[bulk_sync][unpublish]") {
+  World w;
+  const Record acme = w.Existing("Account", {{"Name", "Acme"}, {"Phone", "1"}});
+  RequireOk(w.p->StartBulkSync(w.Options()).status());
+  REQUIRE(w.FinishBulkSync());
+  const std::string acme_there = w.There("Account").at("Acme").id;
+  REQUIRE(w.PartnerId(acme) == acme_there);
+
+  // A field: its edits stop; the others' go on, and new records go
+  // without it.
+  RequireOk(w.p->publish_set()->UnpublishField("Account", "Phone"));
+  REQUIRE(w.t->Settle());
+  w.t->clock.Advance(absl::Seconds(1));
+  absl::StatusOr<Record> edited = w.primary_store->Update(
+      "Account", acme.id, {{"Phone", "2"}, {"Name", "Acme Corp"}},
+      ApplyContext{});
+  RequireOk(edited.status());
+  testing::CaptureWrite(w.p, ChangeKind::kUpdate, *edited, {"Phone", "Name"});
+  testing::CaptureWrite(
+      w.p, ChangeKind::kInsert,
+      w.Existing("Account", {{"Name", "Fresh"}, {"Phone", "3"}}));
+  REQUIRE(w.t->Settle());
+  std::map<std::string, Record> there = w.There("Account");
+  REQUIRE(there.contains("Acme Corp"));
+  CHECK(Text(there.at("Acme Corp"), "Phone") == "1");
+  REQUIRE(there.contains("Fresh"));
+  CHECK(Text(there.at("Fresh"), "Phone") == "<null>");
+
+  // The object: its links go on both sides, each side logs it, and edits
+  // are no longer captured.
+  RequireOk(w.p->publish_set()->UnpublishObject("Account"));
+  REQUIRE(w.t->Settle());
+  CHECK_FALSE(w.PartnerId(acme).has_value());
+  absl::StatusOr<std::optional<std::string>> back =
+      w.s->PartnerRecordId("Account", acme_there);
+  RequireOk(back.status());
+  CHECK_FALSE(back->has_value());
+  for (Connection* side : {w.p, w.s}) {
+    bool logged = false;
+    for (const LogEntry& entry : testing::LogOf(side)) {
+      logged |= entry.error == SyncErrorCode::kLinkSevered &&
+                entry.record.object == "Account" &&
+                entry.description.find("R20") != std::string::npos;
+    }
+    CHECK(logged);
+  }
+  LocalChange later;
+  later.kind = ChangeKind::kUpdate;
+  later.record = *edited;
+  later.changed_fields = {"Name"};
+  absl::StatusOr<CaptureResult> captured = w.p->Capture(later);
+  RequireOk(captured.status());
+  CHECK_FALSE(captured->captured);
+
+  // Published and subscribed again: nothing is linked, so a bulk sync
+  // copies the records again (org-b keeps its disconnected copies).
+  RequireOk(w.p->publish_set()->PublishObject("Account"));
+  REQUIRE(w.t->Settle());
+  if (!w.s->subscription_map()->IsSubscribed("Account")) {
+    RequireOk(w.s->subscription_map()->Subscribe("Account"));
+    REQUIRE(w.t->Settle());
+  }
+  REQUIRE(w.p->publish_set()->IsPartnerSubscribed("Account"));
+  RequireOk(w.p->StartBulkSync(w.Options()).status());
+  REQUIRE(w.FinishBulkSync());
+  CHECK(w.Status().copied() == 2);
+  CHECK(w.secondary_counting.inserts.at("Account Acme Corp") == 1);
+  CHECK(w.secondary_counting.inserts.at("Account Fresh") == 2);
+  CHECK(w.PartnerId(acme).has_value());
+  CHECK(w.PartnerId(acme) != acme_there);
+}
+
 ForwardOptions Records(std::vector<RecordRef> records,
                        Strings related_objects = {}) {
   ForwardOptions options;

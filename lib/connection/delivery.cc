@@ -131,6 +131,12 @@ absl::Status ConnectionImpl::MapSink::Stage(
   for (const MapNotice& notice : notices) {
     // The sender's own admin notice; it never crosses.
     if (notice.action == QueueAction::kMapUpdateEmail) continue;
+    // R20: unpublishing disconnects the object's synced records, here with
+    // the unpublish and at the partner when the notice arrives.
+    if (notice.action == QueueAction::kTypeMapDelete &&
+        connection_->record_sync_ != nullptr) {
+      connection_->record_sync_->RequestObjectUnlink(notice.object, batch);
+    }
     proto::MapUpdate update;
     update.set_action(static_cast<proto::QueueAction>(notice.action));
     update.set_object(notice.object);

@@ -98,6 +98,10 @@ proto::ItemResult ConnectionImpl::ApplyMapUpdate(
                     QueueActionName(action)));
   }
 
+  // The local object the partner's maps to, before an unpublish removes
+  // the mapping (R20).
+  const std::string local_object =
+      subscription_map_->LocalObject(update.object()).value_or(update.object());
   absl::Status applied;
   switch (action) {
     case QueueAction::kTypeMapSetPartnerSub:
@@ -174,6 +178,12 @@ proto::ItemResult ConnectionImpl::ApplyMapUpdate(
   // Applied, or refused for good: a copy arriving later is a duplicate.
   WriteBatch batch;
   PutAppliedMark(key, sequence, &batch);
+  // R20: the partner unpublished the object; the links of its records
+  // here go too.
+  if (action == QueueAction::kTypeMapDelete && applied.ok() &&
+      record_sync_ != nullptr) {
+    record_sync_->RequestObjectUnlink(local_object, &batch);
+  }
   if (absl::Status written =
           storage_->Write(batch, WriteOptions{.sync = true});
       !written.ok()) {

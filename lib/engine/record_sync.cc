@@ -398,6 +398,36 @@ absl::StatusOr<bool> RecordSync::OnLocalUndelete(std::string_view object,
   return true;
 }
 
+void RecordSync::RequestObjectUnlink(std::string_view object,
+                                     WriteBatch* batch) {
+  // A sever request without an id stands for the whole object.
+  links_.PutSeverRequest(RecordRef{std::string(object), ""}, batch);
+  sever_requests_.store(true);
+}
+
+absl::Status RecordSync::StageObjectUnlink(const std::string& object,
+                                           WriteBatch* batch,
+                                           std::vector<NewLogEntry>* notes) {
+  ORGSYNC_ASSIGN_OR_RETURN(std::vector<proto::RecordLink> links,
+                           links_.List(object));
+  if (links.empty()) return absl::OkStatus();
+  for (const proto::RecordLink& link : links) {
+    ORGSYNC_RETURN_IF_ERROR(links_.Remove(object, link, batch));
+  }
+  notes->push_back(NewLogEntry{
+      .record = RecordRef{object, ""},
+      .action = QueueAction::kTypeMapDelete,
+      .status = LogStatus::kInfo,
+      .error = SyncErrorCode::kLinkSevered,
+      .description = fmt::format(
+          "{} was unpublished: the links of its {} synced record{} are "
+          "dropped, and their changes no longer travel; published again, "
+          "they go once copied anew (bulk sync, forward) (R20)",
+          object, links.size(), links.size() == 1 ? "" : "s"),
+      .details = {{"links", std::to_string(links.size())}}});
+  return absl::OkStatus();
+}
+
 absl::Status RecordSync::SeverRequestedLinks(PendingLogs* logs) {
   if (!sever_requests_.exchange(false)) return absl::OkStatus();
   // A bounded number per call; the flag stays up while more remain.
@@ -412,6 +442,19 @@ absl::Status RecordSync::SeverRequestedLinks(PendingLogs* logs) {
   for (const RecordRef& record : *requests) {
     WriteBatch batch;
     std::vector<NewLogEntry> notes;
+    if (record.id.empty()) {
+      // R20: every link of an unpublished object.
+      absl::Status staged = StageObjectUnlink(record.object, &batch, &notes);
+      if (staged.ok()) {
+        links_.DeleteSeverRequest(record, &batch);
+        staged = Commit(batch, notes, logs);
+      }
+      if (!staged.ok()) {
+        sever_requests_.store(true);
+        return staged;
+      }
+      continue;
+    }
     absl::StatusOr<std::optional<proto::RecordLink>> link =
         links_.FindByLocal(record.object, record.id);
     absl::Status staged = link.status();
@@ -553,6 +596,16 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
         "PrepareSend: queue entry {} ({}) is not a record change",
         entry.sequence, QueueActionName(entry.action)));
   }
+  if (!deps_.publish_set->IsObjectPublished(entry.record.object)) {
+    // R20: queued before its object was unpublished.
+    OutgoingChange out;
+    out.kind = OutgoingChange::Kind::kFail;
+    out.error = SyncErrorCode::kObjectNotSubscribed;
+    out.reason = fmt::format(
+        "not sent: {} was unpublished after the change was queued (R20)",
+        entry.record.object);
+    return out;
+  }
   if (entry.action == QueueAction::kBulkSync) return PrepareBulkSend(entry);
   OutgoingChange out;
   // A plain insert or update is sent as it was queued when nothing about
@@ -683,6 +736,11 @@ absl::Status RecordSync::OnResult(const QueueEntry& entry,
   if (!IsRecordAction(entry.action) || entry.record.empty()) {
     return absl::InvalidArgumentError(fmt::format(
         "OnResult: queue entry {} is not a record change", entry.sequence));
+  }
+  // R20: unpublished while the change was on its way; its links are
+  // dropped and stay so.
+  if (!deps_.publish_set->IsObjectPublished(entry.record.object)) {
+    return absl::OkStatus();
   }
   ORGSYNC_ASSIGN_OR_RETURN(
       std::optional<proto::RecordLink> link,

@@ -262,10 +262,16 @@ class RecordSync {
   // thread only.
   [[nodiscard]] absl::StatusOr<bool> OnLocalUndelete(std::string_view object,
                                                      std::string_view id);
+  // R20: `object` was unpublished (by this side, or by the partner for
+  // the object it maps to here): stages into `batch`, next to what records
+  // it, a request to drop every record link of the object, done by the
+  // step thread (SeverRequestedLinks). Any thread.
+  void RequestObjectUnlink(std::string_view object, WriteBatch* batch);
   // Step side, before anything else of a step or a received envelope:
   // severs the links OnLocalUndelete asked for (also those filed before a
-  // restart), logging LINK_SEVERED for each; the log appends go to `logs`.
-  // Cheap when nothing was asked.
+  // restart), logging LINK_SEVERED for each, and drops the links of the
+  // objects RequestObjectUnlink named, logging one LINK_SEVERED per
+  // object; the log appends go to `logs`. Cheap when nothing was asked.
   [[nodiscard]] absl::Status SeverRequestedLinks(PendingLogs* logs);
 
   // The connection's settings changed: audit fields travel with first
@@ -300,6 +306,9 @@ class RecordSync {
   absl::Status PlanWithParents(const Record& record, int depth,
                                std::set<RecordRef>* visiting,
                                BulkCopies* copies);
+  // R20: stages the removal of every link of `object`, with its log note.
+  absl::Status StageObjectUnlink(const std::string& object, WriteBatch* batch,
+                                 std::vector<NewLogEntry>* notes);
   // Whether `record` is linked to the partner or has a change queued.
   absl::StatusOr<bool> LinkedOrQueued(const RecordRef& record) const;
   // The published lookups of `object` whose target this side publishes and
