@@ -445,6 +445,36 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "R64: a parent whose copy failed is not queued again for its children "
+    "read in later pages, and every record is counted once",
+    "[bulk_sync]") {
+  World w([](testing::TwoOrgsConfig& config) {
+    config.delivery.max_in_flight = 50;
+  });
+  const Record bad = w.Existing("Account", {{"Name", "Bad"}});
+  constexpr int kChildren = 1200;  // more than one page of the scan
+  for (int i = 0; i < kChildren; ++i) {
+    w.Existing("Contact", {{"LastName", fmt::format("C{:04}", i)},
+                           {"AccountId", Reference{bad.id}}});
+  }
+  w.secondary_counting.refused = {"Bad"};
+  RequireOk(w.p->StartBulkSync(w.Options()).status());
+  REQUIRE(w.FinishBulkSync());
+  const BulkSyncProgress done = w.Status();
+  CHECK(done.queued() == kChildren + 1);
+  CHECK(done.failed() == kChildren + 1);
+  CHECK(done.copied() == 0);
+  size_t bad_failures = 0;
+  for (const LogEntry& entry : testing::LogOf(w.p)) {
+    if (entry.status == LogStatus::kFailed && entry.record.id == bad.id) {
+      ++bad_failures;
+    }
+  }
+  CHECK(bad_failures == 1);
+  CHECK(w.There("Contact").empty());
+}
+
+TEST_CASE(
     "R65: parents go before their children and multi-level lookups "
     "resolve, parents older than the cutoff included",
     "[bulk_sync]") {

@@ -130,6 +130,7 @@ proto::StoredBulkObject* ObjectOf(proto::StoredBulkSync* run,
   proto::StoredBulkObject* added = run->add_objects();
   added->set_object(std::string(object));
   added->set_scanned(true);
+  added->set_parents_only(true);
   return added;
 }
 
@@ -311,6 +312,21 @@ absl::Status ConnectionImpl::QueueBulkCopiesIfDue() {
     const std::string object =
         next.objects(static_cast<int>(next.scan_object())).object();
     BulkCopies copies;
+    // A parent the scan has read already (its own page came before) is
+    // not queued again for its children: were its copy to fail, every
+    // child would queue it once more.
+    const std::string scan_after = next.scan_after();
+    copies.read_already = [&next, &object, &scan_after,
+                           cutoff](const Record& parent) {
+      if (parent.audit.last_modified_date < cutoff) return false;
+      if (parent.object == object) return parent.id <= scan_after;
+      for (const proto::StoredBulkObject& each : next.objects()) {
+        if (each.object() == parent.object) {
+          return each.scanned() && !each.parents_only();
+        }
+      }
+      return false;
+    };
     bool stop = false;  // max_records reached
     RecordPage page;
     if (publish_set_->IsObjectPublished(object) &&

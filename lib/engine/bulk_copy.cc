@@ -160,6 +160,7 @@ absl::Status RecordSync::PlanWithParents(const Record& record, int depth,
     if (absl::IsNotFound(stored.status())) continue;
     ORGSYNC_RETURN_IF_ERROR(stored.status());
     if (stored->deleted) continue;
+    if (copies->read_already && copies->read_already(*stored)) continue;
     ORGSYNC_RETURN_IF_ERROR(
         PlanWithParents(*stored, depth + 1, visiting, copies));
   }

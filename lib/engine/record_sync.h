@@ -164,6 +164,10 @@ struct BulkCopies {
   // Every record with an entry above: a record is planned once per page,
   // before its enqueue makes it pending.
   std::set<RecordRef> planned;
+  // Whether the run's scan has read `parent` already: it is not queued
+  // again as a parent (copied, skipped, or failed -- and then its children
+  // fail, R64). Null: none has been read.
+  std::function<bool(const Record& parent)> read_already;
 };
 
 class RecordSync {
