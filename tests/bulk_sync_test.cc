@@ -868,6 +868,38 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "R66: a record forwarded while its own insert is still queued goes as "
+    "an update after it, so a newer write in the partner is not undone",
+    "[bulk_sync][forward]") {
+  World w;
+  // Two-way Account: org-b's edits come back.
+  RequireOk(w.s->publish_set()->PublishObject("Account"));
+  REQUIRE(w.t->Settle());
+  RequireOk(w.p->subscription_map()->Subscribe("Account"));
+  REQUIRE(w.t->Settle());
+  const Record acme = w.Existing("Account", {{"Name", "Acme"}, {"Phone", "1"}});
+  testing::CaptureWrite(w.p, ChangeKind::kInsert, acme);
+  RequireOk(w.p->Forward(Records({{"Account", acme.id}})).status());
+  // The insert arrives; org-b's host edits its copy before the forward
+  // does.
+  w.t->Pump();
+  REQUIRE(w.There("Account").contains("Acme"));
+  w.t->clock.Advance(absl::Seconds(1));
+  absl::StatusOr<Record> edited = w.secondary_store->Update(
+      "Account", w.There("Account").at("Acme").id, {{"Phone", "2"}},
+      ApplyContext{});
+  RequireOk(edited.status());
+  testing::CaptureWrite(w.s, ChangeKind::kUpdate, *edited, {"Phone"});
+  REQUIRE(w.t->Settle());
+  // The newest write wins in both orgs.
+  CHECK(Text(w.There("Account").at("Acme"), "Phone") == "2");
+  absl::StatusOr<Record> here = w.primary_store->Get("Account", acme.id);
+  RequireOk(here.status());
+  CHECK(Text(*here, "Phone") == "2");
+  CHECK(w.secondary_counting.inserts.at("Account Acme") == 1);
+}
+
+TEST_CASE(
     "R66, R14: a forwarded child whose parent the partner lacks arrives "
     "with the lookup blank and logged, and goes whole with its next "
     "forward once the parent was forwarded",

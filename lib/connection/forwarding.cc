@@ -54,13 +54,18 @@ absl::StatusOr<ForwardResult> ConnectionImpl::Forward(
   };
   RecordStore* const store = env_->record_store;
   // What forwarding `record` captures: its whole state, as an insert if
-  // the partner does not have it yet.
+  // the partner does not have it yet and no change of it is on its way;
+  // otherwise as an update of every published field, which follows that
+  // change (an insert there would be applied again over newer writes).
   auto change_of = [&](Record record) -> absl::StatusOr<LocalChange> {
     ORGSYNC_ASSIGN_OR_RETURN(
         std::optional<proto::RecordLink> link,
         record_sync_->links().FindByLocal(record.object, record.id));
+    ORGSYNC_ASSIGN_OR_RETURN(
+        const bool pending,
+        record_queue_->HasPending(RecordRef{record.object, record.id}));
     LocalChange change;
-    if (link.has_value() && !link->reserved()) {
+    if ((link.has_value() && !link->reserved()) || pending) {
       change.kind = ChangeKind::kUpdate;
       change.changed_fields = publish_set_->PublishedFields(record.object);
     } else {

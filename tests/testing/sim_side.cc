@@ -268,7 +268,7 @@ void Side::InsertUncaptured(const std::string& object, FieldMap fields) {
   if (lost) return;
   options_.ledger->ExcuseRecord(options_.model->KeyOf(inserted));
   ++options_.ledger->uncaptured;
-  uncaptured_.push_back(RecordRef{inserted.object, inserted.id});
+  uncaptured_.insert(RecordRef{inserted.object, inserted.id});
 }
 
 std::vector<std::string> Side::UncapturedLiveKeys() const {
@@ -278,6 +278,33 @@ std::vector<std::string> Side::UncapturedLiveKeys() const {
     if (!record.deleted) keys.push_back(options_.model->KeyOf(record));
   }
   return keys;
+}
+
+void Side::Forward(const Record& record) {
+  const std::string key = options_.model->KeyOf(record);
+  uncaptured_.erase(RecordRef{record.object, record.id});
+  ForwardOptions options;
+  options.records = {RecordRef{record.object, record.id}};
+  absl::StatusOr<ForwardResult> result = connection_->Forward(options);
+  if (!result.ok() && down()) {
+    Trace("{} forward of {} {}: lost in the crash ({})", org_id(),
+          record.object, record.id, result.status().ToString());
+    return;  // nothing was promised
+  }
+  Check(result.status(), "forwarding " + record.id);
+  Trace("{} forward {} {}", org_id(), record.object, record.id);
+  // Every published field goes with its value here, stamped now: a write
+  // of each, promised.
+  std::set<std::string> fields;
+  for (const auto& [name, value] : record.fields) fields.insert(name);
+  for (std::string& name :
+       connection_->publish_set()->PublishedFields(record.object)) {
+    fields.insert(std::move(name));
+  }
+  for (const std::string& name : fields) {
+    options_.ledger->NoteWrite(key, name);
+    options_.ledger->Promise(org_id(), key, name);
+  }
 }
 
 void Side::Update(const Record& record, const FieldMap& changes) {
@@ -370,6 +397,7 @@ std::vector<Record> Side::All(const std::string& object) const {
 bool Side::Capture(ChangeKind kind, const Record& record,
                    std::vector<std::string> changed_fields,
                    const std::vector<RecordRef>& affected) {
+  uncaptured_.erase(RecordRef{record.object, record.id});
   LocalChange change;
   change.kind = kind;
   if (!affected.empty()) {

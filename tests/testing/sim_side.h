@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -122,13 +123,16 @@ class Side {
   // there fails or is blanked -- and must be logged (design rule 5).
   void InsertUncaptured(const std::string& object, FieldMap fields);
   void Update(const Record& record, const FieldMap& changes);
+  // R66: the host forwards a live record; its whole state is promised.
+  void Forward(const Record& record);
   void Delete(const Record& record);
   void Undelete(const Record& record);
 
   Record Get(const std::string& object, const std::string& id) const;
   std::vector<Record> All(const std::string& object) const;
   // The "object key" of every record InsertUncaptured made that is not
-  // deleted now.
+  // deleted now and that no captured change or forward touched since:
+  // only a bulk sync can have copied those.
   std::vector<std::string> UncapturedLiveKeys() const;
 
  private:
@@ -150,8 +154,9 @@ class Side {
   std::unique_ptr<Disk> host_disk_;  // null: the records share state_disk_
   std::unique_ptr<CrashingStorage> state_storage_;
   std::unique_ptr<CrashingStorage> host_storage_;
-  // The records InsertUncaptured made.
-  std::vector<RecordRef> uncaptured_;
+  // The records InsertUncaptured made, until a capture or forward of
+  // their own (Capture, Forward) takes them out.
+  std::set<RecordRef> uncaptured_;
   std::unique_ptr<RecordStore> store_;
   std::unique_ptr<RacingStore> racing_store_;
   std::unique_ptr<RecordStore> tracing_store_;

@@ -64,6 +64,7 @@ class Simulation {
       : options_(options),
         rng_(options.seed),
         bulk_rng_(options.seed * 104729 + 3),
+        forward_rng_(options.seed * 15485863 + 5),
         model_(rng_),
         primary_clock_(&clock_, RandomSkew(), RandomDrift()),
         secondary_clock_(&clock_, RandomSkew(), RandomDrift()),
@@ -110,6 +111,7 @@ class Simulation {
       for (size_t round = 0; round < options_.rounds; ++round) {
         Round();
         MaybeStartBulkSync();
+        MaybeForward();
       }
       Heal();
       const uint64_t before = pumps_;
@@ -155,6 +157,7 @@ class Simulation {
     result.offline_periods = offline_periods_;
     result.partitions = partitions_;
     result.bulk_syncs = bulk_syncs_;
+    result.forwards = forwards_;
     result.messages_dropped = pair_.counters().dropped;
     result.messages_duplicated = pair_.counters().duplicated;
     result.primary_skew_seconds = absl::ToDoubleSeconds(primary_clock_.skew());
@@ -376,6 +379,24 @@ class Simulation {
     }
   }
 
+  // Now and then (from a generator of its own too), the host of a writing
+  // org forwards one of its live records (R66): inserted there if the
+  // partner lacks it, its whole state otherwise.
+  void MaybeForward() {
+    if (forward_rng_() % 100 >= 2) return;
+    sim::Side& side =
+        options_.two_way && forward_rng_() % 2 == 1 ? *secondary_ : *primary_;
+    if (side.down()) return;
+    static constexpr const char* kObjects[] = {"Account", "Contact", "Case"};
+    std::vector<Record> live;
+    for (Record& record : side.All(kObjects[forward_rng_() % 3])) {
+      if (!record.deleted) live.push_back(std::move(record));
+    }
+    if (live.empty()) return;
+    side.Forward(live[forward_rng_() % live.size()]);
+    ++forwards_;
+  }
+
   // After the faults: waits for a running bulk sync, then runs one more
   // from each writing org to its end, and takes back the excuses of the
   // inserts the hosts never captured that are still live (the bulk sync
@@ -440,6 +461,7 @@ class Simulation {
   PrimaryWins primary_wins_;
   std::mt19937_64 rng_;
   std::mt19937_64 bulk_rng_;
+  std::mt19937_64 forward_rng_;
   sim::SimModel model_;
   ManualClock clock_;  // the simulated time
   sim::SkewedClock primary_clock_;
@@ -460,6 +482,7 @@ class Simulation {
   uint64_t offline_periods_ = 0;
   uint64_t partitions_ = 0;
   uint64_t bulk_syncs_ = 0;
+  uint64_t forwards_ = 0;
 };
 
 }  // namespace
@@ -480,7 +503,8 @@ std::string DescribeSimulation(const SimulationOptions& options,
       "{}{} storage writes, {} "
       "crashes ({} captures cut short), {} restarts, {} host writes racing "
       "apply, {} admin suspensions, {} offline periods, {} partitions, {} "
-      "messages dropped, {} duplicated, {} bulk syncs, {} conflicts logged, "
+      "messages dropped, {} duplicated, {} bulk syncs, {} forwards, {} "
+      "conflicts logged, "
       "{} records not applied (each logged or never promised); {} user "
       "saves, {} metadata writes ({} renames), {} users and {} metadata "
       "items compared",
@@ -495,7 +519,7 @@ std::string DescribeSimulation(const SimulationOptions& options,
       result.storage_writes, result.crashes, result.lost_captures,
       result.restarts, result.races, result.suspensions, result.offline_periods,
       result.partitions, result.messages_dropped, result.messages_duplicated,
-      result.bulk_syncs, result.conflicts_logged, result.not_applied_logged, result.user_saves,
+      result.bulk_syncs, result.forwards, result.conflicts_logged, result.not_applied_logged, result.user_saves,
       result.metadata_writes, result.metadata_renames, result.users_checked,
       result.metadata_items_checked);
 }

@@ -76,6 +76,7 @@ struct SimulationResult {
   uint64_t lost_captures = 0;   // Capture calls a crash cut short
   uint64_t races = 0;           // host writes racing apply
   uint64_t bulk_syncs = 0;      // started (R60), the last ones included
+  uint64_t forwards = 0;        // records the hosts forwarded (R66)
   // The orgs' clocks: skew (seconds) and drift (fraction) of each.
   double primary_skew_seconds = 0;
   double secondary_skew_seconds = 0;
