@@ -194,11 +194,7 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareBulkSend(
       std::optional<proto::RecordLink> link,
       links_.FindByLocal(entry.record.object, entry.record.id));
   if (link.has_value() && link->reserved()) {
-    out.kind = OutgoingChange::Kind::kBlocked;
-    out.waits_for = entry.record;
-    out.reason = "the partner's insert of this record is not fully applied "
-                 "here yet";
-    return out;
+    return Blocked(entry.record, kPartnerInsertUnfinished);
   }
   if (link.has_value()) {
     // R62: live sync (or a change queued before this copy) linked it.
@@ -207,17 +203,10 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareBulkSend(
                              entry.record.object, entry.record.id);
     return out;
   }
-  ORGSYNC_ASSIGN_OR_RETURN(std::vector<uint64_t> pending,
-                           deps_.queue->PendingSequences(entry.record));
-  if (std::any_of(pending.begin(), pending.end(),
-                  [&](uint64_t s) { return s < entry.sequence; })) {
-    // A change captured between the scan and this copy's enqueue: it goes
-    // first, and links the record if it copies it.
-    out.kind = OutgoingChange::Kind::kBlocked;
-    out.waits_for = entry.record;
-    out.reason = "an earlier change of the same record is still queued";
-    return out;
-  }
+  // A change captured between the scan and this copy's enqueue goes
+  // first, and links the record if it copies it.
+  ORGSYNC_ASSIGN_OR_RETURN(const bool earlier, HasEarlierChange(entry));
+  if (earlier) return Blocked(entry.record, kEarlierChangeQueued);
   absl::StatusOr<Record> current =
       deps_.store->Get(entry.record.object, entry.record.id);
   if (absl::IsNotFound(current.status())) {
@@ -240,14 +229,7 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareBulkSend(
   out.change.set_sequence(entry.sequence);
   ORGSYNC_ASSIGN_OR_RETURN(std::optional<RecordRef> waiting,
                            ResolveReferences(&out.change, entry));
-  if (waiting.has_value()) {
-    out.kind = OutgoingChange::Kind::kBlocked;
-    out.waits_for = *waiting;
-    out.reason = fmt::format("parent {}/{} has an earlier queued change",
-                             waiting->object, waiting->id);
-    out.change.Clear();
-    return out;
-  }
+  if (waiting.has_value()) return BlockedByParent(*waiting);
   // R64: a parent that should have gone first but is not linked -- its
   // own copy failed -- keeps its children from being copied.
   for (const auto& [field, target] : CopiedLookups(entry.record.object)) {

@@ -560,6 +560,29 @@ absl::StatusOr<std::optional<RecordRef>> RecordSync::ResolveReferences(
   return std::nullopt;
 }
 
+OutgoingChange RecordSync::Blocked(const RecordRef& waits_for,
+                                   std::string_view reason) {
+  OutgoingChange out;
+  out.kind = OutgoingChange::Kind::kBlocked;
+  out.waits_for = waits_for;
+  out.reason = std::string(reason);
+  return out;
+}
+
+OutgoingChange RecordSync::BlockedByParent(const RecordRef& parent) {
+  return Blocked(parent,
+                 fmt::format("parent {}/{} has an earlier queued change",
+                             parent.object, parent.id));
+}
+
+absl::StatusOr<bool> RecordSync::HasEarlierChange(
+    const QueueEntry& entry) const {
+  ORGSYNC_ASSIGN_OR_RETURN(std::vector<uint64_t> pending,
+                           deps_.queue->PendingSequences(entry.record));
+  return std::any_of(pending.begin(), pending.end(),
+                     [&](uint64_t s) { return s < entry.sequence; });
+}
+
 absl::Status RecordSync::PayloadMismatch(const QueueEntry& entry) {
   return absl::DataLossError(fmt::format(
       "PrepareSend: the payload of queue entry {} ({}/{}) is not the "
@@ -635,11 +658,7 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
     // reserved): the partner sends that insert again, which completes the
     // link. Until then the record must not go as an insert of this org's
     // own -- the partner would hold it twice.
-    out.kind = OutgoingChange::Kind::kBlocked;
-    out.waits_for = entry.record;
-    out.reason = "the partner's insert of this record is not fully applied "
-                 "here yet";
-    return out;
+    return Blocked(entry.record, kPartnerInsertUnfinished);
   }
   const bool linked = link.has_value();
   if (plain.has_value()) {
@@ -659,16 +678,9 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
     }
   }
   if (!linked && out.change.action() != proto::GENERIC_INSERT) {
-    ORGSYNC_ASSIGN_OR_RETURN(std::vector<uint64_t> pending,
-                             deps_.queue->PendingSequences(entry.record));
-    if (std::any_of(pending.begin(), pending.end(),
-                    [&](uint64_t s) { return s < entry.sequence; })) {
-      // The record's own insert is still on its way.
-      out.kind = OutgoingChange::Kind::kBlocked;
-      out.waits_for = entry.record;
-      out.reason = "an earlier change of the same record is still queued";
-      return out;
-    }
+    // The record's own insert is still on its way.
+    ORGSYNC_ASSIGN_OR_RETURN(const bool earlier, HasEarlierChange(entry));
+    if (earlier) return Blocked(entry.record, kEarlierChangeQueued);
     // R55: the partner never got the record (its insert failed for good):
     // send it whole, as it is now.
     // A deleted record goes whole too, marked deleted: the partner may hold
@@ -708,13 +720,7 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
   }
   ORGSYNC_ASSIGN_OR_RETURN(std::optional<RecordRef> parent,
                            ResolveReferences(&out.change, entry));
-  if (parent.has_value()) {
-    out.kind = OutgoingChange::Kind::kBlocked;
-    out.waits_for = *parent;
-    out.reason = fmt::format("parent {}/{} has an earlier queued change",
-                             parent->object, parent->id);
-    out.change.Clear();
-  }
+  if (parent.has_value()) return BlockedByParent(*parent);
   return out;
 }
 

@@ -329,6 +329,17 @@ class RecordSync {
   bool SendsAsQueued(const wire::QueuedChange& plain,
                      const std::optional<proto::RecordLink>& link) const;
   static absl::Status PayloadMismatch(const QueueEntry& entry);
+  // PrepareSend's answer for an entry that waits for `waits_for`.
+  static OutgoingChange Blocked(const RecordRef& waits_for,
+                                std::string_view reason);
+  // ... for a change whose parent has an earlier change queued (R65).
+  static OutgoingChange BlockedByParent(const RecordRef& parent);
+  static constexpr std::string_view kPartnerInsertUnfinished =
+      "the partner's insert of this record is not fully applied here yet";
+  static constexpr std::string_view kEarlierChangeQueued =
+      "an earlier change of the same record is still queued";
+  // Whether the entry's record has a change queued before it.
+  absl::StatusOr<bool> HasEarlierChange(const QueueEntry& entry) const;
   absl::StatusOr<std::optional<RecordRef>> ResolveReferences(
       proto::RecordChange* change, const QueueEntry& entry);
 
