@@ -31,6 +31,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "orgsync/bulk_sync.h"
 #include "orgsync/capture.h"
 #include "orgsync/conflict.h"
 #include "orgsync/connection.h"
@@ -437,6 +438,40 @@ TEST_CASE(
   absl::StatusOr<Record> there = primary_store->Get("Contact", **p_contact);
   RequireOk(there.status());
   CHECK(there->deleted == here->deleted);
+}
+
+TEST_CASE(
+    "Rule 3, R60: a bulk copy resent after the crash cut its apply short "
+    "brings the values the record has now, not only their stamps, so the "
+    "update queued after it is not refused as older",
+    "[crash][bulk_sync]") {
+  DyingSecondary w({});
+  // A record the primary held before: copied by a bulk sync.
+  Record account;
+  account.object = "Account";
+  account.fields = {{"Name", std::string("Acme")},
+                    {"Phone", std::string("original")}};
+  absl::StatusOr<Record> existing =
+      w.primary_store->Insert(std::move(account), ApplyContext{});
+  RequireOk(existing.status());
+  BulkSyncOptions options;
+  options.actor = "admin";
+  RequireOk(w.primary->StartBulkSync(options).status());
+  w.KillSecondaryOn(DyingHostStore::Kill::kInsert);
+  // While the secondary is down the host edits the record, which queues
+  // behind its copy; the copy is read again when it is sent again.
+  w.t->clock.Advance(absl::Seconds(1));
+  absl::StatusOr<Record> edited = w.primary_store->Update(
+      "Account", existing->id, {{"Phone", std::string("newer")}},
+      ApplyContext{});
+  RequireOk(edited.status());
+  Capture(w.primary, *edited, {"Phone"});
+  w.Reopen();
+  REQUIRE(w.t->Settle());
+  for (int i = 0; i < 50; ++i) w.t->Pump();
+  REQUIRE(w.t->Settle());
+  CHECK(Phone(*w.primary_store, existing->id) == "newer");
+  CHECK(Phone(*w.secondary_inner, w.secondary_store.killed_id) == "newer");
 }
 
 }  // namespace

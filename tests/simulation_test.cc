@@ -178,6 +178,10 @@ TEST_CASE(
        "a record forwarded while its own insert was queued was captured as "
        "a second insert, applied over a newer write in the partner"},
       {528, "as 430"},
+      {477,
+       "a whole record sent again after a crash cut its apply short took "
+       "the new stamps but kept the old values, and the update after it was "
+       "refused as older"},
   };
   for (const Pinned& one : pinned) {
     testing::SimulationOptions options;

@@ -439,7 +439,11 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
   if (existing.ok()) {
     outcome = proto::DUPLICATE;  // inserted before a crash
     stored_version = existing->version;
-    for (const auto& [field, value] : mapped.fields) {
+    // Values this insert carries that the record does not hold: a whole
+    // record sent again (R55, a bulk copy) is read when it is sent, and
+    // may be newer than the copy the cut-short apply stored.
+    FieldMap newer;
+    for (auto& [field, value] : mapped.fields) {
       // The host's store had the record already (a crash cut an earlier
       // apply of this insert short), and the host may have edited it since:
       // the stamps of those edits are newer than this insert's and stay.
@@ -448,6 +452,35 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
           links_.NewestStamp(stamps, local_object, link->local_id(), field));
       if (newest.has_value() && !StampLess(*newest, stamp)) continue;
       (*stamps.mutable_fields())[field] = stamp;
+      auto held = existing->fields.find(field);
+      const bool same = held != existing->fields.end()
+                            ? held->second == value
+                            : std::holds_alternative<std::monostate>(value);
+      if (!same) newer.emplace(field, std::move(value));
+    }
+    // Stamped as this insert's, the values must be its too: else a later
+    // change with an older stamp would be refused against values it never
+    // met.
+    if (!newer.empty()) {
+      absl::StatusOr<Record> written = deps_.store->Update(
+          local_object, link->local_id(), newer,
+          ApplyContext{.from_replication = true,
+                       .connection_id = deps_.connection_id,
+                       .expected_version = existing->version});
+      if (absl::IsAborted(written.status())) {
+        return RecordChangedFailure(change, local_object, link->local_id(),
+                                    written.status());
+      }
+      if (absl::IsInvalidArgument(written.status())) {
+        return ApplyFailure(change, proto::PERMANENT_FAILURE,
+                            SyncErrorCode::kValidation,
+                            fmt::format("this org refused the update of {} "
+                                        "record {}: {}",
+                                        local_object, link->local_id(),
+                                        std::string(written.status().message())));
+      }
+      ORGSYNC_RETURN_IF_ERROR(written.status());
+      stored_version = written->version;
     }
   } else if (absl::IsNotFound(existing.status())) {
     for (const auto& [field, value] : mapped.fields) {

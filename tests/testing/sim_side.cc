@@ -282,7 +282,6 @@ std::vector<std::string> Side::UncapturedLiveKeys() const {
 
 void Side::Forward(const Record& record) {
   const std::string key = options_.model->KeyOf(record);
-  uncaptured_.erase(RecordRef{record.object, record.id});
   ForwardOptions options;
   options.records = {RecordRef{record.object, record.id}};
   absl::StatusOr<ForwardResult> result = connection_->Forward(options);
@@ -397,7 +396,6 @@ std::vector<Record> Side::All(const std::string& object) const {
 bool Side::Capture(ChangeKind kind, const Record& record,
                    std::vector<std::string> changed_fields,
                    const std::vector<RecordRef>& affected) {
-  uncaptured_.erase(RecordRef{record.object, record.id});
   LocalChange change;
   change.kind = kind;
   if (!affected.empty()) {

@@ -131,8 +131,7 @@ class Side {
   Record Get(const std::string& object, const std::string& id) const;
   std::vector<Record> All(const std::string& object) const;
   // The "object key" of every record InsertUncaptured made that is not
-  // deleted now and that no captured change or forward touched since:
-  // only a bulk sync can have copied those.
+  // deleted now.
   std::vector<std::string> UncapturedLiveKeys() const;
 
  private:
@@ -154,8 +153,7 @@ class Side {
   std::unique_ptr<Disk> host_disk_;  // null: the records share state_disk_
   std::unique_ptr<CrashingStorage> state_storage_;
   std::unique_ptr<CrashingStorage> host_storage_;
-  // The records InsertUncaptured made, until a capture or forward of
-  // their own (Capture, Forward) takes them out.
+  // The records InsertUncaptured made.
   std::set<RecordRef> uncaptured_;
   std::unique_ptr<RecordStore> store_;
   std::unique_ptr<RacingStore> racing_store_;
