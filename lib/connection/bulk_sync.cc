@@ -368,8 +368,8 @@ absl::Status ConnectionImpl::QueueBulkCopiesIfDue() {
       if (planned == 0) ++skipped;
       last_read = record.id;
     }
-    ObjectOf(&next, object)->set_skipped_unqueued(
-        ObjectOf(&next, object)->skipped_unqueued() + skipped);
+    proto::StoredBulkObject* scanned = ObjectOf(&next, object);
+    scanned->set_skipped_unqueued(scanned->skipped_unqueued() + skipped);
     for (size_t i = 0; i < copies.entries.size(); ++i) {
       const RecordRef& queued = copies.entries[i].record;
       proto::StoredBulkObject* counted = ObjectOf(&next, queued.object);

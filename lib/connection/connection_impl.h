@@ -2,7 +2,8 @@
 //
 // ConnectionImpl: the Connection behind orgsync/connection.h.
 //
-// The whole persisted state is one ConnectionState proto, kept in memory as
+// The whole persisted state is one ConnectionState proto (its conversions
+// and history helpers: connection/stored_state.h), kept in memory as
 // `state_` and rewritten (with the history entries an operation adds) in one
 // synced WriteBatch per operation. An operation works on a copy and swaps it
 // in only after the write succeeded, so a failed call changes nothing.
@@ -60,6 +61,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "connection/stored_state.h"
 #include "engine/record_sync.h"
 #include "log/durable_sync_log.h"
 #include "orgsync/capture.h"
@@ -130,50 +132,6 @@ bool IsMetadataPushSequence(uint64_t sequence);
 bool IsUserAction(QueueAction action);
 // The entry that ends a copy of all users (R2).
 bool IsUserCopyEnd(const QueueEntry& entry);
-
-// Clock time truncated to what the Storage keeps, so that the in-memory
-// state always equals the reopened one.
-absl::Time StoredNow(const Clock& clock);
-
-// "sync feeds and audit fields on, sync metadata off, ...", for history.
-std::string DescribeSync(const SyncOptions& sync);
-
-// Appends a history entry to `batch`, numbering it from `state` (whose
-// status is recorded as the status after the event). Returns the entry.
-proto::StoredHistoryEntry AddHistory(std::string_view connection_id,
-                                     absl::Time time, HistoryEvent event,
-                                     std::string_view actor,
-                                     std::string_view detail,
-                                     proto::ConnectionState* state,
-                                     WriteBatch* batch);
-
-// Longest owner, contact, actor, or peer-supplied text kept in history.
-inline constexpr size_t kMaxHistoryTextBytes = 256;
-
-// Text that came from an unauthenticated peer, made safe to keep.
-std::string ClipPeerText(std::string_view text);
-
-// "partner:<org id>", the actor of events the partner caused.
-std::string PartnerActorName(std::string_view org_id);
-
-// The actor of events the engine causes itself (HistoryEntry::actor).
-inline constexpr std::string_view kSystemActor = "system";
-
-// The first status after acceptance (R2).
-ConnectionStatus FirstPhaseAfterAcceptance(const SyncOptions& sync);
-
-// Every status but Invited and Deactivated.
-bool IsAcceptedStatus(ConnectionStatus status);
-
-proto::StoredConnectionStatus ToStoredStatus(ConnectionStatus status);
-ConnectionStatus FromStoredStatus(proto::StoredConnectionStatus status);
-proto::StoredSyncOptions ToStoredSync(const SyncOptions& sync);
-SyncOptions FromStoredSync(const proto::StoredSyncOptions& sync);
-
-// Checks a loaded state: DataLoss if an enum is out of range or the id is
-// not `connection_id`.
-[[nodiscard]] absl::Status ValidateStoredState(
-    std::string_view connection_id, const proto::ConnectionState& state);
 
 class ConnectionImpl final : public Connection {
  public:

@@ -310,6 +310,10 @@ class RecordSync {
   absl::Status PlanWithParents(const Record& record, int depth,
                                std::set<RecordRef>* visiting,
                                BulkCopies* copies);
+  // R34: stages the removal of the record's link, if any, with its log
+  // note (link_severing.cc).
+  absl::Status StageRecordSever(const RecordRef& record, WriteBatch* batch,
+                                std::vector<NewLogEntry>* notes);
   // R20: stages the removal of every link of `object`, with its log note.
   absl::Status StageObjectUnlink(const std::string& object, WriteBatch* batch,
                                  std::vector<NewLogEntry>* notes);
