@@ -221,6 +221,16 @@ class CrashDriver {
     return true;
   }
 
+  // Stops the node with SIGTERM and returns its exit code. A node that does
+  // not stop cleanly says why in the pair's log (a sanitizer's report goes
+  // there too), which then joins the test's messages.
+  int Stop(NodeProcess& node) {
+    node.Signal(SIGTERM);
+    const int code = node.Wait();
+    if (code != 0) UNSCOPED_INFO(ReadFileText(pair_.log()));
+    return code;
+  }
+
   // The victim was sent its signal: it ends as that signal says, and is
   // started again.
   void Restart(bool primary, bool power_loss) {
@@ -259,8 +269,7 @@ class CrashDriver {
   // Both restarted, the cut-off writes repeated, then both left to drain.
   void Finish() {
     for (NodeProcess* node : {&pair_.primary, &pair_.secondary}) {
-      node->Signal(SIGTERM);
-      REQUIRE(node->Wait() == 0);
+      REQUIRE(Stop(*node) == 0);
     }
     pair_.StartBoth();
     REQUIRE(WaitUntil([&] {
@@ -291,8 +300,7 @@ class CrashDriver {
            status.connections()) {
         figures_.stuck += connection.queued_without_log();
       }
-      node->Signal(SIGTERM);
-      CHECK(node->Wait() == 0);
+      CHECK(Stop(*node) == 0);
     }
   }
 
