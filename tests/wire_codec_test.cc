@@ -253,6 +253,36 @@ proto::Envelope ProtocolErrorSample() {
   return envelope;
 }
 
+proto::Envelope VerifyRequestSample() {
+  proto::Envelope envelope = Header();
+  auto* request = envelope.mutable_verify_request();
+  request->set_run(1);
+  request->set_request(3);
+  request->set_kind(proto::VERIFY_DIGESTS);
+  auto* object = request->add_objects();
+  object->set_object("Account");
+  object->set_responder_object("Account");
+  auto* pair = object->add_fields();
+  pair->set_initiator_field("Name");
+  pair->set_responder_field("Name");
+  auto* range = request->add_ranges();
+  range->set_after_id("P-0001");
+  range->set_last_id("P-1000");
+  return envelope;
+}
+
+proto::Envelope VerifyAnswerSample() {
+  proto::Envelope envelope = Header();
+  auto* answer = envelope.mutable_verify_answer();
+  answer->set_run(1);
+  answer->set_request(4);
+  auto* record = answer->add_records();
+  record->set_initiator_id("P-0002");
+  record->set_responder_id("S-0009");
+  record->set_digest(std::string(16, 'd'));
+  return envelope;
+}
+
 const std::vector<std::pair<std::string, proto::Envelope>>& Samples() {
   static const auto* samples =
       new std::vector<std::pair<std::string, proto::Envelope>>{
@@ -265,6 +295,8 @@ const std::vector<std::pair<std::string, proto::Envelope>>& Samples() {
           {"metadata_push", MetadataPushSample()},
           {"notice", NoticeSample()},
           {"protocol_error", ProtocolErrorSample()},
+          {"verify_request", VerifyRequestSample()},
+          {"verify_answer", VerifyAnswerSample()},
       };
   return *samples;
 }
@@ -1259,6 +1291,59 @@ TEST_CASE("R5 on the wire: connection notice and protocol error rules",
   CHECK(ValidateEnvelope(Mutated(NoticeSample(), [&](E& e) {
           notice(e)->set_action(proto::CONNECTION_ADMIN_SUSPENDED);
           notice(e)->clear_options();
+        })).ok());
+}
+
+TEST_CASE("Verify on the wire: request and answer rules", "[wire]") {
+  auto request = [](E& e) { return e.mutable_verify_request(); };
+  auto answer = [](E& e) { return e.mutable_verify_answer(); };
+  CheckRules({
+      {"run 0",
+       Mutated(VerifyRequestSample(), [&](E& e) { request(e)->set_run(0); }),
+       "verify_request.run: must be >= 1"},
+      {"kind unset",
+       Mutated(VerifyRequestSample(), [&](E& e) { request(e)->clear_kind(); }),
+       "verify_request.kind: must be set (is VERIFY_KIND_UNSPECIFIED)"},
+      {"no object",
+       Mutated(VerifyRequestSample(),
+               [&](E& e) { request(e)->clear_objects(); }),
+       "verify_request.objects: must name at least one object"},
+      {"a pair without the responder's field outside a plan",
+       Mutated(VerifyRequestSample(),
+               [&](E& e) {
+                 request(e)->mutable_objects(0)->mutable_fields(0)
+                     ->clear_responder_field();
+               }),
+       "verify_request.objects[0].fields[0].responder_field: must not be "
+       "empty"},
+      {"a range of no object",
+       Mutated(VerifyRequestSample(),
+               [&](E& e) { request(e)->mutable_ranges(0)->set_object(1); }),
+       "verify_request.ranges[0].object: must index `objects`"},
+      {"a plan with ranges",
+       Mutated(VerifyRequestSample(),
+               [&](E& e) { request(e)->set_kind(proto::VERIFY_PLAN); }),
+       "verify_request.ranges: must be empty on VERIFY_PLAN"},
+      {"digests of no range",
+       Mutated(VerifyRequestSample(),
+               [&](E& e) { request(e)->clear_ranges(); }),
+       "verify_request.ranges: must hold at least one range"},
+      {"an answer to request 0",
+       Mutated(VerifyAnswerSample(), [&](E& e) { answer(e)->set_request(0); }),
+       "verify_answer.request: must be >= 1"},
+      {"a listed record without the responder's id",
+       Mutated(VerifyAnswerSample(),
+               [&](E& e) {
+                 answer(e)->mutable_records(0)->clear_responder_id();
+               }),
+       "verify_answer.records[0].responder_id: must not be empty"},
+  });
+  // A plan request leaves the responder's fields to the responder.
+  CHECK(ValidateEnvelope(Mutated(VerifyRequestSample(), [&](E& e) {
+          request(e)->set_kind(proto::VERIFY_PLAN);
+          request(e)->clear_ranges();
+          request(e)->mutable_objects(0)->mutable_fields(0)
+              ->clear_responder_field();
         })).ok());
 }
 

@@ -123,6 +123,7 @@
 #include "orgsync/subscription_map.h"
 #include "orgsync/sync_log.h"
 #include "orgsync/transport.h"
+#include "orgsync/verify.h"
 #include "orgsync/metadata_store.h"
 #include "orgsync/user_directory.h"
 
@@ -611,6 +612,23 @@ class Connection {
   [[nodiscard]] virtual absl::StatusOr<ForwardResult> Forward(
       const ForwardOptions& options) = 0;
 
+  // Verify (see orgsync/verify.h): starts comparing this org's linked
+  // records with the partner's copies, object by object, by digests over
+  // ranges; Step() reads this org's side and the partner answers through
+  // the transport. Returns the new run's report (state kRunning).
+  // FailedPrecondition (nothing starts) unless the connection is Active,
+  // while another Verify of this connection runs, without a RecordStore,
+  // or for an object that does not flow over the connection;
+  // InvalidArgument for an empty or repeated object name or max_listed 0.
+  // The run lives in memory (a restart ends it). Safe from any thread.
+  [[nodiscard]] virtual absl::StatusOr<VerifyReport> StartVerify(
+      const VerifyOptions& options) = 0;
+  // The running Verify's report, or the last one's; nullopt if none ran
+  // since the org opened. Safe from any thread; does not wait behind host
+  // code.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<VerifyReport>>
+  VerifyStatus() const = 0;
+
   // User sync (R70-R73; see orgsync/user_directory.h): queues a change the
   // host made to its UserDirectory for the partner. OK once the change is
   // durable in the RecordQueue. Not captured (captured false, `reason`
@@ -670,8 +688,9 @@ class Connection {
   // True when this side has nothing left to deliver: its RecordQueue is
   // empty, no entry awaits the partner's answer and, on a primary, no
   // metadata sync run is under way or due (R74), no copy of all users
-  // waits to be queued (R70, R73) and no bulk sync runs (R60). (What the partner still
-  // has to send is the partner's idle().) A host waiting for a sync to
+  // waits to be queued (R70, R73), no bulk sync runs (R60) and no Verify
+  // runs. (What the partner still has to send is the partner's idle().)
+  // A host waiting for a sync to
   // finish -- before a maintenance window, in a test -- polls it between
   // Step() calls. Safe from any thread; does not wait behind host code.
   virtual bool idle() const = 0;

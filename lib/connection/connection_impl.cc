@@ -465,6 +465,7 @@ bool ConnectionImpl::idle() const {
     internal::MutexLock bulk_lock(&bulk_mu_);
     if (bulk_.has_value() && bulk_->running()) return false;
   }
+  if (VerifyRunning()) return false;
   return in_flight_.empty() && record_queue_->Count() == 0 &&
          !metadata_in_flight_.has_value() &&
          !MetadataRunDueLocked(env_->clock->Now()) && !UserCopyDueLocked();

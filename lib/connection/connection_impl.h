@@ -62,7 +62,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "connection/stored_state.h"
+#include "connection/verify_run.h"
 #include "engine/record_sync.h"
+#include "engine/verify_digests.h"
 #include "log/durable_sync_log.h"
 #include "orgsync/capture.h"
 #include "orgsync/clock.h"
@@ -153,6 +155,9 @@ class ConnectionImpl final : public Connection {
       const BulkSyncOptions& options) override;
   absl::StatusOr<std::optional<BulkSyncProgress>> BulkSyncStatus()
       const override;
+  absl::StatusOr<VerifyReport> StartVerify(
+      const VerifyOptions& options) override;
+  absl::StatusOr<std::optional<VerifyReport>> VerifyStatus() const override;
   absl::StatusOr<ForwardResult> Forward(const ForwardOptions& options) override;
 
   absl::Status AttachTransport(Transport* transport) override;
@@ -428,6 +433,37 @@ class ConnectionImpl final : public Connection {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ForgetConnectionNotices(const std::vector<uint64_t>& sequences)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // --- Verify (verify.cc; orgsync/verify.h) ---
+  // This org's objects flowing over the connection (or `chosen`), as a
+  // plan request names them.
+  [[nodiscard]] absl::StatusOr<std::vector<proto::VerifyObject>> VerifyPlan(
+      const std::vector<std::string>& chosen) const;
+  bool VerifyRunning() const ABSL_LOCKS_EXCLUDED(verify_mu_);
+  VerifyReader NewVerifyReader(bool initiator) const;
+  // Step(), with no lock held: reads this org's side of the running
+  // Verify, repairs once it compared, sends its requests.
+  [[nodiscard]] absl::Status StepVerify()
+      ABSL_LOCKS_EXCLUDED(mu_, record_mu_, verify_mu_);
+  [[nodiscard]] absl::Status RepairIfCompared()
+      ABSL_LOCKS_EXCLUDED(mu_, record_mu_, verify_mu_);
+  void SendVerifyRequestsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_)
+      ABSL_LOCKS_EXCLUDED(verify_mu_);
+  void HandleVerifyAnswer(const proto::VerifyAnswer& answer, size_t bytes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) ABSL_LOCKS_EXCLUDED(verify_mu_);
+  // A ProtocolError for `message_id`: fails the Verify that sent it.
+  bool FailVerifyIfCarried(uint64_t message_id, const std::string& reason)
+      ABSL_LOCKS_EXCLUDED(verify_mu_);
+  // The responder: answers on the receiving thread, without mu_ (it reads
+  // the host's RecordStore).
+  void AnswerVerifyRequest(const proto::VerifyRequest& request)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  proto::VerifyAnswer AnswerVerify(const proto::VerifyRequest& request);
+  proto::VerifyObject AnswerVerifyPlan(const proto::VerifyObject& asked) const;
+  std::string VerifyLocalObject(const proto::VerifyObject& object) const;
+  bool VerifyPairShared(const proto::VerifyObject& object,
+                        const std::string& local_object,
+                        const proto::VerifyFieldPair& pair) const;
 
   // --- Bulk sync (bulk_sync.cc; R60-R65) ---
   // Reads the stored bulk sync (Open).
@@ -722,6 +758,9 @@ class ConnectionImpl final : public Connection {
   mutable internal::Mutex bulk_mu_ ABSL_ACQUIRED_AFTER(mu_);
   std::optional<proto::StoredBulkSync> bulk_ ABSL_GUARDED_BY(bulk_mu_);
   std::optional<BulkSyncProgress> bulk_told_ ABSL_GUARDED_BY(bulk_mu_);
+  // The running or last Verify (memory only; verify.cc).
+  mutable internal::Mutex verify_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  std::unique_ptr<VerifyRun> verify_ ABSL_GUARDED_BY(verify_mu_);
   Transport* transport_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool partner_available_ ABSL_GUARDED_BY(mu_) = false;
   // Secondary: how the last attempt to send the acceptance ended.

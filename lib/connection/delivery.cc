@@ -210,6 +210,9 @@ absl::StatusOr<size_t> ConnectionImpl::Step() {
   }
   FinishLogs(std::move(logs));
   TellBulkProgress();
+  // Verify's reading, repair and requests (verify.cc), without a lock.
+  const absl::Status verified = StepVerify();
+  if (sent.ok() && !verified.ok()) sent = verified;
   ORGSYNC_RETURN_IF_ERROR(ReportQueueSizeIfDue());  // R7, queue_reports.cc
   return sent;
 }

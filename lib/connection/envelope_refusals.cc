@@ -81,6 +81,8 @@ void ConnectionImpl::HandleProtocolError(const proto::ProtocolError& error,
   // 0: the partner could not read which envelope it was; the entries in
   // flight are sent again after the ack timeout.
   if (message_id == 0) return;
+  // A partner of an older build does not know Verify's requests.
+  if (FailVerifyIfCarried(message_id, Clipped(error.detail()))) return;
   std::vector<uint64_t> carried;
   for (const auto& [key, flying] : in_flight_) {
     if (flying.message_id == message_id) carried.push_back(flying.sequence);

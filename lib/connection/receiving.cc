@@ -161,13 +161,18 @@ void ConnectionImpl::HandleMessage(std::string bytes) {
     // calls the host's RecordStore, UserDirectory or MetadataStore.
     if (envelope.body_case() == proto::Envelope::kChanges ||
         envelope.body_case() == proto::Envelope::kUserUpsert ||
-        envelope.body_case() == proto::Envelope::kMetadataPush) {
+        envelope.body_case() == proto::Envelope::kMetadataPush ||
+        envelope.body_case() == proto::Envelope::kVerifyRequest) {
       to_apply = decoded;
     } else {
       RouteToEngine(envelope, &logs);
     }
   }
-  if (to_apply != nullptr) {
+  if (to_apply != nullptr &&
+      to_apply->body_case() == proto::Envelope::kVerifyRequest) {
+    // Read-only: answered, nothing applied (verify.cc).
+    AnswerVerifyRequest(to_apply->verify_request());
+  } else if (to_apply != nullptr) {
     std::vector<proto::ItemResult> results;
     if (to_apply->body_case() == proto::Envelope::kUserUpsert) {
       results.push_back(ApplyUserUpsert(to_apply->user_upsert(), &logs));
@@ -211,6 +216,13 @@ void ConnectionImpl::RouteToEngine(const proto::Envelope& envelope,
       return;
     case proto::Envelope::kProtocolError:
       HandleProtocolError(envelope.protocol_error(), logs);
+      return;
+    case proto::Envelope::kVerifyAnswer:
+      HandleVerifyAnswer(envelope.verify_answer(),
+                         envelope.verify_answer().ByteSizeLong());
+      return;
+    case proto::Envelope::kVerifyRequest:
+      // Never routed here: answered without mu_ (AnswerVerifyRequest).
       return;
     default:
       // Handshake bodies were dispatched before; nothing else exists.

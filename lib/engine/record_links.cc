@@ -501,4 +501,36 @@ absl::StatusOr<std::vector<proto::RecordLink>> RecordLinks::List(
   return links;
 }
 
+absl::StatusOr<std::vector<RecordLinks::LinkedIds>> RecordLinks::ListIds(
+    std::string_view object, bool by_partner, std::string_view after_id,
+    std::string_view last_id, size_t limit) const {
+  const std::string prefix = RecordKey(by_partner ? 'p' : kLinkTag, object, "");
+  ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
+                           storage_->NewIterator());
+  std::vector<LinkedIds> ids;
+  std::string start = prefix;
+  start.append(after_id);
+  for (it->Seek(start); it->Valid() && it->key().starts_with(prefix) &&
+                        ids.size() < limit;
+       it->Next()) {
+    const std::string_view id = it->key().substr(prefix.size());
+    if (!after_id.empty() && id == after_id) continue;
+    if (!last_id.empty() && id > last_id) break;
+    proto::RecordLink link;
+    if (!link.ParseFromArray(it->value().data(),
+                             static_cast<int>(it->value().size())) ||
+        (by_partner ? link.partner_id() : link.local_id()) != id) {
+      return absl::DataLossError(fmt::format(
+          "record links: the link stored under {} record {}/{} does not "
+          "parse or names another record",
+          by_partner ? "partner" : "local", object, id));
+    }
+    ids.push_back(LinkedIds{.local_id = link.local_id(),
+                            .partner_id = link.partner_id(),
+                            .reserved = !link.stub() && link.reserved()});
+  }
+  ORGSYNC_RETURN_IF_ERROR(it->status());
+  return ids;
+}
+
 }  // namespace orgsync::internal

@@ -170,6 +170,22 @@ class RecordLinks {
   [[nodiscard]] absl::StatusOr<std::vector<proto::RecordLink>> List(
       std::string_view object) const;
 
+  // The ids of `object`'s links in the order of one side's ids -- this
+  // org's (by_partner false) or the partner's (true) -- after `after_id`
+  // (exclusive; empty: from the first) up to `last_id` (inclusive; empty:
+  // to the last), at most `limit`. One read of an iteration per link (a
+  // stub names both ids). For Verify (engine/verify_digests.h).
+  struct LinkedIds {
+    std::string local_id;
+    std::string partner_id;
+    // Only the id is reserved (the insert is being applied); known from
+    // the whole link only, false on a stub.
+    bool reserved = false;
+  };
+  [[nodiscard]] absl::StatusOr<std::vector<LinkedIds>> ListIds(
+      std::string_view object, bool by_partner, std::string_view after_id,
+      std::string_view last_id, size_t limit) const;
+
   const std::string& connection_id() const { return connection_id_; }
 
  private:

@@ -540,6 +540,74 @@ Check ValidateProtocolError(const proto::ProtocolError& error) {
   return std::nullopt;
 }
 
+Check ValidateVerifyObject(const proto::VerifyObject& object,
+                           bool plan_request) {
+  if (Check c = NonEmpty("object", object.object())) return c;
+  for (int i = 0; i < object.fields_size(); ++i) {
+    const proto::VerifyFieldPair& pair = object.fields(i);
+    Check c = NonEmpty("initiator_field", pair.initiator_field());
+    if (!c && !plan_request) {
+      c = NonEmpty("responder_field", pair.responder_field());
+    }
+    if (c) return WithinItem("fields", static_cast<size_t>(i), std::move(c));
+  }
+  return std::nullopt;
+}
+
+Check ValidateVerifyRequest(const proto::VerifyRequest& request) {
+  if (request.run() == 0) return Broken("run", "must be >= 1");
+  if (request.request() == 0) return Broken("request", "must be >= 1");
+  if (Check c = KnownEnum("kind", request.kind(),
+                          proto::VerifyRequestKind_IsValid,
+                          proto::VerifyRequestKind_Name<int>, false)) {
+    return c;
+  }
+  if (request.objects_size() == 0) {
+    return Broken("objects", "must name at least one object");
+  }
+  const bool plan = request.kind() == proto::VERIFY_PLAN;
+  for (int i = 0; i < request.objects_size(); ++i) {
+    if (Check c = ValidateVerifyObject(request.objects(i), plan)) {
+      return WithinItem("objects", static_cast<size_t>(i), std::move(c));
+    }
+  }
+  if (plan && request.ranges_size() != 0) {
+    return Broken("ranges", "must be empty on VERIFY_PLAN");
+  }
+  if (request.kind() == proto::VERIFY_UNLINKED && request.ranges_size() != 1) {
+    return Broken("ranges", "must hold exactly one range on VERIFY_UNLINKED");
+  }
+  if (!plan && request.ranges_size() == 0) {
+    return Broken("ranges", "must hold at least one range");
+  }
+  for (int i = 0; i < request.ranges_size(); ++i) {
+    if (request.ranges(i).object() >=
+        static_cast<uint32_t>(request.objects_size())) {
+      return WithinItem("ranges", static_cast<size_t>(i),
+                        Broken("object", "must index `objects`"));
+    }
+  }
+  return std::nullopt;
+}
+
+Check ValidateVerifyAnswer(const proto::VerifyAnswer& answer) {
+  if (answer.run() == 0) return Broken("run", "must be >= 1");
+  if (answer.request() == 0) return Broken("request", "must be >= 1");
+  for (int i = 0; i < answer.objects_size(); ++i) {
+    if (Check c = ValidateVerifyObject(answer.objects(i),
+                                       /*plan_request=*/false)) {
+      return WithinItem("objects", static_cast<size_t>(i), std::move(c));
+    }
+  }
+  for (int i = 0; i < answer.records_size(); ++i) {
+    const proto::VerifyListedRecord& record = answer.records(i);
+    Check c = NonEmpty("initiator_id", record.initiator_id());
+    if (!c) c = NonEmpty("responder_id", record.responder_id());
+    if (c) return WithinItem("records", static_cast<size_t>(i), std::move(c));
+  }
+  return NonEmptyEntries("unlinked_ids", answer.unlinked_ids());
+}
+
 Check ValidateBody(const proto::Envelope& envelope) {
   using E = proto::Envelope;
   switch (envelope.body_case()) {
@@ -564,6 +632,12 @@ Check ValidateBody(const proto::Envelope& envelope) {
     case E::kProtocolError:
       return Within("protocol_error",
                     ValidateProtocolError(envelope.protocol_error()));
+    case E::kVerifyRequest:
+      return Within("verify_request",
+                    ValidateVerifyRequest(envelope.verify_request()));
+    case E::kVerifyAnswer:
+      return Within("verify_answer",
+                    ValidateVerifyAnswer(envelope.verify_answer()));
     case E::BODY_NOT_SET:
       break;
   }
