@@ -526,8 +526,7 @@ absl::StatusOr<std::vector<RecordLinks::LinkedIds>> RecordLinks::ListIds(
           by_partner ? "partner" : "local", object, id));
     }
     ids.push_back(LinkedIds{.local_id = link.local_id(),
-                            .partner_id = link.partner_id(),
-                            .reserved = !link.stub() && link.reserved()});
+                            .partner_id = link.partner_id()});
   }
   ORGSYNC_RETURN_IF_ERROR(it->status());
   return ids;

@@ -178,9 +178,6 @@ class RecordLinks {
   struct LinkedIds {
     std::string local_id;
     std::string partner_id;
-    // Only the id is reserved (the insert is being applied); known from
-    // the whole link only, false on a stub.
-    bool reserved = false;
   };
   [[nodiscard]] absl::StatusOr<std::vector<LinkedIds>> ListIds(
       std::string_view object, bool by_partner, std::string_view after_id,

@@ -75,13 +75,15 @@ absl::StatusOr<std::vector<VerifyEntry>> VerifyReader::Read(
     ORGSYNC_ASSIGN_OR_RETURN(
         const bool queued,
         deps_.queue->HasPending(RecordRef{std::string(object), ids.local_id}));
-    if (queued || ids.reserved) {
+    if (queued) {
       entry.pending = true;
       entries.push_back(std::move(entry));
       continue;
     }
     absl::StatusOr<Record> record = deps_.store->Get(object, ids.local_id);
     if (absl::IsNotFound(record.status())) {
+      // Also a reserved id whose insert was never applied (the partner's
+      // insert failed here): no copy.
       entry.absent = true;
       entries.push_back(std::move(entry));
       continue;

@@ -205,6 +205,7 @@ CheckResult CheckConverged(Side& primary, Side& secondary,
       }
     }
     if (differing.empty()) continue;
+    result.differing_keys.insert(key);
     const bool explained =
         logged.contains(key) || std::all_of(differing.begin(), differing.end(),
                                             [&](const std::string& field) {

@@ -18,6 +18,8 @@
 #define ORGSYNC_TESTS_TESTING_SIM_CHECKS_H_
 
 #include <cstdint>
+#include <set>
+#include <string>
 
 #include "testing/sim_ledger.h"
 #include "testing/sim_model.h"
@@ -31,6 +33,8 @@ struct CheckResult {
   // entry or a change never promised.
   uint64_t not_applied_logged = 0;
   uint64_t records = 0;  // in each org
+  // The "object key"s of those records.
+  std::set<std::string> differing_keys;
 };
 
 // Throws SimulationFailure naming what differs (at most eight records),

@@ -30,6 +30,7 @@
 #include "testing/sim_ledger.h"
 #include "testing/sim_model.h"
 #include "testing/sim_side.h"
+#include "testing/sim_verify.h"
 #include "testing/sim_workload.h"
 
 namespace orgsync::testing {
@@ -138,6 +139,9 @@ class Simulation {
       const sim::CheckResult checked =
           sim::CheckConverged(*primary_, *secondary_, model_, ledger_);
       directory_->Check(*primary_, *secondary_);
+      // Verify from each org must say what the comparison said.
+      VerifyFrom(*primary_, *secondary_, checked);
+      VerifyFrom(*secondary_, *primary_, checked);
       result.conflicts_logged = checked.conflicts_logged;
       result.not_applied_logged = checked.not_applied_logged;
       result.records = checked.records;
@@ -158,6 +162,7 @@ class Simulation {
     result.partitions = partitions_;
     result.bulk_syncs = bulk_syncs_;
     result.forwards = forwards_;
+    result.verifies = verifies_;
     result.messages_dropped = pair_.counters().dropped;
     result.messages_duplicated = pair_.counters().duplicated;
     result.primary_skew_seconds = absl::ToDoubleSeconds(primary_clock_.skew());
@@ -442,6 +447,29 @@ class Simulation {
 
   // Faults stop: no more crashes, the link is whole and reliable again,
   // both orgs online, admin suspensions lifted.
+  // Runs Verify from `from` to its end and checks its report
+  // (sim_verify.h).
+  void VerifyFrom(sim::Side& from, sim::Side& other,
+                  const sim::CheckResult& checked) {
+    VerifyOptions options;
+    options.actor = "admin@" + from.org_id();
+    options.max_listed = uint64_t{1} << 20;
+    Check(from.connection()->StartVerify(options).status(),
+          "starting Verify on " + from.org_id());
+    for (size_t round = 0; round < 20000; ++round) {
+      absl::StatusOr<std::optional<VerifyReport>> status =
+          from.connection()->VerifyStatus();
+      Check(status.status(), "reading Verify's report");
+      if (status->has_value() && (*status)->state != VerifyState::kRunning) {
+        sim::CheckVerify(**status, from, other, model_, checked);
+        ++verifies_;
+        return;
+      }
+      Pump();
+    }
+    throw SimulationFailure{"Verify from " + from.org_id() + " did not end"};
+  }
+
   void Heal() {
     crashes_armed_ = false;
     crash_plan_.Disarm();
@@ -482,6 +510,7 @@ class Simulation {
   uint64_t offline_periods_ = 0;
   uint64_t partitions_ = 0;
   uint64_t bulk_syncs_ = 0;
+  uint64_t verifies_ = 0;
   uint64_t forwards_ = 0;
 };
 
@@ -507,7 +536,7 @@ std::string DescribeSimulation(const SimulationOptions& options,
       "conflicts logged, "
       "{} records not applied (each logged or never promised); {} user "
       "saves, {} metadata writes ({} renames), {} users and {} metadata "
-      "items compared",
+      "items compared; {} Verify runs agreed",
       options.seed, options.two_way ? "two-way" : "one-way",
       std::string(options.leveldb ? " on LevelDB" : "") +
           (options.primary_wins_conflicts ? ", primary wins conflicts" : ""),
@@ -521,7 +550,7 @@ std::string DescribeSimulation(const SimulationOptions& options,
       result.partitions, result.messages_dropped, result.messages_duplicated,
       result.bulk_syncs, result.forwards, result.conflicts_logged, result.not_applied_logged, result.user_saves,
       result.metadata_writes, result.metadata_renames, result.users_checked,
-      result.metadata_items_checked);
+      result.metadata_items_checked, result.verifies);
 }
 
 }  // namespace orgsync::testing

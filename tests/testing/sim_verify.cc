@@ -1,0 +1,92 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+
+#include "testing/sim_verify.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "orgsync/connection.h"
+
+namespace orgsync::testing::sim {
+namespace {
+
+// The key of `side`'s record, or "" when it has none by that id.
+std::string KeyIn(const Side& side, const SimModel& model,
+                  const std::string& object, const std::string& id) {
+  for (const Record& record : side.All(object)) {
+    if (record.id == id) return model.KeyOf(record);
+  }
+  return "";
+}
+
+}  // namespace
+
+void CheckVerify(const VerifyReport& report, Side& from, Side& other,
+                 const SimModel& model, const CheckResult& checked) {
+  const std::string who = fmt::format("Verify from {}", from.org_id());
+  if (report.state != VerifyState::kCompleted) {
+    throw SimulationFailure{fmt::format("{} did not complete: {}", who,
+                                        report.error)};
+  }
+  std::string problems;
+  // Every record Verify flags must be one the comparison saw differ.
+  auto flagged = [&](const Side& side, const std::string& object,
+                     const std::string& id, std::string_view kind) {
+    const std::string key = KeyIn(side, model, object, id);
+    if (!checked.differing_keys.contains(key)) {
+      problems += fmt::format(
+          "\n  {} reports {} {} {} ({}), which the orgs hold alike", who,
+          kind, object, id, key.empty() ? "no such record" : key);
+    }
+  };
+  std::set<std::string> reported;  // keys, of `from`'s records
+  for (const VerifyObjectReport& object : report.objects) {
+    if (object.pending != 0) {
+      problems += fmt::format("\n  {} counts {} {} records pending on idle "
+                              "orgs",
+                              who, object.pending, object.object);
+    }
+    for (const VerifiedRecord& record : object.differing_records) {
+      flagged(from, object.object, record.local_id, "differing");
+      reported.insert(KeyIn(from, model, object.object, record.local_id));
+    }
+    for (const VerifiedRecord& record : object.only_here_records) {
+      flagged(from, object.object, record.local_id, "only here");
+      reported.insert(KeyIn(from, model, object.object, record.local_id));
+    }
+    for (const VerifiedRecord& record : object.only_there_records) {
+      flagged(other, object.partner_object, record.partner_id, "only there");
+    }
+    if (object.differing != object.differing_records.size() ||
+        object.only_here != object.only_here_records.size()) {
+      problems += fmt::format("\n  {} lists fewer {} records than it counts",
+                              who, object.object);
+    }
+    // Every linked record that differs is reported.
+    for (const Record& record : from.All(object.object)) {
+      const std::string key = model.KeyOf(record);
+      if (!checked.differing_keys.contains(key) || reported.contains(key)) {
+        continue;
+      }
+      absl::StatusOr<std::optional<std::string>> partner =
+          from.connection()->PartnerRecordId(object.object, record.id);
+      Check(partner.status(), "reading a link");
+      if (!partner->has_value()) continue;  // unlinked: listed as such
+      problems += fmt::format(
+          "\n  {} does not report {} {} ({}), linked to {} and differing", who,
+          object.object, record.id, key, **partner);
+    }
+  }
+  if (!problems.empty()) {
+    throw SimulationFailure{fmt::format("{} disagrees with the record by "
+                                        "record comparison:{}",
+                                        who, problems)};
+  }
+}
+
+}  // namespace orgsync::testing::sim
