@@ -31,6 +31,7 @@ enum class Option {
   kObject,
   kLimit,
   kMaxRecords,
+  kRepair,
 };
 
 struct OptionSpec {
@@ -50,6 +51,7 @@ constexpr OptionSpec kOptionSpecs[] = {
     {Option::kObject, "--object", true},
     {Option::kLimit, "--limit", true},
     {Option::kMaxRecords, "--max-records", true},
+    {Option::kRepair, "--repair", false},
 };
 
 const OptionSpec* FindOption(std::string_view name) {
@@ -83,7 +85,10 @@ std::vector<Option> CommandOptions(AdminCommand command) {
       return {Option::kActor, Option::kSince, Option::kObject,
               Option::kMaxRecords};
     case AdminCommand::kBulkStatus:
+    case AdminCommand::kVerifyStatus:
       return {};
+    case AdminCommand::kVerify:
+      return {Option::kActor, Option::kObject, Option::kRepair};
   }
   return {};
 }
@@ -192,6 +197,9 @@ std::string ApplyOption(const RawOption& raw, absl::Time now, AdminArgs& args) {
       args.max_records = max_records;
       return "";
     }
+    case Option::kRepair:
+      args.repair = true;
+      return "";
   }
   return "";
 }
@@ -220,6 +228,10 @@ const char* AdminCommandName(AdminCommand command) {
       return "bulk-sync";
     case AdminCommand::kBulkStatus:
       return "bulk-status";
+    case AdminCommand::kVerify:
+      return "verify";
+    case AdminCommand::kVerifyStatus:
+      return "verify-status";
   }
   return "";
 }

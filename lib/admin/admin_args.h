@@ -38,14 +38,17 @@ enum class AdminCommand {
   kResume,
   kBulkSync,
   kBulkStatus,
+  kVerify,
+  kVerifyStatus,
 };
 
-inline constexpr std::array<AdminCommand, 10> kAllAdminCommands = {
+inline constexpr std::array<AdminCommand, 12> kAllAdminCommands = {
     AdminCommand::kStatus,     AdminCommand::kPublished,
     AdminCommand::kSubscribed, AdminCommand::kQueue,
     AdminCommand::kLog,        AdminCommand::kHistory,
     AdminCommand::kSuspend,    AdminCommand::kResume,
-    AdminCommand::kBulkSync,   AdminCommand::kBulkStatus};
+    AdminCommand::kBulkSync,   AdminCommand::kBulkStatus,
+    AdminCommand::kVerify,     AdminCommand::kVerifyStatus};
 
 // "status", "published", ...
 const char* AdminCommandName(AdminCommand command);
@@ -74,6 +77,8 @@ struct AdminArgs {
   std::optional<size_t> limit;
   // bulk-sync: the most records to copy (R60); nullopt: no limit.
   std::optional<uint64_t> max_records;
+  // verify: forward this org's records that differ (--repair).
+  bool repair = false;
 };
 
 struct ParsedAdminArgs {

@@ -262,4 +262,63 @@ proto::BulkSyncOutput CollectBulkSync(
   return out;
 }
 
+proto::VerifyOutput CollectVerify(const std::string& connection_id,
+                                  const std::optional<VerifyReport>& report) {
+  proto::VerifyOutput out;
+  out.set_connection_id(connection_id);
+  if (!report.has_value()) {
+    out.set_state("None");
+    return out;
+  }
+  out.set_run(report->run);
+  out.set_state(report->state == VerifyState::kRunning     ? "Running"
+                : report->state == VerifyState::kCompleted ? "Completed"
+                                                           : "Failed");
+  out.set_actor(report->actor);
+  out.set_started(FormatAdminTime(report->started));
+  if (report->finished != absl::InfinitePast()) {
+    out.set_finished(FormatAdminTime(report->finished));
+  }
+  out.set_error(report->error);
+  out.set_repair(report->repair);
+  out.set_repaired(report->repaired);
+  out.set_bytes_sent(report->bytes_sent);
+  out.set_bytes_received(report->bytes_received);
+  out.set_identical(report->identical());
+  auto ids = [](const std::vector<VerifiedRecord>& records,
+                google::protobuf::RepeatedPtrField<proto::VerifyRecordIds>*
+                    out_records) {
+    for (const VerifiedRecord& record : records) {
+      proto::VerifyRecordIds& row = *out_records->Add();
+      row.set_local_id(record.local_id);
+      row.set_partner_id(record.partner_id);
+    }
+  };
+  for (const VerifyObjectReport& object : report->objects) {
+    proto::VerifyObjectOutput& row = *out.add_objects();
+    row.set_object(object.object);
+    row.set_partner_object(object.partner_object);
+    for (const std::string& field : object.fields) row.add_fields(field);
+    row.set_compared(object.compared);
+    row.set_matched(object.matched);
+    row.set_differing(object.differing);
+    row.set_only_here(object.only_here);
+    row.set_only_there(object.only_there);
+    row.set_unlinked_here(object.unlinked_here);
+    row.set_unlinked_there(object.unlinked_there);
+    row.set_pending(object.pending);
+    ids(object.differing_records, row.mutable_differing_records());
+    ids(object.only_here_records, row.mutable_only_here_records());
+    ids(object.only_there_records, row.mutable_only_there_records());
+    for (const std::string& id : object.unlinked_here_ids) {
+      row.add_unlinked_here_ids(id);
+    }
+    for (const std::string& id : object.unlinked_there_ids) {
+      row.add_unlinked_there_ids(id);
+    }
+    row.set_identical(object.identical());
+  }
+  return out;
+}
+
 }  // namespace orgsync::admin

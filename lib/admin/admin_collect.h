@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "orgsync/bulk_sync.h"
+#include "orgsync/verify.h"
 #include "orgsync/connection.h"
 #include "orgsync/sync_log.h"
 #include "proto/admin/admin_output.pb.h"
@@ -53,6 +54,10 @@ proto::PublishedOutput CollectPublished(const Connection& connection);
     std::optional<size_t> limit);
 
 // A bulk sync's progress as printed (state "None" when there is none).
+// A Verify's report as printed (state "None" when there is none).
+proto::VerifyOutput CollectVerify(const std::string& connection_id,
+                                  const std::optional<VerifyReport>& report);
+
 proto::BulkSyncOutput CollectBulkSync(
     const std::string& connection_id,
     const std::optional<BulkSyncProgress>& progress);

@@ -222,6 +222,36 @@ AdminOutput RunOnConnection(Connection& connection, Clock& clock,
       return RunSuspendOrResume(connection, args);
     case AdminCommand::kBulkSync:
       return RunBulkSync(connection, clock, args);
+    case AdminCommand::kVerify: {
+      VerifyOptions options;
+      options.actor = args.actor;
+      options.repair = args.repair;
+      if (args.object.has_value()) {
+        options.objects = absl::StrSplit(*args.object, ',', absl::SkipEmpty());
+      }
+      absl::StatusOr<VerifyReport> started = connection.StartVerify(options);
+      if (!started.ok()) {
+        if (absl::IsInvalidArgument(started.status())) {
+          return Usage(args, std::string(started.status().message()));
+        }
+        return Failure(started.status(),
+                       absl::StrCat("cannot start a Verify on connection ",
+                                    connection.id(), ": "));
+      }
+      return Print(args, CollectVerify(connection.id(), *started),
+                   [](const proto::VerifyOutput& output) {
+                     return RenderVerify(output, /*started=*/true);
+                   });
+    }
+    case AdminCommand::kVerifyStatus: {
+      absl::StatusOr<std::optional<VerifyReport>> report =
+          connection.VerifyStatus();
+      if (!report.ok()) return Failure(report.status(), context);
+      return Print(args, CollectVerify(connection.id(), *report),
+                   [](const proto::VerifyOutput& output) {
+                     return RenderVerify(output, /*started=*/false);
+                   });
+    }
     case AdminCommand::kBulkStatus: {
       absl::StatusOr<std::optional<BulkSyncProgress>> progress =
           connection.BulkSyncStatus();

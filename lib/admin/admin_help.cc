@@ -61,6 +61,8 @@ std::string ToolHelp() {
       "  resume      resume an administrator's suspension\n"
       "  bulk-sync   copy the records that exist already (R60)\n"
       "  bulk-status the bulk sync's progress: records remaining\n"
+      "  verify      compare both orgs' records by digests (a running node)\n"
+      "  verify-status the running or last Verify's report\n"
       "\n"
       "Options of every command:\n",
       kCommonOptions,
@@ -179,6 +181,32 @@ std::string CommandHelp(AdminCommand command) {
           "connection, or the last one: per object the records queued,\n"
           "copied, failed, skipped and still remaining (R63).\n\n",
           Usage("bulk-status", ""), "\n", kExitCodes);
+    case AdminCommand::kVerify:
+      return absl::StrCat(
+          "orgsync-admin verify: starts a Verify: this org's linked records\n"
+          "are compared with the partner's copies, object by object, by\n"
+          "digests over ranges of ids; only ranges that differ are compared\n"
+          "record by record. The running node exchanges the digests with\n"
+          "its partner as it steps; follow it with verify-status. Needs the\n"
+          "running node (a stopped one has no partner to ask). One at a\n"
+          "time per connection.\n\n",
+          Usage("verify",
+                absl::StrCat(
+                    "  --object A,B     only these objects (default: every\n"
+                    "                   object that flows either way)\n"
+                    "  --repair         once compared, forward this org's\n"
+                    "                   records that differ, that the partner\n"
+                    "                   lacks or that are not linked (R66)\n"
+                    "  --actor NAME     who starts it (default ",
+                    kDefaultActor, ")\n")),
+          "\n", kExitCodes);
+    case AdminCommand::kVerifyStatus:
+      return absl::StrCat(
+          "orgsync-admin verify-status: the running Verify of the\n"
+          "connection, or the last one since the node started: per object\n"
+          "the records compared, matched, differing, on one side only, not\n"
+          "linked and pending, and whether the orgs are identical.\n\n",
+          Usage("verify-status", ""), "\n", kExitCodes);
   }
   return ToolHelp();
 }

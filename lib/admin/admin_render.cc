@@ -259,6 +259,53 @@ std::string RenderBulkSync(const proto::BulkSyncOutput& output,
   return text;
 }
 
+std::string RenderVerify(const proto::VerifyOutput& output, bool started) {
+  if (output.run() == 0) {
+    return absl::StrCat("No Verify has run on connection ",
+                        output.connection_id(), " since the node started.\n");
+  }
+  std::string text;
+  if (started) {
+    absl::StrAppend(&text, "Verify ", output.run(), " started on connection ",
+                    output.connection_id(), " by ", output.actor(), ".\n");
+  }
+  absl::StrAppend(&text, "Verify ", output.run(), " (", output.state(), ")",
+                  output.error().empty() ? "" : ": " + output.error(), "\n");
+  TextTable table({"OBJECT", "COMPARED", "MATCHED", "DIFFERING", "ONLY HERE",
+                   "ONLY THERE", "UNLINKED HERE", "UNLINKED THERE",
+                   "PENDING"});
+  for (const proto::VerifyObjectOutput& object : output.objects()) {
+    table.AddRow({object.object(), absl::StrCat(object.compared()),
+                  absl::StrCat(object.matched()),
+                  absl::StrCat(object.differing()),
+                  absl::StrCat(object.only_here()),
+                  absl::StrCat(object.only_there()),
+                  absl::StrCat(object.unlinked_here()),
+                  absl::StrCat(object.unlinked_there()),
+                  absl::StrCat(object.pending())});
+  }
+  absl::StrAppend(&text, table.Render());
+  for (const proto::VerifyObjectOutput& object : output.objects()) {
+    for (const proto::VerifyRecordIds& record : object.differing_records()) {
+      absl::StrAppend(&text, "  differs: ", object.object(), " ",
+                      record.local_id(), " (partner ", record.partner_id(),
+                      ")\n");
+    }
+  }
+  if (output.state() == "Completed") {
+    absl::StrAppend(
+        &text,
+        output.identical() ? "The orgs are identical"
+                           : "The orgs differ",
+        " (", output.bytes_sent() + output.bytes_received(),
+        " bytes exchanged", output.repair()
+            ? absl::StrCat(", ", output.repaired(), " records forwarded")
+            : std::string(),
+        "). Completed ", output.finished(), ".\n");
+  }
+  return text;
+}
+
 absl::StatusOr<std::string> RenderJson(
     const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions options;

@@ -31,6 +31,8 @@ std::string RenderHistory(const proto::HistoryOutput& output);
 std::string RenderAction(const proto::ActionOutput& output);
 // `bulk-sync` (started: a line saying so first) and `bulk-status`.
 std::string RenderBulkSync(const proto::BulkSyncOutput& output, bool started);
+// `verify` (started: a line saying so first) and `verify-status`.
+std::string RenderVerify(const proto::VerifyOutput& output, bool started);
 
 // One line of JSON (snake_case names, every field present), ending in '\n'.
 [[nodiscard]] absl::StatusOr<std::string> RenderJson(

@@ -130,6 +130,12 @@ absl::StatusOr<VerifyReport> ConnectionImpl::StartVerify(
   ORGSYNC_ASSIGN_OR_RETURN(std::vector<proto::VerifyObject> plan,
                            VerifyPlan(options.objects));
   internal::MutexLock lock(&mu_);
+  if (transport_ == nullptr) {
+    return absl::FailedPreconditionError(fmt::format(
+        "StartVerify on connection {}: no transport is attached, so the "
+        "partner cannot be asked",
+        id_));
+  }
   if (StatusLocked() != ConnectionStatus::kActive) {
     return absl::FailedPreconditionError(fmt::format(
         "StartVerify on connection {}: the connection is {}; Verify runs "
