@@ -29,6 +29,7 @@
 #include "orgsync/org.h"
 #include "orgsync/record_queue.h"
 #include "orgsync/sync_log.h"
+#include "orgsync/verify.h"
 #include "proto/admin/admin_output.pb.h"
 #include "testing/connection_fixture.h"
 #include "testing/record_sync_pair.h"
@@ -810,6 +811,68 @@ TEST_CASE("orgsync-admin bulk-sync and bulk-status", "[admin][bulk_sync]") {
                                          "conn-1 by dave.\n"));
 }
 
+TEST_CASE("orgsync-admin verify and verify-status", "[admin][verify]") {
+  AdminWorld w;
+  const AdminOutput none = w.RunP({"verify-status"});
+  CHECK(none.exit_code == 0);
+  CHECK(none.out ==
+        "No Verify has run on connection conn-1 since the node started.\n");
+  for (const char* name : {"Ann", "Bo"}) {
+    Record account;
+    account.object = "Account";
+    account.fields = {{"Name", std::string(name)}};
+    RequireOk(w.primary_store->Insert(std::move(account), {}).status());
+  }
+  CHECK(w.RunP({"verify", "--object", "Invoice"}).exit_code ==
+        admin::kExitRefused);
+  CHECK(w.RunP({"verify-status", "--repair"}).exit_code == admin::kExitUsage);
+
+  const AdminOutput started =
+      w.RunP({"verify", "--object", "Account", "--actor", "erin"});
+  CHECK(started.exit_code == 0);
+  CHECK_THAT(started.out, Catch::StartsWith("Verify 1 started on connection "
+                                            "conn-1 by erin.\n"));
+  // One at a time.
+  CHECK(w.RunP({"verify"}).exit_code == admin::kExitRefused);
+  for (int i = 0; i < 50; ++i) {
+    auto report = w.p->VerifyStatus();
+    RequireOk(report.status());
+    if ((*report)->state != VerifyState::kRunning) break;
+    w.t->Pump();
+  }
+  // The two accounts were never sent: not linked, and the orgs differ.
+  const AdminOutput found = w.RunP({"verify-status"});
+  INFO(found.out);
+  CHECK(found.exit_code == 0);
+  CHECK_THAT(found.out, Catch::StartsWith("Verify 1 (Completed)\n") &&
+                            Catch::Contains("The orgs differ"));
+  const std::string table = found.out.substr(
+      found.out.find("OBJECT"),
+      found.out.find("The orgs") - found.out.find("OBJECT"));
+  CheckAligned(table);
+  const Rows rows = TableRows(table);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[1] == std::vector<std::string>{"Account", "0", "0", "0", "0",
+                                            "0", "2", "0", "0"});
+  const auto json = ParseJson<admin::proto::VerifyOutput>(
+      w.RunP({"verify-status", "--json"}));
+  CHECK(json.state() == "Completed");
+  CHECK_FALSE(json.identical());
+  REQUIRE(json.objects_size() == 1);
+  CHECK(json.objects(0).unlinked_here_ids_size() == 2);
+
+  // --repair forwards them; the next Verify finds the orgs identical.
+  CHECK(w.RunP({"verify", "--repair"}).exit_code == 0);
+  for (int i = 0; i < 100; ++i) w.t->Pump();
+  CHECK(w.RunP({"verify"}).exit_code == 0);
+  for (int i = 0; i < 50; ++i) w.t->Pump();
+  const auto repaired = ParseJson<admin::proto::VerifyOutput>(
+      w.RunP({"verify-status", "--json"}));
+  INFO(w.RunP({"verify-status"}).out);
+  CHECK(repaired.run() == 3);
+  CHECK(repaired.identical());
+}
+
 TEST_CASE("orgsync-admin: bad command lines get exact messages and exit 2",
           "[admin]") {
   AdminWorld w;
@@ -878,8 +941,10 @@ TEST_CASE("orgsync-admin --help: the tool's and every command's", "[admin]") {
   CHECK(absl::StrContains(tool.out, "  3  not found"));
   CHECK(w.RunP({"help"}).out == tool.out);
   CHECK(w.RunP({"-h"}).out == tool.out);
-  for (const char* command : {"status", "published", "subscribed", "queue",
-                              "log", "history", "suspend", "resume"}) {
+  for (const char* command :
+       {"status", "published", "subscribed", "queue", "log", "history",
+        "suspend", "resume", "bulk-sync", "bulk-status", "verify",
+        "verify-status"}) {
     INFO(command);
     const AdminOutput help = w.RunP({command, "--help"});
     CHECK(help.exit_code == 0);
