@@ -12,7 +12,9 @@
 // are joined by an InProcessTransportPair that this program steps (both
 // orgs' Step, then the pair's) on one thread, as fast as it goes. Printed:
 // the time from StartBulkSync to the last answer, records/s, and the
-// process's peak resident memory above what it used when the copy began.
+// process's peak resident memory above what it used when the copy began;
+// then the time a Verify of the two (identical) orgs takes, and the bytes
+// it exchanged against the size of the records.
 // Compare with PostgreSQL's initial copy of the same number of rows:
 // ../shared/bench/peers/pg_initial_sync.sh (issue "Bulk sync, forwarding,
 // unpublish, and Verify"). A benchmark: never part of the test command (its
@@ -44,6 +46,7 @@
 #include "orgsync/schema.h"
 #include "orgsync/storage.h"
 #include "orgsync/transport.h"
+#include "orgsync/verify.h"
 
 namespace {
 
@@ -258,8 +261,41 @@ int main(int argc, char** argv) {
       static_cast<double>(rss_peak - rss_before) / 1024,
       static_cast<double>(rss_before) / 1024,
       static_cast<double>(MemoryKiB("VmHWM:")) / 1024);
+
+  // Verify of the two orgs, now identical: time, and the bytes it moved
+  // against the size of the data (records x ~200 bytes).
+  orgsync::VerifyOptions verify_options;
+  verify_options.actor = "bench";
+  const absl::Time verify_start = absl::Now();
+  Check(primary.connection->StartVerify(verify_options).status(),
+        "starting Verify");
+  orgsync::VerifyReport report;
+  for (;;) {
+    round();
+    std::optional<orgsync::VerifyReport> now =
+        Take(primary.connection->VerifyStatus(), "reading Verify");
+    if (now.has_value() && now->state != orgsync::VerifyState::kRunning) {
+      report = *std::move(now);
+      break;
+    }
+  }
+  const double verify_seconds =
+      absl::ToDoubleSeconds(absl::Now() - verify_start);
+  const uint64_t moved = report.bytes_sent + report.bytes_received;
+  fmt::print(
+      "{:<28} {:>10} {:>9.2f} {:>14.0f}\n"
+      "Verify: {}, {} bytes exchanged ({:.4f}% of {} bytes of records)\n",
+      "Verify of identical orgs", records, verify_seconds,
+      static_cast<double>(records) / verify_seconds,
+      report.identical() ? "identical" : "NOT identical: " + report.error,
+      moved, 100.0 * static_cast<double>(moved) / (records * 200.0),
+      records * 200);
+
   primary.org.reset();
   secondary.org.reset();
   fs::remove_all(folder);
-  return progress.copied() == records && progress.failed() == 0 ? 0 : 1;
+  return progress.copied() == records && progress.failed() == 0 &&
+                 report.identical()
+             ? 0
+             : 1;
 }
