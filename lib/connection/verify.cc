@@ -188,38 +188,24 @@ VerifyReader ConnectionImpl::NewVerifyReader(bool initiator) const {
 absl::Status ConnectionImpl::StepVerify() {
   if (record_sync_ == nullptr || !VerifyRunning()) return absl::OkStatus();
   VerifyReader reader = NewVerifyReader(/*initiator=*/true);
-  // This org's links and records, read without a lock (the host's store).
+  // This org's records and links, read without a lock (the host's store).
   for (int i = 0; i < kVerifyReadsPerStep; ++i) {
     VerifyRun::ReadTask task;
     {
       internal::MutexLock lock(&verify_mu_);
       task = verify_->NextRead();
     }
-    if (task.kind == VerifyRun::ReadTask::Kind::kNone) break;
-    if (task.kind == VerifyRun::ReadTask::Kind::kLinks) {
-      absl::StatusOr<std::vector<VerifyEntry>> entries = reader.Read(
-          task.object_name, task.fields, task.after_id, "", kVerifyRangeRecords);
-      internal::MutexLock lock(&verify_mu_);
-      if (!entries.ok()) {
-        verify_->Fail(fmt::format("reading this org's {} links: {}",
-                                  task.object_name,
-                                  entries.status().ToString()),
-                      env_->clock->Now());
-        break;
-      }
-      verify_->OnLinksRead(task, *std::move(entries));
-    } else {
-      absl::StatusOr<VerifyReader::UnlinkedPage> page = reader.ReadUnlinked(
-          task.object_name, task.after_id, kVerifyUnlinkedPage);
-      internal::MutexLock lock(&verify_mu_);
-      if (!page.ok()) {
-        verify_->Fail(fmt::format("reading this org's {} records: {}",
-                                  task.object_name, page.status().ToString()),
-                      env_->clock->Now());
-        break;
-      }
-      verify_->OnUnlinkedRead(task, *page);
+    if (!task.any) break;
+    absl::StatusOr<VerifyReader::Page> page = reader.ReadLocal(
+        task.object_name, task.fields, task.after_id, kVerifyRangeRecords);
+    internal::MutexLock lock(&verify_mu_);
+    if (!page.ok()) {
+      verify_->Fail(fmt::format("reading this org's {} records: {}",
+                                task.object_name, page.status().ToString()),
+                    env_->clock->Now());
+      break;
     }
+    verify_->OnPageRead(task, *std::move(page));
   }
   ORGSYNC_RETURN_IF_ERROR(RepairIfCompared());
   internal::MutexLock lock(&mu_);
@@ -411,19 +397,21 @@ proto::VerifyAnswer ConnectionImpl::AnswerVerify(
     const proto::VerifyRange& range = request.ranges(i);
     const proto::VerifyObject& object = request.objects(range.object());
     if (request.kind() == proto::VERIFY_UNLINKED) {
-      absl::StatusOr<VerifyReader::UnlinkedPage> page = reader.ReadUnlinked(
+      absl::StatusOr<VerifyReader::Page> page = reader.ReadUnlinked(
           object.responder_object(), range.after_id(), kVerifyUnlinkedPage);
       if (!page.ok()) {
         answer.set_error(page.status().ToString());
         return answer;
       }
-      for (std::string& id : page->ids) answer.add_unlinked_ids(std::move(id));
+      for (std::string& id : page->unlinked) {
+        answer.add_unlinked_ids(std::move(id));
+      }
       answer.set_next_after_id(page->last_read);
       answer.set_done(page->done);
       return answer;
     }
     absl::StatusOr<std::vector<VerifyEntry>> entries =
-        reader.Read(object.responder_object(), fields[range.object()],
+        reader.ReadCopies(object.responder_object(), fields[range.object()],
                     range.after_id(), range.last_id(),
                     kMaxResponderRangeRecords + 1);
     if (!entries.ok()) {

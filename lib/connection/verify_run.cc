@@ -30,75 +30,55 @@ VerifyRun::VerifyRun(uint64_t run, const VerifyOptions& options,
 
 VerifyRun::ReadTask VerifyRun::NextRead() const {
   ReadTask task;
-  if (!planned_ || !running()) return task;
+  if (!planned_ || !running() || ranges_.size() >= kMaxOpenRanges) {
+    return task;
+  }
   // Objects one after the other; a full window waits for answers.
   for (size_t i = 0; i < objects_.size(); ++i) {
     if (objects_[i].links_done) continue;
-    if (ranges_.size() >= kMaxOpenRanges) break;
-    task.kind = ReadTask::Kind::kLinks;
+    task.any = true;
     task.object = i;
     task.object_name = objects_[i].wire.object();
     task.fields = objects_[i].fields;
     task.after_id = objects_[i].cursor;
     return task;
   }
-  for (size_t i = 0; i < objects_.size(); ++i) {
-    if (objects_[i].unlinked_here_done) continue;
-    task.kind = ReadTask::Kind::kUnlinked;
-    task.object = i;
-    task.object_name = objects_[i].wire.object();
-    task.after_id = objects_[i].unlinked_cursor;
-    return task;
-  }
   return task;
 }
 
-void VerifyRun::OnLinksRead(const ReadTask& task,
-                            std::vector<VerifyEntry> entries) {
+void VerifyRun::OnPageRead(const ReadTask& task, VerifyReader::Page page) {
   if (!running() || task.object >= objects_.size()) return;
   ObjectState& object = objects_[task.object];
   if (object.links_done || object.cursor != task.after_id) return;
+  VerifyObjectReport& report = ReportOf(task.object);
+  for (const std::string& id : page.unlinked) {
+    ++report.unlinked_here;
+    List(&report.unlinked_here_ids, id);
+    AddRepair(task.object, id);
+  }
   Range range;
   range.object = task.object;
   range.after_id = task.after_id;
-  const bool last = entries.size() < kVerifyRangeRecords;
   // The object's last range reaches to the end of the partner's ids too:
   // copies linked to ids past this org's last are in it.
-  if (!last) range.last_id = entries.back().initiator_id;
-  for (const VerifyEntry& entry : entries) {
+  range.last_id = page.done ? "" : page.last_read;
+  for (const VerifyEntry& entry : page.linked) {
     if (entry.pending) {
       ++range.pending;
     } else if (!entry.absent) {
       range.sum.Add(entry.digest);
     }
   }
-  ReportOf(task.object).compared += entries.size();
-  if (!entries.empty()) object.cursor = entries.back().initiator_id;
-  object.links_done = last;
-  range.entries = std::move(entries);
+  report.compared += page.linked.size();
+  object.cursor = page.last_read;
+  object.links_done = page.done;
+  range.entries = std::move(page.linked);
   const uint64_t id = next_range_++;
   ranges_.emplace(id, std::move(range));
   unasked_.push_back(id);
   if (unasked_.size() >= kVerifyRangesPerRequest) {
     AskDigestsOfClosedRanges(/*flush=*/false);
   }
-}
-
-void VerifyRun::OnUnlinkedRead(const ReadTask& task,
-                               const VerifyReader::UnlinkedPage& page) {
-  if (!running() || task.object >= objects_.size()) return;
-  ObjectState& object = objects_[task.object];
-  if (object.unlinked_here_done || object.unlinked_cursor != task.after_id) {
-    return;
-  }
-  VerifyObjectReport& report = ReportOf(task.object);
-  for (const std::string& id : page.ids) {
-    ++report.unlinked_here;
-    List(&report.unlinked_here_ids, id);
-    AddRepair(task.object, id);
-  }
-  object.unlinked_cursor = page.last_read;
-  object.unlinked_here_done = page.done;
 }
 
 // --- Requests ----------------------------------------------------------------
@@ -377,7 +357,7 @@ bool VerifyRun::compared() const {
   }
   return std::all_of(objects_.begin(), objects_.end(),
                      [](const ObjectState& object) {
-                       return object.links_done && object.unlinked_here_done &&
+                       return object.links_done &&
                               object.unlinked_there_done;
                      });
 }

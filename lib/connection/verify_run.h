@@ -6,14 +6,15 @@
 // records) and the partner's answers, and sends the requests it hands out.
 //
 // The run, per object of the plan: the step thread reads the object's
-// links in id order, a range of kVerifyRangeRecords at a time; each range
+// records and links in id order, a page of kVerifyRangeRecords records at
+// a time (one range); each range
 // waits, with its records' digests, for the partner's count and digest of
 // the same range (VERIFY_DIGESTS, several ranges per request). A range
 // that differs is listed by the partner record by record (VERIFY_LISTING)
 // and compared; then its records are dropped. At most kMaxOpenRanges wait
-// at once, so memory stays bounded whatever the size of the org. Beside
-// that, this org's unlinked records are read page by page, and the
-// partner's are asked for (VERIFY_UNLINKED), one page at a time.
+// at once, so memory stays bounded whatever the size of the org. The same
+// pages give this org's unlinked records; the partner's are asked for
+// (VERIFY_UNLINKED), one page at a time.
 //
 // Requests not answered within the timeout are sent again, up to
 // kMaxVerifyAttempts times; then the run fails.
@@ -58,21 +59,19 @@ class VerifyRun {
   const VerifyReport& report() const { return report_; }
   uint64_t run() const { return report_.run; }
 
-  // What the step thread should read next from this org.
+  // What the step thread should read next from this org: a page of an
+  // object's records (VerifyReader::ReadLocal).
   struct ReadTask {
-    enum class Kind { kNone, kLinks, kUnlinked };
-    Kind kind = Kind::kNone;
+    bool any = false;
     size_t object = 0;
     std::string object_name;
     std::vector<VerifyField> fields;
     std::string after_id;
   };
   ReadTask NextRead() const;
-  // The links read for `task` (at most kVerifyRangeRecords): fewer means
-  // the object's last.
-  void OnLinksRead(const ReadTask& task, std::vector<VerifyEntry> entries);
-  void OnUnlinkedRead(const ReadTask& task,
-                      const VerifyReader::UnlinkedPage& page);
+  // The page read for `task`: one range of linked records, and the
+  // unlinked ones.
+  void OnPageRead(const ReadTask& task, VerifyReader::Page page);
 
   // The requests to send now: new ones, and those whose answer is overdue
   // (after `timeout`). Fails the run after kMaxVerifyAttempts sends.
@@ -109,8 +108,6 @@ class VerifyRun {
     std::vector<VerifyField> fields;
     std::string cursor;
     bool links_done = false;
-    std::string unlinked_cursor;
-    bool unlinked_here_done = false;
     std::string unlinked_there_cursor;
     bool unlinked_there_done = false;
     bool unlinked_there_asked = false;

@@ -35,6 +35,9 @@ uint64_t Lane(std::string_view bytes, size_t lane) {
   return value;
 }
 
+// Lookup translations a reader remembers, at most.
+constexpr size_t kMaxRemembered = 1 << 16;
+
 }  // namespace
 
 void DigestSum::Add(std::string_view digest) {
@@ -55,65 +58,114 @@ std::string DigestSum::Bytes() const {
 VerifyReader::VerifyReader(VerifyReaderDeps deps, bool initiator)
     : deps_(std::move(deps)), initiator_(initiator) {}
 
-absl::StatusOr<std::vector<VerifyEntry>> VerifyReader::Read(
+absl::StatusOr<VerifyEntry> VerifyReader::EntryOf(
+    std::string_view object, const ObjectDef* def,
+    const std::vector<VerifyField>& fields, const RecordLinks::LinkedIds& ids,
+    const Record* record) {
+  VerifyEntry entry;
+  entry.initiator_id = initiator_ ? ids.local_id : ids.partner_id;
+  entry.responder_id = initiator_ ? ids.partner_id : ids.local_id;
+  ORGSYNC_ASSIGN_OR_RETURN(
+      const bool queued,
+      deps_.queue->HasPending(RecordRef{std::string(object), ids.local_id}));
+  if (queued) {
+    entry.pending = true;
+  } else if (record == nullptr) {
+    // Also a reserved id whose insert was never applied (the partner's
+    // insert failed here): no copy.
+    entry.absent = true;
+  } else {
+    ORGSYNC_ASSIGN_OR_RETURN(entry.digest,
+                             Digest(entry, *record, def, fields));
+  }
+  return entry;
+}
+
+absl::StatusOr<std::vector<VerifyEntry>> VerifyReader::ReadCopies(
     std::string_view object, const std::vector<VerifyField>& fields,
     std::string_view after_id, std::string_view last_id, size_t limit) {
-  // The initiator reads its links by its own ids, the responder by the
-  // partner's (the initiator's): both in the initiator's id order.
+  // By the partner's ids, which are the initiator's: its order.
   ORGSYNC_ASSIGN_OR_RETURN(
       std::vector<RecordLinks::LinkedIds> linked,
-      deps_.links->ListIds(object, /*by_partner=*/!initiator_, after_id,
-                           last_id, limit));
+      deps_.links->ListIds(object, /*by_partner=*/true, after_id, last_id,
+                           limit));
   const std::shared_ptr<const ObjectDef> def =
       deps_.schema->FindObject(object);
   std::vector<VerifyEntry> entries;
   entries.reserve(linked.size());
-  for (RecordLinks::LinkedIds& ids : linked) {
-    VerifyEntry entry;
-    entry.initiator_id = initiator_ ? ids.local_id : ids.partner_id;
-    entry.responder_id = initiator_ ? ids.partner_id : ids.local_id;
-    ORGSYNC_ASSIGN_OR_RETURN(
-        const bool queued,
-        deps_.queue->HasPending(RecordRef{std::string(object), ids.local_id}));
-    if (queued) {
-      entry.pending = true;
-      entries.push_back(std::move(entry));
-      continue;
-    }
+  for (const RecordLinks::LinkedIds& ids : linked) {
     absl::StatusOr<Record> record = deps_.store->Get(object, ids.local_id);
-    if (absl::IsNotFound(record.status())) {
-      // Also a reserved id whose insert was never applied (the partner's
-      // insert failed here): no copy.
-      entry.absent = true;
-      entries.push_back(std::move(entry));
-      continue;
+    if (!record.ok() && !absl::IsNotFound(record.status())) {
+      return record.status();
     }
-    ORGSYNC_RETURN_IF_ERROR(record.status());
-    ORGSYNC_ASSIGN_OR_RETURN(entry.digest,
-                             Digest(entry, *record, def.get(), fields));
+    ORGSYNC_ASSIGN_OR_RETURN(
+        VerifyEntry entry,
+        EntryOf(object, def.get(), fields, ids,
+                record.ok() ? &*record : nullptr));
     entries.push_back(std::move(entry));
   }
   return entries;
 }
 
-absl::StatusOr<VerifyReader::UnlinkedPage> VerifyReader::ReadUnlinked(
+absl::StatusOr<VerifyReader::Page> VerifyReader::ReadLocal(
+    std::string_view object, const std::vector<VerifyField>& fields,
+    std::string_view after_id, size_t limit) {
+  return ReadStorePage(object, &fields, after_id, limit);
+}
+
+absl::StatusOr<VerifyReader::Page> VerifyReader::ReadUnlinked(
     std::string_view object, std::string_view after_id, size_t limit) {
+  return ReadStorePage(object, nullptr, after_id, limit);
+}
+
+absl::StatusOr<VerifyReader::Page> VerifyReader::ReadStorePage(
+    std::string_view object, const std::vector<VerifyField>* fields,
+    std::string_view after_id, size_t limit) {
   ORGSYNC_ASSIGN_OR_RETURN(
-      RecordPage page,
+      RecordPage records,
       deps_.store->ScanPage(object, absl::InfinitePast(), after_id, limit));
-  UnlinkedPage out;
-  out.last_read = page.resume_after;
-  out.done = page.end;
-  for (const Record& record : page.records) {
-    ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::RecordLink> link,
-                             deps_.links->FindByLocal(object, record.id));
-    if (link.has_value()) continue;
+  Page page;
+  page.done = records.end;
+  page.last_read = records.end ? "" : records.resume_after;
+  // The links of the same ids, one pass of an iterator. Links whose
+  // records are gone could be many: at most a few pages' worth, and the
+  // page ends at the last of them.
+  const size_t max_links = 4 * limit + 1;
+  ORGSYNC_ASSIGN_OR_RETURN(
+      std::vector<RecordLinks::LinkedIds> linked,
+      deps_.links->ListIds(object, /*by_partner=*/false, after_id,
+                           page.last_read, max_links));
+  if (linked.size() == max_links) {
+    linked.pop_back();
+    page.last_read = linked.back().local_id;
+    page.done = false;
+  }
+  absl::flat_hash_map<std::string_view, const Record*> by_id;
+  by_id.reserve(records.records.size());
+  for (const Record& record : records.records) {
+    if (!page.last_read.empty() && record.id > page.last_read) continue;
+    by_id.emplace(record.id, &record);
+  }
+  const std::shared_ptr<const ObjectDef> def =
+      fields != nullptr ? deps_.schema->FindObject(object) : nullptr;
+  for (const RecordLinks::LinkedIds& ids : linked) {
+    auto found = by_id.find(ids.local_id);
+    const Record* record = found == by_id.end() ? nullptr : found->second;
+    if (found != by_id.end()) by_id.erase(found);
+    if (fields == nullptr) continue;
+    ORGSYNC_ASSIGN_OR_RETURN(VerifyEntry entry,
+                             EntryOf(object, def.get(), *fields, ids, record));
+    page.linked.push_back(std::move(entry));
+  }
+  // What is left has no link.
+  for (const Record& record : records.records) {
+    if (!by_id.contains(record.id)) continue;
     ORGSYNC_ASSIGN_OR_RETURN(
         const bool queued,
         deps_.queue->HasPending(RecordRef{std::string(object), record.id}));
-    if (!queued) out.ids.push_back(record.id);
+    if (!queued) page.unlinked.push_back(record.id);
   }
-  return out;
+  return page;
 }
 
 absl::StatusOr<std::string> VerifyReader::Digest(
@@ -158,10 +210,19 @@ absl::StatusOr<std::string> VerifyReader::InitiatorReference(
     return partner.value_or(id);
   }
   if (def->lookup_target.empty()) return id;
+  std::string key = def->lookup_target;
+  key.push_back('\0');
+  key.append(id);
+  if (auto known = references_.find(key); known != references_.end()) {
+    return known->second;
+  }
   ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::RecordLink> link,
                            deps_.links->FindByLocal(def->lookup_target, id));
-  if (!link.has_value()) return "unlinked:" + id;
-  return link->partner_id();
+  std::string translated =
+      link.has_value() ? link->partner_id() : "unlinked:" + id;
+  // Bounded: one reader serves one request of the partner's.
+  if (references_.size() < kMaxRemembered) references_.emplace(key, translated);
+  return translated;
 }
 
 }  // namespace orgsync::internal

@@ -29,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "engine/record_links.h"
 #include "orgsync/record_queue.h"
@@ -88,23 +89,37 @@ class VerifyReader {
   // and its values need no translation).
   VerifyReader(VerifyReaderDeps deps, bool initiator);
 
-  // The linked records of `object` after `after_id` (exclusive; empty:
-  // from the first) up to `last_id` (inclusive; empty: to the last), at
-  // most `limit`, in the initiator's id order.
-  [[nodiscard]] absl::StatusOr<std::vector<VerifyEntry>> Read(
-      std::string_view object, const std::vector<VerifyField>& fields,
-      std::string_view after_id, std::string_view last_id, size_t limit);
-
-  struct UnlinkedPage {
-    std::vector<std::string> ids;
-    // The last id read; the next page starts after it.
+  // One page of this org's records of `object` in id order, with the
+  // links of the same ids: the linked ones as entries, and the ids of the
+  // others that have no change queued (not linked).
+  struct Page {
+    std::vector<VerifyEntry> linked;
+    std::vector<std::string> unlinked;
+    // The page covers the ids after the `after_id` it was read after, up
+    // to this one (inclusive); empty when `done`: to the last.
     std::string last_read;
     bool done = false;
   };
-  // Records of `object` after `after_id` that are not linked and have no
-  // change queued, reading at most `limit` records.
-  [[nodiscard]] absl::StatusOr<UnlinkedPage> ReadUnlinked(
-      std::string_view object, std::string_view after_id, size_t limit);
+  // The initiator's own side: a page of its RecordStore (`limit` records
+  // at most) after `after_id`, read beside its links by local id -- one
+  // pass for the comparison and the unlinked records both.
+  [[nodiscard]] absl::StatusOr<Page> ReadLocal(
+      std::string_view object, const std::vector<VerifyField>& fields,
+      std::string_view after_id, size_t limit);
+
+  // The responder: its copies linked to the initiator's ids after
+  // `after_id` (exclusive; empty: from the first) up to `last_id`
+  // (inclusive; empty: to the last), at most `limit`, in the initiator's
+  // id order.
+  [[nodiscard]] absl::StatusOr<std::vector<VerifyEntry>> ReadCopies(
+      std::string_view object, const std::vector<VerifyField>& fields,
+      std::string_view after_id, std::string_view last_id, size_t limit);
+
+  // The responder: a page of its records of `object` after `after_id`
+  // (`limit` records at most); `linked` stays empty.
+  [[nodiscard]] absl::StatusOr<Page> ReadUnlinked(std::string_view object,
+                                                  std::string_view after_id,
+                                                  size_t limit);
 
  private:
   [[nodiscard]] absl::StatusOr<std::string> Digest(
@@ -113,9 +128,22 @@ class VerifyReader {
   // A reference value in the initiator's ids.
   [[nodiscard]] absl::StatusOr<std::string> InitiatorReference(
       const FieldDef* def, const std::string& id);
+  // The entry of a linked record of this org (`record` null: the store
+  // does not have it).
+  [[nodiscard]] absl::StatusOr<VerifyEntry> EntryOf(
+      std::string_view object, const ObjectDef* def,
+      const std::vector<VerifyField>& fields,
+      const RecordLinks::LinkedIds& ids, const Record* record);
+  // A page of the store with the local links of the same ids.
+  [[nodiscard]] absl::StatusOr<Page> ReadStorePage(
+      std::string_view object, const std::vector<VerifyField>* fields,
+      std::string_view after_id, size_t limit);
 
   VerifyReaderDeps deps_;
   bool initiator_;
+  // The responder's translations of lookups (object and id -> the
+  // initiator's id): children share parents, so most are asked again.
+  absl::flat_hash_map<std::string, std::string> references_;
 };
 
 }  // namespace orgsync::internal
