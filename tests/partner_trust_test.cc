@@ -14,6 +14,7 @@
 #include "orgsync/connection.h"
 #include "orgsync/org.h"
 #include "orgsync/record_queue.h"
+#include "orgsync/record_store.h"
 #include "orgsync/schema.h"
 #include "orgsync/sync_log.h"
 #include "orgsync/transport.h"
@@ -667,6 +668,87 @@ TEST_CASE(
   CHECK(w.p->counters().stale_results == 1);
   CHECK(w.p->counters().entries_acknowledged == 0);
   CHECK(w.p->status() == S::kActive);
+}
+
+// A Verify request from the partner (orgsync/verify.h) for one object and
+// its field pairs, asking for the digests of every id.
+proto::Envelope VerifyDigests(std::string object,
+                              std::vector<std::string> fields) {
+  proto::Envelope envelope;
+  proto::VerifyRequest* request = envelope.mutable_verify_request();
+  request->set_run(1);
+  request->set_request(1);
+  request->set_kind(proto::VERIFY_DIGESTS);
+  proto::VerifyObject* wanted = request->add_objects();
+  wanted->set_object(object);
+  wanted->set_responder_object(object);
+  for (std::string& field : fields) {
+    proto::VerifyFieldPair* pair = wanted->add_fields();
+    pair->set_initiator_field(field);
+    pair->set_responder_field(std::move(field));
+  }
+  request->add_ranges();
+  return envelope;
+}
+
+TEST_CASE(
+    "Partner trust, Verify: digests are answered only for the objects and "
+    "fields the connection shares",
+    "[partner-trust][verify]") {
+  Schema primary_schema;
+  Schema secondary_schema;
+  testing::FillSchema(&primary_schema);
+  testing::FillSchema(&secondary_schema);
+  testing::ForwardingClock store_clock;
+  std::unique_ptr<RecordStore> primary_store =
+      testing::NewCrmRecordStore(&primary_schema, &store_clock, "P-");
+  std::unique_ptr<RecordStore> secondary_store =
+      testing::NewCrmRecordStore(&secondary_schema, &store_clock, "S-");
+  TwoOrgsConfig config;
+  config.primary_schema = &primary_schema;
+  config.secondary_schema = &secondary_schema;
+  config.primary_record_store = primary_store.get();
+  config.secondary_record_store = secondary_store.get();
+  TwoOrgs t(12, testing::NewReopenableMemoryStorage(),
+            testing::NewReopenableMemoryStorage(), std::move(config));
+  store_clock.target = &t.clock;
+  InvitationOptions options = DefaultInvitation();
+  options.sync = {};
+  auto [p, s] = t.Connect(options);
+  RequireOk(p->publish_set()->PublishObject("Account"));
+  REQUIRE(t.Settle());
+  RequireOk(s->subscription_map()->Subscribe("Account"));
+  REQUIRE(t.Settle());
+  RequireOk(p->publish_set()->UnpublishField("Account", "Phone"));
+  REQUIRE(t.Settle());
+  RequireOk(s->AttachTransport(nullptr));
+  Peer partner(t.pair.b(), p->id(), "org-b");
+
+  auto answer = [&](proto::Envelope request) {
+    partner.received.clear();
+    partner.Send(std::move(request));
+    REQUIRE(t.pair.RunUntilIdle());
+    REQUIRE(partner.received.size() == 1);
+    REQUIRE(partner.received[0].has_verify_answer());
+    return partner.received[0].verify_answer();
+  };
+  // Shared: answered with a digest of no records.
+  const proto::VerifyAnswer shared = answer(VerifyDigests("Account", {"Name"}));
+  CHECK(shared.error().empty());
+  REQUIRE(shared.summaries_size() == 1);
+  CHECK(shared.summaries(0).count() == 0);
+  // A field no longer published, and an object never published: refused,
+  // with no digest.
+  const proto::VerifyAnswer field =
+      answer(VerifyDigests("Account", {"Name", "Phone"}));
+  CHECK_THAT(field.error(), Catch::Contains("Account.Phone"));
+  CHECK(field.summaries_size() == 0);
+  const proto::VerifyAnswer object = answer(VerifyDigests("Contact", {}));
+  CHECK_THAT(object.error(), Catch::Contains("Contact"));
+  CHECK(object.summaries_size() == 0);
+  // Nothing of the org changed, and the connection goes on.
+  CHECK(p->status() == S::kActive);
+  CHECK(p->record_queue()->Count() == 0);
 }
 
 }  // namespace
