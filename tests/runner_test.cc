@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -30,6 +31,7 @@
 #include "orgsync/record_store.h"
 #include "orgsync/schema.h"
 #include "orgsync/storage.h"
+#include "orgsync/verify.h"
 #include "testing/connection_fixture.h"
 #include "testing/record_sync_pair.h"
 #include "testing/storage_testing.h"
@@ -175,6 +177,60 @@ TEST_CASE(
   CHECK(secondary->stats().errors == 0);
   CHECK(o.p->counters().entries_acknowledged >= kRecords);
   CHECK(o.SecondaryAccounts() == kRecords);
+}
+
+TEST_CASE(
+    "Runner: a Verify runs on the runners' threads while the host captures, "
+    "and finds the orgs identical once they are idle",
+    "[runner][threads][verify]") {
+  Orgs o;
+  std::unique_ptr<Runner> primary = StartRunner(
+      o.t->primary.get(), {.extra_step = [&o]() -> absl::StatusOr<size_t> {
+        return o.t->pair.Step();
+      }});
+  std::unique_ptr<Runner> secondary = StartRunner(o.t->secondary.get(), {});
+  auto verify = [&](Connection* from) {
+    RequireOk(from->StartVerify({.actor = "admin"}).status());
+    std::optional<VerifyReport> report;
+    CHECK(WaitFor([&] {
+      absl::StatusOr<std::optional<VerifyReport>> status =
+          from->VerifyStatus();
+      RequireOk(status.status());
+      report = *status;
+      return report->state != VerifyState::kRunning;
+    }));
+    return *report;
+  };
+  // From the secondary, while the primary's host goes on capturing: its
+  // requests go out on the secondary's runner, the primary answers from
+  // the deliveries its runner makes, the answers come back the same way.
+  constexpr size_t kRecords = 40;
+  for (size_t i = 0; i < kRecords / 2; ++i) {
+    o.InsertAccount("Account " + std::to_string(i));
+  }
+  RequireOk(o.s->StartVerify({.actor = "admin"}).status());
+  for (size_t i = kRecords / 2; i < kRecords; ++i) {
+    o.InsertAccount("Account " + std::to_string(i));
+  }
+  CHECK(WaitFor([&] {
+    absl::StatusOr<std::optional<VerifyReport>> status = o.s->VerifyStatus();
+    RequireOk(status.status());
+    return (*status)->state == VerifyState::kCompleted;
+  }));
+  CHECK(WaitFor([&] {
+    return o.SecondaryAccounts() == kRecords && o.p->idle() && o.s->idle();
+  }));
+  for (Connection* from : {o.p, o.s}) {
+    const VerifyReport report = verify(from);
+    INFO(report.error);
+    CHECK(report.identical());
+    REQUIRE(report.objects.size() == 1);
+    CHECK(report.objects[0].matched == kRecords);
+  }
+  primary->Stop();
+  secondary->Stop();
+  CHECK(primary->stats().errors == 0);
+  CHECK(secondary->stats().errors == 0);
 }
 
 TEST_CASE("Runner: Wake makes a runner that waits for ever step at once",
