@@ -63,8 +63,8 @@
 #include "absl/time/time.h"
 #include "connection/stored_state.h"
 #include "connection/verify_run.h"
+#include "connection/verify_sharing.h"
 #include "engine/record_sync.h"
-#include "engine/verify_digests.h"
 #include "log/durable_sync_log.h"
 #include "orgsync/capture.h"
 #include "orgsync/clock.h"
@@ -435,12 +435,9 @@ class ConnectionImpl final : public Connection {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // --- Verify (verify.cc; orgsync/verify.h) ---
-  // This org's objects flowing over the connection (or `chosen`), as a
-  // plan request names them.
-  [[nodiscard]] absl::StatusOr<std::vector<proto::VerifyObject>> VerifyPlan(
-      const std::vector<std::string>& chosen) const;
   bool VerifyRunning() const ABSL_LOCKS_EXCLUDED(verify_mu_);
-  VerifyReader NewVerifyReader(bool initiator) const;
+  // What the connection shares, for Verify's plan, reads and answers.
+  VerifySharing VerifySharingNow() const;
   // Step(), with no lock held: reads this org's side of the running
   // Verify, repairs once it compared, sends its requests.
   [[nodiscard]] absl::Status StepVerify()
@@ -454,16 +451,9 @@ class ConnectionImpl final : public Connection {
   // A ProtocolError for `message_id`: fails the Verify that sent it.
   bool FailVerifyIfCarried(uint64_t message_id, const std::string& reason)
       ABSL_LOCKS_EXCLUDED(verify_mu_);
-  // The responder: answers on the receiving thread, without mu_ (it reads
-  // the host's RecordStore).
+  // The responder, on the receiving thread (reads the host's store).
   void AnswerVerifyRequest(const proto::VerifyRequest& request)
       ABSL_LOCKS_EXCLUDED(mu_);
-  proto::VerifyAnswer AnswerVerify(const proto::VerifyRequest& request);
-  proto::VerifyObject AnswerVerifyPlan(const proto::VerifyObject& asked) const;
-  std::string VerifyLocalObject(const proto::VerifyObject& object) const;
-  bool VerifyPairShared(const proto::VerifyObject& object,
-                        const std::string& local_object,
-                        const proto::VerifyFieldPair& pair) const;
 
   // --- Bulk sync (bulk_sync.cc; R60-R65) ---
   // Reads the stored bulk sync (Open).
@@ -476,16 +466,6 @@ class ConnectionImpl final : public Connection {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_) ABSL_LOCKS_EXCLUDED(mu_);
   [[nodiscard]] absl::Status CompleteBulkSyncIfDone()
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_) ABSL_LOCKS_EXCLUDED(mu_);
-  // Bulk Sync entries leaving the queue, by object: applied by the
-  // partner, failed for good, or not sent (skipped when due).
-  struct BulkAnswers {
-    std::map<std::string, uint64_t, std::less<>> copied;
-    std::map<std::string, uint64_t, std::less<>> failed;
-    std::map<std::string, uint64_t, std::less<>> dropped;
-    bool empty() const {
-      return copied.empty() && failed.empty() && dropped.empty();
-    }
-  };
   // The running bulk sync with `answers` counted, staged into `batch`
   // (installed with InstallBulkSync once the batch is written); nullopt
   // when no bulk sync runs or `answers` is empty.

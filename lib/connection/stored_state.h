@@ -11,6 +11,9 @@
 #define ORGSYNC_LIB_CONNECTION_STORED_STATE_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -67,6 +70,18 @@ SyncOptions FromStoredSync(const proto::StoredSyncOptions& sync);
 // not `connection_id`.
 [[nodiscard]] absl::Status ValidateStoredState(
     std::string_view connection_id, const proto::ConnectionState& state);
+
+// Bulk Sync entries leaving the queue, by object, to be counted into the
+// stored bulk sync (bulk_sync.cc): applied by the partner, failed for
+// good, or not sent (skipped when due).
+struct BulkAnswers {
+  std::map<std::string, uint64_t, std::less<>> copied;
+  std::map<std::string, uint64_t, std::less<>> failed;
+  std::map<std::string, uint64_t, std::less<>> dropped;
+  bool empty() const {
+    return copied.empty() && failed.empty() && dropped.empty();
+  }
+};
 
 }  // namespace orgsync::internal
 

@@ -84,13 +84,14 @@ void VerifyRun::OnPageRead(const ReadTask& task, VerifyReader::Page page) {
 // --- Requests ----------------------------------------------------------------
 
 void VerifyRun::Ask(proto::VerifyRequest request,
-                    std::vector<uint64_t> ranges) {
+                    std::vector<uint64_t> ranges, size_t object) {
   const uint64_t number = next_request_++;
   request.set_run(report_.run);
   request.set_request(number);
   Outstanding& asked = outstanding_[number];
   asked.request = std::move(request);
   asked.ranges = std::move(ranges);
+  asked.object = object;
 }
 
 void VerifyRun::AskDigestsOfClosedRanges(bool flush) {
@@ -122,8 +123,7 @@ void VerifyRun::AskUnlinkedThere(size_t object) {
   request.set_kind(proto::VERIFY_UNLINKED);
   *request.add_objects() = state.wire;
   request.add_ranges()->set_after_id(state.unlinked_there_cursor);
-  state.unlinked_there_asked = true;
-  Ask(std::move(request), {object});
+  Ask(std::move(request), {}, object);
 }
 
 std::vector<proto::VerifyRequest> VerifyRun::TakeRequests(
@@ -315,7 +315,7 @@ void VerifyRun::OnListing(const Outstanding& asked,
 void VerifyRun::OnUnlinkedThere(const Outstanding& asked,
                                 const proto::VerifyAnswer& answer,
                                 absl::Time now) {
-  const size_t object = asked.ranges.front();
+  const size_t object = asked.object;
   if (object >= objects_.size()) return;
   ObjectState& state = objects_[object];
   VerifyObjectReport& report = ReportOf(object);
@@ -323,7 +323,6 @@ void VerifyRun::OnUnlinkedThere(const Outstanding& asked,
     ++report.unlinked_there;
     List(&report.unlinked_there_ids, id);
   }
-  state.unlinked_there_asked = false;
   if (answer.done()) {
     state.unlinked_there_done = true;
     return;

@@ -110,14 +110,16 @@ class VerifyRun {
     bool links_done = false;
     std::string unlinked_there_cursor;
     bool unlinked_there_done = false;
-    bool unlinked_there_asked = false;
     std::vector<std::string> repairs;
   };
   struct Outstanding {
     proto::VerifyRequest request;
     absl::Time sent = absl::InfinitePast();
     int attempts = 0;
+    // The ranges it asks about (VERIFY_DIGESTS, VERIFY_LISTING), or the
+    // object whose unlinked records it asks for (VERIFY_UNLINKED).
     std::vector<uint64_t> ranges;
+    size_t object = 0;
     std::vector<uint64_t> message_ids;
   };
 
@@ -127,7 +129,8 @@ class VerifyRun {
   void OnListing(const Outstanding& asked, const proto::VerifyAnswer& answer);
   void OnUnlinkedThere(const Outstanding& asked,
                        const proto::VerifyAnswer& answer, absl::Time now);
-  void Ask(proto::VerifyRequest request, std::vector<uint64_t> ranges = {});
+  void Ask(proto::VerifyRequest request, std::vector<uint64_t> ranges = {},
+           size_t object = 0);
   void AskDigestsOfClosedRanges(bool flush);
   void AskUnlinkedThere(size_t object);
   void Settle(const Range& range, uint64_t matched, uint64_t pending);

@@ -15,14 +15,27 @@
 namespace orgsync::testing::sim {
 namespace {
 
-// The key of `side`'s record, or "" when it has none by that id.
-std::string KeyIn(const Side& side, const SimModel& model,
-                  const std::string& object, const std::string& id) {
-  for (const Record& record : side.All(object)) {
-    if (record.id == id) return model.KeyOf(record);
+// The keys of `side`'s records of `object`, by id (empty when it has
+// none by an id).
+class Keys {
+ public:
+  Keys(const Side& side, const SimModel& model) : side_(side), model_(model) {}
+  std::string Of(const std::string& object, const std::string& id) {
+    auto [known, added] = by_object_.try_emplace(object);
+    if (added) {
+      for (const Record& record : side_.All(object)) {
+        known->second[record.id] = model_.KeyOf(record);
+      }
+    }
+    auto key = known->second.find(id);
+    return key == known->second.end() ? "" : key->second;
   }
-  return "";
-}
+
+ private:
+  const Side& side_;
+  const SimModel& model_;
+  std::map<std::string, std::map<std::string, std::string>> by_object_;
+};
 
 }  // namespace
 
@@ -34,10 +47,12 @@ void CheckVerify(const VerifyReport& report, Side& from, Side& other,
                                         report.error)};
   }
   std::string problems;
+  Keys keys_here(from, model);
+  Keys keys_there(other, model);
   // Every record Verify flags must be one the comparison saw differ.
-  auto flagged = [&](const Side& side, const std::string& object,
+  auto flagged = [&](Keys& keys, const std::string& object,
                      const std::string& id, std::string_view kind) {
-    const std::string key = KeyIn(side, model, object, id);
+    const std::string key = keys.Of(object, id);
     if (!checked.differing_keys.contains(key)) {
       problems += fmt::format(
           "\n  {} reports {} {} {} ({}), which the orgs hold alike", who,
@@ -52,15 +67,16 @@ void CheckVerify(const VerifyReport& report, Side& from, Side& other,
                               who, object.pending, object.object);
     }
     for (const VerifiedRecord& record : object.differing_records) {
-      flagged(from, object.object, record.local_id, "differing");
-      reported.insert(KeyIn(from, model, object.object, record.local_id));
+      flagged(keys_here, object.object, record.local_id, "differing");
+      reported.insert(keys_here.Of(object.object, record.local_id));
     }
     for (const VerifiedRecord& record : object.only_here_records) {
-      flagged(from, object.object, record.local_id, "only here");
-      reported.insert(KeyIn(from, model, object.object, record.local_id));
+      flagged(keys_here, object.object, record.local_id, "only here");
+      reported.insert(keys_here.Of(object.object, record.local_id));
     }
     for (const VerifiedRecord& record : object.only_there_records) {
-      flagged(other, object.partner_object, record.partner_id, "only there");
+      flagged(keys_there, object.partner_object, record.partner_id,
+              "only there");
     }
     if (object.differing != object.differing_records.size() ||
         object.only_here != object.only_here_records.size()) {
