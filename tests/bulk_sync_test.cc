@@ -20,6 +20,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "orgsync/bulk_sync.h"
 #include "orgsync/capture.h"
 #include "orgsync/clock.h"
@@ -925,6 +926,133 @@ TEST_CASE(
         w.There("Account").at("Parent").id);
   CHECK(w.secondary_counting.inserts.at("Contact Child") == 1);
 }
+
+
+namespace r34 {
+
+// The host's write of `kind` to `record` in `store`, captured on
+// `connection`; the record as stored after it.
+Record WriteAndCapture(RecordStore* store, Connection* connection,
+                       ChangeKind kind, const Record& record,
+                       const FieldMap& fields = {},
+                       CaptureResult* captured = nullptr) {
+  absl::Status written;
+  switch (kind) {
+    case ChangeKind::kDelete:
+      written = store->Delete(record.object, record.id, ApplyContext{}).status();
+      break;
+    case ChangeKind::kUndelete:
+      written =
+          store->Undelete(record.object, record.id, ApplyContext{}).status();
+      break;
+    default:
+      written =
+          store->Update(record.object, record.id, fields, ApplyContext{})
+              .status();
+  }
+  RequireOk(written);
+  absl::StatusOr<Record> now = store->Get(record.object, record.id);
+  RequireOk(now.status());
+  LocalChange change;
+  change.kind = kind;
+  change.record = *now;
+  for (const auto& [field, value] : fields) {
+    change.changed_fields.push_back(field);
+  }
+  absl::StatusOr<CaptureResult> result = connection->Capture(change);
+  RequireOk(result.status());
+  if (captured != nullptr) *captured = *result;
+  return *std::move(now);
+}
+
+std::vector<LogEntry> Severed(const Connection* connection, LogStatus status) {
+  std::vector<LogEntry> out;
+  for (const LogEntry& entry : testing::LogOf(connection)) {
+    if (entry.error == SyncErrorCode::kLinkSevered && entry.status == status) {
+      out.push_back(entry);
+    }
+  }
+  return out;
+}
+
+TEST_CASE(
+    "R34 and R66: a record undeleted in the secondary of a one-way sync "
+    "is severed and the primary's later changes of it are refused and "
+    "logged until forwarding it links it again to the same record",
+    "[bulk_sync][forward]") {
+  World w;
+  const Record acme = w.Existing("Account", {{"Name", "Acme"}, {"Phone", "1"}});
+  RequireOk(w.p->Forward(Records({{"Account", acme.id}})).status());
+  REQUIRE(w.t->Settle());
+  const std::optional<std::string> there = w.PartnerId(acme);
+  REQUIRE(there.has_value());
+  auto copy = [&] {
+    absl::StatusOr<Record> record = w.secondary_store->Get("Account", *there);
+    RequireOk(record.status());
+    return *record;
+  };
+  auto linked_there = [&]() -> std::optional<std::string> {
+    absl::StatusOr<std::optional<std::string>> id =
+        w.s->PartnerRecordId("Account", *there);
+    RequireOk(id.status());
+    return *id;
+  };
+
+  // Deleted in the primary, then undeleted by the secondary's host: the
+  // undelete is not sent (one-way), the link is severed.
+  WriteAndCapture(w.primary_store.get(), w.p, ChangeKind::kDelete, acme);
+  REQUIRE(w.t->Settle());
+  REQUIRE(copy().deleted);
+  CaptureResult captured;
+  WriteAndCapture(w.secondary_store.get(), w.s, ChangeKind::kUndelete, copy(),
+                  {}, &captured);
+  CHECK_FALSE(captured.captured);
+  // Nothing is queued, yet the secondary has work left: the severing.
+  CHECK_FALSE(w.s->idle());
+  for (int round = 0; round < 10 && !w.s->idle(); ++round) w.t->Pump();
+  CHECK_FALSE(linked_there().has_value());
+  CHECK(Severed(w.s, LogStatus::kInfo).size() == 1);
+
+  // The primary undeletes and edits its record: the secondary refuses both
+  // for good (its record stays as its host left it), and the primary's log
+  // says how to reconnect.
+  WriteAndCapture(w.primary_store.get(), w.p, ChangeKind::kUndelete, acme);
+  WriteAndCapture(w.primary_store.get(), w.p, ChangeKind::kUpdate, acme,
+                  {{"Phone", "2"}});
+  REQUIRE(w.t->Settle());
+  CHECK_FALSE(copy().deleted);
+  CHECK(Text(copy(), "Phone") == "1");
+  const std::vector<LogEntry> refused = Severed(w.p, LogStatus::kFailed);
+  REQUIRE(refused.size() == 2);
+  for (const LogEntry& entry : refused) {
+    CHECK(entry.record == RecordRef{"Account", acme.id});
+    CHECK(absl::StrContains(entry.description, "only a forward"));
+  }
+  CHECK(w.p->record_queue()->Count() == 0);
+  CHECK_FALSE(linked_there().has_value());
+
+  // Forwarded, the primary's record is linked again to the same record
+  // there, which takes its values; nothing is inserted.
+  RequireOk(w.p->Forward(Records({{"Account", acme.id}})).status());
+  REQUIRE(w.t->Settle());
+  CHECK(linked_there() == acme.id);
+  CHECK(Text(copy(), "Phone") == "2");
+  CHECK(w.secondary_counting.inserts.at("Account Acme") == 1);
+  const std::vector<LogEntry> reconnected = Severed(w.s, LogStatus::kInfo);
+  REQUIRE(reconnected.size() == 2);
+  CHECK(reconnected.back().record == RecordRef{"Account", *there});
+  CHECK(absl::StrContains(reconnected.back().description,
+                          "linked to it again"));
+
+  // And its changes flow again.
+  WriteAndCapture(w.primary_store.get(), w.p, ChangeKind::kUpdate, acme,
+                  {{"Phone", "3"}});
+  REQUIRE(w.t->Settle());
+  CHECK(Text(copy(), "Phone") == "3");
+  CHECK(Severed(w.p, LogStatus::kFailed).size() == 2);
+}
+
+}  // namespace r34
 
 }  // namespace
 }  // namespace orgsync::bulk_sync_test

@@ -136,6 +136,7 @@ proto::Envelope ChangesSample() {
   update->add_changed_fields("Name");
   update->set_sender_version(4);
   update->set_last_synced_receiver_version(9);
+  update->set_forwarded(true);  // R66: a forward carries it
 
   auto* remove = batch->add_changes();
   remove->set_sequence(3);
@@ -969,6 +970,10 @@ TEST_CASE("R30 on the wire: record change rules", "[wire]") {
        Mutated(ChangesSample(),
                [&](E& e) { change(1)(e)->set_deleted(true); }),
        "changes.changes[1].deleted: is set on GENERIC_UPDATE"},
+      {"R66: forwarded on a delete",
+       Mutated(ChangesSample(),
+               [&](E& e) { change(2)(e)->set_forwarded(true); }),
+       "changes.changes[2].forwarded: is set on REPLICATION_DELETE"},
       {"R32: a lookup hint without the receiver's id",
        Mutated(ChangesSample(),
                [&](E& e) {

@@ -241,6 +241,11 @@ absl::StatusOr<CaptureResult> ConnectionImpl::Capture(
 
 absl::StatusOr<std::vector<CaptureResult>> ConnectionImpl::CaptureBatch(
     absl::Span<const LocalChange> changes) {
+  return CaptureRecords(changes, /*forwarded=*/false);
+}
+
+absl::StatusOr<std::vector<CaptureResult>> ConnectionImpl::CaptureRecords(
+    absl::Span<const LocalChange> changes, bool forwarded) {
   if (record_sync_ == nullptr) {
     return absl::FailedPreconditionError(fmt::format(
         "Capture on connection {}: the org has no RecordStore "
@@ -258,7 +263,7 @@ absl::StatusOr<std::vector<CaptureResult>> ConnectionImpl::CaptureBatch(
         "captured only once it is accepted and until it is deactivated",
         id_, ConnectionStatusName(status)));
   }
-  return record_sync_->CaptureBatch(changes);
+  return record_sync_->CaptureBatch(changes, forwarded);
 }
 
 absl::StatusOr<std::optional<std::string>> ConnectionImpl::PartnerRecordId(
@@ -466,6 +471,8 @@ bool ConnectionImpl::idle() const {
     if (bulk_.has_value() && bulk_->running()) return false;
   }
   if (VerifyRunning()) return false;
+  // Links a host's undelete or an unpublish asked to drop (R34, R20).
+  if (record_sync_ != nullptr && record_sync_->sever_requested()) return false;
   return in_flight_.empty() && record_queue_->Count() == 0 &&
          !metadata_in_flight_.has_value() &&
          !MetadataRunDueLocked(env_->clock->Now()) && !UserCopyDueLocked();

@@ -204,8 +204,7 @@ class ConnectionImpl final : public Connection {
   // Org::PendingInvitation; FailedPrecondition otherwise.
   [[nodiscard]] absl::StatusOr<std::string> PendingInvitationSecret() const;
 
-  // Secondary, still Invited: replaces the secret for a new attempt
-  // (Org::AcceptInvitation on an existing connection).
+  // Secondary, still Invited: replaces the secret for a new attempt.
   [[nodiscard]] absl::Status RestartAcceptance(std::string secret,
                                                std::string_view actor);
 
@@ -235,13 +234,15 @@ class ConnectionImpl final : public Connection {
     std::optional<DurableRecordQueue::PendingEnqueue> pending_ ABSL_GUARDED_BY(mu_);
   };
 
+  // Capture and CaptureBatch; Forward's changes are `forwarded` (R66, R34).
+  absl::StatusOr<std::vector<CaptureResult>> CaptureRecords(
+      absl::Span<const LocalChange> changes, bool forwarded);
   // An entry sent and not answered yet.
   struct InFlight {
     uint64_t sequence = 0;
     std::string key;  // its ordering key
     absl::Time sent;
-    // The envelope that carried it, so that a ProtocolError naming the
-    // envelope finds the entries it carried.
+    // The envelope that carried it: a ProtocolError naming it finds them.
     uint64_t message_id = 0;
     // The entry as it was sent, without its payload: its answer removes it
     // from the queue without reading it back.

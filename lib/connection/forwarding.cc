@@ -126,7 +126,7 @@ absl::StatusOr<ForwardResult> ConnectionImpl::Forward(
     }
   }
   ORGSYNC_ASSIGN_OR_RETURN(std::vector<CaptureResult> captured,
-                           CaptureBatch(changes));
+                           CaptureRecords(changes, /*forwarded=*/true));
   captured.resize(options.records.size());
   result.records = std::move(captured);
   return result;

@@ -345,6 +345,15 @@ absl::Status RecordSync::PrepareEnvelope(const proto::ChangeBatch& changes) {
         std::optional<proto::RecordLink> link,
         links_.FindByPartner(local_object, change.sender_record_id()));
     if (link.has_value()) continue;
+    // R34: a record sent whole to a link this org severed is not a new
+    // copy; apply decides what it is (ReconnectSevered). Only a forward or
+    // a record the sender holds linked can be one.
+    if (change.forwarded() || !change.receiver_record_id().empty()) {
+      ORGSYNC_ASSIGN_OR_RETURN(
+          std::optional<proto::RecordLink> severed,
+          links_.FindSevered(local_object, change.sender_record_id()));
+      if (severed.has_value()) continue;
+    }
     ORGSYNC_ASSIGN_OR_RETURN(std::string id,
                              deps_.store->ReserveId(local_object));
     proto::RecordLink fresh =

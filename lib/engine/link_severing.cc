@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/apply_results.h"
 #include "engine/record_sync.h"
 #include "orgsync/status.h"
 
@@ -76,6 +77,7 @@ absl::Status RecordSync::StageRecordSever(const RecordRef& record,
                            links_.FindByLocal(record.object, record.id));
   if (!link.has_value()) return absl::OkStatus();
   ORGSYNC_RETURN_IF_ERROR(links_.Remove(record.object, *link, batch));
+  links_.PutSevered(record.object, *link, batch);
   notes->push_back(NewLogEntry{
       .record = record,
       .action = QueueAction::kReplicationUndelete,
@@ -88,6 +90,74 @@ absl::Status RecordSync::StageRecordSever(const RecordRef& record,
           record.object, record.id, link->partner_id()),
       .details = {{"partner_id", link->partner_id()}}});
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<proto::ItemResult>> RecordSync::ReconnectSevered(
+    const proto::RecordChange& change, const std::string& local_object,
+    std::optional<proto::RecordLink>* link) {
+  const bool whole = change.action() == proto::GENERIC_INSERT ||
+                     change.action() == proto::BULK_SYNC;
+  // A new copy (the partner has no link either: a first insert, a bulk
+  // copy after R20 dropped the links) is one, whatever was severed: no
+  // read on the inserts' path.
+  if (whole && !change.forwarded() && change.receiver_record_id().empty()) {
+    return std::nullopt;
+  }
+  ORGSYNC_ASSIGN_OR_RETURN(
+      std::optional<proto::RecordLink> severed,
+      links_.FindSevered(local_object, change.sender_record_id()));
+  if (!severed.has_value()) return std::nullopt;
+  const std::string& local_id = severed->local_id();
+  auto refuse = [&](std::string why) {
+    return ApplyFailure(
+        change, proto::PERMANENT_FAILURE, SyncErrorCode::kLinkSevered,
+        fmt::format("{} of {}/{}: {} (R34)",
+                    proto::QueueAction_Name(change.action()), change.object(),
+                    change.sender_record_id(), why));
+  };
+  if (!change.forwarded()) {
+    return refuse(fmt::format(
+        "its link to {} record {} was severed when that record was "
+        "undeleted in this org, the secondary of a one-way sync; only a "
+        "forward of the record reconnects it",
+        local_object, local_id));
+  }
+  // A forward. Only the record that was linked to this partner record is
+  // linked to it again, and only if nothing else took its place.
+  ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::RecordLink> taken,
+                           links_.FindByLocal(local_object, local_id));
+  if (taken.has_value()) {
+    return refuse(fmt::format(
+        "{} record {}, whose link to it was severed, is linked to partner "
+        "record {} now",
+        local_object, local_id, taken->partner_id()));
+  }
+  absl::StatusOr<Record> here = deps_.store->Get(local_object, local_id);
+  if (absl::IsNotFound(here.status())) {
+    return refuse(fmt::format("{} record {}, whose link to it was severed, "
+                              "is gone from this org",
+                              local_object, local_id));
+  }
+  ORGSYNC_RETURN_IF_ERROR(here.status());
+  WriteBatch batch;
+  links_.Create(local_object, *severed, &batch);
+  links_.DeleteSevered(local_object, change.sender_record_id(), &batch);
+  const std::vector<NewLogEntry> notes = {NewLogEntry{
+      .record = {local_object, local_id},
+      .action = static_cast<QueueAction>(static_cast<int>(change.action())),
+      .status = LogStatus::kInfo,
+      .error = SyncErrorCode::kLinkSevered,
+      .description = fmt::format(
+          "partner record {} was forwarded: {}/{}, whose link to it was "
+          "severed, is linked to it again and takes its values (R34)",
+          change.sender_record_id(), local_object, local_id),
+      .details = {{"partner_id", change.sender_record_id()},
+                  {"reconnected", "true"}}}};
+  // Durable before the change is applied to the record: a redelivery
+  // after a crash finds the link.
+  ORGSYNC_RETURN_IF_ERROR(Commit(batch, notes, apply_logs_));
+  *link = *std::move(severed);
+  return std::nullopt;
 }
 
 absl::Status RecordSync::SeverRequestedLinks(PendingLogs* logs) {

@@ -93,6 +93,11 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyOrError(
   } else {
     ORGSYNC_ASSIGN_OR_RETURN(
         link, links_.FindByPartner(local_object, change.sender_record_id()));
+    if (!link.has_value()) {
+      ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::ItemResult> refused,
+                               ReconnectSevered(change, local_object, &link));
+      if (refused.has_value()) return *refused;
+    }
   }
   const bool whole =
       change.action() == proto::GENERIC_INSERT ||

@@ -291,6 +291,44 @@ void RecordLinks::DeleteSeverRequest(const RecordRef& record,
   batch->Delete(SeverKey(record));
 }
 
+std::string RecordLinks::SeveredKey(std::string_view object,
+                                    std::string_view partner_id) const {
+  return RecordKey('x', object, partner_id);
+}
+
+void RecordLinks::PutSevered(std::string_view object,
+                             const proto::RecordLink& link,
+                             WriteBatch* batch) const {
+  proto::RecordLink kept = link;
+  kept.clear_step_stamps();
+  kept.set_holds_step_stamps(true);
+  kept.set_stub(false);
+  batch->Put(SeveredKey(object, link.partner_id()), kept.SerializeAsString());
+}
+
+void RecordLinks::DeleteSevered(std::string_view object,
+                                std::string_view partner_id,
+                                WriteBatch* batch) const {
+  batch->Delete(SeveredKey(object, partner_id));
+}
+
+absl::StatusOr<std::optional<proto::RecordLink>> RecordLinks::FindSevered(
+    std::string_view object, std::string_view partner_id) const {
+  absl::StatusOr<std::string> value =
+      storage_->Get(SeveredKey(object, partner_id));
+  if (absl::IsNotFound(value.status())) return std::nullopt;
+  ORGSYNC_RETURN_IF_ERROR(value.status());
+  proto::RecordLink link;
+  if (!link.ParseFromString(*value) || link.local_id().empty() ||
+      link.partner_id() != partner_id) {
+    return absl::DataLossError(fmt::format(
+        "record links: the severed link of {} partner record {} does not "
+        "parse",
+        object, partner_id));
+  }
+  return link;
+}
+
 absl::StatusOr<std::vector<RecordRef>> RecordLinks::ListSeverRequests(
     size_t limit) const {
   const std::string prefix = TagPrefix('v');

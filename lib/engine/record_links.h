@@ -116,6 +116,17 @@ class RecordLinks {
   // The pending requests, at most `limit`, in key order.
   [[nodiscard]] absl::StatusOr<std::vector<RecordRef>> ListSeverRequests(
       size_t limit) const;
+  // What a severing leaves (R34): the severed link, without its stamps,
+  // under the partner's id, so that a forward of that partner record links
+  // it again to the same record here (with the link's sequences, so that
+  // nothing older is applied twice), and nothing else of it is applied
+  // meanwhile. Kept until then.
+  void PutSevered(std::string_view object, const proto::RecordLink& link,
+                  WriteBatch* batch) const;
+  void DeleteSevered(std::string_view object, std::string_view partner_id,
+                     WriteBatch* batch) const;
+  [[nodiscard]] absl::StatusOr<std::optional<proto::RecordLink>> FindSevered(
+      std::string_view object, std::string_view partner_id) const;
 
   // The step thread's stamps of a record and its delete mark: read once
   // per change, changed in memory, staged back whole. Step thread only.
@@ -202,6 +213,8 @@ class RecordLinks {
   std::string StepStampsKey(std::string_view object,
                             std::string_view local_id) const;
   std::string SeverKey(const RecordRef& record) const;
+  std::string SeveredKey(std::string_view object,
+                         std::string_view partner_id) const;
 
   // The link under `key` (the local-id key when `by_local`), a stub
   // followed to the link's home; nullopt when there is none.

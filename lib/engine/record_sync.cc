@@ -145,7 +145,8 @@ absl::Status RecordSync::ValidateLocalChange(const LocalChange& change,
 }
 
 absl::StatusOr<std::optional<RecordSync::PlannedCapture>>
-RecordSync::PlanCapture(const LocalChange& change, CaptureResult* result) {
+RecordSync::PlanCapture(const LocalChange& change, bool forwarded,
+                        CaptureResult* result) {
   const Record& record = change.record;
   if (change.context.from_replication) {
     // R31: orgsync wrote this on behalf of the partner; sending it back
@@ -249,6 +250,7 @@ RecordSync::PlanCapture(const LocalChange& change, CaptureResult* result) {
     if (change.kind == ChangeKind::kInsert && sync_audit_fields()) {
       AuditFieldsToProto(record.audit, payload.mutable_audit());  // R35
     }
+    payload.set_forwarded(forwarded);
   } else {
     plan.deletion = true;
     payload.set_cascade(change.cascade);
@@ -282,7 +284,7 @@ absl::StatusOr<CaptureResult> RecordSync::Capture(const LocalChange& change) {
 }
 
 absl::StatusOr<std::vector<CaptureResult>> RecordSync::CaptureBatch(
-    absl::Span<const LocalChange> changes) {
+    absl::Span<const LocalChange> changes, bool forwarded) {
   if (changes.empty()) {
     return absl::InvalidArgumentError("CaptureBatch: no changes given");
   }
@@ -294,7 +296,7 @@ absl::StatusOr<std::vector<CaptureResult>> RecordSync::CaptureBatch(
   std::vector<PlannedCapture> plans;
   for (size_t i = 0; i < changes.size(); ++i) {
     ORGSYNC_ASSIGN_OR_RETURN(std::optional<PlannedCapture> plan,
-                             PlanCapture(changes[i], &results[i]));
+                             PlanCapture(changes[i], forwarded, &results[i]));
     if (!plan.has_value()) continue;
     plan->index = i;
     plans.push_back(*std::move(plan));
@@ -592,7 +594,9 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
       return out;
     }
     ORGSYNC_RETURN_IF_ERROR(current.status());
+    const bool forwarded = out.change.forwarded();
     ORGSYNC_ASSIGN_OR_RETURN(out.change, FullStateInsert(*current));
+    out.change.set_forwarded(forwarded);  // R34: a forward still
   } else if (linked && link->resend_whole_after() != 0 &&
              out.change.action() == proto::GENERIC_UPDATE) {
     // R55: an earlier change of the record failed for good (OnFailed); the
@@ -600,7 +604,9 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
     absl::StatusOr<Record> current =
         deps_.store->Get(entry.record.object, entry.record.id);
     if (current.ok()) {
+      const bool forwarded = out.change.forwarded();
       ORGSYNC_ASSIGN_OR_RETURN(out.change, FullStateInsert(*current));
+      out.change.set_forwarded(forwarded);
     } else if (!absl::IsNotFound(current.status())) {
       return current.status();
     }

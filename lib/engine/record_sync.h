@@ -184,8 +184,11 @@ class RecordSync {
       const LocalChange& change);
   // Captures `changes` in order with one durable write; one result per
   // change. InvalidArgument (nothing written) if any change is malformed.
+  // `forwarded`: Connection::Forward's changes (R66), marked so on the
+  // wire: a partner that severed its link to the record reconnects it
+  // (R34).
   [[nodiscard]] absl::StatusOr<std::vector<CaptureResult>> CaptureBatch(
-      absl::Span<const LocalChange> changes);
+      absl::Span<const LocalChange> changes, bool forwarded = false);
 
   [[nodiscard]] absl::StatusOr<OutgoingChange> PrepareSend(
       const QueueEntry& entry);
@@ -284,6 +287,9 @@ class RecordSync {
   void UpdateSettings(bool sync_audit_fields, std::string owner_user_id);
 
   const RecordLinks& links() const { return links_; }
+  // Whether severings may be waiting for SeverRequestedLinks (work left
+  // for the step thread). Any thread.
+  bool sever_requested() const { return sever_requests_.load(); }
 
   // Fields found changed in both orgs since they last synced them, each
   // settled by the ConflictResolver and logged CONFLICT; since this object
@@ -299,7 +305,7 @@ class RecordSync {
   static absl::Status ValidateLocalChange(const LocalChange& change,
                                           size_t index);
   absl::StatusOr<std::optional<PlannedCapture>> PlanCapture(
-      const LocalChange& change, CaptureResult* result);
+      const LocalChange& change, bool forwarded, CaptureResult* result);
 
   explicit RecordSync(RecordSyncDeps deps);
 
@@ -314,6 +320,14 @@ class RecordSync {
   // note (link_severing.cc).
   absl::Status StageRecordSever(const RecordRef& record, WriteBatch* batch,
                                 std::vector<NewLogEntry>* notes);
+  // R34, receiving side: `change` names a partner record this org has no
+  // link for. If its link was severed here, a forwarded change links it
+  // again to the same record (durably, logged) and `*link` becomes that
+  // link; any other change of it but a new copy is refused (the result).
+  // Otherwise nothing happens.
+  absl::StatusOr<std::optional<proto::ItemResult>> ReconnectSevered(
+      const proto::RecordChange& change, const std::string& local_object,
+      std::optional<proto::RecordLink>* link);
   // R20: stages the removal of every link of `object`, with its log note.
   absl::Status StageObjectUnlink(const std::string& object, WriteBatch* batch,
                                  std::vector<NewLogEntry>* notes);

@@ -360,6 +360,13 @@ Check ValidateRecordChange(const proto::RecordChange& change) {
                               "(GENERIC_INSERT, BULK_SYNC) carries it",
                               proto::QueueAction_Name(change.action())));
   }
+  if (change.forwarded() && change.action() != proto::GENERIC_INSERT &&
+      change.action() != proto::GENERIC_UPDATE) {
+    return Broken("forwarded",
+                  fmt::format("is set on {}: only a forward (GENERIC_INSERT, "
+                              "GENERIC_UPDATE) carries it (R66)",
+                              proto::QueueAction_Name(change.action())));
+  }
   if ((change.cascade_listed() || !change.cascaded().empty()) &&
       !change.cascade()) {
     return Broken("cascaded", "lists cascaded records without cascade");
