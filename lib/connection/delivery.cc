@@ -131,12 +131,6 @@ absl::Status ConnectionImpl::MapSink::Stage(
   for (const MapNotice& notice : notices) {
     // The sender's own admin notice; it never crosses.
     if (notice.action == QueueAction::kMapUpdateEmail) continue;
-    // R20: unpublishing disconnects the object's synced records, here with
-    // the unpublish and at the partner when the notice arrives.
-    if (notice.action == QueueAction::kTypeMapDelete &&
-        connection_->record_sync_ != nullptr) {
-      connection_->record_sync_->RequestObjectUnlink(notice.object, batch);
-    }
     proto::MapUpdate update;
     update.set_action(static_cast<proto::QueueAction>(notice.action));
     update.set_object(notice.object);
@@ -161,16 +155,40 @@ absl::Status ConnectionImpl::MapSink::Stage(
   ORGSYNC_ASSIGN_OR_RETURN(
       DurableRecordQueue::PendingEnqueue pending,
       connection_->record_queue_->PrepareEnqueue(entries, batch));
+  // R20: unpublishing disconnects the object's synced records, here with
+  // the unpublish and at the partner when the notice arrives; what was
+  // queued before the notice belongs to the dropped links.
+  std::vector<std::pair<std::string, uint64_t>> fences;
+  const std::vector<uint64_t> sequences = pending.sequences();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].action != QueueAction::kTypeMapDelete ||
+        connection_->record_sync_ == nullptr) {
+      continue;
+    }
+    connection_->record_sync_->RequestObjectUnlink(entries[i].record.object,
+                                                   batch);
+    connection_->record_sync_->StageUnlinkFence(entries[i].record.object,
+                                                sequences[i], batch);
+    fences.emplace_back(entries[i].record.object, sequences[i]);
+  }
   internal::MutexLock lock(&mu_);
   pending_ = std::move(pending);
+  fences_ = std::move(fences);
   return absl::OkStatus();
 }
 
 void ConnectionImpl::MapSink::Finish(const absl::Status& write_status) {
   std::optional<DurableRecordQueue::PendingEnqueue> pending;
+  std::vector<std::pair<std::string, uint64_t>> fences;
   {
     internal::MutexLock lock(&mu_);
     pending.swap(pending_);
+    fences.swap(fences_);
+  }
+  if (write_status.ok()) {
+    for (const auto& [object, fence] : fences) {
+      connection_->record_sync_->NoteUnlinkFence(object, fence);
+    }
   }
   if (pending.has_value()) {
     connection_->record_queue_->FinishEnqueue(std::move(*pending),

@@ -341,6 +341,10 @@ absl::Status RecordSync::PrepareEnvelope(const proto::ChangeBatch& changes) {
     if (!reserved.emplace(local_object, change.sender_record_id()).second) {
       continue;
     }
+    // Refused by apply, to be sent again (R20).
+    ORGSYNC_ASSIGN_OR_RETURN(const bool unpublishing,
+                             AwaitsUnpublishNotice(local_object));
+    if (unpublishing) continue;
     ORGSYNC_ASSIGN_OR_RETURN(
         std::optional<proto::RecordLink> link,
         links_.FindByPartner(local_object, change.sender_record_id()));

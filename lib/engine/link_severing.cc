@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,6 +46,54 @@ void RecordSync::RequestObjectUnlink(std::string_view object,
   // A sever request without an id stands for the whole object.
   links_.PutSeverRequest(RecordRef{std::string(object), ""}, batch);
   sever_requests_.store(true);
+}
+
+void RecordSync::StageUnlinkFence(std::string_view object, uint64_t fence,
+                                  WriteBatch* batch) {
+  // Never lowered: a change below an earlier fence stays behind it.
+  links_.PutUnlinkFence(object, std::max(fence, UnlinkFenceOf(object)), batch);
+}
+
+uint64_t RecordSync::UnlinkFenceOf(std::string_view object) const {
+  internal::MutexLock lock(&fences_mu_);
+  auto it = unlink_fences_.find(object);
+  return it == unlink_fences_.end() ? 0 : it->second;
+}
+
+void RecordSync::NoteUnlinkFence(std::string_view object, uint64_t fence) {
+  internal::MutexLock lock(&fences_mu_);
+  uint64_t& kept = unlink_fences_[std::string(object)];
+  kept = std::max(kept, fence);
+  has_unlink_fences_.store(true);
+}
+
+absl::StatusOr<bool> RecordSync::AwaitsUnpublishNotice(
+    std::string_view local_object) {
+  if (!has_unlink_fences_.load()) return false;
+  uint64_t fence = 0;
+  {
+    internal::MutexLock lock(&fences_mu_);
+    auto it = unlink_fences_.find(local_object);
+    if (it == unlink_fences_.end() || delivered_fences_.contains(it->second)) {
+      return false;
+    }
+    fence = it->second;
+  }
+  // The fence is the notice's sequence: queued until the partner has it
+  // (or it failed for good).
+  absl::StatusOr<QueueEntry> notice = deps_.queue->Get(fence);
+  if (absl::IsNotFound(notice.status())) {
+    internal::MutexLock lock(&fences_mu_);
+    delivered_fences_.insert(fence);
+    return false;
+  }
+  ORGSYNC_RETURN_IF_ERROR(notice.status());
+  return true;
+}
+
+bool RecordSync::QueuedBeforeUnlink(const QueueEntry& entry) const {
+  if (!has_unlink_fences_.load()) return false;
+  return entry.sequence <= UnlinkFenceOf(entry.record.object);
 }
 
 absl::Status RecordSync::StageObjectUnlink(const std::string& object,

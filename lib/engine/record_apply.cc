@@ -82,6 +82,16 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyOrError(
                                change.object()));
   }
   const std::string local_object = LocalObjectOf(change.object());
+  ORGSYNC_ASSIGN_OR_RETURN(const bool unpublishing,
+                           AwaitsUnpublishNotice(local_object));
+  if (unpublishing) {
+    return ApplyFailure(
+        change, proto::RETRYABLE_FAILURE, SyncErrorCode::kObjectNotSubscribed,
+        fmt::format("{} was unpublished here and the notice has not reached "
+                    "the partner yet: its changes wait until the partner "
+                    "has dropped its links (R20)",
+                    local_object));
+  }
   std::optional<proto::RecordLink> link;
   bool fresh = false;
   if (auto reserved = envelope_reservations_.find(

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "fmt/format.h"
 #include "internal/optional_get.h"
 #include "orgsync/status.h"
@@ -289,6 +290,36 @@ void RecordLinks::PutSeverRequest(const RecordRef& record,
 void RecordLinks::DeleteSeverRequest(const RecordRef& record,
                                      WriteBatch* batch) const {
   batch->Delete(SeverKey(record));
+}
+
+void RecordLinks::PutUnlinkFence(std::string_view object, uint64_t sequence,
+                                 WriteBatch* batch) const {
+  batch->Put(RecordKey('n', object, ""), std::to_string(sequence));
+}
+
+absl::StatusOr<std::map<std::string, uint64_t, std::less<>>>
+RecordLinks::ListUnlinkFences() const {
+  const std::string prefix = TagPrefix('n');
+  ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
+                           storage_->NewIterator());
+  std::map<std::string, uint64_t, std::less<>> fences;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    std::string_view rest = it->key();
+    rest.remove_prefix(prefix.size());
+    const size_t sep = rest.find(kSep);
+    uint64_t sequence = 0;
+    if (sep == std::string_view::npos ||
+        !absl::SimpleAtoi(
+            absl::string_view(it->value().data(), it->value().size()),
+            &sequence)) {
+      return absl::DataLossError(fmt::format(
+          "record links: unreadable unlink fence under key {}", it->key()));
+    }
+    fences[std::string(rest.substr(0, sep))] = sequence;
+  }
+  ORGSYNC_RETURN_IF_ERROR(it->status());
+  return fences;
 }
 
 std::string RecordLinks::SeveredKey(std::string_view object,

@@ -29,6 +29,7 @@
 #define ORGSYNC_LIB_ENGINE_RECORD_LINKS_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -116,6 +117,15 @@ class RecordLinks {
   // The pending requests, at most `limit`, in key order.
   [[nodiscard]] absl::StatusOr<std::vector<RecordRef>> ListSeverRequests(
       size_t limit) const;
+  // R20 unlink fences: the highest queue sequence of this side that was
+  // reserved before an object's links were dropped (by unpublishing it,
+  // here or at the partner); a queued change at or below it belongs to the
+  // dropped links. Kept for good, the higher one winning.
+  void PutUnlinkFence(std::string_view object, uint64_t sequence,
+                      WriteBatch* batch) const;
+  // Every object's fence.
+  [[nodiscard]] absl::StatusOr<std::map<std::string, uint64_t, std::less<>>>
+  ListUnlinkFences() const;
   // What a severing leaves (R34): the severed link, without its stamps,
   // under the partner's id, so that a forward of that partner record links
   // it again to the same record here (with the link's sequences, so that

@@ -66,6 +66,10 @@ absl::StatusOr<std::unique_ptr<RecordSync>> RecordSync::Create(
   }
   std::unique_ptr<RecordSync> sync(new RecordSync(std::move(deps)));
   ORGSYNC_RETURN_IF_ERROR(sync->hlc_.Restore());
+  ORGSYNC_ASSIGN_OR_RETURN(auto fences, sync->links_.ListUnlinkFences());
+  for (const auto& [object, fence] : fences) {
+    sync->NoteUnlinkFence(object, fence);
+  }
   return sync;
 }
 
@@ -516,8 +520,10 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
         "PrepareSend: queue entry {} ({}) is not a record change",
         entry.sequence, QueueActionName(entry.action)));
   }
-  if (!deps_.publish_set->IsObjectPublished(entry.record.object)) {
-    // R20: queued before its object was unpublished.
+  if (!deps_.publish_set->IsObjectPublished(entry.record.object) ||
+      QueuedBeforeUnlink(entry)) {
+    // R20: queued before its object was unpublished (and perhaps
+    // published again since).
     OutgoingChange out;
     out.kind = OutgoingChange::Kind::kFail;
     out.error = SyncErrorCode::kObjectNotSubscribed;
@@ -645,8 +651,9 @@ absl::Status RecordSync::OnResult(const QueueEntry& entry,
         "OnResult: queue entry {} is not a record change", entry.sequence));
   }
   // R20: unpublished while the change was on its way; its links are
-  // dropped and stay so.
-  if (!deps_.publish_set->IsObjectPublished(entry.record.object)) {
+  // dropped and stay so, also once the object is published again.
+  if (!deps_.publish_set->IsObjectPublished(entry.record.object) ||
+      QueuedBeforeUnlink(entry)) {
     return absl::OkStatus();
   }
   ORGSYNC_ASSIGN_OR_RETURN(

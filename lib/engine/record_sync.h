@@ -49,6 +49,7 @@
 #include <atomic>
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -57,8 +58,8 @@
 #include <utility>
 #include <vector>
 
-#include "absl/status/status.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "engine/hybrid_clock.h"
@@ -274,6 +275,21 @@ class RecordSync {
   // it, a request to drop every record link of the object, done by the
   // step thread (SeverRequestedLinks). Any thread.
   void RequestObjectUnlink(std::string_view object, WriteBatch* batch);
+  // R20, on the side that unpublished `object`: stages its unlink fence,
+  // `fence` being the queue sequence of the Type Map Delete notice. Once
+  // the batch is written the caller calls NoteUnlinkFence; from then on
+  //   * a change of `object` queued before the notice is not sent (logged
+  //     OBJECT_NOT_SUBSCRIBED) and its acknowledgement links nothing, even
+  //     once the object is published again: it belongs to the dropped
+  //     links;
+  //   * until the partner has the notice (it leaves the queue), the
+  //     partner's changes of `object` are refused, retryably: sent before
+  //     the partner dropped its links, the links they would make here
+  //     would be dropped there.
+  // Any thread.
+  void StageUnlinkFence(std::string_view object, uint64_t fence,
+                        WriteBatch* batch);
+  void NoteUnlinkFence(std::string_view object, uint64_t fence);
   // Step side, before anything else of a step or a received envelope:
   // severs the links OnLocalUndelete asked for (also those filed before a
   // restart), logging LINK_SEVERED for each, and drops the links of the
@@ -423,6 +439,21 @@ class RecordSync {
   // Set when a sever request may be pending (OnLocalUndelete, or Create:
   // requests filed before a restart).
   std::atomic<bool> sever_requests_{true};
+  // Whether `entry` (a record change) was queued before its object's
+  // links were dropped (NoteUnlinkFence).
+  bool QueuedBeforeUnlink(const QueueEntry& entry) const;
+  uint64_t UnlinkFenceOf(std::string_view object) const;
+  // Whether `local_object` was unpublished here and the partner does not
+  // have the notice yet (StageUnlinkFence).
+  absl::StatusOr<bool> AwaitsUnpublishNotice(std::string_view local_object);
+  // The unlink fences by object (read at Create, then NoteUnlinkFence);
+  // has_unlink_fences_ spares the send path the lock while there are none.
+  mutable internal::Mutex fences_mu_;
+  std::map<std::string, uint64_t, std::less<>> unlink_fences_
+      ABSL_GUARDED_BY(fences_mu_);
+  // The fences whose notice the partner has (left the queue).
+  std::set<uint64_t> delivered_fences_ ABSL_GUARDED_BY(fences_mu_);
+  std::atomic<bool> has_unlink_fences_{false};
   // Where the apply path puts its log appends; set only during Apply, on
   // the step thread (Capture never reads it).
   PendingLogs* apply_logs_ = nullptr;
