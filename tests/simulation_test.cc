@@ -74,6 +74,7 @@ void RunShard(bool two_way, uint64_t shard, bool leveldb = false) {
   uint64_t users_checked = 0;
   uint64_t items_checked = 0;
   uint64_t renames = 0;
+  uint64_t republishes = 0;
   for (uint64_t seed = first; seed <= last; ++seed) {
     testing::SimulationOptions options;
     options.seed = seed;
@@ -112,6 +113,7 @@ void RunShard(bool two_way, uint64_t shard, bool leveldb = false) {
     users_checked += result.users_checked;
     items_checked += result.metadata_items_checked;
     renames += result.metadata_renames;
+    republishes += result.republishes;
   }
   if (!failed_seeds.empty()) {
     std::cout << (two_way ? "two-way" : "one-way")
@@ -139,12 +141,15 @@ void RunShard(bool two_way, uint64_t shard, bool leveldb = false) {
       CHECK(users_checked > 0);
       CHECK(items_checked > 0);
       CHECK(renames > 0);
+      // Objects were unpublished and published again mid-run (R20).
+      CHECK(republishes > 0);
     }
   }
 }
 
 #define ORGSYNC_SIMULATION_SHARD(direction, two_way, shard)                    \
-  TEST_CASE("R5, R6, R14, R30-R33, R51, R55, R70-R74: simulation " direction   \
+  TEST_CASE("R5, R6, R14, R20, R30-R33, R51, R55, R70-R74: simulation "         \
+            direction                                                          \
             " converges after faults, shard " #shard,                          \
             "[simulation][" direction "][memory]") {                           \
     RunShard(two_way, shard);                                                  \

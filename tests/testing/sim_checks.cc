@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -18,21 +19,12 @@
 namespace orgsync::testing::sim {
 namespace {
 
+// In the check key of an unlinked record of a disconnected object.
+constexpr std::string_view kUnlinkedMark = "#unlinked in ";
+
 // A record's fields as both orgs must agree on them: field -> rendered
 // value (null fields left out), and kDeletedField when it is deleted.
 using CanonRecord = std::map<std::string, std::string>;
-
-// "object key" of every record `side` holds, by id.
-std::map<std::string, std::string> KeysById(const Side& side,
-                                            const SimModel& model) {
-  std::map<std::string, std::string> keys;
-  for (const SimObject& object : model.objects()) {
-    for (const Record& record : side.All(object.name)) {
-      keys[record.id] = model.KeyOf(record);
-    }
-  }
-  return keys;
-}
 
 std::string Render(const FieldValue& value,
                    const std::map<std::string, std::string>& key_of_id) {
@@ -55,7 +47,7 @@ std::map<std::string, CanonRecord> Canon(
         fields[name] = Render(value, key_of_id);
       }
       if (record.deleted) fields[kDeletedField] = "yes";
-      const std::string key = model.KeyOf(record);
+      const std::string& key = key_of_id.at(record.id);
       if (!canon.emplace(key, std::move(fields)).second) {
         throw SimulationFailure{side.org_id() + " holds " + key + " twice"};
       }
@@ -117,7 +109,8 @@ std::string DetailOf(const LogEntry& entry, std::string_view name) {
 // lookups left blank (Info MISSING_PARENT). Adds the (record, field) of
 // every CONFLICT entry to `conflicts`.
 std::set<std::string> ReadLog(
-    const Side& side, const std::vector<LogEntry>& log,
+    const Side& side, const HostLedger& ledger,
+    const std::vector<LogEntry>& log,
     const std::map<std::string, std::string>& keys,
     std::set<std::pair<std::string, std::string>>* conflicts,
     uint64_t* conflict_count) {
@@ -140,6 +133,14 @@ std::set<std::string> ReadLog(
     const bool blanked = entry.status == LogStatus::kInfo &&
                          entry.error == SyncErrorCode::kMissingParent;
     if (!failed && !blanked) continue;
+    // R20: a change of an unpublished object that was queued or on its way
+    // when the object was unpublished (or its subscription ended). It
+    // excuses nothing: the record's copies are disconnected, and each is
+    // compared with the copy it is linked to now, if any.
+    if (failed && entry.error == SyncErrorCode::kObjectNotSubscribed &&
+        ledger.Disconnected(entry.record.object)) {
+      continue;
+    }
     // R71: the workload creates some users on the secondary without ".dr"
     // (sim_directory.h); they stay there, logged.
     if (failed && entry.record.object == "User" &&
@@ -157,20 +158,77 @@ std::set<std::string> ReadLog(
   return out;
 }
 
+// The check keys of the unlinked records of disconnected objects (R20)
+// that stay unlinked: a deleted one (bulk sync copies live records), and
+// any in an org that does not publish the object (the secondary of a
+// one-way sync keeps its disconnected copies). A live one where the object
+// is published must have been copied again by the last bulk syncs.
+std::set<std::string> LeftUnlinked(
+    const Side& side, const SimModel& model, const HostLedger& ledger,
+    const std::map<std::string, std::string>& key_of_id) {
+  std::set<std::string> out;
+  for (const SimObject& object : model.objects()) {
+    if (!ledger.Disconnected(object.name)) continue;
+    const bool published =
+        side.connection()->publish_set()->IsObjectPublished(object.name);
+    for (const Record& record : side.All(object.name)) {
+      const std::string& key = key_of_id.at(record.id);
+      if (key.find(kUnlinkedMark) == std::string::npos) continue;
+      if (record.deleted || !published) out.insert(key);
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+std::map<std::string, std::string> CheckKeysById(const Side& side,
+                                                 const SimModel& model,
+                                                 const HostLedger& ledger,
+                                                 bool primary) {
+  std::map<std::string, std::string> keys;
+  for (const SimObject& object : model.objects()) {
+    const bool by_link = ledger.Disconnected(object.name);
+    for (const Record& record : side.All(object.name)) {
+      std::string key = model.KeyOf(record);
+      if (by_link) {
+        absl::StatusOr<std::optional<std::string>> partner =
+            side.connection()->PartnerRecordId(object.name, record.id);
+        Check(partner.status(), "reading the link of " + record.id);
+        if (!partner->has_value()) {
+          key +=
+              fmt::format("{}{}:{}", kUnlinkedMark, side.org_id(), record.id);
+        } else {
+          key += "#" + (primary ? record.id : **partner);
+        }
+      }
+      keys[record.id] = std::move(key);
+    }
+  }
+  return keys;
+}
+
+std::string BaseKey(const std::string& check_key) {
+  return check_key.substr(0, check_key.find('#'));
+}
 
 CheckResult CheckConverged(Side& primary, Side& secondary,
                            const SimModel& model, const HostLedger& ledger) {
   CheckResult result;
-  const std::map<std::string, std::string> keys_a = KeysById(primary, model);
-  const std::map<std::string, std::string> keys_b = KeysById(secondary, model);
+  const std::map<std::string, std::string> keys_a =
+      CheckKeysById(primary, model, ledger, /*primary=*/true);
+  const std::map<std::string, std::string> keys_b =
+      CheckKeysById(secondary, model, ledger, /*primary=*/false);
+  std::set<std::string> left_unlinked =
+      LeftUnlinked(primary, model, ledger, keys_a);
+  left_unlinked.merge(LeftUnlinked(secondary, model, ledger, keys_b));
   const std::vector<LogEntry> log_a = LogOf(primary);
   const std::vector<LogEntry> log_b = LogOf(secondary);
   std::set<std::pair<std::string, std::string>> conflicts;
-  std::set<std::string> logged =
-      ReadLog(primary, log_a, keys_a, &conflicts, &result.conflicts_logged);
-  logged.merge(
-      ReadLog(secondary, log_b, keys_b, &conflicts, &result.conflicts_logged));
+  std::set<std::string> logged = ReadLog(primary, ledger, log_a, keys_a,
+                                         &conflicts, &result.conflicts_logged);
+  logged.merge(ReadLog(secondary, ledger, log_b, keys_b, &conflicts,
+                       &result.conflicts_logged));
   const std::map<std::string, CanonRecord> a = Canon(primary, model, keys_a);
   const std::map<std::string, CanonRecord> b = Canon(secondary, model, keys_b);
 
@@ -206,13 +264,15 @@ CheckResult CheckConverged(Side& primary, Side& secondary,
     }
     if (differing.empty()) continue;
     result.differing_keys.insert(key);
-    const bool explained =
-        logged.contains(key) || std::all_of(differing.begin(), differing.end(),
-                                            [&](const std::string& field) {
-                                              // "" (the whole record) is
-                                              // excused with the record.
-                                              return ledger.Excused(key, field);
-                                            });
+    const std::string base = BaseKey(key);
+    const bool explained = logged.contains(key) ||
+                           left_unlinked.contains(key) ||
+                           std::all_of(differing.begin(), differing.end(),
+                                       [&](const std::string& field) {
+                                         // "" (the whole record) is excused
+                                         // with the record.
+                                         return ledger.Excused(base, field);
+                                       });
     if (explained) {
       ++result.not_applied_logged;
       continue;
@@ -226,9 +286,20 @@ CheckResult CheckConverged(Side& primary, Side& secondary,
         "secondary:{}",
         key, fields, Show(record_a, differing), Show(record_b, differing)));
   }
+  // By "object key": a disconnected object's records are paired by link.
+  std::set<std::string> base_a;
+  std::set<std::string> base_b;
+  for (const auto& [key, record] : a) base_a.insert(BaseKey(key));
+  for (const auto& [key, record] : b) base_b.insert(BaseKey(key));
+  // A disconnected copy no bulk sync copies again may be the only one.
+  std::set<std::string> base_left_unlinked;
+  for (const std::string& key : left_unlinked) {
+    base_left_unlinked.insert(BaseKey(key));
+  }
   for (const std::string& key : ledger.captured_inserts()) {
-    if ((!a.contains(key) || !b.contains(key)) && !logged.contains(key) &&
-        !ledger.Excused(key, "")) {
+    if ((!base_a.contains(key) || !base_b.contains(key)) &&
+        !logged.contains(key) && !ledger.Excused(key, "") &&
+        !base_left_unlinked.contains(key)) {
       report(fmt::format("\n  captured insert {} is missing", key));
     }
   }
@@ -238,12 +309,17 @@ CheckResult CheckConverged(Side& primary, Side& secondary,
   for (const Race& race : ledger.races()) {
     const bool in_primary = race.org_id == primary.org_id();
     const std::map<std::string, CanonRecord>& canon = in_primary ? a : b;
+    const std::map<std::string, std::string>& keys =
+        in_primary ? keys_a : keys_b;
+    auto race_key = keys.find(race.id);
+    const std::string key =
+        race_key == keys.end() ? race.key : race_key->second;
     const std::string wrote =
         std::holds_alternative<std::monostate>(race.value)
             ? "<null>"
             : Render(race.value, in_primary ? keys_a : keys_b);
     std::string now = "<null>";
-    if (auto record = canon.find(race.key); record != canon.end()) {
+    if (auto record = canon.find(key); record != canon.end()) {
       if (auto field = record->second.find(race.field);
           field != record->second.end()) {
         now = field->second;
@@ -251,8 +327,8 @@ CheckResult CheckConverged(Side& primary, Side& secondary,
     }
     if (now == wrote ||
         ledger.writes(race.key, race.field) > race.writes_then ||
-        ledger.Excused(race.key, race.field) || logged.contains(race.key) ||
-        conflicts.contains({race.key, race.field})) {
+        ledger.Excused(race.key, race.field) || logged.contains(key) ||
+        conflicts.contains({key, race.field})) {
       continue;
     }
     report(fmt::format(
@@ -269,6 +345,8 @@ CheckResult CheckConverged(Side& primary, Side& secondary,
         shown, differences, logs.empty() ? " none" : logs)};
   }
   result.records = a.size();
+  result.primary_keys = keys_a;
+  result.secondary_keys = keys_b;
   return result;
 }
 

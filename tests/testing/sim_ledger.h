@@ -46,6 +46,7 @@ inline constexpr char kDeletedField[] = "$deleted";
 struct Race {
   std::string org_id;  // where the host wrote
   std::string key;     // "object key"
+  std::string id;      // the record's, in that org
   std::string field;
   FieldValue value;
   // HostLedger::writes(key, field) right after the racing write.
@@ -88,6 +89,15 @@ class HostLedger {
   void NoteCapturedInsert(const std::string& key) { inserted_.insert(key); }
   const std::set<std::string>& captured_inserts() const { return inserted_; }
 
+  // An object that was unpublished (R20; sim_republish.h): its records are
+  // paired by their links, not by their keys.
+  void NoteDisconnected(const std::string& object) {
+    disconnected_.insert(object);
+  }
+  bool Disconnected(const std::string& object) const {
+    return disconnected_.contains(object);
+  }
+
   // Counters for the run's description.
   uint64_t lost_captures = 0;  // Capture calls a crash cut short
   uint64_t uncaptured = 0;     // inserts the host never captured
@@ -100,6 +110,7 @@ class HostLedger {
   std::map<std::pair<std::string, std::string>, uint64_t> writes_;
   std::vector<Race> races_;
   std::set<std::string> inserted_;
+  std::set<std::string> disconnected_;
 };
 
 }  // namespace orgsync::testing::sim

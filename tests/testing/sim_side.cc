@@ -256,9 +256,12 @@ void Side::Insert(const std::string& object, FieldMap fields) {
   const std::string key = options_.model->KeyOf(inserted);
   if (Capture(ChangeKind::kInsert, inserted, {})) {
     options_.ledger->NoteCapturedInsert(key);
-  } else {
-    options_.ledger->ExcuseRecord(key);
+    return;
   }
+  options_.ledger->ExcuseRecord(key);
+  // Inserted while its object was unpublished (R20): never sent, like an
+  // insert the host did not capture, and copied by a later bulk sync.
+  if (!down()) uncaptured_.insert(RecordRef{inserted.object, inserted.id});
 }
 
 void Side::InsertUncaptured(const std::string& object, FieldMap fields) {
@@ -414,6 +417,16 @@ bool Side::Capture(ChangeKind kind, const Record& record,
     return false;
   }
   Check(result.status(), "capturing " + record.id);
+  // R20, R18: a change of an object this org unpublished, or published
+  // again before the partner subscribed it again, is not sent, and not
+  // promised.
+  const PublishSet* published = connection_->publish_set();
+  if (!result->captured && (!published->IsObjectPublished(record.object) ||
+                            !published->IsPartnerSubscribed(record.object))) {
+    Trace("{} capture of {} {}: not sent ({})", org_id(), record.object,
+          record.id, result->reason);
+    return false;
+  }
   if (!result->captured) {
     throw SimulationFailure{fmt::format("{}: change of {} {} not captured: {}",
                                         org_id(), record.object, record.id,

@@ -15,44 +15,32 @@
 namespace orgsync::testing::sim {
 namespace {
 
-// The keys of `side`'s records of `object`, by id (empty when it has
-// none by an id).
-class Keys {
- public:
-  Keys(const Side& side, const SimModel& model) : side_(side), model_(model) {}
-  std::string Of(const std::string& object, const std::string& id) {
-    auto [known, added] = by_object_.try_emplace(object);
-    if (added) {
-      for (const Record& record : side_.All(object)) {
-        known->second[record.id] = model_.KeyOf(record);
-      }
-    }
-    auto key = known->second.find(id);
-    return key == known->second.end() ? "" : key->second;
-  }
-
- private:
-  const Side& side_;
-  const SimModel& model_;
-  std::map<std::string, std::map<std::string, std::string>> by_object_;
-};
+// The check key of `id` (sim_checks.h); empty for no such record.
+std::string KeyOf(const std::map<std::string, std::string>& keys,
+                  const std::string& id) {
+  auto key = keys.find(id);
+  return key == keys.end() ? "" : key->second;
+}
 
 }  // namespace
 
-void CheckVerify(const VerifyReport& report, Side& from, Side& other,
-                 const SimModel& model, const CheckResult& checked) {
+void CheckVerify(const VerifyReport& report, Side& from, bool from_primary,
+                 const CheckResult& checked) {
   const std::string who = fmt::format("Verify from {}", from.org_id());
   if (report.state != VerifyState::kCompleted) {
     throw SimulationFailure{fmt::format("{} did not complete: {}", who,
                                         report.error)};
   }
   std::string problems;
-  Keys keys_here(from, model);
-  Keys keys_there(other, model);
+  const std::map<std::string, std::string>& keys_here =
+      from_primary ? checked.primary_keys : checked.secondary_keys;
+  const std::map<std::string, std::string>& keys_there =
+      from_primary ? checked.secondary_keys : checked.primary_keys;
   // Every record Verify flags must be one the comparison saw differ.
-  auto flagged = [&](Keys& keys, const std::string& object,
-                     const std::string& id, std::string_view kind) {
-    const std::string key = keys.Of(object, id);
+  auto flagged = [&](const std::map<std::string, std::string>& keys,
+                     const std::string& object, const std::string& id,
+                     std::string_view kind) {
+    const std::string key = KeyOf(keys, id);
     if (!checked.differing_keys.contains(key)) {
       problems += fmt::format(
           "\n  {} reports {} {} {} ({}), which the orgs hold alike", who,
@@ -68,11 +56,11 @@ void CheckVerify(const VerifyReport& report, Side& from, Side& other,
     }
     for (const VerifiedRecord& record : object.differing_records) {
       flagged(keys_here, object.object, record.local_id, "differing");
-      reported.insert(keys_here.Of(object.object, record.local_id));
+      reported.insert(KeyOf(keys_here, record.local_id));
     }
     for (const VerifiedRecord& record : object.only_here_records) {
       flagged(keys_here, object.object, record.local_id, "only here");
-      reported.insert(keys_here.Of(object.object, record.local_id));
+      reported.insert(KeyOf(keys_here, record.local_id));
     }
     for (const VerifiedRecord& record : object.only_there_records) {
       flagged(keys_there, object.partner_object, record.partner_id,
@@ -85,7 +73,7 @@ void CheckVerify(const VerifyReport& report, Side& from, Side& other,
     }
     // Every linked record that differs is reported.
     for (const Record& record : from.All(object.object)) {
-      const std::string key = model.KeyOf(record);
+      const std::string key = KeyOf(keys_here, record.id);
       if (!checked.differing_keys.contains(key) || reported.contains(key)) {
         continue;
       }

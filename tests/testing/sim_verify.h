@@ -14,15 +14,15 @@
 
 #include "orgsync/verify.h"
 #include "testing/sim_checks.h"
-#include "testing/sim_model.h"
 #include "testing/sim_side.h"
 
 namespace orgsync::testing::sim {
 
 // Throws SimulationFailure naming the disagreement. `report` is the
-// Verify that `from` ran to its end against `other`.
-void CheckVerify(const VerifyReport& report, Side& from, Side& other,
-                 const SimModel& model, const CheckResult& checked);
+// Verify that `from` (the primary or not) ran to its end against its
+// partner; `checked` the comparison's result.
+void CheckVerify(const VerifyReport& report, Side& from, bool from_primary,
+                 const CheckResult& checked);
 
 }  // namespace orgsync::testing::sim
 

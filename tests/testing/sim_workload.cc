@@ -185,6 +185,7 @@ void Workload::Race(Side& side, std::string_view object_name,
   const std::string key = model_->KeyOf(record);
   ledger_->NoteRace(sim::Race{.org_id = side.org_id(),
                               .key = key,
+                              .id = record.id,
                               .field = field,
                               .value = std::move(value),
                               .writes_then = ledger_->writes(key, field)});

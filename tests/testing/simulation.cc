@@ -29,6 +29,7 @@
 #include "testing/sim_faults.h"
 #include "testing/sim_ledger.h"
 #include "testing/sim_model.h"
+#include "testing/sim_republish.h"
 #include "testing/sim_side.h"
 #include "testing/sim_verify.h"
 #include "testing/sim_workload.h"
@@ -73,7 +74,9 @@ class Simulation {
         host_storage_apart_(Chance(0.75)),
         // 0, 5, 10 or 15% of replicated updates.
         workload_(&model_, &ledger_, &rng_,
-                  0.05 * static_cast<double>(rng_() % 4)) {
+                  0.05 * static_cast<double>(rng_() % 4)),
+        republisher_(&model_, &ledger_, options.seed * 32452843 + 7,
+                     options.two_way) {
     ConflictResolver* resolver =
         options.primary_wins_conflicts ? &primary_wins_ : nullptr;
     primary_ = std::make_unique<sim::Side>(
@@ -113,8 +116,11 @@ class Simulation {
         Round();
         MaybeStartBulkSync();
         MaybeForward();
+        republisher_.Round(*primary_, *secondary_);
       }
       Heal();
+      republisher_.Finish(*primary_, *secondary_,
+                          [this](size_t rounds) { return Settle(rounds); });
       const uint64_t before = pumps_;
       bool settled = Settle(20000);
       // A last bulk sync from each org that writes copies what the hosts
@@ -140,8 +146,8 @@ class Simulation {
           sim::CheckConverged(*primary_, *secondary_, model_, ledger_);
       directory_->Check(*primary_, *secondary_);
       // Verify from each org must say what the comparison said.
-      VerifyFrom(*primary_, *secondary_, checked);
-      VerifyFrom(*secondary_, *primary_, checked);
+      VerifyFrom(*primary_, checked);
+      VerifyFrom(*secondary_, checked);
       result.conflicts_logged = checked.conflicts_logged;
       result.not_applied_logged = checked.not_applied_logged;
       result.records = checked.records;
@@ -163,6 +169,7 @@ class Simulation {
     result.bulk_syncs = bulk_syncs_;
     result.forwards = forwards_;
     result.verifies = verifies_;
+    result.republishes = republisher_.episodes();
     result.messages_dropped = pair_.counters().dropped;
     result.messages_duplicated = pair_.counters().duplicated;
     result.primary_skew_seconds = absl::ToDoubleSeconds(primary_clock_.skew());
@@ -445,12 +452,9 @@ class Simulation {
     }
   }
 
-  // Faults stop: no more crashes, the link is whole and reliable again,
-  // both orgs online, admin suspensions lifted.
   // Runs Verify from `from` to its end and checks its report
   // (sim_verify.h).
-  void VerifyFrom(sim::Side& from, sim::Side& other,
-                  const sim::CheckResult& checked) {
+  void VerifyFrom(sim::Side& from, const sim::CheckResult& checked) {
     VerifyOptions options;
     options.actor = "admin@" + from.org_id();
     options.max_listed = uint64_t{1} << 20;
@@ -461,7 +465,7 @@ class Simulation {
           from.connection()->VerifyStatus();
       Check(status.status(), "reading Verify's report");
       if (status->has_value() && (*status)->state != VerifyState::kRunning) {
-        sim::CheckVerify(**status, from, other, model_, checked);
+        sim::CheckVerify(**status, from, &from == primary_.get(), checked);
         ++verifies_;
         return;
       }
@@ -470,6 +474,8 @@ class Simulation {
     throw SimulationFailure{"Verify from " + from.org_id() + " did not end"};
   }
 
+  // Faults stop: no more crashes, the link is whole and reliable again,
+  // both orgs online, admin suspensions lifted.
   void Heal() {
     crashes_armed_ = false;
     crash_plan_.Disarm();
@@ -500,6 +506,7 @@ class Simulation {
   bool crashes_armed_ = false;
   sim::HostLedger ledger_;
   sim::Workload workload_;
+  sim::Republisher republisher_;
   std::unique_ptr<sim::DirectoryWorkload> directory_;
   std::unique_ptr<sim::Side> primary_;
   std::unique_ptr<sim::Side> secondary_;
@@ -533,7 +540,7 @@ std::string DescribeSimulation(const SimulationOptions& options,
       "crashes ({} captures cut short), {} restarts, {} host writes racing "
       "apply, {} admin suspensions, {} offline periods, {} partitions, {} "
       "messages dropped, {} duplicated, {} bulk syncs, {} forwards, {} "
-      "conflicts logged, "
+      "unpublish/re-publish episodes, {} conflicts logged, "
       "{} records not applied (each logged or never promised); {} user "
       "saves, {} metadata writes ({} renames), {} users and {} metadata "
       "items compared; {} Verify runs agreed",
@@ -548,7 +555,8 @@ std::string DescribeSimulation(const SimulationOptions& options,
       result.storage_writes, result.crashes, result.lost_captures,
       result.restarts, result.races, result.suspensions, result.offline_periods,
       result.partitions, result.messages_dropped, result.messages_duplicated,
-      result.bulk_syncs, result.forwards, result.conflicts_logged, result.not_applied_logged, result.user_saves,
+      result.bulk_syncs, result.forwards, result.republishes,
+      result.conflicts_logged, result.not_applied_logged, result.user_saves,
       result.metadata_writes, result.metadata_renames, result.users_checked,
       result.metadata_items_checked, result.verifies);
 }

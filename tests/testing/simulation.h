@@ -78,6 +78,7 @@ struct SimulationResult {
   uint64_t bulk_syncs = 0;      // started (R60), the last ones included
   uint64_t forwards = 0;        // records the hosts forwarded (R66)
   uint64_t verifies = 0;        // Verify runs that agreed at the end
+  uint64_t republishes = 0;  // objects unpublished, then published again (R20)
   // The orgs' clocks: skew (seconds) and drift (fraction) of each.
   double primary_skew_seconds = 0;
   double secondary_skew_seconds = 0;
