@@ -521,6 +521,47 @@ TEST_CASE("Design rule 7: a failed write leaves queue and counters unchanged") {
   CHECK(Sequences(*ready) == std::vector<uint64_t>{next});
 }
 
+TEST_CASE(
+    "R50: whether a record has a pending entry follows enqueues, removals, "
+    "failed writes and a reopen across many records") {
+  auto memory = NewMemoryStorage();
+  FaultInjectingStorage storage(memory.get());
+  ManualClock clock;
+  auto queue = OpenQueue(&storage, &clock);
+  // More records than the queue's in-memory filter has buckets, so that
+  // records share buckets with others pending and with others gone.
+  constexpr int kRecords = 70000;
+  auto id = [](int i) { return std::to_string(i); };
+  std::vector<NewQueueEntry> entries;
+  for (int i = 0; i < kRecords; ++i) entries.push_back(Change("Account", id(i)));
+  absl::StatusOr<std::vector<uint64_t>> sequences = queue->Enqueue(entries);
+  REQUIRE(sequences.ok());
+  // Every third entry leaves (acknowledged), and one more does not arrive.
+  std::vector<uint64_t> acknowledged;
+  for (int i = 0; i < kRecords; i += 3) acknowledged.push_back((*sequences)[i]);
+  REQUIRE(queue->Acknowledge(acknowledged).ok());
+  FailAllWrites(storage);
+  CHECK_FALSE(queue->Enqueue({Change("Contact", "lost")}).ok());
+  storage.ClearFaults();
+
+  auto check = [&](DurableRecordQueue& q) {
+    int wrong = 0;
+    for (int i = 0; i < kRecords; ++i) {
+      absl::StatusOr<bool> pending = q.HasPending({"Account", id(i)});
+      REQUIRE(pending.ok());
+      if (*pending != (i % 3 != 0)) ++wrong;
+    }
+    CHECK(wrong == 0);
+    absl::StatusOr<bool> lost = q.HasPending({"Contact", "lost"});
+    REQUIRE(lost.ok());
+    CHECK_FALSE(*lost);
+  };
+  check(*queue);
+  queue.reset();
+  auto reopened = OpenQueue(&storage, &clock);
+  check(*reopened);
+}
+
 TEST_CASE("Design rule 7: invalid input is refused and changes nothing") {
   auto storage = NewMemoryStorage();
   ManualClock clock;

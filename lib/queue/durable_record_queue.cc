@@ -37,6 +37,7 @@ absl::Status DurableRecordQueue::Impl::Load() {
   std::array<uint64_t, kQueueActionSlots> by_action = {};
   uint64_t first = 0;
   uint64_t last = 0;
+  std::vector<uint32_t> by_bucket(kRecordBuckets, 0);
   std::set<uint64_t> high_water;
   {
     ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
@@ -57,6 +58,9 @@ absl::Status DurableRecordQueue::Impl::Load() {
       }
       ++count;
       ++by_action[static_cast<size_t>(state.action())];
+      if (!state.object().empty()) {
+        ++by_bucket[Bucket(RecordRef{state.object(), state.record_id()})];
+      }
       if (first == 0) first = sequence;
       last = sequence;
     }
@@ -77,6 +81,7 @@ absl::Status DurableRecordQueue::Impl::Load() {
   max_committed_ = last;
   count_ = count;
   by_action_ = by_action;
+  pending_by_bucket_ = std::move(by_bucket);
   high_water_keys_ = std::move(high_water);
   return absl::OkStatus();
 }
@@ -122,13 +127,14 @@ absl::StatusOr<uint64_t> DurableRecordQueue::Impl::PrepareEnqueue(
   return first;
 }
 
-void DurableRecordQueue::Impl::FinishEnqueue(uint64_t first,
-                                      absl::Span<const QueueAction> actions,
-                                      const absl::Status& status) {
+void DurableRecordQueue::Impl::FinishEnqueue(
+    uint64_t first, absl::Span<const QueueAction> actions,
+    absl::Span<const RecordRef> records, const absl::Status& status) {
   MutexLock lock(&mu_);
   sequences_.Finish(first);
   if (!status.ok()) return;
   count_ += actions.size();
+  for (const RecordRef& record : records) ++pending_by_bucket_[Bucket(record)];
   for (QueueAction action : actions) ++by_action_[static_cast<size_t>(action)];
   max_committed_ = std::max(max_committed_, first + actions.size() - 1);
 }
@@ -244,6 +250,9 @@ void DurableRecordQueue::Impl::FinishRemoval(absl::Span<const QueueEntry> entrie
   count_ -= entries.size();
   for (const QueueEntry& entry : entries) {
     --by_action_[static_cast<size_t>(entry.action)];
+    if (entry.record.empty()) continue;
+    uint32_t& pending = pending_by_bucket_[Bucket(entry.record)];
+    if (pending > 0) --pending;
   }
   if (high_water.added) {
     high_water_keys_.insert(*high_water.added);
@@ -273,7 +282,7 @@ std::vector<uint64_t> DurableRecordQueue::PendingEnqueue::sequences() const {
 }
 
 void DurableRecordQueue::Abandon(EnqueueState& state) {
-  impl_->FinishEnqueue(state.first, state.actions,
+  impl_->FinishEnqueue(state.first, state.actions, state.records,
                        absl::AbortedError("enqueue abandoned"));
 }
 
@@ -331,6 +340,7 @@ absl::StatusOr<DurableRecordQueue::PendingEnqueue> DurableRecordQueue::PrepareEn
   state.actions.reserve(entries.size());
   for (const NewQueueEntry& entry : entries) {
     state.actions.push_back(entry.action);
+    if (!entry.record.empty()) state.records.push_back(entry.record);
   }
   return PendingEnqueue(this, std::move(state));
 }
@@ -340,7 +350,7 @@ void DurableRecordQueue::FinishEnqueue(PendingEnqueue pending,
   DurableRecordQueue* owner = pending.Take();
   if (owner == nullptr) return;  // already finished (moved from)
   owner->impl_->FinishEnqueue(pending.state().first, pending.state().actions,
-                              write_status);
+                              pending.state().records, write_status);
 }
 
 absl::StatusOr<std::vector<uint64_t>> DurableRecordQueue::Enqueue(

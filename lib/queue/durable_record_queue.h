@@ -131,6 +131,9 @@ class DurableRecordQueue final : public RecordQueue {
     uint64_t first = 0;
     uint64_t count = 0;
     std::vector<QueueAction> actions = {};
+    // The entries' records (those that name one), for the in-memory
+    // filter of records with pending entries.
+    std::vector<RecordRef> records = {};
   };
   struct RemovalState {
     std::vector<QueueEntry> entries = {};

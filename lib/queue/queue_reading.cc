@@ -185,11 +185,11 @@ absl::StatusOr<std::vector<uint64_t>> DurableRecordQueue::Impl::PendingSequences
   ORGSYNC_RETURN_IF_ERROR(
       ValidateQueueRecord(record, options_.max_name_bytes,
                           "record queue lookup"));
-  // An empty queue has nothing of any record: no iterator needed (a
-  // LevelDB iterator costs more than the rest of a Verify's or bulk
-  // sync's work per record). count_ and the scan window's bound move
-  // together (FinishEnqueue), so this answers as the scan would.
-  if (Count() == 0) return std::vector<uint64_t>{};
+  // A record no queued entry names needs no iterator (a LevelDB iterator
+  // costs more than the rest of a Verify's or bulk sync's work per
+  // record). The filter and the scan window's bound move together
+  // (FinishEnqueue), so this answers as the scan would.
+  if (!MayHavePending(record)) return std::vector<uint64_t>{};
   const uint64_t bound = ScanWindow().second;
   ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
                            storage_->NewIterator({}));

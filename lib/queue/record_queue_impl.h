@@ -24,10 +24,12 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -62,6 +64,7 @@ class DurableRecordQueue::Impl {
   absl::StatusOr<uint64_t> PrepareEnqueue(absl::Span<const NewQueueEntry> in,
                                           WriteBatch* batch);
   void FinishEnqueue(uint64_t first, absl::Span<const QueueAction> actions,
+                     absl::Span<const RecordRef> records,
                      const absl::Status& status);
 
   // Marks `sequences` busy after checking they are queued, and reads them.
@@ -94,6 +97,12 @@ class DurableRecordQueue::Impl {
   uint64_t Count() const {
     MutexLock lock(&mu_);
     return count_;
+  }
+  // False when surely no queued entry names `record` (see
+  // pending_by_bucket_); true when one may.
+  bool MayHavePending(const RecordRef& record) const {
+    MutexLock lock(&mu_);
+    return count_ > 0 && pending_by_bucket_[Bucket(record)] > 0;
   }
   std::map<QueueAction, uint64_t> CountByAction() const;
 
@@ -130,6 +139,19 @@ class DurableRecordQueue::Impl {
   ReservedNumbers sequences_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<uint64_t> busy_ ABSL_GUARDED_BY(mu_);
   uint64_t count_ ABSL_GUARDED_BY(mu_) = 0;
+  // How many queued entries name a record of each hash bucket: a record
+  // whose bucket holds none has no pending entry, which PendingSequences
+  // answers without a storage iterator (one costs more than the rest of a
+  // bulk copy's or an apply's check of a record). Counted when an enqueue
+  // or removal is durable, rebuilt at Load.
+  static constexpr size_t kRecordBuckets = size_t{1} << 16;
+  static size_t Bucket(const RecordRef& record) {
+    const size_t hash = std::hash<std::string_view>{}(record.object) * 31 +
+                        std::hash<std::string_view>{}(record.id);
+    return hash & (kRecordBuckets - 1);
+  }
+  std::vector<uint32_t> pending_by_bucket_ ABSL_GUARDED_BY(mu_) =
+      std::vector<uint32_t>(kRecordBuckets, 0);
   std::array<uint64_t, kQueueActionSlots> by_action_ ABSL_GUARDED_BY(mu_) = {};
   // The newest sequence of a finished enqueue (or restored at Load).
   uint64_t max_committed_ ABSL_GUARDED_BY(mu_) = 0;
