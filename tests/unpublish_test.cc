@@ -28,7 +28,7 @@
 #include "orgsync/subscription_map.h"
 #include "orgsync/sync_log.h"
 #include "testing/connection_fixture.h"
-#include "testing/record_sync_pair.h"
+#include "testing/crm_orgs.h"
 #include "testing/storage_testing.h"
 
 namespace orgsync::unpublish_test {
@@ -37,51 +37,25 @@ namespace {
 using testing::RequireOk;
 using Strings = std::vector<std::string>;
 
-// Two orgs with a CRM RecordStore each, connected (every option off).
-struct World {
-  World() {
-    testing::FillCrmSchema(&primary_schema);
-    testing::FillCrmSchema(&secondary_schema);
-    testing::TwoOrgsConfig config;
-    config.primary_schema = &primary_schema;
-    config.secondary_schema = &secondary_schema;
-    config.primary_record_store = primary_store.get();
-    config.secondary_record_store = secondary_store.get();
-    config.delivery.ack_timeout = absl::Seconds(5);
-    config.queue.retry = {.initial_delay = absl::Seconds(2),
-                          .multiplier = 2.0,
-                          .max_delay = absl::Seconds(10),
-                          .jitter = 0.0,
-                          .max_attempts = 10};
-    t = std::make_unique<testing::TwoOrgs>(
-        1, testing::NewReopenableMemoryStorage(),
-        testing::NewReopenableMemoryStorage(), std::move(config));
-    store_clock.target = &t->clock;
-    InvitationOptions options = testing::DefaultInvitation();
-    options.sync = {};
-    std::tie(p, s) = t->Connect(options);
-    REQUIRE(p->status() == ConnectionStatus::kActive);
-  }
-
-  // Both orgs restart on what they stored.
-  void Reopen() {
-    t->Reopen("conn-1");
-    absl::StatusOr<Connection*> primary = t->primary->GetConnection("conn-1");
-    absl::StatusOr<Connection*> secondary =
-        t->secondary->GetConnection("conn-1");
-    RequireOk(primary.status());
-    RequireOk(secondary.status());
-    p = *primary;
-    s = *secondary;
-  }
+// Two orgs with a CRM RecordStore each, connected; changes retried soon.
+struct World : testing::CrmOrgs {
+  World()
+      : CrmOrgs([](testing::TwoOrgsConfig& config) {
+          config.queue.retry = {.initial_delay = absl::Seconds(2),
+                                .multiplier = 2.0,
+                                .max_delay = absl::Seconds(10),
+                                .jitter = 0.0,
+                                .max_attempts = 10};
+        }) {}
 
   // `from` publishes Account, `to` subscribes it.
   void Flow(Connection* from, Connection* to) {
-    RequireOk(from->publish_set()->PublishObject("Account"));
-    REQUIRE(t->Settle());
-    RequireOk(to->subscription_map()->Subscribe("Account"));
-    REQUIRE(t->Settle());
-    REQUIRE(from->publish_set()->IsPartnerSubscribed("Account"));
+    CrmOrgs::Flow(from, to, {"Account"});
+  }
+
+  static std::optional<std::string> PartnerOf(Connection* on,
+                                              const std::string& id) {
+    return CrmOrgs::PartnerOf(on, "Account", id);
   }
 
   // An Account named `name` inserted in `store` and captured on `on`.
@@ -95,30 +69,6 @@ struct World {
     RequireOk(inserted.status());
     testing::CaptureWrite(on, ChangeKind::kInsert, *inserted);
     return *inserted;
-  }
-
-  // Steps both orgs until the bulk sync completed and nothing is queued or
-  // in flight; false if that takes too long.
-  bool FinishBulkSync() {
-    for (int round = 0; round < 3000; ++round) {
-      absl::StatusOr<std::optional<BulkSyncProgress>> status =
-          p->BulkSyncStatus();
-      RequireOk(status.status());
-      if (status->has_value() &&
-          (*status)->state == BulkSyncState::kCompleted && t->Settle()) {
-        return true;
-      }
-      t->Pump();
-    }
-    return false;
-  }
-
-  static std::optional<std::string> PartnerOf(Connection* on,
-                                              const std::string& id) {
-    absl::StatusOr<std::optional<std::string>> partner =
-        on->PartnerRecordId("Account", id);
-    RequireOk(partner.status());
-    return *partner;
   }
 
   // Every Account of `store` whose Name is `name`, by id.
@@ -153,17 +103,6 @@ struct World {
                             }));
     }
   }
-
-  Schema primary_schema;
-  Schema secondary_schema;
-  testing::ForwardingClock store_clock;
-  std::unique_ptr<RecordStore> primary_store =
-      testing::NewCrmRecordStore(&primary_schema, &store_clock, "P-");
-  std::unique_ptr<RecordStore> secondary_store =
-      testing::NewCrmRecordStore(&secondary_schema, &store_clock, "S-");
-  std::unique_ptr<testing::TwoOrgs> t;
-  Connection* p = nullptr;
-  Connection* s = nullptr;
 };
 
 TEST_CASE(
@@ -206,7 +145,7 @@ TEST_CASE(
   BulkSyncOptions options;
   options.actor = "admin";
   RequireOk(w.p->StartBulkSync(options).status());
-  REQUIRE(w.FinishBulkSync());
+  REQUIRE(w.FinishBulkSync(w.p));
   const Strings copies = World::Named(w.secondary_store.get(), "Acme");
   REQUIRE(copies.size() == 1);
   CHECK(World::PartnerOf(w.p, acme.id) == copies.front());

@@ -25,7 +25,7 @@
 #include "orgsync/schema.h"
 #include "orgsync/verify.h"
 #include "testing/connection_fixture.h"
-#include "testing/crm_schema.h"
+#include "testing/crm_orgs.h"
 #include "testing/storage_testing.h"
 
 namespace orgsync::verify_test {
@@ -36,32 +36,8 @@ using Strings = std::vector<std::string>;
 
 // Two orgs over the CRM schema with in-memory stores, Active at once; the
 // primary publishes Account and Contact, the secondary subscribes them.
-struct World {
-  World() {
-    testing::FillSchema(&primary_schema);
-    testing::FillSchema(&secondary_schema);
-    testing::TwoOrgsConfig config;
-    config.primary_schema = &primary_schema;
-    config.secondary_schema = &secondary_schema;
-    config.primary_record_store = primary_store.get();
-    config.secondary_record_store = secondary_store.get();
-    config.delivery.ack_timeout = absl::Seconds(5);
-    t = std::make_unique<testing::TwoOrgs>(
-        1, testing::NewReopenableMemoryStorage(),
-        testing::NewReopenableMemoryStorage(), std::move(config));
-    store_clock.target = &t->clock;
-    InvitationOptions options = testing::DefaultInvitation();
-    options.sync = {};
-    std::tie(p, s) = t->Connect(options);
-    REQUIRE(p->status() == ConnectionStatus::kActive);
-    const Strings objects = {"Account", "Contact"};
-    RequireOk(p->publish_set()->PublishObjects(objects));
-    REQUIRE(t->Settle());
-    for (const std::string& object : objects) {
-      RequireOk(s->subscription_map()->Subscribe(object));
-    }
-    REQUIRE(t->Settle());
-  }
+struct World : testing::CrmOrgs {
+  World() { Flow(p, s, {"Account", "Contact"}); }
 
   // A record written to `store` and never captured.
   Record Uncaptured(RecordStore* store, const std::string& object,
@@ -93,14 +69,7 @@ struct World {
     BulkSyncOptions options;
     options.actor = "admin@a";
     RequireOk(p->StartBulkSync(options).status());
-    for (int round = 0; round < 5000; ++round) {
-      absl::StatusOr<std::optional<BulkSyncProgress>> status =
-          p->BulkSyncStatus();
-      RequireOk(status.status());
-      if ((*status)->state == BulkSyncState::kCompleted && t->Settle()) return;
-      t->Pump();
-    }
-    FAIL("the bulk sync did not finish");
+    REQUIRE(FinishBulkSync(p));
   }
 
   // Starts a Verify on `from` and pumps until it ends.
@@ -131,17 +100,7 @@ struct World {
     return report.objects.front();
   }
 
-  Schema primary_schema;
-  Schema secondary_schema;
-  testing::ForwardingClock store_clock;
-  std::unique_ptr<RecordStore> primary_store =
-      testing::NewCrmRecordStore(&primary_schema, &store_clock, "P-");
-  std::unique_ptr<RecordStore> secondary_store =
-      testing::NewCrmRecordStore(&secondary_schema, &store_clock, "S-");
   std::vector<Record> written;
-  std::unique_ptr<testing::TwoOrgs> t;
-  Connection* p = nullptr;
-  Connection* s = nullptr;
 };
 
 TEST_CASE(
