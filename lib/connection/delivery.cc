@@ -185,14 +185,15 @@ void ConnectionImpl::MapSink::Finish(const absl::Status& write_status) {
     pending.swap(pending_);
     fences.swap(fences_);
   }
-  if (write_status.ok()) {
-    for (const auto& [object, fence] : fences) {
-      connection_->record_sync_->NoteUnlinkFence(object, fence);
-    }
-  }
   if (pending.has_value()) {
     connection_->record_queue_->FinishEnqueue(std::move(*pending),
                                               write_status);
+  }
+  // After the notice is visible in the queue: a fence whose notice cannot
+  // be found counts as delivered (RecordSync::StageUnlinkFence).
+  for (const auto& [object, fence] : fences) {
+    connection_->record_sync_->FinishUnlinkFence(object, fence,
+                                                 write_status.ok());
   }
 }
 

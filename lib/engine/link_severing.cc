@@ -52,6 +52,18 @@ void RecordSync::StageUnlinkFence(std::string_view object, uint64_t fence,
                                   WriteBatch* batch) {
   // Never lowered: a change below an earlier fence stays behind it.
   links_.PutUnlinkFence(object, std::max(fence, UnlinkFenceOf(object)), batch);
+  internal::MutexLock lock(&fences_mu_);
+  staged_fences_.emplace(object);
+  has_unlink_fences_.store(true);
+}
+
+void RecordSync::FinishUnlinkFence(std::string_view object, uint64_t fence,
+                                   bool written) {
+  if (written) NoteUnlinkFence(object, fence);
+  internal::MutexLock lock(&fences_mu_);
+  if (auto it = staged_fences_.find(object); it != staged_fences_.end()) {
+    staged_fences_.erase(it);
+  }
 }
 
 uint64_t RecordSync::UnlinkFenceOf(std::string_view object) const {
@@ -73,6 +85,7 @@ absl::StatusOr<bool> RecordSync::AwaitsUnpublishNotice(
   uint64_t fence = 0;
   {
     internal::MutexLock lock(&fences_mu_);
+    if (staged_fences_.contains(local_object)) return true;
     auto it = unlink_fences_.find(local_object);
     if (it == unlink_fences_.end() || delivered_fences_.contains(it->second)) {
       return false;

@@ -276,20 +276,22 @@ class RecordSync {
   // step thread (SeverRequestedLinks). Any thread.
   void RequestObjectUnlink(std::string_view object, WriteBatch* batch);
   // R20, on the side that unpublished `object`: stages its unlink fence,
-  // `fence` being the queue sequence of the Type Map Delete notice. Once
-  // the batch is written the caller calls NoteUnlinkFence; from then on
+  // `fence` being the queue sequence of the Type Map Delete notice; the
+  // caller calls FinishUnlinkFence with the batch's write status once the
+  // notice is visible in the queue. Once written,
   //   * a change of `object` queued before the notice is not sent (logged
   //     OBJECT_NOT_SUBSCRIBED) and its acknowledgement links nothing, even
   //     once the object is published again: it belongs to the dropped
   //     links;
-  //   * until the partner has the notice (it leaves the queue), the
-  //     partner's changes of `object` are refused, retryably: sent before
-  //     the partner dropped its links, the links they would make here
-  //     would be dropped there.
+  //   * from the staging on, until the partner has the notice (it leaves
+  //     the queue), the partner's changes of `object` are refused,
+  //     retryably: sent before the partner dropped its links, the links
+  //     they would make here would be dropped there.
   // Any thread.
   void StageUnlinkFence(std::string_view object, uint64_t fence,
                         WriteBatch* batch);
-  void NoteUnlinkFence(std::string_view object, uint64_t fence);
+  void FinishUnlinkFence(std::string_view object, uint64_t fence,
+                         bool written);
   // Step side, before anything else of a step or a received envelope:
   // severs the links OnLocalUndelete asked for (also those filed before a
   // restart), logging LINK_SEVERED for each, and drops the links of the
@@ -453,6 +455,10 @@ class RecordSync {
       ABSL_GUARDED_BY(fences_mu_);
   // The fences whose notice the partner has (left the queue).
   std::set<uint64_t> delivered_fences_ ABSL_GUARDED_BY(fences_mu_);
+  // Objects whose unpublish is being written (StageUnlinkFence).
+  std::multiset<std::string, std::less<>> staged_fences_
+      ABSL_GUARDED_BY(fences_mu_);
+  void NoteUnlinkFence(std::string_view object, uint64_t fence);
   std::atomic<bool> has_unlink_fences_{false};
   // Where the apply path puts its log appends; set only during Apply, on
   // the step thread (Capture never reads it).
