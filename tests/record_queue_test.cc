@@ -522,8 +522,9 @@ TEST_CASE("Design rule 7: a failed write leaves queue and counters unchanged") {
 }
 
 TEST_CASE(
-    "R50: whether a record has a pending entry follows enqueues, removals, "
-    "failed writes and a reopen across many records") {
+    "R50: whether a record has a pending (or an earlier pending) entry "
+    "follows enqueues, removals, failed writes and a reopen across many "
+    "records") {
   auto memory = NewMemoryStorage();
   FaultInjectingStorage storage(memory.get());
   ManualClock clock;
@@ -560,6 +561,25 @@ TEST_CASE(
   queue.reset();
   auto reopened = OpenQueue(&storage, &clock);
   check(*reopened);
+
+  // An earlier entry of the same record, among records that share its
+  // bucket or have it to themselves.
+  int wrong = 0;
+  for (int i = 1; i < kRecords; i += 3) {
+    absl::StatusOr<bool> earlier =
+        reopened->HasEarlierPending({"Account", id(i)}, (*sequences)[i]);
+    REQUIRE(earlier.ok());
+    if (*earlier) ++wrong;
+  }
+  CHECK(wrong == 0);
+  const uint64_t again = EnqueueOne(*reopened, Change("Account", id(1)));
+  absl::StatusOr<bool> earlier =
+      reopened->HasEarlierPending({"Account", id(1)}, again);
+  REQUIRE(earlier.ok());
+  CHECK(*earlier);
+  earlier = reopened->HasEarlierPending({"Account", id(1)}, (*sequences)[1]);
+  REQUIRE(earlier.ok());
+  CHECK_FALSE(*earlier);
 }
 
 TEST_CASE("Design rule 7: invalid input is refused and changes nothing") {

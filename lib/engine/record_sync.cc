@@ -478,10 +478,7 @@ OutgoingChange RecordSync::BlockedByParent(const RecordRef& parent) {
 
 absl::StatusOr<bool> RecordSync::HasEarlierChange(
     const QueueEntry& entry) const {
-  ORGSYNC_ASSIGN_OR_RETURN(std::vector<uint64_t> pending,
-                           deps_.queue->PendingSequences(entry.record));
-  return std::any_of(pending.begin(), pending.end(),
-                     [&](uint64_t s) { return s < entry.sequence; });
+  return deps_.queue->HasEarlierPending(entry.record, entry.sequence);
 }
 
 absl::Status RecordSync::PayloadMismatch(const QueueEntry& entry) {

@@ -549,6 +549,14 @@ absl::StatusOr<absl::Duration> DurableRecordQueue::OldestEntryAge() const {
                   impl_->clock()->Now() - oldest->enqueued);
 }
 
+absl::StatusOr<bool> DurableRecordQueue::HasEarlierPending(
+    const RecordRef& record, uint64_t sequence) const {
+  if (!impl_->MayHaveOthersPending(record)) return false;
+  ORGSYNC_ASSIGN_OR_RETURN(std::vector<uint64_t> oldest,
+                           impl_->PendingSequences(record, 1));
+  return !oldest.empty() && oldest.front() < sequence;
+}
+
 absl::StatusOr<bool> DurableRecordQueue::HasPending(const RecordRef& record) const {
   ORGSYNC_ASSIGN_OR_RETURN(std::vector<uint64_t> sequences,
                            impl_->PendingSequences(record, 1));

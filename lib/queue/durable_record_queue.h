@@ -279,6 +279,12 @@ class DurableRecordQueue final : public RecordQueue {
   [[nodiscard]] absl::StatusOr<std::optional<QueueEntry>> Oldest()
       const override;
   [[nodiscard]] absl::StatusOr<absl::Duration> OldestEntryAge() const override;
+  // Whether an entry of `record` older than `sequence` is queued, where
+  // `sequence` is a queued entry of `record` (so that, most often, the
+  // in-memory filter answers alone: a bucket holding one entry holds only
+  // that one).
+  [[nodiscard]] absl::StatusOr<bool> HasEarlierPending(const RecordRef& record,
+                                                       uint64_t sequence) const;
   [[nodiscard]] absl::StatusOr<bool> HasPending(
       const RecordRef& record) const override;
   [[nodiscard]] absl::StatusOr<std::vector<uint64_t>> PendingSequences(

@@ -104,6 +104,11 @@ class DurableRecordQueue::Impl {
     MutexLock lock(&mu_);
     return count_ > 0 && pending_by_bucket_[Bucket(record)] > 0;
   }
+  // Whether the bucket of `record` holds more than one queued entry.
+  bool MayHaveOthersPending(const RecordRef& record) const {
+    MutexLock lock(&mu_);
+    return pending_by_bucket_[Bucket(record)] > 1;
+  }
   std::map<QueueAction, uint64_t> CountByAction() const;
 
   Storage* storage() const { return storage_; }
