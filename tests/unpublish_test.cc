@@ -10,7 +10,6 @@
 #include <catch2/catch.hpp>
 #include <optional>
 #include <string>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -88,20 +87,22 @@ struct World : testing::CrmOrgs {
   // The two orgs' links of every Account agree: each linked record's
   // partner names it back.
   void CheckLinksAgree() {
-    for (auto [here, there, store] :
-         {std::tuple{p, s, primary_store.get()},
-          std::tuple{s, p, secondary_store.get()}}) {
-      RequireOk(store->Scan("Account", absl::InfinitePast(),
-                            [&](const Record& record) {
-                              const std::optional<std::string> partner =
-                                  PartnerOf(here, record.id);
-                              if (partner.has_value()) {
-                                INFO(record.id << " is linked to " << *partner);
-                                CHECK(PartnerOf(there, *partner) == record.id);
-                              }
-                              return true;
-                            }));
-    }
+    CheckLinksOf(p, s, primary_store.get());
+    CheckLinksOf(s, p, secondary_store.get());
+  }
+
+  // Each of `here`'s linked Accounts (in `store`) is linked back by `there`.
+  static void CheckLinksOf(Connection* here, Connection* there,
+                           RecordStore* store) {
+    RequireOk(
+        store->Scan("Account", absl::InfinitePast(), [&](const Record& record) {
+          const std::optional<std::string> partner = PartnerOf(here, record.id);
+          if (partner.has_value()) {
+            INFO(record.id << " is linked to " << *partner);
+            CHECK(PartnerOf(there, *partner) == record.id);
+          }
+          return true;
+        }));
   }
 };
 
