@@ -193,6 +193,7 @@ TEST_CASE(
     options.seed = one.seed;
     options.two_way = true;
     options.primary_wins_conflicts = one.seed % 2 == 0;  // as RunShard
+    options.republish = false;  // as when they were pinned
     const testing::SimulationResult result = testing::RunSimulation(options);
     INFO(one.found);
     INFO(testing::DescribeSimulation(options, result));

@@ -116,7 +116,7 @@ class Simulation {
         Round();
         MaybeStartBulkSync();
         MaybeForward();
-        republisher_.Round(*primary_, *secondary_);
+        if (options_.republish) republisher_.Round(*primary_, *secondary_);
       }
       Heal();
       republisher_.Finish(*primary_, *secondary_,

@@ -57,6 +57,10 @@ struct SimulationOptions {
   // write always wins, instead of the default last writer: the org that
   // applies a decision against the newer write must send the winner again.
   bool primary_wins_conflicts = false;
+  // Unpublish/re-publish episodes (sim_republish.h). Off only for seeds
+  // pinned before episodes existed: their storage writes, and so their
+  // crashes, would move, and the run they were pinned for would be lost.
+  bool republish = true;
 };
 
 struct SimulationResult {
