@@ -106,16 +106,8 @@ struct World {
     options.sync = {};
     std::tie(p, s) = t->Connect(options);
     REQUIRE(p->status() == ConnectionStatus::kActive);
-    const Strings objects = {"Account", "Contact", "Case", "CaseComment"};
-    RequireOk(p->publish_set()->PublishObjects(objects));
-    REQUIRE(t->Settle());
-    for (const std::string& object : objects) {
-      RequireOk(s->subscription_map()->Subscribe(object));
-    }
-    REQUIRE(t->Settle());
-    for (const std::string& object : objects) {
-      REQUIRE(p->publish_set()->IsPartnerSubscribed(object));
-    }
+    testing::FlowObjects(*t, p, s,
+                         {"Account", "Contact", "Case", "CaseComment"});
     REQUIRE(p->publish_set()->IsFieldPublished("Contact", "ReportsToId"));
     REQUIRE(p->publish_set()->IsFieldPublished("Account", "ParentId"));
   }

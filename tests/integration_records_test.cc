@@ -203,15 +203,7 @@ struct World {
 
   // `from` publishes `objects`; `to` subscribes them (fields map by name).
   void Flow(Connection* from, Connection* to, const Strings& objects) {
-    RequireOk(from->publish_set()->PublishObjects(objects));
-    REQUIRE(t->Settle());
-    for (const std::string& object : objects) {
-      RequireOk(to->subscription_map()->Subscribe(object));
-    }
-    REQUIRE(t->Settle());
-    for (const std::string& object : objects) {
-      REQUIRE(from->publish_set()->IsPartnerSubscribed(object));
-    }
+    testing::FlowObjects(*t, from, to, objects);
   }
 
   // Two-way: each side publishes `objects` and the other subscribes them.

@@ -232,8 +232,6 @@ class ConnectionImpl final : public Connection {
     ConnectionImpl* const connection_;
     internal::Mutex mu_;
     std::optional<DurableRecordQueue::PendingEnqueue> pending_ ABSL_GUARDED_BY(mu_);
-    // R20: (object, fence) of each unpublish staged, noted once written.
-    std::vector<std::pair<std::string, uint64_t>> fences_ ABSL_GUARDED_BY(mu_);
   };
 
   // Capture and CaptureBatch; Forward's changes are `forwarded` (R66, R34).

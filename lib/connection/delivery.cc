@@ -158,7 +158,6 @@ absl::Status ConnectionImpl::MapSink::Stage(
   // R20: unpublishing disconnects the object's synced records, here with
   // the unpublish and at the partner when the notice arrives; what was
   // queued before the notice belongs to the dropped links.
-  std::vector<std::pair<std::string, uint64_t>> fences;
   const std::vector<uint64_t> sequences = pending.sequences();
   for (size_t i = 0; i < entries.size(); ++i) {
     if (entries[i].action != QueueAction::kTypeMapDelete ||
@@ -169,21 +168,17 @@ absl::Status ConnectionImpl::MapSink::Stage(
                                                    batch);
     connection_->record_sync_->StageUnlinkFence(entries[i].record.object,
                                                 sequences[i], batch);
-    fences.emplace_back(entries[i].record.object, sequences[i]);
   }
   internal::MutexLock lock(&mu_);
   pending_ = std::move(pending);
-  fences_ = std::move(fences);
   return absl::OkStatus();
 }
 
 void ConnectionImpl::MapSink::Finish(const absl::Status& write_status) {
   std::optional<DurableRecordQueue::PendingEnqueue> pending;
-  std::vector<std::pair<std::string, uint64_t>> fences;
   {
     internal::MutexLock lock(&mu_);
     pending.swap(pending_);
-    fences.swap(fences_);
   }
   if (pending.has_value()) {
     connection_->record_queue_->FinishEnqueue(std::move(*pending),
@@ -191,9 +186,8 @@ void ConnectionImpl::MapSink::Finish(const absl::Status& write_status) {
   }
   // After the notice is visible in the queue: a fence whose notice cannot
   // be found counts as delivered (RecordSync::StageUnlinkFence).
-  for (const auto& [object, fence] : fences) {
-    connection_->record_sync_->FinishUnlinkFence(object, fence,
-                                                 write_status.ok());
+  if (connection_->record_sync_ != nullptr) {
+    connection_->record_sync_->FinishUnlinkFences(write_status.ok());
   }
 }
 

@@ -53,29 +53,30 @@ void RecordSync::StageUnlinkFence(std::string_view object, uint64_t fence,
   // Never lowered: a change below an earlier fence stays behind it.
   links_.PutUnlinkFence(object, std::max(fence, UnlinkFenceOf(object)), batch);
   internal::MutexLock lock(&fences_mu_);
-  staged_fences_.emplace(object);
+  staged_fences_.emplace_back(object, fence);
   has_unlink_fences_.store(true);
 }
 
-void RecordSync::FinishUnlinkFence(std::string_view object, uint64_t fence,
-                                   bool written) {
-  if (written) NoteUnlinkFence(object, fence);
-  internal::MutexLock lock(&fences_mu_);
-  if (auto it = staged_fences_.find(object); it != staged_fences_.end()) {
-    staged_fences_.erase(it);
+void RecordSync::FinishUnlinkFences(bool written) {
+  std::vector<std::pair<std::string, uint64_t>> staged;
+  {
+    internal::MutexLock lock(&fences_mu_);
+    staged.swap(staged_fences_);
   }
+  if (!written) return;
+  for (const auto& [object, fence] : staged) NoteUnlinkFence(object, fence);
 }
 
 uint64_t RecordSync::UnlinkFenceOf(std::string_view object) const {
   internal::MutexLock lock(&fences_mu_);
   auto it = unlink_fences_.find(object);
-  return it == unlink_fences_.end() ? 0 : it->second;
+  return it == unlink_fences_.end() ? 0 : it->second.sequence;
 }
 
 void RecordSync::NoteUnlinkFence(std::string_view object, uint64_t fence) {
   internal::MutexLock lock(&fences_mu_);
-  uint64_t& kept = unlink_fences_[std::string(object)];
-  kept = std::max(kept, fence);
+  UnlinkFence& kept = unlink_fences_[std::string(object)];
+  if (fence > kept.sequence) kept = UnlinkFence{.sequence = fence};
   has_unlink_fences_.store(true);
 }
 
@@ -85,19 +86,22 @@ absl::StatusOr<bool> RecordSync::AwaitsUnpublishNotice(
   uint64_t fence = 0;
   {
     internal::MutexLock lock(&fences_mu_);
-    if (staged_fences_.contains(local_object)) return true;
-    auto it = unlink_fences_.find(local_object);
-    if (it == unlink_fences_.end() || delivered_fences_.contains(it->second)) {
-      return false;
+    for (const auto& [object, staged] : staged_fences_) {
+      if (object == local_object) return true;
     }
-    fence = it->second;
+    auto it = unlink_fences_.find(local_object);
+    if (it == unlink_fences_.end() || it->second.delivered) return false;
+    fence = it->second.sequence;
   }
   // The fence is the notice's sequence: queued until the partner has it
   // (or it failed for good).
   absl::StatusOr<QueueEntry> notice = deps_.queue->Get(fence);
   if (absl::IsNotFound(notice.status())) {
     internal::MutexLock lock(&fences_mu_);
-    delivered_fences_.insert(fence);
+    auto it = unlink_fences_.find(local_object);
+    if (it != unlink_fences_.end() && it->second.sequence == fence) {
+      it->second.delivered = true;
+    }
     return false;
   }
   ORGSYNC_RETURN_IF_ERROR(notice.status());

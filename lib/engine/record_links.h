@@ -117,10 +117,9 @@ class RecordLinks {
   // The pending requests, at most `limit`, in key order.
   [[nodiscard]] absl::StatusOr<std::vector<RecordRef>> ListSeverRequests(
       size_t limit) const;
-  // R20 unlink fences: the highest queue sequence of this side that was
-  // reserved before an object's links were dropped (by unpublishing it,
-  // here or at the partner); a queued change at or below it belongs to the
-  // dropped links. Kept for good, the higher one winning.
+  // R20 unlink fences, on the side that unpublished an object: the queue
+  // sequence of its latest Type Map Delete notice; a queued change of the
+  // object at or below it belongs to the dropped links. Kept for good.
   void PutUnlinkFence(std::string_view object, uint64_t sequence,
                       WriteBatch* batch) const;
   // Every object's fence.

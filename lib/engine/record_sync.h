@@ -277,7 +277,7 @@ class RecordSync {
   void RequestObjectUnlink(std::string_view object, WriteBatch* batch);
   // R20, on the side that unpublished `object`: stages its unlink fence,
   // `fence` being the queue sequence of the Type Map Delete notice; the
-  // caller calls FinishUnlinkFence with the batch's write status once the
+  // caller calls FinishUnlinkFences with the batch's write status once the
   // notice is visible in the queue. Once written,
   //   * a change of `object` queued before the notice is not sent (logged
   //     OBJECT_NOT_SUBSCRIBED) and its acknowledgement links nothing, even
@@ -287,11 +287,11 @@ class RecordSync {
   //     the queue), the partner's changes of `object` are refused,
   //     retryably: sent before the partner dropped its links, the links
   //     they would make here would be dropped there.
-  // Any thread.
+  // Any thread; a Stage and its Finish are not interleaved with another
+  // pair (the publish set serializes its writes).
   void StageUnlinkFence(std::string_view object, uint64_t fence,
                         WriteBatch* batch);
-  void FinishUnlinkFence(std::string_view object, uint64_t fence,
-                         bool written);
+  void FinishUnlinkFences(bool written);
   // Step side, before anything else of a step or a received envelope:
   // severs the links OnLocalUndelete asked for (also those filed before a
   // restart), logging LINK_SEVERED for each, and drops the links of the
@@ -448,17 +448,19 @@ class RecordSync {
   // Whether `local_object` was unpublished here and the partner does not
   // have the notice yet (StageUnlinkFence).
   absl::StatusOr<bool> AwaitsUnpublishNotice(std::string_view local_object);
+  void NoteUnlinkFence(std::string_view object, uint64_t fence);
   // The unlink fences by object (read at Create, then NoteUnlinkFence);
   // has_unlink_fences_ spares the send path the lock while there are none.
+  struct UnlinkFence {
+    uint64_t sequence = 0;
+    bool delivered = false;  // the notice left the queue
+  };
   mutable internal::Mutex fences_mu_;
-  std::map<std::string, uint64_t, std::less<>> unlink_fences_
+  std::map<std::string, UnlinkFence, std::less<>> unlink_fences_
       ABSL_GUARDED_BY(fences_mu_);
-  // The fences whose notice the partner has (left the queue).
-  std::set<uint64_t> delivered_fences_ ABSL_GUARDED_BY(fences_mu_);
-  // Objects whose unpublish is being written (StageUnlinkFence).
-  std::multiset<std::string, std::less<>> staged_fences_
+  // (object, fence) of the unpublish being written (StageUnlinkFence).
+  std::vector<std::pair<std::string, uint64_t>> staged_fences_
       ABSL_GUARDED_BY(fences_mu_);
-  void NoteUnlinkFence(std::string_view object, uint64_t fence);
   std::atomic<bool> has_unlink_fences_{false};
   // Where the apply path puts its log appends; set only during Apply, on
   // the step thread (Capture never reads it).

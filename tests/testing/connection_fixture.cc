@@ -3,7 +3,12 @@
 #include "testing/connection_fixture.h"
 
 #include <catch2/catch.hpp>
+#include <string>
 #include <utility>
+#include <vector>
+
+#include "orgsync/publish_set.h"
+#include "orgsync/subscription_map.h"
 
 namespace orgsync::testing {
 namespace {
@@ -89,6 +94,19 @@ Record InsertCapturedAccount(RecordStore* store, Connection* connection,
   RequireOk(inserted.status());
   CaptureWrite(connection, ChangeKind::kInsert, *inserted);
   return *std::move(inserted);
+}
+
+void FlowObjects(TwoOrgs& orgs, Connection* from, Connection* to,
+                 const std::vector<std::string>& objects) {
+  RequireOk(from->publish_set()->PublishObjects(objects));
+  REQUIRE(orgs.Settle());
+  for (const std::string& object : objects) {
+    RequireOk(to->subscription_map()->Subscribe(object));
+  }
+  REQUIRE(orgs.Settle());
+  for (const std::string& object : objects) {
+    REQUIRE(from->publish_set()->IsPartnerSubscribed(object));
+  }
 }
 
 std::string LinkedPartnerId(Connection* connection, std::string_view object,

@@ -90,6 +90,13 @@ Record InsertCapturedAccount(RecordStore* store, Connection* connection,
 std::string LinkedPartnerId(Connection* connection, std::string_view object,
                             std::string_view id);
 
+class TwoOrgs;
+
+// `from` publishes `objects` and `to` subscribes them, each step settled
+// over `orgs`; `from` then knows the partner subscribes each one.
+void FlowObjects(TwoOrgs& orgs, Connection* from, Connection* to,
+                 const std::vector<std::string>& objects);
+
 // What the two orgs are opened with besides their ids.
 struct TwoOrgsConfig {
   const Schema* primary_schema = nullptr;

@@ -8,8 +8,6 @@
 #include "absl/status/statusor.h"
 #include "orgsync/bulk_sync.h"
 #include "orgsync/org.h"
-#include "orgsync/publish_set.h"
-#include "orgsync/subscription_map.h"
 #include "testing/crm_schema.h"
 #include "testing/storage_testing.h"
 
@@ -37,15 +35,7 @@ CrmOrgs::CrmOrgs(const std::function<void(TwoOrgsConfig&)>& configure) {
 
 void CrmOrgs::Flow(Connection* from, Connection* to,
                    const std::vector<std::string>& objects) {
-  RequireOk(from->publish_set()->PublishObjects(objects));
-  REQUIRE(t->Settle());
-  for (const std::string& object : objects) {
-    RequireOk(to->subscription_map()->Subscribe(object));
-  }
-  REQUIRE(t->Settle());
-  for (const std::string& object : objects) {
-    REQUIRE(from->publish_set()->IsPartnerSubscribed(object));
-  }
+  FlowObjects(*t, from, to, objects);
 }
 
 bool CrmOrgs::FinishBulkSync(Connection* on, int max_rounds) {

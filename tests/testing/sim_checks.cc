@@ -215,9 +215,9 @@ std::string BaseKey(const std::string& check_key) {
 CheckResult CheckConverged(Side& primary, Side& secondary,
                            const SimModel& model, const HostLedger& ledger) {
   CheckResult result;
-  const std::map<std::string, std::string> keys_a =
+  std::map<std::string, std::string> keys_a =
       CheckKeysById(primary, model, ledger, /*primary=*/true);
-  const std::map<std::string, std::string> keys_b =
+  std::map<std::string, std::string> keys_b =
       CheckKeysById(secondary, model, ledger, /*primary=*/false);
   std::set<std::string> left_unlinked =
       LeftUnlinked(primary, model, ledger, keys_a);
@@ -345,8 +345,8 @@ CheckResult CheckConverged(Side& primary, Side& secondary,
         shown, differences, logs.empty() ? " none" : logs)};
   }
   result.records = a.size();
-  result.primary_keys = keys_a;
-  result.secondary_keys = keys_b;
+  result.primary_keys = std::move(keys_a);
+  result.secondary_keys = std::move(keys_b);
   return result;
 }
 

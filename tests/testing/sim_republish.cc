@@ -10,23 +10,6 @@
 #include "orgsync/subscription_map.h"
 
 namespace orgsync::testing::sim {
-namespace {
-
-// A call into an org that may have crashed during it: its error is the
-// crash's, anything else fails the run. Whether the call returned OK.
-bool Survived(const absl::Status& status, const Side& side,
-              std::string_view doing) {
-  if (!status.ok() && side.down()) {
-    Trace("{} {}: cut short by the crash ({})", side.org_id(), doing,
-          status.ToString());
-    return false;
-  }
-  Check(status, std::string(doing) + " on " + side.org_id());
-  return true;
-}
-
-}  // namespace
-
 Republisher::Republisher(const SimModel* model, HostLedger* ledger,
                          uint64_t seed, bool two_way)
     : model_(model), ledger_(ledger), rng_(seed), two_way_(two_way) {}

@@ -396,6 +396,17 @@ std::vector<Record> Side::All(const std::string& object) const {
   return out;
 }
 
+bool Survived(const absl::Status& status, const Side& side,
+              std::string_view doing) {
+  if (!status.ok() && side.down()) {
+    Trace("{} {}: cut short by the crash ({})", side.org_id(), doing,
+          status.ToString());
+    return false;
+  }
+  Check(status, std::string(doing) + " on " + side.org_id());
+  return true;
+}
+
 bool Side::Capture(ChangeKind kind, const Record& record,
                    std::vector<std::string> changed_fields,
                    const std::vector<RecordRef>& affected) {

@@ -34,8 +34,10 @@
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "orgsync/capture.h"
 #include "orgsync/clock.h"
 #include "orgsync/conflict.h"
@@ -166,6 +168,12 @@ class Side {
   uint64_t keys_ = 0;
   uint64_t captures_ = 0;
 };
+
+// A call into `side` that may have crashed it: an error is the crash's
+// (traced) when the org is down, anything else fails the run. Whether the
+// call returned OK.
+bool Survived(const absl::Status& status, const Side& side,
+              std::string_view doing);
 
 }  // namespace orgsync::testing::sim
 

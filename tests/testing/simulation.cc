@@ -234,23 +234,11 @@ class Simulation {
     }
   }
 
-  // A call into an org that may have crashed during it: its error is the
-  // crash's, anything else fails the run.
-  void Survive(const absl::Status& status, sim::Side& side,
-               std::string_view doing) {
-    if (!status.ok() && side.down()) {
-      Trace("{} {}: cut short by the crash ({})", side.org_id(), doing,
-            status.ToString());
-      return;
-    }
-    Check(status, std::string(doing) + " on " + side.org_id());
-  }
-
   void Pump() {
     ++pumps_;
     for (sim::Side* side : {primary_.get(), secondary_.get()}) {
       if (side->down()) continue;  // a dead org does not step
-      Survive(side->org()->Step().status(), *side, "stepping");
+      sim::Survived(side->org()->Step().status(), *side, "stepping");
     }
     const size_t delivered = pair_.Step();
     clock_.Advance(absl::Seconds(1));
@@ -384,7 +372,7 @@ class Simulation {
     absl::StatusOr<BulkSyncProgress> started =
         side.connection()->StartBulkSync(options);
     if (absl::IsFailedPrecondition(started.status())) return;
-    Survive(started.status(), side, "starting a bulk sync");
+    sim::Survived(started.status(), side, "starting a bulk sync");
     if (started.ok()) {
       ++bulk_syncs_;
       Trace("{} started bulk sync {}", side.org_id(), started->run);
@@ -444,10 +432,10 @@ class Simulation {
     Connection* c = side.connection();
     const ConnectionInfo info = c->Info();
     if (info.admin_suspended) {
-      Survive(c->Resume("admin@" + side.org_id()), side, "resuming");
+      sim::Survived(c->Resume("admin@" + side.org_id()), side, "resuming");
     } else if (info.status == ConnectionStatus::kActive ||
                info.status == ConnectionStatus::kSuspended) {
-      Survive(c->Suspend("admin@" + side.org_id()), side, "suspending");
+      sim::Survived(c->Suspend("admin@" + side.org_id()), side, "suspending");
       ++suspensions_;
     }
   }
