@@ -474,5 +474,41 @@ TEST_CASE(
   CHECK(Phone(*w.secondary_inner, w.secondary_store.killed_id) == "newer");
 }
 
+TEST_CASE(
+    "Design rule 8, R60: a bulk copy sent again after a crash cut its apply "
+    "short carries its fields' own stamps -- the host's edit of the copy "
+    "made since wins in both orgs, with the sender's clock ten minutes "
+    "ahead",
+    "[crash][bulk_sync][clocks]") {
+  DyingSecondary w({.secondary_clock_offset = -absl::Minutes(10)});
+  Record account;
+  account.object = "Account";
+  account.fields = {{"Name", std::string("Acme")},
+                    {"Phone", std::string("original")}};
+  absl::StatusOr<Record> existing =
+      w.primary_store->Insert(std::move(account), ApplyContext{});
+  RequireOk(existing.status());
+  BulkSyncOptions options;
+  options.actor = "admin";
+  RequireOk(w.primary->StartBulkSync(options).status());
+  w.KillSecondaryOn(DyingHostStore::Kill::kInsert);
+  w.Reopen();
+  // The secondary's host edits the copy it holds; the copy's link is still
+  // reserved, so the edit waits until the copy's apply is finished.
+  w.t->clock.Advance(absl::Seconds(5));
+  absl::StatusOr<Record> edited = w.secondary_store.Update(
+      "Account", w.secondary_store.killed_id,
+      {{"Phone", std::string("secondary")}}, ApplyContext{});
+  RequireOk(edited.status());
+  Capture(w.secondary, *edited, {"Phone"});
+  REQUIRE(w.t->Settle());
+  // Stamped as new as the moment it was sent again, the copy's "original"
+  // was newer than the host's edit by the primary's clock: the secondary
+  // took it back while the primary took the edit, and no log said so.
+  CHECK(Phone(*w.primary_store, existing->id) == "secondary");
+  CHECK(Phone(*w.secondary_inner, w.secondary_store.killed_id) ==
+        "secondary");
+}
+
 }  // namespace
 }  // namespace orgsync::crash_after_host_write_test

@@ -125,6 +125,11 @@ proto::Envelope ChangesSample() {
   audit->set_last_modified_date_micros(1'650'000'000'000'000);
   insert->set_sender_version(3);
   insert->set_last_modified_micros(1'650'000'000'000'000);
+  proto::SentStamp& name_stamp = (*insert->mutable_field_stamps())["Name"];
+  name_stamp.set_micros(1'640'000'000'000'000);
+  name_stamp.set_from_primary(true);
+  name_stamp.set_version(2);
+  name_stamp.set_sequence(7);
 
   auto* update = batch->add_changes();
   update->set_sequence(2);
@@ -974,6 +979,27 @@ TEST_CASE("R30 on the wire: record change rules", "[wire]") {
        Mutated(ChangesSample(),
                [&](E& e) { change(2)(e)->set_forwarded(true); }),
        "changes.changes[2].forwarded: is set on REPLICATION_DELETE"},
+      {"Rule 8: field stamps on an update",
+       Mutated(ChangesSample(),
+               [&](E& e) {
+                 (*change(1)(e)->mutable_field_stamps())["Phone"];
+               }),
+       "changes.changes[1].field_stamps: is set on GENERIC_UPDATE"},
+      {"Rule 8: a field stamp of a field the change does not carry",
+       Mutated(ChangesSample(),
+               [&](E& e) {
+                 (*change(0)(e)->mutable_field_stamps())["Phone"];
+               }),
+       "changes.changes[0].field_stamps: stamps field 'Phone', which the "
+       "change does not carry"},
+      {"Rule 8: a field stamp newer than the record sent",
+       Mutated(ChangesSample(),
+               [&](E& e) {
+                 (*change(0)(e)->mutable_field_stamps())["Name"].set_micros(
+                     1'650'000'000'000'001);
+               }),
+       "changes.changes[0].field_stamps.Name: micros 1650000000000001 is "
+       "outside 0..1650000000000000"},
       {"R32: a lookup hint without the receiver's id",
        Mutated(ChangesSample(),
                [&](E& e) {

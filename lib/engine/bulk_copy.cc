@@ -216,7 +216,7 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareBulkSend(
     return out;
   }
   ORGSYNC_RETURN_IF_ERROR(current.status());
-  ORGSYNC_ASSIGN_OR_RETURN(out.change, FullStateInsert(*current));
+  ORGSYNC_ASSIGN_OR_RETURN(out.change, FullStateInsert(*current, link));
   out.change.set_action(proto::BULK_SYNC);
   // A record deleted since the scan still goes, live. This copy may have
   // reached the partner already (its answer lost, or this process

@@ -11,6 +11,7 @@
 #include <utility>
 #include <variant>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "engine/apply_results.h"
 #include "engine/incoming_values.h"
@@ -23,6 +24,10 @@ namespace orgsync::internal {
 
 struct RecordSync::MappedChange {
   FieldMap fields;  // local field name -> value to write here
+  // A record sent whole: local field name -> the stamp of its value's
+  // write (proto::RecordChange::field_stamps). Other fields, and every
+  // field of other changes, take the change's own stamp (StampFor).
+  absl::flat_hash_map<std::string, proto::FieldStamp> stamps;
   // Notes about the record itself: their record id is set once known.
   std::vector<NewLogEntry> notes;
   // Hints that named a record the connection does not share: logged as
@@ -309,9 +314,46 @@ absl::StatusOr<std::optional<proto::ItemResult>> RecordSync::MapFields(
         value = std::monostate{};
       }
     }
+    if (auto sent = change.field_stamps().find(*field.partner_field);
+        sent != change.field_stamps().end()) {
+      proto::FieldStamp& stamp = out->stamps[local_field];
+      stamp.set_micros(sent->second.micros());
+      stamp.set_from_primary(sent->second.from_primary());
+      stamp.set_version(sent->second.version());
+      stamp.set_sequence(sent->second.sequence());
+    }
     out->fields[local_field] = std::move(value);
   }
   return std::nullopt;
+}
+
+// A value of a record sent whole whose write this org has met already:
+// its own (an echo of this org's write, which it stamped at least as new),
+// or the partner's, no newer than the partner stamp this org holds for the
+// field (the partner wrote it before, or it is the very write applied
+// here). Nothing to decide: the value here is at least as new. Not
+// skipped, an old value the partner still held when it read the record
+// for sending would meet this org's newer write as a conflict, and a
+// resolver could bring it back.
+bool RecordSync::SeenHere(const proto::FieldStamp& incoming,
+                          const std::optional<proto::FieldStamp>& stored,
+                          const proto::StepStamps& stamps,
+                          const std::string& field) const {
+  const bool primary_here = deps_.role == ReplicationRole::kPrimary;
+  if (incoming.from_primary() == primary_here) {
+    return stored.has_value() && !StampLess(*stored, incoming);
+  }
+  auto applied = stamps.fields().find(field);
+  return applied != stamps.fields().end() &&
+         applied->second.from_primary() != primary_here &&
+         !StampLess(applied->second, incoming);
+}
+
+const proto::FieldStamp& RecordSync::StampFor(const MappedChange& mapped,
+                                              const std::string& field,
+                                              const proto::FieldStamp& whole) {
+  auto own = mapped.stamps.find(field);
+  return own != mapped.stamps.end() ? own->second : whole;
 }
 
 // Writes `entries` (if any) to the SyncLog by themselves, whatever becomes
@@ -462,11 +504,12 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
       // The host's store had the record already (a crash cut an earlier
       // apply of this insert short), and the host may have edited it since:
       // the stamps of those edits are newer than this insert's and stay.
+      const proto::FieldStamp& own = StampFor(mapped, field, stamp);
       ORGSYNC_ASSIGN_OR_RETURN(
           std::optional<proto::FieldStamp> newest,
           links_.NewestStamp(stamps, local_object, link->local_id(), field));
-      if (newest.has_value() && !StampLess(*newest, stamp)) continue;
-      (*stamps.mutable_fields())[field] = stamp;
+      if (newest.has_value() && !StampLess(*newest, own)) continue;
+      (*stamps.mutable_fields())[field] = own;
       auto held = existing->fields.find(field);
       const bool same = held != existing->fields.end()
                             ? held->second == value
@@ -499,7 +542,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyInsert(
     }
   } else if (absl::IsNotFound(existing.status())) {
     for (const auto& [field, value] : mapped.fields) {
-      (*stamps.mutable_fields())[field] = stamp;
+      (*stamps.mutable_fields())[field] = StampFor(mapped, field, stamp);
     }
     const bool keep_audit = sync_audit_fields() && change.has_audit();
     Record record;
@@ -565,7 +608,7 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
   }
   ORGSYNC_RETURN_IF_ERROR(current.status());
   const bool primary_here = deps_.role == ReplicationRole::kPrimary;
-  const proto::FieldStamp incoming =
+  const proto::FieldStamp whole =
       StampOf(change.last_modified_micros(), !primary_here,
               change.sender_version(), change.sequence());
 
@@ -576,9 +619,14 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
   ORGSYNC_ASSIGN_OR_RETURN(proto::StepStamps stamps,
                            links_.StepStampsOf(local_object, link));
   for (auto& [field, value] : mapped.fields) {
+    const proto::FieldStamp& incoming = StampFor(mapped, field, whole);
     ORGSYNC_ASSIGN_OR_RETURN(
         std::optional<proto::FieldStamp> stored,
         links_.NewestStamp(stamps, local_object, link.local_id(), field));
+    if (mapped.stamps.contains(field) &&
+        SeenHere(incoming, stored, stamps, field)) {
+      continue;
+    }
     const bool incoming_newer =
         !stored.has_value() || StampLess(*stored, incoming);
     const bool written_here =

@@ -490,6 +490,43 @@ absl::StatusOr<std::optional<proto::FieldStamp>> RecordLinks::NewestStamp(
   return newest;
 }
 
+absl::StatusOr<std::vector<std::optional<proto::FieldStamp>>>
+RecordLinks::NewestStamps(const proto::StepStamps& step,
+                          std::string_view object, std::string_view local_id,
+                          const std::vector<std::string>& fields) const {
+  std::vector<std::optional<proto::FieldStamp>> newest(fields.size());
+  ORGSYNC_ASSIGN_OR_RETURN(const bool captured, MayHaveCaptureStamps(object));
+  if (captured) {
+    ORGSYNC_ASSIGN_OR_RETURN(
+        std::optional<proto::StepStamps> inserted,
+        GetMessage<proto::StepStamps>(
+            storage_, CaptureStampKey(object, local_id, kInsertStampsField),
+            "insert's field stamps"));
+    if (inserted.has_value()) ExpandSharedStamp(&*inserted);
+    for (size_t i = 0; i < fields.size(); ++i) {
+      // As NewestStamp: a field's own capture stamp is the newer one.
+      ORGSYNC_ASSIGN_OR_RETURN(
+          newest[i], GetMessage<proto::FieldStamp>(
+                         storage_, CaptureStampKey(object, local_id, fields[i]),
+                         "field stamp"));
+      if (newest[i].has_value() || !inserted.has_value() ||
+          fields[i].starts_with('$')) {
+        continue;
+      }
+      auto carried = inserted->fields().find(fields[i]);
+      if (carried != inserted->fields().end()) newest[i] = carried->second;
+    }
+  }
+  for (size_t i = 0; i < fields.size(); ++i) {
+    auto stepped = step.fields().find(fields[i]);
+    if (stepped != step.fields().end() &&
+        (!newest[i].has_value() || StampLess(*newest[i], stepped->second))) {
+      newest[i] = stepped->second;
+    }
+  }
+  return newest;
+}
+
 absl::StatusOr<std::optional<proto::FieldStamp>> RecordLinks::GetStamp(
     std::string_view object, std::string_view local_id,
     std::string_view field) const {

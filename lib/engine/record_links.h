@@ -169,6 +169,12 @@ class RecordLinks {
   [[nodiscard]] absl::StatusOr<std::optional<proto::FieldStamp>> NewestStamp(
       const proto::StepStamps& step, std::string_view object,
       std::string_view local_id, std::string_view field) const;
+  // NewestStamp of each of `fields` (in their order), with the insert's
+  // stamps read once: for a record sent whole.
+  [[nodiscard]] absl::StatusOr<std::vector<std::optional<proto::FieldStamp>>>
+  NewestStamps(const proto::StepStamps& step, std::string_view object,
+               std::string_view local_id,
+               const std::vector<std::string>& fields) const;
   // Both reads, for one field.
   [[nodiscard]] absl::StatusOr<std::optional<proto::FieldStamp>> GetStamp(
       std::string_view object, std::string_view local_id,

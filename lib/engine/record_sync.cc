@@ -388,17 +388,15 @@ absl::StatusOr<std::vector<CaptureResult>> RecordSync::CaptureBatch(
 // --- PrepareSend -----------------------------------------------------------
 
 absl::StatusOr<proto::RecordChange> RecordSync::FullStateInsert(
-    const Record& record) {
+    const Record& record, const std::optional<proto::RecordLink>& link) {
   proto::RecordChange change;
   change.set_action(proto::GENERIC_INSERT);
   change.set_object(record.object);
   change.set_sender_record_id(record.id);
   change.set_sender_version(record.version);
-  // A whole record sent again is as new as the moment it is sent.
-  change.set_last_modified_micros(
-      hlc_.Tick(LocalWriteTime(record, *deps_.clock)));
   const std::shared_ptr<const ObjectDef> def =
       deps_.schema->FindObject(record.object);
+  std::vector<std::string> sent;
   for (const std::string& field :
        deps_.publish_set->PublishedFields(record.object)) {
     const FieldDef* field_def = def != nullptr ? def->FindField(field) : nullptr;
@@ -413,7 +411,44 @@ absl::StatusOr<proto::RecordChange> RecordSync::FullStateInsert(
       continue;  // logged when it was captured (R38)
     }
     FieldValueToProto(value, &(*change.mutable_fields())[field]);
+    sent.push_back(field);
   }
+  // Each value goes with the stamp of its write as this org knows it, not
+  // the moment it is sent: sent again (a retry, a bulk copy after a crash
+  // cut its apply short), a whole record would otherwise claim values newer
+  // than the partner's writes made since, and overwrite them there while
+  // this org takes them here (DESIGN.md rule 8). A value this org never
+  // stamped (written before it was captured) is as old as the host says
+  // the record is.
+  ORGSYNC_ASSIGN_OR_RETURN(
+      const proto::StepStamps step,
+      link.has_value() ? links_.StepStampsOf(record.object, *link)
+                       : links_.GetStepStamps(record.object, record.id));
+  ORGSYNC_ASSIGN_OR_RETURN(
+      const std::vector<std::optional<proto::FieldStamp>> stamps,
+      links_.NewestStamps(step, record.object, record.id, sent));
+  const bool primary_here = deps_.role == ReplicationRole::kPrimary;
+  const int64_t written = std::clamp<int64_t>(
+      absl::ToUnixMicros(record.audit.last_modified_date), 0,
+      HybridClock::kMaxStampMicros);
+  // The whole record is as new as the moment it is sent, and never older
+  // than a value it carries: the partner's clock moves past this.
+  int64_t newest = hlc_.Tick(LocalWriteTime(record, *deps_.clock));
+  for (size_t i = 0; i < sent.size(); ++i) {
+    proto::SentStamp& out = (*change.mutable_field_stamps())[sent[i]];
+    if (stamps[i].has_value()) {
+      out.set_micros(stamps[i]->micros());
+      out.set_from_primary(stamps[i]->from_primary());
+      out.set_version(stamps[i]->version());
+      out.set_sequence(stamps[i]->sequence());
+    } else {
+      out.set_micros(written);
+      out.set_from_primary(primary_here);
+      out.set_version(record.version);
+    }
+    newest = std::max(newest, out.micros());
+  }
+  change.set_last_modified_micros(newest);
   if (sync_audit_fields()) {
     AuditFieldsToProto(record.audit, change.mutable_audit());
   }
@@ -598,7 +633,7 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
     }
     ORGSYNC_RETURN_IF_ERROR(current.status());
     const bool forwarded = out.change.forwarded();
-    ORGSYNC_ASSIGN_OR_RETURN(out.change, FullStateInsert(*current));
+    ORGSYNC_ASSIGN_OR_RETURN(out.change, FullStateInsert(*current, link));
     out.change.set_forwarded(forwarded);  // R34: a forward still
   } else if (linked && link->resend_whole_after() != 0 &&
              out.change.action() == proto::GENERIC_UPDATE) {
@@ -608,7 +643,7 @@ absl::StatusOr<OutgoingChange> RecordSync::PrepareSend(
         deps_.store->Get(entry.record.object, entry.record.id);
     if (current.ok()) {
       const bool forwarded = out.change.forwarded();
-      ORGSYNC_ASSIGN_OR_RETURN(out.change, FullStateInsert(*current));
+      ORGSYNC_ASSIGN_OR_RETURN(out.change, FullStateInsert(*current, link));
       out.change.set_forwarded(forwarded);
     } else if (!absl::IsNotFound(current.status())) {
       return current.status();

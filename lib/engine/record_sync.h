@@ -358,7 +358,10 @@ class RecordSync {
 
   proto::FieldStamp StampOf(int64_t micros, bool from_primary,
                             uint64_t version, uint64_t sequence) const;
-  absl::StatusOr<proto::RecordChange> FullStateInsert(const Record& record);
+  // The record as it is now, every published field with its own stamp
+  // (proto::RecordChange::field_stamps): R55 resends and bulk copies.
+  absl::StatusOr<proto::RecordChange> FullStateInsert(
+      const Record& record, const std::optional<proto::RecordLink>& link);
   // Whether a plain queued insert or update (wire/queued_change.h) of a
   // record linked as `link` goes to the partner as it was queued: no R55
   // whole-record resend, no lookup to translate.
@@ -379,6 +382,16 @@ class RecordSync {
   absl::StatusOr<std::optional<RecordRef>> ResolveReferences(
       proto::RecordChange* change, const QueueEntry& entry);
 
+  // MappedChange::stamps' stamp of `field`, else `whole` (the change's).
+  static const proto::FieldStamp& StampFor(const MappedChange& mapped,
+                                           const std::string& field,
+                                           const proto::FieldStamp& whole);
+  // Whether this org has met the write of a whole record's value already
+  // (record_apply.cc).
+  bool SeenHere(const proto::FieldStamp& incoming,
+                const std::optional<proto::FieldStamp>& stored,
+                const proto::StepStamps& stamps,
+                const std::string& field) const;
   absl::StatusOr<proto::ItemResult> ApplyOrError(
       const proto::RecordChange& change);
   // `fresh`: the link's id was reserved by this envelope's PrepareEnvelope,

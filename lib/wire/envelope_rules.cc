@@ -367,6 +367,28 @@ Check ValidateRecordChange(const proto::RecordChange& change) {
                               "GENERIC_UPDATE) carries it (R66)",
                               proto::QueueAction_Name(change.action())));
   }
+  if (!change.field_stamps().empty() &&
+      Contains(kActionsWithoutAudit, change.action())) {
+    return Broken("field_stamps",
+                  fmt::format("is set on {}: only a record sent whole "
+                              "(GENERIC_INSERT, BULK_SYNC, "
+                              "MISSING_PARTNER_ID) carries it",
+                              proto::QueueAction_Name(change.action())));
+  }
+  for (const auto& [field, stamp] : change.field_stamps()) {
+    if (!change.fields().contains(field)) {
+      return Broken("field_stamps",
+                    fmt::format("stamps field '{}', which the change does "
+                                "not carry",
+                                field));
+    }
+    if (stamp.micros() < 0 || stamp.micros() > change.last_modified_micros()) {
+      return Broken("field_stamps." + field,
+                    fmt::format("micros {} is outside 0..{} "
+                                "(last_modified_micros)",
+                                stamp.micros(), change.last_modified_micros()));
+    }
+  }
   if ((change.cascade_listed() || !change.cascaded().empty()) &&
       !change.cascade()) {
     return Broken("cascaded", "lists cascaded records without cascade");
