@@ -22,6 +22,7 @@
 
 #include "absl/time/time.h"
 #include "orgsync/capture.h"
+#include "orgsync/conflict.h"
 #include "orgsync/connection.h"
 #include "orgsync/record.h"
 #include "orgsync/record_store.h"
@@ -47,6 +48,10 @@ class RacingHostStore final : public ForwardingRecordStore {
   absl::StatusOr<Record> Update(std::string_view object, std::string_view id,
                                 const FieldMap& changes,
                                 const ApplyContext& context) override {
+    if (context.from_replication && refuse_next_update) {
+      refuse_next_update = false;
+      return absl::InvalidArgumentError("refused by a validation rule");
+    }
     HostWriteFirst(object, id, context);
     absl::StatusOr<Record> written =
         ForwardingRecordStore::Update(object, id, changes, context);
@@ -73,6 +78,9 @@ class RacingHostStore final : public ForwardingRecordStore {
   }
   // The host's write, to be captured (as the host does after its write).
   std::optional<Record> host_write;
+  // The next replicated update is refused, as a host's validation rule
+  // refuses it: for good (PERMANENT_FAILURE).
+  bool refuse_next_update = false;
   // Run once, right after the next replicated update reached the store and
   // before apply returns to the engine (which then commits its stamps).
   std::function<void()> after_update;
@@ -104,7 +112,8 @@ std::string FieldText(RecordStore& store, const std::string& id,
 
 struct RacingOrgs {
   explicit RacingOrgs(
-      absl::Duration secondary_clock_offset = absl::ZeroDuration()) {
+      absl::Duration secondary_clock_offset = absl::ZeroDuration(),
+      ConflictResolver* resolver = nullptr) {
     testing::FillCrmSchema(&primary_schema);
     testing::FillCrmSchema(&secondary_schema);
     testing::TwoOrgsConfig config;
@@ -113,6 +122,7 @@ struct RacingOrgs {
     config.primary_record_store = primary_store.get();
     config.secondary_record_store = &secondary_store;
     config.secondary_clock_offset = secondary_clock_offset;
+    config.conflict_resolver = resolver;
     t = std::make_unique<testing::TwoOrgs>(
         11, testing::NewReopenableMemoryStorage(),
         testing::NewReopenableMemoryStorage(), std::move(config));
@@ -292,6 +302,68 @@ TEST_CASE(
   CHECK(FieldText(orgs.secondary_store, s_id, "Phone") == "secondary host");
   CHECK((HasEntry(orgs.primary, SyncErrorCode::kConflict) ||
          HasEntry(orgs.secondary, SyncErrorCode::kConflict)));
+}
+
+// The same answer in both orgs, as a resolver must give (conflict.h).
+class PrimaryWins final : public ConflictResolver {
+ public:
+  ConflictWinner Resolve(const FieldConflict&) override {
+    return ConflictWinner::kPrimary;
+  }
+};
+
+TEST_CASE(
+    "Design rule 8, R55: a record sent whole that carries back this org's "
+    "own older value of a field does not meet this org's newer write as a "
+    "conflict -- the newer write stays in both orgs",
+    "[records]") {
+  PrimaryWins primary_wins;
+  RacingOrgs orgs(absl::ZeroDuration(), &primary_wins);
+  const auto [p_id, s_id] = orgs.SyncedAccount();
+
+  // The secondary refuses the primary's next update for good, so the
+  // primary sends its next change of the record whole (R55).
+  orgs.secondary_store.refuse_next_update = true;
+  orgs.t->clock.Advance(absl::Seconds(1));
+  absl::StatusOr<Record> refused = orgs.primary_store->Update(
+      "Account", p_id, {{"Name", std::string("Refused")}}, ApplyContext{});
+  RequireOk(refused.status());
+  RacingOrgs::Capture(orgs.primary, ChangeKind::kUpdate, *refused, {"Name"});
+  REQUIRE(orgs.t->Settle());
+  REQUIRE(HasEntry(orgs.primary, SyncErrorCode::kValidation));
+
+  // The secondary's host writes Phone "A", which reaches the primary, then
+  // "B", which has not left the secondary when the primary's whole record,
+  // with "A" in it, arrives there.
+  auto secondary_phone = [&orgs, s_id = s_id](const std::string& phone) {
+    orgs.t->clock.Advance(absl::Seconds(1));
+    absl::StatusOr<Record> written = orgs.secondary_store.Update(
+        "Account", s_id, {{"Phone", phone}}, ApplyContext{});
+    RequireOk(written.status());
+    RacingOrgs::Capture(orgs.secondary, ChangeKind::kUpdate, *written,
+                        {"Phone"});
+  };
+  secondary_phone("A");
+  REQUIRE(orgs.t->Settle());
+  REQUIRE(FieldText(*orgs.primary_store, p_id, "Phone") == "A");
+  secondary_phone("B");
+  orgs.t->clock.Advance(absl::Seconds(1));
+  absl::StatusOr<Record> renamed = orgs.primary_store->Update(
+      "Account", p_id, {{"Name", std::string("Acme 2")}}, ApplyContext{});
+  RequireOk(renamed.status());
+  RacingOrgs::Capture(orgs.primary, ChangeKind::kUpdate, *renamed, {"Name"});
+  RequireOk(orgs.primary->Step().status());
+  orgs.t->pair.Step();
+  REQUIRE(orgs.t->Settle());
+
+  // Met as a conflict, the secondary's own "A" won over its "B" by the
+  // resolver (the primary's value), and both orgs lost "B".
+  CHECK(FieldText(*orgs.primary_store, p_id, "Phone") == "B");
+  CHECK(FieldText(orgs.secondary_store, s_id, "Phone") == "B");
+  CHECK(FieldText(*orgs.primary_store, p_id, "Name") == "Acme 2");
+  CHECK(FieldText(orgs.secondary_store, s_id, "Name") == "Acme 2");
+  CHECK_FALSE(HasEntry(orgs.primary, SyncErrorCode::kConflict));
+  CHECK_FALSE(HasEntry(orgs.secondary, SyncErrorCode::kConflict));
 }
 
 }  // namespace
