@@ -2,15 +2,19 @@
 //
 // bulk_sync_bench: how fast a bulk sync (R60) fills an empty secondary.
 //
-//   bulk_sync_bench [--records N] [--dir DIR]       (default N = 1000000)
+//   bulk_sync_bench [--records N] [--dir DIR] [--threads 1|2]
+//                                                    (default N = 1000000)
 //
 // The primary holds N records of about 200 bytes in a LevelDB-backed
 // RecordStore that shares its org's LevelDB (OpenStorageRecordStore): a
 // parent object of N/10 records and a child object of 9N/10 with a lookup
 // to it, written before the connection exists (so none was captured). The
 // secondary is empty, its store in its own org's LevelDB too. The two orgs
-// are joined by an InProcessTransportPair that this program steps (both
-// orgs' Step, then the pair's) on one thread, as fast as it goes. Printed:
+// are joined by an InProcessTransportPair. With --threads 2 (the default)
+// each org runs on a thread of its own that steps it and takes the
+// messages addressed to it, as two processes would (PostgreSQL's initial
+// copy runs in a publisher process and a subscriber worker as well); with
+// --threads 1 one thread steps both orgs, then the pair. Printed:
 // the time from StartBulkSync to the last answer, records/s, and the
 // process's peak resident memory above what it used when the copy began;
 // then the time a Verify of the two (identical) orgs takes, and the bytes
@@ -22,6 +26,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -31,6 +38,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -133,10 +141,45 @@ void OpenSide(Side& side, const std::string& folder, const std::string& id,
                   "opening the org");
 }
 
+// Steps each org on a thread of its own, each taking the messages
+// addressed to it, until Stop.
+class Drivers {
+ public:
+  Drivers(orgsync::InProcessTransportPair* pair, orgsync::Org* a,
+          orgsync::Org* b) {
+    using PairSide = orgsync::InProcessTransportPair::Side;
+    auto drive = [this, pair](orgsync::Org* org, PairSide side) {
+      while (!stop_.load(std::memory_order_acquire)) {
+        const size_t sent = Take(org->Step(), "stepping an org");
+        size_t delivered = 0;
+        while (pair->DeliverNextTo(side)) ++delivered;
+        // Idle: leave the core to the other org and LevelDB's compaction.
+        if (sent + delivered == 0) {
+          std::this_thread::sleep_for(std::chrono::microseconds(50));
+        }
+      }
+    };
+    threads_[0] = std::thread(drive, a, PairSide::kA);
+    threads_[1] = std::thread(drive, b, PairSide::kB);
+  }
+  ~Drivers() { Stop(); }
+  void Stop() {
+    stop_.store(true, std::memory_order_release);
+    for (std::thread& thread : threads_) {
+      if (thread.joinable()) thread.join();
+    }
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread threads_[2];
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   uint64_t records = 1000000;
+  uint64_t threads = 2;
   std::string dir = fs::temp_directory_path().string();
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
@@ -145,8 +188,14 @@ int main(int argc, char** argv) {
       ++i;
     } else if (arg == "--dir" && i + 1 < argc) {
       dir = argv[++i];
+    } else if (arg == "--threads" && i + 1 < argc &&
+               absl::SimpleAtoi(argv[i + 1], &threads) &&
+               (threads == 1 || threads == 2)) {
+      ++i;
     } else {
-      fmt::print(stderr, "usage: bulk_sync_bench [--records N>=10] [--dir DIR]\n");
+      fmt::print(stderr,
+                 "usage: bulk_sync_bench [--records N>=10] [--dir DIR] "
+                 "[--threads 1|2]\n");
       return 2;
     }
   }
@@ -205,6 +254,22 @@ int main(int argc, char** argv) {
     Check(secondary.org->Step().status(), "stepping org-b");
     pair.Step();
   };
+  // Until `done` holds: rounds on this thread, or the two drivers while
+  // this thread watches (and samples memory through `watch`).
+  auto run_until = [&](const auto& done, const auto& watch) {
+    if (threads == 1) {
+      for (uint64_t rounds = 1;; ++rounds) {
+        round();
+        if (rounds % 16 == 0) watch();
+        if (done()) return;
+      }
+    }
+    Drivers drivers(&pair, primary.org.get(), secondary.org.get());
+    while (!done()) {
+      watch();
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  };
   auto settle = [&] {
     while (!(primary.connection->idle() && secondary.connection->idle() &&
              pair.InFlight() == 0)) {
@@ -228,32 +293,33 @@ int main(int argc, char** argv) {
   const absl::Time start = absl::Now();
   Check(primary.connection->StartBulkSync(options).status(), "starting");
   orgsync::BulkSyncProgress progress;
-  uint64_t rounds = 0;
-  for (;;) {
-    round();
-    if (++rounds % 16 == 0) {
-      rss_peak = std::max(rss_peak, MemoryKiB("VmRSS:"));
-    }
-    std::optional<orgsync::BulkSyncProgress> now =
-        Take(primary.connection->BulkSyncStatus(), "reading progress");
-    if (now.has_value() && now->state == orgsync::BulkSyncState::kCompleted) {
-      progress = *std::move(now);
-      break;
-    }
-  }
+  run_until(
+      [&] {
+        std::optional<orgsync::BulkSyncProgress> now =
+            Take(primary.connection->BulkSyncStatus(), "reading progress");
+        if (!now.has_value() ||
+            now->state != orgsync::BulkSyncState::kCompleted) {
+          return false;
+        }
+        progress = *std::move(now);
+        return true;
+      },
+      [&] { rss_peak = std::max(rss_peak, MemoryKiB("VmRSS:")); });
   settle();
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   rss_peak = std::max(rss_peak, MemoryKiB("VmRSS:"));
 
   fmt::print(
       "bulk_sync_bench: {} records (~{} bytes each: {} parents, {} children "
-      "with a lookup), LevelDB-backed stores, in-process transport\n"
+      "with a lookup), LevelDB-backed stores, in-process transport, {}\n"
       "loaded the primary in {:.1f} s\n"
       "{:<28} {:>10} {:>9} {:>14}\n"
       "{:<28} {:>10} {:>9.2f} {:>14.0f}\n"
       "copied {}, failed {}, skipped {}; peak RSS during the copy {:.1f} MiB "
       "above the {:.1f} MiB at its start (process peak {:.1f} MiB)\n",
-      records, 200, parents, records - parents, load_seconds, "measure",
+      records, 200, parents, records - parents,
+      threads == 1 ? "both orgs on one thread" : "each org on its own thread",
+      load_seconds, "measure",
       "records", "seconds", "records/s", "bulk sync to an empty org",
       progress.copied(), seconds,
       static_cast<double>(progress.copied()) / seconds, progress.copied(),
@@ -270,15 +336,17 @@ int main(int argc, char** argv) {
   Check(primary.connection->StartVerify(verify_options).status(),
         "starting Verify");
   orgsync::VerifyReport report;
-  for (;;) {
-    round();
-    std::optional<orgsync::VerifyReport> now =
-        Take(primary.connection->VerifyStatus(), "reading Verify");
-    if (now.has_value() && now->state != orgsync::VerifyState::kRunning) {
-      report = *std::move(now);
-      break;
-    }
-  }
+  run_until(
+      [&] {
+        std::optional<orgsync::VerifyReport> now =
+            Take(primary.connection->VerifyStatus(), "reading Verify");
+        if (!now.has_value() || now->state == orgsync::VerifyState::kRunning) {
+          return false;
+        }
+        report = *std::move(now);
+        return true;
+      },
+      [] {});
   const double verify_seconds =
       absl::ToDoubleSeconds(absl::Now() - verify_start);
   const uint64_t moved = report.bytes_sent + report.bytes_received;
