@@ -155,6 +155,9 @@ TEST_CASE(
   CHECK(stub.stub());
   CHECK(stub.local_id() == "S-2");
 
+  CHECK_FALSE(links.PartnerIdOf("Account", "S-3")->has_value());
+  CHECK_FALSE(links.PartnerIdOf("Contact", "S-1")->has_value());
+
   // Either lookup finds the whole link, and a change of it is one write.
   for (auto* link : {&received, &sent}) {
     proto::RecordLink by_local =
@@ -163,6 +166,11 @@ TEST_CASE(
         Found(links.FindByPartner("Account", link->partner_id()));
     CHECK_FALSE(by_local.stub());
     CHECK(by_local.SerializeAsString() == by_partner.SerializeAsString());
+    // The partner's id from one read of the local key, stub or whole.
+    absl::StatusOr<std::optional<std::string>> partner_id =
+        links.PartnerIdOf("Account", link->local_id());
+    testing::RequireOk(partner_id.status());
+    CHECK(partner_id->value_or("<none>") == link->partner_id());
     by_local.set_last_applied_sequence(9);
     WriteBatch change;
     links.Put("Account", by_local, &change);

@@ -168,6 +168,22 @@ absl::StatusOr<std::optional<proto::RecordLink>> RecordLinks::FindByPartner(
   return Find(object, partner_id, /*by_local=*/false);
 }
 
+absl::StatusOr<std::optional<std::string>> RecordLinks::PartnerIdOf(
+    std::string_view object, std::string_view local_id) const {
+  ORGSYNC_ASSIGN_OR_RETURN(
+      std::optional<proto::RecordLink> link,
+      GetMessage<proto::RecordLink>(storage_, LinkKey(object, local_id),
+                                    "record link"));
+  if (!link.has_value()) return std::nullopt;
+  if (link->local_id() != local_id) {
+    return absl::DataLossError(fmt::format(
+        "record links: the link stored under local record {}/{} is the link "
+        "of local record {}",
+        object, local_id, link->local_id()));
+  }
+  return std::move(*link->mutable_partner_id());
+}
+
 absl::StatusOr<std::optional<proto::RecordLink>> RecordLinks::Find(
     std::string_view object, std::string_view id, bool by_local) const {
   const std::string key =

@@ -89,6 +89,10 @@ class RecordLinks {
       std::string_view object, std::string_view local_id) const;
   [[nodiscard]] absl::StatusOr<std::optional<proto::RecordLink>> FindByPartner(
       std::string_view object, std::string_view partner_id) const;
+  // The partner's id of the record linked as `local_id` (reserved or not),
+  // from one read: a stub names both ids, so it is not followed.
+  [[nodiscard]] absl::StatusOr<std::optional<std::string>> PartnerIdOf(
+      std::string_view object, std::string_view local_id) const;
 
   // Stages a new link: whole under its home key (LINK_HOME_BOTH counts as
   // LINK_HOME_LOCAL), the stub under the other. For a pair of ids not

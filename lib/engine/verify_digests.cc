@@ -19,14 +19,20 @@
 namespace orgsync::internal {
 namespace {
 
+// Appends `size` as a base-128 varint: the length in front of a piece.
+void AppendLength(uint64_t size, std::string* out) {
+  while (size >= 0x80) {
+    out->push_back(static_cast<char>((size & 0x7f) | 0x80));
+    size >>= 7;
+  }
+  out->push_back(static_cast<char>(size));
+}
+
 // Appends `bytes` with its length in front, so that no two sequences of
 // pieces hash alike.
-void AddPiece(Sha256* hash, std::string_view bytes) {
-  const uint64_t size = bytes.size();
-  char prefix[sizeof size];
-  std::memcpy(prefix, &size, sizeof size);
-  hash->Update(std::string_view(prefix, sizeof prefix));
-  hash->Update(bytes);
+void AddPiece(std::string_view bytes, std::string* out) {
+  AppendLength(bytes.size(), out);
+  out->append(bytes);
 }
 
 uint64_t Lane(std::string_view bytes, size_t lane) {
@@ -171,30 +177,34 @@ absl::StatusOr<VerifyReader::Page> VerifyReader::ReadStorePage(
 absl::StatusOr<std::string> VerifyReader::Digest(
     const VerifyEntry& entry, const Record& record, const ObjectDef* def,
     const std::vector<VerifyField>& fields) {
-  Sha256 hash;
-  AddPiece(&hash, entry.initiator_id);
-  AddPiece(&hash, entry.responder_id);
-  AddPiece(&hash, record.deleted ? "d" : "");
-  proto::FieldValue encoded;
-  std::string bytes;
+  // The pieces go into one buffer, hashed at once.
+  std::string& pieces = pieces_;
+  pieces.clear();
+  AddPiece(entry.initiator_id, &pieces);
+  AddPiece(entry.responder_id, &pieces);
+  AddPiece(record.deleted ? "d" : "", &pieces);
+  static const FieldValue kNull;
   for (const VerifyField& field : fields) {
-    AddPiece(&hash, field.initiator_name);
+    AddPiece(field.initiator_name, &pieces);
     auto it = record.fields.find(field.local_name);
-    FieldValue value = it != record.fields.end() ? it->second : FieldValue{};
-    if (const auto* reference = std::get_if<Reference>(&value);
+    const FieldValue* value = it != record.fields.end() ? &it->second : &kNull;
+    FieldValue translated;
+    if (const auto* reference = std::get_if<Reference>(value);
         reference != nullptr && !initiator_) {
       const FieldDef* field_def =
           def != nullptr ? def->FindField(field.local_name) : nullptr;
       ORGSYNC_ASSIGN_OR_RETURN(std::string id,
                                InitiatorReference(field_def, reference->id));
-      value = Reference{std::move(id)};
+      translated = Reference{std::move(id)};
+      value = &translated;
     }
-    encoded.Clear();
-    FieldValueToProto(value, &encoded);
-    bytes.clear();
-    encoded.SerializeToString(&bytes);
-    AddPiece(&hash, bytes);
+    encoded_.Clear();
+    FieldValueToProto(*value, &encoded_);
+    AppendLength(encoded_.ByteSizeLong(), &pieces);
+    encoded_.AppendToString(&pieces);
   }
+  Sha256 hash;
+  hash.Update(pieces);
   std::string digest = hash.Finish();
   digest.resize(kVerifyDigestBytes);
   return digest;
@@ -216,10 +226,10 @@ absl::StatusOr<std::string> VerifyReader::InitiatorReference(
   if (auto known = references_.find(key); known != references_.end()) {
     return known->second;
   }
-  ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::RecordLink> link,
-                           deps_.links->FindByLocal(def->lookup_target, id));
+  ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> partner,
+                           deps_.links->PartnerIdOf(def->lookup_target, id));
   std::string translated =
-      link.has_value() ? link->partner_id() : "unlinked:" + id;
+      partner.has_value() ? *std::move(partner) : "unlinked:" + id;
   // Bounded: one reader serves one request of the partner's.
   if (references_.size() < kMaxRemembered) references_.emplace(key, translated);
   return translated;

@@ -6,7 +6,7 @@
 // finds the records that are not linked.
 //
 // A record's digest is the first 16 bytes of SHA-256 over, each
-// length-prefixed: the initiator's id, the responder's id, the deleted
+// prefixed with its length (a base-128 varint): the initiator's id, the responder's id, the deleted
 // flag, and for each compared field (in the agreed order) the initiator's
 // name of the field and the value's protobuf encoding. Values are put in
 // the initiator's terms first: on the responder, a lookup names the
@@ -35,6 +35,7 @@
 #include "orgsync/record_queue.h"
 #include "orgsync/record_store.h"
 #include "orgsync/schema.h"
+#include "proto/common.pb.h"
 
 namespace orgsync::internal {
 
@@ -144,6 +145,9 @@ class VerifyReader {
   // The responder's translations of lookups (object and id -> the
   // initiator's id): children share parents, so most are asked again.
   absl::flat_hash_map<std::string, std::string> references_;
+  // Digest's scratch: the record's pieces, and a value's encoding.
+  std::string pieces_;
+  proto::FieldValue encoded_;
 };
 
 }  // namespace orgsync::internal
