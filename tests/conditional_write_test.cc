@@ -304,13 +304,7 @@ TEST_CASE(
          HasEntry(orgs.secondary, SyncErrorCode::kConflict)));
 }
 
-// The same answer in both orgs, as a resolver must give (conflict.h).
-class PrimaryWins final : public ConflictResolver {
- public:
-  ConflictWinner Resolve(const FieldConflict&) override {
-    return ConflictWinner::kPrimary;
-  }
-};
+using testing::PrimaryWins;
 
 TEST_CASE(
     "Design rule 8, R55: a record sent whole that carries back this org's "

@@ -197,6 +197,24 @@ struct DyingSecondary {
     REQUIRE_FALSE(secondary_store.armed());
   }
 
+  // An account the primary's host wrote before (never captured), copied by
+  // a bulk sync whose apply in the secondary the crash cuts short; returns
+  // the primary's record. Both orgs still have to reopen.
+  Record BulkCopyKilledOnApply() {
+    Record account;
+    account.object = "Account";
+    account.fields = {{"Name", std::string("Acme")},
+                      {"Phone", std::string("original")}};
+    absl::StatusOr<Record> existing =
+        primary_store->Insert(std::move(account), ApplyContext{});
+    RequireOk(existing.status());
+    BulkSyncOptions options;
+    options.actor = "admin";
+    RequireOk(primary->StartBulkSync(options).status());
+    KillSecondaryOn(DyingHostStore::Kill::kInsert);
+    return *std::move(existing);
+  }
+
   // The host inserts an account in the primary and captures it.
   Record InsertAccount() {
     return testing::InsertCapturedAccount(primary_store.get(), primary,
@@ -309,13 +327,7 @@ TEST_CASE(
   CHECK(Phone(orgs.secondary_store, orgs.secondary_id) == "secondary");
 }
 
-// The same answer in both orgs, as a resolver must give (conflict.h).
-class PrimaryWins final : public ConflictResolver {
- public:
-  ConflictWinner Resolve(const FieldConflict&) override {
-    return ConflictWinner::kPrimary;
-  }
-};
+using testing::PrimaryWins;
 
 TEST_CASE(
     "Conflicts, design rule 5: a resolver's pick of the partner's older "
@@ -447,22 +459,12 @@ TEST_CASE(
     "[crash][bulk_sync]") {
   DyingSecondary w({});
   // A record the primary held before: copied by a bulk sync.
-  Record account;
-  account.object = "Account";
-  account.fields = {{"Name", std::string("Acme")},
-                    {"Phone", std::string("original")}};
-  absl::StatusOr<Record> existing =
-      w.primary_store->Insert(std::move(account), ApplyContext{});
-  RequireOk(existing.status());
-  BulkSyncOptions options;
-  options.actor = "admin";
-  RequireOk(w.primary->StartBulkSync(options).status());
-  w.KillSecondaryOn(DyingHostStore::Kill::kInsert);
+  const Record existing = w.BulkCopyKilledOnApply();
   // While the secondary is down the host edits the record, which queues
   // behind its copy; the copy is read again when it is sent again.
   w.t->clock.Advance(absl::Seconds(1));
   absl::StatusOr<Record> edited = w.primary_store->Update(
-      "Account", existing->id, {{"Phone", std::string("newer")}},
+      "Account", existing.id, {{"Phone", std::string("newer")}},
       ApplyContext{});
   RequireOk(edited.status());
   Capture(w.primary, *edited, {"Phone"});
@@ -470,7 +472,7 @@ TEST_CASE(
   REQUIRE(w.t->Settle());
   for (int i = 0; i < 50; ++i) w.t->Pump();
   REQUIRE(w.t->Settle());
-  CHECK(Phone(*w.primary_store, existing->id) == "newer");
+  CHECK(Phone(*w.primary_store, existing.id) == "newer");
   CHECK(Phone(*w.secondary_inner, w.secondary_store.killed_id) == "newer");
 }
 
@@ -481,17 +483,7 @@ TEST_CASE(
     "ahead",
     "[crash][bulk_sync][clocks]") {
   DyingSecondary w({.secondary_clock_offset = -absl::Minutes(10)});
-  Record account;
-  account.object = "Account";
-  account.fields = {{"Name", std::string("Acme")},
-                    {"Phone", std::string("original")}};
-  absl::StatusOr<Record> existing =
-      w.primary_store->Insert(std::move(account), ApplyContext{});
-  RequireOk(existing.status());
-  BulkSyncOptions options;
-  options.actor = "admin";
-  RequireOk(w.primary->StartBulkSync(options).status());
-  w.KillSecondaryOn(DyingHostStore::Kill::kInsert);
+  const Record existing = w.BulkCopyKilledOnApply();
   w.Reopen();
   // The secondary's host edits the copy it holds; the copy's link is still
   // reserved, so the edit waits until the copy's apply is finished.
@@ -505,7 +497,7 @@ TEST_CASE(
   // Stamped as new as the moment it was sent again, the copy's "original"
   // was newer than the host's edit by the primary's clock: the secondary
   // took it back while the primary took the edit, and no log said so.
-  CHECK(Phone(*w.primary_store, existing->id) == "secondary");
+  CHECK(Phone(*w.primary_store, existing.id) == "secondary");
   CHECK(Phone(*w.secondary_inner, w.secondary_store.killed_id) ==
         "secondary");
 }

@@ -15,6 +15,7 @@
 
 #include "absl/time/time.h"
 #include "orgsync/clock.h"
+#include "orgsync/conflict.h"
 #include "orgsync/connection.h"
 #include "orgsync/org.h"
 #include "orgsync/record_store.h"
@@ -53,6 +54,15 @@ class ForwardingClock final : public Clock {
 
 // A Clock that reads another one and adds a fixed offset: an org whose wall
 // clock is ahead of (positive) or behind (negative) its partner's.
+// A resolver that always picks the primary's write: the same answer in
+// both orgs, as a resolver must give (orgsync/conflict.h).
+class PrimaryWins final : public ConflictResolver {
+ public:
+  ConflictWinner Resolve(const FieldConflict&) override {
+    return ConflictWinner::kPrimary;
+  }
+};
+
 class OffsetClock final : public Clock {
  public:
   OffsetClock(const Clock* base, absl::Duration offset)

@@ -24,6 +24,7 @@
 #include "orgsync/connection.h"
 #include "orgsync/org.h"
 #include "orgsync/transport.h"
+#include "testing/connection_fixture.h"
 #include "testing/sim_checks.h"
 #include "testing/sim_directory.h"
 #include "testing/sim_faults.h"
@@ -42,14 +43,6 @@ using sim::SimulationFailure;
 using sim::Trace;
 
 constexpr std::string_view kConnectionId = "sim";
-
-// The same answer in both orgs, as a resolver must give (conflict.h).
-class PrimaryWins final : public ConflictResolver {
- public:
-  ConflictWinner Resolve(const FieldConflict&) override {
-    return ConflictWinner::kPrimary;
-  }
-};
 
 // How many storage writes (of both orgs together) pass between two crashes,
 // on average: a run makes about a thousand, so a few crashes strike
