@@ -9,8 +9,11 @@
 
 namespace orgsync::testing::sim {
 
-SkewedClock::SkewedClock(const Clock* base, absl::Duration skew, double drift)
-    : base_(base), start_(base->Now()), skew_(skew), drift_(drift) {}
+SkewedClock::SkewedClock(const Clock* base, Fault fault)
+    : base_(base),
+      start_(base->Now()),
+      skew_(fault.skew),
+      drift_(fault.drift) {}
 
 absl::Time SkewedClock::Now() const {
   const absl::Time base = base_->Now();

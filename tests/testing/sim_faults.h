@@ -46,7 +46,14 @@ namespace orgsync::testing::sim {
 // returned before. `drift` is a fraction: 0.01 runs 1% fast.
 class SkewedClock final : public Clock {
  public:
-  SkewedClock(const Clock* base, absl::Duration skew, double drift);
+  // Built with braces, so that a seeded run draws the two in one order
+  // whatever the compiler (a call's arguments are evaluated in an order
+  // the compiler picks; a braced list's left to right).
+  struct Fault {
+    double drift = 0;
+    absl::Duration skew;
+  };
+  SkewedClock(const Clock* base, Fault fault);
   absl::Time Now() const override;
 
   absl::Duration skew() const { return skew_; }
