@@ -619,14 +619,13 @@ absl::StatusOr<proto::ItemResult> RecordSync::ApplyUpdate(
   ORGSYNC_ASSIGN_OR_RETURN(proto::StepStamps stamps,
                            links_.StepStampsOf(local_object, link));
   for (auto& [field, value] : mapped.fields) {
-    const proto::FieldStamp& incoming = StampFor(mapped, field, whole);
+    auto own = mapped.stamps.find(field);
+    const bool sent_whole = own != mapped.stamps.end();
+    const proto::FieldStamp& incoming = sent_whole ? own->second : whole;
     ORGSYNC_ASSIGN_OR_RETURN(
         std::optional<proto::FieldStamp> stored,
         links_.NewestStamp(stamps, local_object, link.local_id(), field));
-    if (mapped.stamps.contains(field) &&
-        SeenHere(incoming, stored, stamps, field)) {
-      continue;
-    }
+    if (sent_whole && SeenHere(incoming, stored, stamps, field)) continue;
     const bool incoming_newer =
         !stored.has_value() || StampLess(*stored, incoming);
     const bool written_here =

@@ -172,15 +172,8 @@ absl::StatusOr<std::optional<std::string>> RecordLinks::PartnerIdOf(
     std::string_view object, std::string_view local_id) const {
   ORGSYNC_ASSIGN_OR_RETURN(
       std::optional<proto::RecordLink> link,
-      GetMessage<proto::RecordLink>(storage_, LinkKey(object, local_id),
-                                    "record link"));
+      ReadUnder(object, local_id, /*by_local=*/true, LinkKey(object, local_id)));
   if (!link.has_value()) return std::nullopt;
-  if (link->local_id() != local_id) {
-    return absl::DataLossError(fmt::format(
-        "record links: the link stored under local record {}/{} is the link "
-        "of local record {}",
-        object, local_id, link->local_id()));
-  }
   return std::move(*link->mutable_partner_id());
 }
 
@@ -188,6 +181,15 @@ absl::StatusOr<std::optional<proto::RecordLink>> RecordLinks::Find(
     std::string_view object, std::string_view id, bool by_local) const {
   const std::string key =
       by_local ? LinkKey(object, id) : IndexKey(object, id);
+  ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::RecordLink> link,
+                           ReadUnder(object, id, by_local, key));
+  if (!link.has_value() || !link->stub()) return link;
+  return FollowStub(object, *link, key, by_local);
+}
+
+absl::StatusOr<std::optional<proto::RecordLink>> RecordLinks::ReadUnder(
+    std::string_view object, std::string_view id, bool by_local,
+    const std::string& key) const {
   ORGSYNC_ASSIGN_OR_RETURN(
       std::optional<proto::RecordLink> link,
       GetMessage<proto::RecordLink>(storage_, key, "record link"));
@@ -200,8 +202,7 @@ absl::StatusOr<std::optional<proto::RecordLink>> RecordLinks::Find(
         by_local ? "local" : "partner",
         by_local ? link->local_id() : link->partner_id()));
   }
-  if (!link->stub()) return link;
-  return FollowStub(object, *link, key, by_local);
+  return link;
 }
 
 absl::StatusOr<std::optional<proto::RecordLink>> RecordLinks::FollowStub(
@@ -472,6 +473,43 @@ absl::StatusOr<bool> RecordLinks::MayHaveCaptureStamps(
   return NoteCaptured(object, found);
 }
 
+absl::StatusOr<std::optional<proto::StepStamps>> RecordLinks::InsertStamps(
+    std::string_view object, std::string_view local_id) const {
+  ORGSYNC_ASSIGN_OR_RETURN(
+      std::optional<proto::StepStamps> inserted,
+      GetMessage<proto::StepStamps>(
+          storage_, CaptureStampKey(object, local_id, kInsertStampsField),
+          "insert's field stamps"));
+  if (inserted.has_value()) ExpandSharedStamp(&*inserted);
+  return inserted;
+}
+
+namespace {
+
+// The stamp the insert's capture gave `field`, if it carried the field.
+std::optional<proto::FieldStamp> InsertStampOf(
+    const std::optional<proto::StepStamps>& inserted,
+    const std::string& field) {
+  if (!inserted.has_value()) return std::nullopt;
+  auto carried = inserted->fields().find(field);
+  if (carried == inserted->fields().end()) return std::nullopt;
+  return carried->second;
+}
+
+// The newer of the capture's stamp of `field` and the step thread's.
+std::optional<proto::FieldStamp> NewerOfStep(
+    std::optional<proto::FieldStamp> captured, const proto::StepStamps& step,
+    const std::string& field) {
+  auto stepped = step.fields().find(field);
+  if (stepped != step.fields().end() &&
+      (!captured.has_value() || StampLess(*captured, stepped->second))) {
+    return stepped->second;
+  }
+  return captured;
+}
+
+}  // namespace
+
 absl::StatusOr<std::optional<proto::FieldStamp>> RecordLinks::NewestStamp(
     const proto::StepStamps& step, std::string_view object,
     std::string_view local_id, std::string_view field) const {
@@ -486,24 +524,12 @@ absl::StatusOr<std::optional<proto::FieldStamp>> RecordLinks::NewestStamp(
     // A field's own capture stamp comes from an update after the insert,
     // so it is the newer one when present.
     if (!newest.has_value() && !field.starts_with('$')) {
-      ORGSYNC_ASSIGN_OR_RETURN(
-          std::optional<proto::StepStamps> inserted,
-          GetMessage<proto::StepStamps>(
-              storage_, CaptureStampKey(object, local_id, kInsertStampsField),
-              "insert's field stamps"));
-      if (inserted.has_value()) {
-        ExpandSharedStamp(&*inserted);
-        auto carried = inserted->fields().find(name);
-        if (carried != inserted->fields().end()) newest = carried->second;
-      }
+      ORGSYNC_ASSIGN_OR_RETURN(std::optional<proto::StepStamps> inserted,
+                               InsertStamps(object, local_id));
+      newest = InsertStampOf(inserted, name);
     }
   }
-  auto stepped = step.fields().find(name);
-  if (stepped != step.fields().end() &&
-      (!newest.has_value() || StampLess(*newest, stepped->second))) {
-    newest = stepped->second;
-  }
-  return newest;
+  return NewerOfStep(std::move(newest), step, name);
 }
 
 absl::StatusOr<std::vector<std::optional<proto::FieldStamp>>>
@@ -512,33 +538,22 @@ RecordLinks::NewestStamps(const proto::StepStamps& step,
                           const std::vector<std::string>& fields) const {
   std::vector<std::optional<proto::FieldStamp>> newest(fields.size());
   ORGSYNC_ASSIGN_OR_RETURN(const bool captured, MayHaveCaptureStamps(object));
+  std::optional<proto::StepStamps> inserted;
   if (captured) {
-    ORGSYNC_ASSIGN_OR_RETURN(
-        std::optional<proto::StepStamps> inserted,
-        GetMessage<proto::StepStamps>(
-            storage_, CaptureStampKey(object, local_id, kInsertStampsField),
-            "insert's field stamps"));
-    if (inserted.has_value()) ExpandSharedStamp(&*inserted);
-    for (size_t i = 0; i < fields.size(); ++i) {
-      // As NewestStamp: a field's own capture stamp is the newer one.
+    ORGSYNC_ASSIGN_OR_RETURN(inserted, InsertStamps(object, local_id));
+  }
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (captured) {
+      // As NewestStamp.
       ORGSYNC_ASSIGN_OR_RETURN(
           newest[i], GetMessage<proto::FieldStamp>(
                          storage_, CaptureStampKey(object, local_id, fields[i]),
                          "field stamp"));
-      if (newest[i].has_value() || !inserted.has_value() ||
-          fields[i].starts_with('$')) {
-        continue;
+      if (!newest[i].has_value() && !fields[i].starts_with('$')) {
+        newest[i] = InsertStampOf(inserted, fields[i]);
       }
-      auto carried = inserted->fields().find(fields[i]);
-      if (carried != inserted->fields().end()) newest[i] = carried->second;
     }
-  }
-  for (size_t i = 0; i < fields.size(); ++i) {
-    auto stepped = step.fields().find(fields[i]);
-    if (stepped != step.fields().end() &&
-        (!newest[i].has_value() || StampLess(*newest[i], stepped->second))) {
-      newest[i] = stepped->second;
-    }
+    newest[i] = NewerOfStep(std::move(newest[i]), step, fields[i]);
   }
   return newest;
 }

@@ -239,6 +239,15 @@ class RecordLinks {
   // followed to the link's home; nullopt when there is none.
   absl::StatusOr<std::optional<proto::RecordLink>> Find(
       std::string_view object, std::string_view id, bool by_local) const;
+  // The insert capture's stamps of the record (kInsertStampsField),
+  // expanded; nullopt when there are none.
+  absl::StatusOr<std::optional<proto::StepStamps>> InsertStamps(
+      std::string_view object, std::string_view local_id) const;
+  // What is stored under `key` (the key of `id`, a local id when
+  // `by_local`): a whole link or a stub, checked to name `id`.
+  absl::StatusOr<std::optional<proto::RecordLink>> ReadUnder(
+      std::string_view object, std::string_view id, bool by_local,
+      const std::string& key) const;
   // The whole link a stub read under `stub_key` points to.
   absl::StatusOr<std::optional<proto::RecordLink>> FollowStub(
       std::string_view object, const proto::RecordLink& stub,
