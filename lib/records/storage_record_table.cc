@@ -22,33 +22,13 @@
 #include "records/record_codec.h"
 #include "records/record_keys.h"
 #include "records/record_table.h"
+#include "records/stored_record_reader.h"
 
 namespace orgsync::internal {
 namespace {
 
 bool StartsWith(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
-}
-
-// A key with its NUL separators shown as '|', for error messages.
-std::string PrintableKey(std::string_view key) {
-  std::string printable(key);
-  for (char& c : printable) {
-    if (c == kKeySeparator) c = '|';
-  }
-  return printable;
-}
-
-absl::StatusOr<StoredRecord> DecodeRecord(std::string_view key,
-                                          std::string_view bytes) {
-  proto::StoredRecord stored;
-  if (!stored.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return absl::DataLossError(
-        fmt::format("record store: the value under key '{}' is not a "
-                    "StoredRecord",
-                    PrintableKey(key)));
-  }
-  return StoredRecordFromProto(stored);
 }
 
 class StorageCursor final : public RecordCursor {
@@ -79,7 +59,7 @@ class StorageCursor final : public RecordCursor {
       return nullptr;
     }
     ORGSYNC_ASSIGN_OR_RETURN(StoredRecord stored,
-                             DecodeRecord(it_->key(), it_->value()));
+                             ReadStoredRecord(it_->key(), it_->value()));
     current_ = std::move(stored.record);
     return &current_;
   }
@@ -104,7 +84,7 @@ class StorageRecordTable final : public RecordTable {
     absl::StatusOr<std::string> bytes = storage_->Get(key);
     if (absl::IsNotFound(bytes.status())) return std::nullopt;
     if (!bytes.ok()) return bytes.status();
-    ORGSYNC_ASSIGN_OR_RETURN(StoredRecord stored, DecodeRecord(key, *bytes));
+    ORGSYNC_ASSIGN_OR_RETURN(StoredRecord stored, ReadStoredRecord(key, *bytes));
     if (stored.record.object != object || stored.record.id != id) {
       return absl::DataLossError(
           fmt::format("record store: key for {}/{} holds record {}/{}", object,
