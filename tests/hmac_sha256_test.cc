@@ -6,9 +6,13 @@
 #include "connection/hmac_sha256.h"
 
 #include <catch2/catch.hpp>
+#include <cstdint>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "connection/secret.h"
+#include "connection/sha256_blocks.h"
 
 namespace orgsync::internal::hmac_sha256_test {
 namespace {
@@ -69,6 +73,25 @@ TEST_CASE("R1, partner trust: HMAC-SHA256 gives the RFC 4231 tags") {
             "than block-size data. The key needs to be hashed before being "
             "used by the HMAC algorithm.")) ==
         "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
+}
+
+TEST_CASE("R1, partner trust: the CPU's SHA instructions and the portable "
+          "rounds compress blocks alike") {
+  std::mt19937_64 random(20261203);
+  std::vector<uint8_t> blocks(64 * 9);
+  for (int trial = 0; trial < 200; ++trial) {
+    Sha256State portable;
+    for (uint32_t& word : portable) word = static_cast<uint32_t>(random());
+    for (uint8_t& byte : blocks) byte = static_cast<uint8_t>(random());
+    const size_t count = 1 + static_cast<size_t>(random() % 9);
+    Sha256State cpu = portable;
+    Sha256CompressPortable(&portable, blocks.data(), count);
+    if (!Sha256CompressWithCpu(&cpu, blocks.data(), count)) {
+      WARN("this CPU has no SHA extensions: only the portable rounds ran");
+      return;
+    }
+    REQUIRE(cpu == portable);
+  }
 }
 
 }  // namespace

@@ -31,8 +31,6 @@ class Sha256 {
 
  private:
   static constexpr size_t kBlockBytes = 64;
-  void Compress(const uint8_t* block);
-
   std::array<uint32_t, 8> state_;
   std::array<uint8_t, kBlockBytes> buffer_;
   size_t buffered_ = 0;
