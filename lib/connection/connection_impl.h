@@ -454,7 +454,7 @@ class ConnectionImpl final : public Connection {
       ABSL_LOCKS_EXCLUDED(verify_mu_);
   // The responder, on the receiving thread (reads the host's store).
   void AnswerVerifyRequest(const proto::VerifyRequest& request)
-      ABSL_LOCKS_EXCLUDED(mu_);
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_) ABSL_LOCKS_EXCLUDED(mu_);
 
   // --- Bulk sync (bulk_sync.cc; R60-R65) ---
   // Reads the stored bulk sync (Open).
@@ -742,6 +742,8 @@ class ConnectionImpl final : public Connection {
   // The running or last Verify (memory only; verify.cc).
   mutable internal::Mutex verify_mu_ ABSL_ACQUIRED_AFTER(mu_);
   std::unique_ptr<VerifyRun> verify_ ABSL_GUARDED_BY(verify_mu_);
+  // The responder's, kept for the requests of the partner's Verify.
+  ReferenceTranslations verify_translations_ ABSL_GUARDED_BY(record_mu_);
   Transport* transport_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool partner_available_ ABSL_GUARDED_BY(mu_) = false;
   // Secondary: how the last attempt to send the acceptance ended.

@@ -226,7 +226,7 @@ void ConnectionImpl::AnswerVerifyRequest(const proto::VerifyRequest& request) {
     answer.set_error(fmt::format("{} syncs no records (no RecordStore)",
                                  env_->org_id));
   } else {
-    answer = VerifySharingNow().Answer(request);
+    answer = VerifySharingNow().Answer(request, &verify_translations_);
   }
   internal::MutexLock lock(&mu_);
   proto::Envelope envelope;

@@ -160,7 +160,8 @@ proto::VerifyObject VerifySharing::AnswerPlan(
 }
 
 proto::VerifyAnswer VerifySharing::Answer(
-    const proto::VerifyRequest& request) const {
+    const proto::VerifyRequest& request,
+    ReferenceTranslations* translations) const {
   proto::VerifyAnswer answer;
   answer.set_run(request.run());
   answer.set_request(request.request());
@@ -193,7 +194,13 @@ proto::VerifyAnswer VerifySharing::Answer(
           .initiator_name = pair.initiator_field()});
     }
   }
-  VerifyReader reader = NewReader(/*initiator=*/false);
+  if (translations->run != request.run()) {
+    translations->run = request.run();
+    translations->ids.clear();
+  }
+  VerifyReaderDeps reader_deps = deps_.reader;
+  reader_deps.translations = translations;
+  VerifyReader reader(std::move(reader_deps), /*initiator=*/false);
   for (int i = 0; i < request.ranges_size(); ++i) {
     const proto::VerifyRange& range = request.ranges(i);
     const proto::VerifyObject& object = request.objects(range.object());

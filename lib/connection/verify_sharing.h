@@ -52,8 +52,11 @@ class VerifySharing {
   }
 
   // The responder's answer to `request` (an error in it, not a status:
-  // the initiator's run fails with it).
-  proto::VerifyAnswer Answer(const proto::VerifyRequest& request) const;
+  // the initiator's run fails with it). `translations` keeps the lookups
+  // translated for the request's run, for its next requests; a request of
+  // another run starts them afresh.
+  proto::VerifyAnswer Answer(const proto::VerifyRequest& request,
+                             ReferenceTranslations* translations) const;
 
  private:
   proto::VerifyObject AnswerPlan(const proto::VerifyObject& asked) const;

@@ -223,16 +223,25 @@ absl::StatusOr<std::string> VerifyReader::InitiatorReference(
   std::string key = def->lookup_target;
   key.push_back('\0');
   key.append(id);
-  if (auto known = references_.find(key); known != references_.end()) {
+  absl::flat_hash_map<std::string, std::string>& references = Translations();
+  if (auto known = references.find(key); known != references.end()) {
     return known->second;
   }
   ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> partner,
                            deps_.links->PartnerIdOf(def->lookup_target, id));
-  std::string translated =
-      partner.has_value() ? *std::move(partner) : "unlinked:" + id;
-  // Bounded: one reader serves one request of the partner's.
-  if (references_.size() < kMaxRemembered) references_.emplace(key, translated);
-  return translated;
+  if (!partner.has_value()) {
+    // Not remembered: the parent may be linked before the run's next
+    // request, and its children then compare as they are.
+    return "unlinked:" + id;
+  }
+  // Bounded, whatever the size of the org.
+  if (references.size() < kMaxRemembered) references.emplace(key, *partner);
+  return *std::move(partner);
+}
+
+absl::flat_hash_map<std::string, std::string>& VerifyReader::Translations() {
+  return deps_.translations != nullptr ? deps_.translations->ids
+                                       : own_translations_.ids;
 }
 
 }  // namespace orgsync::internal

@@ -73,6 +73,14 @@ struct VerifyField {
   std::string initiator_name;
 };
 
+// The responder's translations of lookups (object and id -> the
+// initiator's id), kept across the requests of one run: children share
+// parents, and a run's requests ask for the same parents again and again.
+struct ReferenceTranslations {
+  uint64_t run = 0;
+  absl::flat_hash_map<std::string, std::string> ids;
+};
+
 struct VerifyReaderDeps {
   const Schema* schema = nullptr;
   RecordStore* store = nullptr;
@@ -82,6 +90,9 @@ struct VerifyReaderDeps {
   // linked). Unset: user references are compared as they are.
   std::function<absl::StatusOr<std::optional<std::string>>(std::string_view)>
       partner_user;
+  // Where the responder keeps its translations (not owned); unset: the
+  // reader keeps its own.
+  ReferenceTranslations* translations = nullptr;
 };
 
 class VerifyReader {
@@ -142,9 +153,10 @@ class VerifyReader {
 
   VerifyReaderDeps deps_;
   bool initiator_;
-  // The responder's translations of lookups (object and id -> the
-  // initiator's id): children share parents, so most are asked again.
-  absl::flat_hash_map<std::string, std::string> references_;
+  // deps_.translations, or own_translations_ when unset.
+  absl::flat_hash_map<std::string, std::string>& Translations();
+
+  ReferenceTranslations own_translations_;
   // Digest's scratch: the record's pieces, and a value's encoding.
   std::string pieces_;
   proto::FieldValue encoded_;
