@@ -741,6 +741,11 @@ class ScanOnlyStore final : public ForwardingRecordStore {
                                       size_t limit) override {
     return RecordStore::ScanPage(object, modified_since, after_id, limit);
   }
+  absl::StatusOr<RecordIdPage> ScanIdPage(std::string_view object,
+                                          std::string_view after_id,
+                                          size_t limit) override {
+    return RecordStore::ScanIdPage(object, after_id, limit);
+  }
 };
 
 // Every record ScanPage returns, page after page of `limit`, and the pages
@@ -804,6 +809,48 @@ TEST_CASE(
   CHECK(ValueOf(paged.ScanPage("Nothing", absl::InfinitePast(), "", 3)).end);
   CHECK(absl::IsInvalidArgument(
       paged.ScanPage("Account", absl::InfinitePast(), "", 0).status()));
+}
+
+TEST_CASE(
+    "ScanIdPage gives the ids, resume point and end of ScanPage's page "
+    "without a cutoff, deleted records included",
+    "[records]") {
+  FOR_EACH_STORE(AllStores());
+  ScanOnlyStore scan_only(&store);
+  const bool default_paging = GENERATE(false, true);
+  RecordStore& paged = default_paging ? static_cast<RecordStore&>(scan_only)
+                                      : store;
+  INFO("default ScanIdPage: " << default_paging);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 7; ++i) {
+    ids.push_back(InsertId(store, NewRecord("Account", {{"N", int64_t{i}}})));
+  }
+  InsertId(store, NewRecord("Contact"));
+  ValueOf(store.Delete("Account", ids[3], kLocal));
+  ValueOf(store.Delete("Account", ids[6], kLocal));
+
+  std::vector<std::string> starts = {""};
+  starts.insert(starts.end(), ids.begin(), ids.end());
+  for (size_t limit = 1; limit <= ids.size() + 1; ++limit) {
+    for (const std::string& after : starts) {
+      INFO("limit " << limit << " after '" << after << "'");
+      const RecordIdPage page =
+          ValueOf(paged.ScanIdPage("Account", after, limit));
+      const RecordPage records =
+          ValueOf(store.ScanPage("Account", absl::InfinitePast(), after, limit));
+      std::vector<std::string> expected;
+      for (const Record& record : records.records) {
+        expected.push_back(record.id);
+      }
+      CHECK(page.ids == expected);
+      CHECK(page.resume_after == records.resume_after);
+      CHECK(page.end == records.end);
+    }
+  }
+  CHECK(ValueOf(paged.ScanIdPage("Nothing", "", 3)).ids.empty());
+  CHECK(ValueOf(paged.ScanIdPage("Nothing", "", 3)).end);
+  CHECK(absl::IsInvalidArgument(paged.ScanIdPage("Account", "", 0).status()));
+  CHECK(absl::IsInvalidArgument(paged.ScanIdPage("", "", 3).status()));
 }
 
 TEST_CASE("Refused calls change nothing", "[records]") {

@@ -102,6 +102,13 @@ struct RecordPage {
   bool end = false;             // nothing after resume_after
 };
 
+// One page of RecordStore::ScanIdPage.
+struct RecordIdPage {
+  std::vector<std::string> ids;  // in id order
+  std::string resume_after;      // pass as after_id for the next page
+  bool end = false;              // nothing after resume_after
+};
+
 class RecordStore {
  public:
   RecordStore() = default;
@@ -169,6 +176,15 @@ class RecordStore {
       std::string_view object, absl::Time modified_since,
       std::string_view after_id, size_t limit);
 
+  // The ids of a page of ScanPage without a cutoff (modified_since =
+  // InfinitePast), for a pass that needs only the ids -- Verify's search
+  // for records that have no partner -- so that a store need not read
+  // whole records: the same `ids`, `resume_after` and `end` as that page's
+  // records would give. InvalidArgument for a zero limit.
+  // The default calls ScanPage. The shipped stores read only their keys.
+  [[nodiscard]] virtual absl::StatusOr<RecordIdPage> ScanIdPage(
+      std::string_view object, std::string_view after_id, size_t limit);
+
   // Makes durable, at once, every id ReserveId handed out since the last
   // call. ReserveId may return before its reservation is durable (every
   // other write must be durable when its call returns, as above): orgsync
@@ -230,6 +246,11 @@ class ForwardingRecordStore : public RecordStore {
                                       std::string_view after_id,
                                       size_t limit) override {
     return target_->ScanPage(object, modified_since, after_id, limit);
+  }
+  absl::StatusOr<RecordIdPage> ScanIdPage(std::string_view object,
+                                          std::string_view after_id,
+                                          size_t limit) override {
+    return target_->ScanIdPage(object, after_id, limit);
   }
   absl::Status SyncReservedIds() override {
     return target_->SyncReservedIds();

@@ -116,27 +116,43 @@ absl::StatusOr<std::vector<VerifyEntry>> VerifyReader::ReadCopies(
 absl::StatusOr<VerifyReader::Page> VerifyReader::ReadLocal(
     std::string_view object, const std::vector<VerifyField>& fields,
     std::string_view after_id, size_t limit) {
-  return ReadStorePage(object, &fields, after_id, limit);
+  ORGSYNC_ASSIGN_OR_RETURN(
+      RecordPage records,
+      deps_.store->ScanPage(object, absl::InfinitePast(), after_id, limit));
+  StorePage store;
+  store.limit = limit;
+  store.end = records.end;
+  store.resume_after = std::move(records.resume_after);
+  for (const Record& record : records.records) {
+    store.ids.push_back(record.id);
+    store.records.push_back(&record);
+  }
+  return ReadStorePage(object, &fields, after_id, store);
 }
 
 absl::StatusOr<VerifyReader::Page> VerifyReader::ReadUnlinked(
     std::string_view object, std::string_view after_id, size_t limit) {
-  return ReadStorePage(object, nullptr, after_id, limit);
+  // Only ids are needed: the store need not read its records.
+  ORGSYNC_ASSIGN_OR_RETURN(RecordIdPage ids,
+                           deps_.store->ScanIdPage(object, after_id, limit));
+  StorePage store;
+  store.limit = limit;
+  store.end = ids.end;
+  store.resume_after = std::move(ids.resume_after);
+  for (const std::string& id : ids.ids) store.ids.push_back(id);
+  return ReadStorePage(object, nullptr, after_id, store);
 }
 
 absl::StatusOr<VerifyReader::Page> VerifyReader::ReadStorePage(
     std::string_view object, const std::vector<VerifyField>* fields,
-    std::string_view after_id, size_t limit) {
-  ORGSYNC_ASSIGN_OR_RETURN(
-      RecordPage records,
-      deps_.store->ScanPage(object, absl::InfinitePast(), after_id, limit));
+    std::string_view after_id, const StorePage& store) {
   Page page;
-  page.done = records.end;
-  page.last_read = records.end ? "" : records.resume_after;
+  page.done = store.end;
+  page.last_read = store.end ? "" : store.resume_after;
   // The links of the same ids, one pass of an iterator. Links whose
   // records are gone could be many: at most a few pages' worth, and the
   // page ends at the last of them.
-  const size_t max_links = 4 * limit + 1;
+  const size_t max_links = 4 * store.limit + 1;
   ORGSYNC_ASSIGN_OR_RETURN(
       std::vector<RecordLinks::LinkedIds> linked,
       deps_.links->ListIds(object, /*by_partner=*/false, after_id,
@@ -146,30 +162,34 @@ absl::StatusOr<VerifyReader::Page> VerifyReader::ReadStorePage(
     page.last_read = linked.back().local_id;
     page.done = false;
   }
-  absl::flat_hash_map<std::string_view, const Record*> by_id;
-  by_id.reserve(records.records.size());
-  for (const Record& record : records.records) {
-    if (!page.last_read.empty() && record.id > page.last_read) continue;
-    by_id.emplace(record.id, &record);
+  // Index in `store` of each id the page covers, not yet matched.
+  absl::flat_hash_map<std::string_view, size_t> by_id;
+  by_id.reserve(store.ids.size());
+  for (size_t i = 0; i < store.ids.size(); ++i) {
+    if (!page.last_read.empty() && store.ids[i] > page.last_read) continue;
+    by_id.emplace(store.ids[i], i);
   }
   const std::shared_ptr<const ObjectDef> def =
       fields != nullptr ? deps_.schema->FindObject(object) : nullptr;
   for (const RecordLinks::LinkedIds& ids : linked) {
     auto found = by_id.find(ids.local_id);
-    const Record* record = found == by_id.end() ? nullptr : found->second;
-    if (found != by_id.end()) by_id.erase(found);
+    const Record* record = nullptr;
+    if (found != by_id.end()) {
+      if (!store.records.empty()) record = store.records[found->second];
+      by_id.erase(found);
+    }
     if (fields == nullptr) continue;
     ORGSYNC_ASSIGN_OR_RETURN(VerifyEntry entry,
                              EntryOf(object, def.get(), *fields, ids, record));
     page.linked.push_back(std::move(entry));
   }
   // What is left has no link.
-  for (const Record& record : records.records) {
-    if (!by_id.contains(record.id)) continue;
+  for (const std::string_view id : store.ids) {
+    if (!by_id.contains(id)) continue;
     ORGSYNC_ASSIGN_OR_RETURN(
         const bool queued,
-        deps_.queue->HasPending(RecordRef{std::string(object), record.id}));
-    if (!queued) page.unlinked.push_back(record.id);
+        deps_.queue->HasPending(RecordRef{std::string(object), std::string(id)}));
+    if (!queued) page.unlinked.push_back(std::string(id));
   }
   return page;
 }

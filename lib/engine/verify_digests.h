@@ -146,10 +146,20 @@ class VerifyReader {
       std::string_view object, const ObjectDef* def,
       const std::vector<VerifyField>& fields,
       const RecordLinks::LinkedIds& ids, const Record* record);
-  // A page of the store with the local links of the same ids.
+  // A page of the store: its ids, and its records when they were read
+  // (pointers into the caller's page).
+  struct StorePage {
+    std::vector<std::string_view> ids;
+    std::vector<const Record*> records;  // empty, or one per id
+    std::string resume_after;
+    bool end = false;
+    size_t limit = 0;  // the page's limit, asked of the store
+  };
+  // The page's entries (with `fields`; none without) and unlinked ids,
+  // beside the local links of the same ids.
   [[nodiscard]] absl::StatusOr<Page> ReadStorePage(
       std::string_view object, const std::vector<VerifyField>* fields,
-      std::string_view after_id, size_t limit);
+      std::string_view after_id, const StorePage& store);
 
   VerifyReaderDeps deps_;
   bool initiator_;

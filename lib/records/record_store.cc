@@ -353,6 +353,31 @@ class RecordStoreCore final : public RecordStore {
     }
   }
 
+  absl::StatusOr<RecordIdPage> ScanIdPage(std::string_view object,
+                                          std::string_view after_id,
+                                          size_t limit) override {
+    ORGSYNC_RETURN_IF_ERROR(CheckObjectName(object));
+    ORGSYNC_RETURN_IF_ERROR(CheckPageLimit(limit));
+    std::unique_ptr<RecordCursor> cursor;
+    {
+      internal::ReaderMutexLock lock(&mu_);
+      ORGSYNC_ASSIGN_OR_RETURN(cursor,
+                               table_->OpenCursor(object, after_id, limit + 1));
+    }
+    RecordIdPage page;
+    page.resume_after = std::string(after_id);
+    for (;;) {
+      ORGSYNC_ASSIGN_OR_RETURN(const std::string* id, cursor->NextId());
+      if (id == nullptr) {
+        page.end = true;
+        return page;
+      }
+      if (page.ids.size() == limit) return page;  // one more exists
+      page.resume_after = *id;
+      page.ids.push_back(*id);
+    }
+  }
+
   absl::Status SyncReservedIds() override {
     internal::MutexLock lock(&mu_);
     if (!ids_unsynced_) return absl::OkStatus();
@@ -560,6 +585,22 @@ absl::StatusOr<RecordPage> RecordStore::ScanPage(std::string_view object,
         return true;
       }));
   page.end = !more;
+  return page;
+}
+
+absl::StatusOr<RecordIdPage> RecordStore::ScanIdPage(std::string_view object,
+                                                     std::string_view after_id,
+                                                     size_t limit) {
+  ORGSYNC_ASSIGN_OR_RETURN(
+      RecordPage records,
+      ScanPage(object, absl::InfinitePast(), after_id, limit));
+  RecordIdPage page;
+  page.ids.reserve(records.records.size());
+  for (Record& record : records.records) {
+    page.ids.push_back(std::move(record.id));
+  }
+  page.resume_after = std::move(records.resume_after);
+  page.end = records.end;
   return page;
 }
 

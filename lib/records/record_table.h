@@ -86,6 +86,14 @@ class RecordCursor {
   // The next record, or nullptr at the end. The pointer stays valid until
   // the next call.
   [[nodiscard]] virtual absl::StatusOr<const Record*> Next() = 0;
+  // The next record's id, or nullptr at the end: for a pass that needs no
+  // more, which a table may answer without reading the record. The pointer
+  // stays valid until the next call.
+  [[nodiscard]] virtual absl::StatusOr<const std::string*> NextId() {
+    absl::StatusOr<const Record*> record = Next();
+    if (!record.ok()) return record.status();
+    return *record == nullptr ? nullptr : &(*record)->id;
+  }
 };
 
 class RecordTable {

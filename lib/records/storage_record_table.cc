@@ -41,7 +41,26 @@ class StorageCursor final : public RecordCursor {
         left_(max_records) {}
 
   absl::StatusOr<const Record*> Next() override {
-    if (left_ == 0) return nullptr;
+    ORGSYNC_ASSIGN_OR_RETURN(const bool found, Advance());
+    if (!found) return nullptr;
+    ORGSYNC_ASSIGN_OR_RETURN(StoredRecord stored,
+                             ReadStoredRecord(it_->key(), it_->value()));
+    current_ = std::move(stored.record);
+    return &current_;
+  }
+
+  // The id is the key's last part: the record itself is not read.
+  absl::StatusOr<const std::string*> NextId() override {
+    ORGSYNC_ASSIGN_OR_RETURN(const bool found, Advance());
+    if (!found) return nullptr;
+    current_id_.assign(it_->key().substr(prefix_.size()));
+    return &current_id_;
+  }
+
+ private:
+  // Moves to the next record of the page; false at its end.
+  absl::StatusOr<bool> Advance() {
+    if (left_ == 0) return false;
     --left_;
     if (started_) {
       it_->Next();
@@ -56,21 +75,18 @@ class StorageCursor final : public RecordCursor {
     }
     if (!it_->Valid() || !StartsWith(it_->key(), prefix_)) {
       ORGSYNC_RETURN_IF_ERROR(it_->status());
-      return nullptr;
+      return false;
     }
-    ORGSYNC_ASSIGN_OR_RETURN(StoredRecord stored,
-                             ReadStoredRecord(it_->key(), it_->value()));
-    current_ = std::move(stored.record);
-    return &current_;
+    return true;
   }
 
- private:
   std::unique_ptr<StorageIterator> it_;
   const std::string prefix_;
   const std::string after_id_;
   size_t left_;
   bool started_ = false;
   Record current_;
+  std::string current_id_;
 };
 
 class StorageRecordTable final : public RecordTable {
