@@ -578,5 +578,63 @@ TEST_CASE(
   CHECK_FALSE(reopened.GetStamp("Account", "L-0", "Phone")->has_value());
 }
 
+TEST_CASE(
+    "Design rule 3: ListIds reads both ids of each link without its stamps, "
+    "passes over fields it does not know, and finds a damaged link DataLoss",
+    "[recsync]") {
+  auto storage = NewMemoryStorage();
+  RecordLinks links(storage.get(), "c1");
+  WriteBatch batch;
+  for (int i = 1; i <= 3; ++i) {
+    proto::RecordLink link;
+    link.set_local_id("S-" + std::to_string(i));
+    link.set_partner_id("P-" + std::to_string(i));
+    link.set_partner_version(7);
+    link.set_holds_step_stamps(true);
+    (*link.mutable_step_stamps()->mutable_fields())["Name"] =
+        Stamp(1000 + i, true, 2, 9);
+    links.Create("Account", link, &batch);
+  }
+  testing::RequireOk(storage->Write(batch, WriteOptions{.sync = true}));
+  const auto listed = [&](bool by_partner) {
+    return links.ListIds("Account", by_partner, "", "", 10);
+  };
+  for (const bool by_partner : {false, true}) {
+    const auto ids = listed(by_partner);
+    REQUIRE(ids.ok());
+    REQUIRE(ids->size() == 3);
+    for (int i = 0; i < 3; ++i) {
+      CHECK((*ids)[i].local_id == "S-" + std::to_string(i + 1));
+      CHECK((*ids)[i].partner_id == "P-" + std::to_string(i + 1));
+    }
+  }
+
+  // The key of S-2's link as this org finds it: the value naming S-2 whole.
+  std::string key;
+  std::string value;
+  {
+    auto it = storage->NewIterator();
+    REQUIRE(it.ok());
+    for ((*it)->Seek(""); (*it)->Valid(); (*it)->Next()) {
+      proto::RecordLink link;
+      if (link.ParseFromString(std::string((*it)->value())) &&
+          link.local_id() == "S-2" && link.holds_step_stamps()) {
+        key = std::string((*it)->key());
+        value = std::string((*it)->value());
+      }
+    }
+  }
+  REQUIRE_FALSE(key.empty());
+  // A field this version does not know (number 15, a varint) is passed over.
+  testing::RequireOk(
+      storage->Put(key, value + std::string("\x78\x05", 2), WriteOptions{.sync = true}));
+  REQUIRE(listed(false).ok());
+  CHECK(listed(false)->at(1).partner_id == "P-2");
+  // Cut short inside the partner's id: neither read nor parsed.
+  const std::string cut = value.substr(0, value.find("P-2") + 1);
+  testing::RequireOk(storage->Put(key, cut, WriteOptions{.sync = true}));
+  CHECK(absl::IsDataLoss(listed(false).status()));
+}
+
 }  // namespace
 }  // namespace orgsync::internal::record_links_test

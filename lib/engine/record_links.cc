@@ -2,7 +2,10 @@
 
 #include "engine/record_links.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -11,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "fmt/format.h"
 #include "internal/optional_get.h"
+#include "internal/wire_input.h"
 #include "orgsync/status.h"
 
 namespace orgsync::internal {
@@ -638,6 +642,48 @@ absl::StatusOr<std::vector<proto::RecordLink>> RecordLinks::List(
   return links;
 }
 
+namespace {
+
+// The two ids of a stored RecordLink, read without parsing the rest (its
+// field stamps, most of its bytes) when the value is plainly readable, and
+// by the parser when not (a group, bytes that do not decode, an id that is
+// not ASCII); nullopt when the parser refuses it too.
+std::optional<RecordLinks::LinkedIds> ReadLinkIds(std::string_view bytes) {
+  RecordLinks::LinkedIds ids;
+  WireInput in(bytes);
+  bool plain = true;
+  while (plain && !in.empty()) {
+    int field = 0;
+    WireInput::WireType type;
+    std::string_view id;
+    if (!in.Tag(&field, &type)) {
+      plain = false;
+    } else if (field != proto::RecordLink::kLocalIdFieldNumber &&
+               field != proto::RecordLink::kPartnerIdFieldNumber) {
+      plain = in.Skip(type);
+    } else if (type != WireInput::kDelimited || !in.Delimited(&id) ||
+               std::any_of(id.begin(), id.end(), [](char c) {
+                 return static_cast<uint8_t>(c) >= 0x80;
+               })) {
+      plain = false;
+    } else {
+      // The last occurrence counts, as for the parser.
+      (field == proto::RecordLink::kLocalIdFieldNumber ? ids.local_id
+                                                       : ids.partner_id) =
+          std::string(id);
+    }
+  }
+  if (plain) return ids;
+  proto::RecordLink link;
+  if (!link.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return std::nullopt;
+  }
+  return RecordLinks::LinkedIds{.local_id = link.local_id(),
+                                .partner_id = link.partner_id()};
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<RecordLinks::LinkedIds>> RecordLinks::ListIds(
     std::string_view object, bool by_partner, std::string_view after_id,
     std::string_view last_id, size_t limit) const {
@@ -653,17 +699,15 @@ absl::StatusOr<std::vector<RecordLinks::LinkedIds>> RecordLinks::ListIds(
     const std::string_view id = it->key().substr(prefix.size());
     if (!after_id.empty() && id == after_id) continue;
     if (!last_id.empty() && id > last_id) break;
-    proto::RecordLink link;
-    if (!link.ParseFromArray(it->value().data(),
-                             static_cast<int>(it->value().size())) ||
-        (by_partner ? link.partner_id() : link.local_id()) != id) {
+    std::optional<LinkedIds> linked = ReadLinkIds(it->value());
+    if (!linked.has_value() ||
+        (by_partner ? linked->partner_id : linked->local_id) != id) {
       return absl::DataLossError(fmt::format(
           "record links: the link stored under {} record {}/{} does not "
           "parse or names another record",
           by_partner ? "partner" : "local", object, id));
     }
-    ids.push_back(LinkedIds{.local_id = link.local_id(),
-                            .partner_id = link.partner_id()});
+    ids.push_back(*std::move(linked));
   }
   ORGSYNC_RETURN_IF_ERROR(it->status());
   return ids;

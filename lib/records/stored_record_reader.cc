@@ -11,16 +11,13 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "google/protobuf/stubs/common.h"
-#include "google/protobuf/wire_format_lite.h"
+#include "internal/wire_input.h"
 #include "proto/record_state.pb.h"
 #include "records/record_codec.h"
 #include "records/record_keys.h"
 
 namespace orgsync::internal {
 namespace {
-
-using ::google::protobuf::internal::WireFormatLite;
 
 // A key with its NUL separators shown as '|', for error messages.
 std::string PrintableKey(std::string_view key) {
@@ -44,77 +41,9 @@ absl::StatusOr<StoredRecord> ParseStoredRecord(std::string_view key,
   return StoredRecordFromProto(stored);
 }
 
-// Reads the wire format from the front of a byte range. Every method
-// returns false when the bytes do not hold what it reads.
-class WireInput {
- public:
-  explicit WireInput(std::string_view bytes) : in_(bytes) {}
-
-  bool empty() const { return in_.empty(); }
-
-  bool Varint(uint64_t* value) {
-    uint64_t result = 0;
-    for (int shift = 0; shift < 64 && !in_.empty(); shift += 7) {
-      const auto byte = static_cast<uint8_t>(in_.front());
-      in_.remove_prefix(1);
-      result |= static_cast<uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) {
-        *value = result;
-        return true;
-      }
-    }
-    return false;
-  }
-
-  // A tag of field number 1..15 (all the messages read here have), with
-  // its wire type.
-  bool Tag(int* field, WireFormatLite::WireType* type) {
-    uint64_t tag = 0;
-    if (!Varint(&tag) || tag > 0xff) return false;
-    *field = static_cast<int>(
-        WireFormatLite::GetTagFieldNumber(static_cast<uint32_t>(tag)));
-    *type = WireFormatLite::GetTagWireType(static_cast<uint32_t>(tag));
-    return true;
-  }
-
-  bool Delimited(std::string_view* value) {
-    uint64_t length = 0;
-    if (!Varint(&length) || length > in_.size()) return false;
-    *value = in_.substr(0, length);
-    in_.remove_prefix(length);
-    return true;
-  }
-
-  bool Fixed64(uint64_t* value) {
-    if (in_.size() < 8) return false;
-    uint64_t result = 0;
-    for (int i = 7; i >= 0; --i) {  // little-endian on the wire
-      result = (result << 8) | static_cast<uint8_t>(in_[i]);
-    }
-    *value = result;
-    in_.remove_prefix(8);
-    return true;
-  }
-
-  // A string field's value: valid UTF-8, as the parser requires.
-  bool Text(std::string_view* value) {
-    if (!Delimited(value)) return false;
-    for (const char c : *value) {
-      if (static_cast<uint8_t>(c) >= 0x80) {
-        return google::protobuf::internal::IsStructurallyValidUTF8(
-            value->data(), static_cast<int>(value->size()));
-      }
-    }
-    return true;
-  }
-
- private:
-  std::string_view in_;
-};
-
-constexpr auto kVarint = WireFormatLite::WIRETYPE_VARINT;
-constexpr auto kDelimited = WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
-constexpr auto kFixed64 = WireFormatLite::WIRETYPE_FIXED64;
+constexpr auto kVarint = WireInput::kVarint;
+constexpr auto kDelimited = WireInput::kDelimited;
+constexpr auto kFixed64 = WireInput::kFixed64;
 
 // Marks `field` (1..15) seen in `seen`; false when it was already.
 bool FirstTime(int field, uint32_t* seen) {
@@ -131,7 +60,7 @@ bool ReadValue(std::string_view bytes, FieldValue* out) {
   bool read = false;
   while (!in.empty()) {
     int field = 0;
-    WireFormatLite::WireType type;
+    WireInput::WireType type;
     if (read || !in.Tag(&field, &type)) return false;
     read = true;
     uint64_t number = 0;
@@ -188,7 +117,7 @@ bool ReadField(std::string_view bytes, std::string_view* name,
   *value = std::monostate{};
   while (!in.empty()) {
     int field = 0;
-    WireFormatLite::WireType type;
+    WireInput::WireType type;
     std::string_view piece;
     if (!in.Tag(&field, &type) || type != kDelimited ||
         !FirstTime(field, &seen)) {
@@ -211,7 +140,7 @@ bool ReadAudit(std::string_view bytes, AuditFields* audit) {
   uint32_t seen = 0;
   while (!in.empty()) {
     int field = 0;
-    WireFormatLite::WireType type;
+    WireInput::WireType type;
     if (!in.Tag(&field, &type) || !FirstTime(field, &seen)) return false;
     std::string_view text;
     uint64_t micros = 0;
@@ -246,7 +175,7 @@ bool ReadWritten(std::string_view bytes, StoredRecord* out) {
   uint32_t seen = 0;
   while (!in.empty()) {
     int field = 0;
-    WireFormatLite::WireType type;
+    WireInput::WireType type;
     if (!in.Tag(&field, &type)) return false;
     // Fields repeat; nothing else may.
     if (field != proto::StoredRecord::kFieldsFieldNumber &&

@@ -1,0 +1,120 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+//
+// WireInput: reads protobuf's wire format from the front of a byte range,
+// for the few stored values read so often that parsing the whole message
+// shows in a profile (records/stored_record_reader.cc, the ids of record
+// links). Each method returns false, having read nothing useful, when the
+// bytes do not hold what it reads; the caller then leaves the value to the
+// protobuf parser, which has the last word on what is well formed.
+//
+// Thread-safety: a value; one thread at a time.
+
+#ifndef ORGSYNC_LIB_INTERNAL_WIRE_INPUT_H_
+#define ORGSYNC_LIB_INTERNAL_WIRE_INPUT_H_
+
+#include <cstdint>
+#include <string_view>
+
+#include "google/protobuf/stubs/common.h"
+#include "google/protobuf/wire_format_lite.h"
+
+namespace orgsync::internal {
+
+class WireInput {
+ public:
+  using WireType = ::google::protobuf::internal::WireFormatLite::WireType;
+  static constexpr WireType kVarint =
+      ::google::protobuf::internal::WireFormatLite::WIRETYPE_VARINT;
+  static constexpr WireType kFixed64 =
+      ::google::protobuf::internal::WireFormatLite::WIRETYPE_FIXED64;
+  static constexpr WireType kDelimited =
+      ::google::protobuf::internal::WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
+  static constexpr WireType kFixed32 =
+      ::google::protobuf::internal::WireFormatLite::WIRETYPE_FIXED32;
+
+  explicit WireInput(std::string_view bytes) : in_(bytes) {}
+
+  bool empty() const { return in_.empty(); }
+
+  bool Varint(uint64_t* value) {
+    uint64_t result = 0;
+    for (int shift = 0; shift < 64 && !in_.empty(); shift += 7) {
+      const auto byte = static_cast<uint8_t>(in_.front());
+      in_.remove_prefix(1);
+      result |= static_cast<uint64_t>(byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0) {
+        *value = result;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // A tag of field number 1..31 (all the messages read this way have no
+  // higher one), with its wire type.
+  bool Tag(int* field, WireType* type) {
+    uint64_t tag = 0;
+    if (!Varint(&tag) || tag > 0xff) return false;
+    *field = static_cast<int>(tag >> 3);
+    *type = static_cast<WireType>(tag & 7);
+    return true;
+  }
+
+  bool Delimited(std::string_view* value) {
+    uint64_t length = 0;
+    if (!Varint(&length) || length > in_.size()) return false;
+    *value = in_.substr(0, length);
+    in_.remove_prefix(length);
+    return true;
+  }
+
+  bool Fixed64(uint64_t* value) {
+    if (in_.size() < 8) return false;
+    uint64_t result = 0;
+    for (int i = 7; i >= 0; --i) {  // little-endian on the wire
+      result = (result << 8) | static_cast<uint8_t>(in_[i]);
+    }
+    *value = result;
+    in_.remove_prefix(8);
+    return true;
+  }
+
+  // A string field's value: valid UTF-8, as the parser requires.
+  bool Text(std::string_view* value) {
+    if (!Delimited(value)) return false;
+    for (const char c : *value) {
+      if (static_cast<uint8_t>(c) >= 0x80) {
+        return ::google::protobuf::internal::IsStructurallyValidUTF8(
+            value->data(), static_cast<int>(value->size()));
+      }
+    }
+    return true;
+  }
+
+  // Passes over a value of `type` (groups are not skipped: false).
+  bool Skip(WireType type) {
+    uint64_t ignored = 0;
+    std::string_view bytes;
+    switch (type) {
+      case kVarint:
+        return Varint(&ignored);
+      case kFixed64:
+        return Fixed64(&ignored);
+      case kDelimited:
+        return Delimited(&bytes);
+      case kFixed32:
+        if (in_.size() < 4) return false;
+        in_.remove_prefix(4);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+ private:
+  std::string_view in_;
+};
+
+}  // namespace orgsync::internal
+
+#endif  // ORGSYNC_LIB_INTERNAL_WIRE_INPUT_H_
