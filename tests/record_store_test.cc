@@ -746,6 +746,10 @@ class ScanOnlyStore final : public ForwardingRecordStore {
                                           size_t limit) override {
     return RecordStore::ScanIdPage(object, after_id, limit);
   }
+  absl::StatusOr<std::vector<std::optional<Record>>> GetMany(
+      std::string_view object, const std::vector<std::string>& ids) override {
+    return RecordStore::GetMany(object, ids);
+  }
 };
 
 // Every record ScanPage returns, page after page of `limit`, and the pages
@@ -851,6 +855,49 @@ TEST_CASE(
   CHECK(ValueOf(paged.ScanIdPage("Nothing", "", 3)).end);
   CHECK(absl::IsInvalidArgument(paged.ScanIdPage("Account", "", 0).status()));
   CHECK(absl::IsInvalidArgument(paged.ScanIdPage("", "", 3).status()));
+}
+
+TEST_CASE(
+    "GetMany gives what Get gives for each id, in the order asked, nullopt "
+    "for an id the object lacks",
+    "[records]") {
+  FOR_EACH_STORE(AllStores());
+  ScanOnlyStore scan_only(&store);
+  const bool default_reads = GENERATE(false, true);
+  RecordStore& reader = default_reads ? static_cast<RecordStore&>(scan_only)
+                                      : store;
+  INFO("default GetMany: " << default_reads);
+  std::vector<std::string> accounts;
+  for (int i = 0; i < 40; ++i) {
+    accounts.push_back(
+        InsertId(store, NewRecord("Account", {{"N", int64_t{i}}})));
+  }
+  const std::string contact = InsertId(store, NewRecord("Contact"));
+  ValueOf(store.Delete("Account", accounts[5], kLocal));
+  // Close ids and far ones (past the few steps a walk takes before it
+  // seeks), out of order, one twice, one of another object, one unknown.
+  const std::vector<std::string> asked = {
+      accounts[30], accounts[1], accounts[2], accounts[5], contact,
+      accounts[39], "no-such-id", accounts[1], accounts[0], accounts[20]};
+  const std::vector<std::optional<Record>> got =
+      ValueOf(reader.GetMany("Account", asked));
+  REQUIRE(got.size() == asked.size());
+  for (size_t i = 0; i < asked.size(); ++i) {
+    INFO("asked " << asked[i]);
+    absl::StatusOr<Record> one = store.Get("Account", asked[i]);
+    if (absl::IsNotFound(one.status())) {
+      CHECK_FALSE(got[i].has_value());
+    } else {
+      REQUIRE(got[i].has_value());
+      CHECK(*got[i] == ValueOf(std::move(one)));
+    }
+  }
+  CHECK(got[3]->deleted);
+  CHECK_FALSE(got[4].has_value());
+  CHECK(ValueOf(reader.GetMany("Account", {})).empty());
+  CHECK(absl::IsInvalidArgument(
+      reader.GetMany("Account", {accounts[0], std::string("a\0b", 3)})
+          .status()));
 }
 
 TEST_CASE("Refused calls change nothing", "[records]") {

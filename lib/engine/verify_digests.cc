@@ -97,17 +97,26 @@ absl::StatusOr<std::vector<VerifyEntry>> VerifyReader::ReadCopies(
                            limit));
   const std::shared_ptr<const ObjectDef> def =
       deps_.schema->FindObject(object);
+  // The copies, read at once: the store may walk them in its id order.
+  std::vector<std::string> local_ids;
+  local_ids.reserve(linked.size());
+  for (const RecordLinks::LinkedIds& ids : linked) {
+    local_ids.push_back(ids.local_id);
+  }
+  ORGSYNC_ASSIGN_OR_RETURN(std::vector<std::optional<Record>> records,
+                           deps_.store->GetMany(object, local_ids));
+  if (records.size() != linked.size()) {
+    return absl::InternalError(fmt::format(
+        "RecordStore::GetMany returned {} records for {} ids", records.size(),
+        linked.size()));
+  }
   std::vector<VerifyEntry> entries;
   entries.reserve(linked.size());
-  for (const RecordLinks::LinkedIds& ids : linked) {
-    absl::StatusOr<Record> record = deps_.store->Get(object, ids.local_id);
-    if (!record.ok() && !absl::IsNotFound(record.status())) {
-      return record.status();
-    }
+  for (size_t i = 0; i < linked.size(); ++i) {
     ORGSYNC_ASSIGN_OR_RETURN(
         VerifyEntry entry,
-        EntryOf(object, def.get(), fields, ids,
-                record.ok() ? &*record : nullptr));
+        EntryOf(object, def.get(), fields, linked[i],
+                records[i].has_value() ? &*records[i] : nullptr));
     entries.push_back(std::move(entry));
   }
   return entries;

@@ -92,6 +92,23 @@ class RecordStoreCore final : public RecordStore {
     return std::move(stored.record);
   }
 
+  absl::StatusOr<std::vector<std::optional<Record>>> GetMany(
+      std::string_view object, const std::vector<std::string>& ids) override {
+    for (const std::string& id : ids) {
+      ORGSYNC_RETURN_IF_ERROR(CheckRecordName(object, id));
+    }
+    std::vector<std::optional<StoredRecord>> stored;
+    {
+      internal::ReaderMutexLock lock(&mu_);
+      ORGSYNC_ASSIGN_OR_RETURN(stored, table_->FindMany(object, ids));
+    }
+    std::vector<std::optional<Record>> records(stored.size());
+    for (size_t i = 0; i < stored.size(); ++i) {
+      if (stored[i].has_value()) records[i] = std::move(stored[i]->record);
+    }
+    return records;
+  }
+
   absl::StatusOr<Record> Insert(Record record,
                                 const ApplyContext& context) override {
     ORGSYNC_RETURN_IF_ERROR(CheckObjectName(record.object));
@@ -586,6 +603,22 @@ absl::StatusOr<RecordPage> RecordStore::ScanPage(std::string_view object,
       }));
   page.end = !more;
   return page;
+}
+
+absl::StatusOr<std::vector<std::optional<Record>>> RecordStore::GetMany(
+    std::string_view object, const std::vector<std::string>& ids) {
+  std::vector<std::optional<Record>> records;
+  records.reserve(ids.size());
+  for (const std::string& id : ids) {
+    absl::StatusOr<Record> record = Get(object, id);
+    if (absl::IsNotFound(record.status())) {
+      records.emplace_back();
+      continue;
+    }
+    if (!record.ok()) return record.status();
+    records.push_back(*std::move(record));
+  }
+  return records;
 }
 
 absl::StatusOr<RecordIdPage> RecordStore::ScanIdPage(std::string_view object,

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -89,6 +90,18 @@ class StorageCursor final : public RecordCursor {
   std::string current_id_;
 };
 
+// DataLoss unless `stored`, read under the key of (object, id), is that
+// record.
+absl::Status CheckNames(std::string_view object, std::string_view id,
+                        const StoredRecord& stored) {
+  if (stored.record.object == object && stored.record.id == id) {
+    return absl::OkStatus();
+  }
+  return absl::DataLossError(
+      fmt::format("record store: key for {}/{} holds record {}/{}", object, id,
+                  stored.record.object, stored.record.id));
+}
+
 class StorageRecordTable final : public RecordTable {
  public:
   StorageRecordTable(Storage* storage, TableCounters counters)
@@ -101,12 +114,51 @@ class StorageRecordTable final : public RecordTable {
     if (absl::IsNotFound(bytes.status())) return std::nullopt;
     if (!bytes.ok()) return bytes.status();
     ORGSYNC_ASSIGN_OR_RETURN(StoredRecord stored, ReadStoredRecord(key, *bytes));
-    if (stored.record.object != object || stored.record.id != id) {
-      return absl::DataLossError(
-          fmt::format("record store: key for {}/{} holds record {}/{}", object,
-                      id, stored.record.object, stored.record.id));
-    }
+    ORGSYNC_RETURN_IF_ERROR(CheckNames(object, id, stored));
     return stored;
+  }
+
+  // One iterator walks the keys in id order: from one id to the next
+  // close after it, a few steps forward cost less than a lookup each.
+  absl::StatusOr<std::vector<std::optional<StoredRecord>>> FindMany(
+      std::string_view object, const std::vector<std::string>& ids) override {
+    constexpr int kMaxSteps = 8;  // then a seek
+    std::vector<size_t> order(ids.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&ids](size_t a, size_t b) { return ids[a] < ids[b]; });
+    std::vector<std::optional<StoredRecord>> found(ids.size());
+    if (ids.empty()) return found;
+    ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
+                             storage_->NewIterator());
+    bool positioned = false;
+    for (const size_t i : order) {
+      const std::string key = RecordKey(object, ids[i]);
+      bool at_key_or_past = false;
+      if (positioned) {
+        for (int step = 0; step < kMaxSteps && it->Valid() && it->key() < key;
+             ++step) {
+          it->Next();
+        }
+        // Past the last key: no record after it either.
+        at_key_or_past = !it->Valid() || it->key() >= key;
+      }
+      if (!at_key_or_past) {
+        it->Seek(key);
+        positioned = true;
+      }
+      if (!it->Valid()) {
+        ORGSYNC_RETURN_IF_ERROR(it->status());
+        continue;
+      }
+      if (it->key() != key) continue;
+      ORGSYNC_ASSIGN_OR_RETURN(StoredRecord stored,
+                               ReadStoredRecord(key, it->value()));
+      ORGSYNC_RETURN_IF_ERROR(CheckNames(object, ids[i], stored));
+      found[i] = std::move(stored);
+    }
+    ORGSYNC_RETURN_IF_ERROR(it->status());
+    return found;
   }
 
   absl::StatusOr<std::optional<std::string>> ObjectOfId(
