@@ -67,6 +67,41 @@ TEST_CASE("FieldValue survives its protobuf form, every alternative",
   CHECK(encoded.kind_case() == proto::FieldValue::kText);
 }
 
+TEST_CASE("A FieldValue's encoding, appended without a message, is the "
+          "bytes its protobuf message serializes to",
+          "[records]") {
+  const FieldValue values[] = {
+      std::monostate{},
+      std::string(),
+      std::string("text"),
+      std::string(300, 'x'),  // a two-byte length
+      int64_t{0},
+      int64_t{-7},
+      std::numeric_limits<int64_t>::min(),
+      std::numeric_limits<int64_t>::max(),
+      0.0,
+      -0.0,
+      2.25,
+      true,
+      false,
+      Binary{},
+      Binary{std::string("\0\1\2", 3)},
+      absl::UnixEpoch(),
+      kNewYear + absl::Microseconds(3),
+      absl::UnixEpoch() - absl::Microseconds(1),
+      Reference{""},
+      Reference{"P-1"},
+  };
+  for (const FieldValue& value : values) {
+    INFO(FormatFieldValue(value));
+    proto::FieldValue message;
+    internal::FieldValueToProto(value, &message);
+    std::string appended = "prefix";
+    internal::AppendFieldValueEncoding(value, &appended);
+    CHECK(appended == "prefix" + message.SerializeAsString());
+  }
+}
+
 TEST_CASE("Times are kept to the microsecond", "[records]") {
   const absl::Time fine = kNewYear + absl::Nanoseconds(1500);
   CHECK(internal::TruncateToMicros(fine) == kNewYear + absl::Microseconds(1));

@@ -742,8 +742,10 @@ class ConnectionImpl final : public Connection {
   // The running or last Verify (memory only; verify.cc).
   mutable internal::Mutex verify_mu_ ABSL_ACQUIRED_AFTER(mu_);
   std::unique_ptr<VerifyRun> verify_ ABSL_GUARDED_BY(verify_mu_);
-  // The responder's, kept for the requests of the partner's Verify.
+  // The responder's, kept for the requests of the partner's Verify, and
+  // when it last answered one (Unix micros; 0: none kept).
   ReferenceTranslations verify_translations_ ABSL_GUARDED_BY(record_mu_);
+  std::atomic<int64_t> verify_translations_used_{0};
   Transport* transport_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool partner_available_ ABSL_GUARDED_BY(mu_) = false;
   // Secondary: how the last attempt to send the acceptance ended.

@@ -169,7 +169,7 @@ class VerifyReader {
   ReferenceTranslations own_translations_;
   // Digest's scratch: the record's pieces, and a value's encoding.
   std::string pieces_;
-  proto::FieldValue encoded_;
+  std::string encoded_;
 };
 
 }  // namespace orgsync::internal

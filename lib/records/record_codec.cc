@@ -4,7 +4,10 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+#include <cstring>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -39,6 +42,64 @@ void FieldValueToProto(const FieldValue& value, proto::FieldValue* out) {
         } else {
           static_assert(std::is_same_v<T, Reference>);
           out->set_reference(v.id);
+        }
+      },
+      value);
+}
+
+namespace {
+
+void AppendVarint(uint64_t value, std::string* out) {
+  while (value >= 0x80) {
+    out->push_back(static_cast<char>((value & 0x7f) | 0x80));
+    value >>= 7;
+  }
+  out->push_back(static_cast<char>(value));
+}
+
+// One field of the message: its tag, then its value.
+void AppendTag(int field, int wire_type, std::string* out) {
+  AppendVarint(static_cast<uint64_t>(field) << 3 | wire_type, out);
+}
+
+void AppendDelimited(int field, std::string_view bytes, std::string* out) {
+  AppendTag(field, /*length-delimited*/ 2, out);
+  AppendVarint(bytes.size(), out);
+  out->append(bytes);
+}
+
+}  // namespace
+
+void AppendFieldValueEncoding(const FieldValue& value, std::string* out) {
+  using Proto = proto::FieldValue;
+  std::visit(
+      [out](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          // No kind: no bytes.
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          AppendDelimited(Proto::kTextFieldNumber, v, out);
+        } else if constexpr (std::is_same_v<T, int64_t>) {
+          AppendTag(Proto::kIntegerFieldNumber, /*varint*/ 0, out);
+          AppendVarint(static_cast<uint64_t>(v), out);
+        } else if constexpr (std::is_same_v<T, double>) {
+          AppendTag(Proto::kRealFieldNumber, /*fixed64*/ 1, out);
+          uint64_t bits = 0;
+          std::memcpy(&bits, &v, sizeof bits);
+          for (int i = 0; i < 8; ++i) {  // little-endian on the wire
+            out->push_back(static_cast<char>(bits >> (8 * i)));
+          }
+        } else if constexpr (std::is_same_v<T, bool>) {
+          AppendTag(Proto::kBooleanFieldNumber, /*varint*/ 0, out);
+          out->push_back(v ? 1 : 0);
+        } else if constexpr (std::is_same_v<T, Binary>) {
+          AppendDelimited(Proto::kBinaryFieldNumber, v.bytes, out);
+        } else if constexpr (std::is_same_v<T, absl::Time>) {
+          AppendTag(Proto::kTimeMicrosFieldNumber, /*varint*/ 0, out);
+          AppendVarint(static_cast<uint64_t>(absl::ToUnixMicros(v)), out);
+        } else {
+          static_assert(std::is_same_v<T, Reference>);
+          AppendDelimited(Proto::kReferenceFieldNumber, v.id, out);
         }
       },
       value);

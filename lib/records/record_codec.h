@@ -7,6 +7,8 @@
 #ifndef ORGSYNC_LIB_RECORDS_RECORD_CODEC_H_
 #define ORGSYNC_LIB_RECORDS_RECORD_CODEC_H_
 
+#include <string>
+
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "orgsync/record.h"
@@ -20,6 +22,9 @@ namespace orgsync::internal {
 absl::Time TruncateToMicros(absl::Time t);
 
 void FieldValueToProto(const FieldValue& value, proto::FieldValue* out);
+// Appends the bytes FieldValueToProto's message serializes to, without
+// building the message (Verify encodes every value of both orgs).
+void AppendFieldValueEncoding(const FieldValue& value, std::string* out);
 FieldValue FieldValueFromProto(const proto::FieldValue& value);
 
 void AuditFieldsToProto(const AuditFields& audit, proto::AuditFields* out);
