@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "connection/hmac_sha256.h"
+#include "internal/wire_input.h"
 #include "orgsync/status.h"
 #include "proto/common.pb.h"
 #include "records/record_codec.h"
@@ -19,19 +20,10 @@
 namespace orgsync::internal {
 namespace {
 
-// Appends `size` as a base-128 varint: the length in front of a piece.
-void AppendLength(uint64_t size, std::string* out) {
-  while (size >= 0x80) {
-    out->push_back(static_cast<char>((size & 0x7f) | 0x80));
-    size >>= 7;
-  }
-  out->push_back(static_cast<char>(size));
-}
-
 // Appends `bytes` with its length in front, so that no two sequences of
 // pieces hash alike.
 void AddPiece(std::string_view bytes, std::string* out) {
-  AppendLength(bytes.size(), out);
+  AppendVarint(bytes.size(), out);  // its length first
   out->append(bytes);
 }
 

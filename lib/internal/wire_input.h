@@ -3,7 +3,7 @@
 // WireInput: reads protobuf's wire format from the front of a byte range,
 // for the few stored values read so often that parsing the whole message
 // shows in a profile (records/stored_record_reader.cc, the ids of record
-// links). Each method returns false, having read nothing useful, when the
+// links), and the varint their writers append. Each method returns false, having read nothing useful, when the
 // bytes do not hold what it reads; the caller then leaves the value to the
 // protobuf parser, which has the last word on what is well formed.
 //
@@ -13,6 +13,7 @@
 #define ORGSYNC_LIB_INTERNAL_WIRE_INPUT_H_
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "google/protobuf/stubs/common.h"
@@ -114,6 +115,16 @@ class WireInput {
  private:
   std::string_view in_;
 };
+
+// Appends `value` as a base-128 varint, as protobuf writes integers and
+// lengths.
+inline void AppendVarint(uint64_t value, std::string* out) {
+  while (value >= 0x80) {
+    out->push_back(static_cast<char>((value & 0x7f) | 0x80));
+    value >>= 7;
+  }
+  out->push_back(static_cast<char>(value));
+}
 
 }  // namespace orgsync::internal
 

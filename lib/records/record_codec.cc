@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "absl/status/status.h"
+#include "internal/wire_input.h"
 
 namespace orgsync::internal {
 
@@ -48,14 +49,6 @@ void FieldValueToProto(const FieldValue& value, proto::FieldValue* out) {
 }
 
 namespace {
-
-void AppendVarint(uint64_t value, std::string* out) {
-  while (value >= 0x80) {
-    out->push_back(static_cast<char>((value & 0x7f) | 0x80));
-    value >>= 7;
-  }
-  out->push_back(static_cast<char>(value));
-}
 
 // One field of the message: its tag, then its value.
 void AppendTag(int field, int wire_type, std::string* out) {
