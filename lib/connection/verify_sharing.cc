@@ -195,8 +195,8 @@ proto::VerifyAnswer VerifySharing::Answer(
     }
   }
   if (translations->run != request.run()) {
+    *translations = ReferenceTranslations();
     translations->run = request.run();
-    translations->ids.clear();
   }
   VerifyReaderDeps reader_deps = deps_.reader;
   reader_deps.translations = translations;

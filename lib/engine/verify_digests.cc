@@ -241,11 +241,10 @@ absl::StatusOr<std::string> VerifyReader::InitiatorReference(
     return partner.value_or(id);
   }
   if (def->lookup_target.empty()) return id;
-  std::string key = def->lookup_target;
-  key.push_back('\0');
-  key.append(id);
-  absl::flat_hash_map<std::string, std::string>& references = Translations();
-  if (auto known = references.find(key); known != references.end()) {
+  ReferenceTranslations& translations = Translations();
+  absl::flat_hash_map<std::string, std::string>& references =
+      translations.by_object[def->lookup_target];
+  if (auto known = references.find(id); known != references.end()) {
     return known->second;
   }
   ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> partner,
@@ -256,13 +255,16 @@ absl::StatusOr<std::string> VerifyReader::InitiatorReference(
     return "unlinked:" + id;
   }
   // Bounded, whatever the size of the org.
-  if (references.size() < kMaxRemembered) references.emplace(key, *partner);
+  if (translations.count < kMaxRemembered) {
+    references.emplace(id, *partner);
+    ++translations.count;
+  }
   return *std::move(partner);
 }
 
-absl::flat_hash_map<std::string, std::string>& VerifyReader::Translations() {
-  return deps_.translations != nullptr ? deps_.translations->ids
-                                       : own_translations_.ids;
+ReferenceTranslations& VerifyReader::Translations() {
+  return deps_.translations != nullptr ? *deps_.translations
+                                       : own_translations_;
 }
 
 }  // namespace orgsync::internal

@@ -78,7 +78,12 @@ struct VerifyField {
 // parents, and a run's requests ask for the same parents again and again.
 struct ReferenceTranslations {
   uint64_t run = 0;
-  absl::flat_hash_map<std::string, std::string> ids;
+  // Target object -> this org's id -> the initiator's (a lookup finds its
+  // entry without building a key).
+  absl::flat_hash_map<std::string,
+                      absl::flat_hash_map<std::string, std::string>>
+      by_object;
+  size_t count = 0;  // entries in all of by_object
 };
 
 struct VerifyReaderDeps {
@@ -164,7 +169,7 @@ class VerifyReader {
   VerifyReaderDeps deps_;
   bool initiator_;
   // deps_.translations, or own_translations_ when unset.
-  absl::flat_hash_map<std::string, std::string>& Translations();
+  ReferenceTranslations& Translations();
 
   ReferenceTranslations own_translations_;
   // Digest's scratch: the record's pieces, and a value's encoding.
