@@ -730,9 +730,9 @@ TEST_CASE(
   CHECK(visits == 0);
 }
 
-// A host store that implements only the required calls: ScanPage is the
-// interface's default, over Scan.
-class ScanOnlyStore final : public ForwardingRecordStore {
+// A host store that implements only the required calls: ScanPage,
+// ScanIdPage and GetMany are the interface's defaults, over Scan and Get.
+class RequiredCallsStore final : public ForwardingRecordStore {
  public:
   using ForwardingRecordStore::ForwardingRecordStore;
   absl::StatusOr<RecordPage> ScanPage(std::string_view object,
@@ -751,6 +751,14 @@ class ScanOnlyStore final : public ForwardingRecordStore {
     return RecordStore::GetMany(object, ids);
   }
 };
+
+// The store a test reads through: `store` itself, or (`defaults`) the same
+// records through the interface's default calls.
+RecordStore& ReadThrough(RecordStore& store, RequiredCallsStore& required,
+                         bool defaults) {
+  if (defaults) return required;
+  return store;
+}
 
 // Every record ScanPage returns, page after page of `limit`, and the pages
 // that were not the end.
@@ -778,11 +786,10 @@ TEST_CASE(
     "page ended, skipping what is older than the cutoff",
     "[records]") {
   FOR_EACH_STORE(AllStores());
-  ScanOnlyStore scan_only(&store);
-  const bool default_paging = GENERATE(false, true);
-  RecordStore& paged = default_paging ? static_cast<RecordStore&>(scan_only)
-                                      : store;
-  INFO("default ScanPage: " << default_paging);
+  RequiredCallsStore required(&store);
+  const bool defaults = GENERATE(false, true);
+  INFO("default ScanPage: " << defaults);
+  RecordStore& paged = ReadThrough(store, required, defaults);
   std::vector<std::string> ids;
   for (int i = 0; i < 12; ++i) {
     ids.push_back(InsertId(store, NewRecord("Account", {{"N", int64_t{i}}})));
@@ -820,11 +827,10 @@ TEST_CASE(
     "without a cutoff, deleted records included",
     "[records]") {
   FOR_EACH_STORE(AllStores());
-  ScanOnlyStore scan_only(&store);
-  const bool default_paging = GENERATE(false, true);
-  RecordStore& paged = default_paging ? static_cast<RecordStore&>(scan_only)
-                                      : store;
-  INFO("default ScanIdPage: " << default_paging);
+  RequiredCallsStore required(&store);
+  const bool defaults = GENERATE(false, true);
+  INFO("default ScanIdPage: " << defaults);
+  RecordStore& paged = ReadThrough(store, required, defaults);
   std::vector<std::string> ids;
   for (int i = 0; i < 7; ++i) {
     ids.push_back(InsertId(store, NewRecord("Account", {{"N", int64_t{i}}})));
@@ -862,11 +868,10 @@ TEST_CASE(
     "for an id the object lacks",
     "[records]") {
   FOR_EACH_STORE(AllStores());
-  ScanOnlyStore scan_only(&store);
-  const bool default_reads = GENERATE(false, true);
-  RecordStore& reader = default_reads ? static_cast<RecordStore&>(scan_only)
-                                      : store;
-  INFO("default GetMany: " << default_reads);
+  RequiredCallsStore required(&store);
+  const bool defaults = GENERATE(false, true);
+  INFO("default GetMany: " << defaults);
+  RecordStore& reader = ReadThrough(store, required, defaults);
   std::vector<std::string> accounts;
   for (int i = 0; i < 40; ++i) {
     accounts.push_back(

@@ -61,6 +61,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "connection/org_env.h"
 #include "connection/stored_state.h"
 #include "connection/verify_run.h"
 #include "connection/verify_sharing.h"
@@ -85,35 +86,6 @@
 #include "wire/change_batch_encoder.h"
 
 namespace orgsync::internal {
-
-// What every connection of an org shares. Owned by the Org.
-struct OrgEnv {
-  Storage* storage;
-  Clock* clock;
-  std::string org_id;
-  std::string org_name;
-  const Schema* schema;
-  RecordQueueOptions queue;
-  SyncLogOptions log;
-  DeliveryOptions delivery;
-  // Record sync (null store: none); see OrgOptions.
-  RecordStore* record_store;
-  ConflictResolver* conflict_resolver;
-  std::function<bool(std::string_view)> user_exists;
-  // User sync (null: none); see OrgOptions.
-  UserDirectory* user_directory;
-  // Metadata sync (null: none); see OrgOptions.
-  MetadataStore* metadata_store;
-  absl::Duration metadata_sync_interval;
-  size_t max_file_bytes;
-  // R7 (null callback: no reports); see OrgOptions.
-  absl::Duration queue_report_interval;
-  std::function<void(const QueueSizeReport&)> queue_report;
-  // See OrgOptions (null: none collected).
-  std::function<void(const ConnectionEvent&)> connection_events;
-  // See OrgOptions (null: progress is only queried).
-  std::function<void(const BulkSyncProgress&)> bulk_sync_progress;
-};
 
 // The ordering key of a queue entry (see Connection::Step).
 std::string OrderingKey(const RecordRef& record, QueueAction action);
@@ -439,8 +411,8 @@ class ConnectionImpl final : public Connection {
   bool VerifyRunning() const ABSL_LOCKS_EXCLUDED(verify_mu_);
   // What the connection shares, for Verify's plan, reads and answers.
   VerifySharing VerifySharingNow() const;
-  // Step(), with no lock held: reads this org's side of the running
-  // Verify, repairs once it compared, sends its requests.
+  // Step(), with no lock held: reads this org's side of its running
+  // Verify, repairs, sends requests; lets idle responder state go.
   [[nodiscard]] absl::Status StepVerify()
       ABSL_LOCKS_EXCLUDED(mu_, record_mu_, verify_mu_);
   [[nodiscard]] absl::Status RepairIfCompared()
@@ -454,7 +426,7 @@ class ConnectionImpl final : public Connection {
       ABSL_LOCKS_EXCLUDED(verify_mu_);
   // The responder, on the receiving thread (reads the host's store).
   void AnswerVerifyRequest(const proto::VerifyRequest& request)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_) ABSL_LOCKS_EXCLUDED(mu_);
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // --- Bulk sync (bulk_sync.cc; R60-R65) ---
   // Reads the stored bulk sync (Open).
@@ -739,13 +711,10 @@ class ConnectionImpl final : public Connection {
   mutable internal::Mutex bulk_mu_ ABSL_ACQUIRED_AFTER(mu_);
   std::optional<proto::StoredBulkSync> bulk_ ABSL_GUARDED_BY(bulk_mu_);
   std::optional<BulkSyncProgress> bulk_told_ ABSL_GUARDED_BY(bulk_mu_);
-  // The running or last Verify (memory only; verify.cc).
+  // This org's running or last Verify, and its side of the partner's.
   mutable internal::Mutex verify_mu_ ABSL_ACQUIRED_AFTER(mu_);
   std::unique_ptr<VerifyRun> verify_ ABSL_GUARDED_BY(verify_mu_);
-  // The responder's, kept for the requests of the partner's Verify, and
-  // when it last answered one (Unix micros; 0: none kept).
-  ReferenceTranslations verify_translations_ ABSL_GUARDED_BY(record_mu_);
-  std::atomic<int64_t> verify_translations_used_{0};
+  VerifyResponder verify_responder_;
   Transport* transport_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool partner_available_ ABSL_GUARDED_BY(mu_) = false;
   // Secondary: how the last attempt to send the acceptance ended.

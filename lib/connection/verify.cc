@@ -31,8 +31,6 @@ namespace {
 
 // Pages of this org's records the step thread reads per Step.
 constexpr int kVerifyReadsPerStep = 8;
-// How long the responder keeps its translations after its last answer.
-constexpr absl::Duration kKeepTranslationsIdle = absl::Seconds(30);
 
 }  // namespace
 
@@ -114,17 +112,9 @@ VerifySharing ConnectionImpl::VerifySharingNow() const {
 }
 
 absl::Status ConnectionImpl::StepVerify() {
-  // The responder's translations, up to tens of MiB, go once the partner's
-  // Verify has asked nothing for a while.
-  const int64_t used = verify_translations_used_.load();
-  if (used != 0 && absl::FromUnixMicros(used) + kKeepTranslationsIdle <
-                       env_->clock->Now()) {
-    internal::MutexLock lock(&record_mu_);
-    verify_translations_ = ReferenceTranslations();
-    verify_translations_used_.store(0);
-  }
+  verify_responder_.DropIfIdle(env_->clock->Now());
   if (record_sync_ == nullptr || !VerifyRunning()) return absl::OkStatus();
-  VerifyReader reader = VerifySharingNow().NewReader(/*initiator=*/true);
+  VerifyReader reader = VerifySharingNow().NewInitiatorReader();
   // This org's records and links, read without a lock (the host's store).
   for (int i = 0; i < kVerifyReadsPerStep; ++i) {
     VerifyRun::ReadTask task;
@@ -237,9 +227,8 @@ void ConnectionImpl::AnswerVerifyRequest(const proto::VerifyRequest& request) {
     answer.set_error(fmt::format("{} syncs no records (no RecordStore)",
                                  env_->org_id));
   } else {
-    answer = VerifySharingNow().Answer(request, &verify_translations_);
-    verify_translations_used_.store(
-        std::max<int64_t>(absl::ToUnixMicros(env_->clock->Now()), 1));
+    answer = verify_responder_.Answer(VerifySharingNow(), request,
+                                      env_->clock->Now());
   }
   internal::MutexLock lock(&mu_);
   proto::Envelope envelope;

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <map>
 #include <memory>
 #include <optional>
@@ -194,10 +196,6 @@ proto::VerifyAnswer VerifySharing::Answer(
           .initiator_name = pair.initiator_field()});
     }
   }
-  if (translations->run != request.run()) {
-    *translations = ReferenceTranslations();
-    translations->run = request.run();
-  }
   VerifyReaderDeps reader_deps = deps_.reader;
   reader_deps.translations = translations;
   VerifyReader reader(std::move(reader_deps), /*initiator=*/false);
@@ -256,6 +254,27 @@ proto::VerifyAnswer VerifySharing::Answer(
     }
   }
   return answer;
+}
+
+proto::VerifyAnswer VerifyResponder::Answer(
+    const VerifySharing& sharing, const proto::VerifyRequest& request,
+    absl::Time now) {
+  internal::MutexLock lock(&mu_);
+  if (translations_.run != request.run()) {
+    translations_ = ReferenceTranslations();
+    translations_.run = request.run();
+  }
+  proto::VerifyAnswer answer = sharing.Answer(request, &translations_);
+  last_answer_micros_.store(std::max<int64_t>(absl::ToUnixMicros(now), 1));
+  return answer;
+}
+
+void VerifyResponder::DropIfIdle(absl::Time now) {
+  const int64_t last = last_answer_micros_.load();
+  if (last == 0 || absl::FromUnixMicros(last) + kKeepIdle >= now) return;
+  internal::MutexLock lock(&mu_);
+  translations_ = ReferenceTranslations();
+  last_answer_micros_.store(0);
 }
 
 }  // namespace orgsync::internal

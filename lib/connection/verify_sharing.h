@@ -16,11 +16,15 @@
 #ifndef ORGSYNC_LIB_CONNECTION_VERIFY_SHARING_H_
 #define ORGSYNC_LIB_CONNECTION_VERIFY_SHARING_H_
 
+#include <atomic>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "engine/verify_digests.h"
+#include "orgsync/internal/mutex.h"
 #include "orgsync/publish_set.h"
 #include "orgsync/schema.h"
 #include "orgsync/subscription_map.h"
@@ -47,14 +51,13 @@ class VerifySharing {
   [[nodiscard]] absl::StatusOr<std::vector<proto::VerifyObject>> Plan(
       const std::vector<std::string>& chosen) const;
 
-  VerifyReader NewReader(bool initiator) const {
-    return VerifyReader(deps_.reader, initiator);
+  VerifyReader NewInitiatorReader() const {
+    return VerifyReader(deps_.reader, /*initiator=*/true);
   }
 
   // The responder's answer to `request` (an error in it, not a status:
-  // the initiator's run fails with it). `translations` keeps the lookups
-  // translated for the request's run, for its next requests; a request of
-  // another run starts them afresh.
+  // the initiator's run fails with it), translating lookups through
+  // `translations` (kept by VerifyResponder for the run).
   proto::VerifyAnswer Answer(const proto::VerifyRequest& request,
                              ReferenceTranslations* translations) const;
 
@@ -70,6 +73,33 @@ class VerifySharing {
                   const proto::VerifyFieldPair& pair) const;
 
   Deps deps_;
+};
+
+// What a responder keeps between the partner's Verify requests: the
+// lookups it translated for the request's run (a request of another run
+// starts them afresh), let go once the partner has asked nothing for a
+// while -- they may hold tens of MiB.
+//
+// Thread-safety: safe for concurrent use; an answer holds the object's
+// lock while it reads the host's store, so answers do not overlap.
+class VerifyResponder {
+ public:
+  // How long the translations outlive the last answer.
+  static constexpr absl::Duration kKeepIdle = absl::Seconds(30);
+
+  // `sharing`'s answer to `request`, at `now`.
+  proto::VerifyAnswer Answer(const VerifySharing& sharing,
+                             const proto::VerifyRequest& request,
+                             absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  // Lets the translations go when nothing was answered for kKeepIdle
+  // before `now`; cheap (no lock) when there is nothing to let go.
+  void DropIfIdle(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  internal::Mutex mu_;
+  ReferenceTranslations translations_ ABSL_GUARDED_BY(mu_);
+  // When the last answer was given, Unix micros; 0 while nothing is kept.
+  std::atomic<int64_t> last_answer_micros_{0};
 };
 
 }  // namespace orgsync::internal

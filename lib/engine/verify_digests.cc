@@ -241,11 +241,13 @@ absl::StatusOr<std::string> VerifyReader::InitiatorReference(
     return partner.value_or(id);
   }
   if (def->lookup_target.empty()) return id;
-  ReferenceTranslations& translations = Translations();
-  absl::flat_hash_map<std::string, std::string>& references =
-      translations.by_object[def->lookup_target];
-  if (auto known = references.find(id); known != references.end()) {
-    return known->second;
+  ReferenceTranslations* const translations = deps_.translations;
+  absl::flat_hash_map<std::string, std::string>* references = nullptr;
+  if (translations != nullptr) {
+    references = &translations->by_object[def->lookup_target];
+    if (auto known = references->find(id); known != references->end()) {
+      return known->second;
+    }
   }
   ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> partner,
                            deps_.links->PartnerIdOf(def->lookup_target, id));
@@ -255,16 +257,11 @@ absl::StatusOr<std::string> VerifyReader::InitiatorReference(
     return "unlinked:" + id;
   }
   // Bounded, whatever the size of the org.
-  if (translations.count < kMaxRemembered) {
-    references.emplace(id, *partner);
-    ++translations.count;
+  if (references != nullptr && translations->count < kMaxRemembered) {
+    references->emplace(id, *partner);
+    ++translations->count;
   }
   return *std::move(partner);
-}
-
-ReferenceTranslations& VerifyReader::Translations() {
-  return deps_.translations != nullptr ? *deps_.translations
-                                       : own_translations_;
 }
 
 }  // namespace orgsync::internal

@@ -95,8 +95,8 @@ struct VerifyReaderDeps {
   // linked). Unset: user references are compared as they are.
   std::function<absl::StatusOr<std::optional<std::string>>(std::string_view)>
       partner_user;
-  // Where the responder keeps its translations (not owned); unset: the
-  // reader keeps its own.
+  // Where the responder keeps its translations (not owned); unset: none
+  // are kept.
   ReferenceTranslations* translations = nullptr;
 };
 
@@ -168,10 +168,6 @@ class VerifyReader {
 
   VerifyReaderDeps deps_;
   bool initiator_;
-  // deps_.translations, or own_translations_ when unset.
-  ReferenceTranslations& Translations();
-
-  ReferenceTranslations own_translations_;
   // Digest's scratch: the record's pieces, and a value's encoding.
   std::string pieces_;
   std::string encoded_;

@@ -1,9 +1,10 @@
 // Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
 //
 // WireInput: reads protobuf's wire format from the front of a byte range,
-// for the few stored values read so often that parsing the whole message
-// shows in a profile (records/stored_record_reader.cc, the ids of record
-// links), and the varint their writers append. Each method returns false, having read nothing useful, when the
+// for the few values read so often that parsing the whole message shows in
+// a profile (records/stored_record_reader.cc, the ids of record links, a
+// queued change sent as it is: wire/queued_change.cc), and the varint their
+// writers append. Each method returns false, having read nothing useful, when the
 // bytes do not hold what it reads; the caller then leaves the value to the
 // protobuf parser, which has the last word on what is well formed.
 //

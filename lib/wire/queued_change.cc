@@ -3,6 +3,7 @@
 #include "wire/queued_change.h"
 
 #include "google/protobuf/wire_format_lite.h"
+#include "internal/wire_input.h"
 
 namespace orgsync::wire {
 namespace {
@@ -10,39 +11,8 @@ namespace {
 using ::google::protobuf::internal::WireFormatLite;
 using Change = proto::RecordChange;
 
-// Reads a base-128 varint from the front of `in`.
-bool ReadVarint(std::string_view* in, uint64_t* value) {
-  uint64_t result = 0;
-  for (int shift = 0; shift < 64 && !in->empty(); shift += 7) {
-    const auto byte = static_cast<uint8_t>(in->front());
-    in->remove_prefix(1);
-    result |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) {
-      *value = result;
-      return true;
-    }
-  }
-  return false;
-}
-
-bool ReadLengthDelimited(std::string_view* in, std::string_view* value) {
-  uint64_t length = 0;
-  if (!ReadVarint(in, &length) || length > in->size()) return false;
-  *value = in->substr(0, length);
-  in->remove_prefix(length);
-  return true;
-}
-
-void AppendVarint(uint64_t value, std::string* out) {
-  while (value >= 0x80) {
-    out->push_back(static_cast<char>((value & 0x7f) | 0x80));
-    value >>= 7;
-  }
-  out->push_back(static_cast<char>(value));
-}
-
 void AppendTag(int field, WireFormatLite::WireType type, std::string* out) {
-  AppendVarint(WireFormatLite::MakeTag(field, type), out);
+  orgsync::internal::AppendVarint(WireFormatLite::MakeTag(field, type), out);
 }
 
 }  // namespace
@@ -50,9 +20,10 @@ void AppendTag(int field, WireFormatLite::WireType type, std::string* out) {
 std::optional<QueuedChange> ReadQueuedChange(std::string_view payload) {
   QueuedChange read;
   bool has_audit = false;
-  while (!payload.empty()) {
+  orgsync::internal::WireInput in(payload);
+  while (!in.empty()) {
     uint64_t tag = 0;
-    if (!ReadVarint(&payload, &tag)) return std::nullopt;
+    if (!in.Varint(&tag)) return std::nullopt;
     const auto field = static_cast<int>(WireFormatLite::GetTagFieldNumber(
         static_cast<uint32_t>(tag)));
     const WireFormatLite::WireType type =
@@ -64,7 +35,7 @@ std::optional<QueuedChange> ReadQueuedChange(std::string_view payload) {
       case Change::kSenderVersionFieldNumber:
       case Change::kLastModifiedMicrosFieldNumber:
         if (type != WireFormatLite::WIRETYPE_VARINT ||
-            !ReadVarint(&payload, &number)) {
+            !in.Varint(&number)) {
           return std::nullopt;
         }
         if (field == Change::kActionFieldNumber) {
@@ -79,7 +50,7 @@ std::optional<QueuedChange> ReadQueuedChange(std::string_view payload) {
       case Change::kChangedFieldsFieldNumber:
       case Change::kAuditFieldNumber:
         if (type != WireFormatLite::WIRETYPE_LENGTH_DELIMITED ||
-            !ReadLengthDelimited(&payload, &bytes)) {
+            !in.Delimited(&bytes)) {
           return std::nullopt;
         }
         if (field == Change::kObjectFieldNumber) read.object = bytes;
@@ -109,17 +80,17 @@ void AppendSendFields(uint64_t sequence, std::string_view receiver_record_id,
                       std::string* payload) {
   AppendTag(Change::kSequenceFieldNumber, WireFormatLite::WIRETYPE_VARINT,
             payload);
-  AppendVarint(sequence, payload);
+  orgsync::internal::AppendVarint(sequence, payload);
   if (!receiver_record_id.empty()) {
     AppendTag(Change::kReceiverRecordIdFieldNumber,
               WireFormatLite::WIRETYPE_LENGTH_DELIMITED, payload);
-    AppendVarint(receiver_record_id.size(), payload);
+    orgsync::internal::AppendVarint(receiver_record_id.size(), payload);
     payload->append(receiver_record_id);
   }
   if (last_synced_receiver_version != 0) {
     AppendTag(Change::kLastSyncedReceiverVersionFieldNumber,
               WireFormatLite::WIRETYPE_VARINT, payload);
-    AppendVarint(last_synced_receiver_version, payload);
+    orgsync::internal::AppendVarint(last_synced_receiver_version, payload);
   }
 }
 
