@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "fmt/core.h"
 #include "leveldb/env.h"
 #include "leveldb/slice.h"
@@ -538,6 +539,71 @@ TEST_CASE(
         FAIL(path << " k" << k << ": " << value.status());
       }
     }
+  }
+}
+
+TEST_CASE(
+    "Storage LevelDB: block_bytes sizes the table blocks, tables of one "
+    "block size read back under another, and a size out of range is "
+    "InvalidArgument before anything is created",
+    "[storage]") {
+  TempDir dir;
+  constexpr int kKeys = 3000;
+  auto value_for = [](int k) { return fmt::format("{:0200d}", k * 7919); };
+  auto write = [&](const std::string& path, size_t block_bytes) {
+    std::unique_ptr<Storage> storage = MustOpen(
+        path, {.write_buffer_bytes = 64 * 1024, .block_bytes = block_bytes});
+    for (int i = 0; i < kKeys; i += 100) {
+      WriteBatch batch;
+      for (int k = i; k < i + 100; ++k) {
+        batch.Put(fmt::format("k{:05d}", k), value_for(k));
+      }
+      REQUIRE_OK(storage->Write(batch, kNoSync));
+    }
+    // What a close left in the log (how much depends on when the last
+    // memtable flush ran) goes into a table when the database opens again.
+    storage.reset();
+    MustOpen(path, {.block_bytes = block_bytes}).reset();
+  };
+  auto table_bytes = [](const std::string& path) {
+    uintmax_t bytes = 0;
+    for (const fs::path& table : TableFiles(path)) {
+      bytes += fs::file_size(table);
+    }
+    return bytes;
+  };
+  const std::string small = dir.Sub("small");
+  const std::string large = dir.Sub("large");
+  write(small, 1024);
+  write(large, 64 * 1024);
+  REQUIRE_FALSE(TableFiles(small).empty());
+  REQUIRE_FALSE(TableFiles(large).empty());
+  // The same data in some 600 blocks instead of about ten: an index entry
+  // and a checksum trailer more per block, some 10 KiB in all -- far more
+  // than the fixed cost of a table, should the two folders' data be split
+  // into different numbers of tables.
+  CHECK(table_bytes(small) > table_bytes(large) + 4096);
+  for (const auto& [path, read_block_bytes] :
+       {std::pair{small, size_t{64} * 1024}, std::pair{large, size_t{1024}},
+        std::pair{small, LevelDbStorageOptions().block_bytes}}) {
+    std::unique_ptr<Storage> storage =
+        MustOpen(path, {.block_bytes = read_block_bytes});
+    for (int k = 0; k < kKeys; k += 7) {
+      absl::StatusOr<std::string> value =
+          storage->Get(fmt::format("k{:05d}", k));
+      if (value.value_or("") != value_for(k)) {
+        FAIL(path << " k" << k << ": " << value.status());
+      }
+    }
+  }
+
+  for (size_t bad : {size_t{0}, size_t{1023}, (size_t{4} << 20) + 1}) {
+    const std::string path = dir.Sub(fmt::format("bad{}", bad));
+    absl::StatusOr<std::unique_ptr<Storage>> refused =
+        OpenLevelDbStorage(path, {.block_bytes = bad});
+    CHECK(refused.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK(absl::StrContains(refused.status().message(), "block_bytes"));
+    CHECK_FALSE(fs::exists(path));
   }
 }
 

@@ -10,6 +10,7 @@
 // creates the folder even when create_if_missing is false and reports a
 // path that is a file only as an obscure I/O error on its LOCK file.
 
+#include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -41,6 +42,11 @@ namespace {
 // Past some 20 bits per key a Bloom filter's false positives are already
 // rare; 40 bounds what a mistyped option can cost in table size.
 constexpr int kMaxBloomFilterBitsPerKey = 40;
+// LevelDB accepts any block size; below 1 KiB the per-block index entry
+// and checksum outweigh the data, and above 4 MiB a point read costs as
+// much as a scan.
+constexpr size_t kMinBlockBytes = size_t{1} << 10;
+constexpr size_t kMaxBlockBytes = size_t{4} << 20;
 
 leveldb::Slice ToSlice(std::string_view s) {
   return leveldb::Slice(s.data(), s.size());
@@ -302,6 +308,12 @@ absl::StatusOr<std::unique_ptr<Storage>> internal::OpenLevelDbStorageWithEnv(
                       bits, kMaxBloomFilterBitsPerKey));
     }
   }
+  if (options.block_bytes < kMinBlockBytes ||
+      options.block_bytes > kMaxBlockBytes) {
+    return absl::InvalidArgumentError(fmt::format(
+        "OpenLevelDbStorage: block_bytes is {}, not in {}..{}",
+        options.block_bytes, kMinBlockBytes, kMaxBlockBytes));
+  }
   ORGSYNC_RETURN_IF_ERROR(PrepareFolder(path, options.create_if_missing));
 
   leveldb::Options open;
@@ -317,6 +329,7 @@ absl::StatusOr<std::unique_ptr<Storage>> internal::OpenLevelDbStorageWithEnv(
   if (options.write_buffer_bytes > 0) {
     open.write_buffer_size = options.write_buffer_bytes;
   }
+  open.block_size = options.block_bytes;
   std::unique_ptr<const leveldb::FilterPolicy> filter;
   if (options.bloom_filter_bits_per_key > 0) {
     filter.reset(
