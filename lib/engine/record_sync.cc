@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <optional>
 #include <set>
+#include <string>
 #include <utility>
 #include <variant>
 
 #include "absl/time/time.h"
+#include "engine/captured_payload.h"
 #include "fmt/format.h"
 #include "orgsync/status.h"
 #include "records/record_codec.h"
@@ -181,20 +183,17 @@ RecordSync::PlanCapture(const LocalChange& change, bool forwarded,
       deps_.schema->FindObject(record.object);
 
   PlannedCapture plan;
-  proto::RecordChange payload;
   const QueueAction action = ActionFor(change.kind);
-  payload.set_action(ToProto(action));
-  payload.set_object(record.object);
-  payload.set_sender_record_id(record.id);
-  payload.set_sender_version(record.version);
   // The hybrid clock, not the host's LastModifiedDate alone, orders this
   // write against the partner's (DESIGN.md rule 8).
   plan.micros = hlc_.Tick(LocalWriteTime(record, *deps_.clock));
   plan.version = record.version;
-  payload.set_last_modified_micros(plan.micros);
 
+  std::string encoded;
   if (change.kind == ChangeKind::kInsert ||
       change.kind == ChangeKind::kUpdate) {
+    // Written straight from the record: no message to fill and serialize.
+    CapturedPayload payload(ToProto(action), record.object, record.id);
     std::vector<std::string> candidates;
     if (change.kind == ChangeKind::kInsert) {
       candidates = deps_.publish_set->PublishedFields(record.object);
@@ -216,9 +215,10 @@ RecordSync::PlanCapture(const LocalChange& change, bool forwarded,
       if (field_def != nullptr && field_def->type == FieldType::kAutoNumber) {
         continue;
       }
+      static const FieldValue kNull;
       auto it = record.fields.find(field);
-      FieldValue value =
-          it != record.fields.end() ? it->second : FieldValue{};
+      const FieldValue& value =
+          it != record.fields.end() ? it->second : kNull;
       if (const auto* binary = std::get_if<Binary>(&value);
           binary != nullptr && binary->bytes.size() > deps_.max_file_bytes) {
         result->dropped_fields.push_back(field);
@@ -237,7 +237,7 @@ RecordSync::PlanCapture(const LocalChange& change, bool forwarded,
                         {"limit", std::to_string(deps_.max_file_bytes)}}});
         continue;
       }
-      FieldValueToProto(value, &(*payload.mutable_fields())[field]);
+      payload.AddValue(field, value);
       plan.carried.push_back(field);
     }
     if (change.kind == ChangeKind::kUpdate) {
@@ -248,14 +248,21 @@ RecordSync::PlanCapture(const LocalChange& change, bool forwarded,
         return std::nullopt;
       }
       for (const std::string& field : plan.carried) {
-        payload.add_changed_fields(field);
+        payload.AddChangedField(field);
       }
     }
     if (change.kind == ChangeKind::kInsert && sync_audit_fields()) {
-      AuditFieldsToProto(record.audit, payload.mutable_audit());  // R35
+      payload.SetAudit(record.audit);  // R35
     }
-    payload.set_forwarded(forwarded);
+    encoded =
+        std::move(payload).Finish(record.version, plan.micros, forwarded);
   } else {
+    proto::RecordChange payload;
+    payload.set_action(ToProto(action));
+    payload.set_object(record.object);
+    payload.set_sender_record_id(record.id);
+    payload.set_sender_version(record.version);
+    payload.set_last_modified_micros(plan.micros);
     plan.deletion = true;
     payload.set_cascade(change.cascade);
     if (change.cascade && change.cascaded_known) {
@@ -269,6 +276,7 @@ RecordSync::PlanCapture(const LocalChange& change, bool forwarded,
         out->set_sender_record_id(child.id);
       }
     }
+    encoded = payload.SerializeAsString();
   }
   // A cascading delete or undelete takes the partner's children as they
   // are when it is applied there, so it must be applied after every earlier
@@ -276,7 +284,7 @@ RecordSync::PlanCapture(const LocalChange& change, bool forwarded,
   // child undeleted on its own): the queue delivers it as a barrier.
   plan.entry = NewQueueEntry{.record = {record.object, record.id},
                              .action = action,
-                             .payload = payload.SerializeAsString(),
+                             .payload = std::move(encoded),
                              .barrier = plan.deletion && change.cascade};
   return plan;
 }

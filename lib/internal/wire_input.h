@@ -127,6 +127,21 @@ inline void AppendVarint(uint64_t value, std::string* out) {
   out->push_back(static_cast<char>(value));
 }
 
+// Appends the tag of field number `field` with `wire_type` (0 varint,
+// 1 fixed64, 2 length-delimited).
+inline void AppendTag(int field, int wire_type, std::string* out) {
+  AppendVarint(static_cast<uint64_t>(field) << 3 | wire_type, out);
+}
+
+// Appends field `field` holding `bytes` (a string, bytes or an encoded
+// message).
+inline void AppendDelimited(int field, std::string_view bytes,
+                            std::string* out) {
+  AppendTag(field, /*length-delimited*/ 2, out);
+  AppendVarint(bytes.size(), out);
+  out->append(bytes);
+}
+
 }  // namespace orgsync::internal
 
 #endif  // ORGSYNC_LIB_INTERNAL_WIRE_INPUT_H_

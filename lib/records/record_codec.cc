@@ -48,21 +48,6 @@ void FieldValueToProto(const FieldValue& value, proto::FieldValue* out) {
       value);
 }
 
-namespace {
-
-// One field of the message: its tag, then its value.
-void AppendTag(int field, int wire_type, std::string* out) {
-  AppendVarint(static_cast<uint64_t>(field) << 3 | wire_type, out);
-}
-
-void AppendDelimited(int field, std::string_view bytes, std::string* out) {
-  AppendTag(field, /*length-delimited*/ 2, out);
-  AppendVarint(bytes.size(), out);
-  out->append(bytes);
-}
-
-}  // namespace
-
 void AppendFieldValueEncoding(const FieldValue& value, std::string* out) {
   using Proto = proto::FieldValue;
   std::visit(

@@ -11,10 +11,6 @@ namespace {
 using ::google::protobuf::internal::WireFormatLite;
 using Change = proto::RecordChange;
 
-void AppendTag(int field, WireFormatLite::WireType type, std::string* out) {
-  orgsync::internal::AppendVarint(WireFormatLite::MakeTag(field, type), out);
-}
-
 }  // namespace
 
 std::optional<QueuedChange> ReadQueuedChange(std::string_view payload) {
@@ -78,18 +74,16 @@ std::optional<QueuedChange> ReadQueuedChange(std::string_view payload) {
 void AppendSendFields(uint64_t sequence, std::string_view receiver_record_id,
                       uint64_t last_synced_receiver_version,
                       std::string* payload) {
-  AppendTag(Change::kSequenceFieldNumber, WireFormatLite::WIRETYPE_VARINT,
-            payload);
+  orgsync::internal::AppendTag(Change::kSequenceFieldNumber,
+                               WireFormatLite::WIRETYPE_VARINT, payload);
   orgsync::internal::AppendVarint(sequence, payload);
   if (!receiver_record_id.empty()) {
-    AppendTag(Change::kReceiverRecordIdFieldNumber,
-              WireFormatLite::WIRETYPE_LENGTH_DELIMITED, payload);
-    orgsync::internal::AppendVarint(receiver_record_id.size(), payload);
-    payload->append(receiver_record_id);
+    orgsync::internal::AppendDelimited(Change::kReceiverRecordIdFieldNumber,
+                                       receiver_record_id, payload);
   }
   if (last_synced_receiver_version != 0) {
-    AppendTag(Change::kLastSyncedReceiverVersionFieldNumber,
-              WireFormatLite::WIRETYPE_VARINT, payload);
+    orgsync::internal::AppendTag(Change::kLastSyncedReceiverVersionFieldNumber,
+                                 WireFormatLite::WIRETYPE_VARINT, payload);
     orgsync::internal::AppendVarint(last_synced_receiver_version, payload);
   }
 }
