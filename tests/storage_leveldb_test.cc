@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -495,6 +496,39 @@ TEST_CASE(
   }
 }
 
+// Keys "k00000", "k00001", ... up to `keys`, written in batches of 100,
+// each holding value_for(its number).
+void WriteNumberedKeys(Storage& storage, int keys,
+                       const std::function<std::string(int)>& value_for) {
+  for (int i = 0; i < keys; i += 100) {
+    WriteBatch batch;
+    for (int k = i; k < i + 100 && k < keys; ++k) {
+      batch.Put(fmt::format("k{:05d}", k), value_for(k));
+    }
+    REQUIRE_OK(storage.Write(batch, kNoSync));
+  }
+}
+
+// Every `step`-th key of WriteNumberedKeys reads back its value.
+void CheckNumberedKeys(Storage& storage, int keys, int step,
+                       const std::function<std::string(int)>& value_for,
+                       const std::string& where) {
+  for (int k = 0; k < keys; k += step) {
+    absl::StatusOr<std::string> value = storage.Get(fmt::format("k{:05d}", k));
+    if (value.value_or("") != value_for(k)) {
+      FAIL(where << " k" << k << ": " << value.status());
+    }
+  }
+}
+
+uintmax_t TableBytes(const std::string& folder) {
+  uintmax_t bytes = 0;
+  for (const fs::path& table : TableFiles(folder)) {
+    bytes += fs::file_size(table);
+  }
+  return bytes;
+}
+
 TEST_CASE(
     "Storage LevelDB: tables are compressed only when asked, and read back "
     "under either setting",
@@ -506,20 +540,7 @@ TEST_CASE(
   auto write = [&](const std::string& path, bool compress) {
     std::unique_ptr<Storage> storage = MustOpen(
         path, {.write_buffer_bytes = 64 * 1024, .compress_tables = compress});
-    for (int i = 0; i < kKeys; i += 100) {
-      WriteBatch batch;
-      for (int k = i; k < i + 100; ++k) {
-        batch.Put(fmt::format("k{:05d}", k), value_for(k));
-      }
-      REQUIRE_OK(storage->Write(batch, kNoSync));
-    }
-  };
-  auto table_bytes = [](const std::string& path) {
-    uintmax_t bytes = 0;
-    for (const fs::path& table : TableFiles(path)) {
-      bytes += fs::file_size(table);
-    }
-    return bytes;
+    WriteNumberedKeys(*storage, kKeys, value_for);
   };
   const std::string plain = dir.Sub("plain");
   const std::string packed = dir.Sub("packed");
@@ -527,18 +548,12 @@ TEST_CASE(
   write(packed, true);
   REQUIRE_FALSE(TableFiles(plain).empty());
   REQUIRE_FALSE(TableFiles(packed).empty());
-  CHECK(table_bytes(packed) * 2 < table_bytes(plain));
+  CHECK(TableBytes(packed) * 2 < TableBytes(plain));
   for (const auto& [path, read_compressed] :
        {std::pair{plain, true}, std::pair{packed, false}}) {
     std::unique_ptr<Storage> storage =
         MustOpen(path, {.compress_tables = read_compressed});
-    for (int k = 0; k < kKeys; k += 13) {
-      absl::StatusOr<std::string> value =
-          storage->Get(fmt::format("k{:05d}", k));
-      if (value.value_or("") != value_for(k)) {
-        FAIL(path << " k" << k << ": " << value.status());
-      }
-    }
+    CheckNumberedKeys(*storage, kKeys, 13, value_for, path);
   }
 }
 
@@ -553,24 +568,11 @@ TEST_CASE(
   auto write = [&](const std::string& path, size_t block_bytes) {
     std::unique_ptr<Storage> storage = MustOpen(
         path, {.write_buffer_bytes = 64 * 1024, .block_bytes = block_bytes});
-    for (int i = 0; i < kKeys; i += 100) {
-      WriteBatch batch;
-      for (int k = i; k < i + 100; ++k) {
-        batch.Put(fmt::format("k{:05d}", k), value_for(k));
-      }
-      REQUIRE_OK(storage->Write(batch, kNoSync));
-    }
+    WriteNumberedKeys(*storage, kKeys, value_for);
     // What a close left in the log (how much depends on when the last
     // memtable flush ran) goes into a table when the database opens again.
     storage.reset();
     MustOpen(path, {.block_bytes = block_bytes}).reset();
-  };
-  auto table_bytes = [](const std::string& path) {
-    uintmax_t bytes = 0;
-    for (const fs::path& table : TableFiles(path)) {
-      bytes += fs::file_size(table);
-    }
-    return bytes;
   };
   const std::string small = dir.Sub("small");
   const std::string large = dir.Sub("large");
@@ -582,19 +584,13 @@ TEST_CASE(
   // and a checksum trailer more per block, some 10 KiB in all -- far more
   // than the fixed cost of a table, should the two folders' data be split
   // into different numbers of tables.
-  CHECK(table_bytes(small) > table_bytes(large) + 4096);
+  CHECK(TableBytes(small) > TableBytes(large) + 4096);
   for (const auto& [path, read_block_bytes] :
        {std::pair{small, size_t{64} * 1024}, std::pair{large, size_t{1024}},
         std::pair{small, LevelDbStorageOptions().block_bytes}}) {
     std::unique_ptr<Storage> storage =
         MustOpen(path, {.block_bytes = read_block_bytes});
-    for (int k = 0; k < kKeys; k += 7) {
-      absl::StatusOr<std::string> value =
-          storage->Get(fmt::format("k{:05d}", k));
-      if (value.value_or("") != value_for(k)) {
-        FAIL(path << " k" << k << ": " << value.status());
-      }
-    }
+    CheckNumberedKeys(*storage, kKeys, 7, value_for, path);
   }
 
   for (size_t bad : {size_t{0}, size_t{1023}, (size_t{4} << 20) + 1}) {
