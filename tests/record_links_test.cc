@@ -10,6 +10,7 @@
 #include <utility>
 
 #include <string_view>
+#include <vector>
 
 #include "testing/storage_testing.h"
 
@@ -634,6 +635,49 @@ TEST_CASE(
   const std::string cut = value.substr(0, value.find("P-2") + 1);
   testing::RequireOk(storage->Put(key, cut, WriteOptions{.sync = true}));
   CHECK(absl::IsDataLoss(listed(false).status()));
+}
+
+TEST_CASE(
+    "Design rule 3: ListIds reads ids that are UTF-8 beyond ASCII, and finds "
+    "a link whose id is not UTF-8 DataLoss",
+    "[recsync]") {
+  auto storage = NewMemoryStorage();
+  RecordLinks links(storage.get(), "c1");
+  proto::RecordLink link;
+  link.set_local_id("S-\xc3\xbc");
+  link.set_partner_id("P-\xe2\x82\xac");
+  WriteBatch batch;
+  links.Create("Account", link, &batch);
+  testing::RequireOk(storage->Write(batch, WriteOptions{.sync = true}));
+  for (const bool by_partner : {false, true}) {
+    const auto ids = links.ListIds("Account", by_partner, "", "", 10);
+    REQUIRE(ids.ok());
+    REQUIRE(ids->size() == 1);
+    CHECK(ids->front().local_id == link.local_id());
+    CHECK(ids->front().partner_id == link.partner_id());
+  }
+  // The link and its stub, each with the partner's id's last byte cut off
+  // the euro sign's three.
+  std::vector<std::pair<std::string, std::string>> damaged;
+  {
+    auto it = storage->NewIterator();
+    REQUIRE(it.ok());
+    for ((*it)->Seek(""); (*it)->Valid(); (*it)->Next()) {
+      std::string value((*it)->value());
+      const size_t euro = value.find("\xe2\x82\xac");
+      if (euro == std::string::npos) continue;
+      value[euro + 2] = 'x';
+      damaged.emplace_back(std::string((*it)->key()), std::move(value));
+    }
+  }
+  REQUIRE(damaged.size() == 2);
+  for (const auto& [key, value] : damaged) {
+    testing::RequireOk(storage->Put(key, value, WriteOptions{.sync = true}));
+  }
+  for (const bool by_partner : {false, true}) {
+    CHECK(absl::IsDataLoss(
+        links.ListIds("Account", by_partner, "", "", 10).status()));
+  }
 }
 
 }  // namespace

@@ -14,17 +14,14 @@ namespace orgsync::internal {
 namespace {
 
 using Change = proto::RecordChange;
-constexpr int kVarintWire = 0;
 
 // A map entry's key and value fields (every map entry message numbers
 // them 1 and 2).
 constexpr int kMapEntryKey = 1;
 constexpr int kMapEntryValue = 2;
 
-void AppendVarintField(int field, uint64_t value, std::string* out) {
-  if (value == 0) return;  // proto3 leaves a zero out
-  AppendTag(field, kVarintWire, out);
-  AppendVarint(value, out);
+void AppendUnlessZero(int field, uint64_t value, std::string* out) {
+  if (value != 0) AppendVarintField(field, value, out);  // as proto3 does
 }
 
 }  // namespace
@@ -33,9 +30,8 @@ CapturedPayload::CapturedPayload(proto::QueueAction action,
                                  std::string_view object,
                                  std::string_view record_id) {
   head_.reserve(64 + object.size() + record_id.size());
-  AppendVarintField(Change::kActionFieldNumber,
-                    static_cast<uint64_t>(static_cast<int64_t>(action)),
-                    &head_);
+  AppendUnlessZero(Change::kActionFieldNumber,
+                   static_cast<uint64_t>(static_cast<int64_t>(action)), &head_);
   if (!object.empty()) AppendDelimited(Change::kObjectFieldNumber, object, &head_);
   if (!record_id.empty()) {
     AppendDelimited(Change::kSenderRecordIdFieldNumber, record_id, &head_);
@@ -72,11 +68,11 @@ std::string CapturedPayload::Finish(uint64_t sender_version,
   out.reserve(out.size() + changed_.size() + audit_.size() + 24);
   out.append(changed_);
   out.append(audit_);
-  AppendVarintField(Change::kSenderVersionFieldNumber, sender_version, &out);
+  AppendUnlessZero(Change::kSenderVersionFieldNumber, sender_version, &out);
   // An int64 goes as its two's complement, ten bytes when negative.
-  AppendVarintField(Change::kLastModifiedMicrosFieldNumber,
-                    static_cast<uint64_t>(last_modified_micros), &out);
-  AppendVarintField(Change::kForwardedFieldNumber, forwarded ? 1 : 0, &out);
+  AppendUnlessZero(Change::kLastModifiedMicrosFieldNumber,
+                   static_cast<uint64_t>(last_modified_micros), &out);
+  AppendUnlessZero(Change::kForwardedFieldNumber, forwarded ? 1 : 0, &out);
   return out;
 }
 

@@ -2,8 +2,6 @@
 
 #include "engine/record_links.h"
 
-#include <algorithm>
-#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -647,7 +645,7 @@ namespace {
 // The two ids of a stored RecordLink, read without parsing the rest (its
 // field stamps, most of its bytes) when the value is plainly readable, and
 // by the parser when not (a group, bytes that do not decode, an id that is
-// not ASCII); nullopt when the parser refuses it too.
+// not UTF-8); nullopt when the parser refuses it too.
 std::optional<RecordLinks::LinkedIds> ReadLinkIds(std::string_view bytes) {
   RecordLinks::LinkedIds ids;
   WireInput in(bytes);
@@ -661,10 +659,7 @@ std::optional<RecordLinks::LinkedIds> ReadLinkIds(std::string_view bytes) {
     } else if (field != proto::RecordLink::kLocalIdFieldNumber &&
                field != proto::RecordLink::kPartnerIdFieldNumber) {
       plain = in.Skip(type);
-    } else if (type != WireInput::kDelimited || !in.Delimited(&id) ||
-               std::any_of(id.begin(), id.end(), [](char c) {
-                 return static_cast<uint8_t>(c) >= 0x80;
-               })) {
+    } else if (type != WireInput::kDelimited || !in.Text(&id)) {
       plain = false;
     } else {
       // The last occurrence counts, as for the parser.

@@ -3,10 +3,12 @@
 // WireInput: reads protobuf's wire format from the front of a byte range,
 // for the few values read so often that parsing the whole message shows in
 // a profile (records/stored_record_reader.cc, the ids of record links, a
-// queued change sent as it is: wire/queued_change.cc), and the varint their
-// writers append. Each method returns false, having read nothing useful, when the
-// bytes do not hold what it reads; the caller then leaves the value to the
-// protobuf parser, which has the last word on what is well formed.
+// queued change sent as it is: wire/queued_change.cc), and the Append*
+// functions below for what is written as often (a value's encoding, a
+// captured change's payload, what a send appends). Each method returns
+// false, having read nothing useful, when the bytes do not hold what it
+// reads; the caller then leaves the value to the protobuf parser, which has
+// the last word on what is well formed.
 //
 // Thread-safety: a value; one thread at a time.
 
@@ -127,17 +129,31 @@ inline void AppendVarint(uint64_t value, std::string* out) {
   out->push_back(static_cast<char>(value));
 }
 
-// Appends the tag of field number `field` with `wire_type` (0 varint,
-// 1 fixed64, 2 length-delimited).
-inline void AppendTag(int field, int wire_type, std::string* out) {
-  AppendVarint(static_cast<uint64_t>(field) << 3 | wire_type, out);
+// Appends the tag of field number `field` with wire type `type`.
+inline void AppendTag(int field, WireInput::WireType type, std::string* out) {
+  AppendVarint(static_cast<uint64_t>(field) << 3 | type, out);
+}
+
+// Appends field `field` holding `value` (an integer, enum or bool), zero
+// included: leaving out a default is the caller's choice.
+inline void AppendVarintField(int field, uint64_t value, std::string* out) {
+  AppendTag(field, WireInput::kVarint, out);
+  AppendVarint(value, out);
+}
+
+// Appends field `field` holding the 64 bits `value` (a double's bits).
+inline void AppendFixed64Field(int field, uint64_t value, std::string* out) {
+  AppendTag(field, WireInput::kFixed64, out);
+  for (int i = 0; i < 8; ++i) {  // little-endian on the wire
+    out->push_back(static_cast<char>(value >> (8 * i)));
+  }
 }
 
 // Appends field `field` holding `bytes` (a string, bytes or an encoded
 // message).
 inline void AppendDelimited(int field, std::string_view bytes,
                             std::string* out) {
-  AppendTag(field, /*length-delimited*/ 2, out);
+  AppendTag(field, WireInput::kDelimited, out);
   AppendVarint(bytes.size(), out);
   out->append(bytes);
 }

@@ -58,23 +58,19 @@ void AppendFieldValueEncoding(const FieldValue& value, std::string* out) {
         } else if constexpr (std::is_same_v<T, std::string>) {
           AppendDelimited(Proto::kTextFieldNumber, v, out);
         } else if constexpr (std::is_same_v<T, int64_t>) {
-          AppendTag(Proto::kIntegerFieldNumber, /*varint*/ 0, out);
-          AppendVarint(static_cast<uint64_t>(v), out);
+          AppendVarintField(Proto::kIntegerFieldNumber,
+                            static_cast<uint64_t>(v), out);
         } else if constexpr (std::is_same_v<T, double>) {
-          AppendTag(Proto::kRealFieldNumber, /*fixed64*/ 1, out);
           uint64_t bits = 0;
           std::memcpy(&bits, &v, sizeof bits);
-          for (int i = 0; i < 8; ++i) {  // little-endian on the wire
-            out->push_back(static_cast<char>(bits >> (8 * i)));
-          }
+          AppendFixed64Field(Proto::kRealFieldNumber, bits, out);
         } else if constexpr (std::is_same_v<T, bool>) {
-          AppendTag(Proto::kBooleanFieldNumber, /*varint*/ 0, out);
-          out->push_back(v ? 1 : 0);
+          AppendVarintField(Proto::kBooleanFieldNumber, v ? 1 : 0, out);
         } else if constexpr (std::is_same_v<T, Binary>) {
           AppendDelimited(Proto::kBinaryFieldNumber, v.bytes, out);
         } else if constexpr (std::is_same_v<T, absl::Time>) {
-          AppendTag(Proto::kTimeMicrosFieldNumber, /*varint*/ 0, out);
-          AppendVarint(static_cast<uint64_t>(absl::ToUnixMicros(v)), out);
+          AppendVarintField(Proto::kTimeMicrosFieldNumber,
+                            static_cast<uint64_t>(absl::ToUnixMicros(v)), out);
         } else {
           static_assert(std::is_same_v<T, Reference>);
           AppendDelimited(Proto::kReferenceFieldNumber, v.id, out);

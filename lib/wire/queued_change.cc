@@ -2,13 +2,11 @@
 
 #include "wire/queued_change.h"
 
-#include "google/protobuf/wire_format_lite.h"
 #include "internal/wire_input.h"
 
 namespace orgsync::wire {
 namespace {
 
-using ::google::protobuf::internal::WireFormatLite;
 using Change = proto::RecordChange;
 
 }  // namespace
@@ -18,19 +16,18 @@ std::optional<QueuedChange> ReadQueuedChange(std::string_view payload) {
   bool has_audit = false;
   orgsync::internal::WireInput in(payload);
   while (!in.empty()) {
-    uint64_t tag = 0;
-    if (!in.Varint(&tag)) return std::nullopt;
-    const auto field = static_cast<int>(WireFormatLite::GetTagFieldNumber(
-        static_cast<uint32_t>(tag)));
-    const WireFormatLite::WireType type =
-        WireFormatLite::GetTagWireType(static_cast<uint32_t>(tag));
+    // Every field this reader takes is numbered below 32 (Tag's range);
+    // a higher one is for the long way anyway.
+    int field = 0;
+    orgsync::internal::WireInput::WireType type;
+    if (!in.Tag(&field, &type)) return std::nullopt;
     uint64_t number = 0;
     std::string_view bytes;
     switch (field) {
       case Change::kActionFieldNumber:
       case Change::kSenderVersionFieldNumber:
       case Change::kLastModifiedMicrosFieldNumber:
-        if (type != WireFormatLite::WIRETYPE_VARINT ||
+        if (type != orgsync::internal::WireInput::kVarint ||
             !in.Varint(&number)) {
           return std::nullopt;
         }
@@ -45,7 +42,7 @@ std::optional<QueuedChange> ReadQueuedChange(std::string_view payload) {
       case Change::kFieldsFieldNumber:
       case Change::kChangedFieldsFieldNumber:
       case Change::kAuditFieldNumber:
-        if (type != WireFormatLite::WIRETYPE_LENGTH_DELIMITED ||
+        if (type != orgsync::internal::WireInput::kDelimited ||
             !in.Delimited(&bytes)) {
           return std::nullopt;
         }
@@ -74,17 +71,16 @@ std::optional<QueuedChange> ReadQueuedChange(std::string_view payload) {
 void AppendSendFields(uint64_t sequence, std::string_view receiver_record_id,
                       uint64_t last_synced_receiver_version,
                       std::string* payload) {
-  orgsync::internal::AppendTag(Change::kSequenceFieldNumber,
-                               WireFormatLite::WIRETYPE_VARINT, payload);
-  orgsync::internal::AppendVarint(sequence, payload);
+  orgsync::internal::AppendVarintField(Change::kSequenceFieldNumber, sequence,
+                                       payload);
   if (!receiver_record_id.empty()) {
     orgsync::internal::AppendDelimited(Change::kReceiverRecordIdFieldNumber,
                                        receiver_record_id, payload);
   }
   if (last_synced_receiver_version != 0) {
-    orgsync::internal::AppendTag(Change::kLastSyncedReceiverVersionFieldNumber,
-                                 WireFormatLite::WIRETYPE_VARINT, payload);
-    orgsync::internal::AppendVarint(last_synced_receiver_version, payload);
+    orgsync::internal::AppendVarintField(
+        Change::kLastSyncedReceiverVersionFieldNumber,
+        last_synced_receiver_version, payload);
   }
 }
 
