@@ -62,6 +62,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "connection/org_env.h"
+#include "connection/parked_entries.h"
 #include "connection/stored_state.h"
 #include "connection/verify_run.h"
 #include "connection/verify_sharing.h"
@@ -738,6 +739,9 @@ class ConnectionImpl final : public Connection {
   absl::flat_hash_map<uint64_t, InFlight> in_flight_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, uint64_t> in_flight_keys_
       ABSL_GUARDED_BY(mu_);
+  // Entries held back until a change in flight is answered (a child
+  // waiting for its parent's insert): not prepared again meanwhile.
+  ParkedEntries parked_ ABSL_GUARDED_BY(mu_);
   // No entry of in_flight_ was sent before this (answered entries leave
   // without raising it): while it is younger than the ack timeout nothing
   // is due for a resend, and a Step need not look at the window at all.

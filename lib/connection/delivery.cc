@@ -19,7 +19,9 @@
 // flight is, without its payload. Picking walks the queue stepping over
 // the window's entries unread (the queue's ReadyFilter), and stops as soon
 // as the window is full and nothing in it is due for a resend, so a Step
-// reads about as many entries as it sends.
+// reads about as many entries as it sends. An entry that waits for a
+// change in flight (a child for its parent's insert) is parked until that
+// change is answered (parked_entries.h), stepped over as the window is.
 
 #include <fmt/format.h>
 
@@ -308,7 +310,9 @@ absl::StatusOr<std::vector<QueueEntry>> ConnectionImpl::PickEntries(
     std::optional<HeldEntry> Held(uint64_t sequence) const override
         ABSL_NO_THREAD_SAFETY_ANALYSIS {
       auto flying = connection_->in_flight_.find(sequence);
-      if (flying == connection_->in_flight_.end()) return std::nullopt;
+      if (flying == connection_->in_flight_.end()) {
+        return connection_->parked_.Held(sequence);
+      }
       const QueueEntry& entry = flying->second.entry;
       if (TimedOut(flying->second)) return std::nullopt;  // a resend
       return HeldEntry{.action = entry.action, .barrier = entry.barrier};
@@ -321,6 +325,8 @@ absl::StatusOr<std::vector<QueueEntry>> ConnectionImpl::PickEntries(
       // ones wait for it (R50 per-record order).
       std::string key = OrderingKey(entry.record, entry.action);
       if (!seen_.insert(key).second) return Verdict::kPass;
+      // A parked entry's record waits behind it (R50).
+      if (connection_->parked_.HoldsKey(key)) return Verdict::kPass;
       if (deactivated_ && entry.action != QueueAction::kConnectionDeactivate) {
         return Verdict::kPass;
       }
@@ -384,6 +390,8 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
   std::vector<Failure> unsendable;
   // Record entries with nothing to send (RecordSync said skip).
   std::vector<Answered> skipped;
+  // Record entries that wait for another change (RecordSync said blocked).
+  std::vector<size_t> blocked;
   absl::Status send_error;
 
   // Moves each sent entry, without its payload, into the window.
@@ -456,7 +464,10 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
         // Otherwise (storage trouble) the entry waits for the next step.
         continue;
       }
-      if (out->kind == OutgoingChange::Kind::kBlocked) continue;  // R50
+      if (out->kind == OutgoingChange::Kind::kBlocked) {  // R50
+        blocked.push_back(i);
+        continue;
+      }
       if (out->kind == OutgoingChange::Kind::kSkip) {
         ForgetInFlight(entry.sequence);
         skipped.push_back(Answered{.entry = entry, .result = std::nullopt});
@@ -547,6 +558,18 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
     batched.push_back(i);
   }
   flush();
+  // An entry whose awaited change is in flight waits, unprepared, for its
+  // answer (parked_entries.h); one waiting for anything else is prepared
+  // again at the next Step.
+  for (const size_t i : blocked) {
+    std::string awaited = OrderingKey((*prepared[i])->waits_for,
+                                      QueueAction::kGenericUpdate);
+    if (in_flight_keys_.contains(awaited)) {
+      parked_.Park(entries[i],
+                   OrderingKey(entries[i].record, entries[i].action),
+                   std::move(awaited));
+    }
+  }
   RecordAcknowledged(std::move(skipped), logs);
   RecordFailures(unsendable, logs);
   // Unavailable (the partner went away) and ResourceExhausted (the

@@ -420,6 +420,7 @@ proto::ItemResult ConnectionImpl::ApplyNotice(
   if (deactivates) {
     in_flight_.clear();
     in_flight_keys_.clear();
+    parked_.Clear();
   }
   NoteSchemaEvents(std::move(schema_events));
   return ItemResultOf(sequence, proto::APPLIED);

@@ -46,6 +46,7 @@ void ConnectionImpl::ForgetInFlight(uint64_t sequence) {
   if (flying == in_flight_.end()) return;
   const auto key = in_flight_keys_.find(flying->second.key);
   if (key != in_flight_keys_.end() && key->second == sequence) {
+    parked_.Release(key->first);
     in_flight_keys_.erase(key);
   }
   in_flight_.erase(flying);
@@ -64,6 +65,7 @@ std::optional<ConnectionImpl::InFlight> ConnectionImpl::TakeInFlight(
   in_flight_.erase(flying);
   auto key = in_flight_keys_.find(taken->key);
   if (key != in_flight_keys_.end() && key->second == sequence) {
+    parked_.Release(key->first);
     in_flight_keys_.erase(key);
   }
   return taken;

@@ -1,0 +1,123 @@
+// Copyright 2026 The orgsync Authors. Licensed under the Apache License 2.0.
+//
+// A change that waits for another one in flight -- a child whose parent's
+// insert the partner has not answered yet (R65) -- waits without being
+// prepared again at every Step: the host's store is not read for it again
+// until the parent's answer arrives, and then it goes, once, with its
+// lookup translated. Observed as a host would: through the reads its
+// RecordStore serves.
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "orgsync/bulk_sync.h"
+#include "orgsync/connection.h"
+#include "orgsync/record.h"
+#include "orgsync/record_store.h"
+#include "testing/crm_orgs.h"
+#include "testing/storage_testing.h"
+
+namespace orgsync::parked_entries_test {
+namespace {
+
+using testing::RequireOk;
+
+// Counts the host store's reads of each object.
+class ReadCountingStore final : public ForwardingRecordStore {
+ public:
+  explicit ReadCountingStore(RecordStore* target)
+      : ForwardingRecordStore(target) {}
+  absl::StatusOr<Record> Get(std::string_view object,
+                             std::string_view id) override {
+    ++reads[std::string(object)];
+    return ForwardingRecordStore::Get(object, id);
+  }
+  absl::StatusOr<std::vector<std::optional<Record>>> GetMany(
+      std::string_view object, const std::vector<std::string>& ids) override {
+    reads[std::string(object)] += ids.size();
+    return ForwardingRecordStore::GetMany(object, ids);
+  }
+  std::map<std::string, size_t> reads;
+};
+
+TEST_CASE(
+    "R65: a bulk-copied child whose parent's copy is unanswered is read "
+    "from the host's store once while it waits, and goes once the parent "
+    "is linked",
+    "[bulk_sync]") {
+  std::unique_ptr<ReadCountingStore> counting;
+  testing::CrmOrgs w([&](testing::TwoOrgsConfig& config) {
+    counting =
+        std::make_unique<ReadCountingStore>(config.primary_record_store);
+    config.primary_record_store = counting.get();
+  });
+  w.Flow(w.p, w.s, {"Account", "Contact"});
+
+  // Records that existed before they were published: never captured.
+  auto existing = [&](const std::string& object, FieldMap fields) {
+    Record record;
+    record.object = object;
+    record.fields = std::move(fields);
+    absl::StatusOr<Record> inserted =
+        w.primary_store->Insert(std::move(record), ApplyContext{});
+    RequireOk(inserted.status());
+    return *inserted;
+  };
+  const Record account = existing("Account", {{"Name", "Parent"}});
+  constexpr int kChildren = 20;
+  for (int i = 0; i < kChildren; ++i) {
+    existing("Contact", {{"LastName", fmt::format("Child{}", i)},
+                         {"AccountId", Reference{account.id}}});
+  }
+  BulkSyncOptions options;
+  options.actor = "admin@a";
+  RequireOk(w.p->StartBulkSync(options).status());
+
+  // The primary steps ten times while the partner does not answer: the
+  // parent's copy is in flight, the children wait for it.
+  for (int step = 0; step < 10; ++step) RequireOk(w.t->primary->Step().status());
+  CHECK(w.t->pair.InFlight() > 0);
+  CHECK(w.s->record_queue()->Count() == 0);
+  const size_t waiting_reads = counting->reads["Contact"];
+  // Each child was read when it was first prepared (and perhaps by the
+  // scan), not at every Step: without parking, ten steps read each child
+  // ten times.
+  CHECK(waiting_reads >= kChildren);
+  CHECK(waiting_reads <= 2 * kChildren);
+
+  REQUIRE(w.FinishBulkSync(w.p));
+  // Once the parent was linked, each child was prepared once more, sent
+  // and applied once, its lookup pointing at the parent's copy.
+  CHECK(counting->reads["Contact"] <= waiting_reads + kChildren);
+  const std::optional<std::string> parent_there =
+      testing::CrmOrgs::PartnerOf(w.p, "Account", account.id);
+  REQUIRE(parent_there.has_value());
+  size_t children_there = 0;
+  RequireOk(w.secondary_store->Scan(
+      "Contact", absl::InfinitePast(), [&](const Record& record) {
+        ++children_there;
+        auto lookup = record.fields.find("AccountId");
+        REQUIRE(lookup != record.fields.end());
+        const auto* reference = std::get_if<Reference>(&lookup->second);
+        REQUIRE(reference != nullptr);
+        CHECK(reference->id == *parent_there);
+        return true;
+      }));
+  CHECK(children_there == kChildren);
+  absl::StatusOr<std::optional<BulkSyncProgress>> status =
+      w.p->BulkSyncStatus();
+  RequireOk(status.status());
+  REQUIRE(status->has_value());
+  CHECK((*status)->copied() == kChildren + 1);
+  CHECK((*status)->failed() == 0);
+}
+
+}  // namespace
+}  // namespace orgsync::parked_entries_test
