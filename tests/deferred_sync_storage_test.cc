@@ -11,7 +11,9 @@
 #include <catch2/catch.hpp>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -372,6 +374,44 @@ class HeldRead : public ForwardingStorage {
   std::promise<void> read;
   std::promise<void> release;
 };
+
+TEST_CASE("GetIfPresent answers from the group's pending writes and the "
+          "read cache as Get does") {
+  std::unique_ptr<MemoryStorage> memory = NewMemoryStorage();
+  ReadCounter counter(memory.get());
+  DeferredSyncStorage storage(
+      &counter, ReadCacheOptions{.key_prefix = "c/", .max_entries = 3});
+  REQUIRE_OK(memory->Put("c/present", "1", kSync));
+  auto present = [&](std::string_view key) {
+    absl::StatusOr<std::optional<std::string>> value =
+        storage.GetIfPresent(key);
+    REQUIRE_OK(value.status());
+    return *value;
+  };
+  for (int i = 0; i < 3; ++i) {
+    CHECK(present("c/present") == "1");
+    CHECK(present("c/absent") == std::nullopt);
+  }
+  // A cached answer, present or absent, is not read again, and Get shares
+  // the cache: its NotFound still names the key.
+  CHECK(counter.reads["c/present"] == 1);
+  CHECK(counter.reads["c/absent"] == 1);
+  const absl::Status missing = storage.Get("c/absent").status();
+  CHECK(absl::IsNotFound(missing));
+  CHECK_THAT(std::string(missing.message()), Catch::Contains("c/absent"));
+  CHECK(counter.reads["c/absent"] == 1);
+  {
+    DeferredSyncGroup group(&storage);
+    REQUIRE_OK(storage.Delete("c/present", kSync));  // pending
+    REQUIRE_OK(storage.Put("c/absent", "now", kSync));
+    CHECK(present("c/present") == std::nullopt);
+    CHECK(present("c/absent") == "now");
+    REQUIRE_OK(group.End());
+  }
+  CHECK(present("c/present") == std::nullopt);
+  CHECK(present("c/absent") == "now");
+  CHECK(memory->GetIfPresent("c/absent").value() == "now");
+}
 
 TEST_CASE("the read cache keeps nothing from a read that a write overtook",
           "[threads]") {

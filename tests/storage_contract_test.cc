@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -122,6 +123,45 @@ TEMPLATE_TEST_CASE("Storage contract: Get of a missing key is NotFound",
   CHECK(missing.code() == absl::StatusCode::kNotFound);
   // The message names the key, escaped so that it stays printable.
   CHECK_THAT(std::string(missing.message()), Catch::Contains("k\\x00\\xff"));
+}
+
+TEMPLATE_TEST_CASE(
+    "Storage contract: GetIfPresent answers a missing key with nullopt, "
+    "and a present one, a snapshot's view and a failed read as Get does",
+    "[storage]", MemoryHarness, LevelDbHarness) {
+  TestType h;
+  Storage& s = *h.storage();
+  auto present = [&](std::string_view key, const ReadOptions& options = {}) {
+    absl::StatusOr<std::optional<std::string>> value =
+        s.GetIfPresent(key, options);
+    REQUIRE_OK(value.status());
+    return *value;
+  };
+  CHECK(present("nothing") == std::nullopt);
+  REQUIRE_OK(s.Put("key", "value", kNoSync));
+  REQUIRE_OK(s.Put("empty", "", kNoSync));
+  CHECK(present("key") == "value");
+  CHECK(present("empty") == "");  // an empty value is a value
+  CHECK(present("ke") == std::nullopt);
+  auto snapshot = s.GetSnapshot();
+  REQUIRE_OK(snapshot.status());
+  REQUIRE_OK(s.Delete("key", kSync));
+  REQUIRE_OK(s.Put("later", "1", kNoSync));
+  CHECK(present("key") == std::nullopt);
+  const ReadOptions as_of{.snapshot = snapshot->get()};
+  CHECK(present("key", as_of) == "value");
+  CHECK(present("later", as_of) == std::nullopt);
+  CHECK(present("later") == "1");
+
+  // A Storage that does not override it answers through its Get, errors
+  // included.
+  FaultInjectingStorage faulty(&s);
+  CHECK(faulty.GetIfPresent("later").value() == "1");
+  CHECK(faulty.GetIfPresent("gone").value() == std::nullopt);
+  faulty.FailNextReads(1, absl::UnavailableError("disk away"));
+  const absl::Status failed = faulty.GetIfPresent("later").status();
+  CHECK(absl::IsUnavailable(failed));
+  CHECK(faulty.counts().gets == 3);
 }
 
 TEMPLATE_TEST_CASE("Storage contract: put get overwrite and delete",

@@ -29,6 +29,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -132,6 +133,15 @@ class Storage {
   // The value stored under `key`; NotFound if there is none.
   [[nodiscard]] virtual absl::StatusOr<std::string> Get(
       std::string_view key, const ReadOptions& options = {}) = 0;
+
+  // The value stored under `key`, nullopt if there is none: Get for a
+  // caller to whom a missing key is an answer rather than an error (most
+  // of orgsync's reads: a link not made yet, a stamp never written). Other
+  // errors as Get's. The default calls Get; an implementation overrides it
+  // when it can answer a miss without building Get's NotFound message,
+  // which names the key and costs more than the read on a hot path.
+  [[nodiscard]] virtual absl::StatusOr<std::optional<std::string>>
+  GetIfPresent(std::string_view key, const ReadOptions& options = {});
 
   // Applies `batch` atomically. An empty batch is a no-op (with sync, it
   // still makes every earlier write durable).

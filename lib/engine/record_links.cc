@@ -364,10 +364,10 @@ void RecordLinks::DeleteSevered(std::string_view object,
 
 absl::StatusOr<std::optional<proto::RecordLink>> RecordLinks::FindSevered(
     std::string_view object, std::string_view partner_id) const {
-  absl::StatusOr<std::string> value =
-      storage_->Get(SeveredKey(object, partner_id));
-  if (absl::IsNotFound(value.status())) return std::nullopt;
-  ORGSYNC_RETURN_IF_ERROR(value.status());
+  ORGSYNC_ASSIGN_OR_RETURN(
+      std::optional<std::string> value,
+      storage_->GetIfPresent(SeveredKey(object, partner_id)));
+  if (!value.has_value()) return std::nullopt;
   proto::RecordLink link;
   if (!link.ParseFromString(*value) || link.local_id().empty() ||
       link.partner_id() != partner_id) {

@@ -22,10 +22,7 @@ namespace orgsync::internal {
 // errors as they are.
 inline absl::StatusOr<std::optional<std::string>> GetIfPresent(
     Storage& storage, std::string_view key, const ReadOptions& options = {}) {
-  absl::StatusOr<std::string> value = storage.Get(key, options);
-  if (absl::IsNotFound(value.status())) return std::nullopt;
-  if (!value.ok()) return value.status();
-  return *std::move(value);
+  return storage.GetIfPresent(key, options);
 }
 
 }  // namespace orgsync::internal

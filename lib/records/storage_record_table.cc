@@ -110,9 +110,9 @@ class StorageRecordTable final : public RecordTable {
   absl::StatusOr<std::optional<StoredRecord>> Find(
       std::string_view object, std::string_view id) override {
     const std::string key = RecordKey(object, id);
-    absl::StatusOr<std::string> bytes = storage_->Get(key);
-    if (absl::IsNotFound(bytes.status())) return std::nullopt;
-    if (!bytes.ok()) return bytes.status();
+    ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                             storage_->GetIfPresent(key));
+    if (!bytes.has_value()) return std::nullopt;
     ORGSYNC_ASSIGN_OR_RETURN(StoredRecord stored, ReadStoredRecord(key, *bytes));
     ORGSYNC_RETURN_IF_ERROR(CheckNames(object, id, stored));
     return stored;
@@ -163,10 +163,7 @@ class StorageRecordTable final : public RecordTable {
 
   absl::StatusOr<std::optional<std::string>> ObjectOfId(
       std::string_view id) override {
-    absl::StatusOr<std::string> object = storage_->Get(IdIndexKey(id));
-    if (absl::IsNotFound(object.status())) return std::nullopt;
-    if (!object.ok()) return object.status();
-    return *std::move(object);
+    return storage_->GetIfPresent(IdIndexKey(id));
   }
 
   absl::StatusOr<std::vector<Referrer>> Referrers(

@@ -2,6 +2,8 @@
 
 #include "storage/deferred_sync_storage.h"
 
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "fmt/format.h"
@@ -79,6 +81,17 @@ absl::Status DeferredSyncStorage::End() {
 
 absl::StatusOr<std::string> DeferredSyncStorage::Get(
     std::string_view key, const ReadOptions& options) {
+  ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                           GetIfPresent(key, options));
+  if (!value.has_value()) {
+    return absl::NotFoundError(
+        fmt::format("no value for key \"{}\"", KeyForMessage(key)));
+  }
+  return *std::move(value);
+}
+
+absl::StatusOr<std::optional<std::string>> DeferredSyncStorage::GetIfPresent(
+    std::string_view key, const ReadOptions& options) {
   // A snapshot was taken after the pending batch was written (GetSnapshot),
   // so reads through it never look at the overlay.
   if (options.snapshot == nullptr &&
@@ -86,36 +99,27 @@ absl::StatusOr<std::string> DeferredSyncStorage::Get(
     internal::MutexLock lock(&mu_);
     const auto found = pending_.find(absl::string_view(key.data(), key.size()));
     if (found != pending_.end()) {
-      if (found->second.deleted) {
-        return absl::NotFoundError("deleted in the pending group");
-      }
+      if (found->second.deleted) return std::nullopt;
       return found->second.value;
     }
   }
   if (options.snapshot != nullptr || !Cached(key)) {
-    return target()->Get(key, options);
+    return target()->GetIfPresent(key, options);
   }
   uint64_t generation = 0;
   {
     internal::MutexLock lock(&cache_mu_);
     const auto found = cache_.find(absl::string_view(key.data(), key.size()));
-    if (found != cache_.end()) {
-      if (!found->second.has_value()) {
-        return absl::NotFoundError(fmt::format(
-            "no value for key \"{}\"", KeyForMessage(key)));
-      }
-      return *found->second;
-    }
+    if (found != cache_.end()) return found->second;
     generation = cache_generation_;
   }
-  absl::StatusOr<std::string> value = target()->Get(key, options);
-  if (value.ok() || absl::IsNotFound(value.status())) {
+  absl::StatusOr<std::optional<std::string>> value =
+      target()->GetIfPresent(key, options);
+  if (value.ok()) {
     internal::MutexLock lock(&cache_mu_);
     if (generation == cache_generation_) {
       if (cache_.size() >= cache_options_.max_entries) cache_.clear();
-      cache_.try_emplace(std::string(key),
-                         value.ok() ? std::optional<std::string>(*value)
-                                    : std::nullopt);
+      cache_.try_emplace(std::string(key), *value);
     }
   }
   return value;

@@ -98,6 +98,8 @@ class DeferredSyncStorage final : public ForwardingStorage {
 
   absl::StatusOr<std::string> Get(std::string_view key,
                                   const ReadOptions& options = {}) override;
+  absl::StatusOr<std::optional<std::string>> GetIfPresent(
+      std::string_view key, const ReadOptions& options = {}) override;
   absl::Status Write(const WriteBatch& batch,
                      const WriteOptions& options) override;
   absl::StatusOr<std::unique_ptr<StorageIterator>> NewIterator(

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -218,6 +219,19 @@ class LevelDbStorage final : public Storage {
     }
     // The message is formatted only on failure: a read is on every hot
     // path, and formatting the key costs more than a memtable hit.
+    if (!s.ok()) {
+      return FromLevelDb(s, fmt::format("reading key \"{}\" from '{}'",
+                                        internal::KeyForMessage(key), path_));
+    }
+    return value;
+  }
+
+  absl::StatusOr<std::optional<std::string>> GetIfPresent(
+      std::string_view key, const ReadOptions& options) override {
+    ORGSYNC_ASSIGN_OR_RETURN(leveldb::ReadOptions read, ToLevelDb(options));
+    std::string value;
+    const leveldb::Status s = db_->Get(read, ToSlice(key), &value);
+    if (s.IsNotFound()) return std::nullopt;
     if (!s.ok()) {
       return FromLevelDb(s, fmt::format("reading key \"{}\" from '{}'",
                                         internal::KeyForMessage(key), path_));

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +33,13 @@ void Apply(const WriteBatch& batch, Map& map) {
       map.erase(op.key);
     }
   }
+}
+
+std::optional<std::string> FindIfPresent(const Map& map,
+                                         std::string_view key) {
+  auto it = map.find(key);
+  if (it == map.end()) return std::nullopt;
+  return it->second;
 }
 
 absl::StatusOr<std::string> Find(const Map& map, std::string_view key) {
@@ -96,6 +104,16 @@ class MemoryStorageImpl final : public MemoryStorage {
     // a reader makes every concurrent write copy the whole map.
     internal::ReaderMutexLock lock(&mu_);
     return Find(*live_, key);
+  }
+
+  absl::StatusOr<std::optional<std::string>> GetIfPresent(
+      std::string_view key, const ReadOptions& options) override {
+    if (options.snapshot != nullptr) {
+      ORGSYNC_ASSIGN_OR_RETURN(MapRef map, MapFor(options));
+      return FindIfPresent(*map, key);
+    }
+    internal::ReaderMutexLock lock(&mu_);
+    return FindIfPresent(*live_, key);
   }
 
   absl::Status Write(const WriteBatch& batch,

@@ -2,6 +2,10 @@
 
 #include "orgsync/storage.h"
 
+#include <optional>
+#include <string>
+#include <utility>
+
 namespace orgsync {
 
 void WriteBatch::Put(std::string_view key, std::string_view value) {
@@ -22,6 +26,14 @@ void WriteBatch::Append(const WriteBatch& other) {
 void WriteBatch::Clear() {
   ops_.clear();
   byte_size_ = 0;
+}
+
+absl::StatusOr<std::optional<std::string>> Storage::GetIfPresent(
+    std::string_view key, const ReadOptions& options) {
+  absl::StatusOr<std::string> value = Get(key, options);
+  if (absl::IsNotFound(value.status())) return std::nullopt;
+  if (!value.ok()) return value.status();
+  return *std::move(value);
 }
 
 absl::Status Storage::Put(std::string_view key, std::string_view value,
