@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -117,6 +118,92 @@ TEST_CASE(
   REQUIRE(status->has_value());
   CHECK((*status)->copied() == kChildren + 1);
   CHECK((*status)->failed() == 0);
+}
+
+// Refuses, as a busy database would (Unavailable: retried later), the
+// first `refusals` inserts of `object`.
+class BusyStore final : public ForwardingRecordStore {
+ public:
+  BusyStore(RecordStore* target, std::string object, int refusals)
+      : ForwardingRecordStore(target),
+        object_(std::move(object)),
+        refusals_(refusals) {}
+  absl::StatusOr<Record> Insert(Record record,
+                                const ApplyContext& context) override {
+    if (record.object == object_ && refusals_ > 0) {
+      --refusals_;
+      return absl::UnavailableError("the database is busy");
+    }
+    return ForwardingRecordStore::Insert(std::move(record), context);
+  }
+
+ private:
+  const std::string object_;
+  int refusals_;
+};
+
+TEST_CASE(
+    "R51, R65: the children of a parent whose copy waits for its retry are "
+    "not read again at every Step meanwhile, and go after it",
+    "[bulk_sync]") {
+  std::unique_ptr<ReadCountingStore> counting;
+  std::unique_ptr<BusyStore> busy;
+  testing::CrmOrgs w([&](testing::TwoOrgsConfig& config) {
+    counting =
+        std::make_unique<ReadCountingStore>(config.primary_record_store);
+    config.primary_record_store = counting.get();
+    busy = std::make_unique<BusyStore>(config.secondary_record_store,
+                                       "Account", 1);
+    config.secondary_record_store = busy.get();
+    // Retries a minute apart, and no resend due within the test's steps.
+    config.queue.retry = {.initial_delay = absl::Minutes(1),
+                          .multiplier = 2.0,
+                          .max_delay = absl::Minutes(5),
+                          .jitter = 0.0,
+                          .max_attempts = 5};
+    config.delivery.ack_timeout = absl::Minutes(2);
+  });
+  w.Flow(w.p, w.s, {"Account", "Contact"});
+  Record account;
+  account.object = "Account";
+  account.fields = {{"Name", "Parent"}};
+  absl::StatusOr<Record> parent =
+      w.primary_store->Insert(std::move(account), ApplyContext{});
+  RequireOk(parent.status());
+  constexpr int kChildren = 20;
+  for (int i = 0; i < kChildren; ++i) {
+    Record child;
+    child.object = "Contact";
+    child.fields = {{"LastName", fmt::format("Child{}", i)},
+                    {"AccountId", Reference{parent->id}}};
+    RequireOk(w.primary_store->Insert(std::move(child), ApplyContext{})
+                  .status());
+  }
+  BulkSyncOptions options;
+  options.actor = "admin@a";
+  RequireOk(w.p->StartBulkSync(options).status());
+
+  // The parent's copy is refused once; it waits a minute for its retry,
+  // its children behind it, while both orgs step once a second.
+  for (int round = 0; round < 40; ++round) w.t->Pump();
+  CHECK_FALSE(testing::CrmOrgs::PartnerOf(w.p, "Account", parent->id)
+                  .has_value());
+  CHECK(w.p->record_queue()->Count() == kChildren + 1);
+  // Each child read once or twice (prepared while the parent was in
+  // flight, and again once its failure came back), not forty times.
+  CHECK(counting->reads["Contact"] <= 2 * kChildren);
+
+  REQUIRE(w.FinishBulkSync(w.p));
+  REQUIRE(testing::CrmOrgs::PartnerOf(w.p, "Account", parent->id)
+              .has_value());
+  size_t children_there = 0;
+  RequireOk(w.secondary_store->Scan("Contact", absl::InfinitePast(),
+                                    [&](const Record&) {
+                                      ++children_there;
+                                      return true;
+                                    }));
+  CHECK(children_there == kChildren);
+  CHECK(counting->reads["Contact"] <= 4 * kChildren);
 }
 
 }  // namespace

@@ -19,9 +19,10 @@
 // flight is, without its payload. Picking walks the queue stepping over
 // the window's entries unread (the queue's ReadyFilter), and stops as soon
 // as the window is full and nothing in it is due for a resend, so a Step
-// reads about as many entries as it sends. An entry that waits for a
-// change in flight (a child for its parent's insert) is parked until that
-// change is answered (parked_entries.h), stepped over as the window is.
+// reads about as many entries as it sends. An entry that waits for
+// another record's change (a child for its parent's insert) is parked
+// until that record moves (parked_entries.h), stepped over as the window
+// is.
 
 #include <fmt/format.h>
 
@@ -374,6 +375,8 @@ absl::StatusOr<std::vector<QueueEntry>> ConnectionImpl::PickEntries(
     size_t fresh_ = 0;
     std::set<std::string, std::less<>> seen_;
   };
+  // Parked entries whose deadline passed are offered again.
+  parked_.ReleaseDue(now);
   Picker picker(this, now);
   // A full window with nothing due for a resend has nothing to pick: no
   // walk at all (a Step between two answers costs nothing).
@@ -392,6 +395,12 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
   std::vector<Answered> skipped;
   // Record entries that wait for another change (RecordSync said blocked).
   std::vector<size_t> blocked;
+  // Each entry's ordering key, taken before sending moves entries away.
+  std::vector<std::string> keys;
+  keys.reserve(entries.size());
+  for (const QueueEntry& entry : entries) {
+    keys.push_back(OrderingKey(entry.record, entry.action));
+  }
   absl::Status send_error;
 
   // Moves each sent entry, without its payload, into the window.
@@ -558,17 +567,22 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
     batched.push_back(i);
   }
   flush();
-  // An entry whose awaited change is in flight waits, unprepared, for its
-  // answer (parked_entries.h); one waiting for anything else is prepared
-  // again at the next Step.
+  // The records of this Step's entries moved (sent, skipped or failed):
+  // what was parked on them may go again. Then this Step's blocked entries
+  // park, each on the record it waits for, unless that is its own record
+  // (an earlier change of it, or its own unfinished insert): it is
+  // prepared again at the next Step. The deadline is a safety net should
+  // the awaited record never move.
+  const std::set<size_t> waiting(blocked.begin(), blocked.end());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!waiting.contains(i)) parked_.Release(keys[i]);
+  }
   for (const size_t i : blocked) {
     std::string awaited = OrderingKey((*prepared[i])->waits_for,
                                       QueueAction::kGenericUpdate);
-    if (in_flight_keys_.contains(awaited)) {
-      parked_.Park(entries[i],
-                   OrderingKey(entries[i].record, entries[i].action),
-                   std::move(awaited));
-    }
+    if (awaited == keys[i]) continue;
+    parked_.Park(entries[i], std::move(keys[i]), std::move(awaited),
+                 now + options.ack_timeout);
   }
   RecordAcknowledged(std::move(skipped), logs);
   RecordFailures(unsendable, logs);
