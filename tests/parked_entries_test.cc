@@ -7,9 +7,9 @@
 // lookup translated. Observed as a host would: through the reads its
 // RecordStore serves.
 
-#include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <catch2/catch.hpp>
 #include <map>
 #include <memory>
 #include <string>
@@ -48,20 +48,13 @@ class ReadCountingStore final : public ForwardingRecordStore {
   std::map<std::string, size_t> reads;
 };
 
-TEST_CASE(
-    "R65: a bulk-copied child whose parent's copy is unanswered is read "
-    "from the host's store once while it waits, and goes once the parent "
-    "is linked",
-    "[bulk_sync]") {
-  std::unique_ptr<ReadCountingStore> counting;
-  testing::CrmOrgs w([&](testing::TwoOrgsConfig& config) {
-    counting =
-        std::make_unique<ReadCountingStore>(config.primary_record_store);
-    config.primary_record_store = counting.get();
-  });
-  w.Flow(w.p, w.s, {"Account", "Contact"});
+// A parent Account and kChildren Contacts looking it up, written to the
+// primary's store before they were published (never captured), and a bulk
+// sync started over them. Returns the parent.
+constexpr int kChildren = 20;
 
-  // Records that existed before they were published: never captured.
+Record StartFamilyCopy(testing::CrmOrgs& w) {
+  w.Flow(w.p, w.s, {"Account", "Contact"});
   auto existing = [&](const std::string& object, FieldMap fields) {
     Record record;
     record.object = object;
@@ -72,7 +65,6 @@ TEST_CASE(
     return *inserted;
   };
   const Record account = existing("Account", {{"Name", "Parent"}});
-  constexpr int kChildren = 20;
   for (int i = 0; i < kChildren; ++i) {
     existing("Contact", {{"LastName", fmt::format("Child{}", i)},
                          {"AccountId", Reference{account.id}}});
@@ -80,10 +72,41 @@ TEST_CASE(
   BulkSyncOptions options;
   options.actor = "admin@a";
   RequireOk(w.p->StartBulkSync(options).status());
+  return account;
+}
+
+// The secondary's Contacts: each must look up `parent_there`.
+size_t ChildrenThere(testing::CrmOrgs& w, const std::string& parent_there) {
+  size_t children = 0;
+  RequireOk(w.secondary_store->Scan(
+      "Contact", absl::InfinitePast(), [&](const Record& record) {
+        ++children;
+        auto lookup = record.fields.find("AccountId");
+        REQUIRE(lookup != record.fields.end());
+        const auto* reference = std::get_if<Reference>(&lookup->second);
+        REQUIRE(reference != nullptr);
+        CHECK(reference->id == parent_there);
+        return true;
+      }));
+  return children;
+}
+
+TEST_CASE(
+    "R65: a bulk-copied child whose parent's copy is unanswered is read "
+    "from the host's store once while it waits, and goes once the parent "
+    "is linked",
+    "[bulk_sync]") {
+  std::unique_ptr<ReadCountingStore> counting;
+  testing::CrmOrgs w([&](testing::TwoOrgsConfig& config) {
+    counting = std::make_unique<ReadCountingStore>(config.primary_record_store);
+    config.primary_record_store = counting.get();
+  });
+  const Record account = StartFamilyCopy(w);
 
   // The primary steps ten times while the partner does not answer: the
   // parent's copy is in flight, the children wait for it.
-  for (int step = 0; step < 10; ++step) RequireOk(w.t->primary->Step().status());
+  for (int step = 0; step < 10; ++step)
+    RequireOk(w.t->primary->Step().status());
   CHECK(w.t->pair.InFlight() > 0);
   CHECK(w.s->record_queue()->Count() == 0);
   const size_t waiting_reads = counting->reads["Contact"];
@@ -100,18 +123,7 @@ TEST_CASE(
   const std::optional<std::string> parent_there =
       testing::CrmOrgs::PartnerOf(w.p, "Account", account.id);
   REQUIRE(parent_there.has_value());
-  size_t children_there = 0;
-  RequireOk(w.secondary_store->Scan(
-      "Contact", absl::InfinitePast(), [&](const Record& record) {
-        ++children_there;
-        auto lookup = record.fields.find("AccountId");
-        REQUIRE(lookup != record.fields.end());
-        const auto* reference = std::get_if<Reference>(&lookup->second);
-        REQUIRE(reference != nullptr);
-        CHECK(reference->id == *parent_there);
-        return true;
-      }));
-  CHECK(children_there == kChildren);
+  CHECK(ChildrenThere(w, *parent_there) == kChildren);
   absl::StatusOr<std::optional<BulkSyncProgress>> status =
       w.p->BulkSyncStatus();
   RequireOk(status.status());
@@ -149,11 +161,10 @@ TEST_CASE(
   std::unique_ptr<ReadCountingStore> counting;
   std::unique_ptr<BusyStore> busy;
   testing::CrmOrgs w([&](testing::TwoOrgsConfig& config) {
-    counting =
-        std::make_unique<ReadCountingStore>(config.primary_record_store);
+    counting = std::make_unique<ReadCountingStore>(config.primary_record_store);
     config.primary_record_store = counting.get();
-    busy = std::make_unique<BusyStore>(config.secondary_record_store,
-                                       "Account", 1);
+    busy = std::make_unique<BusyStore>(config.secondary_record_store, "Account",
+                                       1);
     config.secondary_record_store = busy.get();
     // Retries a minute apart, and no resend due within the test's steps.
     config.queue.retry = {.initial_delay = absl::Minutes(1),
@@ -163,46 +174,23 @@ TEST_CASE(
                           .max_attempts = 5};
     config.delivery.ack_timeout = absl::Minutes(2);
   });
-  w.Flow(w.p, w.s, {"Account", "Contact"});
-  Record account;
-  account.object = "Account";
-  account.fields = {{"Name", "Parent"}};
-  absl::StatusOr<Record> parent =
-      w.primary_store->Insert(std::move(account), ApplyContext{});
-  RequireOk(parent.status());
-  constexpr int kChildren = 20;
-  for (int i = 0; i < kChildren; ++i) {
-    Record child;
-    child.object = "Contact";
-    child.fields = {{"LastName", fmt::format("Child{}", i)},
-                    {"AccountId", Reference{parent->id}}};
-    RequireOk(w.primary_store->Insert(std::move(child), ApplyContext{})
-                  .status());
-  }
-  BulkSyncOptions options;
-  options.actor = "admin@a";
-  RequireOk(w.p->StartBulkSync(options).status());
+  const Record parent = StartFamilyCopy(w);
 
   // The parent's copy is refused once; it waits a minute for its retry,
   // its children behind it, while both orgs step once a second.
   for (int round = 0; round < 40; ++round) w.t->Pump();
-  CHECK_FALSE(testing::CrmOrgs::PartnerOf(w.p, "Account", parent->id)
-                  .has_value());
+  CHECK_FALSE(
+      testing::CrmOrgs::PartnerOf(w.p, "Account", parent.id).has_value());
   CHECK(w.p->record_queue()->Count() == kChildren + 1);
   // Each child read once or twice (prepared while the parent was in
   // flight, and again once its failure came back), not forty times.
   CHECK(counting->reads["Contact"] <= 2 * kChildren);
 
   REQUIRE(w.FinishBulkSync(w.p));
-  REQUIRE(testing::CrmOrgs::PartnerOf(w.p, "Account", parent->id)
-              .has_value());
-  size_t children_there = 0;
-  RequireOk(w.secondary_store->Scan("Contact", absl::InfinitePast(),
-                                    [&](const Record&) {
-                                      ++children_there;
-                                      return true;
-                                    }));
-  CHECK(children_there == kChildren);
+  const std::optional<std::string> parent_there =
+      testing::CrmOrgs::PartnerOf(w.p, "Account", parent.id);
+  REQUIRE(parent_there.has_value());
+  CHECK(ChildrenThere(w, *parent_there) == kChildren);
   CHECK(counting->reads["Contact"] <= 4 * kChildren);
 }
 

@@ -5,7 +5,6 @@
 // host-level behaviour is in parked_entries_test.cc.
 
 #include <catch2/catch.hpp>
-
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -28,8 +27,9 @@ QueueEntry Entry(uint64_t sequence, std::string id) {
 
 const absl::Time kNow = absl::FromUnixSeconds(1700000000);
 
-TEST_CASE("ParkedEntries: a parked entry is held, with its record, until "
-          "the record it waits for moves") {
+TEST_CASE(
+    "ParkedEntries: a parked entry is held, with its record, until "
+    "the record it waits for moves") {
   ParkedEntries parked;
   parked.Park(Entry(7, "c1"), "record:Contact/c1", "record:Account/a",
               kNow + absl::Seconds(30));
@@ -56,8 +56,9 @@ TEST_CASE("ParkedEntries: a parked entry is held, with its record, until "
   CHECK(parked.Release("record:Account/a") == 0);
 }
 
-TEST_CASE("ParkedEntries: a deadline releases what no move did, and "
-          "parking again replaces the earlier parking") {
+TEST_CASE(
+    "ParkedEntries: a deadline releases what no move did, and "
+    "parking again replaces the earlier parking") {
   ParkedEntries parked;
   parked.Park(Entry(1, "c1"), "record:Contact/c1", "record:Account/a",
               kNow + absl::Seconds(10));

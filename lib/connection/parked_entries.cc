@@ -13,13 +13,12 @@ void ParkedEntries::Park(const QueueEntry& entry, std::string key,
   by_awaited_[awaited].push_back(entry.sequence);
   ++keys_[key];
   by_deadline_.emplace(deadline, entry.sequence);
-  by_sequence_.emplace(
-      entry.sequence,
-      Parked{.key = std::move(key),
-             .awaited = std::move(awaited),
-             .deadline = deadline,
-             .shape = HeldEntry{.action = entry.action,
-                                .barrier = entry.barrier}});
+  by_sequence_.emplace(entry.sequence,
+                       Parked{.key = std::move(key),
+                              .awaited = std::move(awaited),
+                              .deadline = deadline,
+                              .shape = HeldEntry{.action = entry.action,
+                                                 .barrier = entry.barrier}});
 }
 
 size_t ParkedEntries::Release(const std::string& awaited) {
