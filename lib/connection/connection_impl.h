@@ -739,7 +739,7 @@ class ConnectionImpl final : public Connection {
   absl::flat_hash_map<uint64_t, InFlight> in_flight_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, uint64_t> in_flight_keys_
       ABSL_GUARDED_BY(mu_);
-  // Entries held back until a change in flight is answered (a child
+  // Entries held back until the record they wait for moves (a child
   // waiting for its parent's insert): not prepared again meanwhile.
   ParkedEntries parked_ ABSL_GUARDED_BY(mu_);
   // No entry of in_flight_ was sent before this (answered entries leave

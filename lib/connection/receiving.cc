@@ -28,10 +28,9 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
-#include "google/protobuf/arena.h"
 #include "connection/connection_impl.h"
 #include "connection/connection_keys.h"
-#include "internal/optional_get.h"
+#include "google/protobuf/arena.h"
 #include "orgsync/status.h"
 #include "proto/connection_state.pb.h"
 #include "storage/deferred_sync_storage.h"
@@ -286,7 +285,7 @@ std::vector<proto::ItemResult> ConnectionImpl::ApplyChangeBatch(
 absl::StatusOr<uint64_t> ConnectionImpl::AppliedMark(
     std::string_view key) const {
   ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                           GetIfPresent(*storage_, AppliedMarkKey(id_, key)));
+                           storage_->GetIfPresent(AppliedMarkKey(id_, key)));
   if (!bytes.has_value()) return 0;
   proto::AppliedMark mark;
   if (!mark.ParseFromString(*bytes)) {

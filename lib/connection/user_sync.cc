@@ -37,7 +37,6 @@
 #include "connection/connection_impl.h"
 #include "connection/connection_keys.h"
 #include "internal/keys.h"
-#include "internal/optional_get.h"
 #include "orgsync/status.h"
 #include "orgsync/user_directory.h"
 #include "proto/wire.pb.h"
@@ -523,14 +522,14 @@ proto::ItemResult ConnectionImpl::ApplyUserUpsert(
 
 absl::StatusOr<std::optional<std::string>> ConnectionImpl::LocalUserOf(
     std::string_view partner_user_id) const {
-  return GetIfPresent(*storage_,
-                      UserLinkKey(id_, /*by_partner_id=*/true, partner_user_id));
+  return storage_->GetIfPresent(
+      UserLinkKey(id_, /*by_partner_id=*/true, partner_user_id));
 }
 
 absl::StatusOr<int64_t> ConnectionImpl::StoredUserStamp(
     std::string_view local_id) const {
   ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                           GetIfPresent(*storage_, UserStampKey(id_, local_id)));
+                           storage_->GetIfPresent(UserStampKey(id_, local_id)));
   if (!stored.has_value()) return 0;
   std::string_view bytes = *stored;
   uint64_t stamp = 0;

@@ -23,7 +23,6 @@
 #include "connection/verify_run.h"
 #include "connection/verify_sharing.h"
 #include "engine/verify_digests.h"
-#include "internal/optional_get.h"
 #include "orgsync/status.h"
 
 namespace orgsync::internal {
@@ -99,16 +98,15 @@ VerifySharing ConnectionImpl::VerifySharingNow() const {
       .schema = env_->schema,
       .publish_set = publish_set_.get(),
       .subscription_map = subscription_map_.get(),
-      .reader = {
-          .schema = env_->schema,
-          .store = env_->record_store,
-          .queue = record_queue_.get(),
-          .links = &record_sync_->links(),
-          .partner_user = [this](std::string_view local_user)
-              -> absl::StatusOr<std::optional<std::string>> {
-            return GetIfPresent(*storage_, UserLinkKey(id_, /*by_partner_id=*/false,
-                                                       local_user));
-          }}});
+      .reader = {.schema = env_->schema,
+                 .store = env_->record_store,
+                 .queue = record_queue_.get(),
+                 .links = &record_sync_->links(),
+                 .partner_user = [this](std::string_view local_user)
+                     -> absl::StatusOr<std::optional<std::string>> {
+                   return storage_->GetIfPresent(
+                       UserLinkKey(id_, /*by_partner_id=*/false, local_user));
+                 }}});
 }
 
 absl::Status ConnectionImpl::StepVerify() {

@@ -11,7 +11,6 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "fmt/format.h"
-#include "internal/optional_get.h"
 #include "internal/wire_input.h"
 #include "orgsync/status.h"
 
@@ -27,7 +26,7 @@ absl::StatusOr<std::optional<Message>> GetMessage(Storage* storage,
                                                   const std::string& key,
                                                   std::string_view what) {
   ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                           GetIfPresent(*storage, key));
+                           storage->GetIfPresent(key));
   if (!bytes.has_value()) return std::nullopt;
   Message message;
   if (!message.ParseFromString(*bytes)) {
@@ -221,7 +220,7 @@ absl::StatusOr<std::optional<proto::RecordLink>> RecordLinks::FollowStub(
     // A link is removed with both keys in one write: a reader on another
     // thread (PartnerRecordId) may have read the stub just before it.
     ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> again,
-                             GetIfPresent(*storage_, stub_key));
+                             storage_->GetIfPresent(stub_key));
     if (!again.has_value()) return std::nullopt;
     proto::RecordLink now;
     if (!now.ParseFromString(*again) || !now.stub() ||

@@ -29,7 +29,6 @@
 #include "absl/status/statusor.h"
 #include "google/protobuf/stubs/common.h"
 #include "internal/keys.h"
-#include "internal/optional_get.h"
 #include "metadata/metadata_checks.h"
 #include "orgsync/internal/mutex.h"
 #include "orgsync/metadata_store.h"
@@ -174,7 +173,7 @@ class StorageMetadataStore final : public MetadataStore {
                                                    std::string_view name) {
     const std::string key = MetadataItemStorageKey(type, name);
     ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                             internal::GetIfPresent(*storage_, key));
+                             storage_->GetIfPresent(key));
     if (!bytes.has_value()) return std::nullopt;
     ORGSYNC_ASSIGN_OR_RETURN(MetadataItem item,
                              DecodeStoredMetadataItem(key, *bytes));

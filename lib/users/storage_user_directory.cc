@@ -29,7 +29,6 @@
 #include "absl/status/statusor.h"
 #include "google/protobuf/stubs/common.h"
 #include "internal/keys.h"
-#include "internal/optional_get.h"
 #include "orgsync/internal/mutex.h"
 #include "orgsync/metadata_store.h"
 #include "orgsync/status.h"
@@ -213,7 +212,7 @@ class StorageUserDirectory final : public UserDirectory {
                                                const ReadOptions& options) {
     const std::string key = DirectoryUserKey(id);
     ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                             internal::GetIfPresent(*storage_, key, options));
+                             storage_->GetIfPresent(key, options));
     if (!bytes.has_value()) return std::nullopt;
     ORGSYNC_ASSIGN_OR_RETURN(User user, DecodeDirectoryUser(key, *bytes));
     return user;
@@ -221,8 +220,7 @@ class StorageUserDirectory final : public UserDirectory {
 
   absl::StatusOr<std::optional<std::string>> ReadUsernameHolder(
       std::string_view username, const ReadOptions& options) {
-    return internal::GetIfPresent(*storage_, DirectoryUsernameKey(username),
-                                  options);
+    return storage_->GetIfPresent(DirectoryUsernameKey(username), options);
   }
 
   // Whether the metadata store in the same Storage holds (type, name). An
