@@ -179,9 +179,9 @@ std::string DescribeRun(const proto::StoredBulkSync& run) {
 }  // namespace
 
 absl::Status ConnectionImpl::LoadBulkSync() {
-  absl::StatusOr<std::string> bytes = storage_->Get(BulkSyncKey(id_));
-  if (absl::IsNotFound(bytes.status())) return absl::OkStatus();
-  ORGSYNC_RETURN_IF_ERROR(bytes.status());
+  ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                           storage_->GetIfPresent(BulkSyncKey(id_)));
+  if (!bytes.has_value()) return absl::OkStatus();
   proto::StoredBulkSync run;
   if (!run.ParseFromString(*bytes) || run.run() == 0) {
     return absl::DataLossError(fmt::format(

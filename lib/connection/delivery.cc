@@ -409,7 +409,7 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
     ++counters_.envelopes_sent;
     for (const size_t i : carried) {
       QueueEntry& entry = entries[i];
-      std::string key = OrderingKey(entry.record, entry.action);
+      std::string key = keys[i];
       in_flight_keys_[key] = entry.sequence;
       InFlight& flying = in_flight_[entry.sequence];
       flying.key = std::move(key);
@@ -573,9 +573,10 @@ absl::StatusOr<size_t> ConnectionImpl::SendEntries(
   // (an earlier change of it, or its own unfinished insert): it is
   // prepared again at the next Step. The deadline is a safety net should
   // the awaited record never move.
-  const std::set<size_t> waiting(blocked.begin(), blocked.end());
+  std::vector<bool> waiting(entries.size(), false);
+  for (const size_t i : blocked) waiting[i] = true;
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (!waiting.contains(i)) parked_.Release(keys[i]);
+    if (!waiting[i]) parked_.Release(keys[i]);
   }
   for (const size_t i : blocked) {
     std::string awaited = OrderingKey((*prepared[i])->waits_for,

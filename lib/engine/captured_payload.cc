@@ -40,7 +40,6 @@ CapturedPayload::CapturedPayload(proto::QueueAction action,
 
 void CapturedPayload::AddValue(std::string_view field,
                                const FieldValue& value) {
-  // The scratch strings keep their room from one value to the next.
   value_scratch_.clear();
   AppendFieldValueEncoding(value, &value_scratch_);
   entry_scratch_.clear();

@@ -48,7 +48,8 @@ class CapturedPayload {
   std::string head_;     // fields 2 to 6: action, ids, values
   std::string changed_;  // field 7
   std::string audit_;    // field 8, whole
-  std::string value_scratch_;  // AddValue's value, then its map entry
+  // AddValue's value and its map entry, reused from one value to the next.
+  std::string value_scratch_;
   std::string entry_scratch_;
 };
 

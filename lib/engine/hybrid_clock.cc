@@ -3,11 +3,14 @@
 #include "engine/hybrid_clock.h"
 
 #include <algorithm>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <utility>
 
 #include "fmt/format.h"
 #include "internal/keys.h"
+#include "orgsync/status.h"
 
 namespace orgsync::internal {
 namespace {
@@ -19,9 +22,9 @@ int64_t ClampedMicros(absl::Time t) {
 
 // A persisted clock value under `key`; 0 if there is none.
 absl::StatusOr<int64_t> ReadStamp(Storage* storage, const std::string& key) {
-  absl::StatusOr<std::string> stored = storage->Get(key);
-  if (absl::IsNotFound(stored.status())) return 0;
-  if (!stored.ok()) return stored.status();
+  ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                           storage->GetIfPresent(key));
+  if (!stored.has_value()) return 0;
   std::string_view in = *stored;
   int64_t value = 0;
   if (!ConsumeInt64(&in, &value) || !in.empty() ||

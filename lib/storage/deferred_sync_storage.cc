@@ -6,7 +6,6 @@
 #include <string>
 #include <utility>
 
-#include "fmt/format.h"
 #include "orgsync/status.h"
 #include "storage/key_text.h"
 
@@ -81,13 +80,7 @@ absl::Status DeferredSyncStorage::End() {
 
 absl::StatusOr<std::string> DeferredSyncStorage::Get(
     std::string_view key, const ReadOptions& options) {
-  ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> value,
-                           GetIfPresent(key, options));
-  if (!value.has_value()) {
-    return absl::NotFoundError(
-        fmt::format("no value for key \"{}\"", KeyForMessage(key)));
-  }
-  return *std::move(value);
+  return ValueOrNotFound(key, GetIfPresent(key, options));
 }
 
 absl::StatusOr<std::optional<std::string>> DeferredSyncStorage::GetIfPresent(

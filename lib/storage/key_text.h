@@ -7,14 +7,23 @@
 #ifndef ORGSYNC_LIB_STORAGE_KEY_TEXT_H_
 #define ORGSYNC_LIB_STORAGE_KEY_TEXT_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "absl/status/statusor.h"
 
 namespace orgsync::internal {
 
 // `key` C-escaped (\x00, \xff, \", ...), cut after a fixed number of bytes
 // with a "..." marker.
 std::string KeyForMessage(std::string_view key);
+
+// Storage::Get built on GetIfPresent: the value `read` found under `key`,
+// the NotFound naming the key when it found none, its error otherwise.
+// The key is formatted only for a miss.
+absl::StatusOr<std::string> ValueOrNotFound(
+    std::string_view key, absl::StatusOr<std::optional<std::string>> read);
 
 }  // namespace orgsync::internal
 

@@ -210,20 +210,7 @@ class LevelDbStorage final : public Storage {
 
   absl::StatusOr<std::string> Get(std::string_view key,
                                   const ReadOptions& options) override {
-    ORGSYNC_ASSIGN_OR_RETURN(leveldb::ReadOptions read, ToLevelDb(options));
-    std::string value;
-    const leveldb::Status s = db_->Get(read, ToSlice(key), &value);
-    if (s.IsNotFound()) {
-      return absl::NotFoundError(
-          fmt::format("no value for key \"{}\"", internal::KeyForMessage(key)));
-    }
-    // The message is formatted only on failure: a read is on every hot
-    // path, and formatting the key costs more than a memtable hit.
-    if (!s.ok()) {
-      return FromLevelDb(s, fmt::format("reading key \"{}\" from '{}'",
-                                        internal::KeyForMessage(key), path_));
-    }
-    return value;
+    return internal::ValueOrNotFound(key, GetIfPresent(key, options));
   }
 
   absl::StatusOr<std::optional<std::string>> GetIfPresent(
@@ -232,6 +219,8 @@ class LevelDbStorage final : public Storage {
     std::string value;
     const leveldb::Status s = db_->Get(read, ToSlice(key), &value);
     if (s.IsNotFound()) return std::nullopt;
+    // The message is formatted only on failure: a read is on every hot
+    // path, and formatting the key costs more than a memtable hit.
     if (!s.ok()) {
       return FromLevelDb(s, fmt::format("reading key \"{}\" from '{}'",
                                         internal::KeyForMessage(key), path_));

@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/strings/str_cat.h"
 #include "orgsync/internal/mutex.h"
 #include "orgsync/status.h"
 #include "orgsync/storage.h"
@@ -39,15 +38,6 @@ std::optional<std::string> FindIfPresent(const Map& map,
                                          std::string_view key) {
   auto it = map.find(key);
   if (it == map.end()) return std::nullopt;
-  return it->second;
-}
-
-absl::StatusOr<std::string> Find(const Map& map, std::string_view key) {
-  auto it = map.find(key);
-  if (it == map.end()) {
-    return absl::NotFoundError(absl::StrCat(
-        "no value for key \"", internal::KeyForMessage(key), "\""));
-  }
   return it->second;
 }
 
@@ -96,14 +86,7 @@ class MemoryStorageImpl final : public MemoryStorage {
 
   absl::StatusOr<std::string> Get(std::string_view key,
                                   const ReadOptions& options) override {
-    if (options.snapshot != nullptr) {
-      ORGSYNC_ASSIGN_OR_RETURN(MapRef map, MapFor(options));
-      return Find(*map, key);
-    }
-    // The live map is read under the lock, not shared: a reference held by
-    // a reader makes every concurrent write copy the whole map.
-    internal::ReaderMutexLock lock(&mu_);
-    return Find(*live_, key);
+    return internal::ValueOrNotFound(key, GetIfPresent(key, options));
   }
 
   absl::StatusOr<std::optional<std::string>> GetIfPresent(
@@ -112,6 +95,8 @@ class MemoryStorageImpl final : public MemoryStorage {
       ORGSYNC_ASSIGN_OR_RETURN(MapRef map, MapFor(options));
       return FindIfPresent(*map, key);
     }
+    // The live map is read under the lock, not shared: a reference held by
+    // a reader makes every concurrent write copy the whole map.
     internal::ReaderMutexLock lock(&mu_);
     return FindIfPresent(*live_, key);
   }

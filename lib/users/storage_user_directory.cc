@@ -202,10 +202,9 @@ class StorageUserDirectory final : public UserDirectory {
 
  private:
   absl::StatusOr<bool> HasKey(const std::string& key) {
-    absl::StatusOr<std::string> value = storage_->Get(key);
-    if (absl::IsNotFound(value.status())) return false;
-    if (!value.ok()) return value.status();
-    return true;
+    ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                             storage_->GetIfPresent(key));
+    return value.has_value();
   }
 
   absl::StatusOr<std::optional<User>> ReadUser(std::string_view id,
