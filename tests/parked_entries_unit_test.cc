@@ -27,16 +27,21 @@ QueueEntry Entry(uint64_t sequence, std::string id) {
 
 const absl::Time kNow = absl::FromUnixSeconds(1700000000);
 
+// Parks the insert of Contact `id` (queue entry `sequence`) on Account
+// `parent`, until `seconds` after kNow.
+void ParkChild(ParkedEntries& parked, uint64_t sequence, const std::string& id,
+               const std::string& parent, int seconds) {
+  parked.Park(Entry(sequence, id), "record:Contact/" + id,
+              "record:Account/" + parent, kNow + absl::Seconds(seconds));
+}
+
 TEST_CASE(
     "ParkedEntries: a parked entry is held, with its record, until "
     "the record it waits for moves") {
   ParkedEntries parked;
-  parked.Park(Entry(7, "c1"), "record:Contact/c1", "record:Account/a",
-              kNow + absl::Seconds(30));
-  parked.Park(Entry(8, "c2"), "record:Contact/c2", "record:Account/a",
-              kNow + absl::Seconds(30));
-  parked.Park(Entry(9, "c3"), "record:Contact/c3", "record:Account/b",
-              kNow + absl::Seconds(30));
+  ParkChild(parked, 7, "c1", "a", 30);
+  ParkChild(parked, 8, "c2", "a", 30);
+  ParkChild(parked, 9, "c3", "b", 30);
   CHECK(parked.size() == 3);
   REQUIRE(parked.Held(7).has_value());
   CHECK(parked.Held(7)->action == QueueAction::kGenericInsert);
@@ -60,10 +65,8 @@ TEST_CASE(
     "ParkedEntries: a deadline releases what no move did, and "
     "parking again replaces the earlier parking") {
   ParkedEntries parked;
-  parked.Park(Entry(1, "c1"), "record:Contact/c1", "record:Account/a",
-              kNow + absl::Seconds(10));
-  parked.Park(Entry(2, "c2"), "record:Contact/c2", "record:Account/a",
-              kNow + absl::Seconds(20));
+  ParkChild(parked, 1, "c1", "a", 10);
+  ParkChild(parked, 2, "c2", "a", 20);
   CHECK(parked.ReleaseDue(kNow + absl::Seconds(9)) == 0);
   CHECK(parked.ReleaseDue(kNow + absl::Seconds(10)) == 1);
   CHECK_FALSE(parked.Held(1).has_value());
@@ -71,8 +74,7 @@ TEST_CASE(
 
   // Parked anew on another record, with another deadline: the old awaited
   // record and deadline no longer release it.
-  parked.Park(Entry(2, "c2"), "record:Contact/c2", "record:Account/b",
-              kNow + absl::Seconds(60));
+  ParkChild(parked, 2, "c2", "b", 60);
   CHECK(parked.size() == 1);
   CHECK(parked.Release("record:Account/a") == 0);
   CHECK(parked.ReleaseDue(kNow + absl::Seconds(30)) == 0);
@@ -80,8 +82,7 @@ TEST_CASE(
   CHECK(parked.Release("record:Account/b") == 1);
   CHECK(parked.size() == 0);
 
-  parked.Park(Entry(3, "c3"), "record:Contact/c3", "record:Account/a",
-              kNow + absl::Seconds(10));
+  ParkChild(parked, 3, "c3", "a", 10);
   parked.Clear();
   CHECK(parked.size() == 0);
   CHECK_FALSE(parked.HoldsKey("record:Contact/c3"));

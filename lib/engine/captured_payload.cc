@@ -32,7 +32,8 @@ CapturedPayload::CapturedPayload(proto::QueueAction action,
   head_.reserve(64 + object.size() + record_id.size());
   AppendUnlessZero(Change::kActionFieldNumber,
                    static_cast<uint64_t>(static_cast<int64_t>(action)), &head_);
-  if (!object.empty()) AppendDelimited(Change::kObjectFieldNumber, object, &head_);
+  if (!object.empty())
+    AppendDelimited(Change::kObjectFieldNumber, object, &head_);
   if (!record_id.empty()) {
     AppendDelimited(Change::kSenderRecordIdFieldNumber, record_id, &head_);
   }
