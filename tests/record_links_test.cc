@@ -646,9 +646,8 @@ TEST_CASE(
   proto::RecordLink link;
   link.set_local_id("S-\xc3\xbc");
   link.set_partner_id("P-\xe2\x82\xac");
-  WriteBatch batch;
-  links.Create("Account", link, &batch);
-  testing::RequireOk(storage->Write(batch, WriteOptions{.sync = true}));
+  Commit(*storage,
+         [&](WriteBatch* batch) { links.Create("Account", link, batch); });
   for (const bool by_partner : {false, true}) {
     const auto ids = links.ListIds("Account", by_partner, "", "", 10);
     REQUIRE(ids.ok());
