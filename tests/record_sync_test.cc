@@ -853,8 +853,11 @@ TEST_CASE("Design rule 2: RecordStore::ReserveId hands out ids Insert "
     CHECK(generated->id != *second);
     CHECK(absl::IsNotFound(store->Get("Account", *first).status()));
   }
-  // The storage-backed store keeps the counter across a restart.
+  // The storage-backed store keeps the counter across a restart, once
+  // SyncReservedIds made the reservation durable (live sync calls it
+  // before any link names the id).
   const std::string before = *(*durable)->ReserveId("Account");
+  REQUIRE((*durable)->SyncReservedIds().ok());
   durable->reset();
   auto reopened = OpenStorageRecordStore(storage.get(), options);
   REQUIRE(reopened.ok());

@@ -127,7 +127,7 @@ class RecordStoreCore final : public RecordStore {
     TableWrite write;
     write.sync = MustSync(context);
     if (record.id.empty()) {
-      TableCounters counters = table_->counters();
+      TableCounters counters = CountersLocked();
       ORGSYNC_ASSIGN_OR_RETURN(record.id, NextFreeId(counters));
       write.counters = counters;
     } else {
@@ -162,25 +162,22 @@ class RecordStoreCore final : public RecordStore {
       }
     }
     write.puts.push_back({StoredRecord{record, 0}, /*created=*/true});
-    ORGSYNC_RETURN_IF_ERROR(table_->Apply(std::move(write)));
+    ORGSYNC_RETURN_IF_ERROR(ApplyLocked(std::move(write)));
     return record;
   }
 
   absl::StatusOr<std::string> ReserveId(std::string_view object) override {
     ORGSYNC_RETURN_IF_ERROR(CheckObjectName(object));
     internal::MutexLock lock(&mu_);
-    TableCounters counters = table_->counters();
-    TableWrite write;
+    TableCounters counters = CountersLocked();
     ORGSYNC_ASSIGN_OR_RETURN(std::string id, NextFreeId(counters));
-    write.counters = counters;
-    // Only live sync reserves ids, and makes them durable together
-    // (SyncReservedIds) before its links name them.
-    write.sync = false;
     // Only the counter moves: the id is spent whether or not a record is
-    // ever inserted with it.
-    ORGSYNC_RETURN_IF_ERROR(table_->Apply(std::move(write)));
-    // In the org's Storage, the org's synced write of the links follows.
-    ids_unsynced_ = !options_.shares_org_storage;
+    // ever inserted with it. Only live sync reserves ids, and it makes
+    // them durable together (SyncReservedIds) before its links name them,
+    // so the counter is written then, once for an envelope's inserts, not
+    // once per id: an id no link names yet may be handed out again after
+    // a crash.
+    reserved_counters_ = counters;
     return id;
   }
 
@@ -223,7 +220,7 @@ class RecordStoreCore final : public RecordStore {
     }
     Touch(record, Now());
     write.puts.push_back({stored, /*created=*/false});
-    ORGSYNC_RETURN_IF_ERROR(table_->Apply(std::move(write)));
+    ORGSYNC_RETURN_IF_ERROR(ApplyLocked(std::move(write)));
     return std::move(stored.record);
   }
 
@@ -241,7 +238,7 @@ class RecordStoreCore final : public RecordStore {
     }
     TableWrite write;
     write.sync = MustSync(context);
-    TableCounters counters = table_->counters();
+    TableCounters counters = CountersLocked();
     const uint64_t deletion = counters.next_deletion++;
     write.counters = counters;
     const absl::Time now = Now();
@@ -262,7 +259,7 @@ class RecordStoreCore final : public RecordStore {
         ForEachDescendant(root_ref, [&](StoredRecord descendant) {
           if (!descendant.record.deleted) remove(std::move(descendant));
         }));
-    ORGSYNC_RETURN_IF_ERROR(table_->Apply(std::move(write)));
+    ORGSYNC_RETURN_IF_ERROR(ApplyLocked(std::move(write)));
     return result;
   }
 
@@ -302,7 +299,7 @@ class RecordStoreCore final : public RecordStore {
             }
           }));
     }
-    ORGSYNC_RETURN_IF_ERROR(table_->Apply(std::move(write)));
+    ORGSYNC_RETURN_IF_ERROR(ApplyLocked(std::move(write)));
     return result;
   }
 
@@ -397,9 +394,13 @@ class RecordStoreCore final : public RecordStore {
 
   absl::Status SyncReservedIds() override {
     internal::MutexLock lock(&mu_);
-    if (!ids_unsynced_) return absl::OkStatus();
-    ORGSYNC_RETURN_IF_ERROR(table_->Sync());
-    ids_unsynced_ = false;
+    if (reserved_counters_.has_value()) {
+      TableWrite write;
+      write.counters = reserved_counters_;
+      // In the org's Storage, the org's synced write of the links follows.
+      write.sync = !options_.shares_org_storage;
+      ORGSYNC_RETURN_IF_ERROR(ApplyLocked(std::move(write)));
+    }
     return absl::OkStatus();
   }
 
@@ -482,6 +483,23 @@ class RecordStoreCore final : public RecordStore {
 
   std::string MakeId(uint64_t number) const {
     return fmt::format("{}{:0{}}", options_.id_prefix, number, kIdDigits);
+  }
+
+  // The counters a write starts from: the table's, or ahead of them the
+  // ids reserved since they were written.
+  TableCounters CountersLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return reserved_counters_.has_value() ? *reserved_counters_
+                                          : table_->counters();
+  }
+
+  // Applies `write`. One that carries counters (from CountersLocked) also
+  // writes every reservation made before it.
+  absl::Status ApplyLocked(TableWrite write)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const bool moves_counters = write.counters.has_value();
+    ORGSYNC_RETURN_IF_ERROR(table_->Apply(std::move(write)));
+    if (moves_counters) reserved_counters_.reset();
+    return absl::OkStatus();
   }
 
   // The next generated id no record holds yet, advancing `counters`.
@@ -572,9 +590,10 @@ class RecordStoreCore final : public RecordStore {
 
   internal::Mutex mu_;
   const std::unique_ptr<RecordTable> table_ ABSL_PT_GUARDED_BY(mu_);
-  // An id ReserveId handed out is not durable yet (a Storage of the
-  // store's own): SyncReservedIds has something to sync.
-  bool ids_unsynced_ ABSL_GUARDED_BY(mu_) = false;
+  // The counters after the ids ReserveId handed out since they were last
+  // written: SyncReservedIds writes them, and so does any write that
+  // carries counters (CountersLocked), which then clears this.
+  std::optional<TableCounters> reserved_counters_ ABSL_GUARDED_BY(mu_);
   // Not changed after construction; options_.schema is not null.
   RecordStoreOptions options_;
 };
