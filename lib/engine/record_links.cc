@@ -2,6 +2,7 @@
 
 #include "engine/record_links.h"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -685,6 +686,8 @@ absl::StatusOr<std::vector<RecordLinks::LinkedIds>> RecordLinks::ListIds(
   ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
                            storage_->NewIterator());
   std::vector<LinkedIds> ids;
+  // A Verify page's worth without growing (`limit` may be far more).
+  ids.reserve(std::min<size_t>(limit, 1024));
   std::string start = prefix;
   start.append(after_id);
   for (it->Seek(start); it->Valid() && it->key().starts_with(prefix) &&

@@ -57,16 +57,21 @@ std::string DigestSum::Bytes() const {
 VerifyReader::VerifyReader(VerifyReaderDeps deps, bool initiator)
     : deps_(std::move(deps)), initiator_(initiator) {}
 
+absl::StatusOr<bool> VerifyReader::HasPending(std::string_view object,
+                                              std::string_view id) {
+  pending_ref_.object.assign(object);
+  pending_ref_.id.assign(id);
+  return deps_.queue->HasPending(pending_ref_);
+}
+
 absl::StatusOr<VerifyEntry> VerifyReader::EntryOf(
     std::string_view object, const ObjectDef* def,
-    const std::vector<VerifyField>& fields, const RecordLinks::LinkedIds& ids,
-    const Record* record) {
+    const std::vector<VerifyField>& fields, std::string local_id,
+    std::string partner_id, const Record* record) {
+  ORGSYNC_ASSIGN_OR_RETURN(const bool queued, HasPending(object, local_id));
   VerifyEntry entry;
-  entry.initiator_id = initiator_ ? ids.local_id : ids.partner_id;
-  entry.responder_id = initiator_ ? ids.partner_id : ids.local_id;
-  ORGSYNC_ASSIGN_OR_RETURN(
-      const bool queued,
-      deps_.queue->HasPending(RecordRef{std::string(object), ids.local_id}));
+  entry.initiator_id = initiator_ ? std::move(local_id) : std::move(partner_id);
+  entry.responder_id = initiator_ ? std::move(partner_id) : std::move(local_id);
   if (queued) {
     entry.pending = true;
   } else if (record == nullptr) {
@@ -93,8 +98,8 @@ absl::StatusOr<std::vector<VerifyEntry>> VerifyReader::ReadCopies(
   // The copies, read at once: the store may walk them in its id order.
   std::vector<std::string> local_ids;
   local_ids.reserve(linked.size());
-  for (const RecordLinks::LinkedIds& ids : linked) {
-    local_ids.push_back(ids.local_id);
+  for (RecordLinks::LinkedIds& ids : linked) {
+    local_ids.push_back(std::move(ids.local_id));  // back in EntryOf
   }
   ORGSYNC_ASSIGN_OR_RETURN(std::vector<std::optional<Record>> records,
                            deps_.store->GetMany(object, local_ids));
@@ -108,7 +113,8 @@ absl::StatusOr<std::vector<VerifyEntry>> VerifyReader::ReadCopies(
   for (size_t i = 0; i < linked.size(); ++i) {
     ORGSYNC_ASSIGN_OR_RETURN(
         VerifyEntry entry,
-        EntryOf(object, def.get(), fields, linked[i],
+        EntryOf(object, def.get(), fields, std::move(local_ids[i]),
+                std::move(linked[i].partner_id),
                 records[i].has_value() ? &*records[i] : nullptr));
     entries.push_back(std::move(entry));
   }
@@ -173,7 +179,7 @@ absl::StatusOr<VerifyReader::Page> VerifyReader::ReadStorePage(
   }
   const std::shared_ptr<const ObjectDef> def =
       fields != nullptr ? deps_.schema->FindObject(object) : nullptr;
-  for (const RecordLinks::LinkedIds& ids : linked) {
+  for (RecordLinks::LinkedIds& ids : linked) {
     auto found = by_id.find(ids.local_id);
     const Record* record = nullptr;
     if (found != by_id.end()) {
@@ -181,16 +187,16 @@ absl::StatusOr<VerifyReader::Page> VerifyReader::ReadStorePage(
       by_id.erase(found);
     }
     if (fields == nullptr) continue;
-    ORGSYNC_ASSIGN_OR_RETURN(VerifyEntry entry,
-                             EntryOf(object, def.get(), *fields, ids, record));
+    ORGSYNC_ASSIGN_OR_RETURN(
+        VerifyEntry entry,
+        EntryOf(object, def.get(), *fields, std::move(ids.local_id),
+                std::move(ids.partner_id), record));
     page.linked.push_back(std::move(entry));
   }
   // What is left has no link.
   for (const std::string_view id : store.ids) {
     if (!by_id.contains(id)) continue;
-    ORGSYNC_ASSIGN_OR_RETURN(
-        const bool queued,
-        deps_.queue->HasPending(RecordRef{std::string(object), std::string(id)}));
+    ORGSYNC_ASSIGN_OR_RETURN(const bool queued, HasPending(object, id));
     if (!queued) page.unlinked.push_back(std::string(id));
   }
   return page;
@@ -210,15 +216,13 @@ absl::StatusOr<std::string> VerifyReader::Digest(
     AddPiece(field.initiator_name, &pieces);
     auto it = record.fields.find(field.local_name);
     const FieldValue* value = it != record.fields.end() ? &it->second : &kNull;
-    FieldValue translated;
     if (const auto* reference = std::get_if<Reference>(value);
         reference != nullptr && !initiator_) {
       const FieldDef* field_def =
           def != nullptr ? def->FindField(field.local_name) : nullptr;
-      ORGSYNC_ASSIGN_OR_RETURN(std::string id,
-                               InitiatorReference(field_def, reference->id));
-      translated = Reference{std::move(id)};
-      value = &translated;
+      ORGSYNC_RETURN_IF_ERROR(InitiatorReference(
+          field_def, reference->id, &std::get<Reference>(translated_).id));
+      value = &translated_;
     }
     encoded_.clear();
     AppendFieldValueEncoding(*value, &encoded_);
@@ -231,22 +235,26 @@ absl::StatusOr<std::string> VerifyReader::Digest(
   return digest;
 }
 
-absl::StatusOr<std::string> VerifyReader::InitiatorReference(
-    const FieldDef* def, const std::string& id) {
-  if (def == nullptr) return id;
+absl::Status VerifyReader::InitiatorReference(const FieldDef* def,
+                                              const std::string& id,
+                                              std::string* out) {
+  out->assign(id);  // unless translated below
+  if (def == nullptr) return absl::OkStatus();
   if (def->type == FieldType::kUserReference) {
-    if (!deps_.partner_user) return id;
+    if (!deps_.partner_user) return absl::OkStatus();
     ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> partner,
                              deps_.partner_user(id));
-    return partner.value_or(id);
+    if (partner.has_value()) out->assign(*partner);
+    return absl::OkStatus();
   }
-  if (def->lookup_target.empty()) return id;
+  if (def->lookup_target.empty()) return absl::OkStatus();
   ReferenceTranslations* const translations = deps_.translations;
   absl::flat_hash_map<std::string, std::string>* references = nullptr;
   if (translations != nullptr) {
     references = &translations->by_object[def->lookup_target];
     if (auto known = references->find(id); known != references->end()) {
-      return known->second;
+      out->assign(known->second);
+      return absl::OkStatus();
     }
   }
   ORGSYNC_ASSIGN_OR_RETURN(std::optional<std::string> partner,
@@ -254,14 +262,16 @@ absl::StatusOr<std::string> VerifyReader::InitiatorReference(
   if (!partner.has_value()) {
     // Not remembered: the parent may be linked before the run's next
     // request, and its children then compare as they are.
-    return "unlinked:" + id;
+    out->insert(0, "unlinked:");
+    return absl::OkStatus();
   }
+  out->assign(*partner);
   // Bounded, whatever the size of the org.
   if (references != nullptr && translations->count < kMaxRemembered) {
-    references->emplace(id, *partner);
+    references->emplace(id, *std::move(partner));
     ++translations->count;
   }
-  return *std::move(partner);
+  return absl::OkStatus();
 }
 
 }  // namespace orgsync::internal

@@ -142,15 +142,20 @@ class VerifyReader {
   [[nodiscard]] absl::StatusOr<std::string> Digest(
       const VerifyEntry& entry, const Record& record, const ObjectDef* def,
       const std::vector<VerifyField>& fields);
-  // A reference value in the initiator's ids.
-  [[nodiscard]] absl::StatusOr<std::string> InitiatorReference(
-      const FieldDef* def, const std::string& id);
+  // A reference value in the initiator's ids, assigned to `out` (whose
+  // buffer is reused from record to record).
+  [[nodiscard]] absl::Status InitiatorReference(const FieldDef* def,
+                                                const std::string& id,
+                                                std::string* out);
+  // Whether (object, id) has a change of its own queued.
+  [[nodiscard]] absl::StatusOr<bool> HasPending(std::string_view object,
+                                                std::string_view id);
   // The entry of a linked record of this org (`record` null: the store
-  // does not have it).
+  // does not have it); takes the ids, which the caller no longer needs.
   [[nodiscard]] absl::StatusOr<VerifyEntry> EntryOf(
       std::string_view object, const ObjectDef* def,
-      const std::vector<VerifyField>& fields,
-      const RecordLinks::LinkedIds& ids, const Record* record);
+      const std::vector<VerifyField>& fields, std::string local_id,
+      std::string partner_id, const Record* record);
   // A page of the store: its ids, and its records when they were read
   // (pointers into the caller's page).
   struct StorePage {
@@ -168,9 +173,14 @@ class VerifyReader {
 
   VerifyReaderDeps deps_;
   bool initiator_;
-  // Digest's scratch: the record's pieces, and a value's encoding.
+  // Scratch kept from record to record, so that the per-record work
+  // allocates little (a million records per side): Digest's pieces and a
+  // value's encoding, a lookup translated to the initiator's id, and the
+  // record named to the queue.
   std::string pieces_;
   std::string encoded_;
+  FieldValue translated_ = Reference{};
+  RecordRef pending_ref_;
 };
 
 }  // namespace orgsync::internal

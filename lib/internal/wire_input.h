@@ -16,6 +16,7 @@
 #define ORGSYNC_LIB_INTERNAL_WIRE_INPUT_H_
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -86,13 +87,26 @@ class WireInput {
   // A string field's value: valid UTF-8, as the parser requires.
   bool Text(std::string_view* value) {
     if (!Delimited(value)) return false;
-    for (const char c : *value) {
-      if (static_cast<uint8_t>(c) >= 0x80) {
-        return ::google::protobuf::internal::IsStructurallyValidUTF8(
-            value->data(), static_cast<int>(value->size()));
-      }
+    if (IsAscii(*value)) return true;
+    return ::google::protobuf::internal::IsStructurallyValidUTF8(
+        value->data(), static_cast<int>(value->size()));
+  }
+
+  // Whether no byte of `bytes` has its high bit set (ASCII is UTF-8).
+  // Eight bytes per step: every text value of every record Verify or a
+  // bulk sync reads passes here.
+  static bool IsAscii(std::string_view bytes) {
+    constexpr uint64_t kHighBits = 0x8080808080808080;
+    const char* p = bytes.data();
+    size_t left = bytes.size();
+    uint64_t any = 0;
+    for (; left >= sizeof any; p += sizeof any, left -= sizeof any) {
+      uint64_t word = 0;
+      std::memcpy(&word, p, sizeof word);
+      any |= word;
     }
-    return true;
+    for (; left > 0; ++p, --left) any |= static_cast<uint8_t>(*p);
+    return (any & kHighBits) == 0;
   }
 
   // Passes over a value of `type` (groups are not skipped: false).
