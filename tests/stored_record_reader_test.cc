@@ -175,5 +175,43 @@ TEST_CASE("Bytes that are no stored record are DataLoss naming their key, "
       ReadStoredRecord("k", twice.SerializeAsString()).status()));
 }
 
+TEST_CASE(
+    "Records read one after another into one StoredRecord each read "
+    "as on their own, whatever the one before held",
+    "[records]") {
+  const StoredRecord every = EveryKind();
+  StoredRecord changed = every;  // kinds swapped, fields gone and new
+  Record& record = changed.record;
+  record.id = "a-000043";
+  record.fields.erase("Active");
+  record.fields.erase("When");
+  record.fields["Name"] = Reference{"a-000002"};
+  record.fields["Parent"] = std::string("text now");
+  record.fields["Body"] = FieldValue{};
+  record.fields["Aardvark"] = int64_t{1};
+  record.fields["Zebra"] = Binary{"z"};
+  record.audit = AuditFields{};
+  record.version = 1;
+  record.deleted = false;
+  changed.deletion = 0;
+  // A field this version does not know: the parser's to read.
+  const std::string parsed_bytes =
+      StoredRecordToProto(every).SerializeAsString() +
+      std::string("\x78\x01", 2);
+
+  StoredRecord into;
+  for (const std::string& bytes : std::vector<std::string>{
+           StoredRecordToProto(every).SerializeAsString(),
+           StoredRecordToProto(changed).SerializeAsString(),
+           StoredRecordToProto(every).SerializeAsString(), "",
+           StoredRecordToProto(changed).SerializeAsString(), parsed_bytes,
+           StoredRecordToProto(changed).SerializeAsString()}) {
+    REQUIRE(ReadStoredRecordInto("k", bytes, &into).ok());
+    REQUIRE(into == *ReadStoredRecord("k", bytes));
+  }
+  REQUIRE(into == changed);
+  REQUIRE(absl::IsDataLoss(ReadStoredRecordInto("k", "\x0a", &into)));
+}
+
 }  // namespace
 }  // namespace orgsync::internal

@@ -55,7 +55,9 @@ std::string DigestSum::Bytes() const {
 }
 
 VerifyReader::VerifyReader(VerifyReaderDeps deps, bool initiator)
-    : deps_(std::move(deps)), initiator_(initiator) {}
+    : deps_(std::move(deps)),
+      initiator_(initiator),
+      lending_(dynamic_cast<LendingRecordStore*>(deps_.store)) {}
 
 absl::StatusOr<bool> VerifyReader::HasPending(std::string_view object,
                                               std::string_view id) {
@@ -65,22 +67,20 @@ absl::StatusOr<bool> VerifyReader::HasPending(std::string_view object,
 }
 
 absl::StatusOr<VerifyEntry> VerifyReader::EntryOf(
-    std::string_view object, const ObjectDef* def,
-    const std::vector<VerifyField>& fields, std::string local_id,
-    std::string partner_id, const Record* record) {
+    std::string_view object, std::string local_id, std::string partner_id,
+    std::optional<std::string_view> tail) {
   ORGSYNC_ASSIGN_OR_RETURN(const bool queued, HasPending(object, local_id));
   VerifyEntry entry;
   entry.initiator_id = initiator_ ? std::move(local_id) : std::move(partner_id);
   entry.responder_id = initiator_ ? std::move(partner_id) : std::move(local_id);
   if (queued) {
     entry.pending = true;
-  } else if (record == nullptr) {
+  } else if (!tail.has_value()) {
     // Also a reserved id whose insert was never applied (the partner's
     // insert failed here): no copy.
     entry.absent = true;
   } else {
-    ORGSYNC_ASSIGN_OR_RETURN(entry.digest,
-                             Digest(entry, *record, def, fields));
+    entry.digest = Digest(entry.initiator_id, entry.responder_id, *tail);
   }
   return entry;
 }
@@ -101,21 +101,38 @@ absl::StatusOr<std::vector<VerifyEntry>> VerifyReader::ReadCopies(
   for (RecordLinks::LinkedIds& ids : linked) {
     local_ids.push_back(std::move(ids.local_id));  // back in EntryOf
   }
-  ORGSYNC_ASSIGN_OR_RETURN(std::vector<std::optional<Record>> records,
-                           deps_.store->GetMany(object, local_ids));
-  if (records.size() != linked.size()) {
-    return absl::InternalError(fmt::format(
-        "RecordStore::GetMany returned {} records for {} ids", records.size(),
-        linked.size()));
+  tails_.clear();
+  std::vector<std::optional<TailSpan>> tails(linked.size());
+  auto take = [&](size_t i, const Record& record) -> absl::Status {
+    ORGSYNC_ASSIGN_OR_RETURN(tails[i], AppendTail(record, def.get(), fields));
+    return absl::OkStatus();
+  };
+  if (lending_ != nullptr) {
+    ORGSYNC_RETURN_IF_ERROR(lending_->LendMany(
+        object, local_ids, [&](size_t i, const Record* record) -> absl::Status {
+          if (record == nullptr || i >= tails.size()) return absl::OkStatus();
+          return take(i, *record);
+        }));
+  } else {
+    ORGSYNC_ASSIGN_OR_RETURN(std::vector<std::optional<Record>> records,
+                             deps_.store->GetMany(object, local_ids));
+    if (records.size() != linked.size()) {
+      return absl::InternalError(
+          fmt::format("RecordStore::GetMany returned {} records for {} ids",
+                      records.size(), linked.size()));
+    }
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (records[i].has_value()) ORGSYNC_RETURN_IF_ERROR(take(i, *records[i]));
+    }
   }
   std::vector<VerifyEntry> entries;
   entries.reserve(linked.size());
   for (size_t i = 0; i < linked.size(); ++i) {
-    ORGSYNC_ASSIGN_OR_RETURN(
-        VerifyEntry entry,
-        EntryOf(object, def.get(), fields, std::move(local_ids[i]),
-                std::move(linked[i].partner_id),
-                records[i].has_value() ? &*records[i] : nullptr));
+    std::optional<std::string_view> tail;
+    if (tails[i].has_value()) tail = TailOf(*tails[i]);
+    ORGSYNC_ASSIGN_OR_RETURN(VerifyEntry entry,
+                             EntryOf(object, std::move(local_ids[i]),
+                                     std::move(linked[i].partner_id), tail));
     entries.push_back(std::move(entry));
   }
   return entries;
@@ -124,16 +141,39 @@ absl::StatusOr<std::vector<VerifyEntry>> VerifyReader::ReadCopies(
 absl::StatusOr<VerifyReader::Page> VerifyReader::ReadLocal(
     std::string_view object, const std::vector<VerifyField>& fields,
     std::string_view after_id, size_t limit) {
-  ORGSYNC_ASSIGN_OR_RETURN(
-      RecordPage records,
-      deps_.store->ScanPage(object, absl::InfinitePast(), after_id, limit));
+  const std::shared_ptr<const ObjectDef> def = deps_.schema->FindObject(object);
   StorePage store;
   store.limit = limit;
+  tails_.clear();
+  ids_.clear();
+  // Where each record's id lies in `ids_` (views once the page is read).
+  std::vector<TailSpan> id_spans;
+  auto take = [&](const Record& record) -> absl::Status {
+    ORGSYNC_ASSIGN_OR_RETURN(const TailSpan tail,
+                             AppendTail(record, def.get(), fields));
+    store.tails.push_back(tail);
+    id_spans.push_back(
+        TailSpan{.offset = ids_.size(), .size = record.id.size()});
+    ids_.append(record.id);
+    return absl::OkStatus();
+  };
+  RecordPage records;
+  if (lending_ != nullptr) {
+    ORGSYNC_ASSIGN_OR_RETURN(records,
+                             lending_->LendPage(object, after_id, limit, take));
+  } else {
+    ORGSYNC_ASSIGN_OR_RETURN(
+        records,
+        deps_.store->ScanPage(object, absl::InfinitePast(), after_id, limit));
+    for (const Record& record : records.records) {
+      ORGSYNC_RETURN_IF_ERROR(take(record));
+    }
+  }
   store.end = records.end;
   store.resume_after = std::move(records.resume_after);
-  for (const Record& record : records.records) {
-    store.ids.push_back(record.id);
-    store.records.push_back(&record);
+  store.ids.reserve(id_spans.size());
+  for (const TailSpan span : id_spans) {
+    store.ids.push_back(std::string_view(ids_).substr(span.offset, span.size));
   }
   return ReadStorePage(object, &fields, after_id, store);
 }
@@ -177,20 +217,17 @@ absl::StatusOr<VerifyReader::Page> VerifyReader::ReadStorePage(
     if (!page.last_read.empty() && store.ids[i] > page.last_read) continue;
     by_id.emplace(store.ids[i], i);
   }
-  const std::shared_ptr<const ObjectDef> def =
-      fields != nullptr ? deps_.schema->FindObject(object) : nullptr;
   for (RecordLinks::LinkedIds& ids : linked) {
     auto found = by_id.find(ids.local_id);
-    const Record* record = nullptr;
+    std::optional<std::string_view> tail;
     if (found != by_id.end()) {
-      if (!store.records.empty()) record = store.records[found->second];
+      if (!store.tails.empty()) tail = TailOf(store.tails[found->second]);
       by_id.erase(found);
     }
     if (fields == nullptr) continue;
-    ORGSYNC_ASSIGN_OR_RETURN(
-        VerifyEntry entry,
-        EntryOf(object, def.get(), *fields, std::move(ids.local_id),
-                std::move(ids.partner_id), record));
+    ORGSYNC_ASSIGN_OR_RETURN(VerifyEntry entry,
+                             EntryOf(object, std::move(ids.local_id),
+                                     std::move(ids.partner_id), tail));
     page.linked.push_back(std::move(entry));
   }
   // What is left has no link.
@@ -202,18 +239,14 @@ absl::StatusOr<VerifyReader::Page> VerifyReader::ReadStorePage(
   return page;
 }
 
-absl::StatusOr<std::string> VerifyReader::Digest(
-    const VerifyEntry& entry, const Record& record, const ObjectDef* def,
+absl::StatusOr<VerifyReader::TailSpan> VerifyReader::AppendTail(
+    const Record& record, const ObjectDef* def,
     const std::vector<VerifyField>& fields) {
-  // The pieces go into one buffer, hashed at once.
-  std::string& pieces = pieces_;
-  pieces.clear();
-  AddPiece(entry.initiator_id, &pieces);
-  AddPiece(entry.responder_id, &pieces);
-  AddPiece(record.deleted ? "d" : "", &pieces);
+  TailSpan span{.offset = tails_.size()};
+  AddPiece(record.deleted ? "d" : "", &tails_);
   static const FieldValue kNull;
   for (const VerifyField& field : fields) {
-    AddPiece(field.initiator_name, &pieces);
+    AddPiece(field.initiator_name, &tails_);
     auto it = record.fields.find(field.local_name);
     const FieldValue* value = it != record.fields.end() ? &it->second : &kNull;
     if (const auto* reference = std::get_if<Reference>(value);
@@ -226,10 +259,21 @@ absl::StatusOr<std::string> VerifyReader::Digest(
     }
     encoded_.clear();
     AppendFieldValueEncoding(*value, &encoded_);
-    AddPiece(encoded_, &pieces);
+    AddPiece(encoded_, &tails_);
   }
+  span.size = tails_.size() - span.offset;
+  return span;
+}
+
+std::string VerifyReader::Digest(std::string_view initiator_id,
+                                 std::string_view responder_id,
+                                 std::string_view tail) {
+  pieces_.clear();
+  AddPiece(initiator_id, &pieces_);
+  AddPiece(responder_id, &pieces_);
   Sha256 hash;
-  hash.Update(pieces);
+  hash.Update(pieces_);
+  hash.Update(tail);
   std::string digest = hash.Finish();
   digest.resize(kVerifyDigestBytes);
   return digest;

@@ -6,9 +6,11 @@
 // finds the records that are not linked.
 //
 // A record's digest is the first 16 bytes of SHA-256 over, each
-// prefixed with its length (a base-128 varint): the initiator's id, the responder's id, the deleted
-// flag, and for each compared field (in the agreed order) the initiator's
-// name of the field and the value's protobuf encoding. Values are put in
+// prefixed with its length (a base-128 varint): the initiator's id, the
+// responder's id, the deleted flag, and for each compared field (in the agreed
+// order) the initiator's name of the field and the value's protobuf encoding.
+// (What follows the ids, the record's "tail", is encoded as the record is read,
+// so that a record need not be kept until its link is known.) Values are put in
 // the initiator's terms first: on the responder, a lookup names the
 // initiator's record it is linked to ("unlinked:<id>" when it is not, so
 // it differs), and a user reference the initiator's user when the users
@@ -36,6 +38,7 @@
 #include "orgsync/record_store.h"
 #include "orgsync/schema.h"
 #include "proto/common.pb.h"
+#include "records/lending_record_store.h"
 
 namespace orgsync::internal {
 
@@ -139,9 +142,22 @@ class VerifyReader {
                                                   size_t limit);
 
  private:
-  [[nodiscard]] absl::StatusOr<std::string> Digest(
-      const VerifyEntry& entry, const Record& record, const ObjectDef* def,
+  // Where a record's tail lies in `tails_`.
+  struct TailSpan {
+    size_t offset = 0;
+    size_t size = 0;
+  };
+  // Appends to `tails_` the pieces of `record`'s digest that follow the
+  // two ids: the deleted flag and the compared fields.
+  [[nodiscard]] absl::StatusOr<TailSpan> AppendTail(
+      const Record& record, const ObjectDef* def,
       const std::vector<VerifyField>& fields);
+  std::string_view TailOf(TailSpan span) const {
+    return std::string_view(tails_).substr(span.offset, span.size);
+  }
+  // A record's digest: the pieces of its ids, then its tail.
+  std::string Digest(std::string_view initiator_id,
+                     std::string_view responder_id, std::string_view tail);
   // A reference value in the initiator's ids, assigned to `out` (whose
   // buffer is reused from record to record).
   [[nodiscard]] absl::Status InitiatorReference(const FieldDef* def,
@@ -150,17 +166,17 @@ class VerifyReader {
   // Whether (object, id) has a change of its own queued.
   [[nodiscard]] absl::StatusOr<bool> HasPending(std::string_view object,
                                                 std::string_view id);
-  // The entry of a linked record of this org (`record` null: the store
-  // does not have it); takes the ids, which the caller no longer needs.
+  // The entry of a linked record of this org, from its tail (nullopt: the
+  // store does not have it); takes the ids, which the caller no longer
+  // needs.
   [[nodiscard]] absl::StatusOr<VerifyEntry> EntryOf(
-      std::string_view object, const ObjectDef* def,
-      const std::vector<VerifyField>& fields, std::string local_id,
-      std::string partner_id, const Record* record);
-  // A page of the store: its ids, and its records when they were read
-  // (pointers into the caller's page).
+      std::string_view object, std::string local_id, std::string partner_id,
+      std::optional<std::string_view> tail);
+  // A page of the store: its ids, and its records' tails when they were
+  // read.
   struct StorePage {
     std::vector<std::string_view> ids;
-    std::vector<const Record*> records;  // empty, or one per id
+    std::vector<TailSpan> tails;  // empty, or one per id
     std::string resume_after;
     bool end = false;
     size_t limit = 0;  // the page's limit, asked of the store
@@ -173,10 +189,16 @@ class VerifyReader {
 
   VerifyReaderDeps deps_;
   bool initiator_;
+  // The shipped stores lend their records (records/lending_record_store.h);
+  // null for a host's store, read through its pages.
+  LendingRecordStore* lending_ = nullptr;
   // Scratch kept from record to record, so that the per-record work
-  // allocates little (a million records per side): Digest's pieces and a
-  // value's encoding, a lookup translated to the initiator's id, and the
-  // record named to the queue.
+  // allocates little (a million records per side): the tails of a page's
+  // records and their ids, a digest's id pieces and a value's encoding, a
+  // lookup translated to the initiator's id, and the record named to the
+  // queue.
+  std::string tails_;
+  std::string ids_;
   std::string pieces_;
   std::string encoded_;
   FieldValue translated_ = Reference{};

@@ -28,6 +28,7 @@
 #include "orgsync/record.h"
 #include "orgsync/schema.h"
 #include "orgsync/status.h"
+#include "records/lending_record_store.h"
 #include "records/record_codec.h"
 #include "records/record_table.h"
 
@@ -76,7 +77,7 @@ absl::Status CheckRecordName(std::string_view object, std::string_view id) {
 
 RecordRef RefOf(const Record& record) { return {record.object, record.id}; }
 
-class RecordStoreCore final : public RecordStore {
+class RecordStoreCore final : public RecordStore, public LendingRecordStore {
  public:
   RecordStoreCore(std::unique_ptr<RecordTable> table,
                   RecordStoreOptions options)
@@ -338,32 +339,46 @@ class RecordStoreCore final : public RecordStore {
                                       absl::Time modified_since,
                                       std::string_view after_id,
                                       size_t limit) override {
-    ORGSYNC_RETURN_IF_ERROR(CheckObjectName(object));
-    ORGSYNC_RETURN_IF_ERROR(CheckPageLimit(limit));
-    // Records older than modified_since are skipped, but a page examines
-    // at most this many, so that one call stays short however many old
-    // records lie in a row.
-    const size_t examine = limit > SIZE_MAX / 4 ? SIZE_MAX : limit * 4;
-    std::unique_ptr<RecordCursor> cursor;
+    RecordPage page;
+    ORGSYNC_RETURN_IF_ERROR(ReadPage(
+        object, modified_since, after_id, limit,
+        [&page](const Record& record) {
+          page.records.push_back(record);
+          return absl::OkStatus();
+        },
+        &page));
+    return page;
+  }
+
+  absl::StatusOr<RecordPage> LendPage(
+      std::string_view object, std::string_view after_id, size_t limit,
+      const std::function<absl::Status(const Record&)>& visit) override {
+    RecordPage page;
+    ORGSYNC_RETURN_IF_ERROR(
+        ReadPage(object, absl::InfinitePast(), after_id, limit, visit, &page));
+    return page;
+  }
+
+  absl::Status LendMany(
+      std::string_view object, const std::vector<std::string>& ids,
+      const std::function<absl::Status(size_t index, const Record* record)>&
+          visit) override {
+    for (const std::string& id : ids) {
+      ORGSYNC_RETURN_IF_ERROR(CheckRecordName(object, id));
+    }
+    std::unique_ptr<RecordLookupCursor> cursor;
     {
       internal::ReaderMutexLock lock(&mu_);
-      ORGSYNC_ASSIGN_OR_RETURN(
-          cursor, table_->OpenCursor(object, after_id, examine + 1));
+      ORGSYNC_ASSIGN_OR_RETURN(cursor, table_->OpenLookupCursor(object, ids));
     }
-    RecordPage page;
-    page.resume_after = std::string(after_id);
-    for (size_t examined = 0;; ++examined) {
-      ORGSYNC_ASSIGN_OR_RETURN(const Record* record, cursor->Next());
-      if (record == nullptr) {
-        page.end = true;
-        return page;
-      }
-      if (examined == examine || page.records.size() == limit) {
-        return page;  // one more exists: not the end
-      }
-      page.resume_after = record->id;
-      if (record->audit.last_modified_date < modified_since) continue;
-      page.records.push_back(*record);
+    // The cursor's view is fixed: `visit` runs without the lock.
+    for (;;) {
+      size_t index = 0;
+      const StoredRecord* stored = nullptr;
+      ORGSYNC_ASSIGN_OR_RETURN(const bool more, cursor->Next(&index, &stored));
+      if (!more) return absl::OkStatus();
+      ORGSYNC_RETURN_IF_ERROR(
+          visit(index, stored != nullptr ? &stored->record : nullptr));
     }
   }
 
@@ -405,6 +420,42 @@ class RecordStoreCore final : public RecordStore {
   }
 
  private:
+  // A page of ScanPage, each record it returns passed to `take` (which
+  // keeps it or visits it) and the rest of the page put in `page`.
+  template <typename Take>
+  absl::Status ReadPage(std::string_view object, absl::Time modified_since,
+                        std::string_view after_id, size_t limit,
+                        const Take& take, RecordPage* page) {
+    ORGSYNC_RETURN_IF_ERROR(CheckObjectName(object));
+    ORGSYNC_RETURN_IF_ERROR(CheckPageLimit(limit));
+    // Records older than modified_since are skipped, but a page examines
+    // at most this many, so that one call stays short however many old
+    // records lie in a row.
+    const size_t examine = limit > SIZE_MAX / 4 ? SIZE_MAX : limit * 4;
+    std::unique_ptr<RecordCursor> cursor;
+    {
+      internal::ReaderMutexLock lock(&mu_);
+      ORGSYNC_ASSIGN_OR_RETURN(
+          cursor, table_->OpenCursor(object, after_id, examine + 1));
+    }
+    page->resume_after = std::string(after_id);
+    size_t taken = 0;
+    for (size_t examined = 0;; ++examined) {
+      ORGSYNC_ASSIGN_OR_RETURN(const Record* record, cursor->Next());
+      if (record == nullptr) {
+        page->end = true;
+        return absl::OkStatus();
+      }
+      if (examined == examine || taken == limit) {
+        return absl::OkStatus();  // one more exists: not the end
+      }
+      page->resume_after = record->id;
+      if (record->audit.last_modified_date < modified_since) continue;
+      ORGSYNC_RETURN_IF_ERROR(take(*record));
+      ++taken;
+    }
+  }
+
   absl::Time Now() const { return TruncateToMicros(options_.clock->Now()); }
 
   // Whether a call's write must be synced before it returns: always, but

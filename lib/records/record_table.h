@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -96,7 +97,39 @@ class RecordCursor {
   }
 };
 
+// Reads the records of one object that a list of ids names, from a view
+// fixed at opening, in an order of the table's choosing (a table on disk:
+// byte order of the ids, one pass of an iterator).
+class RecordLookupCursor {
+ public:
+  virtual ~RecordLookupCursor() = default;
+  // The next id's index in the list and its record (nullptr: not stored);
+  // false at the end. The record stays valid until the next call.
+  [[nodiscard]] virtual absl::StatusOr<bool> Next(
+      size_t* index, const StoredRecord** record) = 0;
+};
+
 class RecordTable {
+ private:
+  // The default lookup cursor: records found at once, in the list's order.
+  class FoundRecords final : public RecordLookupCursor {
+   public:
+    explicit FoundRecords(std::vector<std::optional<StoredRecord>> found)
+        : found_(std::move(found)) {}
+    absl::StatusOr<bool> Next(size_t* index,
+                              const StoredRecord** record) override {
+      if (next_ == found_.size()) return false;
+      *index = next_;
+      *record = found_[next_].has_value() ? &*found_[next_] : nullptr;
+      ++next_;
+      return true;
+    }
+
+   private:
+    std::vector<std::optional<StoredRecord>> found_;
+    size_t next_ = 0;
+  };
+
  public:
   RecordTable() = default;
   RecordTable(const RecordTable&) = delete;
@@ -119,6 +152,19 @@ class RecordTable {
       found.push_back(*std::move(one));
     }
     return found;
+  }
+
+  // A cursor over the records of `object` named by `ids` (which must
+  // outlive it), for a caller that reads each once and keeps none. The
+  // default reads them all with FindMany at once; a table on disk reads
+  // them one by one into one record.
+  [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<RecordLookupCursor>>
+  OpenLookupCursor(std::string_view object,
+                   const std::vector<std::string>& ids) {
+    absl::StatusOr<std::vector<std::optional<StoredRecord>>> found =
+        FindMany(object, ids);
+    if (!found.ok()) return found.status();
+    return std::make_unique<FoundRecords>(*std::move(found));
   }
 
   // The object holding `id`, nullopt if no record has it. Ids are unique

@@ -41,13 +41,13 @@ class StorageCursor final : public RecordCursor {
         after_id_(std::move(after_id)),
         left_(max_records) {}
 
+  // Each record is read into the last one's buffers.
   absl::StatusOr<const Record*> Next() override {
     ORGSYNC_ASSIGN_OR_RETURN(const bool found, Advance());
     if (!found) return nullptr;
-    ORGSYNC_ASSIGN_OR_RETURN(StoredRecord stored,
-                             ReadStoredRecord(it_->key(), it_->value()));
-    current_ = std::move(stored.record);
-    return &current_;
+    ORGSYNC_RETURN_IF_ERROR(
+        ReadStoredRecordInto(it_->key(), it_->value(), &current_));
+    return &current_.record;
   }
 
   // The id is the key's last part: the record itself is not read.
@@ -86,7 +86,7 @@ class StorageCursor final : public RecordCursor {
   const std::string after_id_;
   size_t left_;
   bool started_ = false;
-  Record current_;
+  StoredRecord current_;
   std::string current_id_;
 };
 
@@ -101,6 +101,73 @@ absl::Status CheckNames(std::string_view object, std::string_view id,
       fmt::format("record store: key for {}/{} holds record {}/{}", object, id,
                   stored.record.object, stored.record.id));
 }
+
+// One iterator walks the keys in id order: from one id to the next close
+// after it, a few steps forward cost less than a lookup each.
+class StorageLookupCursor final : public RecordLookupCursor {
+ public:
+  StorageLookupCursor(std::unique_ptr<StorageIterator> it,
+                      std::string_view object,
+                      const std::vector<std::string>& ids)
+      : it_(std::move(it)),
+        object_(object),
+        prefix_(RecordKeyPrefix(object)),
+        ids_(ids),
+        order_(ids.size()) {
+    for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+    std::sort(order_.begin(), order_.end(),
+              [&ids](size_t a, size_t b) { return ids[a] < ids[b]; });
+  }
+
+  absl::StatusOr<bool> Next(size_t* index,
+                            const StoredRecord** record) override {
+    constexpr int kMaxSteps = 8;  // then a seek
+    if (next_ == order_.size()) {
+      ORGSYNC_RETURN_IF_ERROR(it_->status());
+      return false;
+    }
+    const size_t i = order_[next_++];
+    *index = i;
+    *record = nullptr;
+    key_.assign(prefix_);  // RecordKey, in the last key's buffer
+    key_.append(ids_[i]);
+    bool at_key_or_past = false;
+    if (positioned_) {
+      for (int step = 0; step < kMaxSteps && it_->Valid() && it_->key() < key_;
+           ++step) {
+        it_->Next();
+      }
+      // Past the last key: no record after it either.
+      at_key_or_past = !it_->Valid() || it_->key() >= key_;
+    }
+    if (!at_key_or_past) {
+      it_->Seek(key_);
+      positioned_ = true;
+    }
+    if (!it_->Valid()) {
+      ORGSYNC_RETURN_IF_ERROR(it_->status());
+      return true;
+    }
+    if (it_->key() != key_) return true;
+    // Into the last record's buffers.
+    ORGSYNC_RETURN_IF_ERROR(
+        ReadStoredRecordInto(key_, it_->value(), &current_));
+    ORGSYNC_RETURN_IF_ERROR(CheckNames(object_, ids_[i], current_));
+    *record = &current_;
+    return true;
+  }
+
+ private:
+  std::unique_ptr<StorageIterator> it_;
+  const std::string object_;
+  const std::string prefix_;
+  const std::vector<std::string>& ids_;
+  std::vector<size_t> order_;  // indexes into ids_, by id
+  size_t next_ = 0;            // in order_
+  bool positioned_ = false;
+  std::string key_;
+  StoredRecord current_;
+};
 
 class StorageRecordTable final : public RecordTable {
  public:
@@ -118,47 +185,25 @@ class StorageRecordTable final : public RecordTable {
     return stored;
   }
 
-  // One iterator walks the keys in id order: from one id to the next
-  // close after it, a few steps forward cost less than a lookup each.
   absl::StatusOr<std::vector<std::optional<StoredRecord>>> FindMany(
       std::string_view object, const std::vector<std::string>& ids) override {
-    constexpr int kMaxSteps = 8;  // then a seek
-    std::vector<size_t> order(ids.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(),
-              [&ids](size_t a, size_t b) { return ids[a] < ids[b]; });
+    ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<RecordLookupCursor> cursor,
+                             OpenLookupCursor(object, ids));
     std::vector<std::optional<StoredRecord>> found(ids.size());
-    if (ids.empty()) return found;
+    size_t index = 0;
+    const StoredRecord* record = nullptr;
+    for (;;) {
+      ORGSYNC_ASSIGN_OR_RETURN(const bool more, cursor->Next(&index, &record));
+      if (!more) return found;
+      if (record != nullptr) found[index] = *record;
+    }
+  }
+
+  absl::StatusOr<std::unique_ptr<RecordLookupCursor>> OpenLookupCursor(
+      std::string_view object, const std::vector<std::string>& ids) override {
     ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
                              storage_->NewIterator());
-    bool positioned = false;
-    for (const size_t i : order) {
-      const std::string key = RecordKey(object, ids[i]);
-      bool at_key_or_past = false;
-      if (positioned) {
-        for (int step = 0; step < kMaxSteps && it->Valid() && it->key() < key;
-             ++step) {
-          it->Next();
-        }
-        // Past the last key: no record after it either.
-        at_key_or_past = !it->Valid() || it->key() >= key;
-      }
-      if (!at_key_or_past) {
-        it->Seek(key);
-        positioned = true;
-      }
-      if (!it->Valid()) {
-        ORGSYNC_RETURN_IF_ERROR(it->status());
-        continue;
-      }
-      if (it->key() != key) continue;
-      ORGSYNC_ASSIGN_OR_RETURN(StoredRecord stored,
-                               ReadStoredRecord(key, it->value()));
-      ORGSYNC_RETURN_IF_ERROR(CheckNames(object, ids[i], stored));
-      found[i] = std::move(stored);
-    }
-    ORGSYNC_RETURN_IF_ERROR(it->status());
-    return found;
+    return std::make_unique<StorageLookupCursor>(std::move(it), object, ids);
   }
 
   absl::StatusOr<std::optional<std::string>> ObjectOfId(

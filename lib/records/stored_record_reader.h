@@ -20,6 +20,7 @@
 
 #include <string_view>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "records/record_table.h"
 
@@ -30,6 +31,14 @@ namespace orgsync::internal {
 // message).
 [[nodiscard]] absl::StatusOr<StoredRecord> ReadStoredRecord(
     std::string_view key, std::string_view bytes);
+
+// The same record read into `out`, reusing its field nodes and string
+// buffers: a cursor that reads record after record of one object into one
+// StoredRecord allocates next to nothing per record (`out` is unspecified
+// after an error).
+[[nodiscard]] absl::Status ReadStoredRecordInto(std::string_view key,
+                                                std::string_view bytes,
+                                                StoredRecord* out);
 
 }  // namespace orgsync::internal
 
