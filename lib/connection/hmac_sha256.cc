@@ -44,6 +44,12 @@ void Sha256::Update(std::string_view bytes) {
 }
 
 std::string Sha256::Finish() {
+  std::string digest(kSha256Bytes, '\0');
+  FinishInto(digest.data());
+  return digest;
+}
+
+void Sha256::FinishInto(char* out) {
   // Section 5.1.1: a 1 bit, zeros up to 56 bytes mod 64, then the message
   // length in bits as a big-endian 64-bit number.
   const uint64_t bits = total_bytes_ * 8;
@@ -56,14 +62,12 @@ std::string Sha256::Finish() {
     length[i] = static_cast<char>(bits >> (56 - 8 * i));
   }
   Update(std::string_view(length, sizeof(length)));
-  std::string digest(kSha256Bytes, '\0');
   for (size_t i = 0; i < state_.size(); ++i) {
-    digest[4 * i] = static_cast<char>(state_[i] >> 24);
-    digest[4 * i + 1] = static_cast<char>(state_[i] >> 16);
-    digest[4 * i + 2] = static_cast<char>(state_[i] >> 8);
-    digest[4 * i + 3] = static_cast<char>(state_[i]);
+    out[4 * i] = static_cast<char>(state_[i] >> 24);
+    out[4 * i + 1] = static_cast<char>(state_[i] >> 16);
+    out[4 * i + 2] = static_cast<char>(state_[i] >> 8);
+    out[4 * i + 3] = static_cast<char>(state_[i]);
   }
-  return digest;
 }
 
 std::string Sha256Digest(std::string_view bytes) {

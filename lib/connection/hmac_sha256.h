@@ -28,6 +28,10 @@ class Sha256 {
   void Update(std::string_view bytes);
   // The digest of everything passed to Update(), as 32 raw bytes.
   std::string Finish();
+  // The same into `out` (kSha256Bytes bytes), for a caller that hashes
+  // many small messages (Verify, a record at a time) and keeps part of
+  // each digest.
+  void FinishInto(char* out);
 
  private:
   static constexpr size_t kBlockBytes = 64;

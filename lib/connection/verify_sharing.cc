@@ -24,6 +24,13 @@ namespace {
 // cannot be many more unless links are broken.
 constexpr size_t kMaxResponderRangeRecords = 100 * kVerifyRangeRecords;
 
+// The error of a range whose copies are more than a responder reads.
+std::string TooManyCopies(const proto::VerifyObject& object) {
+  return fmt::format(
+      "more than {} records of {} are linked to ids in one range",
+      kMaxResponderRangeRecords, object.responder_object());
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<proto::VerifyObject>> VerifySharing::Plan(
@@ -215,6 +222,24 @@ proto::VerifyAnswer VerifySharing::Answer(
       answer.set_done(page->done);
       return answer;
     }
+    if (request.kind() == proto::VERIFY_DIGESTS) {
+      absl::StatusOr<VerifyReader::CopiesSum> summed = reader.SumCopies(
+          object.responder_object(), fields[range.object()], range.after_id(),
+          range.last_id(), kMaxResponderRangeRecords + 1);
+      if (!summed.ok()) {
+        answer.set_error(summed.status().ToString());
+        return answer;
+      }
+      if (summed->copies > kMaxResponderRangeRecords) {
+        answer.set_error(TooManyCopies(object));
+        return answer;
+      }
+      proto::VerifySummary* summary = answer.add_summaries();
+      summary->set_count(summed->sum.count());
+      summary->set_digest(summed->sum.Bytes());
+      summary->set_pending(summed->pending);
+      continue;
+    }
     absl::StatusOr<std::vector<VerifyEntry>> entries =
         reader.ReadCopies(object.responder_object(), fields[range.object()],
                     range.after_id(), range.last_id(),
@@ -224,23 +249,8 @@ proto::VerifyAnswer VerifySharing::Answer(
       return answer;
     }
     if (entries->size() > kMaxResponderRangeRecords) {
-      answer.set_error(fmt::format(
-          "more than {} records of {} are linked to ids in one range",
-          kMaxResponderRangeRecords, object.responder_object()));
+      answer.set_error(TooManyCopies(object));
       return answer;
-    }
-    if (request.kind() == proto::VERIFY_DIGESTS) {
-      DigestSum sum;
-      uint64_t pending = 0;
-      for (const VerifyEntry& entry : *entries) {
-        if (entry.pending) ++pending;
-        if (!entry.pending && !entry.absent) sum.Add(entry.digest);
-      }
-      proto::VerifySummary* summary = answer.add_summaries();
-      summary->set_count(sum.count());
-      summary->set_digest(sum.Bytes());
-      summary->set_pending(pending);
-      continue;
     }
     for (VerifyEntry& entry : *entries) {
       proto::VerifyListedRecord* record = answer.add_records();

@@ -642,12 +642,13 @@ absl::StatusOr<std::vector<proto::RecordLink>> RecordLinks::List(
 
 namespace {
 
-// The two ids of a stored RecordLink, read without parsing the rest (its
-// field stamps, most of its bytes) when the value is plainly readable, and
-// by the parser when not (a group, bytes that do not decode, an id that is
-// not UTF-8); nullopt when the parser refuses it too.
-std::optional<RecordLinks::LinkedIds> ReadLinkIds(std::string_view bytes) {
-  RecordLinks::LinkedIds ids;
+// The two ids of a stored RecordLink into `ids`, read without parsing the
+// rest (its field stamps, most of its bytes) when the value is plainly
+// readable, and by the parser when not (a group, bytes that do not decode,
+// an id that is not UTF-8); false when the parser refuses it too.
+bool ReadLinkIds(std::string_view bytes, RecordLinks::LinkedIds* ids) {
+  ids->local_id.clear();
+  ids->partner_id.clear();
   WireInput in(bytes);
   bool plain = true;
   while (plain && !in.empty()) {
@@ -663,18 +664,19 @@ std::optional<RecordLinks::LinkedIds> ReadLinkIds(std::string_view bytes) {
       plain = false;
     } else {
       // The last occurrence counts, as for the parser.
-      (field == proto::RecordLink::kLocalIdFieldNumber ? ids.local_id
-                                                       : ids.partner_id) =
-          std::string(id);
+      (field == proto::RecordLink::kLocalIdFieldNumber ? ids->local_id
+                                                       : ids->partner_id)
+          .assign(id);
     }
   }
-  if (plain) return ids;
+  if (plain) return true;
   proto::RecordLink link;
   if (!link.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return std::nullopt;
+    return false;
   }
-  return RecordLinks::LinkedIds{.local_id = link.local_id(),
-                                .partner_id = link.partner_id()};
+  ids->local_id.assign(link.local_id());
+  ids->partner_id.assign(link.partner_id());
+  return true;
 }
 
 }  // namespace
@@ -682,32 +684,44 @@ std::optional<RecordLinks::LinkedIds> ReadLinkIds(std::string_view bytes) {
 absl::StatusOr<std::vector<RecordLinks::LinkedIds>> RecordLinks::ListIds(
     std::string_view object, bool by_partner, std::string_view after_id,
     std::string_view last_id, size_t limit) const {
+  std::vector<LinkedIds> ids;
+  ORGSYNC_RETURN_IF_ERROR(
+      ListIds(object, by_partner, after_id, last_id, limit, &ids));
+  return ids;
+}
+
+absl::Status RecordLinks::ListIds(std::string_view object, bool by_partner,
+                                  std::string_view after_id,
+                                  std::string_view last_id, size_t limit,
+                                  std::vector<LinkedIds>* ids) const {
   const std::string prefix = RecordKey(by_partner ? 'p' : kLinkTag, object, "");
   ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
                            storage_->NewIterator());
-  std::vector<LinkedIds> ids;
   // A Verify page's worth without growing (`limit` may be far more).
-  ids.reserve(std::min<size_t>(limit, 1024));
+  ids->reserve(std::min<size_t>(limit, 1024));
+  size_t count = 0;  // ids listed; the entries past it are reused
   std::string start = prefix;
   start.append(after_id);
-  for (it->Seek(start); it->Valid() && it->key().starts_with(prefix) &&
-                        ids.size() < limit;
+  for (it->Seek(start);
+       it->Valid() && it->key().starts_with(prefix) && count < limit;
        it->Next()) {
     const std::string_view id = it->key().substr(prefix.size());
     if (!after_id.empty() && id == after_id) continue;
     if (!last_id.empty() && id > last_id) break;
-    std::optional<LinkedIds> linked = ReadLinkIds(it->value());
-    if (!linked.has_value() ||
-        (by_partner ? linked->partner_id : linked->local_id) != id) {
+    if (count == ids->size()) ids->emplace_back();
+    LinkedIds& linked = (*ids)[count];
+    if (!ReadLinkIds(it->value(), &linked) ||
+        (by_partner ? linked.partner_id : linked.local_id) != id) {
       return absl::DataLossError(fmt::format(
           "record links: the link stored under {} record {}/{} does not "
           "parse or names another record",
           by_partner ? "partner" : "local", object, id));
     }
-    ids.push_back(*std::move(linked));
+    ++count;
   }
   ORGSYNC_RETURN_IF_ERROR(it->status());
-  return ids;
+  ids->resize(count);
+  return absl::OkStatus();
 }
 
 }  // namespace orgsync::internal

@@ -212,6 +212,13 @@ class RecordLinks {
   [[nodiscard]] absl::StatusOr<std::vector<LinkedIds>> ListIds(
       std::string_view object, bool by_partner, std::string_view after_id,
       std::string_view last_id, size_t limit) const;
+  // The same ids into `ids` (replacing what it held), reusing the buffers
+  // of the ids it held: Verify lists a page of ids per call, a million
+  // ids per org.
+  [[nodiscard]] absl::Status ListIds(std::string_view object, bool by_partner,
+                                     std::string_view after_id,
+                                     std::string_view last_id, size_t limit,
+                                     std::vector<LinkedIds>* ids) const;
 
   const std::string& connection_id() const { return connection_id_; }
 

@@ -80,62 +80,95 @@ absl::StatusOr<VerifyEntry> VerifyReader::EntryOf(
     // insert failed here): no copy.
     entry.absent = true;
   } else {
-    entry.digest = Digest(entry.initiator_id, entry.responder_id, *tail);
+    entry.digest.assign(Digest(entry.initiator_id, entry.responder_id, *tail));
   }
   return entry;
 }
 
-absl::StatusOr<std::vector<VerifyEntry>> VerifyReader::ReadCopies(
-    std::string_view object, const std::vector<VerifyField>& fields,
-    std::string_view after_id, std::string_view last_id, size_t limit) {
+absl::Status VerifyReader::ReadCopyTails(std::string_view object,
+                                         const std::vector<VerifyField>& fields,
+                                         std::string_view after_id,
+                                         std::string_view last_id,
+                                         size_t limit) {
   // By the partner's ids, which are the initiator's: its order.
-  ORGSYNC_ASSIGN_OR_RETURN(
-      std::vector<RecordLinks::LinkedIds> linked,
-      deps_.links->ListIds(object, /*by_partner=*/true, after_id, last_id,
-                           limit));
+  std::vector<RecordLinks::LinkedIds>& linked = linked_;
+  ORGSYNC_RETURN_IF_ERROR(deps_.links->ListIds(
+      object, /*by_partner=*/true, after_id, last_id, limit, &linked));
   const std::shared_ptr<const ObjectDef> def =
       deps_.schema->FindObject(object);
   // The copies, read at once: the store may walk them in its id order.
-  std::vector<std::string> local_ids;
-  local_ids.reserve(linked.size());
-  for (RecordLinks::LinkedIds& ids : linked) {
-    local_ids.push_back(std::move(ids.local_id));  // back in EntryOf
+  std::vector<std::string>& local_ids = local_ids_;
+  local_ids.resize(linked.size());
+  for (size_t i = 0; i < linked.size(); ++i) {
+    local_ids[i].assign(linked[i].local_id);
   }
   tails_.clear();
-  std::vector<std::optional<TailSpan>> tails(linked.size());
+  std::vector<std::optional<TailSpan>>& tails = copy_tails_;
+  tails.assign(linked.size(), std::nullopt);
   auto take = [&](size_t i, const Record& record) -> absl::Status {
     ORGSYNC_ASSIGN_OR_RETURN(tails[i], AppendTail(record, def.get(), fields));
     return absl::OkStatus();
   };
   if (lending_ != nullptr) {
-    ORGSYNC_RETURN_IF_ERROR(lending_->LendMany(
+    return lending_->LendMany(
         object, local_ids, [&](size_t i, const Record* record) -> absl::Status {
           if (record == nullptr || i >= tails.size()) return absl::OkStatus();
           return take(i, *record);
-        }));
-  } else {
-    ORGSYNC_ASSIGN_OR_RETURN(std::vector<std::optional<Record>> records,
-                             deps_.store->GetMany(object, local_ids));
-    if (records.size() != linked.size()) {
-      return absl::InternalError(
-          fmt::format("RecordStore::GetMany returned {} records for {} ids",
-                      records.size(), linked.size()));
-    }
-    for (size_t i = 0; i < records.size(); ++i) {
-      if (records[i].has_value()) ORGSYNC_RETURN_IF_ERROR(take(i, *records[i]));
-    }
+        });
   }
+  ORGSYNC_ASSIGN_OR_RETURN(std::vector<std::optional<Record>> records,
+                           deps_.store->GetMany(object, local_ids));
+  if (records.size() != linked.size()) {
+    return absl::InternalError(
+        fmt::format("RecordStore::GetMany returned {} records for {} ids",
+                    records.size(), linked.size()));
+  }
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (records[i].has_value()) ORGSYNC_RETURN_IF_ERROR(take(i, *records[i]));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<VerifyEntry>> VerifyReader::ReadCopies(
+    std::string_view object, const std::vector<VerifyField>& fields,
+    std::string_view after_id, std::string_view last_id, size_t limit) {
+  ORGSYNC_RETURN_IF_ERROR(
+      ReadCopyTails(object, fields, after_id, last_id, limit));
   std::vector<VerifyEntry> entries;
-  entries.reserve(linked.size());
-  for (size_t i = 0; i < linked.size(); ++i) {
+  entries.reserve(linked_.size());
+  for (size_t i = 0; i < linked_.size(); ++i) {
     std::optional<std::string_view> tail;
-    if (tails[i].has_value()) tail = TailOf(*tails[i]);
+    if (copy_tails_[i].has_value()) tail = TailOf(*copy_tails_[i]);
     ORGSYNC_ASSIGN_OR_RETURN(VerifyEntry entry,
-                             EntryOf(object, std::move(local_ids[i]),
-                                     std::move(linked[i].partner_id), tail));
+                             EntryOf(object, std::move(linked_[i].local_id),
+                                     std::move(linked_[i].partner_id), tail));
     entries.push_back(std::move(entry));
   }
   return entries;
+}
+
+absl::StatusOr<VerifyReader::CopiesSum> VerifyReader::SumCopies(
+    std::string_view object, const std::vector<VerifyField>& fields,
+    std::string_view after_id, std::string_view last_id, size_t limit) {
+  ORGSYNC_RETURN_IF_ERROR(
+      ReadCopyTails(object, fields, after_id, last_id, limit));
+  // As ReadCopies' entries would be summed, with the ids left in
+  // `linked_` for the next request's ids to reuse.
+  CopiesSum summed;
+  summed.copies = linked_.size();
+  for (size_t i = 0; i < linked_.size(); ++i) {
+    const RecordLinks::LinkedIds& ids = linked_[i];
+    ORGSYNC_ASSIGN_OR_RETURN(const bool queued,
+                             HasPending(object, ids.local_id));
+    if (queued) {
+      ++summed.pending;
+    } else if (copy_tails_[i].has_value()) {
+      summed.sum.Add(Digest(initiator_ ? ids.local_id : ids.partner_id,
+                            initiator_ ? ids.partner_id : ids.local_id,
+                            TailOf(*copy_tails_[i])));
+    }
+  }
+  return summed;
 }
 
 absl::StatusOr<VerifyReader::Page> VerifyReader::ReadLocal(
@@ -201,10 +234,10 @@ absl::StatusOr<VerifyReader::Page> VerifyReader::ReadStorePage(
   // records are gone could be many: at most a few pages' worth, and the
   // page ends at the last of them.
   const size_t max_links = 4 * store.limit + 1;
-  ORGSYNC_ASSIGN_OR_RETURN(
-      std::vector<RecordLinks::LinkedIds> linked,
-      deps_.links->ListIds(object, /*by_partner=*/false, after_id,
-                           page.last_read, max_links));
+  std::vector<RecordLinks::LinkedIds>& linked = linked_;
+  ORGSYNC_RETURN_IF_ERROR(deps_.links->ListIds(object, /*by_partner=*/false,
+                                               after_id, page.last_read,
+                                               max_links, &linked));
   if (linked.size() == max_links) {
     linked.pop_back();
     page.last_read = linked.back().local_id;
@@ -265,18 +298,17 @@ absl::StatusOr<VerifyReader::TailSpan> VerifyReader::AppendTail(
   return span;
 }
 
-std::string VerifyReader::Digest(std::string_view initiator_id,
-                                 std::string_view responder_id,
-                                 std::string_view tail) {
+std::string_view VerifyReader::Digest(std::string_view initiator_id,
+                                      std::string_view responder_id,
+                                      std::string_view tail) {
   pieces_.clear();
   AddPiece(initiator_id, &pieces_);
   AddPiece(responder_id, &pieces_);
   Sha256 hash;
   hash.Update(pieces_);
   hash.Update(tail);
-  std::string digest = hash.Finish();
-  digest.resize(kVerifyDigestBytes);
-  return digest;
+  hash.FinishInto(digest_.data());
+  return std::string_view(digest_.data(), kVerifyDigestBytes);
 }
 
 absl::Status VerifyReader::InitiatorReference(const FieldDef* def,

@@ -33,6 +33,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "connection/hmac_sha256.h"
 #include "engine/record_links.h"
 #include "orgsync/record_queue.h"
 #include "orgsync/record_store.h"
@@ -135,6 +136,18 @@ class VerifyReader {
       std::string_view object, const std::vector<VerifyField>& fields,
       std::string_view after_id, std::string_view last_id, size_t limit);
 
+  // The responder, for VERIFY_DIGESTS: the copies ReadCopies would list,
+  // summed (the digests of those neither pending nor absent), without
+  // the entries.
+  struct CopiesSum {
+    DigestSum sum;
+    uint64_t pending = 0;
+    size_t copies = 0;  // entries ReadCopies would list
+  };
+  [[nodiscard]] absl::StatusOr<CopiesSum> SumCopies(
+      std::string_view object, const std::vector<VerifyField>& fields,
+      std::string_view after_id, std::string_view last_id, size_t limit);
+
   // The responder: a page of its records of `object` after `after_id`
   // (`limit` records at most); `linked` stays empty.
   [[nodiscard]] absl::StatusOr<Page> ReadUnlinked(std::string_view object,
@@ -155,9 +168,15 @@ class VerifyReader {
   std::string_view TailOf(TailSpan span) const {
     return std::string_view(tails_).substr(span.offset, span.size);
   }
-  // A record's digest: the pieces of its ids, then its tail.
-  std::string Digest(std::string_view initiator_id,
-                     std::string_view responder_id, std::string_view tail);
+  // A record's digest: the pieces of its ids, then its tail (in a buffer
+  // of the reader, valid until the next call).
+  std::string_view Digest(std::string_view initiator_id,
+                          std::string_view responder_id, std::string_view tail);
+  // The links and the copies' tails of ReadCopies, into `linked_` and
+  // `copy_tails_` (nullopt: the store does not have the copy).
+  [[nodiscard]] absl::Status ReadCopyTails(
+      std::string_view object, const std::vector<VerifyField>& fields,
+      std::string_view after_id, std::string_view last_id, size_t limit);
   // A reference value in the initiator's ids, assigned to `out` (whose
   // buffer is reused from record to record).
   [[nodiscard]] absl::Status InitiatorReference(const FieldDef* def,
@@ -194,11 +213,16 @@ class VerifyReader {
   LendingRecordStore* lending_ = nullptr;
   // Scratch kept from record to record, so that the per-record work
   // allocates little (a million records per side): the tails of a page's
-  // records and their ids, a digest's id pieces and a value's encoding, a
+  // records and their ids, the links of a page, the copies' local ids
+  // and tails, a digest, its id pieces and a value's encoding, a
   // lookup translated to the initiator's id, and the record named to the
   // queue.
   std::string tails_;
   std::string ids_;
+  std::vector<RecordLinks::LinkedIds> linked_;
+  std::vector<std::string> local_ids_;
+  std::vector<std::optional<TailSpan>> copy_tails_;
+  std::array<char, kSha256Bytes> digest_;
   std::string pieces_;
   std::string encoded_;
   FieldValue translated_ = Reference{};
