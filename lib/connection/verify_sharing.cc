@@ -168,8 +168,8 @@ proto::VerifyObject VerifySharing::AnswerPlan(
 }
 
 proto::VerifyAnswer VerifySharing::Answer(
-    const proto::VerifyRequest& request,
-    ReferenceTranslations* translations) const {
+    const proto::VerifyRequest& request, ReferenceTranslations* translations,
+    std::vector<RecordLinks::LinkedIds>* link_ids) const {
   proto::VerifyAnswer answer;
   answer.set_run(request.run());
   answer.set_request(request.request());
@@ -204,6 +204,7 @@ proto::VerifyAnswer VerifySharing::Answer(
   }
   VerifyReaderDeps reader_deps = deps_.reader;
   reader_deps.translations = translations;
+  reader_deps.link_ids = link_ids;
   VerifyReader reader(std::move(reader_deps), /*initiator=*/false);
   for (int i = 0; i < request.ranges_size(); ++i) {
     const proto::VerifyRange& range = request.ranges(i);
@@ -273,7 +274,8 @@ proto::VerifyAnswer VerifyResponder::Answer(
     translations_ = ReferenceTranslations();
     translations_.run = request.run();
   }
-  proto::VerifyAnswer answer = sharing.Answer(request, &translations_);
+  proto::VerifyAnswer answer =
+      sharing.Answer(request, &translations_, &link_ids_);
   last_answer_micros_.store(std::max<int64_t>(absl::ToUnixMicros(now), 1));
   return answer;
 }
@@ -283,6 +285,7 @@ void VerifyResponder::DropIfIdle(absl::Time now) {
   if (last == 0 || absl::FromUnixMicros(last) + kKeepIdle >= now) return;
   internal::MutexLock lock(&mu_);
   translations_ = ReferenceTranslations();
+  link_ids_ = {};
   last_answer_micros_.store(0);
 }
 

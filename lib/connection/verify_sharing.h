@@ -57,9 +57,11 @@ class VerifySharing {
 
   // The responder's answer to `request` (an error in it, not a status:
   // the initiator's run fails with it), translating lookups through
-  // `translations` (kept by VerifyResponder for the run).
-  proto::VerifyAnswer Answer(const proto::VerifyRequest& request,
-                             ReferenceTranslations* translations) const;
+  // `translations` (kept by VerifyResponder for the run) and listing links
+  // into `link_ids` (kept by it too; see VerifyReaderDeps).
+  proto::VerifyAnswer Answer(
+      const proto::VerifyRequest& request, ReferenceTranslations* translations,
+      std::vector<RecordLinks::LinkedIds>* link_ids) const;
 
  private:
   proto::VerifyObject AnswerPlan(const proto::VerifyObject& asked) const;
@@ -77,8 +79,9 @@ class VerifySharing {
 
 // What a responder keeps between the partner's Verify requests: the
 // lookups it translated for the request's run (a request of another run
-// starts them afresh), let go once the partner has asked nothing for a
-// while -- they may hold tens of MiB.
+// starts them afresh), and the buffers a page of links is listed into,
+// let go once the partner has asked nothing for a while -- they may hold
+// tens of MiB.
 //
 // Thread-safety: safe for concurrent use; an answer holds the object's
 // lock while it reads the host's store, so answers do not overlap.
@@ -98,6 +101,7 @@ class VerifyResponder {
  private:
   internal::Mutex mu_;
   ReferenceTranslations translations_ ABSL_GUARDED_BY(mu_);
+  std::vector<RecordLinks::LinkedIds> link_ids_ ABSL_GUARDED_BY(mu_);
   // When the last answer was given, Unix micros; 0 while nothing is kept.
   std::atomic<int64_t> last_answer_micros_{0};
 };

@@ -91,7 +91,7 @@ absl::Status VerifyReader::ReadCopyTails(std::string_view object,
                                          std::string_view last_id,
                                          size_t limit) {
   // By the partner's ids, which are the initiator's: its order.
-  std::vector<RecordLinks::LinkedIds>& linked = linked_;
+  std::vector<RecordLinks::LinkedIds>& linked = Linked();
   ORGSYNC_RETURN_IF_ERROR(deps_.links->ListIds(
       object, /*by_partner=*/true, after_id, last_id, limit, &linked));
   const std::shared_ptr<const ObjectDef> def =
@@ -134,14 +134,15 @@ absl::StatusOr<std::vector<VerifyEntry>> VerifyReader::ReadCopies(
     std::string_view after_id, std::string_view last_id, size_t limit) {
   ORGSYNC_RETURN_IF_ERROR(
       ReadCopyTails(object, fields, after_id, last_id, limit));
+  std::vector<RecordLinks::LinkedIds>& linked = Linked();
   std::vector<VerifyEntry> entries;
-  entries.reserve(linked_.size());
-  for (size_t i = 0; i < linked_.size(); ++i) {
+  entries.reserve(linked.size());
+  for (size_t i = 0; i < linked.size(); ++i) {
     std::optional<std::string_view> tail;
     if (copy_tails_[i].has_value()) tail = TailOf(*copy_tails_[i]);
     ORGSYNC_ASSIGN_OR_RETURN(VerifyEntry entry,
-                             EntryOf(object, std::move(linked_[i].local_id),
-                                     std::move(linked_[i].partner_id), tail));
+                             EntryOf(object, std::move(linked[i].local_id),
+                                     std::move(linked[i].partner_id), tail));
     entries.push_back(std::move(entry));
   }
   return entries;
@@ -153,11 +154,12 @@ absl::StatusOr<VerifyReader::CopiesSum> VerifyReader::SumCopies(
   ORGSYNC_RETURN_IF_ERROR(
       ReadCopyTails(object, fields, after_id, last_id, limit));
   // As ReadCopies' entries would be summed, with the ids left in
-  // `linked_` for the next request's ids to reuse.
+  // Linked() for the next request's ids to reuse.
+  const std::vector<RecordLinks::LinkedIds>& linked = Linked();
   CopiesSum summed;
-  summed.copies = linked_.size();
-  for (size_t i = 0; i < linked_.size(); ++i) {
-    const RecordLinks::LinkedIds& ids = linked_[i];
+  summed.copies = linked.size();
+  for (size_t i = 0; i < linked.size(); ++i) {
+    const RecordLinks::LinkedIds& ids = linked[i];
     ORGSYNC_ASSIGN_OR_RETURN(const bool queued,
                              HasPending(object, ids.local_id));
     if (queued) {
@@ -234,7 +236,7 @@ absl::StatusOr<VerifyReader::Page> VerifyReader::ReadStorePage(
   // records are gone could be many: at most a few pages' worth, and the
   // page ends at the last of them.
   const size_t max_links = 4 * store.limit + 1;
-  std::vector<RecordLinks::LinkedIds>& linked = linked_;
+  std::vector<RecordLinks::LinkedIds>& linked = Linked();
   ORGSYNC_RETURN_IF_ERROR(deps_.links->ListIds(object, /*by_partner=*/false,
                                                after_id, page.last_read,
                                                max_links, &linked));

@@ -102,6 +102,10 @@ struct VerifyReaderDeps {
   // Where the responder keeps its translations (not owned); unset: none
   // are kept.
   ReferenceTranslations* translations = nullptr;
+  // Where the reader lists a page's links (not owned): the responder keeps
+  // it across requests, a reader each, so that the buffers of the ids are
+  // reused. Unset: the reader's own.
+  std::vector<RecordLinks::LinkedIds>* link_ids = nullptr;
 };
 
 class VerifyReader {
@@ -172,7 +176,7 @@ class VerifyReader {
   // of the reader, valid until the next call).
   std::string_view Digest(std::string_view initiator_id,
                           std::string_view responder_id, std::string_view tail);
-  // The links and the copies' tails of ReadCopies, into `linked_` and
+  // The links and the copies' tails of ReadCopies, into Linked() and
   // `copy_tails_` (nullopt: the store does not have the copy).
   [[nodiscard]] absl::Status ReadCopyTails(
       std::string_view object, const std::vector<VerifyField>& fields,
@@ -191,6 +195,10 @@ class VerifyReader {
   [[nodiscard]] absl::StatusOr<VerifyEntry> EntryOf(
       std::string_view object, std::string local_id, std::string partner_id,
       std::optional<std::string_view> tail);
+  // Where a page's links are listed.
+  std::vector<RecordLinks::LinkedIds>& Linked() {
+    return deps_.link_ids != nullptr ? *deps_.link_ids : own_link_ids_;
+  }
   // A page of the store: its ids, and its records' tails when they were
   // read.
   struct StorePage {
@@ -219,7 +227,7 @@ class VerifyReader {
   // queue.
   std::string tails_;
   std::string ids_;
-  std::vector<RecordLinks::LinkedIds> linked_;
+  std::vector<RecordLinks::LinkedIds> own_link_ids_;
   std::vector<std::string> local_ids_;
   std::vector<std::optional<TailSpan>> copy_tails_;
   std::array<char, kSha256Bytes> digest_;
