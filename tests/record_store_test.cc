@@ -503,13 +503,13 @@ TEST_CASE(
   // A version the record is not at (older, newer): refused, nothing moves.
   for (uint64_t stale : {version - 1, version + 1}) {
     INFO("expected version " << stale);
-    CHECK(absl::IsAborted(store
-                              .Update("Account", f.account,
-                                      {{"Name", std::string("late")}},
-                                      at(stale))
-                              .status()));
-    CHECK(absl::IsAborted(store.Delete("Account", f.account, at(stale))
-                              .status()));
+    CHECK(
+        absl::IsAborted(store
+                            .Update("Account", f.account,
+                                    {{"Name", std::string("late")}}, at(stale))
+                            .status()));
+    CHECK(absl::IsAborted(
+        store.Delete("Account", f.account, at(stale)).status()));
   }
   CHECK(Dump(store) == before);
 
@@ -846,8 +846,8 @@ TEST_CASE(
       INFO("limit " << limit << " after '" << after << "'");
       const RecordIdPage page =
           ValueOf(paged.ScanIdPage("Account", after, limit));
-      const RecordPage records =
-          ValueOf(store.ScanPage("Account", absl::InfinitePast(), after, limit));
+      const RecordPage records = ValueOf(
+          store.ScanPage("Account", absl::InfinitePast(), after, limit));
       std::vector<std::string> expected;
       for (const Record& record : records.records) {
         expected.push_back(record.id);
@@ -882,7 +882,7 @@ TEST_CASE(
   // Close ids and far ones (past the few steps a walk takes before it
   // seeks), out of order, one twice, one of another object, one unknown.
   const std::vector<std::string> asked = {
-      accounts[30], accounts[1], accounts[2], accounts[5], contact,
+      accounts[30], accounts[1],  accounts[2], accounts[5], contact,
       accounts[39], "no-such-id", accounts[1], accounts[0], accounts[20]};
   const std::vector<std::optional<Record>> got =
       ValueOf(reader.GetMany("Account", asked));
@@ -961,7 +961,8 @@ TEST_CASE("Refused calls change nothing", "[records]") {
   CHECK(InsertId(store, NewRecord("Account")) == "P-000000000006");
 }
 
-TEST_CASE("Concurrent inserts from 8 threads get unique ids", "[records][threads]") {
+TEST_CASE("Concurrent inserts from 8 threads get unique ids",
+          "[records][threads]") {
   FOR_EACH_STORE(AllStores());
   constexpr int kThreads = 8;
   constexpr int kPerThread = 40;
@@ -1130,6 +1131,20 @@ class SyncCountingStorage final : public ForwardingStorage {
   int writes = 0;
 };
 
+// A storage-backed store over a SyncCountingStorage, sharing its org's
+// Storage or not.
+struct CountedStore {
+  explicit CountedStore(bool shares) {
+    options.shares_org_storage = shares;
+    store = ValueOf(OpenStorageRecordStore(&storage, options));
+  }
+  std::unique_ptr<MemoryStorage> memory = NewMemoryStorage();
+  SyncCountingStorage storage{memory.get()};
+  ManualClock clock;
+  RecordStoreOptions options = TestOptions(&clock);
+  std::unique_ptr<RecordStore> store;
+};
+
 TEST_CASE(
     "shares_org_storage: live sync's writes are left to the org's sync, the "
     "host's own are synced, and reserved ids are synced together "
@@ -1137,13 +1152,9 @@ TEST_CASE(
     "[records]") {
   for (const bool shares : {false, true}) {
     CAPTURE(shares);
-    std::unique_ptr<MemoryStorage> memory = NewMemoryStorage();
-    SyncCountingStorage storage(memory.get());
-    ManualClock clock;
-    RecordStoreOptions options = TestOptions(&clock);
-    options.shares_org_storage = shares;
-    std::unique_ptr<RecordStore> store =
-        ValueOf(OpenStorageRecordStore(&storage, options));
+    CountedStore counted(shares);
+    SyncCountingStorage& storage = counted.storage;
+    std::unique_ptr<RecordStore>& store = counted.store;
 
     // Live sync's calls: an id reserved, then inserted, updated, deleted
     // and undeleted with from_replication.
@@ -1170,8 +1181,8 @@ TEST_CASE(
     // The host's own writes are durable when they return either way.
     const int before = storage.syncs;
     const std::string local = InsertId(*store, NewRecord("Account"));
-    ValueOf(store->Update("Account", local, {{"Name", std::string("B")}},
-                          kLocal));
+    ValueOf(
+        store->Update("Account", local, {{"Name", std::string("B")}}, kLocal));
     CHECK(storage.syncs == before + 2);
     // Synced or not, every write landed.
     CHECK(GetOk(*store, "Account", id).fields.at("Name") ==
@@ -1212,13 +1223,11 @@ TEST_CASE(
     "[records]") {
   for (const bool shares : {false, true}) {
     CAPTURE(shares);
-    std::unique_ptr<MemoryStorage> memory = NewMemoryStorage();
-    SyncCountingStorage storage(memory.get());
-    ManualClock clock;
-    RecordStoreOptions options = TestOptions(&clock);
-    options.shares_org_storage = shares;
-    std::unique_ptr<RecordStore> store =
-        ValueOf(OpenStorageRecordStore(&storage, options));
+    CountedStore counted(shares);
+    MemoryStorage* const memory = counted.memory.get();
+    SyncCountingStorage& storage = counted.storage;
+    const RecordStoreOptions& options = counted.options;
+    std::unique_ptr<RecordStore>& store = counted.store;
     std::vector<std::string> reserved;
     for (int i = 0; i < 5; ++i) {
       reserved.push_back(ValueOf(store->ReserveId("Account")));
