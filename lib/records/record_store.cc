@@ -95,18 +95,13 @@ class RecordStoreCore final : public RecordStore, public LendingRecordStore {
 
   absl::StatusOr<std::vector<std::optional<Record>>> GetMany(
       std::string_view object, const std::vector<std::string>& ids) override {
-    for (const std::string& id : ids) {
-      ORGSYNC_RETURN_IF_ERROR(CheckRecordName(object, id));
-    }
-    std::vector<std::optional<StoredRecord>> stored;
-    {
-      internal::ReaderMutexLock lock(&mu_);
-      ORGSYNC_ASSIGN_OR_RETURN(stored, table_->FindMany(object, ids));
-    }
-    std::vector<std::optional<Record>> records(stored.size());
-    for (size_t i = 0; i < stored.size(); ++i) {
-      if (stored[i].has_value()) records[i] = std::move(stored[i]->record);
-    }
+    // LendMany, each record kept.
+    std::vector<std::optional<Record>> records(ids.size());
+    ORGSYNC_RETURN_IF_ERROR(
+        LendMany(object, ids, [&records](size_t index, const Record* record) {
+          if (record != nullptr) records[index] = *record;
+          return absl::OkStatus();
+        }));
     return records;
   }
 

@@ -140,10 +140,13 @@ class RecordTable {
   [[nodiscard]] virtual absl::StatusOr<std::optional<StoredRecord>> Find(
       std::string_view object, std::string_view id) = 0;
 
-  // Find of each of `ids`, in their order. The default calls Find; a table
-  // on disk reads them in one pass in id order.
-  [[nodiscard]] virtual absl::StatusOr<std::vector<std::optional<StoredRecord>>>
-  FindMany(std::string_view object, const std::vector<std::string>& ids) {
+  // A cursor over the records of `object` named by `ids` (which must
+  // outlive it), for a caller that reads each once and keeps none. The
+  // default finds them all at once, in the list's order; a table on disk
+  // reads them one by one, in id order, into one record.
+  [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<RecordLookupCursor>>
+  OpenLookupCursor(std::string_view object,
+                   const std::vector<std::string>& ids) {
     std::vector<std::optional<StoredRecord>> found;
     found.reserve(ids.size());
     for (const std::string& id : ids) {
@@ -151,20 +154,7 @@ class RecordTable {
       if (!one.ok()) return one.status();
       found.push_back(*std::move(one));
     }
-    return found;
-  }
-
-  // A cursor over the records of `object` named by `ids` (which must
-  // outlive it), for a caller that reads each once and keeps none. The
-  // default reads them all with FindMany at once; a table on disk reads
-  // them one by one into one record.
-  [[nodiscard]] virtual absl::StatusOr<std::unique_ptr<RecordLookupCursor>>
-  OpenLookupCursor(std::string_view object,
-                   const std::vector<std::string>& ids) {
-    absl::StatusOr<std::vector<std::optional<StoredRecord>>> found =
-        FindMany(object, ids);
-    if (!found.ok()) return found.status();
-    return std::make_unique<FoundRecords>(*std::move(found));
+    return std::make_unique<FoundRecords>(std::move(found));
   }
 
   // The object holding `id`, nullopt if no record has it. Ids are unique

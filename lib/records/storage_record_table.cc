@@ -185,20 +185,6 @@ class StorageRecordTable final : public RecordTable {
     return stored;
   }
 
-  absl::StatusOr<std::vector<std::optional<StoredRecord>>> FindMany(
-      std::string_view object, const std::vector<std::string>& ids) override {
-    ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<RecordLookupCursor> cursor,
-                             OpenLookupCursor(object, ids));
-    std::vector<std::optional<StoredRecord>> found(ids.size());
-    size_t index = 0;
-    const StoredRecord* record = nullptr;
-    for (;;) {
-      ORGSYNC_ASSIGN_OR_RETURN(const bool more, cursor->Next(&index, &record));
-      if (!more) return found;
-      if (record != nullptr) found[index] = *record;
-    }
-  }
-
   absl::StatusOr<std::unique_ptr<RecordLookupCursor>> OpenLookupCursor(
       std::string_view object, const std::vector<std::string>& ids) override {
     ORGSYNC_ASSIGN_OR_RETURN(std::unique_ptr<StorageIterator> it,
