@@ -57,7 +57,10 @@ std::string DigestSum::Bytes() const {
 VerifyReader::VerifyReader(VerifyReaderDeps deps, bool initiator)
     : deps_(std::move(deps)),
       initiator_(initiator),
-      lending_(dynamic_cast<LendingRecordStore*>(deps_.store)) {}
+      copying_(deps_.store),
+      lending_(dynamic_cast<LendingRecordStore*>(deps_.store)) {
+  if (lending_ == nullptr) lending_ = &copying_;
+}
 
 absl::StatusOr<bool> VerifyReader::HasPending(std::string_view object,
                                               std::string_view id) {
@@ -105,28 +108,13 @@ absl::Status VerifyReader::ReadCopyTails(std::string_view object,
   tails_.clear();
   std::vector<std::optional<TailSpan>>& tails = copy_tails_;
   tails.assign(linked.size(), std::nullopt);
-  auto take = [&](size_t i, const Record& record) -> absl::Status {
-    ORGSYNC_ASSIGN_OR_RETURN(tails[i], AppendTail(record, def.get(), fields));
-    return absl::OkStatus();
-  };
-  if (lending_ != nullptr) {
-    return lending_->LendMany(
-        object, local_ids, [&](size_t i, const Record* record) -> absl::Status {
-          if (record == nullptr || i >= tails.size()) return absl::OkStatus();
-          return take(i, *record);
-        });
-  }
-  ORGSYNC_ASSIGN_OR_RETURN(std::vector<std::optional<Record>> records,
-                           deps_.store->GetMany(object, local_ids));
-  if (records.size() != linked.size()) {
-    return absl::InternalError(
-        fmt::format("RecordStore::GetMany returned {} records for {} ids",
-                    records.size(), linked.size()));
-  }
-  for (size_t i = 0; i < records.size(); ++i) {
-    if (records[i].has_value()) ORGSYNC_RETURN_IF_ERROR(take(i, *records[i]));
-  }
-  return absl::OkStatus();
+  return lending_->LendMany(
+      object, local_ids, [&](size_t i, const Record* record) -> absl::Status {
+        if (record == nullptr || i >= tails.size()) return absl::OkStatus();
+        ORGSYNC_ASSIGN_OR_RETURN(tails[i],
+                                 AppendTail(*record, def.get(), fields));
+        return absl::OkStatus();
+      });
 }
 
 absl::StatusOr<std::vector<VerifyEntry>> VerifyReader::ReadCopies(
@@ -192,18 +180,8 @@ absl::StatusOr<VerifyReader::Page> VerifyReader::ReadLocal(
     ids_.append(record.id);
     return absl::OkStatus();
   };
-  RecordPage records;
-  if (lending_ != nullptr) {
-    ORGSYNC_ASSIGN_OR_RETURN(records,
-                             lending_->LendPage(object, after_id, limit, take));
-  } else {
-    ORGSYNC_ASSIGN_OR_RETURN(
-        records,
-        deps_.store->ScanPage(object, absl::InfinitePast(), after_id, limit));
-    for (const Record& record : records.records) {
-      ORGSYNC_RETURN_IF_ERROR(take(record));
-    }
-  }
+  ORGSYNC_ASSIGN_OR_RETURN(RecordPage records,
+                           lending_->LendPage(object, after_id, limit, take));
   store.end = records.end;
   store.resume_after = std::move(records.resume_after);
   store.ids.reserve(id_spans.size());

@@ -113,6 +113,9 @@ class VerifyReader {
   // `initiator`: this side started the Verify (its ids order the ranges
   // and its values need no translation).
   VerifyReader(VerifyReaderDeps deps, bool initiator);
+  // Not copied or moved: lending_ may point at its own copying_.
+  VerifyReader(const VerifyReader&) = delete;
+  VerifyReader& operator=(const VerifyReader&) = delete;
 
   // One page of this org's records of `object` in id order, with the
   // links of the same ids: the linked ones as entries, and the ids of the
@@ -217,7 +220,8 @@ class VerifyReader {
   VerifyReaderDeps deps_;
   bool initiator_;
   // The shipped stores lend their records (records/lending_record_store.h);
-  // null for a host's store, read through its pages.
+  // a host's store is read through its public calls (copying_).
+  CopyingLender copying_;
   LendingRecordStore* lending_ = nullptr;
   // Scratch kept from record to record, so that the per-record work
   // allocates little (a million records per side): the tails of a page's

@@ -20,12 +20,15 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "fmt/format.h"
 #include "orgsync/record.h"
 #include "orgsync/record_store.h"
 
@@ -51,6 +54,53 @@ class LendingRecordStore {
 
  protected:
   ~LendingRecordStore() = default;
+};
+
+// Lends the records of any RecordStore through its public ScanPage and
+// GetMany, each record a copy of its own: what a host's store, which does
+// not lend, gives.
+class CopyingLender final : public LendingRecordStore {
+ public:
+  explicit CopyingLender(RecordStore* store) : store_(store) {}
+
+  absl::StatusOr<RecordPage> LendPage(
+      std::string_view object, std::string_view after_id, size_t limit,
+      const std::function<absl::Status(const Record&)>& visit) override {
+    absl::StatusOr<RecordPage> page =
+        store_->ScanPage(object, absl::InfinitePast(), after_id, limit);
+    if (!page.ok()) return page.status();
+    for (const Record& record : page->records) {
+      if (absl::Status visited = visit(record); !visited.ok()) return visited;
+    }
+    page->records.clear();
+    return page;
+  }
+
+  absl::Status LendMany(
+      std::string_view object, const std::vector<std::string>& ids,
+      const std::function<absl::Status(size_t index, const Record* record)>&
+          visit) override {
+    absl::StatusOr<std::vector<std::optional<Record>>> records =
+        store_->GetMany(object, ids);
+    if (!records.ok()) return records.status();
+    if (records->size() != ids.size()) {
+      return absl::InternalError(
+          fmt::format("RecordStore::GetMany returned {} records for {} ids",
+                      records->size(), ids.size()));
+    }
+    for (size_t i = 0; i < records->size(); ++i) {
+      const std::optional<Record>& record = (*records)[i];
+      if (absl::Status visited =
+              visit(i, record.has_value() ? &*record : nullptr);
+          !visited.ok()) {
+        return visited;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  RecordStore* const store_;
 };
 
 }  // namespace orgsync::internal
